@@ -1,1 +1,2 @@
-
+//! simrq: a deterministic simulation testbed for Python-RQ deployments.
+pub mod sim;
