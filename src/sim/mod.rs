@@ -1,3 +1,9 @@
-//! The simulation kernel: virtual time, the executor of simulated processes, seeded randomness.
+//! The simulation kernel: virtual time, the executor of simulated processes, and seeded
+//! randomness. Nothing in here knows about Redis or RQ.
+pub mod kernel;
+pub mod rng;
 pub mod time;
+
+pub use kernel::{ExitStatus, HostId, KillScope, Pid, Signal, Sim};
+pub use rng::{RngStreams, SimRng};
 pub use time::{SimDuration, SimTime};

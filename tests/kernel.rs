@@ -1,0 +1,235 @@
+//! The executor's contract: tie order, sleep, kill, stop/continue, signals, clocks.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use simrq::sim::kernel::{ExitStatus, Interrupted, EPOCH_UNIX_MICROS};
+use simrq::sim::{KillScope, Signal, Sim, SimDuration, SimTime};
+
+fn log() -> Rc<RefCell<Vec<String>>> {
+    Rc::new(RefCell::new(Vec::new()))
+}
+
+#[test]
+fn events_at_equal_times_run_in_the_order_they_were_scheduled() {
+    let sim = Sim::new();
+    let order = log();
+    for label in ["a", "b", "c", "d"] {
+        let order = order.clone();
+        sim.schedule_at(SimTime::from_secs(5), move |_| {
+            order.borrow_mut().push(label.into())
+        });
+    }
+    let early = order.clone();
+    sim.schedule_at(SimTime::from_secs(1), move |_| {
+        early.borrow_mut().push("early".into())
+    });
+    sim.run_until(SimTime::from_secs(10));
+    assert_eq!(*order.borrow(), ["early", "a", "b", "c", "d"]);
+    assert_eq!(sim.now(), SimTime::from_secs(10));
+}
+
+#[test]
+fn processes_sleeping_to_the_same_instant_wake_in_fifo_order() {
+    let sim = Sim::new();
+    let host = sim.add_host();
+    let order = log();
+    for label in ["first", "second", "third"] {
+        let (s, order) = (sim.clone(), order.clone());
+        sim.spawn(host, label, None, async move {
+            s.sleep(SimDuration::from_secs(3)).await;
+            order.borrow_mut().push(format!("{label}@{}", s.now()));
+            0
+        });
+    }
+    sim.run_until(SimTime::from_secs(4));
+    assert_eq!(
+        *order.borrow(),
+        ["first@3.000000", "second@3.000000", "third@3.000000"]
+    );
+}
+
+#[test]
+fn time_jumps_straight_to_the_next_timer() {
+    let sim = Sim::new();
+    let host = sim.add_host();
+    let s = sim.clone();
+    sim.spawn(host, "sleeper", None, async move {
+        s.sleep(SimDuration::from_secs(3_600)).await;
+        0
+    });
+    sim.run_until(SimTime::from_secs(7_200));
+    // One wake event and two polls: no ticking through the hour.
+    assert_eq!(sim.stats().events_run, 1);
+    assert_eq!(sim.stats().polls, 2);
+}
+
+#[test]
+fn sigkill_drops_the_process_at_its_last_await() {
+    let sim = Sim::new();
+    let host = sim.add_host();
+    let reached = log();
+    let (s, r) = (sim.clone(), reached.clone());
+    let pid = sim.spawn(host, "victim", None, async move {
+        r.borrow_mut().push("before".into());
+        s.sleep(SimDuration::from_secs(10)).await;
+        r.borrow_mut().push("after".into());
+        0
+    });
+    let exit = sim.exit_cell(pid).unwrap();
+    sim.run_until(SimTime::from_secs(5));
+    sim.kill(pid, KillScope::Process);
+    sim.run_until(SimTime::from_secs(20));
+    assert_eq!(*reached.borrow(), ["before"]);
+    assert!(!sim.is_alive(pid));
+    assert_eq!(exit.status(), Some(ExitStatus::Killed));
+}
+
+#[test]
+fn tree_kill_takes_children_but_process_kill_orphans_them() {
+    let sim = Sim::new();
+    let host = sim.add_host();
+    let forever = |s: Sim| async move {
+        s.sleep(SimDuration::from_secs(1_000_000)).await;
+        0
+    };
+    let parent = sim.spawn(host, "worker", None, forever(sim.clone()));
+    let child = sim.spawn(host, "horse", Some(parent), forever(sim.clone()));
+    let grandchild = sim.spawn(host, "grandchild", Some(child), forever(sim.clone()));
+    sim.run_for(SimDuration::from_secs(1));
+    sim.kill(child, KillScope::Tree);
+    assert!(sim.is_alive(parent));
+    assert!(!sim.is_alive(child) && !sim.is_alive(grandchild));
+
+    let orphan = sim.spawn(host, "scheduler", Some(parent), forever(sim.clone()));
+    sim.run_for(SimDuration::from_secs(1));
+    sim.kill(parent, KillScope::Process);
+    assert!(!sim.is_alive(parent));
+    assert!(
+        sim.is_alive(orphan),
+        "an orphan keeps running, as RQ's scheduler process does"
+    );
+}
+
+#[test]
+fn a_parent_waits_for_its_child_like_wait4() {
+    let sim = Sim::new();
+    let host = sim.add_host();
+    let seen = log();
+    let (s, seen2) = (sim.clone(), seen.clone());
+    sim.spawn(host, "worker", None, async move {
+        let me = s.current_pid();
+        let s2 = s.clone();
+        let horse = s.spawn(s.current_host(), "horse", Some(me), async move {
+            s2.sleep(SimDuration::from_secs(2)).await;
+            3
+        });
+        let status = s.wait_exit(s.exit_cell(horse).unwrap()).await;
+        seen2.borrow_mut().push(format!("{status:?}@{}", s.now()));
+        0
+    });
+    sim.run_until(SimTime::from_secs(10));
+    assert_eq!(*seen.borrow(), ["Exited(3)@2.000000"]);
+}
+
+#[test]
+fn a_stopped_process_is_not_polled_and_gets_its_timer_on_continue() {
+    let sim = Sim::new();
+    let host = sim.add_host();
+    let woke_at = log();
+    let (s, w) = (sim.clone(), woke_at.clone());
+    let pid = sim.spawn(host, "scheduler", None, async move {
+        s.sleep(SimDuration::from_secs(1)).await;
+        w.borrow_mut().push(s.now().to_string());
+        0
+    });
+    sim.run_until(SimTime(500_000));
+    sim.signal(pid, Signal::Stop);
+    sim.run_until(SimTime::from_secs(75));
+    assert!(woke_at.borrow().is_empty(), "no progress while stopped");
+    sim.signal(pid, Signal::Cont);
+    sim.run_until(SimTime::from_secs(76));
+    assert_eq!(*woke_at.borrow(), ["75.000000"]);
+}
+
+#[test]
+fn sigterm_is_a_flag_and_interrupts_an_interruptible_wait() {
+    let sim = Sim::new();
+    let host = sim.add_host();
+    let seen = log();
+    let (s, seen2) = (sim.clone(), seen.clone());
+    let pid = sim.spawn(host, "worker", None, async move {
+        let blocked = s.interruptible(s.sleep(SimDuration::from_secs(405))).await;
+        seen2.borrow_mut().push(format!(
+            "{blocked:?}@{} term={}",
+            s.now(),
+            s.current_signals().term
+        ));
+        // A plain sleep is not interrupted (Python restarts time.sleep after a handler).
+        s.sleep(SimDuration::from_secs(1)).await;
+        seen2.borrow_mut().push(format!("slept@{}", s.now()));
+        0
+    });
+    sim.run_until(SimTime::from_secs(10));
+    sim.signal(pid, Signal::Term);
+    sim.run_until(SimTime::from_secs(10) + SimDuration::from_millis(500));
+    sim.signal(pid, Signal::Term);
+    sim.run_until(SimTime::from_secs(20));
+    assert_eq!(
+        *seen.borrow(),
+        [
+            format!("{:?}@10.000000 term=1", Err::<(), _>(Interrupted)),
+            "slept@11.000000".into()
+        ]
+    );
+}
+
+#[test]
+fn each_host_sees_its_own_wall_clock() {
+    let sim = Sim::new();
+    let server = sim.add_host();
+    let skewed = sim.add_host();
+    sim.set_clock_offset(skewed, -30_000_000);
+    sim.run_until(SimTime::from_secs(100));
+    assert_eq!(
+        sim.wall_clock_micros(server),
+        EPOCH_UNIX_MICROS + 100_000_000
+    );
+    assert_eq!(
+        sim.wall_clock_micros(skewed),
+        EPOCH_UNIX_MICROS + 70_000_000
+    );
+    assert_eq!(
+        sim.now(),
+        SimTime::from_secs(100),
+        "virtual time itself is not skewed"
+    );
+}
+
+#[test]
+fn timeout_gives_up_at_the_limit() {
+    let sim = Sim::new();
+    let host = sim.add_host();
+    let seen = log();
+    let (s, seen2) = (sim.clone(), seen.clone());
+    sim.spawn(host, "horse", None, async move {
+        let slow = s
+            .timeout(
+                SimDuration::from_secs(180),
+                s.sleep(SimDuration::from_secs(500)),
+            )
+            .await;
+        let fast = s
+            .timeout(
+                SimDuration::from_secs(180),
+                s.sleep(SimDuration::from_secs(5)),
+            )
+            .await;
+        seen2
+            .borrow_mut()
+            .push(format!("{} {} @{}", slow.is_err(), fast.is_ok(), s.now()));
+        0
+    });
+    sim.run_until(SimTime::from_secs(1_000));
+    assert_eq!(*seen.borrow(), ["true true @185.000000"]);
+}
