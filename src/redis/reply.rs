@@ -1,0 +1,100 @@
+//! Replies as RESP2 carries them, and the command type.
+
+use std::fmt;
+
+/// One command as sent on the wire: the name then its arguments (`["HSET", "k", "f", "v"]`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Command(pub Vec<String>);
+
+impl Command {
+    pub fn name(&self) -> &str {
+        self.0.first().map(String::as_str).unwrap_or("")
+    }
+
+    pub fn args(&self) -> &[String] {
+        self.0.get(1..).unwrap_or(&[])
+    }
+}
+
+impl fmt::Display for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0.join(" "))
+    }
+}
+
+/// Builds a [`Command`] from anything printable: `cmd!("ZADD", key, score, member)`.
+#[macro_export]
+macro_rules! cmd {
+    ($($arg:expr),+ $(,)?) => {
+        $crate::redis::Command(vec![$($arg.to_string()),+])
+    };
+}
+
+/// A reply, as real Redis sends it over RESP2.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Reply {
+    /// `+OK`, `+QUEUED`, `+PONG`.
+    Status(String),
+    /// `-ERR …`, `-WRONGTYPE …`, `-EXECABORT …`: the full message, prefix included.
+    Error(String),
+    Int(i64),
+    Bulk(String),
+    /// The null bulk string (`$-1`): GET of a missing key, BLMOVE timeout.
+    Nil,
+    Array(Vec<Reply>),
+    /// The null array (`*-1`): BLPOP timeout, EXEC aborted by WATCH.
+    NilArray,
+}
+
+impl Reply {
+    pub fn ok() -> Reply {
+        Reply::Status("OK".to_string())
+    }
+
+    pub fn error(message: impl Into<String>) -> Reply {
+        Reply::Error(message.into())
+    }
+
+    pub fn is_error(&self) -> bool {
+        matches!(self, Reply::Error(_))
+    }
+
+    pub fn is_nil(&self) -> bool {
+        matches!(self, Reply::Nil | Reply::NilArray)
+    }
+
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            Reply::Int(value) => Some(*value),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Reply::Bulk(text) | Reply::Status(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    pub fn as_array(&self) -> Option<&[Reply]> {
+        match self {
+            Reply::Array(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    /// An array of bulk strings as owned strings (HGETALL, LRANGE, ZRANGEBYSCORE, SMEMBERS).
+    pub fn into_strings(self) -> Vec<String> {
+        match self {
+            Reply::Array(items) => items
+                .into_iter()
+                .filter_map(|item| match item {
+                    Reply::Bulk(text) | Reply::Status(text) => Some(text),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
