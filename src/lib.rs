@@ -1,3 +1,4 @@
 //! simrq: a deterministic simulation testbed for Python-RQ deployments.
+pub mod event;
 pub mod redis;
 pub mod sim;

@@ -1,0 +1,398 @@
+//! The one typed event stream. The RQ model and the fault injector emit events; sinks (CSV
+//! writers, checkers, the summary) consume them and never drive the simulation.
+//!
+//! Every event carries the common columns of `events.csv` (time, seq, pod, process, queue,
+//! job, attempt) and a typed [`EventKind`] whose payload becomes the `detail` column.
+
+use std::fmt;
+use std::rc::Rc;
+
+use crate::sim::SimTime;
+
+/// A shared, cheaply cloned name (pod, process, queue, job, scheduler).
+pub type Name = Rc<str>;
+
+/// One thing that happened, at one instant of virtual time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    pub time: SimTime,
+    /// Global order of emission; ties in `time` are ordered by it.
+    pub seq: u64,
+    pub pod: Option<Name>,
+    pub process: Option<Name>,
+    pub queue: Option<Name>,
+    pub job: Option<Name>,
+    /// For job events: which execution of the job this is (1 = first run), as counted by
+    /// simrq from `job_started` events, i.e. ground truth rather than RQ's own counters.
+    pub attempt: Option<u32>,
+    pub kind: EventKind,
+}
+
+/// Who put a job id into a queue list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EnqueueSource {
+    /// `Queue.enqueue` by a producer.
+    Producer,
+    /// The scheduler moving a due job (`enqueue_scheduled_jobs`).
+    Scheduler,
+}
+
+/// What a scheduler process believes about one queue's lock, beside the truth in Redis.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LockView {
+    /// The scheduler's name (`<s>` of `rq:scheduler-lock:<q>`).
+    pub scheduler: Name,
+    /// Whether the queue is in the process's `_acquired_locks` after this event.
+    pub believes_held: bool,
+    /// The value of `rq:scheduler-lock:<q>` in Redis at this instant (`None`: no lock).
+    pub redis_holder: Option<Name>,
+}
+
+/// The kinds of `events.csv`. Names in snake case are the `kind` column.
+#[derive(Clone, Debug, PartialEq)]
+pub enum EventKind {
+    JobEnqueued {
+        source: EnqueueSource,
+        at_front: bool,
+    },
+    /// Put in `rq:scheduled:<q>` by a producer (`enqueue_at`/`enqueue_in`).
+    JobScheduled {
+        due_unix_s: i64,
+    },
+    JobDequeued,
+    JobStarted {
+        worker: Name,
+    },
+    JobFinished,
+    /// The job body raised, timed out or its horse died; what follows is a retry or
+    /// `job_moved_to_failed`.
+    JobFailed {
+        reason: String,
+    },
+    JobRetryRequeued {
+        retries_left: i64,
+    },
+    JobRetryScheduled {
+        due_unix_s: i64,
+        interval_s: i64,
+        retries_left: i64,
+    },
+    /// A cleaner found an expired StartedJobRegistry entry (§5.3) or a stuck intermediate id.
+    JobAbandoned {
+        reason: String,
+    },
+    JobMovedToFailed {
+        reason: String,
+    },
+    /// Popped and never recorded anywhere (§9 R5).
+    JobLost {
+        reason: String,
+    },
+    LockAcquired {
+        lock: LockView,
+    },
+    LockRefreshed {
+        lock: LockView,
+    },
+    LockLost {
+        lock: LockView,
+    },
+    LockReleased {
+        lock: LockView,
+    },
+    /// One `enqueue_scheduled_jobs` pass over one queue.
+    SchedulerTick {
+        moved: u32,
+        lock: LockView,
+    },
+    SchedulerStarted {
+        scheduler: Name,
+    },
+    SchedulerDied {
+        scheduler: Name,
+        reason: String,
+    },
+    WorkerBorn {
+        worker: Name,
+    },
+    WorkerDied {
+        worker: Name,
+        reason: String,
+    },
+    Maintenance {
+        worker: Name,
+        cleaned_queues: u32,
+    },
+    ProcessKilled,
+    ProcessPaused,
+    ProcessResumed,
+    RedisError {
+        phase: String,
+        command: String,
+        error: String,
+    },
+    Fault {
+        description: String,
+    },
+}
+
+impl EventKind {
+    /// The `kind` column of `events.csv`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventKind::JobEnqueued { .. } => "job_enqueued",
+            EventKind::JobScheduled { .. } => "job_scheduled",
+            EventKind::JobDequeued => "job_dequeued",
+            EventKind::JobStarted { .. } => "job_started",
+            EventKind::JobFinished => "job_finished",
+            EventKind::JobFailed { .. } => "job_failed",
+            EventKind::JobRetryRequeued { .. } => "job_retry_requeued",
+            EventKind::JobRetryScheduled { .. } => "job_retry_scheduled",
+            EventKind::JobAbandoned { .. } => "job_abandoned",
+            EventKind::JobMovedToFailed { .. } => "job_moved_to_failed",
+            EventKind::JobLost { .. } => "job_lost",
+            EventKind::LockAcquired { .. } => "lock_acquired",
+            EventKind::LockRefreshed { .. } => "lock_refreshed",
+            EventKind::LockLost { .. } => "lock_lost",
+            EventKind::LockReleased { .. } => "lock_released",
+            EventKind::SchedulerTick { .. } => "scheduler_tick",
+            EventKind::SchedulerStarted { .. } => "scheduler_started",
+            EventKind::SchedulerDied { .. } => "scheduler_died",
+            EventKind::WorkerBorn { .. } => "worker_born",
+            EventKind::WorkerDied { .. } => "worker_died",
+            EventKind::Maintenance { .. } => "maintenance",
+            EventKind::ProcessKilled => "process_killed",
+            EventKind::ProcessPaused => "process_paused",
+            EventKind::ProcessResumed => "process_resumed",
+            EventKind::RedisError { .. } => "redis_error",
+            EventKind::Fault { .. } => "fault",
+        }
+    }
+
+    /// The lock view of scheduler events.
+    pub fn lock_view(&self) -> Option<&LockView> {
+        match self {
+            EventKind::LockAcquired { lock }
+            | EventKind::LockRefreshed { lock }
+            | EventKind::LockLost { lock }
+            | EventKind::LockReleased { lock }
+            | EventKind::SchedulerTick { lock, .. } => Some(lock),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for LockView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let holder = self.redis_holder.as_deref().unwrap_or("-");
+        write!(
+            f,
+            "scheduler={} believes_held={} redis_holder={}",
+            self.scheduler, self.believes_held, holder
+        )
+    }
+}
+
+impl fmt::Display for EventKind {
+    /// The `detail` column: `key=value` pairs separated by spaces.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EventKind::JobEnqueued { source, at_front } => {
+                write!(f, "source={source:?} at_front={at_front}")
+            }
+            EventKind::JobScheduled { due_unix_s } => write!(f, "due_unix_s={due_unix_s}"),
+            EventKind::JobStarted { worker } => write!(f, "worker={worker}"),
+            EventKind::JobFailed { reason }
+            | EventKind::JobAbandoned { reason }
+            | EventKind::JobMovedToFailed { reason }
+            | EventKind::JobLost { reason } => write!(f, "reason={reason}"),
+            EventKind::JobRetryRequeued { retries_left } => {
+                write!(f, "retries_left={retries_left}")
+            }
+            EventKind::JobRetryScheduled {
+                due_unix_s,
+                interval_s,
+                retries_left,
+            } => write!(
+                f,
+                "due_unix_s={due_unix_s} interval_s={interval_s} retries_left={retries_left}"
+            ),
+            EventKind::LockAcquired { lock }
+            | EventKind::LockRefreshed { lock }
+            | EventKind::LockLost { lock }
+            | EventKind::LockReleased { lock } => write!(f, "{lock}"),
+            EventKind::SchedulerTick { moved, lock } => write!(f, "moved={moved} {lock}"),
+            EventKind::SchedulerStarted { scheduler } => write!(f, "scheduler={scheduler}"),
+            EventKind::SchedulerDied { scheduler, reason } => {
+                write!(f, "scheduler={scheduler} reason={reason}")
+            }
+            EventKind::WorkerBorn { worker } => write!(f, "worker={worker}"),
+            EventKind::WorkerDied { worker, reason } => {
+                write!(f, "worker={worker} reason={reason}")
+            }
+            EventKind::Maintenance {
+                worker,
+                cleaned_queues,
+            } => {
+                write!(f, "worker={worker} cleaned_queues={cleaned_queues}")
+            }
+            EventKind::RedisError {
+                phase,
+                command,
+                error,
+            } => {
+                write!(f, "phase={phase} command={command} error={error}")
+            }
+            EventKind::Fault { description } => write!(f, "{description}"),
+            EventKind::JobDequeued
+            | EventKind::JobFinished
+            | EventKind::ProcessKilled
+            | EventKind::ProcessPaused
+            | EventKind::ProcessResumed => Ok(()),
+        }
+    }
+}
+
+/// Anything that consumes the event stream: CSV writers, checkers, the job tracker.
+pub trait EventSink {
+    fn on_event(&mut self, event: &Event);
+}
+
+/// Wall-clock Unix seconds of virtual instant zero (see `sim::kernel::EPOCH_UNIX_MICROS`).
+pub const EPOCH_UNIX_S: i64 = crate::sim::kernel::EPOCH_UNIX_MICROS / 1_000_000;
+
+/// Job ids simrq creates are `j` followed by a decimal number (`j17`); this returns the
+/// number, so per-job state can live in dense vectors instead of growing maps.
+pub fn job_number(job: &str) -> Option<usize> {
+    job.strip_prefix('j')?.parse().ok()
+}
+
+/// The id of the `number`-th job.
+pub fn job_id(number: usize) -> Name {
+    Name::from(format!("j{number}"))
+}
+
+/// Stamps events with their sequence number and attempt, then hands them to every sink.
+#[derive(Default)]
+pub struct EventBus {
+    next_seq: u64,
+    executions_by_job: Vec<u32>,
+    sinks: Vec<Box<dyn EventSink>>,
+}
+
+/// The fields of an event that its emitter knows; the bus adds `seq` and `attempt`.
+#[derive(Clone, Debug, Default)]
+pub struct EventContext {
+    pub pod: Option<Name>,
+    pub process: Option<Name>,
+    pub queue: Option<Name>,
+    pub job: Option<Name>,
+}
+
+impl EventBus {
+    pub fn new() -> EventBus {
+        EventBus::default()
+    }
+
+    pub fn add_sink(&mut self, sink: Box<dyn EventSink>) {
+        self.sinks.push(sink);
+    }
+
+    /// Emits one event at `time`.
+    pub fn emit(&mut self, time: SimTime, context: EventContext, kind: EventKind) {
+        let attempt = self.attempt_for(context.job.as_deref(), &kind);
+        let event = Event {
+            time,
+            seq: self.next_seq,
+            pod: context.pod,
+            process: context.process,
+            queue: context.queue,
+            job: context.job,
+            attempt,
+            kind,
+        };
+        self.next_seq += 1;
+        for sink in &mut self.sinks {
+            sink.on_event(&event);
+        }
+    }
+
+    /// Executions so far of `job` (0 if it never started).
+    pub fn executions(&self, job: &str) -> u32 {
+        job_number(job)
+            .and_then(|n| self.executions_by_job.get(n).copied())
+            .unwrap_or(0)
+    }
+
+    fn attempt_for(&mut self, job: Option<&str>, kind: &EventKind) -> Option<u32> {
+        let number = job_number(job?)?;
+        if self.executions_by_job.len() <= number {
+            self.executions_by_job.resize(number + 1, 0);
+        }
+        if matches!(kind, EventKind::JobStarted { .. }) {
+            self.executions_by_job[number] += 1;
+        }
+        Some(self.executions_by_job[number])
+    }
+
+    /// Gives the sinks back (at the end of a run, to finish files and read verdicts).
+    pub fn into_sinks(self) -> Vec<Box<dyn EventSink>> {
+        self.sinks
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    struct Recorder(Rc<RefCell<Vec<Event>>>);
+    impl EventSink for Recorder {
+        fn on_event(&mut self, event: &Event) {
+            self.0.borrow_mut().push(event.clone());
+        }
+    }
+
+    #[test]
+    fn the_bus_numbers_events_and_counts_executions_per_job() {
+        let seen = Rc::new(RefCell::new(Vec::new()));
+        let mut bus = EventBus::new();
+        bus.add_sink(Box::new(Recorder(seen.clone())));
+        let job = EventContext {
+            job: Some(job_id(3)),
+            ..Default::default()
+        };
+        let started = || EventKind::JobStarted {
+            worker: Name::from("w"),
+        };
+        bus.emit(SimTime(1), job.clone(), EventKind::JobDequeued);
+        bus.emit(SimTime(2), job.clone(), started());
+        bus.emit(
+            SimTime(3),
+            job.clone(),
+            EventKind::JobFailed {
+                reason: "boom".into(),
+            },
+        );
+        bus.emit(SimTime(4), job.clone(), started());
+        bus.emit(
+            SimTime(5),
+            EventContext::default(),
+            EventKind::ProcessKilled,
+        );
+        let seen = seen.borrow();
+        let seqs: Vec<u64> = seen.iter().map(|e| e.seq).collect();
+        let attempts: Vec<Option<u32>> = seen.iter().map(|e| e.attempt).collect();
+        assert_eq!(seqs, [0, 1, 2, 3, 4]);
+        assert_eq!(attempts, [Some(0), Some(1), Some(1), Some(2), None]);
+        assert_eq!(bus.executions("j3"), 2);
+        assert_eq!(seen[3].kind.name(), "job_started");
+        assert_eq!(seen[2].kind.to_string(), "reason=boom");
+    }
+
+    #[test]
+    fn job_ids_round_trip_through_their_number() {
+        assert_eq!(job_number(&job_id(42)), Some(42));
+        assert_eq!(job_number("not-a-simrq-id"), None);
+    }
+}
