@@ -51,6 +51,13 @@ pub struct LockView {
 /// The kinds of `events.csv`. Names in snake case are the `kind` column.
 #[derive(Clone, Debug, PartialEq)]
 pub enum EventKind {
+    /// A producer created the job (before its first `job_enqueued` or `job_scheduled`); the
+    /// retry policy is here so that checkers know each job's limits.
+    JobCreated {
+        retry_max: i64,
+        retry_intervals_s: Vec<i64>,
+        job_timeout_s: i64,
+    },
     JobEnqueued {
         source: EnqueueSource,
         at_front: bool,
@@ -140,6 +147,7 @@ impl EventKind {
     /// The `kind` column of `events.csv`.
     pub fn name(&self) -> &'static str {
         match self {
+            EventKind::JobCreated { .. } => "job_created",
             EventKind::JobEnqueued { .. } => "job_enqueued",
             EventKind::JobScheduled { .. } => "job_scheduled",
             EventKind::JobDequeued => "job_dequeued",
@@ -197,6 +205,10 @@ impl fmt::Display for EventKind {
     /// The `detail` column: `key=value` pairs separated by spaces.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            EventKind::JobCreated { retry_max, retry_intervals_s, job_timeout_s } => write!(
+                f,
+                "retry_max={retry_max} retry_intervals_s={retry_intervals_s:?} job_timeout_s={job_timeout_s}"
+            ),
             EventKind::JobEnqueued { source, at_front } => {
                 write!(f, "source={source:?} at_front={at_front}")
             }
