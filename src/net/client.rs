@@ -1,0 +1,245 @@
+//! A redis-py client as RQ uses it: one connection per process, a socket timeout, and an
+//! optional retry budget with jittered exponential back-off (rq-semantics §2, §7).
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use rand::Rng;
+
+use super::{LinkError, Network, ReplySlot, Verdict};
+use crate::redis::{Command, ConnId, Reply};
+use crate::sim::{HostId, Sim, SimDuration, SimRng};
+
+/// How the client behaves: redis-py's settings as RQ configures them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClientSettings {
+    /// `socket_timeout`; `None` blocks forever on a black-holed request.
+    pub socket_timeout: Option<SimDuration>,
+    pub connect_timeout: SimDuration,
+    /// Retries after a ConnectionError/TimeoutError: 0 for `Redis.from_url` (what `rq worker
+    /// -u` uses), 10 for `Redis(host=…)` in redis-py 8.
+    pub retries: u32,
+    pub backoff_base: SimDuration,
+    pub backoff_cap: SimDuration,
+}
+
+impl Default for ClientSettings {
+    fn default() -> ClientSettings {
+        ClientSettings {
+            socket_timeout: None,
+            connect_timeout: SimDuration::from_secs(5),
+            retries: 0,
+            backoff_base: SimDuration::from_millis(10),
+            backoff_cap: SimDuration::from_secs(1),
+        }
+    }
+}
+
+/// What reaches RQ code from a command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RedisError {
+    /// redis `ConnectionError` (refused, reset, reply lost, server restarting).
+    Connection,
+    /// redis `TimeoutError` (no reply within the socket timeout).
+    Timeout,
+    /// An error reply (`-ERR …`, `-WRONGTYPE …`).
+    Response(String),
+    /// `EXEC` returned nil because a WATCHed key changed.
+    Watch,
+}
+
+impl std::fmt::Display for RedisError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RedisError::Connection => write!(f, "ConnectionError"),
+            RedisError::Timeout => write!(f, "TimeoutError"),
+            RedisError::Response(message) => write!(f, "ResponseError({message})"),
+            RedisError::Watch => write!(f, "WatchError"),
+        }
+    }
+}
+
+impl RedisError {
+    /// Errors that redis-py's retry helper retries and that RQ treats as a lost connection.
+    pub fn is_connection_level(&self) -> bool {
+        matches!(self, RedisError::Connection | RedisError::Timeout)
+    }
+}
+
+/// One process's Redis client. Dropping it (the process died) closes its connection.
+pub struct Client {
+    network: Network,
+    host: HostId,
+    settings: ClientSettings,
+    conn: Cell<Option<ConnId>>,
+    rng: RefCell<SimRng>,
+}
+
+impl Client {
+    pub fn new(network: &Network, host: HostId, settings: ClientSettings, rng: SimRng) -> Client {
+        Client {
+            network: network.clone(),
+            host,
+            settings,
+            conn: Cell::new(None),
+            rng: RefCell::new(rng),
+        }
+    }
+
+    pub fn settings(&self) -> &ClientSettings {
+        &self.settings
+    }
+
+    fn sim(&self) -> &Sim {
+        self.network.sim()
+    }
+
+    /// One command; an error reply becomes `Err(Response)`.
+    pub async fn call(&self, command: Command) -> Result<Reply, RedisError> {
+        let mut replies = self.request(vec![command]).await?;
+        match replies.pop() {
+            Some(Reply::Error(message)) => Err(RedisError::Response(message)),
+            Some(reply) => Ok(reply),
+            None => Err(RedisError::Connection),
+        }
+    }
+
+    /// `pipeline(transaction=True).execute()`: `MULTI`, the commands, `EXEC`, written at once.
+    /// Returns EXEC's replies; the first error reply inside is raised, as redis-py does.
+    pub async fn transaction(&self, commands: Vec<Command>) -> Result<Vec<Reply>, RedisError> {
+        let count = commands.len();
+        let mut request = Vec::with_capacity(count + 2);
+        request.push(crate::cmd!("MULTI"));
+        request.extend(commands);
+        request.push(crate::cmd!("EXEC"));
+        let mut replies = self.request(request).await?;
+        match replies.pop() {
+            Some(Reply::NilArray) => Err(RedisError::Watch),
+            Some(Reply::Array(items)) => match items.iter().find(|r| r.is_error()) {
+                Some(Reply::Error(message)) => Err(RedisError::Response(message.clone())),
+                _ => Ok(items),
+            },
+            Some(Reply::Error(message)) => Err(RedisError::Response(message)),
+            _ => Err(RedisError::Connection),
+        }
+    }
+
+    /// Sends `request` with redis-py's retry loop around it.
+    async fn request(&self, request: Vec<Command>) -> Result<Vec<Reply>, RedisError> {
+        let mut failures = 0u32;
+        loop {
+            match self.attempt(&request).await {
+                Err(error) if error.is_connection_level() && failures < self.settings.retries => {
+                    failures += 1;
+                    let backoff = self.backoff(failures);
+                    self.sim().sleep(backoff).await;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    /// redis-py's `ExponentialWithJitterBackoff`: uniform in [0, min(cap, base · 2^failures)].
+    fn backoff(&self, failures: u32) -> SimDuration {
+        let ceiling = self
+            .settings
+            .backoff_base
+            .saturating_mul(1u64 << failures.min(30));
+        let ceiling = ceiling.min(self.settings.backoff_cap);
+        SimDuration(self.rng.borrow_mut().gen_range(0..=ceiling.0))
+    }
+
+    async fn attempt(&self, request: &[Command]) -> Result<Vec<Reply>, RedisError> {
+        let conn = self.connect().await?;
+        let verdict = self.network.verdict(self.host);
+        if verdict == Verdict::Refuse {
+            self.disconnect();
+            return Err(RedisError::Connection);
+        }
+        let slot = self.network.send(conn, request.to_vec(), verdict);
+        let wait = InFlight {
+            client: self,
+            slot,
+            finished: false,
+        };
+        let result = match self.settings.socket_timeout {
+            Some(limit) => self
+                .sim()
+                .timeout(limit, wait)
+                .await
+                .unwrap_or(Err(RedisError::Timeout)),
+            None => wait.await,
+        };
+        if result.as_ref().is_err_and(RedisError::is_connection_level) {
+            self.disconnect();
+        }
+        result
+    }
+
+    async fn connect(&self) -> Result<ConnId, RedisError> {
+        if let Some(conn) = self.conn.get() {
+            return Ok(conn);
+        }
+        match self.network.open(self.host) {
+            Ok(conn) => {
+                self.conn.set(Some(conn));
+                Ok(conn)
+            }
+            Err(Verdict::Drop) => {
+                self.sim().sleep(self.settings.connect_timeout).await;
+                Err(RedisError::Timeout)
+            }
+            Err(_) => Err(RedisError::Connection),
+        }
+    }
+
+    /// Closes the connection (redis-py does after any connection-level error, and when an
+    /// exception interrupts a read); the next command opens a new one.
+    pub fn disconnect(&self) {
+        if let Some(conn) = self.conn.take() {
+            self.network.close(conn);
+        }
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        self.disconnect();
+    }
+}
+
+/// Waits for one reply. Dropped before the reply came (an exception or SIGKILL interrupted
+/// the read), it closes the connection, as redis-py does.
+struct InFlight<'a> {
+    client: &'a Client,
+    slot: Rc<ReplySlot>,
+    finished: bool,
+}
+
+impl Future for InFlight<'_> {
+    type Output = Result<Vec<Reply>, RedisError>;
+    fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Self::Output> {
+        let taken = self.slot.result.borrow_mut().take();
+        match taken {
+            Some(result) => {
+                self.finished = true;
+                Poll::Ready(result.map_err(|LinkError| RedisError::Connection))
+            }
+            None => {
+                self.slot.waiter.set(Some(self.client.sim().current_pid()));
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.client.disconnect();
+        }
+    }
+}

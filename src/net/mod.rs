@@ -1,0 +1,402 @@
+//! The network between simulated clients and the Redis model, and the server's life cycle
+//! (up, paused, down for a restart).
+//!
+//! ```text
+//!   Client (per process) ──request──► link verdict ──latency──► Server::execute
+//!          ▲                                                        │
+//!          └──────────────── reply slot ◄──latency── (or Blocked: served later by a push)
+//! ```
+//!
+//! Messages on one connection stay in order (TCP): a request never overtakes the previous
+//! one, and neither does a reply.
+
+pub mod client;
+pub mod link;
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use crate::redis::{Command, ConnId, Outcome, Reply, Server, Snapshot};
+use crate::sim::{HostId, Pid, Sim, SimDuration, SimRng, SimTime};
+
+pub use client::{Client, ClientSettings, RedisError};
+pub use link::{Latency, LinkFault, Verdict};
+
+/// Where a reply waits for the process that sent the request.
+#[derive(Default)]
+pub struct ReplySlot {
+    result: RefCell<Option<Result<Vec<Reply>, LinkError>>>,
+    waiter: Cell<Option<Pid>>,
+}
+
+/// The connection broke under the request (reset by a restart, refused, or the reply lost).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LinkError;
+
+#[derive(Default)]
+struct ConnRecord {
+    /// The server incarnation the connection was opened against.
+    epoch: u64,
+    last_arrival: SimTime,
+    last_delivery: SimTime,
+    /// The reply slot of a request parked in a blocking pop, and its link verdict.
+    blocked: Option<(Rc<ReplySlot>, Verdict)>,
+}
+
+enum ServerState {
+    Up,
+    Paused(Vec<Delivery>),
+    Down,
+}
+
+struct Delivery {
+    conn: ConnId,
+    request: Vec<Command>,
+    slot: Rc<ReplySlot>,
+    verdict: Verdict,
+}
+
+struct NetInner {
+    sim: Sim,
+    server: RefCell<Server>,
+    state: RefCell<ServerState>,
+    latency: Latency,
+    rng: RefCell<SimRng>,
+    faults: RefCell<link::LinkFaults>,
+    next_conn: Cell<u64>,
+    conns: RefCell<BTreeMap<ConnId, ConnRecord>>,
+    epoch: Cell<u64>,
+    snapshot: RefCell<Option<Snapshot>>,
+    commands_executed: Cell<u64>,
+}
+
+/// Handle to the network and the Redis server behind it. Cheap to clone.
+#[derive(Clone)]
+pub struct Network {
+    inner: Rc<NetInner>,
+}
+
+impl Network {
+    pub fn new(sim: &Sim, latency: Latency, rng: SimRng) -> Network {
+        let inner = NetInner {
+            sim: sim.clone(),
+            server: RefCell::new(Server::new()),
+            state: RefCell::new(ServerState::Up),
+            latency,
+            rng: RefCell::new(rng),
+            faults: RefCell::default(),
+            next_conn: Cell::new(1),
+            conns: RefCell::default(),
+            epoch: Cell::new(0),
+            snapshot: RefCell::new(None),
+            commands_executed: Cell::new(0),
+        };
+        Network {
+            inner: Rc::new(inner),
+        }
+    }
+
+    pub fn sim(&self) -> &Sim {
+        &self.inner.sim
+    }
+
+    /// Read access to the server for observers (events, samples, end-of-run checks). Clients
+    /// must go through [`Client`].
+    pub fn with_server<T>(&self, read: impl FnOnce(&Server) -> T) -> T {
+        read(&self.inner.server.borrow())
+    }
+
+    /// The value of a string key right now, as an observer sees it (no latency, no effects).
+    pub fn peek_string(&self, key: &str) -> Option<String> {
+        self.inner
+            .server
+            .borrow()
+            .peek_string(self.inner.sim.now(), key)
+    }
+
+    pub fn commands_executed(&self) -> u64 {
+        self.inner.commands_executed.get()
+    }
+
+    pub fn is_up(&self) -> bool {
+        !matches!(*self.inner.state.borrow(), ServerState::Down)
+    }
+
+    pub fn add_link_fault(&self, fault: LinkFault) {
+        self.inner.faults.borrow_mut().add(fault);
+    }
+
+    fn verdict(&self, host: HostId) -> Verdict {
+        let now = self.inner.sim.now();
+        self.inner.faults.borrow_mut().verdict(host, now)
+    }
+
+    fn sample_latency(&self) -> SimDuration {
+        self.inner.latency.sample(&mut self.inner.rng.borrow_mut())
+    }
+
+    // ----- connections ----------------------------------------------------------------
+
+    /// Opens a connection from `host`; `Err(verdict)` when the link or server refuses it or
+    /// black-holes it.
+    fn open(&self, host: HostId) -> Result<ConnId, Verdict> {
+        match self.verdict(host) {
+            Verdict::Refuse => return Err(Verdict::Refuse),
+            Verdict::Drop => return Err(Verdict::Drop),
+            Verdict::Pass | Verdict::LoseReply => {}
+        }
+        if !self.is_up() {
+            return Err(Verdict::Refuse);
+        }
+        let conn = ConnId(self.inner.next_conn.get());
+        self.inner.next_conn.set(conn.0 + 1);
+        let record = ConnRecord {
+            epoch: self.inner.epoch.get(),
+            ..ConnRecord::default()
+        };
+        self.inner.conns.borrow_mut().insert(conn, record);
+        Ok(conn)
+    }
+
+    /// The client closed the socket; the server notices after one latency.
+    fn close(&self, conn: ConnId) {
+        let arrival = self.arrival_time(conn);
+        self.inner.sim.schedule_at(arrival, {
+            let network = self.clone();
+            move |_| network.closed_at_server(conn)
+        });
+    }
+
+    fn closed_at_server(&self, conn: ConnId) {
+        self.inner.conns.borrow_mut().remove(&conn);
+        self.inner.server.borrow_mut().disconnect(conn);
+    }
+
+    fn arrival_time(&self, conn: ConnId) -> SimTime {
+        let earliest = self.inner.sim.now() + self.sample_latency();
+        let mut conns = self.inner.conns.borrow_mut();
+        match conns.get_mut(&conn) {
+            Some(record) => {
+                record.last_arrival = record.last_arrival.max(earliest);
+                record.last_arrival
+            }
+            None => earliest,
+        }
+    }
+
+    /// Sends a request on `conn`; the reply (or the link error) lands in the returned slot.
+    fn send(&self, conn: ConnId, request: Vec<Command>, verdict: Verdict) -> Rc<ReplySlot> {
+        let slot = Rc::new(ReplySlot::default());
+        if verdict == Verdict::Drop {
+            return slot;
+        }
+        let arrival = self.arrival_time(conn);
+        let delivery = Delivery {
+            conn,
+            request,
+            slot: slot.clone(),
+            verdict,
+        };
+        let network = self.clone();
+        self.inner
+            .sim
+            .schedule_at(arrival, move |_| network.arrive(delivery));
+        slot
+    }
+
+    fn arrive(&self, delivery: Delivery) {
+        let current_epoch = self.inner.epoch.get();
+        let epoch = self
+            .inner
+            .conns
+            .borrow()
+            .get(&delivery.conn)
+            .map(|r| r.epoch);
+        if epoch != Some(current_epoch) {
+            return self.reply(delivery.conn, &delivery.slot, Err(LinkError), Verdict::Pass);
+        }
+        let mut state = self.inner.state.borrow_mut();
+        match &mut *state {
+            ServerState::Paused(waiting) => waiting.push(delivery),
+            ServerState::Down => {
+                drop(state);
+                self.reply(delivery.conn, &delivery.slot, Err(LinkError), Verdict::Pass);
+            }
+            ServerState::Up => {
+                drop(state);
+                self.execute(delivery);
+            }
+        }
+    }
+
+    fn execute(&self, delivery: Delivery) {
+        let now = self.inner.sim.now();
+        let outcome = {
+            let mut server = self.inner.server.borrow_mut();
+            server.active_expire(now);
+            server.execute(now, delivery.conn, &delivery.request)
+        };
+        let executed = self.inner.commands_executed.get() + delivery.request.len() as u64;
+        self.inner.commands_executed.set(executed);
+        match outcome {
+            Outcome::Replies(replies) => {
+                self.reply(delivery.conn, &delivery.slot, Ok(replies), delivery.verdict)
+            }
+            Outcome::Blocked { timeout } => self.park(delivery, timeout),
+        }
+        self.serve_unblocked();
+    }
+
+    fn park(&self, delivery: Delivery, timeout: Option<SimDuration>) {
+        if let Some(record) = self.inner.conns.borrow_mut().get_mut(&delivery.conn) {
+            record.blocked = Some((delivery.slot, delivery.verdict));
+        }
+        if let Some(timeout) = timeout {
+            let network = self.clone();
+            let conn = delivery.conn;
+            self.inner.sim.schedule_in(timeout, move |sim| {
+                let reply = network
+                    .inner
+                    .server
+                    .borrow_mut()
+                    .block_timed_out(sim.now(), conn);
+                if let Some(reply) = reply {
+                    network.reply_to_blocked(conn, reply);
+                }
+            });
+        }
+    }
+
+    fn serve_unblocked(&self) {
+        let served = self.inner.server.borrow_mut().take_unblocked();
+        for (conn, reply) in served {
+            self.reply_to_blocked(conn, reply);
+        }
+    }
+
+    fn reply_to_blocked(&self, conn: ConnId, reply: Reply) {
+        let parked = self
+            .inner
+            .conns
+            .borrow_mut()
+            .get_mut(&conn)
+            .and_then(|r| r.blocked.take());
+        if let Some((slot, verdict)) = parked {
+            self.reply(conn, &slot, Ok(vec![reply]), verdict);
+        }
+    }
+
+    fn reply(
+        &self,
+        conn: ConnId,
+        slot: &Rc<ReplySlot>,
+        result: Result<Vec<Reply>, LinkError>,
+        verdict: Verdict,
+    ) {
+        let result = if verdict == Verdict::LoseReply {
+            Err(LinkError)
+        } else {
+            result
+        };
+        let earliest = self.inner.sim.now() + self.sample_latency();
+        let at = match self.inner.conns.borrow_mut().get_mut(&conn) {
+            Some(record) => {
+                record.last_delivery = record.last_delivery.max(earliest);
+                record.last_delivery
+            }
+            None => earliest,
+        };
+        let slot = slot.clone();
+        self.inner.sim.schedule_at(at, move |sim| {
+            *slot.result.borrow_mut() = Some(result);
+            if let Some(waiter) = slot.waiter.take() {
+                sim.wake(waiter);
+            }
+        });
+    }
+}
+
+// ----- server faults ----------------------------------------------------------------------
+
+impl Network {
+    /// Redis stops answering for `span` (SIGSTOP of the server): requests queue up and are
+    /// executed in arrival order when it resumes.
+    pub fn pause_server(&self, span: SimDuration) {
+        {
+            let mut state = self.inner.state.borrow_mut();
+            if !matches!(*state, ServerState::Up) {
+                return;
+            }
+            *state = ServerState::Paused(Vec::new());
+        }
+        let network = self.clone();
+        self.inner
+            .sim
+            .schedule_in(span, move |_| network.resume_server());
+    }
+
+    fn resume_server(&self) {
+        let waiting = match std::mem::replace(&mut *self.inner.state.borrow_mut(), ServerState::Up)
+        {
+            ServerState::Paused(waiting) => waiting,
+            other => {
+                *self.inner.state.borrow_mut() = other;
+                return;
+            }
+        };
+        for delivery in waiting {
+            self.execute(delivery);
+        }
+    }
+
+    /// Redis crashes and comes back after `down_for`: every connection is reset; the keyspace
+    /// is lost, or restored from the last snapshot when `keep_snapshot` (persistence on).
+    pub fn restart_server(&self, down_for: SimDuration, keep_snapshot: bool) {
+        let pending =
+            match std::mem::replace(&mut *self.inner.state.borrow_mut(), ServerState::Down) {
+                ServerState::Paused(waiting) => waiting,
+                _ => Vec::new(),
+            };
+        self.inner.epoch.set(self.inner.epoch.get() + 1);
+        for delivery in pending {
+            self.reply(delivery.conn, &delivery.slot, Err(LinkError), Verdict::Pass);
+        }
+        let blocked: Vec<(ConnId, Rc<ReplySlot>)> = {
+            let mut conns = self.inner.conns.borrow_mut();
+            conns
+                .iter_mut()
+                .filter_map(|(id, r)| Some((*id, r.blocked.take()?.0)))
+                .collect()
+        };
+        for (conn, slot) in blocked {
+            self.reply(conn, &slot, Err(LinkError), Verdict::Pass);
+        }
+        let snapshot = if keep_snapshot {
+            self.inner.snapshot.borrow().clone()
+        } else {
+            None
+        };
+        self.inner.server.borrow_mut().restart(snapshot);
+        let network = self.clone();
+        self.inner.sim.schedule_in(down_for, move |_| {
+            *network.inner.state.borrow_mut() = ServerState::Up;
+        });
+    }
+
+    /// Takes a snapshot now and every `every` after (RDB persistence).
+    pub fn snapshot_every(&self, every: SimDuration) {
+        if !self.is_up() {
+            // A server that is down writes no snapshot; try again next period.
+        } else {
+            let snapshot = self.inner.server.borrow().snapshot();
+            *self.inner.snapshot.borrow_mut() = Some(snapshot);
+        }
+        if every > SimDuration::ZERO {
+            let network = self.clone();
+            self.inner
+                .sim
+                .schedule_in(every, move |_| network.snapshot_every(every));
+        }
+    }
+}
