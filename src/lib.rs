@@ -3,4 +3,5 @@ pub mod check;
 pub mod event;
 pub mod net;
 pub mod redis;
+pub mod rq;
 pub mod sim;

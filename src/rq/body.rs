@@ -1,0 +1,135 @@
+//! What a job does when it runs: a duration and an outcome drawn per attempt from its
+//! workload class, deterministic in (seed, job id, execution number), so the same job fails
+//! on the same attempts whichever worker runs it.
+
+use crate::event::Name;
+use crate::net::link::sample_lognormal;
+use crate::rq::env::RqEnv;
+use crate::sim::{SimDuration, SimRng};
+use rand::Rng;
+use rand_distr::{Distribution, Exp};
+
+/// A job duration distribution.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DurationDist {
+    Constant(SimDuration),
+    Exponential {
+        mean: SimDuration,
+    },
+    Uniform {
+        min: SimDuration,
+        max: SimDuration,
+    },
+    LogNormal {
+        median: SimDuration,
+        p99: SimDuration,
+    },
+}
+
+impl DurationDist {
+    pub fn sample(&self, rng: &mut SimRng) -> SimDuration {
+        match self {
+            DurationDist::Constant(span) => *span,
+            DurationDist::Exponential { mean } => {
+                match Exp::new(1.0 / mean.as_secs_f64().max(1e-9)) {
+                    Ok(exp) => SimDuration::from_secs_f64(exp.sample(rng)),
+                    Err(_) => *mean,
+                }
+            }
+            DurationDist::Uniform { min, max } if max > min => {
+                SimDuration(rng.gen_range(min.0..=max.0))
+            }
+            DurationDist::Uniform { min, .. } => *min,
+            DurationDist::LogNormal { median, p99 } => sample_lognormal(rng, *median, *p99),
+        }
+    }
+}
+
+/// What one execution of a job does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Succeed,
+    /// Raises an exception: the exception-retry path (§3.7).
+    Raise,
+    /// Returns a `Retry` object: the return-value retry path (§3.8).
+    ReturnRetry,
+    /// Blocks in C code ignoring SIGALRM until the worker's hard kill (§9 R13).
+    Hang,
+}
+
+/// A workload class: how its jobs behave and which retry policy they carry.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JobClass {
+    pub name: Name,
+    pub queue: Name,
+    pub duration: DurationDist,
+    pub fail_probability: f64,
+    pub return_retry_probability: f64,
+    pub hang_probability: f64,
+    /// `Retry(max, interval)`; `None` = no retry.
+    pub retry_max: Option<i64>,
+    pub retry_intervals_s: Vec<i64>,
+    pub enqueue_at_front_on_retry: bool,
+    /// `job_timeout`; `None` = the queue default; -1 = none.
+    pub job_timeout_s: Option<i64>,
+    pub result_ttl_s: Option<i64>,
+    pub failure_ttl_s: Option<i64>,
+    pub ttl_s: Option<i64>,
+    pub at_front: bool,
+    /// Fixed outcomes for the first executions (1-based order), then drawn: lets a scripted
+    /// test say "fails twice, then succeeds".
+    pub scripted_outcomes: Vec<Outcome>,
+}
+
+impl JobClass {
+    /// A class of jobs that take `duration` and always succeed, on `queue`.
+    pub fn simple(name: &str, queue: &str, duration: SimDuration) -> JobClass {
+        JobClass {
+            name: Name::from(name),
+            queue: Name::from(queue),
+            duration: DurationDist::Constant(duration),
+            fail_probability: 0.0,
+            return_retry_probability: 0.0,
+            hang_probability: 0.0,
+            retry_max: None,
+            retry_intervals_s: Vec::new(),
+            enqueue_at_front_on_retry: false,
+            job_timeout_s: None,
+            result_ttl_s: None,
+            failure_ttl_s: None,
+            ttl_s: None,
+            at_front: false,
+            scripted_outcomes: Vec::new(),
+        }
+    }
+}
+
+/// The duration and outcome of execution number `execution` (1-based) of `job`.
+pub fn draw_attempt(
+    env: &RqEnv,
+    class: &JobClass,
+    job: &str,
+    execution: u32,
+) -> (SimDuration, Outcome) {
+    let mut rng = env.streams.stream(&format!("job/{job}/{execution}"));
+    let duration = class.duration.sample(&mut rng);
+    if let Some(outcome) = class
+        .scripted_outcomes
+        .get(execution.saturating_sub(1) as usize)
+    {
+        return (duration, *outcome);
+    }
+    let draw: f64 = rng.gen();
+    let outcome = if draw < class.hang_probability {
+        Outcome::Hang
+    } else if draw < class.hang_probability + class.fail_probability {
+        Outcome::Raise
+    } else if draw
+        < class.hang_probability + class.fail_probability + class.return_retry_probability
+    {
+        Outcome::ReturnRetry
+    } else {
+        Outcome::Succeed
+    };
+    (duration, outcome)
+}

@@ -1,0 +1,209 @@
+//! What every simulated RQ process shares (the kernel, the network, parameters, the event
+//! bus, workload classes) and what each has of its own (pod, name, host, Redis client).
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use rand::Rng;
+
+use crate::event::{EventBus, EventContext, EventKind, Name};
+use crate::net::{Client, ClientSettings, Network};
+use crate::rq::body::JobClass;
+use crate::rq::job::utc_format;
+use crate::rq::params::RqParams;
+use crate::sim::{HostId, Pid, RngStreams, Sim};
+
+/// The role of a simulated process, for faults that target "the horse" or "the scheduler".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    Worker,
+    Horse,
+    Scheduler,
+    Producer,
+}
+
+/// A live process as the fault injector sees it.
+#[derive(Clone, Debug)]
+pub struct ProcessInfo {
+    pub pid: Pid,
+    pub pod: Name,
+    pub name: Name,
+    pub role: Role,
+    /// For schedulers: the scheduler name (the lock value). For horses: the job id.
+    pub tag: Option<Name>,
+}
+
+/// Shared by every RQ process of one simulation.
+pub struct RqEnv {
+    pub sim: Sim,
+    pub network: Network,
+    pub params: RqParams,
+    pub streams: RngStreams,
+    pub client_settings: ClientSettings,
+    pub classes: BTreeMap<Name, JobClass>,
+    events: RefCell<EventBus>,
+    next_id: Cell<u64>,
+    next_job: Cell<usize>,
+    processes: RefCell<BTreeMap<Pid, ProcessInfo>>,
+}
+
+impl RqEnv {
+    pub fn new(
+        network: &Network,
+        params: RqParams,
+        streams: RngStreams,
+        client_settings: ClientSettings,
+        events: EventBus,
+    ) -> Rc<RqEnv> {
+        Rc::new(RqEnv {
+            sim: network.sim().clone(),
+            network: network.clone(),
+            params,
+            streams,
+            client_settings,
+            classes: BTreeMap::new(),
+            events: RefCell::new(events),
+            next_id: Cell::new(1),
+            next_job: Cell::new(1),
+            processes: RefCell::default(),
+        })
+    }
+
+    /// Registers a workload class (before the environment is shared).
+    pub fn with_classes(mut self: Rc<Self>, classes: Vec<JobClass>) -> Rc<RqEnv> {
+        let env = Rc::get_mut(&mut self).expect("classes are added before processes start");
+        for class in classes {
+            env.classes.insert(class.name.clone(), class);
+        }
+        self
+    }
+
+    pub fn emit(&self, context: EventContext, kind: EventKind) {
+        self.events.borrow_mut().emit(self.sim.now(), context, kind);
+    }
+
+    /// Executions so far of `job`, counted from `job_started` events.
+    pub fn executions(&self, job: &str) -> u32 {
+        self.events.borrow().executions(job)
+    }
+
+    pub fn take_events(&self) -> EventBus {
+        std::mem::take(&mut *self.events.borrow_mut())
+    }
+
+    /// A fresh identifier with a readable prefix (worker, scheduler and execution names stand
+    /// in for RQ's uuid4 hex strings).
+    pub fn fresh_id(&self, prefix: &str) -> Name {
+        let id = self.next_id.get();
+        self.next_id.set(id + 1);
+        Name::from(format!("{prefix}{id}"))
+    }
+
+    pub fn next_job_number(&self) -> usize {
+        let number = self.next_job.get();
+        self.next_job.set(number + 1);
+        number
+    }
+
+    pub fn register_process(&self, info: ProcessInfo) {
+        self.processes.borrow_mut().insert(info.pid, info);
+    }
+
+    pub fn unregister_process(&self, pid: Pid) {
+        self.processes.borrow_mut().remove(&pid);
+    }
+
+    /// Live processes, in pid order; entries of processes that died are dropped here.
+    pub fn live_processes(&self) -> Vec<ProcessInfo> {
+        let mut processes = self.processes.borrow_mut();
+        processes.retain(|pid, _| self.sim.is_alive(*pid));
+        processes.values().cloned().collect()
+    }
+
+    /// A new Redis client for a process on `host`, with RQ's socket timeout.
+    pub fn client(&self, host: HostId, stream_name: &str) -> Client {
+        let mut settings = self.client_settings.clone();
+        settings.socket_timeout = Some(self.params.socket_timeout());
+        Client::new(
+            &self.network,
+            host,
+            settings,
+            self.streams.stream(stream_name),
+        )
+    }
+
+    /// A uniformly random number in [0, 1) from the named stream of this job attempt.
+    pub fn attempt_draw(&self, job: &str, execution: u32, what: &str) -> f64 {
+        self.streams
+            .stream(&format!("job/{job}/{execution}/{what}"))
+            .gen::<f64>()
+    }
+}
+
+/// One process's identity and Redis connection.
+pub struct ProcCtx {
+    pub env: Rc<RqEnv>,
+    pub pod: Name,
+    pub name: Name,
+    pub host: HostId,
+    pub redis: Rc<Client>,
+}
+
+impl ProcCtx {
+    pub fn new(env: &Rc<RqEnv>, pod: &Name, name: &Name, host: HostId) -> ProcCtx {
+        ProcCtx {
+            env: env.clone(),
+            pod: pod.clone(),
+            name: name.clone(),
+            host,
+            redis: Rc::new(env.client(host, &format!("client/{name}"))),
+        }
+    }
+
+    pub fn sim(&self) -> &Sim {
+        &self.env.sim
+    }
+
+    pub fn params(&self) -> &RqParams {
+        &self.env.params
+    }
+
+    /// This host's wall clock in Unix microseconds (`datetime.now()`).
+    pub fn now_micros(&self) -> i64 {
+        self.env.sim.wall_clock_micros(self.host)
+    }
+
+    /// `rq/utils.py current_timestamp()`: Unix seconds on this host, floored.
+    pub fn ts(&self) -> i64 {
+        self.now_micros().div_euclid(1_000_000)
+    }
+
+    /// `utcformat(now())`.
+    pub fn utcnow(&self) -> String {
+        utc_format(self.now_micros())
+    }
+
+    pub fn context(&self, queue: Option<&Name>, job: Option<&Name>) -> EventContext {
+        EventContext {
+            pod: Some(self.pod.clone()),
+            process: Some(self.name.clone()),
+            queue: queue.cloned(),
+            job: job.cloned(),
+        }
+    }
+
+    pub fn emit(&self, queue: Option<&Name>, job: Option<&Name>, kind: EventKind) {
+        self.env.emit(self.context(queue, job), kind);
+    }
+
+    /// Emits a `redis_error` event for an error this process saw.
+    pub fn redis_error(&self, phase: &str, command: &str, error: &crate::net::RedisError) {
+        let kind = EventKind::RedisError {
+            phase: phase.to_string(),
+            command: command.to_string(),
+            error: error.to_string(),
+        };
+        self.emit(None, None, kind);
+    }
+}

@@ -1,0 +1,222 @@
+//! `BaseWorker.handle_job_failure` and `Job.retry` (rq-semantics §3.7), shared by the horse,
+//! the worker's main process after an abnormal horse exit (§3.9), and the cleaners (§5.3,
+//! §5.4).
+
+use crate::cmd;
+use crate::event::{EventKind, Name};
+use crate::net::RedisError;
+use crate::redis::Command;
+use crate::rq::env::ProcCtx;
+use crate::rq::job::Job;
+use crate::rq::keys;
+use crate::rq::queue::enqueue_commands;
+
+/// One execution of a job: `rq:execution:<job>:<id>` and its `rq:wip:<q>` member.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Execution {
+    pub job: Name,
+    pub id: Name,
+}
+
+impl Execution {
+    /// The StartedJobRegistry member `<job>:<execution>`.
+    pub fn member(&self) -> String {
+        format!("{}:{}", self.job, self.id)
+    }
+}
+
+/// Who handles the failure, and of which execution.
+pub struct FailureSite<'a> {
+    pub ctx: &'a ProcCtx,
+    /// The worker whose hash gets `HDEL current_job` and the failure counters.
+    pub worker: &'a Name,
+    pub execution: Option<&'a Execution>,
+    pub working_time_s: f64,
+}
+
+/// `StartedJobRegistry.remove_execution` and the worker-side cleanup.
+pub fn execution_cleanup(
+    worker: &Name,
+    queue: &str,
+    execution: Option<&Execution>,
+) -> Vec<Command> {
+    let mut commands = vec![cmd!("HDEL", keys::worker(worker), "current_job")];
+    if let Some(execution) = execution {
+        commands.push(cmd!("DEL", keys::execution(&execution.job, &execution.id)));
+        commands.push(cmd!("ZREM", keys::started(queue), execution.member()));
+        commands.push(cmd!(
+            "ZREM",
+            keys::executions(&execution.job),
+            &execution.id
+        ));
+    }
+    commands
+}
+
+fn failure_counters(worker: &Name, working_time_s: f64) -> Vec<Command> {
+    vec![
+        cmd!("HINCRBY", keys::worker(worker), "failed_job_count", 1),
+        cmd!(
+            "HINCRBYFLOAT",
+            keys::worker(worker),
+            "total_working_time",
+            working_time_s
+        ),
+    ]
+}
+
+/// `handle_job_failure`. Returns `Err` only when one of the two immediate commands of an
+/// interval retry fails: those are sent outside the handler's protection, so the error
+/// escapes (the horse then exits 1 and its worker handles the failure again, §3.9).
+pub async fn handle_job_failure(
+    site: &FailureSite<'_>,
+    job: &mut Job,
+    reason: &str,
+) -> Result<(), RedisError> {
+    let ctx = site.ctx;
+    let queue = job.origin.clone();
+    let mut commands = execution_cleanup(site.worker, &queue, site.execution);
+    commands.extend(failure_counters(site.worker, site.working_time_s));
+    if !job.should_retry() {
+        return fail_job(site, job, reason, commands).await;
+    }
+    let retry = retry_job(ctx, job).await?;
+    commands.extend(retry.commands.iter().cloned());
+    if ctx.redis.transaction(commands).await.is_ok() {
+        retry.emit_if_pending(ctx, job);
+    }
+    Ok(())
+}
+
+/// The terminal failure: `[TX] HSET status failed; cleanup; mapping; EXPIRE; ZADD failed;
+/// XADD result`, then `[TX] counters`. Errors are logged and dropped (§3.7).
+async fn fail_job(
+    site: &FailureSite<'_>,
+    job: &mut Job,
+    reason: &str,
+    mut cleanup: Vec<Command>,
+) -> Result<(), RedisError> {
+    let ctx = site.ctx;
+    let counters = cleanup.split_off(cleanup.len() - 2);
+    let mut commands = vec![cmd!("HSET", keys::job(&job.id), "status", "failed")];
+    commands.extend(cleanup);
+    commands.extend(failed_registry_commands(ctx, job, reason));
+    let moved = ctx.redis.transaction(commands).await;
+    let _ = ctx.redis.transaction(counters).await;
+    match moved {
+        Ok(_) => {
+            let kind = EventKind::JobMovedToFailed {
+                reason: reason.to_string(),
+            };
+            ctx.emit(Some(&job.origin), Some(&job.id), kind);
+        }
+        Err(error) => ctx.redis_error("handle_job_failure", "EXEC", &error),
+    }
+    Ok(())
+}
+
+/// `FailedJobRegistry.add` with the job saved as failed and its failure result.
+pub fn failed_registry_commands(ctx: &ProcCtx, job: &mut Job, reason: &str) -> Vec<Command> {
+    let failure_ttl = job
+        .failure_ttl_s
+        .unwrap_or(ctx.params().failure_ttl.whole_secs() as i64);
+    job.status = "failed".to_string();
+    job.ended_at.get_or_insert_with(|| ctx.utcnow());
+    vec![
+        job.save_command(),
+        cmd!("EXPIRE", keys::job(&job.id), failure_ttl),
+        cmd!(
+            "ZADD",
+            keys::failed(&job.origin),
+            ctx.ts() + failure_ttl,
+            &job.id
+        ),
+        cmd!(
+            "XADD",
+            keys::results(&job.id),
+            "MAXLEN",
+            "~",
+            10,
+            "*",
+            "type",
+            2,
+            "exc_string",
+            reason
+        ),
+        cmd!("EXPIRE", keys::results(&job.id), failure_ttl),
+    ]
+}
+
+/// What `Job.retry` leaves for the caller's pipeline, and the event to emit once it commits.
+pub struct RetryPlan {
+    pub commands: Vec<Command>,
+    pending_event: Option<EventKind>,
+}
+
+impl RetryPlan {
+    /// Emits the retry event if it was waiting for the pipeline to commit.
+    pub fn emit_if_pending(self, ctx: &ProcCtx, job: &Job) {
+        if let Some(kind) = self.pending_event {
+            ctx.emit(Some(&job.origin), Some(&job.id), kind);
+        }
+    }
+}
+
+/// `Job.retry`: decrement `retries_left`, then either schedule (interval > 0: the status
+/// HSET and the ZADD go out at once, the rest into the pipeline) or requeue at the back.
+pub async fn retry_job(ctx: &ProcCtx, job: &mut Job) -> Result<RetryPlan, RedisError> {
+    let interval_s = job.retry_interval_s();
+    let retries_left = job.retries_left.unwrap_or(0) - 1;
+    job.retries_left = Some(retries_left);
+    if interval_s <= 0 {
+        let at_front = job.enqueue_at_front_on_retry;
+        let mut commands = vec![cmd!("SADD", keys::QUEUES, keys::queue(&job.origin))];
+        commands.extend(enqueue_commands(ctx, job, at_front));
+        let pending_event = Some(EventKind::JobRetryRequeued { retries_left });
+        return Ok(RetryPlan {
+            commands,
+            pending_event,
+        });
+    }
+    let due_unix_s = (ctx.now_micros() + interval_s * 1_000_000).div_euclid(1_000_000);
+    job.status = "scheduled".to_string();
+    let retry_event = EventKind::JobRetryScheduled {
+        due_unix_s,
+        interval_s,
+        retries_left,
+    };
+    let zadd = cmd!("ZADD", keys::scheduled(&job.origin), due_unix_s, &job.id);
+    let mut commands = vec![
+        cmd!("SADD", keys::QUEUES, keys::queue(&job.origin)),
+        cmd!("HSET", keys::job(&job.id), "status", "scheduled"),
+        job.save_command(),
+    ];
+    if let Some(ttl) = job.ttl_s {
+        commands.push(cmd!("EXPIRE", keys::job(&job.id), ttl));
+    }
+    if ctx.params().what_if.retry_zadd_in_transaction {
+        commands.push(zadd);
+        return Ok(RetryPlan {
+            commands,
+            pending_event: Some(retry_event),
+        });
+    }
+    let status = cmd!("HSET", keys::job(&job.id), "status", "scheduled");
+    immediate(ctx, status, "HSET").await?;
+    immediate(ctx, zadd, "ZADD").await?;
+    ctx.emit(Some(&job.origin), Some(&job.id), retry_event);
+    Ok(RetryPlan {
+        commands,
+        pending_event: None,
+    })
+}
+
+async fn immediate(ctx: &ProcCtx, command: Command, name: &str) -> Result<(), RedisError> {
+    match ctx.redis.call(command).await {
+        Ok(_) => Ok(()),
+        Err(error) => {
+            ctx.redis_error("job_retry", name, &error);
+            Err(error)
+        }
+    }
+}

@@ -1,0 +1,363 @@
+//! The work-horse: the child a worker forks per job (rq-semantics §3.4 steps 3–5, §3.6–§3.8).
+//! Follows `BaseWorker.perform_job`, `handle_job_success`, `handle_job_retry`.
+
+use crate::cmd;
+use crate::event::{EventKind, Name};
+use crate::net::RedisError;
+use crate::rq::body::{draw_attempt, Outcome};
+use crate::rq::env::ProcCtx;
+use crate::rq::failure::{
+    execution_cleanup, failed_registry_commands, handle_job_failure, Execution, FailureSite,
+};
+use crate::rq::job::{return_retry_interval_s, Job};
+use crate::rq::keys;
+use crate::rq::queue::enqueue_commands;
+use crate::sim::{SimDuration, SimTime};
+
+/// What the horse knows when it is forked.
+pub struct HorseTask {
+    pub worker: Name,
+    pub job: Job,
+    pub execution: Execution,
+    /// The worker listens on one queue: BLMOVE put the id in the intermediate list.
+    pub single_queue: bool,
+}
+
+/// `main_work_horse`: `os._exit(0)`, or 1 if `perform_job` itself raised.
+pub async fn work_horse(ctx: ProcCtx, mut task: HorseTask) -> i32 {
+    let started = ctx.sim().now();
+    match perform_job(&ctx, &mut task, started).await {
+        Ok(()) => 0,
+        Err(_) => 1,
+    }
+}
+
+/// How the job's function ended.
+enum Ending {
+    Returned,
+    ReturnedRetry,
+    Raised(&'static str),
+}
+
+/// `BaseWorker.perform_job`.
+async fn perform_job(
+    ctx: &ProcCtx,
+    task: &mut HorseTask,
+    started: SimTime,
+) -> Result<(), RedisError> {
+    let queue = task.job.origin.clone();
+    if let Err(error) = prepare_job_execution(ctx, task).await {
+        ctx.redis_error("prepare_job_execution", "EXEC", &error);
+        return fail(ctx, task, started, "ConnectionError before the job ran").await;
+    }
+    if let Err(error) = ctx
+        .redis
+        .call(cmd!("PERSIST", keys::job(&task.job.id)))
+        .await
+    {
+        ctx.redis_error("perform_job", "PERSIST", &error);
+        return fail(ctx, task, started, "ConnectionError before the job ran").await;
+    }
+    let worker = task.worker.clone();
+    ctx.emit(
+        Some(&queue),
+        Some(&task.job.id),
+        EventKind::JobStarted { worker },
+    );
+    let ending = run_job_body(ctx, &task.job).await;
+    task.job.ended_at = Some(ctx.utcnow());
+    let heartbeat = cmd!(
+        "HSET",
+        keys::job(&task.job.id),
+        "last_heartbeat",
+        ctx.utcnow()
+    );
+    if let Err(error) = ctx.redis.call(heartbeat).await {
+        ctx.redis_error("handle_execution_ended", "HSET", &error);
+        return fail(ctx, task, started, "ConnectionError after the job ran").await;
+    }
+    match ending {
+        Ending::Returned => match handle_job_success(ctx, task, started).await {
+            Ok(()) => Ok(()),
+            Err(error) => {
+                ctx.redis_error("handle_job_success", "EXEC", &error);
+                fail(
+                    ctx,
+                    task,
+                    started,
+                    "ConnectionError after the job succeeded",
+                )
+                .await
+            }
+        },
+        Ending::ReturnedRetry => handle_job_retry(ctx, task, started).await,
+        Ending::Raised(reason) => fail(ctx, task, started, reason).await,
+    }
+}
+
+/// Runs the job's function: its drawn duration under `UnixSignalDeathPenalty(timeout)`.
+async fn run_job_body(ctx: &ProcCtx, job: &Job) -> Ending {
+    let env = &ctx.env;
+    let execution = env.executions(&job.id);
+    let Some(class) = env.classes.get(&job.func_name) else {
+        return Ending::Raised("AttributeError: unknown job function");
+    };
+    let (duration, outcome) = draw_attempt(env, class, &job.id, execution);
+    let timeout_s = job.effective_timeout_s(ctx.params().default_job_timeout.whole_secs() as i64);
+    if outcome == Outcome::Hang {
+        // Blocked in C code: SIGALRM cannot interrupt it; only the worker's hard kill ends it.
+        ctx.sim()
+            .sleep(SimDuration::from_secs(100 * 365 * 86_400))
+            .await;
+    }
+    if timeout_s >= 0 {
+        let limit = SimDuration::from_secs(timeout_s as u64);
+        if ctx
+            .sim()
+            .timeout(limit, ctx.sim().sleep(duration))
+            .await
+            .is_err()
+        {
+            return Ending::Raised("JobTimeoutException");
+        }
+    } else {
+        ctx.sim().sleep(duration).await;
+    }
+    match outcome {
+        Outcome::Raise => Ending::Raised("exception raised by the job"),
+        Outcome::ReturnRetry => Ending::ReturnedRetry,
+        Outcome::Succeed | Outcome::Hang => Ending::Returned,
+    }
+}
+
+/// `prepare_job_execution`: one transaction marking the job started on this worker.
+async fn prepare_job_execution(ctx: &ProcCtx, task: &mut HorseTask) -> Result<(), RedisError> {
+    let (job, worker) = (&mut task.job, keys::worker(&task.worker));
+    let now = ctx.utcnow();
+    job.status = "started".to_string();
+    job.started_at = Some(now.clone());
+    job.last_heartbeat = Some(now.clone());
+    job.worker_name = Some(task.worker.to_string());
+    let job_key = keys::job(&job.id);
+    let mut commands = vec![
+        cmd!("HSET", worker, "current_job", &job.id),
+        cmd!("HSET", worker, "current_job_working_time", 0),
+        cmd!("HSET", worker, "last_heartbeat", &now),
+        cmd!("EXPIRE", worker, ctx.params().busy_worker_key_ttl_s()),
+        cmd!("HSET", job_key, "last_heartbeat", &now),
+        cmd!(
+            "HSET",
+            job_key,
+            "last_heartbeat",
+            &now,
+            "status",
+            "started",
+            "started_at",
+            &now,
+            "worker_name",
+            &task.worker
+        ),
+    ];
+    if task.single_queue {
+        commands.push(cmd!("LREM", keys::intermediate(&job.origin), 1, &job.id));
+    }
+    ctx.redis.transaction(commands).await.map(|_| ())
+}
+
+fn failure_site<'a>(ctx: &'a ProcCtx, task: &'a HorseTask, started: SimTime) -> FailureSite<'a> {
+    FailureSite {
+        ctx,
+        worker: &task.worker,
+        execution: Some(&task.execution),
+        working_time_s: ctx.sim().now().since(started).as_secs_f64(),
+    }
+}
+
+/// The job raised (or a Redis error became its exception): emit, then `handle_job_failure`.
+async fn fail(
+    ctx: &ProcCtx,
+    task: &mut HorseTask,
+    started: SimTime,
+    reason: &str,
+) -> Result<(), RedisError> {
+    let kind = EventKind::JobFailed {
+        reason: reason.to_string(),
+    };
+    ctx.emit(Some(&task.job.origin), Some(&task.job.id), kind);
+    let mut job = task.job.clone();
+    let result = handle_job_failure(&failure_site(ctx, task, started), &mut job, reason).await;
+    task.job = job;
+    result
+}
+
+/// `handle_job_success` (§3.6): WATCH the dependents, then one transaction; a WatchError
+/// starts over.
+async fn handle_job_success(
+    ctx: &ProcCtx,
+    task: &mut HorseTask,
+    started: SimTime,
+) -> Result<(), RedisError> {
+    loop {
+        let job = &mut task.job;
+        ctx.redis
+            .call(cmd!("WATCH", keys::dependents(&job.id)))
+            .await?;
+        ctx.redis
+            .call(cmd!("SMEMBERS", keys::dependents(&job.id)))
+            .await?;
+        let commands = success_commands(ctx, task, started);
+        match ctx.redis.transaction(commands).await {
+            Ok(_) => break,
+            Err(RedisError::Watch) => continue,
+            Err(error) => return Err(error),
+        }
+    }
+    ctx.emit(
+        Some(&task.job.origin),
+        Some(&task.job.id),
+        EventKind::JobFinished,
+    );
+    Ok(())
+}
+
+fn success_commands(
+    ctx: &ProcCtx,
+    task: &mut HorseTask,
+    started: SimTime,
+) -> Vec<crate::redis::Command> {
+    let worker = keys::worker(&task.worker);
+    let working_time_s = ctx.sim().now().since(started).as_secs_f64();
+    let job = &mut task.job;
+    job.status = "finished".to_string();
+    let result_ttl = job
+        .result_ttl_s
+        .unwrap_or(ctx.params().result_ttl.whole_secs() as i64);
+    let job_key = keys::job(&job.id);
+    let mut commands = vec![
+        cmd!("HINCRBY", worker, "successful_job_count", 1),
+        cmd!("HINCRBYFLOAT", worker, "total_working_time", working_time_s),
+        cmd!("HSET", job_key, "status", "finished"),
+        job.save_command(),
+        cmd!(
+            "XADD",
+            keys::results(&job.id),
+            "MAXLEN",
+            "~",
+            10,
+            "*",
+            "type",
+            1
+        ),
+        cmd!("EXPIRE", keys::results(&job.id), result_ttl.max(1)),
+    ];
+    let finished_score = if result_ttl < 0 {
+        "+inf".to_string()
+    } else {
+        (ctx.ts() + result_ttl).to_string()
+    };
+    commands.push(cmd!(
+        "ZADD",
+        keys::finished(&job.origin),
+        finished_score,
+        &job.id
+    ));
+    match result_ttl {
+        0 => commands.push(cmd!("DEL", &job_key)),
+        ttl if ttl > 0 => commands.push(cmd!("EXPIRE", &job_key, ttl)),
+        _ => {}
+    }
+    if result_ttl > 0 {
+        commands.push(cmd!("EXPIRE", keys::dependents(&job.id), result_ttl));
+    }
+    commands.extend(execution_cleanup(
+        &task.worker,
+        &job.origin,
+        Some(&task.execution),
+    ));
+    commands
+}
+
+/// `handle_job_retry` (§3.8): the function returned `Retry`; left-aligned intervals over
+/// `number_of_retries`, `retries_left` untouched. Its EXEC is not protected: an error there
+/// falls into the exception path.
+async fn handle_job_retry(
+    ctx: &ProcCtx,
+    task: &mut HorseTask,
+    started: SimTime,
+) -> Result<(), RedisError> {
+    // The execution ended here; checkers pair every start with an end.
+    let kind = EventKind::JobFailed {
+        reason: "returned Retry".to_string(),
+    };
+    ctx.emit(Some(&task.job.origin), Some(&task.job.id), kind);
+    let env = ctx.env.clone();
+    let class = env.classes.get(&task.job.func_name);
+    let max = class.and_then(|c| c.retry_max).unwrap_or(0);
+    let intervals = class
+        .map(|c| c.retry_intervals_s.clone())
+        .unwrap_or_default();
+    let mut commands = execution_cleanup(&task.worker, &task.job.origin, Some(&task.execution));
+    let job = &mut task.job;
+    if job.number_of_retries >= max {
+        commands.extend(failed_registry_commands(ctx, job, "MAX_RETRIES_EXCEEDED"));
+        return commit_return_retry(ctx, task, started, commands, None).await;
+    }
+    let interval_s = return_retry_interval_s(job.number_of_retries, &intervals);
+    job.number_of_retries += 1;
+    let retries_left = job.retries_left.unwrap_or(0);
+    if interval_s <= 0 {
+        commands.extend(enqueue_commands(ctx, job, false));
+        let event = EventKind::JobRetryRequeued { retries_left };
+        return commit_return_retry(ctx, task, started, commands, Some(event)).await;
+    }
+    let due_unix_s = (ctx.now_micros() + interval_s * 1_000_000).div_euclid(1_000_000);
+    job.status = "scheduled".to_string();
+    ctx.redis
+        .call(cmd!("HSET", keys::job(&job.id), "status", "scheduled"))
+        .await?;
+    ctx.redis
+        .call(cmd!(
+            "ZADD",
+            keys::scheduled(&job.origin),
+            due_unix_s,
+            &job.id
+        ))
+        .await?;
+    let event = EventKind::JobRetryScheduled {
+        due_unix_s,
+        interval_s,
+        retries_left,
+    };
+    ctx.emit(Some(&job.origin), Some(&job.id), event);
+    commands.push(job.save_command());
+    commit_return_retry(ctx, task, started, commands, None).await
+}
+
+async fn commit_return_retry(
+    ctx: &ProcCtx,
+    task: &mut HorseTask,
+    started: SimTime,
+    commands: Vec<crate::redis::Command>,
+    event: Option<EventKind>,
+) -> Result<(), RedisError> {
+    let terminal = task.job.status == "failed";
+    match ctx.redis.transaction(commands).await {
+        Ok(_) if terminal => {
+            let kind = EventKind::JobMovedToFailed {
+                reason: "MAX_RETRIES_EXCEEDED".into(),
+            };
+            ctx.emit(Some(&task.job.origin), Some(&task.job.id), kind);
+            Ok(())
+        }
+        Ok(_) => {
+            if let Some(kind) = event {
+                ctx.emit(Some(&task.job.origin), Some(&task.job.id), kind);
+            }
+            Ok(())
+        }
+        Err(error) => {
+            ctx.redis_error("handle_job_retry", "EXEC", &error);
+            fail(ctx, task, started, "ConnectionError in handle_job_retry").await
+        }
+    }
+}

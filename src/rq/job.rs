@@ -1,0 +1,283 @@
+//! The job hash (`rq:job:<id>`, rq-semantics §1) as an in-memory copy, and the two retry
+//! interval rules (§3.7 right-aligned, §3.8 left-aligned).
+//!
+//! RQ's `Job.save` writes the whole mapping in one `HSET`: whoever saves a stale copy
+//! overwrites every field (§9 R12). [`Job::mapping`] is that mapping.
+
+use crate::event::Name;
+
+/// A job as RQ keeps it in memory between a fetch and a save.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Job {
+    pub id: Name,
+    /// `origin`: the queue name.
+    pub origin: Name,
+    /// `func_name`: the workload class whose body simrq runs.
+    pub func_name: Name,
+    pub status: String,
+    pub created_at: String,
+    pub enqueued_at: Option<String>,
+    pub started_at: Option<String>,
+    pub ended_at: Option<String>,
+    pub last_heartbeat: Option<String>,
+    pub worker_name: Option<String>,
+    /// Seconds; -1 = no timeout; `None` = the queue's default (180 s).
+    pub timeout_s: Option<i64>,
+    pub result_ttl_s: Option<i64>,
+    pub failure_ttl_s: Option<i64>,
+    pub ttl_s: Option<i64>,
+    /// `Retry.max` left; `None` when the job has no Retry.
+    pub retries_left: Option<i64>,
+    pub retry_intervals_s: Vec<i64>,
+    pub enqueue_at_front_on_retry: bool,
+    pub enqueue_at_front: bool,
+    /// Return-value retries so far (§3.8).
+    pub number_of_retries: i64,
+}
+
+impl Job {
+    /// The field/value pairs of `Job.save`'s single HSET.
+    pub fn mapping(&self) -> Vec<(&'static str, String)> {
+        let mut fields = vec![
+            ("origin", self.origin.to_string()),
+            ("func_name", self.func_name.to_string()),
+            ("status", self.status.clone()),
+            ("created_at", self.created_at.clone()),
+            ("number_of_retries", self.number_of_retries.to_string()),
+            ("enqueue_at_front", flag(self.enqueue_at_front)),
+            (
+                "enqueue_at_front_on_retry",
+                flag(self.enqueue_at_front_on_retry),
+            ),
+        ];
+        let optional = [
+            ("enqueued_at", self.enqueued_at.clone()),
+            ("started_at", self.started_at.clone()),
+            ("ended_at", self.ended_at.clone()),
+            ("last_heartbeat", self.last_heartbeat.clone()),
+            ("worker_name", self.worker_name.clone()),
+            ("timeout", self.timeout_s.map(|v| v.to_string())),
+            ("result_ttl", self.result_ttl_s.map(|v| v.to_string())),
+            ("failure_ttl", self.failure_ttl_s.map(|v| v.to_string())),
+            ("ttl", self.ttl_s.map(|v| v.to_string())),
+            ("retries_left", self.retries_left.map(|v| v.to_string())),
+        ];
+        fields.extend(optional.into_iter().filter_map(|(k, v)| Some((k, v?))));
+        if self.retries_left.is_some() {
+            fields.push(("retry_intervals", format_intervals(&self.retry_intervals_s)));
+        }
+        fields
+    }
+
+    /// `HSET rq:job:<id> field value …` with the whole mapping.
+    pub fn save_command(&self) -> crate::redis::Command {
+        let mut argv = vec!["HSET".to_string(), crate::rq::keys::job(&self.id)];
+        for (field, value) in self.mapping() {
+            argv.push(field.to_string());
+            argv.push(value);
+        }
+        crate::redis::Command(argv)
+    }
+
+    /// `Job.restore` from an HGETALL reply; `None` for a missing (empty) hash.
+    pub fn from_hash(id: &str, flat: &[String]) -> Option<Job> {
+        if flat.is_empty() {
+            return None;
+        }
+        let get = |name: &str| {
+            flat.chunks(2)
+                .find(|pair| pair[0] == name)
+                .and_then(|pair| pair.get(1))
+                .cloned()
+        };
+        let int = |name: &str| get(name).and_then(|v| v.parse::<i64>().ok());
+        Some(Job {
+            id: Name::from(id),
+            origin: Name::from(get("origin").unwrap_or_default()),
+            func_name: Name::from(get("func_name").unwrap_or_default()),
+            status: get("status").unwrap_or_default(),
+            created_at: get("created_at").unwrap_or_default(),
+            enqueued_at: get("enqueued_at"),
+            started_at: get("started_at"),
+            ended_at: get("ended_at"),
+            last_heartbeat: get("last_heartbeat"),
+            worker_name: get("worker_name"),
+            timeout_s: int("timeout"),
+            result_ttl_s: int("result_ttl"),
+            failure_ttl_s: int("failure_ttl"),
+            ttl_s: int("ttl"),
+            retries_left: int("retries_left"),
+            retry_intervals_s: get("retry_intervals")
+                .map(|v| parse_intervals(&v))
+                .unwrap_or_default(),
+            enqueue_at_front_on_retry: get("enqueue_at_front_on_retry").as_deref() == Some("1"),
+            enqueue_at_front: get("enqueue_at_front").as_deref() == Some("1"),
+            number_of_retries: int("number_of_retries").unwrap_or(0),
+        })
+    }
+
+    /// The timeout the horse arms: the job's, else the queue default; -1 means none.
+    pub fn effective_timeout_s(&self, default_s: i64) -> i64 {
+        self.timeout_s.unwrap_or(default_s)
+    }
+
+    /// `Job.should_retry`.
+    pub fn should_retry(&self) -> bool {
+        self.retries_left.is_some_and(|left| left > 0)
+    }
+
+    /// `Job.get_retry_interval`, evaluated before the decrement: right-aligned, the surplus
+    /// early retries repeat `intervals[0]` (rq-semantics §3.7).
+    pub fn retry_interval_s(&self) -> i64 {
+        let intervals = &self.retry_intervals_s;
+        if intervals.is_empty() {
+            return 0;
+        }
+        let left = self.retries_left.unwrap_or(0);
+        let index = (intervals.len() as i64 - left).max(0) as usize;
+        intervals[index.min(intervals.len() - 1)]
+    }
+
+    /// `Queue.should_enqueue_at_front` as the scheduler uses it (rq-semantics §4.5).
+    pub fn should_enqueue_at_front(&self) -> bool {
+        (self.enqueue_at_front_on_retry && self.ended_at.is_some()) || self.enqueue_at_front
+    }
+}
+
+/// `Retry.get_interval(count, intervals)`: left-aligned, the last value repeats (§3.8).
+pub fn return_retry_interval_s(count: i64, intervals_s: &[i64]) -> i64 {
+    match intervals_s.len() {
+        0 => 0,
+        len => intervals_s[(count.max(0) as usize).min(len - 1)],
+    }
+}
+
+fn flag(value: bool) -> String {
+    if value { "1" } else { "0" }.to_string()
+}
+
+fn format_intervals(intervals: &[i64]) -> String {
+    let items: Vec<String> = intervals.iter().map(i64::to_string).collect();
+    format!("[{}]", items.join(", "))
+}
+
+fn parse_intervals(text: &str) -> Vec<i64> {
+    text.trim_matches(|c| c == '[' || c == ']')
+        .split(',')
+        .filter_map(|item| item.trim().parse().ok())
+        .collect()
+}
+
+/// `rq/utils.py utcformat`: `%Y-%m-%dT%H:%M:%S.%fZ` of a Unix time in microseconds.
+pub fn utc_format(unix_micros: i64) -> String {
+    let seconds = unix_micros.div_euclid(1_000_000);
+    let micros = unix_micros.rem_euclid(1_000_000);
+    let (days, second_of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{micros:06}Z",
+        second_of_day / 3_600,
+        second_of_day / 60 % 60,
+        second_of_day % 60
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar.
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let mp = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job_with(retries_left: i64, intervals: &[i64]) -> Job {
+        Job {
+            id: Name::from("j1"),
+            origin: Name::from("default"),
+            func_name: Name::from("default"),
+            status: "queued".into(),
+            created_at: String::new(),
+            enqueued_at: None,
+            started_at: None,
+            ended_at: None,
+            last_heartbeat: None,
+            worker_name: None,
+            timeout_s: None,
+            result_ttl_s: None,
+            failure_ttl_s: None,
+            ttl_s: None,
+            retries_left: Some(retries_left),
+            retry_intervals_s: intervals.to_vec(),
+            enqueue_at_front_on_retry: false,
+            enqueue_at_front: false,
+            number_of_retries: 0,
+        }
+    }
+
+    /// The successive intervals of exception retries for `Retry(max, intervals)`.
+    fn exception_retry_intervals(max: i64, intervals: &[i64]) -> Vec<i64> {
+        (0..max)
+            .map(|used| job_with(max - used, intervals).retry_interval_s())
+            .collect()
+    }
+
+    /// rq-semantics §3.7: right-aligned interval index, examples verified against RQ.
+    #[test]
+    fn exception_retries_are_right_aligned() {
+        assert_eq!(exception_retry_intervals(3, &[10, 30, 60]), [10, 30, 60]);
+        assert_eq!(exception_retry_intervals(2, &[10, 30, 60]), [30, 60]);
+        assert_eq!(
+            exception_retry_intervals(5, &[10, 30, 60]),
+            [10, 10, 10, 30, 60]
+        );
+        assert_eq!(exception_retry_intervals(3, &[5]), [5, 5, 5]);
+        assert_eq!(exception_retry_intervals(3, &[]), [0, 0, 0]);
+    }
+
+    /// rq-semantics §3.8: return-value retries are left-aligned, the last value repeats.
+    #[test]
+    fn return_value_retries_are_left_aligned() {
+        let intervals: Vec<i64> = (0..5)
+            .map(|n| return_retry_interval_s(n, &[10, 30, 60]))
+            .collect();
+        assert_eq!(intervals, [10, 30, 60, 60, 60]);
+    }
+
+    #[test]
+    fn the_mapping_round_trips_through_a_hash() {
+        let mut job = job_with(2, &[10, 30]);
+        job.ended_at = Some(utc_format(0));
+        job.timeout_s = Some(-1);
+        let flat: Vec<String> = job
+            .mapping()
+            .into_iter()
+            .flat_map(|(k, v)| [k.to_string(), v])
+            .collect();
+        assert_eq!(Job::from_hash("j1", &flat), Some(job));
+        assert_eq!(Job::from_hash("j1", &[]), None);
+    }
+
+    #[test]
+    fn utc_format_matches_rq_utcformat() {
+        assert_eq!(utc_format(0), "1970-01-01T00:00:00.000000Z");
+        assert_eq!(
+            utc_format(1_767_225_600_000_000 + 3_661_000_123),
+            "2026-01-01T01:01:01.000123Z"
+        );
+        assert_eq!(
+            utc_format(951_782_400_000_000),
+            "2000-02-29T00:00:00.000000Z"
+        );
+    }
+}

@@ -1,0 +1,101 @@
+//! Producers: `Queue.enqueue` and `Queue.enqueue_in` / `enqueue_at` (rq-semantics §3.10),
+//! and the enqueue commands the scheduler and retries share.
+
+use crate::cmd;
+use crate::event::{EnqueueSource, EventKind, Name};
+use crate::net::RedisError;
+use crate::redis::Command;
+use crate::rq::body::JobClass;
+use crate::rq::env::ProcCtx;
+use crate::rq::job::Job;
+use crate::rq::keys;
+
+/// A new job of `class`, as `Job.create` builds it.
+pub fn new_job(ctx: &ProcCtx, class: &JobClass, id: Name) -> Job {
+    Job {
+        id,
+        origin: class.queue.clone(),
+        func_name: class.name.clone(),
+        status: "queued".to_string(),
+        created_at: ctx.utcnow(),
+        enqueued_at: None,
+        started_at: None,
+        ended_at: None,
+        last_heartbeat: None,
+        worker_name: None,
+        timeout_s: class.job_timeout_s,
+        result_ttl_s: class.result_ttl_s,
+        failure_ttl_s: class.failure_ttl_s,
+        ttl_s: class.ttl_s,
+        retries_left: class.retry_max,
+        retry_intervals_s: class.retry_intervals_s.clone(),
+        enqueue_at_front_on_retry: class.enqueue_at_front_on_retry,
+        enqueue_at_front: class.at_front,
+        number_of_retries: 0,
+    }
+}
+
+/// `Queue._enqueue_job` into a pipeline: status queued, the saved mapping, the push.
+pub fn enqueue_commands(ctx: &ProcCtx, job: &mut Job, at_front: bool) -> Vec<Command> {
+    job.status = "queued".to_string();
+    job.enqueued_at = Some(ctx.utcnow());
+    let mut commands = vec![
+        cmd!("HSET", keys::job(&job.id), "status", "queued"),
+        job.save_command(),
+    ];
+    if let Some(ttl) = job.ttl_s {
+        commands.push(cmd!("EXPIRE", keys::job(&job.id), ttl));
+    }
+    let push = if at_front { "LPUSH" } else { "RPUSH" };
+    commands.push(cmd!(push, keys::queue(&job.origin), job.id));
+    commands
+}
+
+/// `Queue.enqueue`: `[TX] SADD rq:queues; HSET …; RPUSH` (LPUSH with `at_front`).
+pub async fn enqueue(ctx: &ProcCtx, class: &JobClass) -> Result<Name, RedisError> {
+    let id = crate::event::job_id(ctx.env.next_job_number());
+    let mut job = new_job(ctx, class, id.clone());
+    let mut commands = vec![cmd!("SADD", keys::QUEUES, keys::queue(&job.origin))];
+    commands.extend(enqueue_commands(ctx, &mut job, class.at_front));
+    ctx.redis.transaction(commands).await?;
+    emit_created(ctx, class, &id);
+    let kind = EventKind::JobEnqueued {
+        source: EnqueueSource::Producer,
+        at_front: class.at_front,
+    };
+    ctx.emit(Some(&class.queue), Some(&id), kind);
+    Ok(id)
+}
+
+/// `Queue.enqueue_in`: `Queue.schedule_job`, whose `ScheduledJobRegistry.schedule` sends its
+/// ZADD at once, before the transaction that saves the job (§9 R9).
+pub async fn enqueue_in(ctx: &ProcCtx, class: &JobClass, delay_s: i64) -> Result<Name, RedisError> {
+    let id = crate::event::job_id(ctx.env.next_job_number());
+    let mut job = new_job(ctx, class, id.clone());
+    job.status = "scheduled".to_string();
+    let due = (ctx.now_micros() + delay_s * 1_000_000).div_euclid(1_000_000);
+    let zadd = cmd!("ZADD", keys::scheduled(&job.origin), due, &id);
+    ctx.redis.call(zadd).await?;
+    let commands = vec![
+        cmd!("SADD", keys::QUEUES, keys::queue(&job.origin)),
+        job.save_command(),
+    ];
+    ctx.redis.transaction(commands).await?;
+    emit_created(ctx, class, &id);
+    ctx.emit(
+        Some(&class.queue),
+        Some(&id),
+        EventKind::JobScheduled { due_unix_s: due },
+    );
+    Ok(id)
+}
+
+fn emit_created(ctx: &ProcCtx, class: &JobClass, id: &Name) {
+    let default_timeout = ctx.params().default_job_timeout.whole_secs() as i64;
+    let kind = EventKind::JobCreated {
+        retry_max: class.retry_max.unwrap_or(0),
+        retry_intervals_s: class.retry_intervals_s.clone(),
+        job_timeout_s: class.job_timeout_s.unwrap_or(default_timeout),
+    };
+    ctx.emit(Some(&class.queue), Some(id), kind);
+}

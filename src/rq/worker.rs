@@ -1,0 +1,552 @@
+//! The worker's main process (rq-semantics §3.1–§3.3, §6): startup, the main loop, dequeue
+//! with its connection back-off, signal handling and teardown. Follows `BaseWorker.work`,
+//! `bootstrap`, `dequeue_job_and_maintain_ttl`, `request_stop`, `request_force_stop`,
+//! `teardown`. Job execution is in `execute.rs`, maintenance in `maintenance.rs`.
+
+use std::pin::pin;
+use std::rc::Rc;
+
+use crate::cmd;
+use crate::event::{EventKind, Name};
+use crate::net::RedisError;
+use crate::redis::Reply;
+use crate::rq::env::{ProcCtx, ProcessInfo, Role, RqEnv};
+use crate::rq::job::Job;
+use crate::rq::keys;
+use crate::rq::scheduler::RqScheduler;
+use crate::sim::{HostId, KillScope, Pid, SimDuration, SimTime};
+
+/// How `rq worker` is started in a pod.
+#[derive(Clone, Debug)]
+pub struct WorkerSpec {
+    pub pod: Name,
+    pub host: HostId,
+    pub queues: Vec<Name>,
+    pub with_scheduler: bool,
+    /// `--name`; `None` gives a fresh name per start, as RQ's uuid4 default does.
+    pub name: Option<Name>,
+}
+
+/// `WorkerStatus` as far as the signal handlers care.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum State {
+    Started,
+    Idle,
+    Busy,
+}
+
+/// What a signal handler decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum SignalAction {
+    /// Nothing to do now (busy warm shutdown, or a duplicate signal within 1 s).
+    Continue,
+    /// `StopRequested` raised: leave the loop.
+    StopNow,
+    /// `SystemExit` after a cold shutdown.
+    ForceStop,
+}
+
+/// Why the main loop ended.
+pub(super) enum LoopEnd {
+    Stopped,
+    Error(RedisError),
+}
+
+/// `BaseWorker` and its main process's state.
+pub struct Worker {
+    pub(super) ctx: ProcCtx,
+    pub(super) name: Name,
+    pub(super) queues: Vec<Name>,
+    pub(super) scheduler: Option<RqScheduler>,
+    pub(super) with_scheduler: bool,
+    /// `last_cleaned_at`, this host's wall clock in Unix microseconds.
+    pub(super) last_cleaned_at: Option<i64>,
+    pub(super) stop_requested: bool,
+    pub(super) state: State,
+    pub(super) signals_handled: u32,
+    pub(super) first_signal_at: Option<SimTime>,
+    pub(super) horse: Option<Pid>,
+}
+
+/// Starts `rq worker` as a process; returns its pid.
+pub fn spawn_worker(env: &Rc<RqEnv>, spec: WorkerSpec) -> Pid {
+    let name = spec
+        .name
+        .clone()
+        .unwrap_or_else(|| env.fresh_id(&format!("{}.w", spec.pod)));
+    let ctx = ProcCtx::new(env, &spec.pod, &name, spec.host);
+    let worker = Worker {
+        ctx,
+        name: name.clone(),
+        queues: spec.queues.clone(),
+        scheduler: None,
+        with_scheduler: spec.with_scheduler,
+        last_cleaned_at: None,
+        stop_requested: false,
+        state: State::Started,
+        signals_handled: 0,
+        first_signal_at: None,
+        horse: None,
+    };
+    let pid = env.sim.spawn(spec.host, &name, None, worker.run());
+    let info = ProcessInfo {
+        pid,
+        pod: spec.pod,
+        name,
+        role: Role::Worker,
+        tag: None,
+    };
+    env.register_process(info);
+    pid
+}
+
+impl Worker {
+    fn env(&self) -> Rc<RqEnv> {
+        self.ctx.env.clone()
+    }
+
+    /// `rq worker`: bootstrap, work, teardown; the exit code of the CLI.
+    async fn run(mut self) -> i32 {
+        if let Err(reason) = self.bootstrap().await {
+            self.emit_died(&reason);
+            return 1;
+        }
+        if self.ctx.sim().current_signals().total() > 0 {
+            // SIGTERM before the handlers were installed: Python's default action kills it.
+            self.emit_died("terminated before signal handlers were installed");
+            return 143;
+        }
+        let born = EventKind::WorkerBorn {
+            worker: self.name.clone(),
+        };
+        self.ctx.emit(None, None, born);
+        let end = self.work_loop().await;
+        self.teardown().await;
+        match end {
+            LoopEnd::Stopped => {
+                self.emit_died("stopped");
+                0
+            }
+            LoopEnd::Error(error) => {
+                self.emit_died(&format!("unhandled {error}, quitting"));
+                1
+            }
+        }
+    }
+
+    fn emit_died(&self, reason: &str) {
+        let kind = EventKind::WorkerDied {
+            worker: self.name.clone(),
+            reason: reason.to_string(),
+        };
+        self.ctx.emit(None, None, kind);
+    }
+
+    /// §3.1: suspension check, `register_birth`, `state started`, the scheduler.
+    async fn bootstrap(&mut self) -> Result<(), String> {
+        let suspended = self
+            .ctx
+            .redis
+            .transaction(vec![cmd!("EXISTS", keys::SUSPENDED)])
+            .await;
+        match suspended.map_err(|e| e.to_string())?.first() {
+            Some(Reply::Int(1)) => return Err("suspended".to_string()),
+            _ => {}
+        }
+        self.register_birth().await?;
+        let state = cmd!("HSET", keys::worker(&self.name), "state", "started");
+        self.ctx
+            .redis
+            .call(state)
+            .await
+            .map_err(|e| e.to_string())?;
+        if self.with_scheduler {
+            let env = self.env();
+            let mut scheduler =
+                RqScheduler::new(&env, &self.ctx.pod, self.ctx.host, &self.name, &self.queues);
+            let acquired = scheduler.acquire_locks(&self.ctx, true).await;
+            self.scheduler = Some(scheduler);
+            acquired.map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// `register_birth`: refuse a name whose key is alive, then one transaction.
+    async fn register_birth(&mut self) -> Result<(), String> {
+        let key = keys::worker(&self.name);
+        let exists = self
+            .ctx
+            .redis
+            .call(cmd!("EXISTS", &key))
+            .await
+            .map_err(|e| e.to_string())?;
+        if exists.as_int() == Some(1) {
+            let dead = self.ctx.redis.call(cmd!("HEXISTS", &key, "death")).await;
+            if dead.map_err(|e| e.to_string())?.as_int() != Some(1) {
+                return Err(format!(
+                    "There exists an active worker named {} already",
+                    self.name
+                ));
+            }
+        }
+        let now = self.ctx.utcnow();
+        let queues: Vec<&str> = self.queues.iter().map(|q| &**q).collect();
+        let mut commands = vec![
+            cmd!("DEL", &key),
+            cmd!(
+                "HSET",
+                &key,
+                "birth",
+                &now,
+                "last_heartbeat",
+                &now,
+                "queues",
+                queues.join(","),
+                "pid",
+                1,
+                "hostname",
+                &self.ctx.pod,
+                "version",
+                "2.12.0"
+            ),
+            cmd!("SADD", keys::WORKERS, &key),
+        ];
+        commands.extend(
+            self.queues
+                .iter()
+                .map(|q| cmd!("SADD", keys::queue_workers(q), &key)),
+        );
+        commands.push(cmd!(
+            "EXPIRE",
+            &key,
+            self.ctx.params().idle_worker_key_ttl_s()
+        ));
+        self.ctx
+            .redis
+            .transaction(commands)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    /// §3.2: the main loop. Maintenance is checked before the stop flag, as in RQ.
+    async fn work_loop(&mut self) -> LoopEnd {
+        loop {
+            match self.handle_new_signals().await {
+                SignalAction::Continue => {}
+                SignalAction::StopNow | SignalAction::ForceStop => return LoopEnd::Stopped,
+            }
+            if let Err(error) = self.check_for_suspension().await {
+                return LoopEnd::Error(error);
+            }
+            if self.maintenance_due() {
+                if let Err(error) = self.run_maintenance_tasks().await {
+                    return LoopEnd::Error(error);
+                }
+            }
+            if self.stop_requested {
+                return LoopEnd::Stopped;
+            }
+            let (job, queue) = match self.dequeue_job_and_maintain_ttl().await {
+                Ok(Some(dequeued)) => dequeued,
+                Ok(None) => return LoopEnd::Stopped,
+                Err(error) => return LoopEnd::Error(error),
+            };
+            match self.execute_job(job, &queue).await {
+                Ok(SignalAction::ForceStop) => return LoopEnd::Stopped,
+                Ok(_) => {}
+                Err(error) => return LoopEnd::Error(error),
+            }
+            if let Err(error) = self.heartbeat().await {
+                return LoopEnd::Error(error);
+            }
+        }
+    }
+
+    /// `check_for_suspension` with its heartbeat (§3.2).
+    async fn check_for_suspension(&mut self) -> Result<(), RedisError> {
+        let key = keys::worker(&self.name);
+        let commands = vec![
+            cmd!("HSET", &key, "last_heartbeat", self.ctx.utcnow()),
+            cmd!("EXPIRE", &key, self.ctx.params().idle_worker_key_ttl_s()),
+            cmd!("EXISTS", keys::SUSPENDED),
+        ];
+        self.ctx.redis.transaction(commands).await.map(|_| ())
+    }
+
+    /// `BaseWorker.heartbeat`.
+    pub(super) async fn heartbeat(&mut self) -> Result<(), RedisError> {
+        let key = keys::worker(&self.name);
+        let ttl = self.ctx.params().idle_worker_key_ttl_s();
+        let commands = vec![
+            cmd!("HSET", &key, "last_heartbeat", self.ctx.utcnow()),
+            cmd!("EXPIRE", &key, ttl),
+        ];
+        self.ctx.redis.transaction(commands).await.map(|_| ())
+    }
+
+    /// `should_run_maintenance_tasks`: never run, or strictly more than the interval ago.
+    pub(super) fn maintenance_due(&self) -> bool {
+        match self.last_cleaned_at {
+            None => true,
+            Some(at) => {
+                self.ctx.now_micros() - at
+                    > self.ctx.params().maintenance_interval.as_micros() as i64
+            }
+        }
+    }
+
+    /// §3.3 `dequeue_job_and_maintain_ttl`. `Ok(None)`: a stop was requested meanwhile.
+    async fn dequeue_job_and_maintain_ttl(&mut self) -> Result<Option<(Job, Name)>, RedisError> {
+        self.state = State::Idle;
+        self.ctx
+            .redis
+            .call(cmd!("HSET", keys::worker(&self.name), "state", "idle"))
+            .await?;
+        let mut backoff = SimDuration::from_secs(1);
+        let dequeued = loop {
+            match self.dequeue_attempt().await {
+                Ok(Dequeue::Job(job, queue)) => break (job, queue),
+                Ok(Dequeue::Stop) => return Ok(None),
+                Ok(Dequeue::Again) => continue,
+                Err(RedisError::Connection) => {
+                    self.ctx
+                        .redis_error("dequeue", "block", &RedisError::Connection);
+                    let sleep = self.ctx.sim().sleep(backoff);
+                    if self.ctx.sim().interruptible(sleep).await.is_err()
+                        && self.handle_new_signals().await != SignalAction::Continue
+                    {
+                        return Ok(None);
+                    }
+                    backoff =
+                        (backoff.saturating_mul(2)).min(self.ctx.params().max_connection_wait);
+                }
+                Err(error) => return Err(error),
+            }
+        };
+        let (job, queue) = dequeued;
+        if let Err(error) = self.heartbeat_after_dequeue().await {
+            self.report_lost_if_popped(&job, &queue, "worker exited after the pop");
+            return Err(error);
+        }
+        Ok(Some((job, queue)))
+    }
+
+    async fn heartbeat_after_dequeue(&mut self) -> Result<(), RedisError> {
+        let key = keys::worker(&self.name);
+        self.ctx
+            .redis
+            .call(cmd!("HSET", &key, "last_heartbeat", self.ctx.utcnow()))
+            .await?;
+        self.ctx
+            .redis
+            .call(cmd!(
+                "EXPIRE",
+                &key,
+                self.ctx.params().idle_worker_key_ttl_s()
+            ))
+            .await?;
+        Ok(())
+    }
+
+    /// One pass of the dequeue retry block: heartbeat, maintenance if due, the blocking pop,
+    /// the job fetch.
+    async fn dequeue_attempt(&mut self) -> Result<Dequeue, RedisError> {
+        self.heartbeat_after_dequeue().await?;
+        if self.maintenance_due() {
+            self.run_maintenance_tasks().await?;
+        }
+        let popped = match self.blocking_pop().await? {
+            Popped::Id(id, queue) => (id, queue),
+            Popped::Timeout => return Ok(Dequeue::Again),
+            Popped::Stop => return Ok(Dequeue::Stop),
+        };
+        let (id, queue) = popped;
+        let hash = self.ctx.redis.call(cmd!("HGETALL", keys::job(&id))).await?;
+        match Job::from_hash(&id, &hash.into_strings()) {
+            Some(job) => {
+                self.ctx
+                    .emit(Some(&queue), Some(&job.id), EventKind::JobDequeued);
+                Ok(Dequeue::Job(job, queue))
+            }
+            // The hash expired or was deleted: skip the id silently (§3.3).
+            None => Ok(Dequeue::Again),
+        }
+    }
+
+    /// BLMOVE for one queue, BLPOP for several, cut short by SIGTERM/SIGINT. On a signal
+    /// the handler runs while the pop is still registered in Redis (§9 R15); only then is
+    /// the connection closed.
+    async fn blocking_pop(&mut self) -> Result<Popped, RedisError> {
+        let timeout_s = self.ctx.params().dequeue_timeout_s();
+        let command = if self.queues.len() == 1 {
+            let queue = &self.queues[0];
+            cmd!(
+                "BLMOVE",
+                keys::queue(queue),
+                keys::intermediate(queue),
+                "LEFT",
+                "RIGHT",
+                timeout_s
+            )
+        } else {
+            let mut argv = vec!["BLPOP".to_string()];
+            argv.extend(self.queues.iter().map(|q| keys::queue(q)));
+            argv.push(timeout_s.to_string());
+            crate::redis::Command(argv)
+        };
+        let redis = self.ctx.redis.clone();
+        let mut pop = pin!(redis.call(command));
+        let reply = loop {
+            match self.ctx.sim().interruptible(&mut pop).await {
+                Ok(reply) => break reply?,
+                Err(_) => {
+                    if self.handle_new_signals_during_pop().await != SignalAction::Continue {
+                        return Ok(Popped::Stop);
+                    }
+                }
+            }
+        };
+        Ok(self.parse_pop(reply))
+    }
+
+    fn parse_pop(&self, reply: Reply) -> Popped {
+        match reply {
+            Reply::Bulk(id) => Popped::Id(Name::from(id), self.queues[0].clone()),
+            Reply::Array(items) => {
+                let strings = Reply::Array(items).into_strings();
+                match strings.as_slice() {
+                    [key, id] => {
+                        let queue = key.strip_prefix("rq:queue:").unwrap_or(key);
+                        Popped::Id(Name::from(id.as_str()), Name::from(queue))
+                    }
+                    _ => Popped::Timeout,
+                }
+            }
+            _ => Popped::Timeout,
+        }
+    }
+
+    /// A BLPOP'd id that nobody recorded is lost for good (§9 R5a); a BLMOVE'd one waits in
+    /// the intermediate list for maintenance (§5.4).
+    pub(super) fn report_lost_if_popped(&self, job: &Job, queue: &Name, reason: &str) {
+        if self.queues.len() > 1 {
+            let kind = EventKind::JobLost {
+                reason: reason.to_string(),
+            };
+            self.ctx.emit(Some(queue), Some(&job.id), kind);
+        }
+    }
+}
+
+enum Dequeue {
+    Job(Job, Name),
+    Again,
+    Stop,
+}
+
+enum Popped {
+    Id(Name, Name),
+    Timeout,
+    Stop,
+}
+
+// ----- signals and shutdown (§6) --------------------------------------------------------------
+
+impl Worker {
+    /// Runs the handler for every SIGTERM/SIGINT not handled yet.
+    pub(super) async fn handle_new_signals(&mut self) -> SignalAction {
+        let received = self.ctx.sim().current_signals().total();
+        let mut action = SignalAction::Continue;
+        while self.signals_handled < received && action == SignalAction::Continue {
+            self.signals_handled += 1;
+            action = if self.signals_handled == 1 {
+                self.request_stop().await
+            } else {
+                self.request_force_stop().await
+            };
+        }
+        action
+    }
+
+    async fn handle_new_signals_during_pop(&mut self) -> SignalAction {
+        self.handle_new_signals().await
+    }
+
+    /// `request_stop` → `_shutdown` (§6.1): busy → finish the job first; idle → stop now.
+    async fn request_stop(&mut self) -> SignalAction {
+        self.first_signal_at = Some(self.ctx.sim().now());
+        if self.state == State::Busy {
+            self.stop_requested = true;
+            let date = cmd!(
+                "HSET",
+                keys::worker(&self.name),
+                "shutdown_requested_date",
+                self.ctx.utcnow()
+            );
+            let _ = self.ctx.redis.call(date).await;
+            self.stop_scheduler().await;
+            return SignalAction::Continue;
+        }
+        self.stop_scheduler().await;
+        SignalAction::StopNow
+    }
+
+    /// `request_force_stop` (§6.2): ignored within 1 s of the first signal; else kill the
+    /// horse's process group, wait for it, and exit.
+    async fn request_force_stop(&mut self) -> SignalAction {
+        let since_first = self
+            .first_signal_at
+            .map(|at| self.ctx.sim().now().since(at));
+        if since_first.is_some_and(|span| span < SimDuration::from_secs(1)) {
+            return SignalAction::Continue;
+        }
+        if let Some(horse) = self.horse.take() {
+            self.kill_horse(horse).await;
+        }
+        SignalAction::ForceStop
+    }
+
+    /// SIGKILL to the horse's process group, then wait for it.
+    pub(super) async fn kill_horse(&mut self, horse: Pid) {
+        let env = self.env();
+        let Some(exit) = env.sim.exit_cell(horse) else {
+            return;
+        };
+        let job = env
+            .live_processes()
+            .into_iter()
+            .find(|p| p.pid == horse)
+            .and_then(|p| p.tag);
+        env.sim.kill(horse, KillScope::Tree);
+        self.ctx.emit(None, job.as_ref(), EventKind::ProcessKilled);
+        env.sim.wait_exit(exit).await;
+    }
+
+    /// `stop_scheduler`: SIGTERM to the scheduler process and `join()`.
+    pub(super) async fn stop_scheduler(&mut self) {
+        let env = self.env();
+        if let Some(scheduler) = self.scheduler.as_mut() {
+            scheduler.stop_process(&env).await;
+        }
+    }
+
+    /// `teardown` (§6.1): stop the scheduler, `register_death`. A running horse is left alone.
+    async fn teardown(&mut self) {
+        self.stop_scheduler().await;
+        let key = keys::worker(&self.name);
+        let mut commands = vec![cmd!("SREM", keys::WORKERS, &key)];
+        commands.extend(
+            self.queues
+                .iter()
+                .map(|q| cmd!("SREM", keys::queue_workers(q), &key)),
+        );
+        commands.push(cmd!("HSET", &key, "death", self.ctx.utcnow()));
+        commands.push(cmd!(
+            "EXPIRE",
+            &key,
+            self.ctx.params().ttl_slack.whole_secs()
+        ));
+        let _ = self.ctx.redis.transaction(commands).await;
+    }
+}
