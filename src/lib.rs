@@ -1,3 +1,3 @@
 //! simrq: a deterministic simulation testbed for Python-RQ deployments.
-pub mod sim;
 pub mod scenario;
+pub mod sim;

@@ -40,7 +40,9 @@ impl SpanIndex {
     pub fn path_at(&self, offset: usize) -> Option<&str> {
         self.entries
             .iter()
-            .filter(|entry| entry.span.start <= offset && offset < entry.span.end.max(entry.span.start + 1))
+            .filter(|entry| {
+                entry.span.start <= offset && offset < entry.span.end.max(entry.span.start + 1)
+            })
             .min_by_key(|entry| (entry.span.len(), !entry.is_key))
             .map(|entry| entry.path.as_str())
     }
@@ -50,7 +52,9 @@ impl SpanIndex {
     pub fn span_of(&self, path: &str) -> Option<Range<usize>> {
         let mut candidate = path;
         loop {
-            let found = self.find(candidate, false).or_else(|| self.find(candidate, true));
+            let found = self
+                .find(candidate, false)
+                .or_else(|| self.find(candidate, true));
             if found.is_some() {
                 return found;
             }
@@ -88,7 +92,11 @@ impl SpanIndex {
 
     fn push(&mut self, path: &str, span: Option<Range<usize>>, is_key: bool) {
         if let Some(span) = span {
-            self.entries.push(Entry { path: path.to_string(), span, is_key });
+            self.entries.push(Entry {
+                path: path.to_string(),
+                span,
+                is_key,
+            });
         }
     }
 }
@@ -102,8 +110,14 @@ pub fn parent_path(path: &str) -> Option<&str> {
 /// Appends a key to a path, quoting keys that are not bare TOML keys.
 pub fn join_key(prefix: &str, key: &str) -> String {
     let bare = !key.is_empty()
-        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    let key = if bare { key.to_string() } else { format!("{key:?}") };
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let key = if bare {
+        key.to_string()
+    } else {
+        format!("{key:?}")
+    };
     if prefix.is_empty() {
         key
     } else {
@@ -133,7 +147,9 @@ struct LocatedKey {
 
 impl<'de> Deserialize<'de> for Shape {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(ShapeVisitor).map(|located| located.shape)
+        deserializer
+            .deserialize_any(ShapeVisitor)
+            .map(|located| located.shape)
     }
 }
 
@@ -152,7 +168,10 @@ impl<'de> Deserialize<'de> for LocatedKey {
 struct ShapeVisitor;
 
 fn leaf<E>() -> Result<Located, E> {
-    Ok(Located { span: None, shape: Shape::Leaf })
+    Ok(Located {
+        span: None,
+        shape: Shape::Leaf,
+    })
 }
 
 impl<'de> Visitor<'de> for ShapeVisitor {
@@ -186,12 +205,18 @@ impl<'de> Visitor<'de> for ShapeVisitor {
         while let Some(item) = seq.next_element::<Located>()? {
             items.push(item);
         }
-        Ok(Located { span: None, shape: Shape::Array(items) })
+        Ok(Located {
+            span: None,
+            shape: Shape::Array(items),
+        })
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Located, A::Error> {
         let Some(first) = map.next_key::<LocatedKey>()? else {
-            return Ok(Located { span: None, shape: Shape::Table(Vec::new()) });
+            return Ok(Located {
+                span: None,
+                shape: Shape::Table(Vec::new()),
+            });
         };
         if first.name == START_FIELD {
             return read_spanned(map);
@@ -200,7 +225,10 @@ impl<'de> Visitor<'de> for ShapeVisitor {
         while let Some(key) = map.next_key::<LocatedKey>()? {
             children.push((key, map.next_value::<Located>()?));
         }
-        Ok(Located { span: None, shape: Shape::Table(children) })
+        Ok(Located {
+            span: None,
+            shape: Shape::Table(children),
+        })
     }
 }
 
@@ -211,7 +239,10 @@ fn read_spanned<'de, A: MapAccess<'de>>(mut map: A) -> Result<Located, A::Error>
     let end = map.next_value::<usize>()?;
     expect_key(&mut map, VALUE_FIELD)?;
     let shape = map.next_value::<Shape>()?;
-    Ok(Located { span: Some(start..end), shape })
+    Ok(Located {
+        span: Some(start..end),
+        shape,
+    })
 }
 
 fn expect_key<'de, A: MapAccess<'de>>(map: &mut A, wanted: &str) -> Result<(), A::Error> {
@@ -231,7 +262,10 @@ impl<'de> Visitor<'de> for KeyVisitor {
     }
 
     fn visit_str<E>(self, name: &str) -> Result<LocatedKey, E> {
-        Ok(LocatedKey { span: None, name: name.to_string() })
+        Ok(LocatedKey {
+            span: None,
+            name: name.to_string(),
+        })
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<LocatedKey, A::Error> {
@@ -241,7 +275,10 @@ impl<'de> Visitor<'de> for KeyVisitor {
         let end = map.next_value::<usize>()?;
         expect_key(&mut map, VALUE_FIELD)?;
         let name = map.next_value::<String>()?;
-        Ok(LocatedKey { span: Some(start..end), name })
+        Ok(LocatedKey {
+            span: Some(start..end),
+            name,
+        })
     }
 }
 
@@ -259,10 +296,14 @@ mod tests {
     #[test]
     fn finds_array_elements_and_dotted_keys() {
         let index = SpanIndex::build(DOCUMENT);
-        let replicas = index.span_of("pods[1].replicas").expect("replicas is indexed");
+        let replicas = index
+            .span_of("pods[1].replicas")
+            .expect("replicas is indexed");
         assert_eq!(&DOCUMENT[replicas.clone()], "3");
         assert_eq!(line_of(DOCUMENT, replicas.start), 9);
-        let surge = index.span_of("pods[1].rollout.max_surge").expect("dotted key is indexed");
+        let surge = index
+            .span_of("pods[1].rollout.max_surge")
+            .expect("dotted key is indexed");
         assert_eq!(&DOCUMENT[surge], "2");
     }
 
@@ -278,7 +319,9 @@ mod tests {
     #[test]
     fn falls_back_to_the_enclosing_key_for_defaults() {
         let index = SpanIndex::build(DOCUMENT);
-        let span = index.span_of("pods[0].replicas").expect("falls back to pods[0]");
+        let span = index
+            .span_of("pods[0].replicas")
+            .expect("falls back to pods[0]");
         assert_eq!(line_of(DOCUMENT, span.start), 4);
     }
 
