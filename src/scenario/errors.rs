@@ -102,7 +102,11 @@ pub fn from_toml(
     index: &SpanIndex,
 ) -> ScenarioError {
     let raw = error.message().trim();
-    let (kind, message) = rewrite_message(raw);
+    let (mut kind, message) = rewrite_message(raw);
+    // serde reports wrong values; the TOML parser reports text that is not TOML at all.
+    if text.parse::<toml::Table>().is_err() {
+        kind = ErrorKind::Syntax;
+    }
     let mut result = ScenarioError::new(file, kind, message);
     if let Some(span) = error.span() {
         result = result.at(location_of(text, span.start));
@@ -143,12 +147,7 @@ fn rewrite_message(raw: &str) -> (ErrorKind, String) {
     if let Some(rest) = raw.strip_prefix("missing field") {
         return (ErrorKind::InvalidValue, format!("missing key{rest}"));
     }
-    let kind = if raw.starts_with("invalid") || raw.contains("expected") {
-        ErrorKind::InvalidValue
-    } else {
-        ErrorKind::Syntax
-    };
-    (kind, raw.to_string())
+    (ErrorKind::InvalidValue, raw.to_string())
 }
 
 /// The names between backticks, in order.
