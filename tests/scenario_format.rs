@@ -259,7 +259,8 @@ fn empty_file_is_an_error() {
 
 #[test]
 fn unknown_key_names_the_place_and_suggests_the_nearest() {
-    let text = "[[pods]]\nname = \"a\"\n\n[[pods]]\nname = \"b\"\ntermination_grace_periods = \"30s\"\n\n[[workload]]\n";
+    let text = "[[pods]]\nname = \"a\"\n\n[[pods]]\nname = \"b\"\n\
+                termination_grace_periods = \"30s\"\n\n[[workload]]\n";
     let error = error_of(text);
     assert_eq!(error.kind, ErrorKind::UnknownKey);
     assert_eq!(error.location, at(6, 1));
@@ -540,4 +541,18 @@ proptest! {
             prop_assert!(error.to_string().starts_with("fuzz.toml"));
         }
     }
+}
+
+#[test]
+fn the_documented_example_is_valid() {
+    let docs = include_str!("../docs/scenario-format.md");
+    let start = docs
+        .find("## A complete example")
+        .expect("the docs have an example");
+    let body = &docs[start..];
+    let open = body.find("```toml\n").expect("a toml block") + "```toml\n".len();
+    let close = open + body[open..].find("```").expect("a closed block");
+    let loaded = scenario::parse_with_warnings(&body[open..close], "scenario-format.md").unwrap();
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    assert_eq!(loaded.scenario.faults.len(), 5);
 }

@@ -72,7 +72,10 @@ pub fn duration_or_distribution<'de, D: Deserializer<'de>>(
     impl<'de> Visitor<'de> for Either {
         type Value = Distribution;
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("a duration such as \"100ms\" or a table such as { exponential = { mean = \"1s\" } }")
+            f.write_str(
+                "a duration such as \"100ms\" or a table such as \
+                 { exponential = { mean = \"1s\" } }",
+            )
         }
         fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Distribution, E> {
             SimDuration::parse(text)

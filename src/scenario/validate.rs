@@ -469,7 +469,11 @@ fn check_fault(path: &str, fault: &FaultSpec, scenario: &Scenario, findings: &mu
         if !pod_instance_exists(name, scenario) {
             findings.reference(
                 format!("{path}.target"),
-                format!("no pod `{name}`: expected any, scheduler_holder, worker, horse, scheduler or a pod name such as `{}-0`", scenario.pods[0].name),
+                format!(
+                    "no pod `{name}`: expected any, scheduler_holder, worker, horse, \
+                     scheduler or a pod name such as `{}-0`",
+                    scenario.pods[0].name
+                ),
             );
         }
     }
