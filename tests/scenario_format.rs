@@ -472,6 +472,7 @@ fn syntax_errors_have_a_location() {
     let error = error_of("[[pods]]\nname = \"unterminated\n");
     assert_eq!(error.kind, ErrorKind::Syntax);
     assert_eq!(error.location.map(|location| location.line), Some(2));
+    assert!(!error.to_string().contains('\n'), "one line: {error}");
 }
 
 #[test]

@@ -147,7 +147,13 @@ fn rewrite_message(raw: &str) -> (ErrorKind, String) {
     if let Some(rest) = raw.strip_prefix("missing field") {
         return (ErrorKind::InvalidValue, format!("missing key{rest}"));
     }
-    (ErrorKind::InvalidValue, raw.to_string())
+    // The TOML parser writes "what was found" and "what was expected" on separate lines.
+    let one_line: Vec<&str> = raw
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect();
+    (ErrorKind::InvalidValue, one_line.join("; "))
 }
 
 /// The names between backticks, in order.
