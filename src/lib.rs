@@ -1,3 +1,7 @@
 //! simrq: a deterministic simulation testbed for Python-RQ deployments.
-pub mod scenario;
+pub mod check;
+pub mod event;
+pub mod net;
+pub mod redis;
 pub mod sim;
+pub mod scenario;
