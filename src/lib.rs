@@ -1,7 +1,3 @@
 //! simrq: a deterministic simulation testbed for Python-RQ deployments.
-pub mod check;
-pub mod event;
-pub mod net;
-pub mod redis;
 pub mod sim;
 pub mod scenario;

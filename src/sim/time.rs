@@ -151,12 +151,7 @@ impl fmt::Display for SimDuration {
 
 /// Seconds with six fixed decimals, the format every output file uses.
 pub fn write_fixed_seconds(f: &mut impl fmt::Write, micros: u64) -> fmt::Result {
-    write!(
-        f,
-        "{}.{:06}",
-        micros / MICROS_PER_SECOND,
-        micros % MICROS_PER_SECOND
-    )
+    write!(f, "{}.{:06}", micros / MICROS_PER_SECOND, micros % MICROS_PER_SECOND)
 }
 
 /// Why a duration string was rejected.
@@ -168,10 +163,7 @@ pub struct DurationError {
 }
 
 fn parse_duration(text: &str) -> Result<SimDuration, DurationError> {
-    let fail = |reason| DurationError {
-        text: text.to_string(),
-        reason,
-    };
+    let fail = |reason| DurationError { text: text.to_string(), reason };
     let trimmed = text.trim();
     if trimmed.is_empty() {
         return Err(fail("empty"));
@@ -190,19 +182,14 @@ fn parse_duration(text: &str) -> Result<SimDuration, DurationError> {
         }
         let number: f64 = rest[..number_len].parse().map_err(|_| fail("bad number"))?;
         rest = &rest[number_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let unit_micros =
-            unit_size_micros(&rest[..unit_len]).ok_or_else(|| fail("unknown unit"))?;
+        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let unit_micros = unit_size_micros(&rest[..unit_len]).ok_or_else(|| fail("unknown unit"))?;
         rest = &rest[unit_len..];
         let part = (number * unit_micros as f64).round();
         if !part.is_finite() || part >= u64::MAX as f64 / 2.0 {
             return Err(fail("too large"));
         }
-        total = total
-            .checked_add(part as u64)
-            .ok_or_else(|| fail("too large"))?;
+        total = total.checked_add(part as u64).ok_or_else(|| fail("too large"))?;
     }
     Ok(SimDuration(total))
 }
@@ -243,8 +230,7 @@ impl schemars::JsonSchema for SimDuration {
             ..Default::default()
         };
         schema.string().pattern = Some(r"^(0|([0-9]+(\.[0-9]+)?(us|ms|s|m|min|h|d))+)$".into());
-        schema.metadata().description =
-            Some("A duration such as \"250ms\", \"90s\", \"10m\", \"2h\"".into());
+        schema.metadata().description = Some("A duration such as \"250ms\", \"90s\", \"10m\", \"2h\"".into());
         schema.into()
     }
 }
@@ -255,44 +241,20 @@ mod tests {
 
     #[test]
     fn parses_the_units_people_write() {
-        assert_eq!(
-            SimDuration::parse("250ms").unwrap(),
-            SimDuration::from_millis(250)
-        );
-        assert_eq!(
-            SimDuration::parse("90s").unwrap(),
-            SimDuration::from_secs(90)
-        );
-        assert_eq!(
-            SimDuration::parse("10m").unwrap(),
-            SimDuration::from_secs(600)
-        );
-        assert_eq!(
-            SimDuration::parse("2h").unwrap(),
-            SimDuration::from_secs(7_200)
-        );
-        assert_eq!(
-            SimDuration::parse("1.5s").unwrap(),
-            SimDuration::from_millis(1_500)
-        );
-        assert_eq!(
-            SimDuration::parse("1h30m").unwrap(),
-            SimDuration::from_secs(5_400)
-        );
-        assert_eq!(
-            SimDuration::parse("0.3ms").unwrap(),
-            SimDuration::from_micros(300)
-        );
+        assert_eq!(SimDuration::parse("250ms").unwrap(), SimDuration::from_millis(250));
+        assert_eq!(SimDuration::parse("90s").unwrap(), SimDuration::from_secs(90));
+        assert_eq!(SimDuration::parse("10m").unwrap(), SimDuration::from_secs(600));
+        assert_eq!(SimDuration::parse("2h").unwrap(), SimDuration::from_secs(7_200));
+        assert_eq!(SimDuration::parse("1.5s").unwrap(), SimDuration::from_millis(1_500));
+        assert_eq!(SimDuration::parse("1h30m").unwrap(), SimDuration::from_secs(5_400));
+        assert_eq!(SimDuration::parse("0.3ms").unwrap(), SimDuration::from_micros(300));
         assert_eq!(SimDuration::parse("0").unwrap(), SimDuration::ZERO);
     }
 
     #[test]
     fn rejects_malformed_durations() {
         for bad in ["", "10", "s", "10x", "-5s", "1e999s", "ms10", "1..5s"] {
-            assert!(
-                SimDuration::parse(bad).is_err(),
-                "{bad:?} should be rejected"
-            );
+            assert!(SimDuration::parse(bad).is_err(), "{bad:?} should be rejected");
         }
     }
 
