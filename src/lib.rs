@@ -5,3 +5,4 @@ pub mod net;
 pub mod redis;
 pub mod rq;
 pub mod sim;
+pub mod scenario;

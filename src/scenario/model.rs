@@ -1,0 +1,233 @@
+//! The top of a scenario: `[run]`, `[redis]`, `[rq]` and `[checks]`, each field defaulting to
+//! what RQ 2.12 (`rq-semantics.md` §2), redis-py or Kubernetes does when nobody sets it.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::distribution::{duration_or_distribution, Distribution, DurationOrDistribution};
+use super::faults::FaultSpec;
+use super::pods::PodSpec;
+use super::workload::WorkloadSpec;
+use crate::sim::SimDuration;
+
+/// A whole scenario file. [`Scenario::default()`] is the smallest valid one: one pod group
+/// `worker` with one replica listening on `default`, and one Poisson workload on `default`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// How long to run, the seed, sampling and the quiet period.
+    #[serde(default)]
+    pub run: RunSpec,
+    /// The Redis server and the client settings.
+    #[serde(default)]
+    pub redis: RedisSpec,
+    /// RQ constants and what-if switches.
+    #[serde(default)]
+    pub rq: RqSpec,
+    /// Groups of worker pods (a Deployment each). At least one.
+    #[serde(default)]
+    pub pods: Vec<PodSpec>,
+    /// Streams of enqueued jobs. At least one.
+    #[serde(default)]
+    pub workload: Vec<WorkloadSpec>,
+    /// Scripted and random faults.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<FaultSpec>,
+    /// Which invariants and limits decide the verdict.
+    #[serde(default)]
+    pub checks: ChecksSpec,
+}
+
+impl Default for Scenario {
+    fn default() -> Scenario {
+        Scenario {
+            run: RunSpec::default(),
+            redis: RedisSpec::default(),
+            rq: RqSpec::default(),
+            pods: vec![PodSpec::default()],
+            workload: vec![WorkloadSpec::default()],
+            faults: Vec::new(),
+            checks: ChecksSpec::default(),
+        }
+    }
+}
+
+/// `[run]`: the run as a whole.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct RunSpec {
+    /// Virtual time to simulate while faults happen. Default `"1h"`.
+    pub duration: SimDuration,
+    /// Root seed; when absent each run picks one and prints it first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// Period of the rows of `timeseries.csv`. Default `"10s"`.
+    pub sample_interval: SimDuration,
+    /// Quiet period after `duration` with no faults, in which every job must settle (the
+    /// liveness check). Default `"15m"`, longer than one maintenance cycle plus its jitter.
+    pub drain: SimDuration,
+    /// Swarm testing: each seed switches a random subset of the fault kinds off, so that
+    /// rare combinations get runs of their own. Default `false`.
+    pub swarm: bool,
+}
+
+impl Default for RunSpec {
+    fn default() -> RunSpec {
+        RunSpec {
+            duration: SimDuration::from_secs(3_600),
+            seed: None,
+            sample_interval: SimDuration::from_secs(10),
+            drain: SimDuration::from_secs(15 * 60),
+            swarm: false,
+        }
+    }
+}
+
+/// `[redis]`: the server and redis-py's client settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedisSpec {
+    /// One-way latency between a client and the server: a duration (`"0.3ms"`) or a
+    /// distribution. Default `"0.3ms"`.
+    #[serde(deserialize_with = "duration_or_distribution")]
+    #[schemars(with = "DurationOrDistribution")]
+    pub latency: Distribution,
+    /// redis-py retries of a failed command. Default 0: what `rq worker -u URL` gets
+    /// (`Redis.from_url`); a client built with `Redis(host=…)` gets 10.
+    pub client_retries: u32,
+    /// Socket timeout override; by default RQ forces dequeue timeout + 10 s = 415 s.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub socket_timeout: Option<SimDuration>,
+    /// Period of RDB snapshots, used by `redis_restart` with `persistence = "snapshot"`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot_every: Option<SimDuration>,
+    /// redis-py connect timeout. Default `"5s"` (redis-py 8.1).
+    pub connect_timeout: SimDuration,
+}
+
+impl Default for RedisSpec {
+    fn default() -> RedisSpec {
+        RedisSpec {
+            latency: Distribution::Constant(SimDuration::from_micros(300)),
+            client_retries: 0,
+            socket_timeout: None,
+            snapshot_every: None,
+            connect_timeout: SimDuration::from_secs(5),
+        }
+    }
+}
+
+/// Which RQ the model follows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum RqVariant {
+    /// RQ 2.12: scripted lock acquire/refresh/release (`rq-semantics.md` §4.2).
+    #[default]
+    #[serde(rename = "2.12")]
+    V2_12,
+    /// RQ 2.10 and earlier: unchecked `SET NX` / `EXPIRE` / `DEL` lock (§4.9).
+    #[serde(rename = "2.10")]
+    V2_10,
+}
+
+/// `[rq]`: every RQ constant a deployment can change (`rq-semantics.md` §2), with RQ 2.12's
+/// defaults, and the what-if switches.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct RqSpec {
+    /// `--worker-ttl`. Default `"420s"`; dequeue timeout is this − 15 s.
+    pub worker_ttl: SimDuration,
+    /// `--job-monitoring-interval`: heartbeat period while a job runs. Default `"30s"`.
+    pub job_monitoring_interval: SimDuration,
+    /// `--maintenance-interval`: registry cleanup and scheduler restart. Default `"600s"`.
+    pub maintenance_interval: SimDuration,
+    /// Scheduler loop sleep; the lock TTL is this + 60 s. Default `"1s"`.
+    pub scheduler_interval: SimDuration,
+    /// `DEFAULT_SCHEDULER_FALLBACK_PERIOD`: lock re-acquire period inside a running scheduler.
+    /// Default `"120s"`.
+    pub scheduler_fallback_period: SimDuration,
+    /// `Queue.DEFAULT_TIMEOUT`: job timeout when the job sets none. Default `"180s"`.
+    pub default_job_timeout: SimDuration,
+    /// `--results-ttl`: retention of finished jobs. Default `"500s"`.
+    pub result_ttl: SimDuration,
+    /// Retention of failed jobs. Default one year (`"8760h"`).
+    pub failure_ttl: SimDuration,
+    /// TTL of the `rq:clean_registries:<queue>` maintenance lock. Default `"899s"`.
+    pub maintenance_lock_ttl: SimDuration,
+    /// Age after which a job left in the intermediate list is cleaned up. Default `"60s"`.
+    pub intermediate_stuck_threshold: SimDuration,
+    /// Cap of the connection back-off in the dequeue loop. Default `"60s"`.
+    pub max_connection_wait: SimDuration,
+    /// Due jobs moved per queue per scheduler tick (chunk size). Default 1000.
+    pub due_jobs_per_tick: u32,
+    /// A horse is killed when it runs longer than its timeout plus this. Default `"60s"`.
+    pub hard_kill_grace: SimDuration,
+    /// `"2.12"` (default) or `"2.10"`.
+    pub variant: RqVariant,
+    /// What-if: move due jobs with one atomic script instead of RQ's pipeline. Default false.
+    pub atomic_enqueue: bool,
+    /// What-if: enqueue due jobs only while holding the queue's scheduler lock, checked
+    /// atomically with the move. Default false.
+    pub fenced_enqueue: bool,
+    /// What-if: the scheduled-registry ZADD of an interval retry runs inside the retry's
+    /// transaction. Default false.
+    pub retry_zadd_in_transaction: bool,
+}
+
+impl Default for RqSpec {
+    fn default() -> RqSpec {
+        RqSpec {
+            worker_ttl: SimDuration::from_secs(420),
+            job_monitoring_interval: SimDuration::from_secs(30),
+            maintenance_interval: SimDuration::from_secs(600),
+            scheduler_interval: SimDuration::from_secs(1),
+            scheduler_fallback_period: SimDuration::from_secs(120),
+            default_job_timeout: SimDuration::from_secs(180),
+            result_ttl: SimDuration::from_secs(500),
+            failure_ttl: SimDuration::from_secs(31_536_000),
+            maintenance_lock_ttl: SimDuration::from_secs(899),
+            intermediate_stuck_threshold: SimDuration::from_secs(60),
+            max_connection_wait: SimDuration::from_secs(60),
+            due_jobs_per_tick: 1_000,
+            hard_kill_grace: SimDuration::from_secs(60),
+            variant: RqVariant::V2_12,
+            atomic_enqueue: false,
+            fenced_enqueue: false,
+            retry_zadd_in_transaction: false,
+        }
+    }
+}
+
+/// `[checks]`: what makes a run fail. Absent limits are not checked.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChecksSpec {
+    /// Largest allowed delay between a retry's due time and its start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_retry_lateness: Option<SimDuration>,
+    /// Largest allowed number of executions beyond the first of one attempt (e.g. 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate_executions: Option<u64>,
+    /// Largest allowed number of jobs that never reach a final state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lost_jobs: Option<u64>,
+    /// At most one scheduler enqueues due jobs of a queue at any time. Default true.
+    pub single_active_scheduler: bool,
+    /// Largest allowed p99 of the time from enqueue to start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_queue_wait_p99: Option<SimDuration>,
+    /// After the drain every job is finished or failed. Default true.
+    pub liveness: bool,
+}
+
+impl Default for ChecksSpec {
+    fn default() -> ChecksSpec {
+        ChecksSpec {
+            max_retry_lateness: None,
+            duplicate_executions: None,
+            lost_jobs: None,
+            single_active_scheduler: true,
+            max_queue_wait_p99: None,
+            liveness: true,
+        }
+    }
+}

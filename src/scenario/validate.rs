@@ -1,0 +1,596 @@
+//! Checks that need the whole parsed scenario: ranges, references between sections, and
+//! combinations that RQ or Kubernetes would reject. Errors stop a run; warnings are printed.
+
+use std::collections::BTreeSet;
+
+use super::distribution::Distribution;
+use super::errors::ErrorKind;
+use super::faults::{FaultKind, FaultSpec, Target};
+use super::model::Scenario;
+use super::pods::PodSpec;
+use super::workload::{Arrival, WorkloadSpec};
+use crate::sim::SimDuration;
+
+/// Longest duration accepted for times and periods: longer is a typo, not a scenario.
+pub const MAX_DURATION: SimDuration = SimDuration::from_secs(30 * 86_400);
+/// Longest retention accepted (`result_ttl`, `failure_ttl`, `ttl`); RQ's default is one year.
+pub const MAX_RETENTION: SimDuration = SimDuration::from_secs(10 * 365 * 86_400);
+/// Most pods in one group, and in the whole scenario.
+pub const MAX_PODS: u32 = 10_000;
+/// Most retries of one job.
+pub const MAX_RETRIES: u32 = 1_000;
+/// Highest arrival rate, jobs per second per workload.
+pub const MAX_ARRIVALS_PER_S: f64 = 1_000_000.0;
+/// Highest random fault rate, per second (one fault every 10 ms is already a stress test).
+pub const MAX_FAULTS_PER_S: f64 = 100.0;
+/// Most jobs in one burst or batch.
+pub const MAX_BATCH_JOBS: u64 = 100_000_000;
+
+/// One finding, attached to a key path such as `pods[1].replicas`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Issue {
+    pub path: String,
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+/// Everything [`validate`] found: errors (the scenario cannot run) and warnings.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Findings {
+    pub errors: Vec<Issue>,
+    pub warnings: Vec<Issue>,
+}
+
+impl Findings {
+    fn error(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(Issue {
+            path: path.into(),
+            kind: ErrorKind::InvalidValue,
+            message: message.into(),
+        });
+    }
+
+    fn reference(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(Issue {
+            path: path.into(),
+            kind: ErrorKind::Reference,
+            message: message.into(),
+        });
+    }
+
+    fn warn(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.warnings.push(Issue {
+            path: path.into(),
+            kind: ErrorKind::InvalidValue,
+            message: message.into(),
+        });
+    }
+
+    fn duration(&mut self, path: &str, value: SimDuration, positive: bool, limit: SimDuration) {
+        if positive && value == SimDuration::ZERO {
+            self.error(path, "must be greater than zero");
+        } else if value > limit {
+            self.error(path, format!("{value} is longer than the limit of {limit}"));
+        }
+    }
+
+    fn probability(&mut self, path: &str, value: f64) {
+        if !(0.0..=1.0).contains(&value) {
+            self.error(
+                path,
+                format!("{value} is not a probability: expected 0.0 ≤ p ≤ 1.0"),
+            );
+        }
+    }
+}
+
+/// Checks a parsed scenario. A scenario from [`super::parse`] has already passed.
+pub fn validate(scenario: &Scenario) -> Findings {
+    let mut findings = Findings::default();
+    if scenario.pods.is_empty() || scenario.workload.is_empty() {
+        let path = if scenario.pods.is_empty() {
+            "pods"
+        } else {
+            "workload"
+        };
+        findings.errors.push(Issue {
+            path: path.into(),
+            kind: ErrorKind::Empty,
+            message: "empty scenario: at least one [[pods]] and one [[workload]]".into(),
+        });
+        return findings;
+    }
+    check_run_and_rq(scenario, &mut findings);
+    check_pods(&scenario.pods, &mut findings);
+    for (position, workload) in scenario.workload.iter().enumerate() {
+        check_workload(&format!("workload[{position}]"), workload, &mut findings);
+    }
+    check_queues_served(scenario, &mut findings);
+    for (position, fault) in scenario.faults.iter().enumerate() {
+        check_fault(
+            &format!("faults[{position}]"),
+            fault,
+            scenario,
+            &mut findings,
+        );
+    }
+    findings
+}
+
+fn check_run_and_rq(scenario: &Scenario, findings: &mut Findings) {
+    let run = &scenario.run;
+    findings.duration("run.duration", run.duration, true, MAX_DURATION);
+    findings.duration(
+        "run.sample_interval",
+        run.sample_interval,
+        true,
+        MAX_DURATION,
+    );
+    findings.duration("run.drain", run.drain, false, MAX_DURATION);
+    let redis = &scenario.redis;
+    check_distribution("redis.latency", &redis.latency, findings);
+    findings.duration(
+        "redis.connect_timeout",
+        redis.connect_timeout,
+        true,
+        MAX_DURATION,
+    );
+    if let Some(timeout) = redis.socket_timeout {
+        findings.duration("redis.socket_timeout", timeout, true, MAX_DURATION);
+    }
+    if let Some(period) = redis.snapshot_every {
+        findings.duration("redis.snapshot_every", period, true, MAX_DURATION);
+    }
+    if redis.client_retries > 100 {
+        findings.error(
+            "redis.client_retries",
+            "more than 100 client retries: expected 0 … 100",
+        );
+    }
+    let rq = &scenario.rq;
+    for (name, value) in [
+        ("worker_ttl", rq.worker_ttl),
+        ("job_monitoring_interval", rq.job_monitoring_interval),
+        ("maintenance_interval", rq.maintenance_interval),
+        ("scheduler_interval", rq.scheduler_interval),
+        ("scheduler_fallback_period", rq.scheduler_fallback_period),
+        ("default_job_timeout", rq.default_job_timeout),
+        ("maintenance_lock_ttl", rq.maintenance_lock_ttl),
+        (
+            "intermediate_stuck_threshold",
+            rq.intermediate_stuck_threshold,
+        ),
+        ("max_connection_wait", rq.max_connection_wait),
+    ] {
+        findings.duration(&format!("rq.{name}"), value, true, MAX_DURATION);
+    }
+    findings.duration(
+        "rq.hard_kill_grace",
+        rq.hard_kill_grace,
+        false,
+        MAX_DURATION,
+    );
+    findings.duration("rq.result_ttl", rq.result_ttl, false, MAX_RETENTION);
+    findings.duration("rq.failure_ttl", rq.failure_ttl, false, MAX_RETENTION);
+    if rq.due_jobs_per_tick == 0 {
+        findings.error("rq.due_jobs_per_tick", "must be at least 1");
+    }
+}
+
+fn check_pods(pods: &[PodSpec], findings: &mut Findings) {
+    let mut names = BTreeSet::new();
+    let mut total: u64 = 0;
+    for (position, pod) in pods.iter().enumerate() {
+        let path = format!("pods[{position}]");
+        if pod.name.trim().is_empty() {
+            findings.error(format!("{path}.name"), "a pod group needs a name");
+        } else if !names.insert(pod.name.as_str()) {
+            findings.reference(
+                format!("{path}.name"),
+                format!(
+                    "duplicate pod group name `{}`: each [[pods]] needs its own name",
+                    pod.name
+                ),
+            );
+        }
+        if pod.replicas > MAX_PODS {
+            findings.error(
+                format!("{path}.replicas"),
+                format!("{} replicas: expected at most {MAX_PODS}", pod.replicas),
+            );
+        }
+        total += u64::from(pod.replicas);
+        if pod.queues.is_empty() {
+            findings.error(
+                format!("{path}.queues"),
+                "a worker listens on at least one queue",
+            );
+        }
+        findings.duration(
+            &format!("{path}.termination_grace_period"),
+            pod.termination_grace_period,
+            false,
+            MAX_DURATION,
+        );
+        findings.duration(
+            &format!("{path}.start_delay"),
+            pod.start_delay,
+            false,
+            MAX_DURATION,
+        );
+        let backoff = pod.crash_loop_backoff;
+        findings.duration(
+            &format!("{path}.crash_loop_backoff.cap"),
+            backoff.cap,
+            false,
+            MAX_DURATION,
+        );
+        if backoff.initial > backoff.cap {
+            findings.error(
+                format!("{path}.crash_loop_backoff.initial"),
+                format!("{} is above the cap {}", backoff.initial, backoff.cap),
+            );
+        }
+        let rollout = pod.rollout;
+        if rollout.max_surge.resolve(pod.replicas.max(1), true) == 0
+            && rollout.max_unavailable.resolve(pod.replicas.max(1), false) == 0
+        {
+            findings.error(
+                format!("{path}.rollout"),
+                "max_surge and max_unavailable cannot both be 0: a rollout could never progress",
+            );
+        }
+    }
+    if total > u64::from(MAX_PODS) && pods.iter().all(|pod| pod.replicas <= MAX_PODS) {
+        findings.error(
+            "pods",
+            format!("{total} pods in all: expected at most {MAX_PODS}"),
+        );
+    }
+}
+
+fn check_distribution(path: &str, distribution: &Distribution, findings: &mut Findings) {
+    for (name, value) in distribution.parameters() {
+        findings.duration(&format!("{path}.{name}"), value, false, MAX_DURATION);
+    }
+    if let Some(problem) = distribution.inconsistency() {
+        findings.error(path, problem);
+    }
+}
+
+fn check_workload(path: &str, workload: &WorkloadSpec, findings: &mut Findings) {
+    check_arrival(&format!("{path}.arrival"), &workload.arrival, findings);
+    check_distribution(&format!("{path}.duration"), &workload.duration, findings);
+    findings.probability(
+        &format!("{path}.fail_probability"),
+        workload.fail_probability,
+    );
+    findings.probability(
+        &format!("{path}.hang_probability"),
+        workload.hang_probability,
+    );
+    let mut total = workload.fail_probability + workload.hang_probability;
+    if let Some(returned) = &workload.return_retry {
+        findings.probability(
+            &format!("{path}.return_retry.probability"),
+            returned.probability,
+        );
+        check_retry_counts(
+            &format!("{path}.return_retry"),
+            returned.max,
+            &returned.interval,
+            findings,
+        );
+        total += returned.probability;
+    }
+    let each_valid = [
+        workload.fail_probability,
+        workload.hang_probability,
+        total - workload.fail_probability - workload.hang_probability,
+    ]
+    .iter()
+    .all(|probability| (0.0..=1.0).contains(probability));
+    if total > 1.0 + 1e-9 && each_valid {
+        findings.error(
+            format!("{path}.fail_probability"),
+            format!("fail, hang and return_retry probabilities add up to {total}, above 1"),
+        );
+    }
+    if let Some(retry) = &workload.retry {
+        check_retry_counts(
+            &format!("{path}.retry"),
+            retry.max,
+            &retry.interval,
+            findings,
+        );
+    }
+    if workload.queue.trim().is_empty() {
+        findings.error(format!("{path}.queue"), "a queue needs a name");
+    }
+    for (name, value, positive) in [
+        ("job_timeout", workload.job_timeout, true),
+        ("enqueue_in", workload.enqueue_in, false),
+    ] {
+        if let Some(value) = value {
+            findings.duration(&format!("{path}.{name}"), value, positive, MAX_DURATION);
+        }
+    }
+    for (name, value) in [
+        ("result_ttl", workload.result_ttl),
+        ("failure_ttl", workload.failure_ttl),
+        ("ttl", workload.ttl),
+    ] {
+        if let Some(value) = value {
+            findings.duration(&format!("{path}.{name}"), value, false, MAX_RETENTION);
+        }
+    }
+}
+
+/// RQ's `Retry.__init__` rejects `max < 1`; more than [`MAX_RETRIES`] is a typo.
+fn check_retry_counts(path: &str, max: u32, intervals: &[SimDuration], findings: &mut Findings) {
+    if max == 0 {
+        let hint = if intervals.is_empty() {
+            ""
+        } else {
+            " (intervals are given, so retries were meant)"
+        };
+        findings.error(
+            format!("{path}.max"),
+            format!("Retry max must be at least 1, as RQ requires{hint}"),
+        );
+    } else if max > MAX_RETRIES {
+        findings.error(
+            format!("{path}.max"),
+            format!("{max} retries: expected at most {MAX_RETRIES}"),
+        );
+    }
+    for (position, interval) in intervals.iter().enumerate() {
+        findings.duration(
+            &format!("{path}.interval[{position}]"),
+            *interval,
+            false,
+            MAX_DURATION,
+        );
+    }
+}
+
+fn check_rate_per_s(path: &str, rate: f64, findings: &mut Findings) {
+    if !rate.is_finite() || rate < 0.0 {
+        findings.error(path, format!("{rate} jobs/s: expected a rate ≥ 0"));
+    } else if rate > MAX_ARRIVALS_PER_S {
+        findings.error(
+            path,
+            format!("{rate} jobs/s: expected at most {MAX_ARRIVALS_PER_S}"),
+        );
+    }
+}
+
+fn check_arrival(path: &str, arrival: &Arrival, findings: &mut Findings) {
+    match arrival {
+        Arrival::ConstantPerS(rate) => {
+            check_rate_per_s(&format!("{path}.constant_per_s"), *rate, findings)
+        }
+        Arrival::PoissonPerS(rate) => {
+            check_rate_per_s(&format!("{path}.poisson_per_s"), *rate, findings)
+        }
+        Arrival::Bursts(bursts) => {
+            findings.duration(
+                &format!("{path}.bursts.every"),
+                bursts.every,
+                true,
+                MAX_DURATION,
+            );
+            if bursts.size > MAX_BATCH_JOBS {
+                findings.error(
+                    format!("{path}.bursts.size"),
+                    format!("{} jobs: expected at most {MAX_BATCH_JOBS}", bursts.size),
+                );
+            }
+        }
+        Arrival::Daily(daily) => {
+            check_rate_per_s(
+                &format!("{path}.daily.peak_per_s"),
+                daily.peak_per_s,
+                findings,
+            );
+            check_rate_per_s(
+                &format!("{path}.daily.trough_per_s"),
+                daily.trough_per_s,
+                findings,
+            );
+            if daily.trough_per_s > daily.peak_per_s {
+                findings.error(
+                    format!("{path}.daily.trough_per_s"),
+                    "the trough is above the peak",
+                );
+            }
+            if daily.peak_at >= SimDuration::from_secs(86_400) {
+                findings.error(
+                    format!("{path}.daily.peak_at"),
+                    "a time of day: expected less than 24h",
+                );
+            }
+        }
+        Arrival::Trace(file) => {
+            if file.as_os_str().is_empty() {
+                findings.error(format!("{path}.trace"), "expected the path of a CSV file");
+            }
+        }
+        Arrival::Batch { count, at } => {
+            if *count > MAX_BATCH_JOBS {
+                findings.error(
+                    format!("{path}.count"),
+                    format!("{count} jobs: expected at most {MAX_BATCH_JOBS}"),
+                );
+            }
+            findings.duration(&format!("{path}.at"), *at, false, MAX_DURATION);
+        }
+    }
+}
+
+/// A queue nobody listens on is legal (jobs pile up) but usually a typo.
+fn check_queues_served(scenario: &Scenario, findings: &mut Findings) {
+    let served: BTreeSet<&str> = scenario
+        .pods
+        .iter()
+        .flat_map(|pod| pod.queues.iter().map(String::as_str))
+        .collect();
+    for (position, workload) in scenario.workload.iter().enumerate() {
+        if !served.contains(workload.queue.as_str()) {
+            let listed: Vec<&str> = served.iter().copied().collect();
+            findings.warn(
+                format!("workload[{position}].queue"),
+                format!(
+                    "no pod listens on queue `{}` (pods listen on: {}); its jobs will never run",
+                    workload.queue,
+                    listed.join(", ")
+                ),
+            );
+        }
+    }
+}
+
+fn check_fault(path: &str, fault: &FaultSpec, scenario: &Scenario, findings: &mut Findings) {
+    check_fault_timing(path, fault, scenario, findings);
+    let group = fault.pods.as_deref();
+    if let Some(name) = group {
+        if !scenario.pods.iter().any(|pod| pod.name == name) {
+            let names: Vec<&str> = scenario.pods.iter().map(|pod| pod.name.as_str()).collect();
+            let hint = super::suggest::nearest(name, &names)
+                .map(|best| format!("; did you mean `{best}`?"))
+                .unwrap_or_default();
+            findings.reference(
+                format!("{path}.pods"),
+                format!("no [[pods]] group named `{name}`{hint}"),
+            );
+        }
+    }
+    if let Target::Pod(name) = &fault.target {
+        if !pod_instance_exists(name, scenario) {
+            findings.reference(
+                format!("{path}.target"),
+                format!(
+                    "no pod `{name}`: expected any, scheduler_holder, worker, horse, \
+                     scheduler or a pod name such as `{}-0`",
+                    scenario.pods[0].name
+                ),
+            );
+        }
+    }
+    check_fault_parameters(path, fault, findings);
+}
+
+/// `worker-2` exists when group `worker` has at least 3 replicas.
+fn pod_instance_exists(name: &str, scenario: &Scenario) -> bool {
+    scenario.pods.iter().any(|pod| {
+        name.strip_prefix(pod.name.as_str())
+            .and_then(|rest| rest.strip_prefix('-'))
+            .and_then(|index| index.parse::<u32>().ok())
+            .is_some_and(|index| index < pod.replicas)
+    })
+}
+
+fn check_fault_timing(path: &str, fault: &FaultSpec, scenario: &Scenario, findings: &mut Findings) {
+    let given = [
+        fault.at.is_some(),
+        fault.every.is_some(),
+        fault.rate.is_some(),
+    ];
+    if given.iter().filter(|given| **given).count() != 1 {
+        findings.error(
+            path,
+            format!(
+                "a `{}` fault needs exactly one of `at`, `every` or `rate`",
+                fault.kind.name()
+            ),
+        );
+    }
+    if let Some(at) = fault.at {
+        findings.duration(&format!("{path}.at"), at, false, MAX_DURATION);
+        if at > scenario.run.duration && at <= MAX_DURATION {
+            findings.warn(
+                format!("{path}.at"),
+                format!(
+                    "{at} is after the run ends at {}; the fault never happens",
+                    scenario.run.duration
+                ),
+            );
+        }
+    }
+    if let Some(every) = fault.every {
+        findings.duration(&format!("{path}.every"), every, true, MAX_DURATION);
+    }
+    if let Some(rate) = fault.rate {
+        if rate.per_second > MAX_FAULTS_PER_S {
+            findings.error(
+                format!("{path}.rate"),
+                format!("{rate} is more than {MAX_FAULTS_PER_S} faults per second"),
+            );
+        }
+    }
+}
+
+fn check_fault_parameters(path: &str, fault: &FaultSpec, findings: &mut Findings) {
+    let kind = fault.kind;
+    let needs_for = matches!(
+        kind,
+        FaultKind::Pause | FaultKind::Net | FaultKind::RedisPause
+    );
+    let needs_offset = matches!(kind, FaultKind::ClockOffset | FaultKind::ClockStep);
+    let needs_group = matches!(kind, FaultKind::RollingRestart | FaultKind::Scale);
+    let rules: [(&str, bool, bool, bool); 6] = [
+        ("for", fault.for_duration.is_some(), needs_for, needs_for),
+        ("offset", fault.offset.is_some(), needs_offset, needs_offset),
+        (
+            "replicas",
+            fault.replicas.is_some(),
+            kind == FaultKind::Scale,
+            kind == FaultKind::Scale,
+        ),
+        ("pods", fault.pods.is_some(), needs_group, true),
+        ("mode", fault.mode.is_some(), false, kind == FaultKind::Net),
+        (
+            "persistence",
+            fault.persistence.is_some(),
+            false,
+            kind == FaultKind::RedisRestart,
+        ),
+    ];
+    for (key, present, required, allowed) in rules {
+        if required && !present {
+            findings.error(path, format!("a `{}` fault needs `{key}`", kind.name()));
+        } else if present && !allowed {
+            findings.error(
+                format!("{path}.{key}"),
+                format!("`{key}` does not apply to a `{}` fault", kind.name()),
+            );
+        }
+    }
+    if let Some(span) = fault.for_duration {
+        findings.duration(&format!("{path}.for"), span, true, MAX_DURATION);
+    }
+    if let Some(offset) = fault.offset {
+        findings.duration(
+            &format!("{path}.offset"),
+            offset.amount,
+            false,
+            MAX_DURATION,
+        );
+    }
+    if fault.replicas.is_some_and(|replicas| replicas > MAX_PODS) {
+        findings.error(
+            format!("{path}.replicas"),
+            format!("expected at most {MAX_PODS} replicas"),
+        );
+    }
+    let redis_wide = matches!(kind, FaultKind::RedisRestart | FaultKind::RedisPause);
+    if redis_wide && !fault.target.is_any() {
+        findings.error(
+            format!("{path}.target"),
+            format!(
+                "a `{}` fault hits the Redis server; it takes no target",
+                kind.name()
+            ),
+        );
+    }
+}
