@@ -4,5 +4,5 @@ pub mod event;
 pub mod net;
 pub mod redis;
 pub mod rq;
-pub mod sim;
 pub mod scenario;
+pub mod sim;
