@@ -1,8 +1,21 @@
 //! The Redis server model: the keyspace plus per-connection protocol state (MULTI, WATCH) and
 //! clients blocked in BLMOVE/BLPOP. It has no clock of its own: every call passes the server
 //! time, so it is a plain deterministic state machine that the network layer drives.
+//!
+//! ```text
+//!  execute(now, conn, [cmd…]) ─► per command: lookup + arity ─► queue (inside MULTI)
+//!                                                            └► run ─► serve blocked clients
+//!                                                                      └► take_unblocked()
+//! ```
 
+use std::collections::BTreeMap;
+
+use crate::redis::blocking::{try_pop, BlockedClients, BlockingPop};
+use crate::redis::commands::{self, Handler, Spec};
+use crate::redis::errors;
+use crate::redis::keyspace::{Db, Keys};
 use crate::redis::reply::{Command, Reply};
+use crate::redis::transactions::Transaction;
 use crate::sim::{SimDuration, SimTime};
 
 /// A client connection, as the server knows it.
@@ -20,13 +33,43 @@ pub enum Outcome {
     Blocked { timeout: Option<SimDuration> },
 }
 
-/// The keyspace as a snapshot (what `SAVE` would write).
+/// The keyspace as a snapshot (what `SAVE` would write): values with absolute expiry times.
 #[derive(Clone, Debug, Default)]
-pub struct Snapshot {}
+pub struct Snapshot {
+    keys: Keys,
+}
+
+impl Snapshot {
+    /// Number of keys stored, expired or not.
+    pub fn key_count(&self) -> usize {
+        self.keys.len()
+    }
+}
+
+/// What the server keeps per connection besides WATCHes and blocking.
+#[derive(Default)]
+struct Connection {
+    transaction: Option<Transaction>,
+    /// Set by CLIENT SETNAME.
+    name: Option<String>,
+}
+
+/// One command's result: a reply, or the client blocks.
+enum Step {
+    Reply(Reply),
+    Block(Option<SimDuration>),
+}
 
 /// An in-memory Redis.
 #[derive(Default)]
-pub struct Server {}
+pub struct Server {
+    pub(crate) db: Db,
+    connections: BTreeMap<ConnId, Connection>,
+    blocked: BlockedClients,
+    unblocked: Vec<(ConnId, Reply)>,
+    /// The latest server time seen: a snapshot restored by `restart` loses keys expired by then.
+    latest: SimTime,
+}
 
 impl Server {
     pub fn new() -> Server {
@@ -34,48 +77,268 @@ impl Server {
     }
 
     /// Executes the commands a client wrote in one go (one command, or a pipeline such as
-    /// `MULTI … EXEC`) at server time `now`.
-    pub fn execute(&mut self, _now: SimTime, _conn: ConnId, request: &[Command]) -> Outcome {
-        Outcome::Replies(
-            request
-                .iter()
-                .map(|_| Reply::error("ERR not implemented"))
-                .collect(),
-        )
+    /// `MULTI … EXEC`) at server time `now`. A blocking pop blocks only when it is the whole
+    /// request; inside a longer pipeline it answers as its non-blocking form would (nil).
+    pub fn execute(&mut self, now: SimTime, conn: ConnId, request: &[Command]) -> Outcome {
+        self.latest = self.latest.max(now);
+        self.connections.entry(conn).or_default();
+        let may_block = request.len() == 1;
+        let mut replies = Vec::with_capacity(request.len());
+        for command in request {
+            let step = self.execute_command(now, conn, command, may_block);
+            if !self.db.pushed_lists.is_empty() {
+                self.blocked.serve(&mut self.db, now, &mut self.unblocked);
+            }
+            match step {
+                Step::Reply(reply) => replies.push(reply),
+                Step::Block(timeout) => return Outcome::Blocked { timeout },
+            }
+        }
+        Outcome::Replies(replies)
     }
 
     /// Replies for blocked clients that the last `execute` served, in FIFO order.
     pub fn take_unblocked(&mut self) -> Vec<(ConnId, Reply)> {
-        Vec::new()
+        std::mem::take(&mut self.unblocked)
     }
 
     /// The blocking timeout of `conn` passed: its timeout reply, if it is still blocked.
-    pub fn block_timed_out(&mut self, _now: SimTime, _conn: ConnId) -> Option<Reply> {
-        None
+    pub fn block_timed_out(&mut self, now: SimTime, conn: ConnId) -> Option<Reply> {
+        self.latest = self.latest.max(now);
+        self.blocked
+            .unblock(conn)
+            .map(|request| request.pop.timeout_reply())
     }
 
     /// The client closed the connection: forget its MULTI, WATCHes and blocked request.
-    pub fn disconnect(&mut self, _conn: ConnId) {}
+    pub fn disconnect(&mut self, conn: ConnId) {
+        self.connections.remove(&conn);
+        self.db.watch.unwatch_all(conn);
+        self.blocked.unblock(conn);
+        self.unblocked.retain(|(served, _)| *served != conn);
+    }
 
-    /// Restart: every connection is dropped; the keyspace is lost or restored from `snapshot`.
-    pub fn restart(&mut self, _snapshot: Option<Snapshot>) {}
+    /// Restart: every connection is dropped; the keyspace is lost or restored from `snapshot`,
+    /// without the keys whose expiry time has passed by the latest time the server saw.
+    pub fn restart(&mut self, snapshot: Option<Snapshot>) {
+        let mut keys = snapshot.map(|s| s.keys).unwrap_or_default();
+        keys.drop_expired(self.latest);
+        let latest = self.latest;
+        *self = Server::default();
+        self.db.keys = keys;
+        self.latest = latest;
+    }
 
     pub fn snapshot(&self) -> Snapshot {
-        Snapshot {}
+        Snapshot {
+            keys: self.db.keys.clone(),
+        }
     }
 
     /// Removes keys whose TTL has passed (Redis's active expiry); returns how many.
-    pub fn active_expire(&mut self, _now: SimTime) -> usize {
-        0
+    pub fn active_expire(&mut self, now: SimTime) -> usize {
+        self.latest = self.latest.max(now);
+        self.db.active_expire(now)
     }
 
-    /// The value of a string key, without side effects (for observers, not for clients).
-    pub fn peek_string(&self, _now: SimTime, _key: &str) -> Option<String> {
-        None
-    }
-
-    /// Number of live keys.
+    /// Number of keys stored (exact after [`Server::active_expire`]).
     pub fn key_count(&self) -> usize {
-        0
+        self.db.keys.len()
+    }
+
+    /// Whether `conn` is parked in a blocking pop.
+    pub fn is_blocked(&self, conn: ConnId) -> bool {
+        self.blocked.is_blocked(conn)
+    }
+
+    fn execute_command(
+        &mut self,
+        now: SimTime,
+        conn: ConnId,
+        command: &Command,
+        may_block: bool,
+    ) -> Step {
+        let words = &command.0;
+        let Some(spec) = commands::lookup(command.name()) else {
+            self.flag_transaction(conn);
+            return Step::Reply(errors::unknown_command(words));
+        };
+        if !spec.arity_ok(words.len()) {
+            self.flag_transaction(conn);
+            return Step::Reply(errors::arity(spec.name));
+        }
+        if !spec.runs_inside_multi() {
+            if let Some(transaction) = self.transaction_mut(conn) {
+                transaction.queued.push(command.clone());
+                return Step::Reply(Reply::Status("QUEUED".to_string()));
+            }
+        }
+        let args = &words[1..];
+        match spec.handler {
+            Handler::Blocking(parse) => self.blocking_pop(now, conn, parse(args), may_block),
+            _ => Step::Reply(self.run(now, conn, spec, args)),
+        }
+    }
+
+    /// Runs a non-blocking command (or one taken out of a MULTI queue).
+    fn run(&mut self, now: SimTime, conn: ConnId, spec: &Spec, args: &[String]) -> Reply {
+        match spec.handler {
+            Handler::Data(run) => run(&mut self.db, now, args),
+            Handler::Blocking(parse) => match self.blocking_pop(now, conn, parse(args), false) {
+                Step::Reply(reply) => reply,
+                Step::Block(_) => unreachable!("blocking is denied here"),
+            },
+            Handler::Multi => self.multi(conn),
+            Handler::Exec => self.exec(now, conn),
+            Handler::Discard => self.discard(conn),
+            Handler::Watch => self.watch(now, conn, args),
+            Handler::Unwatch => {
+                self.db.watch.unwatch_all(conn);
+                Reply::ok()
+            }
+            Handler::Client => self.client(conn, args),
+        }
+    }
+
+    fn blocking_pop(
+        &mut self,
+        now: SimTime,
+        conn: ConnId,
+        parsed: Result<BlockingPop, Reply>,
+        may_block: bool,
+    ) -> Step {
+        let request = match parsed {
+            Ok(request) => request,
+            Err(reply) => return Step::Reply(reply),
+        };
+        if let Some(reply) = try_pop(&mut self.db, now, &request) {
+            return Step::Reply(reply);
+        }
+        if !may_block {
+            return Step::Reply(request.pop.timeout_reply());
+        }
+        let timeout = request.timeout;
+        self.blocked.block(conn, request);
+        Step::Block(timeout)
+    }
+
+    fn transaction_mut(&mut self, conn: ConnId) -> Option<&mut Transaction> {
+        self.connections.get_mut(&conn)?.transaction.as_mut()
+    }
+
+    /// A command inside MULTI was refused: EXEC will abort.
+    fn flag_transaction(&mut self, conn: ConnId) {
+        if let Some(transaction) = self.transaction_mut(conn) {
+            transaction.aborted = true;
+        }
+    }
+
+    fn multi(&mut self, conn: ConnId) -> Reply {
+        let connection = self.connections.entry(conn).or_default();
+        if connection.transaction.is_some() {
+            return errors::reply("ERR MULTI calls can not be nested");
+        }
+        connection.transaction = Some(Transaction::default());
+        Reply::ok()
+    }
+
+    fn discard(&mut self, conn: ConnId) -> Reply {
+        let connection = self.connections.entry(conn).or_default();
+        if connection.transaction.take().is_none() {
+            return errors::reply("ERR DISCARD without MULTI");
+        }
+        self.db.watch.unwatch_all(conn);
+        Reply::ok()
+    }
+
+    fn watch(&mut self, now: SimTime, conn: ConnId, keys: &[String]) -> Reply {
+        if self.transaction_mut(conn).is_some() {
+            return errors::reply("ERR WATCH inside MULTI is not allowed");
+        }
+        for key in keys {
+            self.db.expire_if_needed(now, key);
+            self.db.watch.watch(conn, key);
+        }
+        Reply::ok()
+    }
+
+    fn exec(&mut self, now: SimTime, conn: ConnId) -> Reply {
+        let Some(transaction) = self.connections.entry(conn).or_default().transaction.take() else {
+            return errors::reply("ERR EXEC without MULTI");
+        };
+        let watched_expired = self
+            .db
+            .watch
+            .watched_keys(conn)
+            .iter()
+            .any(|key| self.db.keys.is_expired(now, key));
+        let dirty = watched_expired || self.db.watch.is_dirty(conn);
+        self.db.watch.unwatch_all(conn);
+        if transaction.aborted {
+            return errors::reply(errors::EXECABORT);
+        }
+        if dirty {
+            return Reply::NilArray;
+        }
+        let replies = transaction
+            .queued
+            .iter()
+            .map(|command| match commands::lookup(command.name()) {
+                Some(spec) => self.run(now, conn, spec, command.args()),
+                None => errors::unknown_command(&command.0),
+            })
+            .collect();
+        Reply::Array(replies)
+    }
+}
+
+/// Bytes a client name may hold: printable ASCII without space (`clientSetName`).
+fn valid_client_name(name: &str) -> bool {
+    name.bytes().all(|b| (b'!'..=b'~').contains(&b))
+}
+
+impl Server {
+    /// CLIENT SETNAME | GETNAME | ID | LIST.
+    fn client(&mut self, conn: ConnId, args: &[String]) -> Reply {
+        let sub = args[0].to_ascii_lowercase();
+        let arity_ok = match sub.as_str() {
+            "setname" => args.len() == 2,
+            "getname" | "id" => args.len() == 1,
+            "list" => true,
+            _ => return errors::unknown_subcommand(&args[0], "CLIENT"),
+        };
+        if !arity_ok {
+            return errors::arity(&format!("client|{sub}"));
+        }
+        let connection = self.connections.entry(conn).or_default();
+        match sub.as_str() {
+            "setname" if !valid_client_name(&args[1]) => errors::reply(
+                "ERR Client names cannot contain spaces, newlines or special characters.",
+            ),
+            "setname" => {
+                connection.name = Some(args[1].clone()).filter(|name| !name.is_empty());
+                Reply::ok()
+            }
+            "getname" => connection.name.clone().map_or(Reply::Nil, Reply::Bulk),
+            "id" => Reply::Int(conn.0 as i64),
+            _ => Reply::Bulk(self.client_list()),
+        }
+    }
+
+    /// One line per connection, in the shape redis-py parses (`addr` is made up per id).
+    fn client_list(&self) -> String {
+        self.connections
+            .iter()
+            .map(|(id, connection)| {
+                format!(
+                    "id={} addr=10.0.{}.{}:{} name={} db=0\n",
+                    id.0,
+                    (id.0 >> 8) & 0xff,
+                    id.0 & 0xff,
+                    40000 + id.0 % 20000,
+                    connection.name.as_deref().unwrap_or("")
+                )
+            })
+            .collect()
     }
 }

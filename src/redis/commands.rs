@@ -1,0 +1,177 @@
+//! The command table: each command's name, arity (Redis's convention: `n` exactly `n` words
+//! with the name, `-n` at least `n`) and handler.
+
+use crate::redis::blocking::{parse_blmove, parse_blpop, BlockingPop};
+use crate::redis::keyspace::Db;
+use crate::redis::reply::Reply;
+use crate::redis::{hashes, keys, lists, scripts, sets, streams, zsets};
+use crate::sim::SimTime;
+
+/// A command on the keyspace: arguments without the command name.
+pub type DataCommand = fn(&mut Db, SimTime, &[String]) -> Reply;
+
+#[derive(Clone, Copy)]
+pub enum Handler {
+    Data(DataCommand),
+    /// BLMOVE, BLPOP: parse, then pop now or block.
+    Blocking(fn(&[String]) -> Result<BlockingPop, Reply>),
+    Multi,
+    Exec,
+    Discard,
+    Watch,
+    Unwatch,
+    /// CLIENT subcommands: they read and write connection state.
+    Client,
+}
+
+pub struct Spec {
+    pub name: &'static str,
+    pub arity: i32,
+    pub handler: Handler,
+}
+
+impl Spec {
+    /// Whether `words` (the name included) is a valid count for this command.
+    pub fn arity_ok(&self, words: usize) -> bool {
+        let words = words as i64;
+        let arity = self.arity as i64;
+        if arity >= 0 {
+            words == arity
+        } else {
+            words >= -arity
+        }
+    }
+
+    /// Commands that run at once inside MULTI instead of being queued.
+    pub fn runs_inside_multi(&self) -> bool {
+        matches!(
+            self.handler,
+            Handler::Multi | Handler::Exec | Handler::Discard | Handler::Watch
+        )
+    }
+}
+
+const fn data(name: &'static str, arity: i32, run: DataCommand) -> Spec {
+    Spec {
+        name,
+        arity,
+        handler: Handler::Data(run),
+    }
+}
+
+const fn control(name: &'static str, arity: i32, handler: Handler) -> Spec {
+    Spec {
+        name,
+        arity,
+        handler,
+    }
+}
+
+static COMMANDS: &[Spec] = &[
+    data("get", 2, keys::get),
+    data("set", -3, keys::set),
+    data("del", -2, keys::del),
+    data("exists", -2, keys::exists),
+    data("type", 2, keys::type_of),
+    data("expire", -3, keys::expire),
+    data("pexpire", -3, keys::pexpire),
+    data("ttl", 2, keys::ttl),
+    data("pttl", 2, keys::pttl),
+    data("persist", 2, keys::persist),
+    data("flushall", -1, keys::flushall),
+    data("hset", -4, hashes::hset),
+    data("hmset", -4, hashes::hmset),
+    data("hget", 3, hashes::hget),
+    data("hmget", -3, hashes::hmget),
+    data("hgetall", 2, hashes::hgetall),
+    data("hlen", 2, hashes::hlen),
+    data("hexists", 3, hashes::hexists),
+    data("hdel", -3, hashes::hdel),
+    data("hincrby", 4, hashes::hincrby),
+    data("hincrbyfloat", 4, hashes::hincrbyfloat),
+    data("lpush", -3, lists::lpush),
+    data("rpush", -3, lists::rpush),
+    data("lpop", -2, lists::lpop),
+    data("rpop", -2, lists::rpop),
+    data("llen", 2, lists::llen),
+    data("lrange", 4, lists::lrange),
+    data("lrem", 4, lists::lrem),
+    data("lmove", 5, lists::lmove),
+    control("blmove", 6, Handler::Blocking(parse_blmove)),
+    control("blpop", -3, Handler::Blocking(parse_blpop)),
+    data("sadd", -3, sets::sadd),
+    data("srem", -3, sets::srem),
+    data("smembers", 2, sets::smembers),
+    data("sismember", 3, sets::sismember),
+    data("scard", 2, sets::scard),
+    data("zadd", -4, zsets::zadd),
+    data("zrem", -3, zsets::zrem),
+    data("zscore", 3, zsets::zscore),
+    data("zcard", 2, zsets::zcard),
+    data("zrangebyscore", -4, zsets::zrangebyscore),
+    data("zremrangebyscore", 4, zsets::zremrangebyscore),
+    data("xadd", -5, streams::xadd),
+    data("xlen", 2, streams::xlen),
+    data("eval", -3, scripts::eval),
+    data("evalsha", -3, scripts::evalsha),
+    data("script", -2, script),
+    data("ping", -1, ping),
+    data("echo", 2, echo),
+    data("info", -1, info),
+    control("multi", 1, Handler::Multi),
+    control("exec", 1, Handler::Exec),
+    control("discard", 1, Handler::Discard),
+    control("watch", -2, Handler::Watch),
+    control("unwatch", 1, Handler::Unwatch),
+    control("client", -2, Handler::Client),
+];
+
+/// The command named `name` (any case).
+pub fn lookup(name: &str) -> Option<&'static Spec> {
+    COMMANDS
+        .iter()
+        .find(|spec| spec.name.eq_ignore_ascii_case(name))
+}
+
+fn ping(_db: &mut Db, _now: SimTime, args: &[String]) -> Reply {
+    match args {
+        [] => Reply::Status("PONG".to_string()),
+        [message] => Reply::Bulk(message.clone()),
+        _ => crate::redis::errors::arity("ping"),
+    }
+}
+
+fn echo(_db: &mut Db, _now: SimTime, args: &[String]) -> Reply {
+    Reply::Bulk(args[0].clone())
+}
+
+/// The version RQ reads from `INFO server` (`rq/utils.py get_version`).
+pub const REDIS_VERSION: &str = "7.0.15";
+
+/// INFO, whatever the section: the model's server section (what RQ reads).
+fn info(_db: &mut Db, _now: SimTime, _args: &[String]) -> Reply {
+    Reply::Bulk(format!(
+        "# Server\r\nredis_version:{REDIS_VERSION}\r\nredis_mode:standalone\r\n\
+         os:simrq\r\narch_bits:64\r\ntcp_port:6379\r\n"
+    ))
+}
+
+/// SCRIPT LOAD | EXISTS | FLUSH.
+fn script(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+    use crate::redis::errors;
+    let sub = args[0].to_ascii_lowercase();
+    let (arity_ok, name) = match sub.as_str() {
+        "load" => (args.len() == 2, "script|load"),
+        "exists" => (args.len() >= 2, "script|exists"),
+        "flush" => (args.len() <= 2, "script|flush"),
+        _ => return errors::unknown_subcommand(&args[0], "SCRIPT"),
+    };
+    if !arity_ok {
+        return errors::arity(name);
+    }
+    match sub.as_str() {
+        "load" => scripts::script_load(db, now, &args[1..]),
+        "exists" => scripts::script_exists(db, now, &args[1..]),
+        _ => Reply::ok(),
+    }
+}

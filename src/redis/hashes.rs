@@ -1,0 +1,197 @@
+//! Hashes: HSET, HGET, HGETALL, HDEL, HEXISTS, HINCRBY, HINCRBYFLOAT, HLEN, HMGET.
+//!
+//! Fields keep insertion order, as in a small Redis hash (a listpack: at most 128 fields of
+//! at most 64 bytes). An updated field keeps its place; HDEL removes it. Big Redis hashes
+//! become hash tables with an unspecified order; the model keeps insertion order for them too.
+
+use crate::redis::errors;
+use crate::redis::keyspace::Db;
+use crate::redis::numbers::{add_float_strings, parse_float, parse_int};
+use crate::redis::reply::Reply;
+use crate::sim::SimTime;
+
+/// Field/value pairs in insertion order (linear search: RQ's hashes hold a few dozen fields).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Hash {
+    fields: Vec<(String, String)>,
+}
+
+impl Hash {
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(name, _)| name == field)
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// Sets `field`; true if it is new.
+    pub fn set(&mut self, field: &str, value: &str) -> bool {
+        match self.fields.iter_mut().find(|(name, _)| name == field) {
+            Some(slot) => {
+                slot.1 = value.to_string();
+                false
+            }
+            None => {
+                self.fields.push((field.to_string(), value.to_string()));
+                true
+            }
+        }
+    }
+
+    pub fn remove(&mut self, field: &str) -> bool {
+        let before = self.fields.len();
+        self.fields.retain(|(name, _)| name != field);
+        self.fields.len() != before
+    }
+
+    pub fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.fields.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+}
+
+fn bulk_or_nil(value: Option<&str>) -> Reply {
+    value.map_or(Reply::Nil, |v| Reply::Bulk(v.to_string()))
+}
+
+/// HSET key field value [field value …]: the number of new fields.
+pub fn hset(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+    if args.len() < 3 || args.len() % 2 == 0 {
+        return errors::arity("hset");
+    }
+    let hash = match db.write_or_create::<Hash>(now, &args[0]) {
+        Ok(hash) => hash,
+        Err(reply) => return reply,
+    };
+    let added = args[1..]
+        .chunks(2)
+        .filter(|pair| hash.set(&pair[0], &pair[1]))
+        .count();
+    db.modified(&args[0]);
+    Reply::Int(added as i64)
+}
+
+/// HMSET key field value [field value …]: HSET that replies OK.
+pub fn hmset(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+    if args.len() < 3 || args.len() % 2 == 0 {
+        return errors::arity("hmset");
+    }
+    match hset(db, now, args) {
+        Reply::Int(_) => Reply::ok(),
+        other => other,
+    }
+}
+
+pub fn hget(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+    match db.read::<Hash>(now, &args[0]) {
+        Ok(hash) => bulk_or_nil(hash.and_then(|h| h.get(&args[1]))),
+        Err(reply) => reply,
+    }
+}
+
+pub fn hmget(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+    match db.read::<Hash>(now, &args[0]) {
+        Ok(hash) => Reply::Array(
+            args[1..]
+                .iter()
+                .map(|field| bulk_or_nil(hash.and_then(|h| h.get(field))))
+                .collect(),
+        ),
+        Err(reply) => reply,
+    }
+}
+
+pub fn hgetall(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+    match db.read::<Hash>(now, &args[0]) {
+        Ok(hash) => Reply::Array(
+            hash.iter()
+                .flat_map(|h| h.iter())
+                .flat_map(|(k, v)| [Reply::Bulk(k.to_string()), Reply::Bulk(v.to_string())])
+                .collect(),
+        ),
+        Err(reply) => reply,
+    }
+}
+
+pub fn hlen(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+    match db.read::<Hash>(now, &args[0]) {
+        Ok(hash) => Reply::Int(hash.map_or(0, Hash::len) as i64),
+        Err(reply) => reply,
+    }
+}
+
+pub fn hexists(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+    match db.read::<Hash>(now, &args[0]) {
+        Ok(hash) => Reply::Int(hash.and_then(|h| h.get(&args[1])).is_some() as i64),
+        Err(reply) => reply,
+    }
+}
+
+pub fn hdel(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+    let removed = match db.write::<Hash>(now, &args[0]) {
+        Ok(None) => return Reply::Int(0),
+        Ok(Some(hash)) => args[1..].iter().filter(|field| hash.remove(field)).count(),
+        Err(reply) => return reply,
+    };
+    if removed > 0 {
+        db.modified(&args[0]);
+    }
+    Reply::Int(removed as i64)
+}
+
+pub fn hincrby(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+    let Some(increment) = parse_int(&args[2]) else {
+        return errors::reply(errors::NOT_INTEGER);
+    };
+    let current = match db.read::<Hash>(now, &args[0]) {
+        Ok(hash) => hash.and_then(|h| h.get(&args[1])).map(parse_int),
+        Err(reply) => return reply,
+    };
+    let current = match current {
+        None => 0,
+        Some(Some(value)) => value,
+        Some(None) => return errors::reply(errors::HASH_NOT_INTEGER),
+    };
+    let Some(sum) = current.checked_add(increment) else {
+        return errors::reply(errors::OVERFLOW);
+    };
+    store_field(db, now, args, &sum.to_string());
+    Reply::Int(sum)
+}
+
+pub fn hincrbyfloat(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+    let Some(increment) = parse_float(&args[2]) else {
+        return errors::reply(errors::NOT_FLOAT);
+    };
+    if increment.is_infinite() {
+        return errors::reply(errors::NAN_OR_INFINITY);
+    }
+    let current = match db.read::<Hash>(now, &args[0]) {
+        Ok(hash) => hash.and_then(|h| h.get(&args[1])).map(str::to_string),
+        Err(reply) => return reply,
+    };
+    let current_text = current.unwrap_or_else(|| "0".to_string());
+    let Some(current) = parse_float(&current_text) else {
+        return errors::reply(errors::HASH_NOT_FLOAT);
+    };
+    let Some(sum) = add_float_strings(current, &current_text, increment, &args[2]) else {
+        return errors::reply(errors::INCR_NAN_OR_INFINITY);
+    };
+    store_field(db, now, args, &sum);
+    Reply::Bulk(sum)
+}
+
+/// Writes `value` into field `args[1]` of hash `args[0]`, already checked to be a hash.
+fn store_field(db: &mut Db, now: SimTime, args: &[String], value: &str) {
+    if let Ok(hash) = db.write_or_create::<Hash>(now, &args[0]) {
+        hash.set(&args[1], value);
+    }
+    db.modified(&args[0]);
+}

@@ -1,0 +1,263 @@
+//! Commands on keys of any type and on strings: SET, GET, DEL, EXISTS, TYPE, EXPIRE, PEXPIRE,
+//! TTL, PTTL, PERSIST, FLUSHALL.
+
+use crate::redis::errors;
+use crate::redis::keyspace::{Db, Value};
+use crate::redis::numbers::parse_int;
+use crate::redis::reply::Reply;
+use crate::sim::SimTime;
+
+const MICROS_PER_MILLI: i128 = 1_000;
+
+/// SET's options as Redis's `parseExtendedStringArgumentsOrReply` accepts them.
+#[derive(Default)]
+struct SetOptions<'a> {
+    nx: bool,
+    xx: bool,
+    get: bool,
+    keep_ttl: bool,
+    /// (amount, true for EX seconds / false for PX milliseconds)
+    expire: Option<(&'a str, bool)>,
+}
+
+fn parse_set_options(options: &[String]) -> Option<SetOptions<'_>> {
+    let mut parsed = SetOptions::default();
+    let mut index = 0;
+    while index < options.len() {
+        let word = options[index].to_ascii_lowercase();
+        let next = options.get(index + 1);
+        let has_expire = parsed.expire.is_some() || parsed.keep_ttl;
+        match word.as_str() {
+            "nx" if !parsed.xx => parsed.nx = true,
+            "xx" if !parsed.nx => parsed.xx = true,
+            "get" => parsed.get = true,
+            "keepttl" if !has_expire => parsed.keep_ttl = true,
+            "ex" | "px" if !has_expire && next.is_some() => {
+                parsed.expire = Some((next?.as_str(), word == "ex"));
+                index += 1;
+            }
+            _ => return None,
+        }
+        index += 1;
+    }
+    Some(parsed)
+}
+
+/// SET's expire argument as an absolute time, or the error Redis gives.
+fn set_expire_at(now: SimTime, amount: &str, seconds: bool) -> Result<SimTime, Reply> {
+    let Some(value) = parse_int(amount) else {
+        return Err(errors::reply(errors::NOT_INTEGER));
+    };
+    if value <= 0 || (seconds && value > i64::MAX / 1000) {
+        return Err(errors::invalid_expire("set"));
+    }
+    let millis = if seconds {
+        value as i128 * 1000
+    } else {
+        value as i128
+    };
+    if millis + (now.as_micros() as i128 / MICROS_PER_MILLI) > i64::MAX as i128 {
+        return Err(errors::invalid_expire("set"));
+    }
+    Ok(micros_after(now, millis))
+}
+
+fn micros_after(now: SimTime, millis: i128) -> SimTime {
+    let at = now.as_micros() as i128 + millis * MICROS_PER_MILLI;
+    SimTime(at.clamp(0, u64::MAX as i128) as u64)
+}
+
+pub fn set(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+    let Some(options) = parse_set_options(&args[2..]) else {
+        return errors::syntax();
+    };
+    let expire_at = match options.expire {
+        Some((amount, seconds)) => match set_expire_at(now, amount, seconds) {
+            Ok(at) => Some(at),
+            Err(reply) => return reply,
+        },
+        None => None,
+    };
+    let key = &args[0];
+    let old = match db.get(now, key).map(|e| (&e.value, e.expire_at)) {
+        None => None,
+        Some((Value::Str(text), ttl)) => Some((text.clone(), ttl)),
+        Some(_) if options.get => return errors::wrong_type(),
+        Some((_, ttl)) => Some((String::new(), ttl)),
+    };
+    let found = old.is_some();
+    let old_reply = match &old {
+        Some((text, _)) if options.get => Reply::Bulk(text.clone()),
+        _ => Reply::Nil,
+    };
+    if (options.nx && found) || (options.xx && !found) {
+        return old_reply;
+    }
+    db.insert(key, Value::Str(args[1].clone()));
+    let kept = if options.keep_ttl {
+        old.and_then(|(_, ttl)| ttl)
+    } else {
+        None
+    };
+    db.set_expiry(key, expire_at.or(kept));
+    db.watch.touch(key);
+    if options.get {
+        old_reply
+    } else {
+        Reply::ok()
+    }
+}
+
+pub fn get(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+    match db.read::<String>(now, &args[0]) {
+        Ok(value) => value.map_or(Reply::Nil, |v| Reply::Bulk(v.clone())),
+        Err(reply) => reply,
+    }
+}
+
+pub fn del(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+    Reply::Int(args.iter().filter(|key| db.delete(now, key)).count() as i64)
+}
+
+pub fn exists(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+    Reply::Int(args.iter().filter(|key| db.exists(now, key)).count() as i64)
+}
+
+pub fn type_of(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+    let name = db
+        .get(now, &args[0])
+        .map_or("none", |e| e.value.type_name());
+    Reply::Status(name.to_string())
+}
+
+pub fn flushall(db: &mut Db, _now: SimTime, args: &[String]) -> Reply {
+    match args.first().map(|a| a.to_ascii_lowercase()) {
+        None => {}
+        Some(mode) if args.len() == 1 && (mode == "sync" || mode == "async") => {}
+        Some(_) => return errors::syntax(),
+    }
+    db.flush();
+    Reply::ok()
+}
+
+/// EXPIRE's NX/XX/GT/LT conditions.
+#[derive(Default)]
+struct ExpireCondition {
+    nx: bool,
+    xx: bool,
+    gt: bool,
+    lt: bool,
+}
+
+fn parse_expire_condition(options: &[String]) -> Result<ExpireCondition, Reply> {
+    let mut condition = ExpireCondition::default();
+    for option in options {
+        match option.to_ascii_lowercase().as_str() {
+            "nx" => condition.nx = true,
+            "xx" => condition.xx = true,
+            "gt" => condition.gt = true,
+            "lt" => condition.lt = true,
+            _ => return Err(Reply::Error(format!("ERR Unsupported option {option}"))),
+        }
+    }
+    if condition.nx && (condition.xx || condition.gt || condition.lt) {
+        return Err(errors::reply(
+            "ERR NX and XX, GT or LT options at the same time are not compatible",
+        ));
+    }
+    if condition.gt && condition.lt {
+        return Err(errors::reply(
+            "ERR GT and LT options at the same time are not compatible",
+        ));
+    }
+    Ok(condition)
+}
+
+impl ExpireCondition {
+    /// Whether the new expiry may replace `current` (`None` = no TTL, i.e. infinite).
+    fn allows(&self, new_at: i128, current: Option<SimTime>) -> bool {
+        let current = current.map(|at| at.as_micros() as i128);
+        !((self.nx && current.is_some())
+            || (self.xx && current.is_none())
+            || (self.gt && current.map_or(true, |c| new_at <= c))
+            || (self.lt && current.is_some_and(|c| new_at >= c)))
+    }
+}
+
+fn expire_command(db: &mut Db, now: SimTime, args: &[String], seconds: bool) -> Reply {
+    let name = if seconds { "expire" } else { "pexpire" };
+    let condition = match parse_expire_condition(&args[2..]) {
+        Ok(condition) => condition,
+        Err(reply) => return reply,
+    };
+    let Some(amount) = parse_int(&args[1]) else {
+        return errors::reply(errors::NOT_INTEGER);
+    };
+    if seconds && (amount > i64::MAX / 1000 || amount < i64::MIN / 1000) {
+        return errors::invalid_expire(name);
+    }
+    let millis = if seconds {
+        amount as i128 * 1000
+    } else {
+        amount as i128
+    };
+    if millis > i64::MAX as i128 - now.as_micros() as i128 / MICROS_PER_MILLI {
+        return errors::invalid_expire(name);
+    }
+    let key = &args[0];
+    let Some(current) = db.get(now, key).map(|e| e.expire_at) else {
+        return Reply::Int(0);
+    };
+    let new_at = now.as_micros() as i128 + millis * MICROS_PER_MILLI;
+    if !condition.allows(new_at, current) {
+        return Reply::Int(0);
+    }
+    if new_at <= now.as_micros() as i128 {
+        db.delete(now, key);
+    } else {
+        db.set_expiry(key, Some(micros_after(now, millis)));
+        db.watch.touch(key);
+    }
+    Reply::Int(1)
+}
+
+pub fn expire(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+    expire_command(db, now, args, true)
+}
+
+pub fn pexpire(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+    expire_command(db, now, args, false)
+}
+
+/// Milliseconds left, rounded up so that a live key never shows 0; -1 without TTL, -2 missing.
+fn remaining_millis(db: &mut Db, now: SimTime, key: &str) -> i64 {
+    match db.get(now, key) {
+        None => -2,
+        Some(entry) => match entry.expire_at {
+            None => -1,
+            Some(at) => at.since(now).as_micros().div_ceil(1000) as i64,
+        },
+    }
+}
+
+pub fn ttl(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+    match remaining_millis(db, now, &args[0]) {
+        millis if millis < 0 => Reply::Int(millis),
+        millis => Reply::Int((millis + 500) / 1000),
+    }
+}
+
+pub fn pttl(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+    Reply::Int(remaining_millis(db, now, &args[0]))
+}
+
+pub fn persist(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+    match db.get(now, &args[0]).map(|e| e.expire_at) {
+        Some(Some(_)) => {
+            db.set_expiry(&args[0], None);
+            db.watch.touch(&args[0]);
+            Reply::Int(1)
+        }
+        _ => Reply::Int(0),
+    }
+}

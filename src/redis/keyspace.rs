@@ -1,0 +1,318 @@
+//! The keyspace: keys, their values and their TTLs on the server clock.
+//!
+//! ```text
+//!   entries: BTreeMap<key, Entry { value, expire_at }>
+//!   expiry:  BTreeSet<(expire_at, key)>      -- one row per key with a TTL
+//! ```
+//!
+//! A key whose `expire_at` has come (`now >= expire_at`) is logically gone. Reads and writes
+//! remove it first (lazy expiry); [`Db::active_expire`] walks the expiry index so that keys
+//! nobody touches again are removed too and memory stays bounded. Every removal by expiry and
+//! every write tells the WATCH table, as Redis's `signalModifiedKey` does.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use crate::redis::hashes::Hash;
+use crate::redis::streams::Stream;
+use crate::redis::transactions::WatchTable;
+use crate::redis::zsets::SortedSet;
+use crate::sim::SimTime;
+
+/// A value of one of the types the model knows.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Str(String),
+    List(VecDeque<String>),
+    Hash(Hash),
+    Set(BTreeSet<String>),
+    ZSet(SortedSet),
+    Stream(Stream),
+}
+
+impl Value {
+    /// The name TYPE replies.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Str(_) => "string",
+            Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
+        }
+    }
+
+    /// Collections are deleted when they become empty; strings and streams never are.
+    fn is_empty_collection(&self) -> bool {
+        match self {
+            Value::Str(_) | Value::Stream(_) => false,
+            Value::List(list) => list.is_empty(),
+            Value::Hash(hash) => hash.is_empty(),
+            Value::Set(set) => set.is_empty(),
+            Value::ZSet(zset) => zset.is_empty(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    pub value: Value,
+    pub expire_at: Option<SimTime>,
+}
+
+/// The stored keys, with absolute expiry times (what a snapshot holds).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Keys {
+    entries: BTreeMap<String, Entry>,
+    expiry: BTreeSet<(SimTime, String)>,
+}
+
+/// The keyspace plus the bookkeeping that writes feed: WATCH dirtiness and lists that became
+/// ready for blocked clients.
+#[derive(Default)]
+pub struct Db {
+    pub keys: Keys,
+    pub watch: WatchTable,
+    /// Lists pushed to since the blocked clients were last served, in push order.
+    pub pushed_lists: Vec<String>,
+}
+
+impl Db {
+    /// Removes `key` if its TTL has passed; true if it did.
+    pub fn expire_if_needed(&mut self, now: SimTime, key: &str) -> bool {
+        let due = matches!(
+            self.keys.entries.get(key),
+            Some(Entry { expire_at: Some(at), .. }) if *at <= now
+        );
+        if due {
+            self.keys.remove(key);
+            self.watch.touch(key);
+        }
+        due
+    }
+
+    /// The live entry of `key`.
+    pub fn get(&mut self, now: SimTime, key: &str) -> Option<&Entry> {
+        self.expire_if_needed(now, key);
+        self.keys.entries.get(key)
+    }
+
+    pub fn get_mut(&mut self, now: SimTime, key: &str) -> Option<&mut Entry> {
+        self.expire_if_needed(now, key);
+        self.keys.entries.get_mut(key)
+    }
+
+    pub fn exists(&mut self, now: SimTime, key: &str) -> bool {
+        self.get(now, key).is_some()
+    }
+
+    /// Stores `value` under `key` without a TTL (SET, or a new collection).
+    pub fn insert(&mut self, key: &str, value: Value) {
+        self.keys.remove(key);
+        self.keys.entries.insert(
+            key.to_string(),
+            Entry {
+                value,
+                expire_at: None,
+            },
+        );
+    }
+
+    /// Deletes `key`; true if it was there (live).
+    pub fn delete(&mut self, now: SimTime, key: &str) -> bool {
+        if self.expire_if_needed(now, key) {
+            return false;
+        }
+        let removed = self.keys.remove(key);
+        if removed {
+            self.watch.touch(key);
+        }
+        removed
+    }
+
+    /// Sets or clears the TTL of an existing key.
+    pub fn set_expiry(&mut self, key: &str, expire_at: Option<SimTime>) {
+        self.keys.set_expiry(key, expire_at);
+    }
+
+    /// A write changed `key`: WATCHers see it, and an emptied collection disappears.
+    pub fn modified(&mut self, key: &str) {
+        self.watch.touch(key);
+        self.drop_if_empty(key);
+    }
+
+    /// Removes `key` if it is an empty collection (one created for a write that added nothing).
+    pub fn drop_if_empty(&mut self, key: &str) {
+        let emptied =
+            matches!(self.keys.entries.get(key), Some(e) if e.value.is_empty_collection());
+        if emptied {
+            self.keys.remove(key);
+        }
+    }
+
+    /// A push made `key` a non-empty list: blocked clients may be served.
+    pub fn list_pushed(&mut self, key: &str) {
+        if !self.pushed_lists.iter().any(|pushed| pushed == key) {
+            self.pushed_lists.push(key.to_string());
+        }
+    }
+
+    /// Removes every key whose TTL has passed; returns how many.
+    pub fn active_expire(&mut self, now: SimTime) -> usize {
+        let mut removed = 0;
+        while let Some((at, key)) = self.keys.expiry.first().cloned() {
+            if at > now {
+                break;
+            }
+            self.keys.remove(&key);
+            self.watch.touch(&key);
+            removed += 1;
+        }
+        removed
+    }
+
+    /// Empties the keyspace (FLUSHALL): WATCHers of existing keys see a change.
+    pub fn flush(&mut self) {
+        let keys: Vec<String> = self.keys.entries.keys().cloned().collect();
+        for key in keys {
+            self.watch.touch(&key);
+        }
+        self.keys = Keys::default();
+    }
+}
+
+impl Keys {
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The entry of `key` if it is live at `now`, without removing anything.
+    pub fn peek(&self, now: SimTime, key: &str) -> Option<&Entry> {
+        self.entries
+            .get(key)
+            .filter(|entry| entry.expire_at.map_or(true, |at| at > now))
+    }
+
+    /// Whether `key` is stored but logically gone (its TTL passed and nobody removed it yet).
+    pub fn is_expired(&self, now: SimTime, key: &str) -> bool {
+        matches!(self.entries.get(key), Some(Entry { expire_at: Some(at), .. }) if *at <= now)
+    }
+
+    /// Drops every key already expired at `now` (a snapshot loaded after its keys' TTLs).
+    pub fn drop_expired(&mut self, now: SimTime) {
+        while let Some((at, key)) = self.expiry.first().cloned() {
+            if at > now {
+                break;
+            }
+            self.remove(&key);
+        }
+    }
+
+    fn remove(&mut self, key: &str) -> bool {
+        match self.entries.remove(key) {
+            Some(entry) => {
+                if let Some(at) = entry.expire_at {
+                    self.expiry.remove(&(at, key.to_string()));
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn set_expiry(&mut self, key: &str, expire_at: Option<SimTime>) {
+        let Some(entry) = self.entries.get_mut(key) else {
+            return;
+        };
+        if let Some(old) = entry.expire_at {
+            self.expiry.remove(&(old, key.to_string()));
+        }
+        entry.expire_at = expire_at;
+        if let Some(at) = expire_at {
+            self.expiry.insert((at, key.to_string()));
+        }
+    }
+}
+
+/// A value type the typed accessors can ask for.
+pub trait Kind: Default + Sized {
+    fn of(value: &Value) -> Option<&Self>;
+    fn of_mut(value: &mut Value) -> Option<&mut Self>;
+    fn wrap(self) -> Value;
+}
+
+macro_rules! kind {
+    ($type:ty, $variant:ident) => {
+        impl Kind for $type {
+            fn of(value: &Value) -> Option<&Self> {
+                match value {
+                    Value::$variant(inner) => Some(inner),
+                    _ => None,
+                }
+            }
+            fn of_mut(value: &mut Value) -> Option<&mut Self> {
+                match value {
+                    Value::$variant(inner) => Some(inner),
+                    _ => None,
+                }
+            }
+            fn wrap(self) -> Value {
+                Value::$variant(self)
+            }
+        }
+    };
+}
+
+kind!(String, Str);
+kind!(VecDeque<String>, List);
+kind!(Hash, Hash);
+kind!(BTreeSet<String>, Set);
+kind!(SortedSet, ZSet);
+kind!(Stream, Stream);
+
+/// Result of a typed lookup: `Err` carries the WRONGTYPE reply.
+pub type Typed<T> = Result<T, crate::redis::Reply>;
+
+impl Db {
+    /// The value of `key` as a `T`: `Ok(None)` if missing, WRONGTYPE if of another type.
+    pub fn read<T: Kind>(&mut self, now: SimTime, key: &str) -> Typed<Option<&T>> {
+        match self.get(now, key) {
+            None => Ok(None),
+            Some(entry) => T::of(&entry.value)
+                .map(Some)
+                .ok_or_else(crate::redis::errors::wrong_type),
+        }
+    }
+
+    pub fn write<T: Kind>(&mut self, now: SimTime, key: &str) -> Typed<Option<&mut T>> {
+        match self.get_mut(now, key) {
+            None => Ok(None),
+            Some(entry) => T::of_mut(&mut entry.value)
+                .map(Some)
+                .ok_or_else(crate::redis::errors::wrong_type),
+        }
+    }
+
+    /// Checks that `key` is missing or a `T`, without borrowing it.
+    pub fn check<T: Kind>(&mut self, now: SimTime, key: &str) -> Typed<bool> {
+        self.read::<T>(now, key).map(|found| found.is_some())
+    }
+
+    /// The value of `key` as a `T`, created empty if missing. The caller must add to it or
+    /// call [`Db::modified`], which removes an empty collection again.
+    pub fn write_or_create<T: Kind>(&mut self, now: SimTime, key: &str) -> Typed<&mut T> {
+        if !self.check::<T>(now, key)? {
+            self.insert(key, T::default().wrap());
+        }
+        let entry = self
+            .keys
+            .entries
+            .get_mut(key)
+            .expect("just checked or inserted");
+        Ok(T::of_mut(&mut entry.value).expect("just checked or inserted"))
+    }
+}

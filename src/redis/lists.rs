@@ -1,0 +1,246 @@
+//! Lists: LPUSH, RPUSH, LPOP, RPOP, LRANGE, LREM, LLEN, LMOVE, and the moves that the
+//! blocking forms (in `blocking.rs`) share.
+
+use std::collections::VecDeque;
+
+use crate::redis::errors;
+use crate::redis::keyspace::Db;
+use crate::redis::numbers::parse_int;
+use crate::redis::reply::Reply;
+use crate::sim::SimTime;
+
+pub type List = VecDeque<String>;
+
+/// An end of a list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    Left,
+    Right,
+}
+
+impl Side {
+    /// `LEFT` or `RIGHT`, any case.
+    pub fn parse(text: &str) -> Option<Side> {
+        if text.eq_ignore_ascii_case("left") {
+            Some(Side::Left)
+        } else if text.eq_ignore_ascii_case("right") {
+            Some(Side::Right)
+        } else {
+            None
+        }
+    }
+}
+
+fn push(list: &mut List, side: Side, value: String) {
+    match side {
+        Side::Left => list.push_front(value),
+        Side::Right => list.push_back(value),
+    }
+}
+
+fn pop(list: &mut List, side: Side) -> Option<String> {
+    match side {
+        Side::Left => list.pop_front(),
+        Side::Right => list.pop_back(),
+    }
+}
+
+fn push_command(db: &mut Db, now: SimTime, args: &[String], side: Side) -> Reply {
+    let list = match db.write_or_create::<List>(now, &args[0]) {
+        Ok(list) => list,
+        Err(reply) => return reply,
+    };
+    for value in &args[1..] {
+        push(list, side, value.clone());
+    }
+    let length = list.len();
+    db.modified(&args[0]);
+    db.list_pushed(&args[0]);
+    Reply::Int(length as i64)
+}
+
+pub fn lpush(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+    push_command(db, now, args, Side::Left)
+}
+
+pub fn rpush(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+    push_command(db, now, args, Side::Right)
+}
+
+fn pop_command(db: &mut Db, now: SimTime, args: &[String], side: Side, name: &str) -> Reply {
+    if args.len() > 2 {
+        return errors::arity(name);
+    }
+    let count = match args.get(1) {
+        None => None,
+        Some(text) => match parse_int(text) {
+            Some(count) if count >= 0 => Some(count as usize),
+            _ => return errors::reply(errors::MUST_BE_POSITIVE),
+        },
+    };
+    let list = match db.write::<List>(now, &args[0]) {
+        Ok(Some(list)) => list,
+        Ok(None) if count.is_some() => return Reply::NilArray,
+        Ok(None) => return Reply::Nil,
+        Err(reply) => return reply,
+    };
+    let reply = match count {
+        None => pop(list, side).map_or(Reply::Nil, Reply::Bulk),
+        Some(0) => return Reply::Array(Vec::new()),
+        Some(count) => Reply::Array(
+            std::iter::from_fn(|| pop(list, side))
+                .take(count)
+                .map(Reply::Bulk)
+                .collect(),
+        ),
+    };
+    db.modified(&args[0]);
+    reply
+}
+
+pub fn lpop(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+    pop_command(db, now, args, Side::Left, "lpop")
+}
+
+pub fn rpop(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+    pop_command(db, now, args, Side::Right, "rpop")
+}
+
+pub fn llen(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+    match db.read::<List>(now, &args[0]) {
+        Ok(list) => Reply::Int(list.map_or(0, List::len) as i64),
+        Err(reply) => reply,
+    }
+}
+
+pub fn lrange(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+    let (Some(start), Some(stop)) = (parse_int(&args[1]), parse_int(&args[2])) else {
+        return errors::reply(errors::NOT_INTEGER);
+    };
+    let list = match db.read::<List>(now, &args[0]) {
+        Ok(Some(list)) => list,
+        Ok(None) => return Reply::Array(Vec::new()),
+        Err(reply) => return reply,
+    };
+    let length = list.len() as i64;
+    let start = if start < 0 {
+        (length + start).max(0)
+    } else {
+        start
+    };
+    let stop = if stop < 0 {
+        length + stop
+    } else {
+        stop.min(length - 1)
+    };
+    if start > stop || start >= length {
+        return Reply::Array(Vec::new());
+    }
+    Reply::Array(
+        list.range(start as usize..=stop as usize)
+            .map(|value| Reply::Bulk(value.clone()))
+            .collect(),
+    )
+}
+
+pub fn lrem(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+    let Some(count) = parse_int(&args[1]) else {
+        return errors::reply(errors::NOT_INTEGER);
+    };
+    let list = match db.write::<List>(now, &args[0]) {
+        Ok(Some(list)) => list,
+        Ok(None) => return Reply::Int(0),
+        Err(reply) => return reply,
+    };
+    let removed = remove_matching(list, &args[2], count);
+    if removed > 0 {
+        db.modified(&args[0]);
+    }
+    Reply::Int(removed as i64)
+}
+
+/// Removes up to `count` copies of `element` (all if 0; from the tail if negative).
+fn remove_matching(list: &mut List, element: &str, count: i64) -> usize {
+    let limit = if count == 0 {
+        usize::MAX
+    } else {
+        count.unsigned_abs() as usize
+    };
+    let mut positions: Vec<usize> = list
+        .iter()
+        .enumerate()
+        .filter(|(_, value)| *value == element)
+        .map(|(index, _)| index)
+        .collect();
+    if count < 0 {
+        positions.reverse();
+    }
+    positions.truncate(limit);
+    positions.sort_unstable();
+    for index in positions.iter().rev() {
+        list.remove(*index);
+    }
+    positions.len()
+}
+
+pub fn lmove(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+    let (Some(from), Some(to)) = (Side::parse(&args[2]), Side::parse(&args[3])) else {
+        return errors::syntax();
+    };
+    move_element(db, now, &args[0], &args[1], from, to)
+}
+
+/// LMOVE's core: Nil if `source` is missing; WRONGTYPE if either key is not a list.
+pub fn move_element(
+    db: &mut Db,
+    now: SimTime,
+    source: &str,
+    destination: &str,
+    from: Side,
+    to: Side,
+) -> Reply {
+    match db.read::<List>(now, source) {
+        Ok(Some(_)) => {}
+        Ok(None) => return Reply::Nil,
+        Err(reply) => return reply,
+    }
+    if let Err(reply) = db.check::<List>(now, destination) {
+        return reply;
+    }
+    let value = match db.write::<List>(now, source) {
+        Ok(Some(list)) => pop(list, from),
+        _ => None,
+    };
+    let Some(value) = value else {
+        return Reply::Nil;
+    };
+    db.modified(source);
+    if let Ok(list) = db.write_or_create::<List>(now, destination) {
+        push(list, to, value.clone());
+    }
+    db.modified(destination);
+    db.list_pushed(destination);
+    Reply::Bulk(value)
+}
+
+/// BLPOP's core without blocking: `[key, value]` from the first non-empty list, Nil if all
+/// are empty, WRONGTYPE at the first key of another type.
+pub fn pop_first(db: &mut Db, now: SimTime, keys: &[String]) -> Option<Reply> {
+    for key in keys {
+        match db.write::<List>(now, key) {
+            Ok(None) => continue,
+            Err(reply) => return Some(reply),
+            Ok(Some(list)) => {
+                let Some(value) = list.pop_front() else {
+                    continue;
+                };
+                db.modified(key);
+                return Some(Reply::Array(vec![
+                    Reply::Bulk(key.clone()),
+                    Reply::Bulk(value),
+                ]));
+            }
+        }
+    }
+    None
+}

@@ -1,0 +1,238 @@
+//! RQ's two scheduler-lock scripts (`rq/scripts.py`), run natively and atomically.
+//!
+//! Real Redis runs the Lua text below; the model recognises the text (EVAL) or its SHA-1
+//! (EVALSHA) and runs the same steps in Rust, through the same command functions, so replies,
+//! TTLs and WATCH effects are those of the Lua version. The differential test runs the Lua
+//! text on a real server against this native version. Any other script is refused.
+//! Both scripts count as always loaded: the model has no script cache to lose on restart.
+
+use crate::redis::errors;
+use crate::redis::keys;
+use crate::redis::keyspace::Db;
+use crate::redis::numbers::parse_int;
+use crate::redis::reply::{Command, Reply};
+use crate::redis::sha1::sha1_hex;
+use crate::sim::SimTime;
+
+/// Acquire-or-refresh: nil → `SET key name EX ttl`, 1; equal → `EXPIRE key ttl`, 2; else 0.
+pub const ACQUIRE_OR_REFRESH_LOCK_SCRIPT: &str = r"local current = redis.call('GET', KEYS[1])
+if current == false then
+    redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+    return 1
+elseif current == ARGV[1] then
+    redis.call('EXPIRE', KEYS[1], ARGV[2])
+    return 2
+end
+return 0
+";
+
+/// SHA-1 of [`ACQUIRE_OR_REFRESH_LOCK_SCRIPT`].
+pub const ACQUIRE_OR_REFRESH_LOCK_SHA: &str = "af92745ffb314dc26a8b086adab823a92bef8bcc";
+
+/// Release: equal → `DEL key`, 1; else 0.
+pub const RELEASE_LOCK_SCRIPT: &str = r"if redis.call('GET', KEYS[1]) == ARGV[1] then
+    return redis.call('DEL', KEYS[1])
+end
+return 0
+";
+
+/// SHA-1 of [`RELEASE_LOCK_SCRIPT`].
+pub const RELEASE_LOCK_SHA: &str = "f71ed65b3446d367ee69429a18c70d74d8bb722e";
+
+/// `EVALSHA <acquire-or-refresh> 1 <key> <name> <ttl_s>`, as `rq/scripts.py` sends it.
+pub fn acquire_or_refresh_lock_command(key: &str, name: &str, ttl_s: u64) -> Command {
+    crate::cmd!("EVALSHA", ACQUIRE_OR_REFRESH_LOCK_SHA, 1, key, name, ttl_s)
+}
+
+/// `EVALSHA <release> 1 <key> <name>`.
+pub fn release_lock_command(key: &str, name: &str) -> Command {
+    crate::cmd!("EVALSHA", RELEASE_LOCK_SHA, 1, key, name)
+}
+
+/// A script the model can run.
+#[derive(Clone, Copy)]
+enum Script {
+    AcquireOrRefresh,
+    Release,
+}
+
+impl Script {
+    fn by_sha(sha: &str) -> Option<Script> {
+        if sha.eq_ignore_ascii_case(ACQUIRE_OR_REFRESH_LOCK_SHA) {
+            Some(Script::AcquireOrRefresh)
+        } else if sha.eq_ignore_ascii_case(RELEASE_LOCK_SHA) {
+            Some(Script::Release)
+        } else {
+            None
+        }
+    }
+
+    fn by_text(text: &str) -> Option<Script> {
+        match text {
+            ACQUIRE_OR_REFRESH_LOCK_SCRIPT => Some(Script::AcquireOrRefresh),
+            RELEASE_LOCK_SCRIPT => Some(Script::Release),
+            _ => None,
+        }
+    }
+
+    fn sha(self) -> &'static str {
+        match self {
+            Script::AcquireOrRefresh => ACQUIRE_OR_REFRESH_LOCK_SHA,
+            Script::Release => RELEASE_LOCK_SHA,
+        }
+    }
+}
+
+/// EVAL script numkeys key… arg…
+pub fn eval(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+    let Some(script) = Script::by_text(&args[0]) else {
+        return Reply::Error(format!(
+            "ERR this Redis model runs only RQ's lock scripts, not script {}",
+            sha1_hex(args[0].as_bytes())
+        ));
+    };
+    run(db, now, script, &args[1..])
+}
+
+/// EVALSHA sha1 numkeys key… arg…
+pub fn evalsha(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+    match Script::by_sha(&args[0]) {
+        Some(script) => run(db, now, script, &args[1..]),
+        None => errors::reply(errors::NOSCRIPT),
+    }
+}
+
+/// SCRIPT LOAD text: the SHA-1 of one of the known scripts.
+pub fn script_load(_db: &mut Db, _now: SimTime, args: &[String]) -> Reply {
+    match Script::by_text(&args[0]) {
+        Some(script) => Reply::Bulk(script.sha().to_string()),
+        None => eval(_db, _now, &[args[0].clone(), "0".to_string()]),
+    }
+}
+
+/// SCRIPT EXISTS sha…: 1 for each known script.
+pub fn script_exists(_db: &mut Db, _now: SimTime, args: &[String]) -> Reply {
+    Reply::Array(
+        args.iter()
+            .map(|sha| Reply::Int(Script::by_sha(sha).is_some() as i64))
+            .collect(),
+    )
+}
+
+/// Splits `numkeys key… arg…` as Redis does, with its errors.
+fn split_keys(args: &[String]) -> Result<(&[String], &[String]), Reply> {
+    let Some(count) = parse_int(&args[0]) else {
+        return Err(errors::reply(errors::NOT_INTEGER));
+    };
+    if count < 0 {
+        return Err(errors::reply("ERR Number of keys can't be negative"));
+    }
+    let rest = &args[1..];
+    if count as u64 > rest.len() as u64 {
+        return Err(errors::reply(
+            "ERR Number of keys can't be greater than number of args",
+        ));
+    }
+    Ok(rest.split_at(count as usize))
+}
+
+fn run(db: &mut Db, now: SimTime, script: Script, args: &[String]) -> Reply {
+    let (keys, argv) = match split_keys(args) {
+        Ok(split) => split,
+        Err(reply) => return reply,
+    };
+    let call = ScriptCall {
+        sha: script.sha(),
+        key: keys.first(),
+        argv,
+    };
+    let result = match script {
+        Script::AcquireOrRefresh => call.acquire_or_refresh(db, now),
+        Script::Release => call.release(db, now),
+    };
+    result.unwrap_or_else(|reply| reply)
+}
+
+/// One run of a script: what Lua's `KEYS[1]` and `ARGV` hold.
+struct ScriptCall<'a> {
+    sha: &'static str,
+    key: Option<&'a String>,
+    argv: &'a [String],
+}
+
+impl ScriptCall<'_> {
+    /// `redis.call(name, args…)` on line `line`: a Lua error if an argument is nil or the
+    /// command fails, reported as Redis 7.0 reports errors raised by `redis.call`.
+    fn call(
+        &self,
+        db: &mut Db,
+        now: SimTime,
+        line: u32,
+        command: fn(&mut Db, SimTime, &[String]) -> Reply,
+        args: &[Option<&String>],
+    ) -> Result<Reply, Reply> {
+        let Some(args) = args
+            .iter()
+            .map(|a| a.cloned())
+            .collect::<Option<Vec<String>>>()
+        else {
+            return Err(self.error(
+                "ERR Lua redis lib command arguments must be strings or integers",
+                line,
+            ));
+        };
+        match command(db, now, &args) {
+            Reply::Error(message) => Err(self.error(&message, line)),
+            reply => Ok(reply),
+        }
+    }
+
+    fn error(&self, message: &str, line: u32) -> Reply {
+        Reply::Error(format!(
+            "{message} script: {}, on @user_script:{line}.",
+            self.sha
+        ))
+    }
+
+    fn acquire_or_refresh(&self, db: &mut Db, now: SimTime) -> Result<Reply, Reply> {
+        let current = self.call(db, now, 1, keys::get, &[self.key])?;
+        let name = self.argv.first();
+        let ttl = self.argv.get(1);
+        match current {
+            Reply::Bulk(value) if Some(&value) == name => {
+                self.call(db, now, 6, keys::expire, &[self.key, ttl])?;
+                Ok(Reply::Int(2))
+            }
+            Reply::Bulk(_) => Ok(Reply::Int(0)),
+            _ => {
+                let ex = "EX".to_string();
+                self.call(db, now, 3, keys::set, &[self.key, name, Some(&ex), ttl])?;
+                Ok(Reply::Int(1))
+            }
+        }
+    }
+
+    fn release(&self, db: &mut Db, now: SimTime) -> Result<Reply, Reply> {
+        let current = self.call(db, now, 1, keys::get, &[self.key])?;
+        match (current, self.argv.first()) {
+            (Reply::Bulk(value), Some(name)) if &value == name => {
+                self.call(db, now, 2, keys::del, &[self.key])
+            }
+            _ => Ok(Reply::Int(0)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digests_match_the_script_texts() {
+        assert_eq!(
+            sha1_hex(ACQUIRE_OR_REFRESH_LOCK_SCRIPT.as_bytes()),
+            ACQUIRE_OR_REFRESH_LOCK_SHA
+        );
+        assert_eq!(sha1_hex(RELEASE_LOCK_SCRIPT.as_bytes()), RELEASE_LOCK_SHA);
+    }
+}

@@ -1,0 +1,63 @@
+//! Sets: SADD, SREM, SMEMBERS, SISMEMBER, SCARD. SMEMBERS replies in byte order; real Redis
+//! replies in an unspecified order (sorted only for small integer sets).
+
+use std::collections::BTreeSet;
+
+use crate::redis::keyspace::Db;
+use crate::redis::reply::Reply;
+use crate::sim::SimTime;
+
+type Set = BTreeSet<String>;
+
+pub fn sadd(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+    let set = match db.write_or_create::<Set>(now, &args[0]) {
+        Ok(set) => set,
+        Err(reply) => return reply,
+    };
+    let added = args[1..]
+        .iter()
+        .filter(|m| set.insert((*m).clone()))
+        .count();
+    if added > 0 {
+        db.watch.touch(&args[0]);
+    }
+    Reply::Int(added as i64)
+}
+
+pub fn srem(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+    let removed = match db.write::<Set>(now, &args[0]) {
+        Ok(Some(set)) => args[1..].iter().filter(|m| set.remove(m.as_str())).count(),
+        Ok(None) => 0,
+        Err(reply) => return reply,
+    };
+    if removed > 0 {
+        db.modified(&args[0]);
+    }
+    Reply::Int(removed as i64)
+}
+
+pub fn smembers(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+    match db.read::<Set>(now, &args[0]) {
+        Ok(set) => Reply::Array(
+            set.iter()
+                .flat_map(|s| s.iter())
+                .map(|m| Reply::Bulk(m.clone()))
+                .collect(),
+        ),
+        Err(reply) => reply,
+    }
+}
+
+pub fn sismember(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+    match db.read::<Set>(now, &args[0]) {
+        Ok(set) => Reply::Int(set.is_some_and(|s| s.contains(&args[1])) as i64),
+        Err(reply) => reply,
+    }
+}
+
+pub fn scard(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+    match db.read::<Set>(now, &args[0]) {
+        Ok(set) => Reply::Int(set.map_or(0, Set::len) as i64),
+        Err(reply) => reply,
+    }
+}

@@ -1,0 +1,387 @@
+//! Sorted sets: ZADD (NX, XX, GT, LT, CH, INCR), ZREM, ZSCORE, ZCARD, ZRANGEBYSCORE,
+//! ZREMRANGEBYSCORE. Order is (score, member bytes), as in Redis's listpack and skiplist.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::redis::errors;
+use crate::redis::keyspace::Db;
+use crate::redis::numbers::{format_double, parse_float, parse_int};
+use crate::redis::reply::Reply;
+use crate::sim::SimTime;
+
+/// A score that is never NaN, ordered as Redis compares doubles (so -0 equals 0).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Score(pub f64);
+
+impl Eq for Score {}
+
+impl PartialOrd for Score {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Score {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.partial_cmp(&other.0).unwrap_or(Ordering::Equal)
+    }
+}
+
+/// Members with scores, indexed both ways.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SortedSet {
+    scores: BTreeMap<String, f64>,
+    order: BTreeSet<(Score, String)>,
+}
+
+impl SortedSet {
+    pub fn score(&self, member: &str) -> Option<f64> {
+        self.scores.get(member).copied()
+    }
+
+    /// Adds or moves `member`.
+    pub fn insert(&mut self, member: &str, score: f64) {
+        let score = if score == 0.0 { 0.0 } else { score };
+        if let Some(old) = self.scores.insert(member.to_string(), score) {
+            self.order.remove(&(Score(old), member.to_string()));
+        }
+        self.order.insert((Score(score), member.to_string()));
+    }
+
+    pub fn remove(&mut self, member: &str) -> bool {
+        match self.scores.remove(member) {
+            Some(old) => {
+                self.order.remove(&(Score(old), member.to_string()));
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.scores.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.scores.is_empty()
+    }
+
+    /// Every member with its score, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, f64)> {
+        self.order
+            .iter()
+            .map(|(score, member)| (member.as_str(), score.0))
+    }
+
+    /// Members within `range`, in order.
+    pub fn range<'a>(&'a self, range: &'a ScoreRange) -> impl Iterator<Item = (&'a str, f64)> {
+        self.order
+            .iter()
+            .skip_while(move |(score, _)| !range.above_min(score.0))
+            .take_while(move |(score, _)| range.below_max(score.0))
+            .map(|(score, member)| (member.as_str(), score.0))
+    }
+}
+
+/// A score interval as ZRANGEBYSCORE reads it: `1`, `(1`, `-inf`, `+inf`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScoreRange {
+    min: f64,
+    min_exclusive: bool,
+    max: f64,
+    max_exclusive: bool,
+}
+
+impl ScoreRange {
+    pub fn parse(min: &str, max: &str) -> Option<ScoreRange> {
+        let (min, min_exclusive) = parse_bound(min)?;
+        let (max, max_exclusive) = parse_bound(max)?;
+        Some(ScoreRange {
+            min,
+            min_exclusive,
+            max,
+            max_exclusive,
+        })
+    }
+
+    fn above_min(&self, score: f64) -> bool {
+        if self.min_exclusive {
+            score > self.min
+        } else {
+            score >= self.min
+        }
+    }
+
+    fn below_max(&self, score: f64) -> bool {
+        if self.max_exclusive {
+            score < self.max
+        } else {
+            score <= self.max
+        }
+    }
+}
+
+/// Redis's `zslParseRange` uses plain strtod here: NaN is refused, overflow is not checked.
+fn parse_bound(text: &str) -> Option<(f64, bool)> {
+    let (digits, exclusive) = match text.strip_prefix('(') {
+        Some(rest) => (rest, true),
+        None => (text, false),
+    };
+    if digits.starts_with(|c: char| c.is_ascii_whitespace()) {
+        return None;
+    }
+    let value: f64 = digits.parse().ok()?;
+    (!value.is_nan()).then_some((value, exclusive))
+}
+
+#[derive(Default)]
+struct AddFlags {
+    nx: bool,
+    xx: bool,
+    gt: bool,
+    lt: bool,
+    ch: bool,
+    incr: bool,
+}
+
+fn parse_add_flags(args: &[String]) -> (AddFlags, usize) {
+    let mut flags = AddFlags::default();
+    let mut index = 1;
+    while let Some(word) = args.get(index) {
+        let word = word.to_ascii_lowercase();
+        match word.as_str() {
+            "nx" => flags.nx = true,
+            "xx" => flags.xx = true,
+            "gt" => flags.gt = true,
+            "lt" => flags.lt = true,
+            "ch" => flags.ch = true,
+            "incr" => flags.incr = true,
+            _ => break,
+        }
+        index += 1;
+    }
+    (flags, index)
+}
+
+/// Checks ZADD's arguments in Redis's order; the parsed (score, member) pairs.
+fn check_add(flags: &AddFlags, pairs: &[String]) -> Result<Vec<(f64, String)>, Reply> {
+    if pairs.is_empty() || pairs.len() % 2 != 0 {
+        return Err(errors::syntax());
+    }
+    if flags.nx && flags.xx {
+        return Err(errors::reply(
+            "ERR XX and NX options at the same time are not compatible",
+        ));
+    }
+    if (flags.gt && flags.nx) || (flags.lt && flags.nx) || (flags.gt && flags.lt) {
+        return Err(errors::reply(
+            "ERR GT, LT, and/or NX options at the same time are not compatible",
+        ));
+    }
+    if flags.incr && pairs.len() > 2 {
+        return Err(errors::reply(
+            "ERR INCR option supports a single increment-element pair",
+        ));
+    }
+    pairs
+        .chunks(2)
+        .map(|pair| match parse_float(&pair[0]) {
+            Some(score) => Ok((score, pair[1].clone())),
+            None => Err(errors::reply(errors::NOT_FLOAT)),
+        })
+        .collect()
+}
+
+/// What one ZADD element did.
+enum Added {
+    New(f64),
+    Updated(f64),
+    Unchanged(f64),
+    Skipped,
+}
+
+fn add_one(
+    zset: &mut SortedSet,
+    flags: &AddFlags,
+    score: f64,
+    member: &str,
+) -> Result<Added, Reply> {
+    let Some(current) = zset.score(member) else {
+        if flags.xx {
+            return Ok(Added::Skipped);
+        }
+        zset.insert(member, score);
+        return Ok(Added::New(score));
+    };
+    if flags.nx {
+        return Ok(Added::Skipped);
+    }
+    let new = if flags.incr { current + score } else { score };
+    if new.is_nan() {
+        return Err(errors::reply("ERR resulting score is not a number (NaN)"));
+    }
+    if (flags.gt && new <= current) || (flags.lt && new >= current) {
+        return Ok(Added::Skipped);
+    }
+    if new == current {
+        return Ok(Added::Unchanged(new));
+    }
+    zset.insert(member, new);
+    Ok(Added::Updated(new))
+}
+
+pub fn zadd(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+    let (flags, first_pair) = parse_add_flags(args);
+    let pairs = match check_add(&flags, &args[first_pair..]) {
+        Ok(pairs) => pairs,
+        Err(reply) => return reply,
+    };
+    let key = &args[0];
+    match db.check::<SortedSet>(now, key) {
+        Ok(false) if flags.xx => {
+            return if flags.incr {
+                Reply::Nil
+            } else {
+                Reply::Int(0)
+            }
+        }
+        Ok(_) => {}
+        Err(reply) => return reply,
+    }
+    let Ok(zset) = db.write_or_create::<SortedSet>(now, key) else {
+        return errors::wrong_type();
+    };
+    let (mut added, mut updated, mut last) = (0, 0, None);
+    let mut failure = None;
+    for (score, member) in &pairs {
+        match add_one(zset, &flags, *score, member) {
+            Ok(Added::New(s)) => (added, last) = (added + 1, Some(s)),
+            Ok(Added::Updated(s)) => (updated, last) = (updated + 1, Some(s)),
+            Ok(Added::Unchanged(s)) => last = Some(s),
+            Ok(Added::Skipped) => last = None,
+            Err(reply) => failure = Some(reply),
+        }
+    }
+    if added + updated > 0 {
+        db.watch.touch(key);
+    }
+    db.drop_if_empty(key);
+    if let Some(reply) = failure {
+        return reply;
+    }
+    match (flags.incr, last) {
+        (true, Some(score)) => Reply::Bulk(format_double(score)),
+        (true, None) => Reply::Nil,
+        (false, _) if flags.ch => Reply::Int(added + updated),
+        (false, _) => Reply::Int(added),
+    }
+}
+
+pub fn zrem(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+    let removed = match db.write::<SortedSet>(now, &args[0]) {
+        Ok(Some(zset)) => args[1..].iter().filter(|m| zset.remove(m)).count(),
+        Ok(None) => 0,
+        Err(reply) => return reply,
+    };
+    if removed > 0 {
+        db.modified(&args[0]);
+    }
+    Reply::Int(removed as i64)
+}
+
+pub fn zscore(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+    match db.read::<SortedSet>(now, &args[0]) {
+        Ok(zset) => zset
+            .and_then(|z| z.score(&args[1]))
+            .map_or(Reply::Nil, |s| Reply::Bulk(format_double(s))),
+        Err(reply) => reply,
+    }
+}
+
+pub fn zcard(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+    match db.read::<SortedSet>(now, &args[0]) {
+        Ok(zset) => Reply::Int(zset.map_or(0, SortedSet::len) as i64),
+        Err(reply) => reply,
+    }
+}
+
+/// ZRANGEBYSCORE's options: WITHSCORES, LIMIT offset count.
+struct RangeOptions {
+    with_scores: bool,
+    offset: i64,
+    count: i64,
+}
+
+fn parse_range_options(options: &[String]) -> Result<RangeOptions, Reply> {
+    let mut parsed = RangeOptions {
+        with_scores: false,
+        offset: 0,
+        count: -1,
+    };
+    let mut index = 0;
+    while index < options.len() {
+        let left = options.len() - index - 1;
+        if options[index].eq_ignore_ascii_case("withscores") {
+            parsed.with_scores = true;
+        } else if options[index].eq_ignore_ascii_case("limit") && left >= 2 {
+            let (Some(offset), Some(count)) = (
+                parse_int(&options[index + 1]),
+                parse_int(&options[index + 2]),
+            ) else {
+                return Err(errors::reply(errors::NOT_INTEGER));
+            };
+            (parsed.offset, parsed.count) = (offset, count);
+            index += 2;
+        } else {
+            return Err(errors::syntax());
+        }
+        index += 1;
+    }
+    Ok(parsed)
+}
+
+pub fn zrangebyscore(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+    let options = match parse_range_options(&args[3..]) {
+        Ok(options) => options,
+        Err(reply) => return reply,
+    };
+    let Some(range) = ScoreRange::parse(&args[1], &args[2]) else {
+        return errors::reply(errors::MIN_MAX_NOT_FLOAT);
+    };
+    let zset = match db.read::<SortedSet>(now, &args[0]) {
+        Ok(Some(zset)) => zset,
+        Ok(None) => return Reply::Array(Vec::new()),
+        Err(reply) => return reply,
+    };
+    if options.offset < 0 {
+        return Reply::Array(Vec::new());
+    }
+    let count = usize::try_from(options.count).unwrap_or(usize::MAX);
+    let mut items = Vec::new();
+    for (member, score) in zset.range(&range).skip(options.offset as usize).take(count) {
+        items.push(Reply::Bulk(member.to_string()));
+        if options.with_scores {
+            items.push(Reply::Bulk(format_double(score)));
+        }
+    }
+    Reply::Array(items)
+}
+
+pub fn zremrangebyscore(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+    let Some(range) = ScoreRange::parse(&args[1], &args[2]) else {
+        return errors::reply(errors::MIN_MAX_NOT_FLOAT);
+    };
+    let removed = match db.write::<SortedSet>(now, &args[0]) {
+        Ok(Some(zset)) => {
+            let doomed: Vec<String> = zset.range(&range).map(|(m, _)| m.to_string()).collect();
+            doomed.iter().filter(|m| zset.remove(m)).count()
+        }
+        Ok(None) => 0,
+        Err(reply) => return reply,
+    };
+    if removed > 0 {
+        db.modified(&args[0]);
+    }
+    Reply::Int(removed as i64)
+}
