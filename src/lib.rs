@@ -1,6 +1,7 @@
 //! simrq: a deterministic simulation testbed for Python-RQ deployments.
 pub mod check;
 pub mod event;
+pub mod harness;
 pub mod net;
 pub mod redis;
 pub mod rq;

@@ -45,4 +45,3 @@ pub use scripts::{
     ACQUIRE_OR_REFRESH_LOCK_SHA, RELEASE_LOCK_SCRIPT, RELEASE_LOCK_SHA,
 };
 pub use server::{ConnId, Outcome, Server, Snapshot};
-

@@ -1,0 +1,247 @@
+//! A small world to drive the RQ model from Rust: a kernel, the network and Redis, pods,
+//! workers and producers, with every event recorded. Scripted tests (tests/rq_*.rs) and
+//! users' own property tests build on it; `simrq run` builds the same pieces from a file.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use crate::event::{Event, EventBus, EventKind, EventSink, Name};
+use crate::net::{ClientSettings, Latency, Network};
+use crate::redis::Server;
+use crate::rq::body::JobClass;
+use crate::rq::env::{ProcCtx, ProcessInfo, Role, RqEnv};
+use crate::rq::params::RqParams;
+use crate::rq::queue::{enqueue, enqueue_in};
+use crate::rq::worker::{spawn_worker, WorkerSpec};
+use crate::sim::{HostId, KillScope, Pid, RngStreams, Signal, Sim, SimDuration, SimTime};
+
+/// Keeps every event in memory (tests only: a long run would grow without bound).
+#[derive(Clone, Default)]
+pub struct Recorder {
+    events: Rc<RefCell<Vec<Event>>>,
+}
+
+impl EventSink for Recorder {
+    fn on_event(&mut self, event: &Event) {
+        self.events.borrow_mut().push(event.clone());
+    }
+}
+
+/// Knobs of a harness world.
+#[derive(Clone, Debug)]
+pub struct HarnessConfig {
+    pub seed: u64,
+    pub params: RqParams,
+    pub latency: Latency,
+    pub client: ClientSettings,
+}
+
+impl Default for HarnessConfig {
+    fn default() -> HarnessConfig {
+        HarnessConfig {
+            seed: 1,
+            params: RqParams::default(),
+            latency: Latency::Constant(SimDuration::from_micros(300)),
+            client: ClientSettings::default(),
+        }
+    }
+}
+
+/// A simulated deployment driven step by step from test code.
+pub struct Harness {
+    pub sim: Sim,
+    pub network: Network,
+    pub env: Rc<RqEnv>,
+    recorder: Recorder,
+    producer_host: HostId,
+}
+
+impl Harness {
+    pub fn new(config: HarnessConfig, classes: Vec<JobClass>) -> Harness {
+        let sim = Sim::new();
+        let streams = RngStreams::new(config.seed);
+        let _server_host = sim.add_host();
+        let network = Network::new(&sim, config.latency.clone(), streams.stream("net"));
+        let recorder = Recorder::default();
+        let mut bus = EventBus::new();
+        bus.add_sink(Box::new(recorder.clone()));
+        let env =
+            RqEnv::new(&network, config.params, streams, config.client, bus).with_classes(classes);
+        let producer_host = sim.add_host();
+        Harness {
+            sim,
+            network,
+            env,
+            recorder,
+            producer_host,
+        }
+    }
+
+    /// A machine for a pod; `clock_offset_s` skews its wall clock.
+    pub fn add_host(&self) -> HostId {
+        self.sim.add_host()
+    }
+
+    /// Starts `rq worker [--with-scheduler] QUEUES…` on `host`, named after `pod`.
+    pub fn start_worker(
+        &self,
+        pod: &str,
+        host: HostId,
+        queues: &[&str],
+        with_scheduler: bool,
+    ) -> Pid {
+        let spec = WorkerSpec {
+            pod: Name::from(pod),
+            host,
+            queues: queues.iter().map(|q| Name::from(*q)).collect(),
+            with_scheduler,
+            name: None,
+        };
+        spawn_worker(&self.env, spec)
+    }
+
+    /// Enqueues one job of `class` now (a producer process issues the commands).
+    pub fn enqueue(&self, class: &str) {
+        self.produce(class, None);
+    }
+
+    /// `enqueue_in(delay, …)`.
+    pub fn enqueue_in(&self, class: &str, delay_s: i64) {
+        self.produce(class, Some(delay_s));
+    }
+
+    fn produce(&self, class: &str, delay_s: Option<i64>) {
+        let env = self.env.clone();
+        let class = env
+            .classes
+            .get(class)
+            .cloned()
+            .expect("the class was registered");
+        let name = Name::from("producer");
+        let ctx = ProcCtx::new(&env, &name, &name, self.producer_host);
+        let pid = self
+            .sim
+            .spawn(self.producer_host, "producer", None, async move {
+                let result = match delay_s {
+                    Some(delay) => enqueue_in(&ctx, &class, delay).await,
+                    None => enqueue(&ctx, &class).await,
+                };
+                i32::from(result.is_err())
+            });
+        let info = ProcessInfo {
+            pid,
+            pod: name.clone(),
+            name,
+            role: Role::Producer,
+            tag: None,
+        };
+        self.env.register_process(info);
+    }
+
+    pub fn run_for(&self, span: SimDuration) {
+        self.sim.run_for(span);
+    }
+
+    pub fn run_until(&self, time: SimTime) {
+        self.sim.run_until(time);
+    }
+
+    pub fn now(&self) -> SimTime {
+        self.sim.now()
+    }
+
+    /// Every event so far.
+    pub fn events(&self) -> Vec<Event> {
+        self.recorder.events.borrow().clone()
+    }
+
+    /// Events of one kind (`"job_started"` …), in order.
+    pub fn events_of(&self, kind: &str) -> Vec<Event> {
+        self.recorder
+            .events
+            .borrow()
+            .iter()
+            .filter(|e| e.kind.name() == kind)
+            .cloned()
+            .collect()
+    }
+
+    /// Read access to the Redis model at this instant.
+    pub fn redis<T>(&self, read: impl FnOnce(&Server, SimTime) -> T) -> T {
+        let now = self.sim.now();
+        self.network.with_server(|server| read(server, now))
+    }
+
+    /// Live processes of `role` on `pod`.
+    pub fn processes(&self, pod: &str, role: Role) -> Vec<ProcessInfo> {
+        self.env
+            .live_processes()
+            .into_iter()
+            .filter(|p| &*p.pod == pod && p.role == role)
+            .collect()
+    }
+
+    /// The scheduler process whose name is in `rq:scheduler-lock:<queue>`.
+    pub fn lock_holder_process(&self, queue: &str) -> Option<ProcessInfo> {
+        let holder = self
+            .network
+            .peek_string(&crate::rq::keys::scheduler_lock(queue))?;
+        let processes = self.env.live_processes();
+        processes
+            .into_iter()
+            .find(|p| p.role == Role::Scheduler && p.tag.as_deref() == Some(holder.as_str()))
+    }
+
+    /// SIGKILL to every process of `pod` (node loss, OOM of the container).
+    pub fn kill_pod(&self, pod: &str) {
+        for process in self
+            .env
+            .live_processes()
+            .into_iter()
+            .filter(|p| &*p.pod == pod)
+        {
+            self.kill(&process);
+        }
+    }
+
+    /// SIGKILL to one process, with a `process_killed` event naming its job if a horse.
+    pub fn kill(&self, process: &ProcessInfo) {
+        if !self.sim.is_alive(process.pid) {
+            return;
+        }
+        self.sim.kill(process.pid, KillScope::Process);
+        let job = if process.role == Role::Horse {
+            process.tag.clone()
+        } else {
+            None
+        };
+        self.emit_for(process, job, EventKind::ProcessKilled);
+    }
+
+    /// SIGSTOP / SIGCONT / SIGTERM to one process.
+    pub fn signal(&self, process: &ProcessInfo, signal: Signal) {
+        self.sim.signal(process.pid, signal);
+        let kind = match signal {
+            Signal::Stop => EventKind::ProcessPaused,
+            Signal::Cont => EventKind::ProcessResumed,
+            _ => return,
+        };
+        self.emit_for(process, None, kind);
+    }
+
+    fn emit_for(&self, process: &ProcessInfo, job: Option<Name>, kind: EventKind) {
+        let context = crate::event::EventContext {
+            pod: Some(process.pod.clone()),
+            process: Some(process.name.clone()),
+            queue: None,
+            job,
+        };
+        self.env.emit(context, kind);
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        self.sim.teardown();
+    }
+}
