@@ -90,6 +90,9 @@ fn return_value_retries_are_left_aligned() {
     let mut class = failing_class(5, &[10, 30, 60]);
     class.fail_probability = 0.0;
     class.scripted_outcomes = vec![Outcome::ReturnRetry; 6];
+    class.retry_max = None;
+    class.return_retry_max = 5;
+    class.return_retry_intervals_s = vec![10, 30, 60];
     let harness = Harness::new(HarnessConfig::default(), vec![class]);
     let host = harness.add_host();
     harness.start_worker("worker-0", host, &["default"], true);

@@ -70,6 +70,9 @@ pub struct JobClass {
     pub retry_max: Option<i64>,
     pub retry_intervals_s: Vec<i64>,
     pub enqueue_at_front_on_retry: bool,
+    /// The `Retry(max, interval)` the job returns when its outcome is `ReturnRetry` (§3.8).
+    pub return_retry_max: i64,
+    pub return_retry_intervals_s: Vec<i64>,
     /// `job_timeout`; `None` = the queue default; -1 = none.
     pub job_timeout_s: Option<i64>,
     pub result_ttl_s: Option<i64>,
@@ -94,6 +97,8 @@ impl JobClass {
             retry_max: None,
             retry_intervals_s: Vec::new(),
             enqueue_at_front_on_retry: false,
+            return_retry_max: 0,
+            return_retry_intervals_s: Vec::new(),
             job_timeout_s: None,
             result_ttl_s: None,
             failure_ttl_s: None,

@@ -292,9 +292,9 @@ async fn handle_job_retry(
     ctx.emit(Some(&task.job.origin), Some(&task.job.id), kind);
     let env = ctx.env.clone();
     let class = env.classes.get(&task.job.func_name);
-    let max = class.and_then(|c| c.retry_max).unwrap_or(0);
+    let max = class.map(|c| c.return_retry_max).unwrap_or(0);
     let intervals = class
-        .map(|c| c.retry_intervals_s.clone())
+        .map(|c| c.return_retry_intervals_s.clone())
         .unwrap_or_default();
     let mut commands = execution_cleanup(&task.worker, &task.job.origin, Some(&task.execution));
     let job = &mut task.job;
