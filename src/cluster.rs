@@ -1,0 +1,297 @@
+//! Kubernetes as far as RQ workers feel it (rq-semantics §6.4): each pod is a container whose
+//! PID 1 is `rq worker`; a kubelet restarts it with CrashLoopBackOff; deleting a pod sends
+//! SIGTERM, then SIGKILL after the grace period; a Deployment replaces deleted pods, rolls
+//! out with maxSurge/maxUnavailable, and scales.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use crate::event::{EventContext, EventKind, Name};
+use crate::rq::env::{ProcessInfo, Role, RqEnv};
+use crate::rq::worker::{spawn_worker, WorkerSpec};
+use crate::scenario::PodSpec;
+use crate::sim::{HostId, KillScope, Pid, Signal, SimDuration, SimTime};
+
+/// A crashed container stays down this long before its back-off starts over (kubelet).
+const BACKOFF_RESET: SimDuration = SimDuration::from_secs(600);
+
+/// One pod of a group.
+pub struct Pod {
+    pub name: Name,
+    pub group: usize,
+    pub host: HostId,
+    /// The current `rq worker` process (PID 1 of the container).
+    worker: Cell<Option<Pid>>,
+    deleting: Cell<bool>,
+    ready: Cell<bool>,
+    restarts: Cell<u32>,
+}
+
+impl Pod {
+    pub fn worker(&self) -> Option<Pid> {
+        self.worker.get()
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.ready.get() && !self.deleting.get()
+    }
+}
+
+struct Group {
+    spec: PodSpec,
+    pods: Vec<Rc<Pod>>,
+    next_index: u32,
+}
+
+/// Every pod group of the scenario and the controllers that keep them running.
+pub struct Cluster {
+    env: Rc<RqEnv>,
+    kubelet_host: HostId,
+    groups: RefCell<Vec<Group>>,
+}
+
+impl Cluster {
+    /// Creates the groups and starts `replicas` pods of each.
+    pub fn start(env: &Rc<RqEnv>, specs: &[PodSpec]) -> Rc<Cluster> {
+        let kubelet_host = env.sim.add_host();
+        let groups = specs.iter().map(|spec| Group { spec: spec.clone(), pods: Vec::new(), next_index: 0 });
+        let cluster = Rc::new(Cluster { env: env.clone(), kubelet_host, groups: RefCell::new(groups.collect()) });
+        for (index, spec) in specs.iter().enumerate() {
+            for _ in 0..spec.replicas {
+                cluster.create_pod(index);
+            }
+        }
+        cluster
+    }
+
+    pub fn group_names(&self) -> Vec<String> {
+        self.groups.borrow().iter().map(|g| g.spec.name.clone()).collect()
+    }
+
+    pub fn group_index(&self, name: &str) -> Option<usize> {
+        self.groups.borrow().iter().position(|g| g.spec.name == name)
+    }
+
+    /// Live pods (not yet removed), of one group or of all.
+    pub fn pods(&self, group: Option<usize>) -> Vec<Rc<Pod>> {
+        let groups = self.groups.borrow();
+        let selected = groups.iter().enumerate().filter(|(i, _)| group.is_none_or(|g| g == *i));
+        selected.flat_map(|(_, g)| g.pods.iter().cloned()).collect()
+    }
+
+    pub fn pod(&self, name: &str) -> Option<Rc<Pod>> {
+        self.pods(None).into_iter().find(|pod| &*pod.name == name)
+    }
+
+    /// Queues served by at least one `--with-scheduler` group.
+    pub fn scheduler_queues(&self) -> Vec<String> {
+        let mut queues: Vec<String> = self
+            .groups
+            .borrow()
+            .iter()
+            .filter(|g| g.spec.with_scheduler)
+            .flat_map(|g| g.spec.queues.clone())
+            .collect();
+        queues.sort();
+        queues.dedup();
+        queues
+    }
+
+    /// All queues any group listens on.
+    pub fn queues(&self) -> Vec<String> {
+        let mut queues: Vec<String> = self.groups.borrow().iter().flat_map(|g| g.spec.queues.clone()).collect();
+        queues.sort();
+        queues.dedup();
+        queues
+    }
+
+    /// A new pod of `group` (ReplicaSet creating a replica); its worker starts after the
+    /// container start delay.
+    pub fn create_pod(self: &Rc<Self>, group: usize) -> Rc<Pod> {
+        let pod = {
+            let mut groups = self.groups.borrow_mut();
+            let group_state = &mut groups[group];
+            let name = Name::from(format!("{}-{}", group_state.spec.name, group_state.next_index));
+            group_state.next_index += 1;
+            let pod = Rc::new(Pod {
+                name,
+                group,
+                host: self.env.sim.add_host(),
+                worker: Cell::new(None),
+                deleting: Cell::new(false),
+                ready: Cell::new(false),
+                restarts: Cell::new(0),
+            });
+            group_state.pods.push(pod.clone());
+            pod
+        };
+        let lifecycle = self.clone().pod_lifecycle(pod.clone());
+        let label = format!("kubelet/{}", pod.name);
+        self.env.sim.spawn(self.kubelet_host, &label, None, lifecycle);
+        pod
+    }
+
+    fn spec(&self, group: usize) -> PodSpec {
+        self.groups.borrow()[group].spec.clone()
+    }
+
+    /// The kubelet's view of one pod: start the container, restart it when its PID 1 exits
+    /// (restartPolicy Always, CrashLoopBackOff), tear down what is left of it each time.
+    async fn pod_lifecycle(self: Rc<Self>, pod: Rc<Pod>) -> i32 {
+        let spec = self.spec(pod.group);
+        let sim = self.env.sim.clone();
+        let mut backoff = spec.crash_loop_backoff.initial;
+        loop {
+            sim.sleep(spec.start_delay).await;
+            if pod.deleting.get() {
+                break;
+            }
+            let started = sim.now();
+            let worker = spawn_worker(&self.env, self.worker_spec(&spec, &pod));
+            pod.worker.set(Some(worker));
+            pod.ready.set(true);
+            if let Some(exit) = sim.exit_cell(worker) {
+                sim.wait_exit(exit).await;
+            }
+            pod.ready.set(false);
+            self.kill_container(&pod);
+            if pod.deleting.get() {
+                break;
+            }
+            if sim.now().since(started) > BACKOFF_RESET {
+                backoff = spec.crash_loop_backoff.initial;
+            }
+            pod.restarts.set(pod.restarts.get() + 1);
+            sim.sleep(backoff).await;
+            backoff = (backoff.saturating_mul(2)).min(spec.crash_loop_backoff.cap);
+        }
+        self.remove_pod(&pod);
+        0
+    }
+
+    fn worker_spec(&self, spec: &PodSpec, pod: &Pod) -> WorkerSpec {
+        WorkerSpec {
+            pod: pod.name.clone(),
+            host: pod.host,
+            queues: spec.queues.iter().map(|q| Name::from(q.as_str())).collect(),
+            with_scheduler: spec.with_scheduler,
+            name: spec.worker_name.as_ref().map(|n| Name::from(n.as_str())),
+        }
+    }
+
+    fn remove_pod(&self, pod: &Rc<Pod>) {
+        let mut groups = self.groups.borrow_mut();
+        groups[pod.group].pods.retain(|p| !Rc::ptr_eq(p, pod));
+    }
+
+    /// Live RQ processes in `pod`.
+    pub fn processes(&self, pod: &Pod) -> Vec<ProcessInfo> {
+        self.env.live_processes().into_iter().filter(|p| p.pod == pod.name).collect()
+    }
+
+    /// SIGKILL to every process of the container (its PID 1 exited, or the pod is killed).
+    fn kill_container(&self, pod: &Pod) {
+        for process in self.processes(pod) {
+            self.kill_process(&process);
+        }
+    }
+
+    /// SIGKILL to one process, recorded as `process_killed` (naming the job of a horse).
+    pub fn kill_process(&self, process: &ProcessInfo) {
+        if !self.env.sim.is_alive(process.pid) {
+            return;
+        }
+        self.env.sim.kill(process.pid, KillScope::Process);
+        let job = if process.role == Role::Horse { process.tag.clone() } else { None };
+        self.emit(process, job, EventKind::ProcessKilled);
+    }
+
+    /// SIGSTOP / SIGCONT, recorded.
+    pub fn pause_process(&self, process: &ProcessInfo, paused: bool) {
+        if !self.env.sim.is_alive(process.pid) {
+            return;
+        }
+        let (signal, kind) =
+            if paused { (Signal::Stop, EventKind::ProcessPaused) } else { (Signal::Cont, EventKind::ProcessResumed) };
+        self.env.sim.signal(process.pid, signal);
+        self.emit(process, None, kind);
+    }
+
+    fn emit(&self, process: &ProcessInfo, job: Option<Name>, kind: EventKind) {
+        let context = EventContext {
+            pod: Some(process.pod.clone()),
+            process: Some(process.name.clone()),
+            queue: None,
+            job,
+        };
+        self.env.emit(context, kind);
+    }
+
+    /// `pod_kill`: SIGKILL to every process of the pod (OOM, node loss); the kubelet
+    /// restarts the container after its back-off.
+    pub fn kill_pod(&self, pod: &Pod) {
+        self.kill_container(pod);
+    }
+
+    /// `kubectl delete pod`: SIGTERM to PID 1, SIGKILL to all after the grace period; the
+    /// Deployment creates a replacement at once.
+    pub fn delete_pod(self: &Rc<Self>, pod: &Rc<Pod>, replace: bool) {
+        if pod.deleting.replace(true) {
+            return;
+        }
+        let spec = self.spec(pod.group);
+        if let Some(worker) = pod.worker().filter(|_| spec.pid1) {
+            self.env.sim.signal(worker, Signal::Term);
+        }
+        let cluster = self.clone();
+        let victim = pod.clone();
+        self.env.sim.schedule_in(spec.termination_grace_period, move |_| cluster.kill_container(&victim));
+        if replace {
+            self.create_pod(pod.group);
+        }
+    }
+
+    /// Sets the replica count of `group`: new pods, or the newest ones deleted.
+    pub fn scale(self: &Rc<Self>, group: usize, replicas: u32) {
+        let live: Vec<Rc<Pod>> = self.pods(Some(group)).into_iter().filter(|p| !p.deleting.get()).collect();
+        let current = live.len() as u32;
+        for _ in current..replicas {
+            self.create_pod(group);
+        }
+        for pod in live.iter().rev().take(current.saturating_sub(replicas) as usize) {
+            self.delete_pod(pod, false);
+        }
+    }
+
+    /// A Deployment rollout: surge new pods, wait until ready, then delete old ones, keeping
+    /// within maxSurge and maxUnavailable.
+    pub fn rolling_restart(self: &Rc<Self>, group: usize) {
+        let rollout = self.clone().rollout(group);
+        self.env.sim.spawn(self.kubelet_host, "deployment-controller", None, rollout);
+    }
+
+    async fn rollout(self: Rc<Self>, group: usize) -> i32 {
+        let spec = self.spec(group);
+        let sim = self.env.sim.clone();
+        let old: Vec<Rc<Pod>> = self.pods(Some(group)).into_iter().filter(|p| !p.deleting.get()).collect();
+        let surge = spec.rollout.max_surge.resolve(spec.replicas, true).max(1) as usize;
+        let unavailable = spec.rollout.max_unavailable.resolve(spec.replicas, false) as usize;
+        for batch in old.chunks(surge.max(unavailable).max(1)) {
+            let fresh: Vec<Rc<Pod>> = batch.iter().take(surge).map(|_| self.create_pod(group)).collect();
+            for victim in batch.iter().take(unavailable) {
+                self.delete_pod(victim, false);
+            }
+            while !fresh.iter().all(|p| p.is_ready()) {
+                sim.sleep(SimDuration::from_secs(1)).await;
+            }
+            for victim in batch.iter().skip(unavailable) {
+                self.delete_pod(victim, false);
+            }
+        }
+        0
+    }
+
+    pub fn now(&self) -> SimTime {
+        self.env.sim.now()
+    }
+}

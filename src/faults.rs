@@ -1,0 +1,242 @@
+//! The fault injector: each `[[faults]]` entry is data (what, whom, when or how often); this
+//! module turns it into kernel events that act on the cluster, the network or Redis.
+//! `swarm` switches a random subset of fault kinds off per seed.
+
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::rc::Rc;
+
+use rand::seq::SliceRandom;
+use rand::Rng;
+use rand_distr::{Distribution as _, Exp};
+
+use crate::cluster::{Cluster, Pod};
+use crate::event::{EventContext, EventKind, Name};
+use crate::net::{LinkFault, Verdict};
+use crate::rq::env::{ProcessInfo, Role, RqEnv};
+use crate::scenario::{FaultKind, FaultSpec, NetMode, Persistence, Target};
+use crate::sim::{RngStreams, SimDuration, SimRng, SimTime};
+
+/// A fault that happened, for charts.
+pub type FaultLog = Rc<RefCell<Vec<(SimTime, String)>>>;
+
+/// Applies the scenario's faults until `until`.
+pub struct FaultInjector {
+    env: Rc<RqEnv>,
+    cluster: Rc<Cluster>,
+    rng: RefCell<SimRng>,
+    until: SimTime,
+    log: FaultLog,
+}
+
+/// Fault kinds left on for this seed: all, or with `swarm` a random non-empty subset.
+pub fn enabled_kinds(specs: &[FaultSpec], swarm: bool, streams: &RngStreams) -> BTreeSet<FaultKind> {
+    let kinds: BTreeSet<FaultKind> = specs.iter().map(|spec| spec.kind).collect();
+    if !swarm || kinds.len() <= 1 {
+        return kinds;
+    }
+    let mut rng = streams.stream("faults/swarm");
+    let mut enabled: BTreeSet<FaultKind> = kinds.iter().copied().filter(|_| rng.gen_bool(0.5)).collect();
+    if enabled.is_empty() {
+        let all: Vec<FaultKind> = kinds.into_iter().collect();
+        enabled.insert(*all.choose(&mut rng).expect("non-empty"));
+    }
+    enabled
+}
+
+impl FaultInjector {
+    /// Schedules every enabled fault; returns the log of faults as they happen.
+    pub fn start(
+        env: &Rc<RqEnv>,
+        cluster: &Rc<Cluster>,
+        specs: &[FaultSpec],
+        enabled: &BTreeSet<FaultKind>,
+        until: SimTime,
+    ) -> FaultLog {
+        let injector = Rc::new(FaultInjector {
+            env: env.clone(),
+            cluster: cluster.clone(),
+            rng: RefCell::new(env.streams.stream("faults/targets")),
+            until,
+            log: FaultLog::default(),
+        });
+        for (index, spec) in specs.iter().enumerate().filter(|(_, s)| enabled.contains(&s.kind)) {
+            let stream = env.streams.stream(&format!("faults/{index}"));
+            injector.clone().schedule_next(spec.clone(), stream, None);
+        }
+        injector.log.clone()
+    }
+
+    /// Schedules the next occurrence of `spec` after `previous` (`None`: the first).
+    fn schedule_next(self: Rc<Self>, spec: FaultSpec, mut rng: SimRng, previous: Option<SimTime>) {
+        let now = self.env.sim.now();
+        let next = match (spec.at, spec.every, spec.rate) {
+            (Some(at), _, _) if previous.is_none() => Some(SimTime(at.0)),
+            (_, Some(every), _) if every > SimDuration::ZERO => Some(previous.unwrap_or(SimTime::ZERO) + every),
+            (_, _, Some(rate)) if rate.per_second > 0.0 => Exp::new(rate.per_second)
+                .ok()
+                .map(|exp| now + SimDuration::from_secs_f64(exp.sample(&mut rng)).max(SimDuration(1))),
+            _ => None,
+        };
+        let Some(time) = next.filter(|t| *t < self.until) else { return };
+        let time = time.max(now);
+        let sim = self.env.sim.clone();
+        sim.schedule_at(time, move |_| {
+            self.apply(&spec);
+            self.schedule_next(spec, rng, Some(time));
+        });
+    }
+
+    fn record(&self, description: String) {
+        self.log.borrow_mut().push((self.env.sim.now(), description.clone()));
+        self.env.emit(EventContext::default(), EventKind::Fault { description });
+    }
+
+    fn apply(self: &Rc<Self>, spec: &FaultSpec) {
+        let span = spec.for_duration.unwrap_or(SimDuration::from_secs(1));
+        match spec.kind {
+            FaultKind::PodKill => self.on_pods(spec, |cluster, pod| cluster.kill_pod(pod)),
+            FaultKind::PodDelete => self.on_pods(spec, |cluster, pod| cluster.delete_pod(pod, true)),
+            FaultKind::RollingRestart => self.rolling_restart(spec),
+            FaultKind::Scale => self.scale(spec),
+            FaultKind::Pause => self.pause(spec, span),
+            FaultKind::Net => self.net(spec, span),
+            FaultKind::RedisRestart => {
+                let keep = spec.persistence.is_some_and(|p| p != Persistence::None);
+                self.record(format!("redis_restart down_for={span} persistence={keep}"));
+                self.env.network.restart_server(span, keep);
+            }
+            FaultKind::RedisPause => {
+                self.record(format!("redis_pause for={span}"));
+                self.env.network.pause_server(span);
+            }
+            FaultKind::ClockOffset | FaultKind::ClockStep => self.clock(spec),
+        }
+    }
+
+    fn group(&self, spec: &FaultSpec) -> Option<usize> {
+        spec.pods.as_deref().and_then(|name| self.cluster.group_index(name))
+    }
+
+    /// The pod a pod-level fault hits, by its target.
+    fn target_pod(&self, spec: &FaultSpec) -> Option<Rc<Pod>> {
+        match &spec.target {
+            Target::Pod(name) => self.cluster.pod(name),
+            Target::SchedulerHolder => {
+                let holder = self.holder_process()?;
+                self.cluster.pod(&holder.pod)
+            }
+            Target::Any | Target::Worker | Target::Horse | Target::Scheduler => {
+                let pods: Vec<Rc<Pod>> = self.cluster.pods(self.group(spec)).into_iter().filter(|p| p.is_ready()).collect();
+                pods.choose(&mut *self.rng.borrow_mut()).cloned()
+            }
+        }
+    }
+
+    /// The scheduler process named by some queue's lock in Redis right now.
+    fn holder_process(&self) -> Option<ProcessInfo> {
+        let processes = self.env.live_processes();
+        self.cluster.queues().iter().find_map(|queue| {
+            let holder = self.env.network.peek_string(&crate::rq::keys::scheduler_lock(queue))?;
+            processes.iter().find(|p| p.role == Role::Scheduler && p.tag.as_deref() == Some(holder.as_str())).cloned()
+        })
+    }
+
+    fn on_pods(self: &Rc<Self>, spec: &FaultSpec, act: impl Fn(&Rc<Cluster>, &Rc<Pod>)) {
+        match self.target_pod(spec) {
+            Some(pod) => {
+                self.record(format!("{} pod={}", spec.kind.name(), pod.name));
+                act(&self.cluster, &pod);
+            }
+            None => self.record(format!("{} skipped: no target", spec.kind.name())),
+        }
+    }
+
+    fn groups(&self, spec: &FaultSpec) -> Vec<usize> {
+        match self.group(spec) {
+            Some(group) => vec![group],
+            None => (0..self.cluster.group_names().len()).collect(),
+        }
+    }
+
+    fn rolling_restart(self: &Rc<Self>, spec: &FaultSpec) {
+        for group in self.groups(spec) {
+            self.record(format!("rolling_restart group={}", self.cluster.group_names()[group]));
+            self.cluster.rolling_restart(group);
+        }
+    }
+
+    fn scale(self: &Rc<Self>, spec: &FaultSpec) {
+        let replicas = spec.replicas.unwrap_or(1);
+        for group in self.groups(spec) {
+            self.record(format!("scale group={} replicas={replicas}", self.cluster.group_names()[group]));
+            self.cluster.scale(group, replicas);
+        }
+    }
+
+    /// The processes a pause stops: one role's process, the lock holder's scheduler, or a
+    /// whole pod (a frozen VM) for `any` and pod names.
+    fn pause_targets(&self, spec: &FaultSpec) -> Vec<ProcessInfo> {
+        let role = match spec.target {
+            Target::SchedulerHolder => return self.holder_process().into_iter().collect(),
+            Target::Worker => Some(Role::Worker),
+            Target::Horse => Some(Role::Horse),
+            Target::Scheduler => Some(Role::Scheduler),
+            Target::Any | Target::Pod(_) => None,
+        };
+        let Some(role) = role else {
+            return self.target_pod(spec).map(|pod| self.cluster.processes(&pod)).unwrap_or_default();
+        };
+        let group_pods: BTreeSet<Name> = self.cluster.pods(self.group(spec)).iter().map(|p| p.name.clone()).collect();
+        let candidates: Vec<ProcessInfo> =
+            self.env.live_processes().into_iter().filter(|p| p.role == role && group_pods.contains(&p.pod)).collect();
+        candidates.choose(&mut *self.rng.borrow_mut()).cloned().into_iter().collect()
+    }
+
+    fn pause(self: &Rc<Self>, spec: &FaultSpec, span: SimDuration) {
+        let targets = self.pause_targets(spec);
+        let names: Vec<&str> = targets.iter().map(|p| &*p.name).collect();
+        self.record(format!("pause for={span} processes={}", names.join("+")));
+        for process in &targets {
+            self.cluster.pause_process(process, true);
+        }
+        let cluster = self.cluster.clone();
+        self.env.sim.schedule_in(span, move |_| {
+            for process in &targets {
+                cluster.pause_process(process, false);
+            }
+        });
+    }
+
+    fn net(self: &Rc<Self>, spec: &FaultSpec, span: SimDuration) {
+        let verdict = match spec.mode.unwrap_or(NetMode::Drop) {
+            NetMode::Drop => Verdict::Drop,
+            NetMode::Refuse => Verdict::Refuse,
+            NetMode::LostReply => Verdict::LoseReply,
+        };
+        let until = self.env.sim.now() + span;
+        let everywhere = spec.pods.is_none() && spec.target.is_any();
+        if everywhere {
+            self.record(format!("net {verdict:?} all for={span}"));
+            self.env.network.add_link_fault(LinkFault { host: None, verdict, until });
+            return;
+        }
+        match self.target_pod(spec) {
+            Some(pod) => {
+                self.record(format!("net {verdict:?} pod={} for={span}", pod.name));
+                self.env.network.add_link_fault(LinkFault { host: Some(pod.host), verdict, until });
+            }
+            None => self.record("net skipped: no target".to_string()),
+        }
+    }
+
+    fn clock(self: &Rc<Self>, spec: &FaultSpec) {
+        let Some(offset) = spec.offset else { return };
+        let Some(pod) = self.target_pod(spec) else { return };
+        let signed = offset.amount.as_micros() as i64 * if offset.behind { -1 } else { 1 };
+        let current = self.env.sim.clock_offset(pod.host);
+        let value = if spec.kind == FaultKind::ClockStep { current + signed } else { signed };
+        self.record(format!("{} pod={} offset_s={:.3}", spec.kind.name(), pod.name, value as f64 / 1e6));
+        self.env.sim.set_clock_offset(pod.host, value);
+    }
+}

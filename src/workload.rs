@@ -1,0 +1,180 @@
+//! Workloads: job classes built from `[[workload]]` and the producers that enqueue them on
+//! their arrival process (constant, Poisson, bursts, a daily profile, a trace, a batch).
+
+use std::f64::consts::PI;
+use std::path::Path;
+use std::rc::Rc;
+
+use rand::Rng;
+use rand_distr::{Distribution as _, Exp};
+
+use crate::event::Name;
+use crate::rq::body::{DurationDist, JobClass};
+use crate::rq::env::{ProcCtx, RqEnv};
+use crate::rq::queue::{enqueue, enqueue_in};
+use crate::scenario::{Arrival, Distribution, WorkloadSpec};
+use crate::sim::{HostId, SimDuration, SimRng, SimTime};
+
+/// The workload's name: its `name`, else its queue.
+pub fn workload_name(spec: &WorkloadSpec) -> String {
+    spec.name.clone().unwrap_or_else(|| spec.queue.clone())
+}
+
+pub fn duration_dist(distribution: &Distribution) -> DurationDist {
+    match *distribution {
+        Distribution::Constant(span) => DurationDist::Constant(span),
+        Distribution::Exponential { mean } => DurationDist::Exponential { mean },
+        Distribution::Uniform { min, max } => DurationDist::Uniform { min, max },
+        Distribution::Lognormal { median, p99 } => DurationDist::LogNormal { median, p99 },
+    }
+}
+
+fn whole_secs(spans: &[SimDuration]) -> Vec<i64> {
+    spans.iter().map(|span| span.whole_secs() as i64).collect()
+}
+
+/// The job class of a `[[workload]]` section.
+pub fn job_class(spec: &WorkloadSpec) -> JobClass {
+    let mut class = JobClass::simple(&workload_name(spec), &spec.queue, SimDuration::ZERO);
+    class.duration = duration_dist(&spec.duration);
+    class.fail_probability = spec.fail_probability;
+    class.hang_probability = spec.hang_probability;
+    if let Some(retry) = &spec.retry {
+        class.retry_max = Some(i64::from(retry.max));
+        class.retry_intervals_s = whole_secs(&retry.interval);
+        class.enqueue_at_front_on_retry = retry.enqueue_at_front;
+    }
+    if let Some(returned) = &spec.return_retry {
+        class.return_retry_probability = returned.probability;
+        class.return_retry_max = i64::from(returned.max);
+        class.return_retry_intervals_s = whole_secs(&returned.interval);
+    }
+    let secs = |span: Option<SimDuration>| span.map(|s| s.whole_secs() as i64);
+    class.job_timeout_s = secs(spec.job_timeout);
+    class.result_ttl_s = secs(spec.result_ttl);
+    class.failure_ttl_s = secs(spec.failure_ttl);
+    class.ttl_s = secs(spec.ttl);
+    class.at_front = spec.at_front;
+    class
+}
+
+/// Reads a trace file: the first column of each row is seconds since the start; a header
+/// row and blank lines are skipped.
+pub fn read_trace(path: &Path) -> Result<Vec<SimTime>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut times = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let first = line.split(',').next().unwrap_or("").trim();
+        if first.is_empty() {
+            continue;
+        }
+        match first.parse::<f64>() {
+            Ok(seconds) if seconds >= 0.0 && seconds.is_finite() => {
+                times.push(SimTime(SimDuration::from_secs_f64(seconds).0))
+            }
+            _ if number == 0 => continue,
+            _ => return Err(format!("{}:{}: expected seconds, found {first:?}", path.display(), number + 1)),
+        }
+    }
+    times.sort();
+    Ok(times)
+}
+
+/// Produces arrival instants of one workload, in order.
+pub struct Arrivals {
+    arrival: Arrival,
+    trace: Vec<SimTime>,
+    next_index: usize,
+    rng: SimRng,
+}
+
+impl Arrivals {
+    pub fn new(arrival: Arrival, trace: Vec<SimTime>, rng: SimRng) -> Arrivals {
+        Arrivals { arrival, trace, next_index: 0, rng }
+    }
+
+    /// The next arrival after `now` (and the number of jobs arriving then), or `None`.
+    pub fn next(&mut self, now: SimTime) -> Option<(SimTime, u64)> {
+        match self.arrival.clone() {
+            Arrival::ConstantPerS(rate) if rate > 0.0 => {
+                Some((now + SimDuration::from_secs_f64(1.0 / rate).max(SimDuration(1)), 1))
+            }
+            Arrival::PoissonPerS(rate) if rate > 0.0 => Some((now + self.exponential_gap(rate), 1)),
+            Arrival::Bursts(bursts) if bursts.every > SimDuration::ZERO => {
+                let index = now.0 / bursts.every.0 + 1;
+                Some((SimTime(index * bursts.every.0), bursts.size))
+            }
+            Arrival::Daily(daily) => self.next_daily(now, daily.peak_per_s, daily.trough_per_s, daily.peak_at),
+            Arrival::Trace(_) => {
+                let time = *self.trace.get(self.next_index)?;
+                self.next_index += 1;
+                Some((time.max(now), 1))
+            }
+            Arrival::Batch { count, at } if self.next_index == 0 => {
+                self.next_index = 1;
+                Some((SimTime(at.0).max(now), count))
+            }
+            _ => None,
+        }
+    }
+
+    fn exponential_gap(&mut self, rate: f64) -> SimDuration {
+        match Exp::new(rate) {
+            Ok(exp) => SimDuration::from_secs_f64(exp.sample(&mut self.rng)).max(SimDuration(1)),
+            Err(_) => SimDuration::MAX,
+        }
+    }
+
+    /// A Poisson process whose rate follows a 24 h cosine, by thinning at the peak rate.
+    fn next_daily(&mut self, now: SimTime, peak: f64, trough: f64, peak_at: SimDuration) -> Option<(SimTime, u64)> {
+        let ceiling = peak.max(trough);
+        if ceiling <= 0.0 {
+            return None;
+        }
+        let mut time = now;
+        loop {
+            time += self.exponential_gap(ceiling);
+            let phase = (time.as_secs_f64() - peak_at.as_secs_f64()) / 86_400.0 * 2.0 * PI;
+            let rate = trough + (peak - trough) * (1.0 + phase.cos()) / 2.0;
+            if self.rng.gen::<f64>() * ceiling <= rate {
+                return Some((time, 1));
+            }
+        }
+    }
+}
+
+/// Starts the producer of one workload: it enqueues each arrival in a short process of its
+/// own (as independent web requests would), until `until`.
+pub fn start_producer(env: &Rc<RqEnv>, host: HostId, class: JobClass, mut arrivals: Arrivals, enqueue_in_s: Option<i64>, until: SimTime) {
+    let env2 = env.clone();
+    let name = format!("producer/{}", class.name);
+    let body = async move {
+        let sim = env2.sim.clone();
+        let pod = Name::from("producer");
+        let mut sequence = 0u64;
+        while let Some((time, count)) = arrivals.next(sim.now()) {
+            if time >= until {
+                break;
+            }
+            sim.sleep_until(time).await;
+            for _ in 0..count {
+                sequence += 1;
+                let process = Name::from(format!("producer/{}#{sequence}", class.name));
+                let ctx = ProcCtx::new(&env2, &pod, &process, host);
+                let class = class.clone();
+                sim.spawn(host, &process, None, async move {
+                    let result = match enqueue_in_s {
+                        Some(delay) => enqueue_in(&ctx, &class, delay).await,
+                        None => enqueue(&ctx, &class).await,
+                    };
+                    if let Err(error) = &result {
+                        ctx.redis_error("enqueue", "EXEC", error);
+                    }
+                    i32::from(result.is_err())
+                });
+            }
+        }
+        0
+    };
+    env.sim.spawn(host, &name, None, body);
+}
