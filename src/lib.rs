@@ -2,4 +2,5 @@
 pub mod check;
 pub mod event;
 pub mod redis;
+pub mod report;
 pub mod sim;
