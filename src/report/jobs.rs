@@ -1,0 +1,419 @@
+//! `jobs.csv` and the per-job numbers of the summary: each job's life rebuilt from the events.
+//!
+//! ```text
+//!  job_enqueued ──► job_started ──► job_failed ──► job_retry_scheduled (t, I) ─┐
+//!   (or job_scheduled)   ▲                                                     │ due = t + I
+//!                        └──────── job_started: lateness = start − due ◄───────┘
+//!  … job_finished / job_moved_to_failed: the row is written and the job's state dropped
+//! ```
+//!
+//! Memory stays bounded: only jobs that have not ended are kept; an ended job leaves one bit
+//! (indexed by its `job_number`) so that a run of it after its end is still recognised.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+
+use crate::event::{job_number, Event, EventKind, EventSink, Name};
+use crate::report::csv::{optional, push_row, seconds, signed_seconds};
+use crate::report::histogram::LogHistogram;
+use crate::report::output_dir::{AtomicFile, OutputDir, ReportError};
+use crate::sim::{SimDuration, SimTime};
+
+/// The file name.
+pub const JOBS_CSV: &str = "jobs.csv";
+
+/// The header row: the stable columns of the design, then `duplicate_executions` and
+/// `max_queue_wait_s`.
+pub const JOBS_HEADER: &str = "job,queue,enqueued_s,executions,retries_used,outcome,\
+first_start_s,end_s,max_retry_lateness_s,duplicate_executions,max_queue_wait_s";
+
+/// Where a job stands: its last state, or how it ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Outcome {
+    Finished,
+    Failed,
+    Queued,
+    Scheduled,
+    Started,
+    Lost,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 6] = [
+        Outcome::Finished,
+        Outcome::Failed,
+        Outcome::Queued,
+        Outcome::Scheduled,
+        Outcome::Started,
+        Outcome::Lost,
+    ];
+
+    /// The `outcome` column.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Finished => "finished",
+            Outcome::Failed => "failed",
+            Outcome::Queued => "queued",
+            Outcome::Scheduled => "scheduled",
+            Outcome::Started => "started",
+            Outcome::Lost => "lost",
+        }
+    }
+}
+
+/// How many jobs ended in each outcome.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OutcomeCounts {
+    pub finished: u64,
+    pub failed: u64,
+    pub queued: u64,
+    pub scheduled: u64,
+    pub started: u64,
+    pub lost: u64,
+}
+
+impl OutcomeCounts {
+    pub fn get(&self, outcome: Outcome) -> u64 {
+        match outcome {
+            Outcome::Finished => self.finished,
+            Outcome::Failed => self.failed,
+            Outcome::Queued => self.queued,
+            Outcome::Scheduled => self.scheduled,
+            Outcome::Started => self.started,
+            Outcome::Lost => self.lost,
+        }
+    }
+
+    fn add(&mut self, outcome: Outcome) {
+        let slot = match outcome {
+            Outcome::Finished => &mut self.finished,
+            Outcome::Failed => &mut self.failed,
+            Outcome::Queued => &mut self.queued,
+            Outcome::Scheduled => &mut self.scheduled,
+            Outcome::Started => &mut self.started,
+            Outcome::Lost => &mut self.lost,
+        };
+        *slot += 1;
+    }
+}
+
+/// The run's job numbers, returned by [`JobTracker::finish`].
+#[derive(Clone, Debug, Default)]
+pub struct JobStats {
+    /// Jobs seen (rows of `jobs.csv`).
+    pub jobs: u64,
+    /// `job_started` events.
+    pub executions: u64,
+    /// `job_retry_requeued` + `job_retry_scheduled` events.
+    pub retries: u64,
+    /// Starts while another execution of the job was running, or after the job had ended.
+    pub duplicate_executions: u64,
+    /// The subset of `duplicate_executions` that started after the job had ended.
+    pub executions_after_end: u64,
+    /// `job_lost` events (a job can be lost and later found again).
+    pub job_lost_events: u64,
+    pub outcomes: OutcomeCounts,
+    /// Interval retries: start − (retry time + interval), in µs.
+    pub retry_lateness: LogHistogram,
+    /// Interval retries still waiting for their start at the end of the run.
+    pub retries_pending_at_end: u64,
+    /// Of those, the largest (end of run − due), in µs: a lower bound on their lateness.
+    pub max_pending_retry_overdue_micros: Option<i64>,
+    /// Each start − the latest time the job was put in its queue, in µs.
+    pub queue_wait: LogHistogram,
+}
+
+/// What is known about one job that has not ended yet.
+#[derive(Clone, Debug)]
+struct JobState {
+    queue: Option<Name>,
+    enqueued: Option<SimTime>,
+    executions: u32,
+    retries_used: u32,
+    status: Outcome,
+    first_start: Option<SimTime>,
+    /// When the job was lost (cleared if it comes back).
+    lost_at: Option<SimTime>,
+    /// Due time of an interval retry whose start has not been seen yet.
+    retry_due: Option<SimTime>,
+    max_lateness_micros: Option<i64>,
+    /// The latest time the job was put in its queue and not started since.
+    ready_since: Option<SimTime>,
+    max_queue_wait: Option<SimDuration>,
+    /// Executions started and not ended (finished, failed or killed).
+    running: u32,
+    /// Kills of a running execution whose `job_failed` (sent by the worker's main process
+    /// after its horse died) may still follow; that report must not end a second execution.
+    kills_awaiting_failure: u32,
+    duplicates: u32,
+}
+
+impl JobState {
+    fn new() -> JobState {
+        JobState {
+            queue: None,
+            enqueued: None,
+            executions: 0,
+            retries_used: 0,
+            status: Outcome::Queued,
+            first_start: None,
+            lost_at: None,
+            retry_due: None,
+            max_lateness_micros: None,
+            ready_since: None,
+            max_queue_wait: None,
+            running: 0,
+            kills_awaiting_failure: 0,
+            duplicates: 0,
+        }
+    }
+}
+
+/// Per-job keys ordered by job number, so end-of-run rows come out as j1, j2, …, j10.
+/// Ids that are not simrq's `j<N>` sort last, by name.
+type JobKey = (usize, Name);
+
+/// Follows every job through the event stream and streams `jobs.csv`.
+pub struct JobTracker {
+    file: Option<AtomicFile>,
+    error: Option<ReportError>,
+    line: String,
+    active: BTreeMap<JobKey, JobState>,
+    /// One bit per job number: the job has ended and its row is written.
+    ended_numbered: Vec<u64>,
+    /// Ended jobs whose ids are not `j<N>` (not created by simrq; expected to be none).
+    ended_other: BTreeSet<Name>,
+    stats: JobStats,
+}
+
+impl JobTracker {
+    pub fn create(dir: &OutputDir) -> Result<JobTracker, ReportError> {
+        let mut file = dir.create_file(JOBS_CSV)?;
+        writeln!(file, "{JOBS_HEADER}").map_err(|e| ReportError::io(file.tmp_path(), e))?;
+        Ok(JobTracker {
+            file: Some(file),
+            error: None,
+            line: String::with_capacity(128),
+            active: BTreeMap::new(),
+            ended_numbered: Vec::new(),
+            ended_other: BTreeSet::new(),
+            stats: JobStats::default(),
+        })
+    }
+
+    /// Jobs currently followed (not ended): the tracker's memory is proportional to this.
+    pub fn active_jobs(&self) -> usize {
+        self.active.len()
+    }
+
+    /// Writes the rows of the jobs that have not ended (outcome `queued`, `scheduled`,
+    /// `started` or `lost`), renames the file to `jobs.csv` and returns the run's numbers.
+    /// Events that arrive afterwards are ignored.
+    pub fn finish(&mut self, end: SimTime) -> Result<JobStats, ReportError> {
+        let active = std::mem::take(&mut self.active);
+        for ((_, job), state) in &active {
+            if let Some(due) = state.retry_due {
+                self.stats.retries_pending_at_end += 1;
+                let overdue = micros_between(due, end);
+                let max = &mut self.stats.max_pending_retry_overdue_micros;
+                *max = Some(max.map_or(overdue, |m| m.max(overdue)));
+            }
+            self.write_row(job, state, state.lost_at);
+        }
+        let file = self.file.take();
+        if let Some(error) = self.error.take() {
+            return Err(error);
+        }
+        if let Some(file) = file {
+            file.commit()?;
+        }
+        Ok(std::mem::take(&mut self.stats))
+    }
+
+    fn is_ended(&self, key: &JobKey) -> bool {
+        match key.0 {
+            usize::MAX => self.ended_other.contains(&key.1),
+            number => self
+                .ended_numbered
+                .get(number / 64)
+                .is_some_and(|word| word & (1 << (number % 64)) != 0),
+        }
+    }
+
+    fn mark_ended(&mut self, key: &JobKey) {
+        match key.0 {
+            usize::MAX => {
+                self.ended_other.insert(key.1.clone());
+            }
+            number => {
+                if self.ended_numbered.len() <= number / 64 {
+                    self.ended_numbered.resize(number / 64 + 1, 0);
+                }
+                self.ended_numbered[number / 64] |= 1 << (number % 64);
+            }
+        }
+    }
+
+    /// A job that has ended runs again: that is a duplicate execution by definition.
+    fn on_event_after_end(&mut self, event: &Event) {
+        if matches!(event.kind, EventKind::JobStarted { .. }) {
+            self.stats.executions += 1;
+            self.stats.duplicate_executions += 1;
+            self.stats.executions_after_end += 1;
+        }
+    }
+
+    fn end_job(&mut self, key: JobKey, outcome: Outcome, time: SimTime) {
+        let mut state = self.active.remove(&key).expect("the job is active");
+        state.status = outcome;
+        self.write_row(&key.1, &state, Some(time));
+        self.mark_ended(&key);
+    }
+
+    fn write_row(&mut self, job: &Name, state: &JobState, end: Option<SimTime>) {
+        self.stats.jobs += 1;
+        self.stats.outcomes.add(state.status);
+        let fields = [
+            job.to_string(),
+            state.queue.as_deref().unwrap_or("").to_owned(),
+            optional(state.enqueued, seconds),
+            state.executions.to_string(),
+            state.retries_used.to_string(),
+            state.status.name().to_owned(),
+            optional(state.first_start, seconds),
+            optional(end, seconds),
+            optional(state.max_lateness_micros, signed_seconds),
+            state.duplicates.to_string(),
+            optional(state.max_queue_wait, |wait| {
+                seconds(SimTime(wait.as_micros()))
+            }),
+        ];
+        self.line.clear();
+        push_row(&mut self.line, fields.iter().map(String::as_str));
+        let (Some(file), None) = (self.file.as_mut(), self.error.as_ref()) else {
+            return;
+        };
+        if let Err(e) = file.write_all(self.line.as_bytes()) {
+            self.error = Some(ReportError::io(file.tmp_path(), e));
+        }
+    }
+}
+
+impl EventSink for JobTracker {
+    fn on_event(&mut self, event: &Event) {
+        if self.file.is_none() {
+            return;
+        }
+        let Some(job) = &event.job else { return };
+        let key = (job_number(job).unwrap_or(usize::MAX), job.clone());
+        if self.is_ended(&key) {
+            self.on_event_after_end(event);
+            return;
+        }
+        if matches!(event.kind, EventKind::ProcessKilled) && !self.active.contains_key(&key) {
+            return;
+        }
+        let state = self.active.entry(key.clone()).or_insert_with(JobState::new);
+        if state.queue.is_none() {
+            state.queue = event.queue.clone();
+        }
+        if let Some(outcome) = apply(state, &mut self.stats, event) {
+            self.end_job(key, outcome, event.time);
+        }
+    }
+}
+
+/// Applies one event to a job's state; returns the outcome if the job has now ended.
+fn apply(state: &mut JobState, stats: &mut JobStats, event: &Event) -> Option<Outcome> {
+    let time = event.time;
+    match &event.kind {
+        EventKind::JobEnqueued { .. } => {
+            state.enqueued.get_or_insert(time);
+            become_ready(state, time, Outcome::Queued);
+        }
+        EventKind::JobScheduled { .. } => {
+            state.enqueued.get_or_insert(time);
+            state.status = Outcome::Scheduled;
+            state.ready_since = None;
+            state.lost_at = None;
+        }
+        EventKind::JobStarted { .. } => start(state, stats, time),
+        EventKind::JobFinished => return Some(Outcome::Finished),
+        EventKind::JobMovedToFailed { .. } => return Some(Outcome::Failed),
+        EventKind::JobFailed { .. } => {
+            if state.kills_awaiting_failure > 0 {
+                state.kills_awaiting_failure -= 1;
+            } else {
+                state.running = state.running.saturating_sub(1);
+            }
+        }
+        EventKind::ProcessKilled if state.running > 0 => {
+            state.running -= 1;
+            state.kills_awaiting_failure += 1;
+        }
+        EventKind::JobRetryRequeued { .. } => {
+            count_retry(state, stats);
+            become_ready(state, time, Outcome::Queued);
+        }
+        EventKind::JobRetryScheduled { interval_s, .. } => {
+            count_retry(state, stats);
+            let interval = SimDuration::from_secs(u64::try_from(*interval_s).unwrap_or(0));
+            state.retry_due = Some(time + interval);
+            state.status = Outcome::Scheduled;
+            state.ready_since = None;
+        }
+        EventKind::JobAbandoned { .. } => state.kills_awaiting_failure = 0,
+        EventKind::JobLost { .. } => {
+            stats.job_lost_events += 1;
+            state.status = Outcome::Lost;
+            state.lost_at = Some(time);
+            state.ready_since = None;
+        }
+        _ => {}
+    }
+    None
+}
+
+fn become_ready(state: &mut JobState, time: SimTime, status: Outcome) {
+    state.status = status;
+    state.ready_since = Some(time);
+    state.lost_at = None;
+}
+
+fn count_retry(state: &mut JobState, stats: &mut JobStats) {
+    state.retries_used += 1;
+    stats.retries += 1;
+    // The failure that led here has been handled: a kill's report is no longer expected.
+    state.kills_awaiting_failure = 0;
+}
+
+fn start(state: &mut JobState, stats: &mut JobStats, time: SimTime) {
+    state.executions += 1;
+    stats.executions += 1;
+    if state.running > 0 {
+        state.duplicates += 1;
+        stats.duplicate_executions += 1;
+    }
+    state.running += 1;
+    state.status = Outcome::Started;
+    state.lost_at = None;
+    state.first_start.get_or_insert(time);
+    if let Some(ready) = state.ready_since.take() {
+        let wait = time.since(ready);
+        stats.queue_wait.record(wait.as_micros() as i64);
+        state.max_queue_wait = Some(state.max_queue_wait.map_or(wait, |m| m.max(wait)));
+    }
+    if let Some(due) = state.retry_due.take() {
+        let lateness = micros_between(due, time);
+        stats.retry_lateness.record(lateness);
+        let max = state
+            .max_lateness_micros
+            .map_or(lateness, |m| m.max(lateness));
+        state.max_lateness_micros = Some(max);
+    }
+}
+
+/// `later − earlier` in µs, negative when `later` is earlier.
+fn micros_between(earlier: SimTime, later: SimTime) -> i64 {
+    later.as_micros() as i64 - earlier.as_micros() as i64
+}
