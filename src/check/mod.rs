@@ -1,5 +1,235 @@
 //! Invariant checkers: they consume the event stream and return verdicts, never driving the
 //! simulation.
+//!
+//! ```text
+//!  EventBus ──► Checkers (one EventSink) ──► History (bounded: ring + jobs in flight)
+//!                  │ each event, in a fixed order
+//!                  ├─► retry_count              safety   §3.7: executions ≤ 1 + max
+//!                  ├─► retry_timing             safety   §3.7, §8, §11: not early, not too late
+//!                  ├─► single_active_scheduler  safety   §4, §9 R1, R14
+//!                  ├─► duplicate_execution      safety   §9 R1, R2, R4, R6, R7
+//!                  ├─► lost_job                 safety   §9 R5, R8, R9, R15
+//!                  └─► liveness                 liveness quiet period after the last fault
+//!  end of run: Checkers::finish(&dyn EndState) ──► Vec<Violation>, Checkers::verdicts()
+//! ```
+//!
+//! Start with [`Checkers`]: the runner builds it from the scenario's `[checks]`
+//! ([`CheckConfig`]), hands it to the bus (through an `Rc<RefCell<_>>`, which is itself an
+//! [`EventSink`]), and at the end calls [`Checkers::finish`] with a view of Redis
+//! ([`EndState`]). Each checker is also usable alone ([`Checker`]).
+
+pub mod duplicates;
+pub mod executions;
+pub mod findings;
+pub mod history;
+pub mod jobs;
+pub mod liveness;
+pub mod lost_jobs;
+pub mod retry_count;
+pub mod retry_timing;
+pub mod single_scheduler;
+pub mod testing;
 pub mod violation;
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use crate::event::{Event, EventSink, Name};
+use crate::sim::{SimDuration, SimTime};
+
+pub use duplicates::DuplicateExecution;
+pub use history::{History, Timeline};
+pub use liveness::Liveness;
+pub use lost_jobs::LostJob;
+pub use retry_count::RetryCount;
+pub use retry_timing::RetryTiming;
+pub use single_scheduler::SingleActiveScheduler;
 pub use violation::{CheckClass, Violation};
+
+/// Where a job's id is in Redis at the end of a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobLocation {
+    /// `rq:finished:<q>`.
+    Finished,
+    /// `rq:failed:<q>`.
+    Failed,
+    /// `rq:queue:<q>`.
+    Queued,
+    /// `rq:scheduled:<q>`.
+    Scheduled,
+    /// `rq:wip:<q>` (StartedJobRegistry).
+    Started,
+    /// Only in the intermediate list `rq:queue:<q>:intermediate` (§5.4, §9 R5b).
+    Intermediate,
+    /// In no list or registry.
+    Missing,
+}
+
+/// What the checkers need to know about the world when the run ends.
+pub trait EndState {
+    fn job_location(&self, job: &str) -> JobLocation;
+    /// The value of `rq:scheduler-lock:<queue>`, if any.
+    fn lock_holder(&self, queue: &str) -> Option<String>;
+    fn end_time(&self) -> SimTime;
+    /// When the last fault ended; liveness is judged only `drain` after it.
+    fn faults_ended_at(&self) -> SimTime;
+}
+
+/// One invariant checker: it watches events and, at the end, gives its violations (those
+/// found during the stream as well as those only the end state reveals).
+pub trait Checker: EventSink {
+    fn name(&self) -> &'static str;
+    fn finish(&mut self, end: &dyn EndState) -> Vec<Violation>;
+    /// Whether the check held; meaningful after `finish`.
+    fn passed(&self) -> bool;
+}
+
+/// The scenario's `[checks]` section.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckConfig {
+    /// How late an interval retry may start after its due time; `None`: not checked (an early
+    /// start is always a violation).
+    pub max_retry_lateness: Option<SimDuration>,
+    /// Duplicate executions tolerated; `None` reports every one.
+    pub duplicate_executions: Option<u64>,
+    /// Lost jobs tolerated; `None` reports every one.
+    pub lost_jobs: Option<u64>,
+    pub single_active_scheduler: bool,
+    pub liveness: bool,
+    /// Quiet time after the last fault before liveness is judged.
+    pub drain: SimDuration,
+    /// The scheduler's loop period (`RQScheduler` interval, 1 s).
+    pub scheduler_tick: SimDuration,
+}
+
+impl Default for CheckConfig {
+    /// Everything on, nothing tolerated. The drain covers the slowest recovery of §11 with
+    /// default settings: abandoned-job detection (≤ 90 s + 810 s + a 899 s stale maintenance
+    /// lock) followed by a scheduler takeover (≤ ~871 s), rounded up to one hour.
+    fn default() -> CheckConfig {
+        CheckConfig {
+            max_retry_lateness: None,
+            duplicate_executions: None,
+            lost_jobs: None,
+            single_active_scheduler: true,
+            liveness: true,
+            drain: SimDuration::from_secs(3600),
+            scheduler_tick: SimDuration::from_secs(1),
+        }
+    }
+}
+
+/// Every enabled checker as one [`EventSink`], sharing one bounded history.
+pub struct Checkers {
+    history: Rc<RefCell<History>>,
+    checkers: Vec<Box<dyn Checker>>,
+    violations: Vec<Violation>,
+    finished: bool,
+}
+
+/// The fixed order of checks in verdicts and among violations at the same instant.
+pub const CHECK_ORDER: [&str; 6] = [
+    retry_count::NAME,
+    retry_timing::NAME,
+    single_scheduler::NAME,
+    duplicates::NAME,
+    lost_jobs::NAME,
+    liveness::NAME,
+];
+
+impl Checkers {
+    /// `scheduler_queues`: the queues served by `--with-scheduler` workers, whose lock must
+    /// have a holder once the run has drained.
+    pub fn new(config: &CheckConfig, scheduler_queues: &[Name]) -> Checkers {
+        let history = Rc::new(RefCell::new(History::default()));
+        let timeline = || Timeline::shared(&history);
+        let mut checkers: Vec<Box<dyn Checker>> = vec![
+            Box::new(RetryCount::new(timeline())),
+            Box::new(RetryTiming::new(config.max_retry_lateness, timeline())),
+        ];
+        if config.single_active_scheduler {
+            let tick = config.scheduler_tick;
+            checkers.push(Box::new(SingleActiveScheduler::new(tick, timeline())));
+        }
+        let duplicates = DuplicateExecution::new(config.duplicate_executions, timeline());
+        checkers.push(Box::new(duplicates));
+        checkers.push(Box::new(LostJob::new(config.lost_jobs, timeline())));
+        if config.liveness {
+            let liveness = Liveness::new(config.drain, scheduler_queues.to_vec(), timeline());
+            checkers.push(Box::new(liveness));
+        }
+        Checkers {
+            history,
+            checkers,
+            violations: Vec::new(),
+            finished: false,
+        }
+    }
+
+    /// All violations, sorted by time, then by check in [`CHECK_ORDER`].
+    pub fn finish(&mut self, end: &dyn EndState) -> Vec<Violation> {
+        assert!(
+            !self.finished,
+            "Checkers::finish is called once, at the end of a run"
+        );
+        self.finished = true;
+        let mut all: Vec<Violation> = Vec::new();
+        for checker in &mut self.checkers {
+            all.extend(checker.finish(end));
+        }
+        all.sort_by_key(|v| (v.time, check_rank(v.check)));
+        self.violations = all.clone();
+        all
+    }
+
+    /// The violations `finish` returned.
+    pub fn violations(&self) -> &[Violation] {
+        &self.violations
+    }
+
+    /// Each enabled check's name and whether it held, in [`CHECK_ORDER`].
+    pub fn verdicts(&self) -> Vec<(&'static str, bool)> {
+        self.checkers
+            .iter()
+            .map(|c| (c.name(), c.passed()))
+            .collect()
+    }
+
+    /// Whether every safety check, and separately the liveness check, held.
+    pub fn safety_and_liveness_passed(&self) -> (bool, bool) {
+        let liveness_ok = self
+            .checkers
+            .iter()
+            .filter(|c| c.name() == liveness::NAME)
+            .all(|c| c.passed());
+        let safety_ok = self
+            .checkers
+            .iter()
+            .filter(|c| c.name() != liveness::NAME)
+            .all(|c| c.passed());
+        (safety_ok, liveness_ok)
+    }
+}
+
+fn check_rank(check: &str) -> usize {
+    CHECK_ORDER
+        .iter()
+        .position(|name| *name == check)
+        .unwrap_or(CHECK_ORDER.len())
+}
+
+impl EventSink for Checkers {
+    fn on_event(&mut self, event: &Event) {
+        self.history.borrow_mut().record(event);
+        for checker in &mut self.checkers {
+            checker.on_event(event);
+        }
+    }
+}
+
+/// Lets the runner give the bus a sink and keep a handle to read verdicts from at the end.
+impl<T: EventSink + ?Sized> EventSink for Rc<RefCell<T>> {
+    fn on_event(&mut self, event: &Event) {
+        self.borrow_mut().on_event(event);
+    }
+}

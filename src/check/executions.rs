@@ -1,0 +1,158 @@
+//! Which executions of each job are running, and whether a new one is a duplicate.
+//!
+//! An execution starts with `job_started` and ends with `job_finished`, `job_failed` or a
+//! `process_killed` naming the job. A start is a **duplicate** when
+//! - another execution of the job is still running (§9 R2, R1 when both copies are picked up);
+//! - the job already finished (§9 R6: an extra execution of a finished job);
+//! - nothing authorised it: each job may start once after it is created and once more after
+//!   each retry decision (`job_retry_scheduled`, `job_retry_requeued`); a start beyond those
+//!   comes from a second copy of the id in a queue (§9 R1 stale scheduler enqueue, R7 re-sent
+//!   push), even when the first copy's run has ended.
+
+use crate::event::{Event, EventKind, Name};
+
+use super::jobs::JobTable;
+
+/// One running execution.
+#[derive(Clone, Debug)]
+struct Running {
+    /// The process that emitted `job_started` (the horse).
+    process: Option<Name>,
+    /// The worker that owns the horse (its main process may report the horse's end).
+    worker: Name,
+}
+
+#[derive(Clone, Debug, Default)]
+struct JobRuns {
+    running: Vec<Running>,
+    starts: u32,
+    /// Starts authorised so far: 1 for the creation plus one per retry decision.
+    permits: u32,
+    finished: bool,
+    duplicates: u32,
+}
+
+/// Why a start is a duplicate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DuplicateKind {
+    Concurrent,
+    AfterFinish,
+    Unauthorised,
+}
+
+/// A duplicate start, with the processes of the executions it duplicates.
+#[derive(Clone, Debug)]
+pub struct Duplicate {
+    pub kind: DuplicateKind,
+    pub attempt: u32,
+    /// The duplicate's process first, then the other running executions' processes.
+    pub processes: Vec<Name>,
+}
+
+impl Duplicate {
+    pub fn describe(&self, job: &str) -> String {
+        match self.kind {
+            DuplicateKind::Concurrent => format!(
+                "execution {} of {job} started while another execution was running",
+                self.attempt
+            ),
+            DuplicateKind::AfterFinish => format!(
+                "execution {} of {job} started after the job had finished",
+                self.attempt
+            ),
+            DuplicateKind::Unauthorised => format!(
+                "execution {} of {job} started with no retry since the previous one \
+                 (a second copy of the id was queued)",
+                self.attempt
+            ),
+        }
+    }
+}
+
+/// Tracks executions per job; see the module docs for what counts as a duplicate.
+#[derive(Default)]
+pub struct ExecutionTracker {
+    jobs: JobTable<JobRuns>,
+}
+
+impl ExecutionTracker {
+    /// Updates the state with `event`; returns the duplicate if the event is one.
+    pub fn observe(&mut self, event: &Event) -> Option<Duplicate> {
+        let job = event.job.as_ref()?;
+        let runs = self.jobs.entry(job);
+        runs.permits = runs.permits.max(1);
+        match &event.kind {
+            EventKind::JobStarted { worker } => return start(runs, event, worker),
+            EventKind::JobRetryScheduled { .. } | EventKind::JobRetryRequeued { .. } => {
+                runs.permits += 1;
+            }
+            EventKind::JobFinished => {
+                end(runs, event);
+                runs.finished = true;
+            }
+            EventKind::JobFailed { .. } | EventKind::ProcessKilled => end(runs, event),
+            _ => {}
+        }
+        None
+    }
+
+    /// Executions of `job` so far.
+    pub fn starts(&self, job: &str) -> u32 {
+        self.jobs.get(job).map_or(0, |runs| runs.starts)
+    }
+
+    /// Duplicate starts of `job` so far.
+    pub fn duplicates(&self, job: &str) -> u32 {
+        self.jobs.get(job).map_or(0, |runs| runs.duplicates)
+    }
+}
+
+fn start(runs: &mut JobRuns, event: &Event, worker: &Name) -> Option<Duplicate> {
+    runs.starts += 1;
+    let attempt = runs.starts;
+    let kind = if !runs.running.is_empty() {
+        Some(DuplicateKind::Concurrent)
+    } else if runs.finished {
+        Some(DuplicateKind::AfterFinish)
+    } else if attempt > runs.permits {
+        Some(DuplicateKind::Unauthorised)
+    } else {
+        None
+    };
+    let own_process = event.process.clone().unwrap_or_else(|| worker.clone());
+    let mut processes = vec![own_process];
+    processes.extend(
+        runs.running
+            .iter()
+            .map(|r| r.process.clone().unwrap_or(r.worker.clone())),
+    );
+    runs.running.push(Running {
+        process: event.process.clone(),
+        worker: worker.clone(),
+    });
+    let kind = kind?;
+    runs.duplicates += 1;
+    Some(Duplicate {
+        kind,
+        attempt,
+        processes,
+    })
+}
+
+/// Ends the execution that the event's process runs: its horse (`job_started`'s process) or
+/// the worker owning the horse (`JobStarted.worker`, which reports a horse's death). An end
+/// from a process that runs none is a second report of an execution already ended (the
+/// worker's `job_failed` after its horse's `process_killed`) and changes nothing; an end with
+/// no process ends the oldest execution.
+fn end(runs: &mut JobRuns, event: &Event) {
+    let index = match event.process.as_ref() {
+        Some(by) => runs
+            .running
+            .iter()
+            .position(|r| r.process.as_ref() == Some(by) || &r.worker == by),
+        None => (!runs.running.is_empty()).then_some(0),
+    };
+    if let Some(index) = index {
+        runs.running.remove(index);
+    }
+}
