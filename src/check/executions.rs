@@ -156,3 +156,70 @@ fn end(runs: &mut JobRuns, event: &Event) {
         runs.running.remove(index);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::testing::Stream;
+    use crate::event::EventSink;
+
+    /// Collects the duplicates the tracker finds.
+    #[derive(Default)]
+    struct Found {
+        tracker: ExecutionTracker,
+        duplicates: Vec<DuplicateKind>,
+    }
+
+    impl EventSink for Found {
+        fn on_event(&mut self, event: &Event) {
+            self.duplicates
+                .extend(self.tracker.observe(event).map(|d| d.kind));
+        }
+    }
+
+    /// §9 R1/R7: a second copy of the id runs after the first copy's run failed for good
+    /// enough to be retried once; the third start has no retry behind it.
+    #[test]
+    fn a_start_without_a_retry_decision_is_unauthorised() {
+        let mut stream = Stream::new(Found::default());
+        stream.create(0.0, "j1", 1, &[]).start(1.0, "j1", "w1");
+        stream.fail_and_requeue(2.0, "j1", "w1", 0);
+        stream.start(3.0, "j1", "w2").fail(4.0, "j1", "w2");
+        assert!(stream.checkers().duplicates.is_empty());
+        stream.start(5.0, "j1", "w3");
+        assert_eq!(stream.checkers().duplicates, [DuplicateKind::Unauthorised]);
+        assert_eq!(stream.checkers().tracker.starts("j1"), 3);
+    }
+
+    /// §3.9: after a horse dies, its worker reports the failure; that report must not end
+    /// another worker's execution of the same job.
+    #[test]
+    fn a_worker_reporting_its_dead_horse_ends_only_its_own_execution() {
+        let mut stream = Stream::new(Found::default());
+        stream.create(0.0, "j1", 2, &[]).start(1.0, "j1", "w1");
+        stream.kill_horse(2.0, "j1", "w1");
+        stream.emit(
+            2.0,
+            "w9",
+            "j1",
+            EventKind::JobRetryRequeued { retries_left: 1 },
+        );
+        stream.start(3.0, "j1", "w2");
+        stream.emit(
+            3.5,
+            "w1",
+            "j1",
+            EventKind::JobFailed {
+                reason: "horse died".into(),
+            },
+        );
+        stream.emit(
+            3.5,
+            "w1",
+            "j1",
+            EventKind::JobRetryRequeued { retries_left: 0 },
+        );
+        stream.start(4.0, "j1", "w3");
+        assert_eq!(stream.checkers().duplicates, [DuplicateKind::Concurrent]);
+    }
+}

@@ -74,3 +74,28 @@ impl Findings {
         all
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::SimTime;
+
+    #[test]
+    fn findings_tolerate_the_allowed_count_and_keep_a_bounded_number() {
+        let mut findings = Findings::new("lost_job", CheckClass::Safety, Some(2));
+        let make = || Violation::new("lost_job", CheckClass::Safety, SimTime::ZERO, "lost");
+        findings.add(make);
+        findings.add(make);
+        assert!(findings.passed());
+        for _ in 0..KEPT_PER_CHECK + 10 {
+            findings.add(make);
+        }
+        assert!(!findings.passed());
+        let violations = findings.violations();
+        assert_eq!(violations.len(), KEPT_PER_CHECK + 1);
+        assert_eq!(
+            violations.last().unwrap().detail,
+            "10 more violations of lost_job not listed"
+        );
+    }
+}

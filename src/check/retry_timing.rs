@@ -172,3 +172,28 @@ impl Checker for RetryTiming {
         self.findings.passed()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::testing::{FixedEnd, Stream};
+
+    /// §3.7: an interval-0 retry decided after an interval retry replaces it, so its prompt
+    /// start is not "early".
+    #[test]
+    fn a_requeue_replaces_a_waiting_interval_retry() {
+        let mut stream = Stream::new(RetryTiming::new(None, Timeline::own()));
+        stream.create(0.0, "j1", 2, &[]).start(1.0, "j1", "w1");
+        stream.fail_and_schedule(2.0, "j1", "w1", 60, 1);
+        stream.emit(
+            3.0,
+            "w9",
+            "j1",
+            EventKind::JobRetryRequeued { retries_left: 0 },
+        );
+        stream.start(4.0, "j1", "w2");
+        let violations = stream.checkers().finish(&FixedEnd::at(10.0));
+        assert!(violations.is_empty(), "{violations:#?}");
+        assert_eq!(stream.checkers().worst_lateness(), SimDuration::ZERO);
+    }
+}

@@ -310,3 +310,51 @@ impl Checker for SingleActiveScheduler {
         self.findings.passed()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::testing::{FixedEnd, Stream};
+
+    fn checker() -> Stream<SingleActiveScheduler> {
+        let tick = SimDuration::from_secs(1);
+        Stream::new(SingleActiveScheduler::new(tick, Timeline::own()))
+    }
+
+    /// §4.8: a killed holder's belief dies with it; the lock passing on is no overlap.
+    #[test]
+    fn a_killed_scheduler_no_longer_believes() {
+        let mut stream = checker();
+        stream.acquire(0.0, "s1");
+        stream.emit(10.0, "s1", "", EventKind::ProcessKilled);
+        stream.acquire(80.0, "s2").refresh(90.0, "s2", "s2");
+        let violations = stream.checkers().finish(&FixedEnd::at(100.0));
+        assert!(violations.is_empty(), "{violations:#?}");
+    }
+
+    /// §9 R14 (b): an overlap still open when the run ends is judged at the end.
+    #[test]
+    fn an_overlap_open_at_the_end_is_reported() {
+        let mut stream = checker();
+        stream.acquire(0.0, "s1").acquire(70.0, "s2");
+        assert!(stream.checkers().findings.passed());
+        let violations = stream.checkers().finish(&FixedEnd::at(100.0));
+        assert_eq!(violations.len(), 1, "{violations:#?}");
+        assert_eq!(violations[0].time.as_secs_f64(), 100.0);
+        assert_eq!(violations[0].processes.len(), 2);
+    }
+
+    /// §4.5: a tick that moved nothing, or moved while holding the lock, is fine even when
+    /// the scheduler is wrong about its lock; moving while wrong is not (§9 R1).
+    #[test]
+    fn only_ticks_that_move_jobs_without_the_lock_count() {
+        let mut stream = checker();
+        stream.acquire(0.0, "s1").tick(0.0, "s1", 3, true, "s1");
+        stream.tick(70.0, "s1", 0, true, "");
+        assert!(stream.checkers().findings.passed());
+        stream.tick(71.0, "s1", 2, true, "");
+        let violations = stream.checkers().finish(&FixedEnd::at(100.0));
+        assert_eq!(violations.len(), 1, "{violations:#?}");
+        assert!(violations[0].detail.contains("held by nobody"));
+    }
+}
