@@ -445,3 +445,29 @@ fn violations_are_sorted_by_time_then_check() {
         ]
     );
 }
+
+/// The numbers `summary.json` reports come from the same checkers, tolerated ones included.
+#[test]
+fn counts_for_the_summary_include_tolerated_occurrences() {
+    let config = CheckConfig {
+        duplicate_executions: Some(5),
+        lost_jobs: Some(5),
+        drain: SimDuration::from_secs(600),
+        ..CheckConfig::default()
+    };
+    let mut stream = stream_with(config);
+    stream.create(0.0, "j1", 1, &[10]).enqueue(0.0, "j1");
+    stream
+        .start(1.0, "j1", "w1")
+        .fail_and_schedule(2.0, "j1", "w1", 10, 0);
+    stream.start(20.0, "j1", "w2").start(21.0, "j1", "w3");
+    stream.create(0.0, "j2", 0, &[]).enqueue(0.0, "j2");
+    let end = FixedEnd::at(100.0).job("j2", JobLocation::Missing);
+    let violations = stream.checkers().finish(&end);
+    let checkers = stream.checkers();
+    assert!(of(&violations, "duplicate_execution").is_empty());
+    assert_eq!(checkers.duplicate_executions(), 1);
+    assert_eq!(checkers.lost_jobs(), 1);
+    assert_eq!(checkers.worst_retry_lateness(), SimDuration::from_secs(8));
+    assert_eq!(checkers.liveness_judged(), Some(false));
+}

@@ -122,7 +122,12 @@ impl Default for CheckConfig {
 /// Every enabled checker as one [`EventSink`], sharing one bounded history.
 pub struct Checkers {
     history: Rc<RefCell<History>>,
-    checkers: Vec<Box<dyn Checker>>,
+    retry_count: RetryCount,
+    retry_timing: RetryTiming,
+    single_scheduler: Option<SingleActiveScheduler>,
+    duplicates: DuplicateExecution,
+    lost_jobs: LostJob,
+    liveness: Option<Liveness>,
     violations: Vec<Violation>,
     finished: bool,
 }
@@ -143,30 +148,53 @@ impl Checkers {
     pub fn new(config: &CheckConfig, scheduler_queues: &[Name]) -> Checkers {
         let history = Rc::new(RefCell::new(History::default()));
         let timeline = || Timeline::shared(&history);
-        let mut checkers: Vec<Box<dyn Checker>> = vec![
-            Box::new(RetryCount::new(timeline())),
-            Box::new(RetryTiming::new(config.max_retry_lateness, timeline())),
-        ];
-        if config.single_active_scheduler {
-            let tick = config.scheduler_tick;
-            checkers.push(Box::new(SingleActiveScheduler::new(tick, timeline())));
-        }
-        let duplicates = DuplicateExecution::new(config.duplicate_executions, timeline());
-        checkers.push(Box::new(duplicates));
-        checkers.push(Box::new(LostJob::new(config.lost_jobs, timeline())));
-        if config.liveness {
-            let liveness = Liveness::new(config.drain, scheduler_queues.to_vec(), timeline());
-            checkers.push(Box::new(liveness));
-        }
+        let single_scheduler = config
+            .single_active_scheduler
+            .then(|| SingleActiveScheduler::new(config.scheduler_tick, timeline()));
+        let liveness = config
+            .liveness
+            .then(|| Liveness::new(config.drain, scheduler_queues.to_vec(), timeline()));
         Checkers {
+            retry_count: RetryCount::new(timeline()),
+            retry_timing: RetryTiming::new(config.max_retry_lateness, timeline()),
+            single_scheduler,
+            duplicates: DuplicateExecution::new(config.duplicate_executions, timeline()),
+            lost_jobs: LostJob::new(config.lost_jobs, timeline()),
+            liveness,
             history,
-            checkers,
             violations: Vec::new(),
             finished: false,
         }
     }
 
-    /// All violations, sorted by time, then by check in [`CHECK_ORDER`].
+    /// The enabled checkers, in [`CHECK_ORDER`].
+    fn enabled(&self) -> impl Iterator<Item = &dyn Checker> {
+        let all: [Option<&dyn Checker>; 6] = [
+            Some(&self.retry_count),
+            Some(&self.retry_timing),
+            self.single_scheduler.as_ref().map(|c| c as &dyn Checker),
+            Some(&self.duplicates),
+            Some(&self.lost_jobs),
+            self.liveness.as_ref().map(|c| c as &dyn Checker),
+        ];
+        all.into_iter().flatten()
+    }
+
+    fn enabled_mut(&mut self) -> impl Iterator<Item = &mut dyn Checker> {
+        let all: [Option<&mut dyn Checker>; 6] = [
+            Some(&mut self.retry_count),
+            Some(&mut self.retry_timing),
+            self.single_scheduler
+                .as_mut()
+                .map(|c| c as &mut dyn Checker),
+            Some(&mut self.duplicates),
+            Some(&mut self.lost_jobs),
+            self.liveness.as_mut().map(|c| c as &mut dyn Checker),
+        ];
+        all.into_iter().flatten()
+    }
+
+    /// All violations, sorted by time, then by check in [`CHECK_ORDER`]. Call once, at the end.
     pub fn finish(&mut self, end: &dyn EndState) -> Vec<Violation> {
         assert!(
             !self.finished,
@@ -174,7 +202,7 @@ impl Checkers {
         );
         self.finished = true;
         let mut all: Vec<Violation> = Vec::new();
-        for checker in &mut self.checkers {
+        for checker in self.enabled_mut() {
             all.extend(checker.finish(end));
         }
         all.sort_by_key(|v| (v.time, check_rank(v.check)));
@@ -187,27 +215,41 @@ impl Checkers {
         &self.violations
     }
 
-    /// Each enabled check's name and whether it held, in [`CHECK_ORDER`].
+    /// Each enabled check's name and whether it held, in [`CHECK_ORDER`]. Liveness passes
+    /// when the run ended too soon after the last fault to judge it (see `liveness_judged`).
     pub fn verdicts(&self) -> Vec<(&'static str, bool)> {
-        self.checkers
-            .iter()
-            .map(|c| (c.name(), c.passed()))
-            .collect()
+        self.enabled().map(|c| (c.name(), c.passed())).collect()
     }
 
-    /// Whether every safety check, and separately the liveness check, held.
+    /// Whether every safety check held, and whether the liveness check held.
     pub fn safety_and_liveness_passed(&self) -> (bool, bool) {
-        let liveness_ok = self
-            .checkers
-            .iter()
-            .filter(|c| c.name() == liveness::NAME)
-            .all(|c| c.passed());
         let safety_ok = self
-            .checkers
-            .iter()
+            .enabled()
             .filter(|c| c.name() != liveness::NAME)
             .all(|c| c.passed());
+        let liveness_ok = self.liveness.as_ref().map_or(true, |c| c.passed());
         (safety_ok, liveness_ok)
+    }
+
+    /// After `finish`: `Some(true)` if liveness was judged, `Some(false)` if the run ended
+    /// less than `drain` after the last fault; `None` if liveness is off or not finished.
+    pub fn liveness_judged(&self) -> Option<bool> {
+        self.liveness.as_ref().and_then(Liveness::judged)
+    }
+
+    /// Duplicate executions seen, tolerated ones included (`summary.json`).
+    pub fn duplicate_executions(&self) -> u64 {
+        self.duplicates.count()
+    }
+
+    /// Lost jobs found, tolerated ones included; complete after `finish`.
+    pub fn lost_jobs(&self) -> u64 {
+        self.lost_jobs.count()
+    }
+
+    /// The latest start of an interval retry after its due time.
+    pub fn worst_retry_lateness(&self) -> SimDuration {
+        self.retry_timing.worst_lateness()
     }
 }
 
@@ -221,7 +263,7 @@ fn check_rank(check: &str) -> usize {
 impl EventSink for Checkers {
     fn on_event(&mut self, event: &Event) {
         self.history.borrow_mut().record(event);
-        for checker in &mut self.checkers {
+        for checker in self.enabled_mut() {
             checker.on_event(event);
         }
     }
