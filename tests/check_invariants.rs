@@ -471,3 +471,23 @@ fn counts_for_the_summary_include_tolerated_occurrences() {
     assert_eq!(checkers.worst_retry_lateness(), SimDuration::from_secs(8));
     assert_eq!(checkers.liveness_judged(), Some(false));
 }
+
+/// §9 R7: a producer's push is re-sent, so j1 is queued twice; its two runs do not overlap
+/// and j1 never fails, yet it ran twice. The second run is the duplicate, reported with the
+/// time it started once it has ended.
+#[test]
+fn a_second_copy_of_the_id_runs_again_and_is_a_duplicate() {
+    let mut stream = stream();
+    stream
+        .create(0.0, "j1", 0, &[])
+        .enqueue(0.0, "j1")
+        .enqueue(0.0, "j1");
+    stream.start(1.0, "j1", "w1").fail(2.0, "j1", "w1");
+    stream.start(3.0, "j1", "w2").fail(4.0, "j1", "w2");
+    let violations = stream.checkers().finish(&FixedEnd::at(100.0));
+    let duplicates = of(&violations, "duplicate_execution");
+    assert_eq!(duplicates.len(), 1, "{violations:#?}");
+    assert_eq!(duplicates[0].time.as_secs_f64(), 3.0);
+    assert!(duplicates[0].detail.contains("no retry decided"));
+    assert!(of(&violations, "retry_count").is_empty(), "{violations:#?}");
+}

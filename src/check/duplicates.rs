@@ -3,7 +3,7 @@
 
 use crate::event::{Event, EventSink};
 
-use super::executions::ExecutionTracker;
+use super::executions::{Duplicate, ExecutionTracker};
 use super::findings::Findings;
 use super::{CheckClass, Checker, EndState, Timeline, Violation};
 
@@ -31,28 +31,29 @@ impl DuplicateExecution {
     }
 }
 
-impl EventSink for DuplicateExecution {
-    fn on_event(&mut self, event: &Event) {
-        self.timeline.observe(event);
-        let Some(duplicate) = self.tracker.observe(event) else {
-            return;
-        };
-        let job = event.job.clone().expect("a duplicate is a job event");
+impl DuplicateExecution {
+    fn report(&mut self, duplicate: Duplicate) {
         let timeline = &self.timeline;
         self.findings.add(|| {
-            let mut violation = Violation::new(
-                NAME,
-                CheckClass::Safety,
-                event.time,
-                duplicate.describe(&job),
-            );
-            violation.timeline =
-                timeline.lines(Some(&job), event.queue.as_deref(), &duplicate.processes);
-            violation.queue = event.queue.clone();
+            let job = duplicate.job.clone();
+            let detail = duplicate.describe();
+            let mut violation = Violation::new(NAME, CheckClass::Safety, duplicate.time, detail);
+            let queue = duplicate.queue.as_deref();
+            violation.timeline = timeline.lines(Some(&job), queue, &duplicate.processes);
+            violation.queue = duplicate.queue;
             violation.job = Some(job);
             violation.processes = duplicate.processes;
             violation
         });
+    }
+}
+
+impl EventSink for DuplicateExecution {
+    fn on_event(&mut self, event: &Event) {
+        self.timeline.observe(event);
+        if let Some(duplicate) = self.tracker.observe(event) {
+            self.report(duplicate);
+        }
     }
 }
 
@@ -62,6 +63,9 @@ impl Checker for DuplicateExecution {
     }
 
     fn finish(&mut self, _end: &dyn EndState) -> Vec<Violation> {
+        for duplicate in self.tracker.finish() {
+            self.report(duplicate);
+        }
         self.findings.violations()
     }
 

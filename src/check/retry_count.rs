@@ -71,7 +71,6 @@ impl EventSink for RetryCount {
         if self.tracker.observe(event).is_some() {
             // A duplicate explains any excess of this job, earlier or later.
             self.pending.remove(job);
-            return;
         }
         if matches!(event.kind, EventKind::JobStarted { .. }) {
             self.judge_start(event, job);
@@ -87,6 +86,9 @@ impl Checker for RetryCount {
     fn finish(&mut self, _end: &dyn EndState) -> Vec<Violation> {
         if !self.finished {
             self.finished = true;
+            for duplicate in self.tracker.finish() {
+                self.pending.remove(&duplicate.job);
+            }
             for violation in std::mem::take(&mut self.pending).into_values() {
                 self.findings.add(|| violation);
             }
