@@ -26,3 +26,24 @@ pub struct Violation {
     /// The events that led to it, oldest first, one formatted line each.
     pub timeline: Vec<String>,
 }
+
+impl Violation {
+    /// A violation with only its check, class, time and detail; callers fill in the rest.
+    pub fn new(
+        check: &'static str,
+        class: CheckClass,
+        time: SimTime,
+        detail: impl Into<String>,
+    ) -> Violation {
+        Violation {
+            check,
+            class,
+            time,
+            queue: None,
+            job: None,
+            processes: Vec::new(),
+            detail: detail.into(),
+            timeline: Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,317 @@
+//! Which executions of each job are running, and whether a new one is a duplicate.
+//!
+//! An execution starts with `job_started` and ends with `job_finished`, `job_failed` or a
+//! `process_killed` naming the job. A start is a **duplicate** when
+//! - another execution of the job is still running (§9 R2, R1 when both copies are picked up);
+//! - the job already finished (§9 R6: an extra execution of a finished job);
+//! - nothing authorised it: each job may start once after it is created and once more after
+//!   each retry decision (`job_retry_scheduled`, `job_retry_requeued`); a start beyond those
+//!   comes from a second copy of the id in a queue (§9 R1 stale scheduler enqueue, R7 re-sent
+//!   push), even when the first copy's run has ended.
+//!
+//! The last kind is judged when the execution ends, not when it starts: a horse sends the
+//! retry's `ZADD` before the transaction that records the retry (§3.7), so a scheduler can
+//! move the job and a worker start it just before the retry decision is announced (§9 R9).
+//! A retry decision that arrives while such an execution runs authorises it after all; an
+//! execution's own failure cannot, because `job_failed` ends it before its retry follows.
+
+use crate::event::{Event, EventKind, Name};
+use crate::sim::SimTime;
+
+use super::jobs::JobTable;
+
+/// One running execution.
+#[derive(Clone, Debug)]
+struct Running {
+    /// The process that emitted `job_started` (the horse).
+    process: Option<Name>,
+    /// The worker that owns the horse (its main process may report the horse's end).
+    worker: Name,
+    /// Started without authorisation; a duplicate unless a retry decision comes while it runs.
+    unauthorised: Option<Duplicate>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct JobRuns {
+    running: Vec<Running>,
+    starts: u32,
+    /// Starts authorised so far: 1 for the creation plus one per retry decision.
+    permits: u32,
+    finished: bool,
+    duplicates: u32,
+}
+
+/// Why a start is a duplicate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DuplicateKind {
+    Concurrent,
+    AfterFinish,
+    Unauthorised,
+}
+
+/// A duplicate start, with the processes of the executions it duplicates.
+#[derive(Clone, Debug)]
+pub struct Duplicate {
+    pub kind: DuplicateKind,
+    pub job: Name,
+    pub queue: Option<Name>,
+    /// When the duplicate started.
+    pub time: SimTime,
+    pub attempt: u32,
+    /// The duplicate's process first, then the other running executions' processes.
+    pub processes: Vec<Name>,
+}
+
+impl Duplicate {
+    pub fn describe(&self) -> String {
+        let (job, attempt) = (&self.job, self.attempt);
+        match self.kind {
+            DuplicateKind::Concurrent => {
+                format!("execution {attempt} of {job} started while another execution was running")
+            }
+            DuplicateKind::AfterFinish => {
+                format!("execution {attempt} of {job} started after the job had finished")
+            }
+            DuplicateKind::Unauthorised => format!(
+                "execution {attempt} of {job} ran with no retry decided since the previous one \
+                 (a second copy of the id was queued)"
+            ),
+        }
+    }
+}
+
+/// Tracks executions per job; see the module docs for what counts as a duplicate.
+#[derive(Default)]
+pub struct ExecutionTracker {
+    jobs: JobTable<JobRuns>,
+}
+
+impl ExecutionTracker {
+    /// Updates the state with `event`; returns a duplicate the event reveals: a start, or the
+    /// end of an execution that nothing authorised.
+    pub fn observe(&mut self, event: &Event) -> Option<Duplicate> {
+        let job = event.job.as_ref()?;
+        let runs = self.jobs.entry(job);
+        runs.permits = runs.permits.max(1);
+        let found = match &event.kind {
+            EventKind::JobStarted { worker } => start(runs, event, job, worker),
+            EventKind::JobRetryScheduled { .. } | EventKind::JobRetryRequeued { .. } => {
+                runs.permits += 1;
+                if let Some(running) = runs.running.iter_mut().find(|r| r.unauthorised.is_some()) {
+                    running.unauthorised = None;
+                }
+                None
+            }
+            EventKind::JobFinished => {
+                runs.finished = true;
+                end(runs, event).and_then(|ended| ended.unauthorised)
+            }
+            EventKind::JobFailed { .. } | EventKind::ProcessKilled => {
+                end(runs, event).and_then(|ended| ended.unauthorised)
+            }
+            _ => None,
+        };
+        if found.is_some() {
+            runs.duplicates += 1;
+        }
+        found
+    }
+
+    /// At the end of the run: executions still running that nothing authorised.
+    pub fn finish(&mut self) -> Vec<Duplicate> {
+        let mut found = Vec::new();
+        let jobs: Vec<Name> = self
+            .jobs
+            .iter()
+            .filter(|(_, runs)| runs.running.iter().any(|r| r.unauthorised.is_some()))
+            .map(|(job, _)| job)
+            .collect();
+        for job in jobs {
+            let runs = self.jobs.entry(&job);
+            for running in &mut runs.running {
+                if let Some(duplicate) = running.unauthorised.take() {
+                    runs.duplicates += 1;
+                    found.push(duplicate);
+                }
+            }
+        }
+        found
+    }
+
+    /// Executions of `job` so far.
+    pub fn starts(&self, job: &str) -> u32 {
+        self.jobs.get(job).map_or(0, |runs| runs.starts)
+    }
+
+    /// Duplicate executions of `job` found so far.
+    pub fn duplicates(&self, job: &str) -> u32 {
+        self.jobs.get(job).map_or(0, |runs| runs.duplicates)
+    }
+}
+
+fn start(runs: &mut JobRuns, event: &Event, job: &Name, worker: &Name) -> Option<Duplicate> {
+    runs.starts += 1;
+    let attempt = runs.starts;
+    let kind = if !runs.running.is_empty() {
+        Some(DuplicateKind::Concurrent)
+    } else if runs.finished {
+        Some(DuplicateKind::AfterFinish)
+    } else if attempt > runs.permits {
+        Some(DuplicateKind::Unauthorised)
+    } else {
+        None
+    };
+    let own_process = event.process.clone().unwrap_or_else(|| worker.clone());
+    let mut processes = vec![own_process];
+    let others = runs.running.iter();
+    processes.extend(others.map(|r| r.process.clone().unwrap_or(r.worker.clone())));
+    let duplicate = kind.map(|kind| Duplicate {
+        kind,
+        job: job.clone(),
+        queue: event.queue.clone(),
+        time: event.time,
+        attempt,
+        processes,
+    });
+    let deferred = duplicate
+        .as_ref()
+        .filter(|d| d.kind == DuplicateKind::Unauthorised)
+        .cloned();
+    runs.running.push(Running {
+        process: event.process.clone(),
+        worker: worker.clone(),
+        unauthorised: deferred.clone(),
+    });
+    if deferred.is_some() {
+        return None;
+    }
+    duplicate
+}
+
+/// Ends the execution that the event's process runs: its horse (`job_started`'s process) or
+/// the worker owning the horse (`JobStarted.worker`, which reports a horse's death). An end
+/// from a process that runs none is a second report of an execution already ended (the
+/// worker's `job_failed` after its horse's `process_killed`) and changes nothing; an end with
+/// no process ends the oldest execution.
+fn end(runs: &mut JobRuns, event: &Event) -> Option<Running> {
+    let index = match event.process.as_ref() {
+        Some(by) => runs
+            .running
+            .iter()
+            .position(|r| r.process.as_ref() == Some(by) || &r.worker == by),
+        None => (!runs.running.is_empty()).then_some(0),
+    };
+    index.map(|index| runs.running.remove(index))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::testing::Stream;
+    use crate::event::EventSink;
+
+    /// Collects the duplicates the tracker finds.
+    #[derive(Default)]
+    struct Found {
+        tracker: ExecutionTracker,
+        duplicates: Vec<DuplicateKind>,
+    }
+
+    impl EventSink for Found {
+        fn on_event(&mut self, event: &Event) {
+            self.duplicates
+                .extend(self.tracker.observe(event).map(|d| d.kind));
+        }
+    }
+
+    /// §9 R1/R7: a second copy of the id runs after the first copy's run failed for good
+    /// enough to be retried once; the third start has no retry behind it.
+    #[test]
+    fn a_start_without_a_retry_decision_is_unauthorised() {
+        let mut stream = Stream::new(Found::default());
+        stream.create(0.0, "j1", 1, &[]).start(1.0, "j1", "w1");
+        stream.fail_and_requeue(2.0, "j1", "w1", 0);
+        stream.start(3.0, "j1", "w2").fail(4.0, "j1", "w2");
+        assert!(stream.checkers().duplicates.is_empty());
+        stream.start(5.0, "j1", "w3");
+        assert!(
+            stream.checkers().duplicates.is_empty(),
+            "judged when it ends"
+        );
+        stream.fail_and_requeue(6.0, "j1", "w3", 0);
+        assert_eq!(stream.checkers().duplicates, [DuplicateKind::Unauthorised]);
+        assert_eq!(stream.checkers().tracker.starts("j1"), 3);
+    }
+
+    /// §9 R9: the horse's ZADD precedes the transaction that records the retry; the job may
+    /// start elsewhere before the retry decision is announced. That start is authorised.
+    #[test]
+    fn a_retry_decision_announced_during_the_execution_authorises_it() {
+        let mut stream = Stream::new(Found::default());
+        stream
+            .create(0.0, "j1", 1, &[])
+            .start(1.0, "j1", "w1")
+            .fail(2.0, "j1", "w1");
+        stream.start(3.0, "j1", "w2");
+        stream.emit(
+            3.1,
+            "w1.horse",
+            "j1",
+            EventKind::JobRetryScheduled {
+                due_unix_s: 0,
+                interval_s: 1,
+                retries_left: 0,
+            },
+        );
+        stream.finish(4.0, "j1", "w2");
+        assert!(stream.checkers().duplicates.is_empty());
+        assert!(stream.checkers().tracker.finish().is_empty());
+    }
+
+    /// An unauthorised execution still running when the run ends is a duplicate too.
+    #[test]
+    fn an_unauthorised_execution_running_at_the_end_is_reported_by_finish() {
+        let mut stream = Stream::new(Found::default());
+        stream
+            .create(0.0, "j1", 1, &[])
+            .start(1.0, "j1", "w1")
+            .fail(2.0, "j1", "w1");
+        stream.start(3.0, "j1", "w2");
+        let found = stream.checkers().tracker.finish();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].time.as_secs_f64(), 3.0);
+        assert_eq!(stream.checkers().tracker.duplicates("j1"), 1);
+    }
+
+    /// §3.9: after a horse dies, its worker reports the failure; that report must not end
+    /// another worker's execution of the same job.
+    #[test]
+    fn a_worker_reporting_its_dead_horse_ends_only_its_own_execution() {
+        let mut stream = Stream::new(Found::default());
+        stream.create(0.0, "j1", 2, &[]).start(1.0, "j1", "w1");
+        stream.kill_horse(2.0, "j1", "w1");
+        stream.emit(
+            2.0,
+            "w9",
+            "j1",
+            EventKind::JobRetryRequeued { retries_left: 1 },
+        );
+        stream.start(3.0, "j1", "w2");
+        stream.emit(
+            3.5,
+            "w1",
+            "j1",
+            EventKind::JobFailed {
+                reason: "horse died".into(),
+            },
+        );
+        stream.emit(
+            3.5,
+            "w1",
+            "j1",
+            EventKind::JobRetryRequeued { retries_left: 0 },
+        );
+        stream.start(4.0, "j1", "w3");
+        assert_eq!(stream.checkers().duplicates, [DuplicateKind::Concurrent]);
+    }
+}

@@ -1,0 +1,204 @@
+//! Recent events, kept so that a violation can show how it came about.
+//!
+//! Two bounded stores: a global ring of the last [`GLOBAL_EVENTS`] events, and for each job
+//! that is not yet terminal its last [`TIMELINE_LEN`] events. A job's store is dropped when it
+//! finishes or is moved to failed, so memory depends on the jobs in flight, not on the
+//! simulated duration. Events are kept as values and formatted only when a violation needs
+//! them.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+use crate::event::{Event, EventKind, Name};
+
+use super::jobs::JobTable;
+
+/// Events shown in one violation's timeline, at most.
+pub const TIMELINE_LEN: usize = 12;
+/// Events the global ring keeps.
+pub const GLOBAL_EVENTS: usize = 256;
+
+/// The bounded history of the event stream.
+#[derive(Default)]
+pub struct History {
+    recent: VecDeque<Event>,
+    by_job: JobTable<Option<VecDeque<Event>>>,
+}
+
+impl History {
+    pub fn record(&mut self, event: &Event) {
+        if self.recent.len() == GLOBAL_EVENTS {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(event.clone());
+        let Some(job) = &event.job else { return };
+        let slot = self.by_job.entry(job);
+        if is_terminal(&event.kind) {
+            *slot = None;
+            return;
+        }
+        let events = slot.get_or_insert_with(VecDeque::new);
+        if events.len() == TIMELINE_LEN {
+            events.pop_front();
+        }
+        events.push_back(event.clone());
+    }
+
+    /// The last [`TIMELINE_LEN`] events that involve `job`, or that concern `queue` without
+    /// naming a job (locks, scheduler ticks), or that one of `processes` emitted; oldest first,
+    /// one line each (`time_s kind process detail`).
+    pub fn timeline(
+        &self,
+        job: Option<&str>,
+        queue: Option<&str>,
+        processes: &[Name],
+    ) -> Vec<String> {
+        let involves = |event: &Event| {
+            let same_job = job.is_some() && event.job.as_deref() == job;
+            let same_queue =
+                event.job.is_none() && queue.is_some() && event.queue.as_deref() == queue;
+            let same_process = event
+                .process
+                .as_ref()
+                .is_some_and(|p| processes.contains(p));
+            same_job || same_queue || same_process
+        };
+        let mut picked: Vec<&Event> = self.recent.iter().filter(|e| involves(e)).collect();
+        if let Some(Some(events)) = job.and_then(|job| self.by_job.get(job)) {
+            picked.extend(events.iter());
+        }
+        picked.sort_by_key(|event| event.seq);
+        picked.dedup_by_key(|event| event.seq);
+        let skip = picked.len().saturating_sub(TIMELINE_LEN);
+        picked[skip..]
+            .iter()
+            .map(|event| format_line(event))
+            .collect()
+    }
+
+    /// Jobs whose own history is currently held (those not terminal).
+    pub fn jobs_held(&self) -> usize {
+        self.by_job
+            .iter()
+            .filter(|(_, slot)| slot.is_some())
+            .count()
+    }
+}
+
+/// `job_finished` and `job_moved_to_failed` end a job's life in the normal course.
+pub fn is_terminal(kind: &EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::JobFinished | EventKind::JobMovedToFailed { .. }
+    )
+}
+
+/// One timeline line: `time_s kind process detail`, where the detail starts with the job and
+/// its attempt when the event has them.
+pub fn format_line(event: &Event) -> String {
+    let process = event.process.as_deref().unwrap_or("-");
+    let mut line = format!("{} {} {}", event.time, event.kind.name(), process);
+    if let Some(job) = &event.job {
+        line.push_str(&format!(" job={job}"));
+        if let Some(attempt) = event.attempt {
+            line.push_str(&format!(" attempt={attempt}"));
+        }
+    }
+    if let Some(queue) = &event.queue {
+        line.push_str(&format!(" queue={queue}"));
+    }
+    let detail = event.kind.to_string();
+    if !detail.is_empty() {
+        line.push(' ');
+        line.push_str(&detail);
+    }
+    line
+}
+
+/// A checker's handle on the history: either its own (it records every event it sees) or one
+/// shared by all the checkers of a [`super::Checkers`], which records each event once.
+#[derive(Clone)]
+pub struct Timeline {
+    history: Rc<RefCell<History>>,
+    records: bool,
+}
+
+impl Timeline {
+    /// A private history, for a checker used on its own.
+    pub fn own() -> Timeline {
+        Timeline {
+            history: Rc::new(RefCell::new(History::default())),
+            records: true,
+        }
+    }
+
+    /// A view of a history that someone else records into.
+    pub fn shared(history: &Rc<RefCell<History>>) -> Timeline {
+        Timeline {
+            history: history.clone(),
+            records: false,
+        }
+    }
+
+    /// Call first in `on_event`, so that the event being judged is in its own timeline.
+    pub fn observe(&self, event: &Event) {
+        if self.records {
+            self.history.borrow_mut().record(event);
+        }
+    }
+
+    pub fn lines(&self, job: Option<&str>, queue: Option<&str>, processes: &[Name]) -> Vec<String> {
+        self.history.borrow().timeline(job, queue, processes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::job_id;
+    use crate::sim::SimTime;
+
+    fn event(seq: u64, job: Option<Name>, kind: EventKind) -> Event {
+        Event {
+            time: SimTime::from_secs(seq),
+            seq,
+            pod: None,
+            process: Some(Name::from("w1")),
+            queue: Some(Name::from("default")),
+            job,
+            attempt: None,
+            kind,
+        }
+    }
+
+    #[test]
+    fn timelines_are_bounded_and_name_each_event() {
+        let mut history = History::default();
+        for seq in 0..40 {
+            history.record(&event(seq, Some(job_id(1)), EventKind::JobDequeued));
+        }
+        let lines = history.timeline(Some("j1"), None, &[]);
+        assert_eq!(lines.len(), TIMELINE_LEN);
+        assert_eq!(
+            lines.last().unwrap(),
+            "39.000000 job_dequeued w1 job=j1 queue=default"
+        );
+    }
+
+    #[test]
+    fn a_terminal_job_drops_its_own_history_and_the_ring_stays_bounded() {
+        let mut history = History::default();
+        for number in 0..1000 {
+            let job = Some(job_id(number));
+            history.record(&event(
+                2 * number as u64,
+                job.clone(),
+                EventKind::JobDequeued,
+            ));
+            history.record(&event(2 * number as u64 + 1, job, EventKind::JobFinished));
+        }
+        assert_eq!(history.jobs_held(), 0);
+        assert_eq!(history.recent.len(), GLOBAL_EVENTS);
+    }
+}

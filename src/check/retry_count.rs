@@ -1,0 +1,102 @@
+//! `retry_count`: a job runs at most `1 + retry_max` times (§3.7: `retries_left` is the only
+//! counter). An excess that a duplicate execution explains (§9 R1, R2, R4) is reported once,
+//! by `duplicate_execution`; this check stays quiet for such a job. What remains is a retry
+//! granted too many times, e.g. §9 R12's stale overwrite of `retries_left`.
+
+use std::collections::BTreeMap;
+
+use crate::event::{Event, EventKind, EventSink, Name};
+
+use super::executions::ExecutionTracker;
+use super::findings::Findings;
+use super::jobs::JobTable;
+use super::{CheckClass, Checker, EndState, Timeline, Violation};
+
+pub const NAME: &str = "retry_count";
+
+pub struct RetryCount {
+    tracker: ExecutionTracker,
+    /// `retry_max` per job, from `job_created` (`None`: unknown, not checked).
+    retry_max: JobTable<Option<u32>>,
+    /// Excess found, held until the end in case a duplicate of the same job explains it.
+    pending: BTreeMap<Name, Violation>,
+    findings: Findings,
+    finished: bool,
+    timeline: Timeline,
+}
+
+impl RetryCount {
+    pub fn new(timeline: Timeline) -> RetryCount {
+        RetryCount {
+            tracker: ExecutionTracker::default(),
+            retry_max: JobTable::new(),
+            pending: BTreeMap::new(),
+            findings: Findings::new(NAME, CheckClass::Safety, None),
+            finished: false,
+            timeline,
+        }
+    }
+
+    fn judge_start(&mut self, event: &Event, job: &Name) {
+        let Some(Some(retry_max)) = self.retry_max.get(job).copied() else {
+            return;
+        };
+        let executions = self.tracker.starts(job);
+        let allowed = 1 + retry_max;
+        if executions <= allowed || self.pending.contains_key(job) {
+            return;
+        }
+        if self.tracker.duplicates(job) > 0 {
+            return;
+        }
+        let detail =
+            format!("{job} started execution {executions}, more than 1 + retry_max = {allowed}");
+        let mut violation = Violation::new(NAME, CheckClass::Safety, event.time, detail);
+        let processes: Vec<Name> = event.process.iter().cloned().collect();
+        violation.timeline = self.timeline.lines(Some(job), event.queue.as_deref(), &[]);
+        violation.queue = event.queue.clone();
+        violation.job = Some(job.clone());
+        violation.processes = processes;
+        self.pending.insert(job.clone(), violation);
+    }
+}
+
+impl EventSink for RetryCount {
+    fn on_event(&mut self, event: &Event) {
+        self.timeline.observe(event);
+        let Some(job) = &event.job else { return };
+        if let EventKind::JobCreated { retry_max, .. } = &event.kind {
+            *self.retry_max.entry(job) = Some((*retry_max).max(0) as u32);
+        }
+        if self.tracker.observe(event).is_some() {
+            // A duplicate explains any excess of this job, earlier or later.
+            self.pending.remove(job);
+        }
+        if matches!(event.kind, EventKind::JobStarted { .. }) {
+            self.judge_start(event, job);
+        }
+    }
+}
+
+impl Checker for RetryCount {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn finish(&mut self, _end: &dyn EndState) -> Vec<Violation> {
+        if !self.finished {
+            self.finished = true;
+            for duplicate in self.tracker.finish() {
+                self.pending.remove(&duplicate.job);
+            }
+            for violation in std::mem::take(&mut self.pending).into_values() {
+                self.findings.add(|| violation);
+            }
+        }
+        self.findings.violations()
+    }
+
+    fn passed(&self) -> bool {
+        self.findings.passed() && self.pending.is_empty()
+    }
+}
