@@ -188,3 +188,141 @@ impl BlockedClients {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::redis::test_support::*;
+    use crate::redis::{Outcome, Reply, Server};
+    use crate::sim::{SimDuration, SimTime};
+
+    fn block(s: &mut Server, conn: crate::redis::ConnId, words: &[&str]) -> Option<SimDuration> {
+        match s.execute(SimTime::ZERO, conn, &[command(words)]) {
+            Outcome::Blocked { timeout } => timeout,
+            other => panic!("{words:?} did not block: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn data_present_answers_at_once() {
+        let mut s = Server::new();
+        run0(&mut s, &["RPUSH", "q", "j1", "j2"]);
+        assert_eq!(
+            run0(&mut s, &["BLMOVE", "q", "i", "LEFT", "RIGHT", "5"]),
+            bulk("j1")
+        );
+        assert_eq!(
+            run0(&mut s, &["BLPOP", "none", "q", "0"]),
+            bulks(&["q", "j2"])
+        );
+        assert_eq!(run0(&mut s, &["LRANGE", "i", "0", "-1"]), bulks(&["j1"]));
+    }
+
+    #[test]
+    fn parked_clients_are_served_first_come_first_served() {
+        let mut s = Server::new();
+        assert_eq!(
+            block(&mut s, A, &["BLMOVE", "q", "i", "LEFT", "RIGHT", "405"]),
+            Some(SimDuration::from_secs(405))
+        );
+        assert_eq!(block(&mut s, B, &["BLPOP", "other", "q", "0"]), None);
+        assert_eq!(
+            block(&mut s, C, &["BLPOP", "q", "0.5"]),
+            Some(SimDuration::from_millis(500))
+        );
+        assert!(s.take_unblocked().is_empty());
+        assert_eq!(
+            run(
+                &mut s,
+                SimTime::ZERO,
+                ConnId(9),
+                &["RPUSH", "q", "j1", "j2"]
+            ),
+            Reply::Int(2)
+        );
+        assert_eq!(
+            s.take_unblocked(),
+            vec![(A, bulk("j1")), (B, bulks(&["q", "j2"]))],
+            "A blocked first; the list emptied before C's turn"
+        );
+        assert!(s.is_blocked(C));
+        assert_eq!(run0(&mut s, &["LRANGE", "i", "0", "-1"]), bulks(&["j1"]));
+        assert_eq!(run0(&mut s, &["EXISTS", "q"]), Reply::Int(0));
+    }
+
+    use crate::redis::ConnId;
+
+    #[test]
+    fn timeouts_reply_nil_only_while_blocked() {
+        let mut s = Server::new();
+        block(&mut s, A, &["BLMOVE", "q", "i", "LEFT", "RIGHT", "1"]);
+        block(&mut s, B, &["BLPOP", "q", "1"]);
+        let later = SimTime::from_secs(1);
+        assert_eq!(s.block_timed_out(later, A), Some(Reply::Nil));
+        assert_eq!(s.block_timed_out(later, B), Some(Reply::NilArray));
+        assert_eq!(s.block_timed_out(later, B), None);
+        run0(&mut s, &["RPUSH", "q", "x"]);
+        assert!(s.take_unblocked().is_empty());
+        assert_eq!(run0(&mut s, &["LLEN", "q"]), Reply::Int(1));
+    }
+
+    #[test]
+    fn pushes_inside_exec_serve_after_the_exec_and_moves_chain() {
+        let mut s = Server::new();
+        block(&mut s, A, &["BLMOVE", "q", "i", "LEFT", "RIGHT", "0"]);
+        block(&mut s, B, &["BLPOP", "i", "0"]);
+        let request = [
+            command(&["MULTI"]),
+            command(&["RPUSH", "q", "j"]),
+            command(&["EXEC"]),
+        ];
+        s.execute(SimTime::ZERO, C, &request[..2]);
+        assert!(s.take_unblocked().is_empty(), "queued, not run");
+        s.execute(SimTime::ZERO, C, &request[2..]);
+        assert_eq!(
+            s.take_unblocked(),
+            vec![(A, bulk("j")), (B, bulks(&["i", "j"]))]
+        );
+    }
+
+    #[test]
+    fn inside_multi_blocking_pops_do_not_block() {
+        let mut s = Server::new();
+        let request: Vec<_> = [
+            &["MULTI"][..],
+            &["BLMOVE", "q", "i", "LEFT", "RIGHT", "0"],
+            &["BLPOP", "q", "0"],
+            &["EXEC"],
+        ]
+        .iter()
+        .map(|w| command(w))
+        .collect();
+        let Outcome::Replies(replies) = s.execute(SimTime::ZERO, A, &request) else {
+            panic!("blocked inside MULTI");
+        };
+        assert_eq!(replies[3], Reply::Array(vec![Reply::Nil, Reply::NilArray]));
+    }
+
+    #[test]
+    fn timeout_errors_and_disconnect() {
+        let mut s = Server::new();
+        assert_eq!(
+            run0(&mut s, &["BLPOP", "q", "-1"]),
+            err("ERR timeout is negative")
+        );
+        assert_eq!(
+            run0(&mut s, &["BLPOP", "q", "x"]),
+            err("ERR timeout is not a float or out of range")
+        );
+        assert_eq!(
+            run0(&mut s, &["BLMOVE", "q", "i", "UP", "LEFT", "1"]),
+            err("ERR syntax error")
+        );
+        run0(&mut s, &["SET", "str", "v"]);
+        assert!(run0(&mut s, &["BLPOP", "q", "str", "1"]).is_error());
+        block(&mut s, A, &["BLPOP", "q", "0"]);
+        s.disconnect(A);
+        run(&mut s, SimTime::ZERO, B, &["RPUSH", "q", "x"]);
+        assert!(s.take_unblocked().is_empty());
+        assert_eq!(run0(&mut s, &["LLEN", "q"]), Reply::Int(1));
+    }
+}

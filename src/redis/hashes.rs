@@ -195,3 +195,106 @@ fn store_field(db: &mut Db, now: SimTime, args: &[String], value: &str) {
     }
     db.modified(&args[0]);
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::redis::test_support::*;
+    use crate::redis::{Reply, Server};
+
+    #[test]
+    fn hset_counts_new_fields_and_keeps_insertion_order() {
+        let mut s = Server::new();
+        assert_eq!(
+            run0(&mut s, &["HSET", "h", "b", "1", "a", "2"]),
+            Reply::Int(2)
+        );
+        assert_eq!(
+            run0(&mut s, &["HSET", "h", "b", "3", "c", "4"]),
+            Reply::Int(1)
+        );
+        assert_eq!(
+            run0(&mut s, &["HGETALL", "h"]),
+            bulks(&["b", "3", "a", "2", "c", "4"])
+        );
+        assert_eq!(run0(&mut s, &["HDEL", "h", "a", "zz"]), Reply::Int(1));
+        run0(&mut s, &["HSET", "h", "a", "5"]);
+        assert_eq!(
+            run0(&mut s, &["HGETALL", "h"]),
+            bulks(&["b", "3", "c", "4", "a", "5"])
+        );
+        assert_eq!(run0(&mut s, &["HGET", "h", "c"]), bulk("4"));
+        assert_eq!(run0(&mut s, &["HGET", "h", "zz"]), Reply::Nil);
+        assert_eq!(run0(&mut s, &["HEXISTS", "h", "c"]), Reply::Int(1));
+        assert_eq!(run0(&mut s, &["HLEN", "h"]), Reply::Int(3));
+        assert_eq!(run0(&mut s, &["HGETALL", "missing"]), bulks(&[]));
+    }
+
+    #[test]
+    fn hdel_of_the_last_field_deletes_the_key() {
+        let mut s = Server::new();
+        run0(&mut s, &["HSET", "h", "f", "v"]);
+        assert_eq!(run0(&mut s, &["HDEL", "h", "f"]), Reply::Int(1));
+        assert_eq!(run0(&mut s, &["EXISTS", "h"]), Reply::Int(0));
+    }
+
+    #[test]
+    fn hset_arity_and_type_errors() {
+        let mut s = Server::new();
+        let arity = err("ERR wrong number of arguments for 'hset' command");
+        assert_eq!(run0(&mut s, &["HSET", "h", "f"]), arity);
+        assert_eq!(run0(&mut s, &["HSET", "h", "f", "v", "g"]), arity);
+        run0(&mut s, &["SET", "s", "x"]);
+        assert_eq!(
+            run0(&mut s, &["HSET", "s", "f", "v"]),
+            err("WRONGTYPE Operation against a key holding the wrong kind of value")
+        );
+    }
+
+    #[test]
+    fn hincrby_and_hincrbyfloat() {
+        let mut s = Server::new();
+        assert_eq!(run0(&mut s, &["HINCRBY", "h", "n", "5"]), Reply::Int(5));
+        assert_eq!(run0(&mut s, &["HINCRBY", "h", "n", "-7"]), Reply::Int(-2));
+        assert_eq!(
+            run0(&mut s, &["HINCRBY", "h", "n", "x"]),
+            err("ERR value is not an integer or out of range")
+        );
+        run0(
+            &mut s,
+            &["HSET", "h", "s", "abc", "max", "9223372036854775807"],
+        );
+        assert_eq!(
+            run0(&mut s, &["HINCRBY", "h", "s", "1"]),
+            err("ERR hash value is not an integer")
+        );
+        assert_eq!(
+            run0(&mut s, &["HINCRBY", "h", "max", "1"]),
+            err("ERR increment or decrement would overflow")
+        );
+        assert_eq!(
+            run0(&mut s, &["HINCRBYFLOAT", "h", "f", "0.1"]),
+            bulk("0.1")
+        );
+        assert_eq!(
+            run0(&mut s, &["HINCRBYFLOAT", "h", "f", "0.2"]),
+            bulk("0.3")
+        );
+        assert_eq!(
+            run0(&mut s, &["HINCRBYFLOAT", "h", "g", "12345.678"]),
+            bulk("12345.67799999999999994")
+        );
+        assert_eq!(
+            run0(&mut s, &["HINCRBYFLOAT", "h", "s", "1"]),
+            err("ERR hash value is not a float")
+        );
+        assert_eq!(
+            run0(&mut s, &["HINCRBYFLOAT", "h", "f", "x"]),
+            err("ERR value is not a valid float")
+        );
+        assert_eq!(
+            run0(&mut s, &["HINCRBYFLOAT", "h", "f", "inf"]),
+            err("ERR value is NaN or Infinity")
+        );
+        assert_eq!(run0(&mut s, &["HGET", "h", "f"]), bulk("0.3"));
+    }
+}

@@ -193,7 +193,7 @@ fn expire_command(db: &mut Db, now: SimTime, args: &[String], seconds: bool) -> 
     let Some(amount) = parse_int(&args[1]) else {
         return errors::reply(errors::NOT_INTEGER);
     };
-    if seconds && (amount > i64::MAX / 1000 || amount < i64::MIN / 1000) {
+    if seconds && !(i64::MIN / 1000..=i64::MAX / 1000).contains(&amount) {
         return errors::invalid_expire(name);
     }
     let millis = if seconds {
@@ -259,5 +259,168 @@ pub fn persist(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
             Reply::Int(1)
         }
         _ => Reply::Int(0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::redis::test_support::*;
+    use crate::redis::{Reply, Server};
+    use crate::sim::{SimDuration, SimTime};
+
+    fn at(seconds: f64) -> SimTime {
+        SimTime::ZERO + SimDuration::from_secs_f64(seconds)
+    }
+
+    #[test]
+    fn set_get_del_exists() {
+        let mut s = Server::new();
+        assert_eq!(run0(&mut s, &["SET", "k", "v"]), ok());
+        assert_eq!(run0(&mut s, &["GET", "k"]), bulk("v"));
+        assert_eq!(run0(&mut s, &["GET", "nope"]), Reply::Nil);
+        assert_eq!(run0(&mut s, &["EXISTS", "k", "k", "nope"]), Reply::Int(2));
+        assert_eq!(run0(&mut s, &["DEL", "k", "nope"]), Reply::Int(1));
+        assert_eq!(run0(&mut s, &["EXISTS", "k"]), Reply::Int(0));
+        assert_eq!(run0(&mut s, &["TYPE", "k"]), Reply::Status("none".into()));
+    }
+
+    #[test]
+    fn set_nx_xx_and_option_errors() {
+        let mut s = Server::new();
+        assert_eq!(run0(&mut s, &["SET", "k", "1", "XX"]), Reply::Nil);
+        assert_eq!(run0(&mut s, &["SET", "k", "1", "NX"]), ok());
+        assert_eq!(run0(&mut s, &["SET", "k", "2", "nx"]), Reply::Nil);
+        assert_eq!(run0(&mut s, &["SET", "k", "3", "XX"]), ok());
+        assert_eq!(run0(&mut s, &["GET", "k"]), bulk("3"));
+        assert_eq!(
+            run0(&mut s, &["SET", "k", "v", "NX", "XX"]),
+            err("ERR syntax error")
+        );
+        assert_eq!(
+            run0(&mut s, &["SET", "k", "v", "EX"]),
+            err("ERR syntax error")
+        );
+        assert_eq!(
+            run0(&mut s, &["SET", "k", "v", "EX", "1", "PX", "1"]),
+            err("ERR syntax error")
+        );
+        assert_eq!(
+            run0(&mut s, &["SET", "k", "v", "EX", "x"]),
+            err("ERR value is not an integer or out of range")
+        );
+        assert_eq!(
+            run0(&mut s, &["SET", "k", "v", "EX", "0"]),
+            err("ERR invalid expire time in 'set' command")
+        );
+        assert_eq!(
+            run0(&mut s, &["SET", "k"]),
+            err("ERR wrong number of arguments for 'set' command")
+        );
+    }
+
+    #[test]
+    fn a_key_set_with_ex_61_lives_until_exactly_61_seconds() {
+        let mut s = Server::new();
+        let t = at(100.0);
+        assert_eq!(run(&mut s, t, A, &["SET", "lock", "me", "EX", "61"]), ok());
+        assert_eq!(run(&mut s, at(160.999), A, &["GET", "lock"]), bulk("me"));
+        assert_eq!(run(&mut s, at(161.0), A, &["GET", "lock"]), Reply::Nil);
+        assert_eq!(s.key_count(), 0, "lazy expiry removed it");
+    }
+
+    #[test]
+    fn ttl_pttl_persist_and_set_clearing_ttl() {
+        let mut s = Server::new();
+        assert_eq!(run0(&mut s, &["TTL", "k"]), Reply::Int(-2));
+        run0(&mut s, &["SET", "k", "v"]);
+        assert_eq!(run0(&mut s, &["TTL", "k"]), Reply::Int(-1));
+        assert_eq!(run0(&mut s, &["EXPIRE", "k", "10"]), Reply::Int(1));
+        assert_eq!(run(&mut s, at(0.4), A, &["TTL", "k"]), Reply::Int(10));
+        assert_eq!(run(&mut s, at(0.6), A, &["TTL", "k"]), Reply::Int(9));
+        assert_eq!(run(&mut s, at(1.0), A, &["PTTL", "k"]), Reply::Int(9000));
+        assert_eq!(run0(&mut s, &["PERSIST", "k"]), Reply::Int(1));
+        assert_eq!(run0(&mut s, &["PERSIST", "k"]), Reply::Int(0));
+        assert_eq!(run0(&mut s, &["PEXPIRE", "k", "1500"]), Reply::Int(1));
+        assert_eq!(run0(&mut s, &["PTTL", "k"]), Reply::Int(1500));
+        run0(&mut s, &["SET", "k", "w"]);
+        assert_eq!(
+            run0(&mut s, &["TTL", "k"]),
+            Reply::Int(-1),
+            "SET clears the TTL"
+        );
+        run0(&mut s, &["SET", "k", "w", "PX", "5000"]);
+        run0(&mut s, &["SET", "k", "x", "KEEPTTL"]);
+        assert_eq!(run0(&mut s, &["PTTL", "k"]), Reply::Int(5000));
+    }
+
+    #[test]
+    fn expire_edge_cases() {
+        let mut s = Server::new();
+        assert_eq!(run0(&mut s, &["EXPIRE", "missing", "10"]), Reply::Int(0));
+        run0(&mut s, &["SET", "k", "v"]);
+        assert_eq!(run0(&mut s, &["EXPIRE", "k", "0"]), Reply::Int(1));
+        assert_eq!(
+            run0(&mut s, &["EXISTS", "k"]),
+            Reply::Int(0),
+            "non-positive TTL deletes"
+        );
+        run0(&mut s, &["SET", "k", "v"]);
+        assert_eq!(run0(&mut s, &["EXPIRE", "k", "-5"]), Reply::Int(1));
+        assert_eq!(run0(&mut s, &["GET", "k"]), Reply::Nil);
+        assert_eq!(
+            run0(&mut s, &["EXPIRE", "k", "x"]),
+            err("ERR value is not an integer or out of range")
+        );
+        assert_eq!(
+            run0(&mut s, &["EXPIRE", "k", "99999999999999999"]),
+            err("ERR invalid expire time in 'expire' command")
+        );
+        run0(&mut s, &["SET", "k", "v"]);
+        assert_eq!(run0(&mut s, &["EXPIRE", "k", "10", "XX"]), Reply::Int(0));
+        assert_eq!(run0(&mut s, &["EXPIRE", "k", "10", "NX"]), Reply::Int(1));
+        assert_eq!(run0(&mut s, &["EXPIRE", "k", "5", "GT"]), Reply::Int(0));
+        assert_eq!(run0(&mut s, &["EXPIRE", "k", "5", "LT"]), Reply::Int(1));
+        assert_eq!(
+            run0(&mut s, &["EXPIRE", "k", "5", "FOO"]),
+            err("ERR Unsupported option FOO")
+        );
+    }
+
+    #[test]
+    fn active_expiry_removes_untouched_keys() {
+        let mut s = Server::new();
+        for i in 0..100 {
+            run0(
+                &mut s,
+                &[
+                    "SET",
+                    &format!("k{i}"),
+                    "v",
+                    "EX",
+                    &(1 + i % 10).to_string(),
+                ],
+            );
+        }
+        run0(&mut s, &["SET", "forever", "v"]);
+        assert_eq!(s.active_expire(at(5.0)), 50);
+        assert_eq!(s.key_count(), 51);
+        assert_eq!(s.active_expire(at(10.0)), 50);
+        assert_eq!(s.key_count(), 1);
+    }
+
+    #[test]
+    fn wrong_type_on_get() {
+        let mut s = Server::new();
+        run0(&mut s, &["RPUSH", "l", "a"]);
+        assert_eq!(
+            run0(&mut s, &["GET", "l"]),
+            err("WRONGTYPE Operation against a key holding the wrong kind of value")
+        );
+        assert_eq!(
+            run0(&mut s, &["SET", "l", "v"]),
+            ok(),
+            "SET overwrites any type"
+        );
+        assert_eq!(run0(&mut s, &["GET", "l"]), bulk("v"));
     }
 }

@@ -244,3 +244,92 @@ pub fn pop_first(db: &mut Db, now: SimTime, keys: &[String]) -> Option<Reply> {
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::redis::test_support::*;
+    use crate::redis::{Reply, Server};
+
+    #[test]
+    fn push_pop_range_in_order() {
+        let mut s = Server::new();
+        assert_eq!(run0(&mut s, &["RPUSH", "l", "a", "b"]), Reply::Int(2));
+        assert_eq!(run0(&mut s, &["LPUSH", "l", "x", "y"]), Reply::Int(4));
+        assert_eq!(
+            run0(&mut s, &["LRANGE", "l", "0", "-1"]),
+            bulks(&["y", "x", "a", "b"])
+        );
+        assert_eq!(
+            run0(&mut s, &["LRANGE", "l", "-2", "10"]),
+            bulks(&["a", "b"])
+        );
+        assert_eq!(run0(&mut s, &["LRANGE", "l", "3", "1"]), bulks(&[]));
+        assert_eq!(run0(&mut s, &["LPOP", "l"]), bulk("y"));
+        assert_eq!(run0(&mut s, &["LPOP", "l", "2"]), bulks(&["x", "a"]));
+        assert_eq!(run0(&mut s, &["LPOP", "l", "0"]), bulks(&[]));
+        assert_eq!(run0(&mut s, &["LLEN", "l"]), Reply::Int(1));
+        assert_eq!(run0(&mut s, &["LPOP", "l", "5"]), bulks(&["b"]));
+        assert_eq!(
+            run0(&mut s, &["EXISTS", "l"]),
+            Reply::Int(0),
+            "an emptied list is deleted"
+        );
+        assert_eq!(run0(&mut s, &["LPOP", "l"]), Reply::Nil);
+        assert_eq!(run0(&mut s, &["LPOP", "l", "2"]), Reply::NilArray);
+        assert_eq!(
+            run0(&mut s, &["LPOP", "l", "-1"]),
+            err("ERR value is out of range, must be positive")
+        );
+    }
+
+    #[test]
+    fn lrem_counts_from_either_end() {
+        let mut s = Server::new();
+        run0(&mut s, &["RPUSH", "l", "a", "b", "a", "c", "a"]);
+        assert_eq!(run0(&mut s, &["LREM", "l", "-1", "a"]), Reply::Int(1));
+        assert_eq!(
+            run0(&mut s, &["LRANGE", "l", "0", "-1"]),
+            bulks(&["a", "b", "a", "c"])
+        );
+        assert_eq!(run0(&mut s, &["LREM", "l", "1", "a"]), Reply::Int(1));
+        assert_eq!(
+            run0(&mut s, &["LRANGE", "l", "0", "-1"]),
+            bulks(&["b", "a", "c"])
+        );
+        assert_eq!(run0(&mut s, &["LREM", "l", "0", "zz"]), Reply::Int(0));
+        assert_eq!(run0(&mut s, &["LREM", "l", "0", "a"]), Reply::Int(1));
+    }
+
+    #[test]
+    fn lmove_moves_between_ends_and_checks_types() {
+        let mut s = Server::new();
+        run0(&mut s, &["RPUSH", "q", "1", "2"]);
+        assert_eq!(
+            run0(&mut s, &["LMOVE", "q", "i", "LEFT", "RIGHT"]),
+            bulk("1")
+        );
+        assert_eq!(
+            run0(&mut s, &["LMOVE", "q", "q", "right", "left"]),
+            bulk("2")
+        );
+        assert_eq!(
+            run0(&mut s, &["LMOVE", "q", "i", "UP", "LEFT"]),
+            err("ERR syntax error")
+        );
+        assert_eq!(
+            run0(&mut s, &["LMOVE", "none", "i", "LEFT", "LEFT"]),
+            Reply::Nil
+        );
+        run0(&mut s, &["SET", "str", "x"]);
+        let wrongtype = err("WRONGTYPE Operation against a key holding the wrong kind of value");
+        assert_eq!(
+            run0(&mut s, &["LMOVE", "q", "str", "LEFT", "LEFT"]),
+            wrongtype
+        );
+        assert_eq!(
+            run0(&mut s, &["LMOVE", "none", "str", "LEFT", "LEFT"]),
+            Reply::Nil
+        );
+        assert_eq!(run0(&mut s, &["LRANGE", "i", "0", "-1"]), bulks(&["1"]));
+    }
+}

@@ -12,13 +12,13 @@
 //! | `blocking.rs` | BLMOVE/BLPOP: parked clients, FIFO service, timeouts |
 //! | `transactions.rs` | the WATCH table and queued MULTI commands |
 //! | `scripts.rs`, `sha1.rs` | RQ's two lock scripts, run natively behind EVAL/EVALSHA |
-//! | `numbers.rs` | integers and floats as Redis parses and prints them |
+//! | `numbers.rs`, `long_double.rs` | integers and floats as Redis parses and prints them |
 //! | `errors.rs` | error replies, word for word |
 //! | `peek.rs` | side-effect-free reads for observers |
 //!
 //! Deliberate differences from real Redis are documented where they live: `keyspace.rs`
 //! (a key is gone at exactly its expiry instant), `hashes.rs` (big hashes keep insertion
-//! order), `sets.rs` (SMEMBERS sorted), `numbers.rs` (HINCRBYFLOAT beyond small values),
+//! order), `sets.rs` (SMEMBERS sorted), `numbers.rs` (HINCRBYFLOAT of hex floats or beyond ±1e60),
 //! `scripts.rs` (only RQ's scripts; always loaded), `server.rs` (a blocking pop inside a
 //! longer pipeline does not block).
 pub mod blocking;
@@ -28,6 +28,7 @@ pub mod hashes;
 pub mod keys;
 pub mod keyspace;
 pub mod lists;
+mod long_double;
 pub mod numbers;
 mod peek;
 pub mod reply;
@@ -45,3 +46,46 @@ pub use scripts::{
     ACQUIRE_OR_REFRESH_LOCK_SHA, RELEASE_LOCK_SCRIPT, RELEASE_LOCK_SHA,
 };
 pub use server::{ConnId, Outcome, Server, Snapshot};
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::*;
+    use crate::sim::SimTime;
+
+    pub const A: ConnId = ConnId(1);
+    pub const B: ConnId = ConnId(2);
+    pub const C: ConnId = ConnId(3);
+
+    pub fn command(words: &[&str]) -> Command {
+        Command(words.iter().map(|w| w.to_string()).collect())
+    }
+
+    /// Runs one command that must not block; its reply.
+    pub fn run(server: &mut Server, now: SimTime, conn: ConnId, words: &[&str]) -> Reply {
+        match server.execute(now, conn, &[command(words)]) {
+            Outcome::Replies(mut replies) => replies.pop().expect("one reply"),
+            Outcome::Blocked { .. } => panic!("{words:?} blocked"),
+        }
+    }
+
+    /// Runs one command at time zero on connection A.
+    pub fn run0(server: &mut Server, words: &[&str]) -> Reply {
+        run(server, SimTime::ZERO, A, words)
+    }
+
+    pub fn bulk(text: &str) -> Reply {
+        Reply::Bulk(text.to_string())
+    }
+
+    pub fn bulks(texts: &[&str]) -> Reply {
+        Reply::Array(texts.iter().map(|t| bulk(t)).collect())
+    }
+
+    pub fn err(text: &str) -> Reply {
+        Reply::Error(text.to_string())
+    }
+
+    pub fn ok() -> Reply {
+        Reply::ok()
+    }
+}

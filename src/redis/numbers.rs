@@ -2,6 +2,8 @@
 //! without leading spaces, NaN or overflow), `%.17g` scores and the `%.17Lf` output of
 //! HINCRBYFLOAT.
 
+use crate::redis::long_double::LongDouble;
+
 /// Parses an integer as Redis's `string2ll` does: no sign but `-`, no leading zeros, no spaces.
 pub fn parse_int(text: &str) -> Option<i64> {
     let bytes = text.as_bytes();
@@ -73,24 +75,23 @@ fn trim_fraction_zeros(text: &str) -> &str {
     text.trim_end_matches('0').trim_end_matches('.')
 }
 
-/// Fractional digits of HINCRBYFLOAT's output (`%.17Lf`).
-const FRACTION_DIGITS: u32 = 17;
-const FRACTION_SCALE: i128 = 10i128.pow(FRACTION_DIGITS);
-
-/// Adds two decimal strings as HINCRBYFLOAT does and formats the sum as Redis does (`%.17Lf`
-/// with trailing zeros removed). Redis computes in x87 long double; this sums exactly in
-/// decimal, which gives the same text while both operands and the sum stay below 8 in
-/// magnitude with at most 17 decimals (there long double's rounding error is below the 17th
-/// decimal). Larger values fall back to f64 and can differ from Redis in the last digits.
-/// Returns `None` when the sum is not finite.
+/// Adds two numbers as HINCRBYFLOAT does and formats the sum as Redis does (`%.17Lf` with
+/// trailing zeros removed), emulating x87 long double for plain decimals. Operands that are not
+/// plain decimals within ±1e60 (hex floats, `inf`, huge exponents) fall back to f64 and can
+/// differ from Redis in the last digits. `None` when the sum is not finite.
 pub fn add_float_strings(
     current: f64,
     current_text: &str,
     increment: f64,
     increment_text: &str,
 ) -> Option<String> {
-    if let (Some(a), Some(b)) = (parse_decimal(current_text), parse_decimal(increment_text)) {
-        return Some(format_fixed(a + b));
+    if let (Some(a), Some(b)) = (
+        LongDouble::parse(current_text),
+        LongDouble::parse(increment_text),
+    ) {
+        if a.addable(b) {
+            return Some(a.add(b).to_human());
+        }
     }
     let sum = current + increment;
     if !sum.is_finite() {
@@ -103,71 +104,6 @@ pub fn add_float_strings(
     } else {
         text.to_string()
     })
-}
-
-/// A plain decimal (`-12.5`, `3e-5`) as an exact count of 1e-17 units, if it fits.
-fn parse_decimal(text: &str) -> Option<i128> {
-    let lower = text.to_ascii_lowercase();
-    let (mantissa, exponent) = match lower.split_once('e') {
-        Some((m, e)) => (m, e.strip_prefix('+').unwrap_or(e).parse::<i32>().ok()?),
-        None => (lower.as_str(), 0),
-    };
-    let (negative, unsigned) = match mantissa.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, mantissa.strip_prefix('+').unwrap_or(mantissa)),
-    };
-    let (whole, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
-    if whole.is_empty() && fraction.is_empty() {
-        return None;
-    }
-    if !whole
-        .bytes()
-        .chain(fraction.bytes())
-        .all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    let digits = format!("{whole}{fraction}");
-    let digits = digits.trim_start_matches('0');
-    if digits.len() > 30 {
-        return None;
-    }
-    let mut units: i128 = if digits.is_empty() {
-        0
-    } else {
-        digits.parse().ok()?
-    };
-    let shift = exponent + FRACTION_DIGITS as i32 - fraction.len() as i32;
-    if shift < 0 {
-        let divisor = 10i128.checked_pow(shift.unsigned_abs())?;
-        if units % divisor != 0 {
-            return None;
-        }
-        units /= divisor;
-    } else {
-        units = units.checked_mul(10i128.checked_pow(shift as u32)?)?;
-    }
-    let limit = 8 * FRACTION_SCALE;
-    if units.abs() >= limit {
-        return None;
-    }
-    Some(if negative { -units } else { units })
-}
-
-fn format_fixed(units: i128) -> String {
-    let sign = if units < 0 { "-" } else { "" };
-    let magnitude = units.unsigned_abs();
-    let whole = magnitude / FRACTION_SCALE as u128;
-    let fraction = magnitude % FRACTION_SCALE as u128;
-    if fraction == 0 {
-        return if whole == 0 {
-            "0".to_string()
-        } else {
-            format!("{sign}{whole}")
-        };
-    }
-    let fraction = format!("{fraction:017}");
-    format!("{sign}{whole}.{}", fraction.trim_end_matches('0'))
 }
 
 /// Formats a non-negative blocking timeout in seconds as whole milliseconds, rounded up, the

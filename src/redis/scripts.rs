@@ -236,3 +236,69 @@ mod tests {
         assert_eq!(sha1_hex(RELEASE_LOCK_SCRIPT.as_bytes()), RELEASE_LOCK_SHA);
     }
 }
+
+#[cfg(test)]
+mod lock_tests {
+    use super::*;
+    use crate::redis::test_support::*;
+    use crate::redis::{Outcome, Server};
+
+    fn call(s: &mut Server, now: SimTime, command: Command) -> Reply {
+        match s.execute(now, A, &[command]) {
+            Outcome::Replies(mut replies) => replies.pop().unwrap(),
+            Outcome::Blocked { .. } => panic!("blocked"),
+        }
+    }
+
+    #[test]
+    fn acquire_refresh_take_and_release() {
+        let mut s = Server::new();
+        let t0 = SimTime::ZERO;
+        let acquire = |name: &str| acquire_or_refresh_lock_command("lock", name, 61);
+        assert_eq!(call(&mut s, t0, acquire("s1")), Reply::Int(1));
+        assert_eq!(s.peek_expire_at(t0, "lock"), Some(SimTime::from_secs(61)));
+        let t30 = SimTime::from_secs(30);
+        assert_eq!(call(&mut s, t30, acquire("s1")), Reply::Int(2));
+        assert_eq!(s.peek_expire_at(t30, "lock"), Some(SimTime::from_secs(91)));
+        assert_eq!(call(&mut s, t30, acquire("s2")), Reply::Int(0));
+        assert_eq!(
+            call(&mut s, t30, release_lock_command("lock", "s2")),
+            Reply::Int(0)
+        );
+        assert_eq!(s.peek_string(t30, "lock").as_deref(), Some("s1"));
+        assert_eq!(
+            call(&mut s, t30, release_lock_command("lock", "s1")),
+            Reply::Int(1)
+        );
+        assert!(!s.peek_exists(t30, "lock"));
+        let t91 = SimTime::from_secs(91);
+        assert_eq!(call(&mut s, t91, acquire("s2")), Reply::Int(1));
+    }
+
+    #[test]
+    fn eval_of_the_text_and_refusals() {
+        let mut s = Server::new();
+        let t0 = SimTime::ZERO;
+        let eval = crate::cmd!("EVAL", ACQUIRE_OR_REFRESH_LOCK_SCRIPT, 1, "lock", "me", 61);
+        assert_eq!(call(&mut s, t0, eval), Reply::Int(1));
+        let unknown = crate::cmd!("EVALSHA", "0".repeat(40), 1, "lock", "me");
+        assert_eq!(
+            call(&mut s, t0, unknown),
+            err("NOSCRIPT No matching script. Please use EVAL.")
+        );
+        assert!(call(&mut s, t0, crate::cmd!("EVAL", "return 1", 0)).is_error());
+        let too_many = crate::cmd!("EVALSHA", RELEASE_LOCK_SHA, 3, "lock");
+        assert_eq!(
+            call(&mut s, t0, too_many),
+            err("ERR Number of keys can't be greater than number of args")
+        );
+        call(&mut s, t0, crate::cmd!("HSET", "hash", "f", "v"));
+        assert_eq!(
+            call(&mut s, t0, release_lock_command("hash", "me")),
+            Reply::Error(format!(
+                "WRONGTYPE Operation against a key holding the wrong kind of value \
+                 script: {RELEASE_LOCK_SHA}, on @user_script:1."
+            ))
+        );
+    }
+}

@@ -342,3 +342,69 @@ impl Server {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::redis::test_support::*;
+    use crate::redis::{Reply, Server};
+    use crate::sim::SimTime;
+
+    #[test]
+    fn restart_without_snapshot_empties_everything() {
+        let mut s = Server::new();
+        run0(&mut s, &["SET", "k", "v"]);
+        run0(&mut s, &["MULTI"]);
+        s.restart(None);
+        assert_eq!(s.key_count(), 0);
+        assert_eq!(run0(&mut s, &["EXEC"]), err("ERR EXEC without MULTI"));
+    }
+
+    #[test]
+    fn restart_from_a_snapshot_keeps_absolute_expiry_times() {
+        let mut s = Server::new();
+        run0(&mut s, &["SET", "short", "v", "EX", "10"]);
+        run0(&mut s, &["SET", "long", "v", "EX", "100"]);
+        run0(&mut s, &["RPUSH", "q", "a"]);
+        let snapshot = s.snapshot();
+        run0(&mut s, &["LPOP", "q"]);
+        run(&mut s, SimTime::from_secs(20), A, &["PING"]);
+        s.restart(Some(snapshot));
+        assert_eq!(s.key_count(), 2, "the key expired by t=20 is gone at once");
+        let t = SimTime::from_secs(20);
+        assert_eq!(run(&mut s, t, A, &["TTL", "long"]), Reply::Int(80));
+        assert_eq!(
+            run(&mut s, t, A, &["LRANGE", "q", "0", "-1"]),
+            bulks(&["a"])
+        );
+    }
+
+    #[test]
+    fn connection_commands() {
+        let mut s = Server::new();
+        assert_eq!(run0(&mut s, &["PING"]), Reply::Status("PONG".into()));
+        assert_eq!(run0(&mut s, &["CLIENT", "SETNAME", "worker1"]), ok());
+        assert_eq!(run0(&mut s, &["CLIENT", "GETNAME"]), bulk("worker1"));
+        assert!(run0(&mut s, &["CLIENT", "LIST"])
+            .as_str()
+            .unwrap()
+            .contains("name=worker1"));
+        assert_eq!(
+            run0(&mut s, &["CLIENT", "SETNAME"]),
+            err("ERR wrong number of arguments for 'client|setname' command")
+        );
+        assert_eq!(
+            run0(&mut s, &["CLIENT", "FOO"]),
+            err("ERR unknown subcommand 'FOO'. Try CLIENT HELP.")
+        );
+        let info = run0(&mut s, &["INFO", "server"]);
+        assert!(info.as_str().unwrap().contains("redis_version:7.0.15\r\n"));
+        assert_eq!(
+            run0(&mut s, &["FOO"]),
+            err("ERR unknown command 'FOO', with args beginning with: ")
+        );
+        assert_eq!(
+            run(&mut s, SimTime::ZERO, B, &[]),
+            err("ERR unknown command '', with args beginning with: ")
+        );
+    }
+}

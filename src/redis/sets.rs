@@ -61,3 +61,23 @@ pub fn scard(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
         Err(reply) => reply,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::redis::test_support::*;
+    use crate::redis::{Reply, Server};
+
+    #[test]
+    fn sadd_srem_smembers_sorted() {
+        let mut s = Server::new();
+        assert_eq!(run0(&mut s, &["SADD", "s", "b", "a", "b"]), Reply::Int(2));
+        assert_eq!(run0(&mut s, &["SADD", "s", "a", "c"]), Reply::Int(1));
+        assert_eq!(run0(&mut s, &["SMEMBERS", "s"]), bulks(&["a", "b", "c"]));
+        assert_eq!(run0(&mut s, &["SISMEMBER", "s", "a"]), Reply::Int(1));
+        assert_eq!(run0(&mut s, &["SREM", "s", "a", "zz"]), Reply::Int(1));
+        assert_eq!(run0(&mut s, &["SCARD", "s"]), Reply::Int(2));
+        assert_eq!(run0(&mut s, &["SREM", "s", "b", "c"]), Reply::Int(2));
+        assert_eq!(run0(&mut s, &["EXISTS", "s"]), Reply::Int(0));
+        assert_eq!(run0(&mut s, &["SMEMBERS", "s"]), bulks(&[]));
+    }
+}

@@ -171,3 +171,55 @@ pub fn xlen(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
         Err(reply) => reply,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::redis::test_support::*;
+    use crate::redis::{Reply, Server};
+    use crate::sim::SimTime;
+
+    #[test]
+    fn xadd_ids_follow_the_server_clock() {
+        let mut s = Server::new();
+        let t = SimTime::from_secs(5);
+        assert_eq!(
+            run(&mut s, t, A, &["XADD", "x", "*", "f", "v"]),
+            bulk("5000-0")
+        );
+        assert_eq!(
+            run(
+                &mut s,
+                t,
+                A,
+                &["XADD", "x", "MAXLEN", "~", "10", "*", "f", "v"]
+            ),
+            bulk("5000-1")
+        );
+        assert_eq!(
+            run(&mut s, t, A, &["XADD", "x", "1-1", "f", "v"]),
+            err("ERR The ID specified in XADD is equal or smaller than the target stream top item")
+        );
+        assert_eq!(
+            run(&mut s, t, A, &["XADD", "x", "*", "f"]),
+            err("ERR wrong number of arguments for 'xadd' command")
+        );
+        assert_eq!(
+            run(&mut s, t, A, &["TYPE", "x"]),
+            Reply::Status("stream".into())
+        );
+    }
+
+    #[test]
+    fn maxlen_trims_exactly_or_by_whole_nodes() {
+        let mut s = Server::new();
+        for _ in 0..150 {
+            run0(
+                &mut s,
+                &["XADD", "approx", "MAXLEN", "~", "10", "*", "f", "v"],
+            );
+            run0(&mut s, &["XADD", "exact", "MAXLEN", "10", "*", "f", "v"]);
+        }
+        assert_eq!(run0(&mut s, &["XLEN", "exact"]), Reply::Int(10));
+        assert_eq!(run0(&mut s, &["XLEN", "approx"]), Reply::Int(50));
+    }
+}

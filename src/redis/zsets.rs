@@ -174,7 +174,7 @@ fn check_add(flags: &AddFlags, pairs: &[String]) -> Result<Vec<(f64, String)>, R
             "ERR XX and NX options at the same time are not compatible",
         ));
     }
-    if (flags.gt && flags.nx) || (flags.lt && flags.nx) || (flags.gt && flags.lt) {
+    if (flags.nx && (flags.gt || flags.lt)) || (flags.gt && flags.lt) {
         return Err(errors::reply(
             "ERR GT, LT, and/or NX options at the same time are not compatible",
         ));
@@ -384,4 +384,146 @@ pub fn zremrangebyscore(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
         db.modified(&args[0]);
     }
     Reply::Int(removed as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::redis::test_support::*;
+    use crate::redis::{Reply, Server};
+
+    #[test]
+    fn zadd_flags_and_replies() {
+        let mut s = Server::new();
+        assert_eq!(
+            run0(&mut s, &["ZADD", "z", "1", "a", "2", "b"]),
+            Reply::Int(2)
+        );
+        assert_eq!(
+            run0(&mut s, &["ZADD", "z", "XX", "5", "a", "9", "new"]),
+            Reply::Int(0)
+        );
+        assert_eq!(run0(&mut s, &["ZSCORE", "z", "a"]), bulk("5"));
+        assert_eq!(run0(&mut s, &["ZSCORE", "z", "new"]), Reply::Nil);
+        assert_eq!(
+            run0(&mut s, &["ZADD", "z", "NX", "7", "a", "3", "c"]),
+            Reply::Int(1)
+        );
+        assert_eq!(
+            run0(&mut s, &["ZADD", "z", "CH", "1.1", "a", "3", "c"]),
+            Reply::Int(1)
+        );
+        assert_eq!(
+            run0(&mut s, &["ZSCORE", "z", "a"]),
+            bulk("1.1000000000000001")
+        );
+        assert_eq!(
+            run0(&mut s, &["ZADD", "z", "GT", "CH", "0", "a"]),
+            Reply::Int(0)
+        );
+        assert_eq!(run0(&mut s, &["ZADD", "z", "INCR", "2", "b"]), bulk("4"));
+        assert_eq!(
+            run0(&mut s, &["ZADD", "z", "XX", "INCR", "2", "zz"]),
+            Reply::Nil
+        );
+        assert_eq!(run0(&mut s, &["ZCARD", "z"]), Reply::Int(3));
+        assert_eq!(
+            run0(&mut s, &["ZADD", "missing", "XX", "1", "a"]),
+            Reply::Int(0)
+        );
+        assert_eq!(run0(&mut s, &["EXISTS", "missing"]), Reply::Int(0));
+    }
+
+    #[test]
+    fn zadd_errors() {
+        let mut s = Server::new();
+        assert_eq!(
+            run0(&mut s, &["ZADD", "z", "1", "a", "2"]),
+            err("ERR syntax error")
+        );
+        assert_eq!(
+            run0(&mut s, &["ZADD", "z", "x", "a"]),
+            err("ERR value is not a valid float")
+        );
+        assert_eq!(
+            run0(&mut s, &["ZADD", "z", "NX", "XX", "1", "a"]),
+            err("ERR XX and NX options at the same time are not compatible")
+        );
+        assert_eq!(
+            run0(&mut s, &["ZADD", "z", "GT", "LT", "1", "a"]),
+            err("ERR GT, LT, and/or NX options at the same time are not compatible")
+        );
+        assert_eq!(
+            run0(&mut s, &["ZADD", "z", "INCR", "1", "a", "2", "b"]),
+            err("ERR INCR option supports a single increment-element pair")
+        );
+        assert_eq!(run0(&mut s, &["EXISTS", "z"]), Reply::Int(0));
+    }
+
+    #[test]
+    fn zrangebyscore_orders_by_score_then_member_with_bounds_and_limit() {
+        let mut s = Server::new();
+        run0(
+            &mut s,
+            &["ZADD", "z", "2", "b", "1", "c", "2", "a", "3", "d"],
+        );
+        assert_eq!(
+            run0(&mut s, &["ZRANGEBYSCORE", "z", "-inf", "+inf"]),
+            bulks(&["c", "a", "b", "d"])
+        );
+        assert_eq!(
+            run0(&mut s, &["ZRANGEBYSCORE", "z", "(1", "2"]),
+            bulks(&["a", "b"])
+        );
+        assert_eq!(
+            run0(&mut s, &["ZRANGEBYSCORE", "z", "1", "(2"]),
+            bulks(&["c"])
+        );
+        assert_eq!(
+            run0(
+                &mut s,
+                &[
+                    "ZRANGEBYSCORE",
+                    "z",
+                    "2",
+                    "inf",
+                    "WITHSCORES",
+                    "LIMIT",
+                    "1",
+                    "5"
+                ]
+            ),
+            bulks(&["b", "2", "d", "3"])
+        );
+        assert_eq!(
+            run0(
+                &mut s,
+                &["ZRANGEBYSCORE", "z", "0", "9", "LIMIT", "0", "-1"]
+            )
+            .as_array()
+            .unwrap()
+            .len(),
+            4
+        );
+        assert_eq!(
+            run0(
+                &mut s,
+                &["ZRANGEBYSCORE", "z", "0", "9", "LIMIT", "-1", "2"]
+            ),
+            bulks(&[])
+        );
+        assert_eq!(
+            run0(&mut s, &["ZRANGEBYSCORE", "z", "0", "x"]),
+            err("ERR min or max is not a float")
+        );
+        assert_eq!(
+            run0(&mut s, &["ZRANGEBYSCORE", "z", "0", "1", "LIMIT", "1"]),
+            err("ERR syntax error")
+        );
+        assert_eq!(
+            run0(&mut s, &["ZREMRANGEBYSCORE", "z", "0", "2"]),
+            Reply::Int(3)
+        );
+        assert_eq!(run0(&mut s, &["ZREM", "z", "d", "zz"]), Reply::Int(1));
+        assert_eq!(run0(&mut s, &["EXISTS", "z"]), Reply::Int(0));
+    }
 }
