@@ -134,6 +134,11 @@ fn r14_two_believers_longer_than_a_tick_fail_one_tick_passes() {
     let overlaps = of(&violations, "single_active_scheduler");
     assert_eq!(overlaps.len(), 1, "{violations:#?}");
     assert!(overlaps[0].detail.contains("from 70.000000"));
+    assert_eq!(overlaps[0].processes, [Name::from("s1"), Name::from("s2")]);
+    assert!(overlaps[0]
+        .timeline
+        .iter()
+        .any(|l| l.contains("lock_acquired s2")));
 
     let mut brief = stream();
     brief

@@ -38,7 +38,7 @@ impl History {
             *slot = None;
             return;
         }
-        let events = slot.get_or_insert_with(VecDeque::new);
+        let events = slot.get_or_insert_with(|| VecDeque::with_capacity(TIMELINE_LEN));
         if events.len() == TIMELINE_LEN {
             events.pop_front();
         }

@@ -39,6 +39,8 @@ struct QueueLock {
     believers: BTreeMap<Name, Believer>,
     /// Since when two or more running schedulers believe they hold the lock.
     overlap_since: Option<SimTime>,
+    /// The schedulers' processes in the current overlap, as it began or last grew.
+    overlap_processes: Vec<Name>,
     overlap_reported: bool,
     /// The holder in Redis as last reported, and when.
     truth: Option<(SimTime, Option<Name>)>,
@@ -184,13 +186,14 @@ impl SingleActiveScheduler {
         let too_long = since.is_some_and(|since| now.since(since) > self.overlap_bound);
         if too_long && !reported {
             let since = since.expect("checked above");
+            let processes = state.overlap_processes.clone();
             let detail = format!(
                 "{} schedulers believed they held the lock of {queue} from {since} to at \
                  least {now}, longer than one tick ({}) (§9 R14, §4.9)",
-                running.len().max(2),
+                processes.len(),
                 self.overlap_bound
             );
-            self.report(now, queue, None, running.clone(), detail);
+            self.report(now, queue, None, processes, detail);
         }
         let state = self.queues.get_mut(queue).expect("present above");
         if running.len() >= 2 {
@@ -200,9 +203,13 @@ impl SingleActiveScheduler {
             } else if too_long {
                 state.overlap_reported = true;
             }
+            if running.len() > state.overlap_processes.len() || since.is_none() {
+                state.overlap_processes = running;
+            }
         } else {
             state.overlap_since = None;
             state.overlap_reported = false;
+            state.overlap_processes.clear();
         }
     }
 
