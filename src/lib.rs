@@ -23,6 +23,7 @@
 //! Where to start: [`harness::Harness`] to drive the model from Rust, `src/rq/scheduler.rs`
 //! beside RQ's `rq/scheduler.py`, or `simrq run scenarios/pod-churn.toml`.
 pub mod check;
+pub mod cli;
 pub mod cluster;
 pub mod event;
 pub mod faults;
@@ -31,6 +32,7 @@ pub mod net;
 pub mod redis;
 pub mod report;
 pub mod rq;
+pub mod run;
 pub mod scenario;
 pub mod sim;
 pub mod workload;

@@ -1,1 +1,4 @@
-fn main() {}
+//! The `simrq` command line; see `simrq --help`.
+fn main() {
+    std::process::exit(simrq::cli::main());
+}

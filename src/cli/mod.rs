@@ -1,0 +1,74 @@
+//! The command line: `simrq run | validate | schema | explore | sweep | report | compare`.
+//! Exit codes: 0 every check held, 1 a check was violated, 2 bad input or usage.
+
+mod run_cmd;
+mod run_many;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Exit code for bad input or usage.
+pub const EXIT_USAGE: i32 = 2;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "simrq",
+    version,
+    about = "Deterministic simulation of Python-RQ 2.12 deployments: retries, scheduler locks, pod churn",
+    after_help = "Examples:\n  simrq run scenarios/pod-churn.toml\n  simrq run scenarios/scheduler-pause.toml --seed 7 --out out/pause --force\n  simrq run scenarios/pod-churn.toml --runs 20\n  simrq validate scenarios/pod-churn.toml\n  simrq schema > simrq-scenario.schema.json\n\nExit codes: 0 all checks hold, 1 a check was violated, 2 bad input or usage."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a scenario: CSV files, summary.json, charts and a verdict.
+    #[command(after_help = "Examples:\n  simrq run scenarios/pod-churn.toml\n  simrq run scenarios/holder-crash.toml --seed 3 --out out/crash --force\n  simrq run scenarios/pod-churn.toml --runs 16   # 16 seeds on all cores, with confidence intervals")]
+    Run(run_cmd::RunArgs),
+    /// Check a scenario file and report every problem with file, line, column and key.
+    Validate {
+        /// The scenario file (TOML).
+        file: PathBuf,
+    },
+    /// Print the JSON Schema of the scenario format (for editors).
+    Schema,
+}
+
+/// Parses the command line and runs the command; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let code = if error.use_stderr() { EXIT_USAGE } else { 0 };
+            let _ = error.print();
+            return code;
+        }
+    };
+    match cli.command {
+        Command::Run(args) => run_cmd::run(args),
+        Command::Validate { file } => validate(&file),
+        Command::Schema => {
+            println!("{}", crate::scenario::json_schema());
+            0
+        }
+    }
+}
+
+fn validate(file: &std::path::Path) -> i32 {
+    match crate::scenario::load_with_warnings(file) {
+        Ok(loaded) => {
+            for warning in &loaded.warnings {
+                eprintln!("{warning}");
+            }
+            println!("{}: ok", file.display());
+            0
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            EXIT_USAGE
+        }
+    }
+}

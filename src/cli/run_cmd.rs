@@ -1,0 +1,91 @@
+//! `simrq run FILE [--seed N] [--runs K] [--out DIR] [--force]`.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+
+use super::EXIT_USAGE;
+use crate::run::{base_dir_of, run_scenario, RunOptions};
+use crate::scenario::Scenario;
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The scenario file (TOML).
+    pub file: PathBuf,
+    /// Root seed; default: the scenario's `[run] seed`, else one picked and printed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Run this many seeds (seed, seed+1, …) on all cores and aggregate them.
+    #[arg(long, default_value_t = 1)]
+    pub runs: u64,
+    /// Output directory; default `out/<scenario name>`.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Replace an existing output directory.
+    #[arg(long)]
+    pub force: bool,
+    /// Skip the SVG/PNG charts.
+    #[arg(long)]
+    pub no_charts: bool,
+}
+
+fn load(file: &Path) -> Result<Scenario, i32> {
+    match crate::scenario::load_with_warnings(file) {
+        Ok(loaded) => {
+            for warning in &loaded.warnings {
+                eprintln!("{warning}");
+            }
+            Ok(loaded.scenario)
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            Err(EXIT_USAGE)
+        }
+    }
+}
+
+/// A seed for runs that name none: from the clock, printed so that the run can be replayed.
+fn fresh_seed() -> u64 {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    (nanos as u64) % 1_000_000_000
+}
+
+fn scenario_stem(file: &Path) -> String {
+    file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "run".to_string())
+}
+
+pub fn run(args: RunArgs) -> i32 {
+    let scenario = match load(&args.file) {
+        Ok(scenario) => scenario,
+        Err(code) => return code,
+    };
+    let seed = args.seed.or(scenario.run.seed).unwrap_or_else(fresh_seed);
+    println!("seed: {seed}");
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("out").join(scenario_stem(&args.file)));
+    if args.runs > 1 {
+        return super::run_many::run_many(&scenario, &args, seed, &out);
+    }
+    let options = RunOptions {
+        seed,
+        out: out.clone(),
+        force: args.force,
+        base_dir: base_dir_of(&args.file),
+        scenario_label: args.file.display().to_string(),
+        charts: !args.no_charts,
+    };
+    match run_scenario(&scenario, &options) {
+        Ok(result) => {
+            print!("{}", result.terminal_table(std::io::stdout().is_terminal()));
+            println!("outputs: {}", out.display());
+            if result.exit_code() != 0 {
+                println!("replay: {}", result.summary.replay);
+            }
+            result.exit_code()
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            EXIT_USAGE
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! `simrq run`: one scenario, one seed, from a file to CSV files, a summary, charts and a
+//! verdict.
+//!
+//! ```text
+//!  Scenario ──World::build──► kernel runs to duration + drain ──► RedisEndState
+//!     │                          │ events                           │
+//!     │                          ▼                                  ▼
+//!     │          EventsCsv, JobTracker, SchedulerGaps, Checkers ──► Summary ──► files, table
+//! ```
+//!
+//! Workloads and faults are active for `[run] duration`; then `[run] drain` passes with
+//! neither, so that liveness can be judged.
+
+pub mod end_state;
+pub mod world;
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use crate::check::{CheckConfig, Checkers, Violation};
+use crate::event::{EventBus, Name};
+use crate::faults::FaultLog;
+use crate::report::{
+    terminal_table, EventsCsv, JobStats, JobTracker, OutputDir, QueueSeries, ReportError, RunInfo,
+    SchedulerGapReport, SchedulerGaps, SharedSink, Summary, TimeseriesCsv,
+};
+use crate::scenario::Scenario;
+use crate::sim::{SimDuration, SimTime};
+
+use end_state::RedisEndState;
+use world::World;
+
+/// How to run a scenario.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    pub seed: u64,
+    pub out: PathBuf,
+    pub force: bool,
+    /// Relative trace paths are resolved from here (the scenario file's folder).
+    pub base_dir: PathBuf,
+    /// The scenario as the user named it, for the summary and the replay command.
+    pub scenario_label: String,
+    /// Draw the charts (SVG and PNG).
+    pub charts: bool,
+}
+
+/// What a run produced.
+pub struct RunResult {
+    pub summary: Summary,
+    pub violations: Vec<Violation>,
+    pub jobs: JobStats,
+    pub gaps: SchedulerGapReport,
+    pub series: Vec<QueueSeries>,
+    pub faults: Vec<(SimTime, String)>,
+    pub events_run: u64,
+    pub commands_executed: u64,
+}
+
+impl RunResult {
+    /// 0 when every check held, 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        if self.summary.all_checks_pass() {
+            0
+        } else {
+            1
+        }
+    }
+
+    pub fn terminal_table(&self, color: bool) -> String {
+        terminal_table(&self.summary, color)
+    }
+}
+
+/// Why a run could not happen (bad input or unwritable output: exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{0}")]
+    Output(#[from] ReportError),
+    #[error("{0}")]
+    Input(String),
+}
+
+/// The checks' configuration from the scenario's `[checks]` and `[run]`.
+pub fn check_config(scenario: &Scenario) -> CheckConfig {
+    CheckConfig {
+        max_retry_lateness: scenario.checks.max_retry_lateness,
+        duplicate_executions: scenario.checks.duplicate_executions,
+        lost_jobs: scenario.checks.lost_jobs,
+        single_active_scheduler: scenario.checks.single_active_scheduler,
+        liveness: scenario.checks.liveness,
+        drain: scenario.run.drain,
+        scheduler_tick: scenario.rq.scheduler_interval,
+    }
+}
+
+/// The command that replays a run.
+pub fn replay_command(options: &RunOptions) -> String {
+    format!("simrq run {} --seed {}", options.scenario_label, options.seed)
+}
+
+/// A stable hash of the scenario's settings (its canonical TOML).
+pub fn config_hash(scenario: &Scenario) -> String {
+    format!("{:016x}", crate::sim::rng::stable_hash(scenario.to_toml().as_bytes()))
+}
+
+struct Sinks {
+    events: SharedSink<EventsCsv>,
+    jobs: SharedSink<JobTracker>,
+    gaps: SharedSink<SchedulerGaps>,
+    checkers: SharedSink<Checkers>,
+    timeseries: Rc<RefCell<TimeseriesCsv>>,
+}
+
+fn sinks(dir: &OutputDir, scenario: &Scenario, scheduler_queues: &[Name]) -> Result<(Sinks, EventBus), RunError> {
+    let sinks = Sinks {
+        events: SharedSink::new(EventsCsv::create(dir)?),
+        jobs: SharedSink::new(JobTracker::create(dir)?),
+        gaps: SharedSink::new(SchedulerGaps::new()),
+        checkers: SharedSink::new(Checkers::new(&check_config(scenario), scheduler_queues)),
+        timeseries: Rc::new(RefCell::new(TimeseriesCsv::create(dir)?)),
+    };
+    let mut bus = EventBus::new();
+    bus.add_sink(sinks.events.boxed());
+    bus.add_sink(sinks.jobs.boxed());
+    bus.add_sink(sinks.gaps.boxed());
+    bus.add_sink(sinks.checkers.boxed());
+    Ok((sinks, bus))
+}
+
+/// Runs `scenario` with `options.seed`, writing every output file into `options.out`.
+pub fn run_scenario(scenario: &Scenario, options: &RunOptions) -> Result<RunResult, RunError> {
+    let dir = OutputDir::create(&options.out, options.force)?;
+    let scheduler_queues: Vec<Name> = scheduler_queues(scenario);
+    let (sinks, bus) = sinks(&dir, scenario, &scheduler_queues)?;
+    let active_until = SimTime(scenario.run.duration.as_micros());
+    let world = World::build(scenario, options.seed, &options.base_dir, bus, active_until).map_err(RunError::Input)?;
+    world.start_sampling(scenario.run.sample_interval, sinks.timeseries.clone(), sinks.gaps.clone());
+    let end = active_until + scenario.run.drain;
+    world.sim.run_until(end);
+    let result = finish(&world, scenario, options, &dir, &sinks, active_until);
+    world.sim.teardown();
+    result
+}
+
+fn scheduler_queues(scenario: &Scenario) -> Vec<Name> {
+    let mut queues: Vec<Name> = scenario
+        .pods
+        .iter()
+        .filter(|pod| pod.with_scheduler && pod.replicas > 0)
+        .flat_map(|pod| pod.queues.iter().map(|q| Name::from(q.as_str())))
+        .collect();
+    queues.sort();
+    queues.dedup();
+    queues
+}
+
+fn finish(
+    world: &World,
+    scenario: &Scenario,
+    options: &RunOptions,
+    dir: &OutputDir,
+    sinks: &Sinks,
+    faults_until: SimTime,
+) -> Result<RunResult, RunError> {
+    let end = world.sim.now();
+    let faults_ended_at = last_fault_end(&world.fault_log, scenario, faults_until);
+    let end_state = RedisEndState::capture(&world.network, &world.cluster.queues(), faults_ended_at);
+    let violations = sinks.checkers.borrow_mut().finish(&end_state);
+    sinks.events.borrow_mut().finish()?;
+    let jobs = sinks.jobs.borrow_mut().finish(end)?;
+    let series = sinks.timeseries.borrow_mut().finish()?;
+    let gaps = sinks.gaps.borrow_mut().finish(end);
+    let checks = sinks.checkers.borrow().verdicts().into_iter().map(|(name, _)| name.to_string()).collect();
+    let info = RunInfo {
+        seed: options.seed,
+        scenario: options.scenario_label.clone(),
+        config_hash: config_hash(scenario),
+        duration: SimDuration(end.as_micros()),
+        replay: replay_command(options),
+        checks,
+    };
+    let summary = Summary::build(&info, &jobs, &gaps, &violations);
+    summary.write(dir)?;
+    let faults = world.fault_log.borrow().clone();
+    let stats = world.sim.stats();
+    let result = RunResult {
+        summary,
+        violations,
+        jobs,
+        gaps,
+        series,
+        faults,
+        events_run: stats.events_run,
+        commands_executed: world.network.commands_executed(),
+    };
+    if options.charts {
+        write_charts(dir, &result)?;
+    }
+    Ok(result)
+}
+
+/// Charts of the run, beside the CSV files.
+fn write_charts(_dir: &OutputDir, _result: &RunResult) -> Result<(), RunError> {
+    Ok(())
+}
+
+/// When the last fault ended: its start plus the longest span any fault lasts (a pause, an
+/// outage, a grace period), capped at the end of the active phase.
+fn last_fault_end(log: &FaultLog, scenario: &Scenario, fallback: SimTime) -> SimTime {
+    let longest_span = scenario
+        .faults
+        .iter()
+        .filter_map(|fault| fault.for_duration)
+        .chain(scenario.pods.iter().map(|pod| pod.termination_grace_period + pod.start_delay))
+        .max()
+        .unwrap_or(SimDuration::ZERO);
+    match log.borrow().last() {
+        Some((time, _)) => (*time + longest_span).min(fallback),
+        None => SimTime::ZERO,
+    }
+}
+
+/// The folder that relative paths in a scenario file are resolved from.
+pub fn base_dir_of(path: &Path) -> PathBuf {
+    path.parent().map(Path::to_path_buf).unwrap_or_default()
+}

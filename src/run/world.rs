@@ -1,0 +1,161 @@
+//! Builds a simulated deployment from a scenario: kernel, network and Redis, the RQ
+//! environment, the cluster, the producers, the faults and the samplers.
+
+use std::cell::RefCell;
+use std::path::Path;
+use std::rc::Rc;
+
+use crate::cluster::Cluster;
+use crate::event::{EventBus, Name};
+use crate::faults::{enabled_kinds, FaultInjector, FaultLog};
+use crate::net::{ClientSettings, Latency, Network};
+use crate::report::{QueueSample, Sample, SchedulerGaps, SharedSink, TimeseriesCsv};
+use crate::rq::env::{Role, RqEnv};
+use crate::rq::keys;
+use crate::rq::params::{RqParams, SchedulerVersion, WhatIf};
+use crate::scenario::{Arrival, Distribution, RedisSpec, RqSpec, RqVariant, Scenario};
+use crate::sim::{RngStreams, Sim, SimDuration, SimTime};
+use crate::workload::{job_class, read_trace, start_producer, workload_name, Arrivals};
+
+/// `[rq]` as model parameters.
+pub fn rq_params(spec: &RqSpec) -> RqParams {
+    RqParams {
+        worker_ttl: spec.worker_ttl,
+        job_monitoring_interval: spec.job_monitoring_interval,
+        maintenance_interval: spec.maintenance_interval,
+        scheduler_interval: spec.scheduler_interval,
+        scheduler_fallback_period: spec.scheduler_fallback_period,
+        default_job_timeout: spec.default_job_timeout,
+        result_ttl: spec.result_ttl,
+        failure_ttl: spec.failure_ttl,
+        maintenance_lock_ttl: spec.maintenance_lock_ttl,
+        intermediate_stuck_threshold: spec.intermediate_stuck_threshold,
+        max_connection_wait: spec.max_connection_wait,
+        due_jobs_per_tick: spec.due_jobs_per_tick,
+        hard_kill_grace: spec.hard_kill_grace,
+        ttl_slack: SimDuration::from_secs(60),
+        scheduler_version: match spec.variant {
+            RqVariant::V2_12 => SchedulerVersion::V2_12,
+            RqVariant::V2_10 => SchedulerVersion::V2_10,
+        },
+        what_if: WhatIf {
+            atomic_enqueue: spec.atomic_enqueue,
+            fenced_enqueue: spec.fenced_enqueue,
+            retry_zadd_in_transaction: spec.retry_zadd_in_transaction,
+        },
+    }
+}
+
+/// `[redis]` as link latency and client settings.
+pub fn network_settings(spec: &RedisSpec) -> (Latency, ClientSettings) {
+    let latency = match spec.latency {
+        Distribution::Constant(span) => Latency::Constant(span),
+        Distribution::Uniform { min, max } => Latency::Uniform { min, max },
+        Distribution::Lognormal { median, p99 } => Latency::LogNormal { median, p99 },
+        Distribution::Exponential { mean } => Latency::LogNormal { median: mean, p99: mean.saturating_mul(5) },
+    };
+    let client = ClientSettings {
+        socket_timeout: spec.socket_timeout,
+        connect_timeout: spec.connect_timeout,
+        retries: spec.client_retries,
+        ..ClientSettings::default()
+    };
+    (latency, client)
+}
+
+/// A running world: what the runner keeps a handle on.
+pub struct World {
+    pub sim: Sim,
+    pub network: Network,
+    pub env: Rc<RqEnv>,
+    pub cluster: Rc<Cluster>,
+    pub fault_log: FaultLog,
+}
+
+impl World {
+    /// Builds everything and schedules workloads and faults up to `active_until`.
+    pub fn build(scenario: &Scenario, seed: u64, base_dir: &Path, bus: EventBus, active_until: SimTime) -> Result<World, String> {
+        let sim = Sim::new();
+        let streams = RngStreams::new(seed);
+        let _redis_host = sim.add_host();
+        let (latency, client) = network_settings(&scenario.redis);
+        let network = Network::new(&sim, latency, streams.stream("net"));
+        if let Some(every) = scenario.redis.snapshot_every {
+            network.snapshot_every(every);
+        }
+        let classes = scenario.workload.iter().map(job_class).collect();
+        let env = RqEnv::new(&network, rq_params(&scenario.rq), streams, client, bus).with_classes(classes);
+        let cluster = Cluster::start(&env, &scenario.pods);
+        start_workloads(scenario, &env, base_dir, active_until)?;
+        let enabled = enabled_kinds(&scenario.faults, scenario.run.swarm, &env.streams);
+        let fault_log = FaultInjector::start(&env, &cluster, &scenario.faults, &enabled, active_until);
+        Ok(World { sim, network, env, cluster, fault_log })
+    }
+
+    /// Samples registries every `interval` into `timeseries`, and the lock holders every
+    /// second into `gaps`.
+    pub fn start_sampling(&self, interval: SimDuration, timeseries: Rc<RefCell<TimeseriesCsv>>, gaps: SharedSink<SchedulerGaps>) {
+        let queues: Vec<Name> = self.cluster.queues().iter().map(|q| Name::from(q.as_str())).collect();
+        let (env, network, sampled) = (self.env.clone(), self.network.clone(), queues.clone());
+        self.sim.schedule_in(SimDuration::ZERO, move |_| {
+            sample_every(env, sampled, interval, timeseries);
+            observe_locks_every_second(network, queues, gaps);
+        });
+    }
+}
+
+fn start_workloads(scenario: &Scenario, env: &Rc<RqEnv>, base_dir: &Path, until: SimTime) -> Result<(), String> {
+    let producer_host = env.sim.add_host();
+    for spec in &scenario.workload {
+        let trace = match &spec.arrival {
+            Arrival::Trace(path) => read_trace(&base_dir.join(path))?,
+            _ => Vec::new(),
+        };
+        let name = workload_name(spec);
+        let rng = env.streams.stream(&format!("workload/{name}"));
+        let arrivals = Arrivals::new(spec.arrival.clone(), trace, rng);
+        let delay = spec.enqueue_in.map(|span| span.whole_secs() as i64);
+        start_producer(env, producer_host, job_class(spec), arrivals, delay, until);
+    }
+    Ok(())
+}
+
+fn sample_every(env: Rc<RqEnv>, queues: Vec<Name>, interval: SimDuration, timeseries: Rc<RefCell<TimeseriesCsv>>) {
+    let sample = take_sample(&env, &queues);
+    // A write error surfaces when the file is finished; sampling never stops the run.
+    let _ = timeseries.borrow_mut().write(&sample);
+    let sim = env.sim.clone();
+    sim.schedule_in(interval, move |_| sample_every(env, queues, interval, timeseries));
+}
+
+fn take_sample(env: &RqEnv, queues: &[Name]) -> Sample {
+    let now = env.sim.now();
+    let processes = env.live_processes();
+    let live_workers = processes.iter().filter(|p| p.role == Role::Worker).count() as u32;
+    let busy_workers = processes.iter().filter(|p| p.role == Role::Horse).count() as u32;
+    let queues = env.network.with_server(|server| {
+        queues
+            .iter()
+            .map(|queue| QueueSample {
+                queue: queue.clone(),
+                depth: server.peek_list_len(now, &keys::queue(queue)) as u64,
+                scheduled: server.peek_zcard(now, &keys::scheduled(queue)) as u64,
+                started: server.peek_zcard(now, &keys::started(queue)) as u64,
+                failed: server.peek_zcard(now, &keys::failed(queue)) as u64,
+                finished: server.peek_zcard(now, &keys::finished(queue)) as u64,
+                lock_holder: server.peek_string(now, &keys::scheduler_lock(queue)).map(Name::from),
+            })
+            .collect()
+    });
+    Sample { time: now, queues, live_workers, busy_workers }
+}
+
+fn observe_locks_every_second(network: Network, queues: Vec<Name>, gaps: SharedSink<SchedulerGaps>) {
+    let now = network.sim().now();
+    for queue in &queues {
+        let holder = network.peek_string(&keys::scheduler_lock(queue));
+        gaps.borrow_mut().observe_lock(now, queue, holder.as_deref());
+    }
+    let sim = network.sim().clone();
+    sim.schedule_in(SimDuration::from_secs(1), move |_| observe_locks_every_second(network, queues, gaps));
+}
