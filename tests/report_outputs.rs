@@ -176,7 +176,8 @@ fn jobs_csv_has_one_exact_row_per_job() {
     run_into(&dir);
     let text = fs::read_to_string(dir.file(JOBS_CSV)).unwrap();
     let expected = "\
-job,queue,enqueued_s,executions,retries_used,outcome,first_start_s,end_s,max_retry_lateness_s,duplicate_executions,max_queue_wait_s
+job,queue,enqueued_s,executions,retries_used,outcome,first_start_s,end_s,max_retry_lateness_s,\
+duplicate_executions,max_queue_wait_s
 j1,default,1.000000,1,0,finished,1.500000,2.000000,,0,0.500000
 j2,default,2.000000,2,1,finished,3.000000,17.000000,2.500000,0,1.500000
 j3,default,5.000000,3,1,failed,6.000000,9.000000,,1,1.000000

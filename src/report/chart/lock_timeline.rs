@@ -32,7 +32,11 @@ const PANEL_FOOTER: f64 = 16.0;
 /// Lanes drawn per queue; schedulers beyond share an "other" lane.
 const MAX_LANES: usize = 16;
 
-const GAP_PATTERN: &str = r##"<pattern id="gap" width="7" height="7" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="7" height="7" fill="#f1f1f1"/><line x1="0" y1="0" x2="0" y2="7" stroke="#c9c9c9" stroke-width="2.5"/></pattern>"##;
+const GAP_PATTERN: &str = concat!(
+    r##"<pattern id="gap" width="7" height="7" patternUnits="userSpaceOnUse" "##,
+    r##"patternTransform="rotate(45)"><rect width="7" height="7" fill="#f1f1f1"/>"##,
+    r##"<line x1="0" y1="0" x2="0" y2="7" stroke="#c9c9c9" stroke-width="2.5"/></pattern>"##
+);
 
 /// Writes `lock_timeline.svg` and `.png`.
 pub fn lock_timeline_chart(

@@ -3,8 +3,8 @@
 //!
 //! | file | what it shows | made by |
 //! |---|---|---|
-//! | `lock_timeline` | who holds each queue's scheduler lock; gaps; two believers | [`lock_timeline_chart`] |
-//! | `queue_depth` | queue length and scheduled-set size over time, with faults | [`queue_depth_chart`] |
+//! | `lock_timeline` | each queue's lock holder; gaps; two believers | [`lock_timeline_chart`] |
+//! | `queue_depth` | queue and scheduled-set size, with faults | [`queue_depth_chart`] |
 //! | `retry_lateness` | CDF of interval-retry lateness | [`retry_lateness_chart`] |
 //! | `outcomes` | jobs per outcome | [`outcomes_chart`] |
 pub mod axis;

@@ -71,7 +71,8 @@ mod tests {
     #[test]
     fn without_any_font_the_png_is_still_rendered() {
         let svg = r##"<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20">
-<rect width="40" height="20" fill="#00ff00"/><text x="1" y="15" font-size="12">label</text></svg>"##;
+<rect width="40" height="20" fill="#00ff00"/>
+<text x="1" y="15" font-size="12">label</text></svg>"##;
         let no_fonts = Arc::new(fontdb::Database::new());
         let png = render_png_with_fonts(svg, no_fonts).unwrap();
         assert_eq!(&png[1..4], b"PNG");

@@ -136,12 +136,18 @@ impl Svg {
         let space = if extra.is_empty() { "" } else { " " };
         writeln!(
             self.body,
-            r#"<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{stroke}" stroke-width="{}"{space}{extra}/>"#,
+            concat!(
+                r#"<line x1="{}" y1="{}" x2="{}" y2="{}" "#,
+                r#"stroke="{stroke}" stroke-width="{}"{space}{extra}/>"#
+            ),
             num(from.0),
             num(from.1),
             num(to.0),
             num(to.1),
-            num(width)
+            num(width),
+            stroke = stroke,
+            space = space,
+            extra = extra,
         )
         .expect("writing to a String");
     }
@@ -161,8 +167,15 @@ impl Svg {
         let space = if extra.is_empty() { "" } else { " " };
         writeln!(
             self.body,
-            r#"<polyline points="{coordinates}" fill="none" stroke="{stroke}" stroke-width="{}" stroke-linejoin="round"{space}{extra}/>"#,
-            num(width)
+            concat!(
+                r#"<polyline points="{coordinates}" fill="none" stroke="{stroke}" "#,
+                r#"stroke-width="{}" stroke-linejoin="round"{space}{extra}/>"#
+            ),
+            num(width),
+            coordinates = coordinates,
+            stroke = stroke,
+            space = space,
+            extra = extra,
         )
         .expect("writing to a String");
     }
@@ -216,13 +229,19 @@ impl Svg {
         let space = if extra.is_empty() { "" } else { " " };
         writeln!(
             self.body,
-            r#"<text x="{}" y="{}" font-size="{}" text-anchor="{}" fill="{}"{weight}{space}{extra}>{}</text>"#,
+            concat!(
+                r#"<text x="{}" y="{}" font-size="{}" text-anchor="{}" fill="{}""#,
+                r#"{weight}{space}{extra}>{}</text>"#
+            ),
             num(x),
             num(y),
             num(style.size),
             style.anchor.name(),
             style.fill,
-            escape(content)
+            escape(content),
+            weight = weight,
+            space = space,
+            extra = extra,
         )
         .expect("writing to a String");
     }
@@ -233,7 +252,13 @@ impl Svg {
         let mut document = String::with_capacity(self.body.len() + self.defs.len() + 400);
         writeln!(
             document,
-            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="{FONT_FAMILY}">"#
+            concat!(
+                r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" "#,
+                r#"viewBox="0 0 {w} {h}" font-family="{FONT_FAMILY}">"#
+            ),
+            w = w,
+            h = h,
+            FONT_FAMILY = FONT_FAMILY,
         )
         .expect("writing to a String");
         if !self.defs.is_empty() {
