@@ -176,7 +176,8 @@ fn jobs_csv_has_one_exact_row_per_job() {
     run_into(&dir);
     let text = fs::read_to_string(dir.file(JOBS_CSV)).unwrap();
     let expected = "\
-job,queue,enqueued_s,executions,retries_used,outcome,first_start_s,end_s,max_retry_lateness_s,duplicate_executions,max_queue_wait_s
+job,queue,enqueued_s,executions,retries_used,outcome,first_start_s,end_s,max_retry_lateness_s,\
+duplicate_executions,max_queue_wait_s
 j1,default,1.000000,1,0,finished,1.500000,2.000000,,0,0.500000
 j2,default,2.000000,2,1,finished,3.000000,17.000000,2.500000,0,1.500000
 j3,default,5.000000,3,1,failed,6.000000,9.000000,,1,1.000000
@@ -450,4 +451,138 @@ fn output_dir_refuses_a_previous_run_without_force() {
     assert!(error.contains("--force"), "{error}");
     let again = OutputDir::create(root.path(), true).unwrap();
     assert!(read_all(again.path()).is_empty());
+}
+
+mod charts {
+    use super::*;
+    use simrq::report::chart::{self, png};
+    use simrq::report::timeseries::{QueueSample, Sample};
+    use simrq::report::{LogHistogram, OutcomeCounts, TimeseriesCsv};
+
+    fn series(dir: &OutputDir) -> Vec<simrq::report::QueueSeries> {
+        let mut writer = TimeseriesCsv::create(dir).unwrap();
+        for second in (0..600).step_by(10) {
+            let queues = vec![QueueSample {
+                queue: Name::from("default"),
+                depth: second % 70,
+                scheduled: second / 60,
+                started: 1,
+                failed: 0,
+                finished: second,
+                lock_holder: Some(Name::from("s1")),
+            }];
+            let sample = Sample {
+                time: SimTime::from_secs(second),
+                queues,
+                live_workers: 2,
+                busy_workers: 1,
+            };
+            writer.write(&sample).unwrap();
+        }
+        writer.finish().unwrap()
+    }
+
+    /// Writes the four charts of the synthetic run into `dir`.
+    fn write_charts(dir: &OutputDir) {
+        let outputs = run_into(dir);
+        chart::lock_timeline_chart(dir, &outputs.gaps).unwrap();
+        let faults = [(SimTime::from_secs(90), "pod_kill worker-0".to_string())];
+        chart::queue_depth_chart(dir, &series(dir), &faults, SimTime::from_secs(600)).unwrap();
+        chart::retry_lateness_chart(dir, &outputs.stats.retry_lateness).unwrap();
+        chart::outcomes_chart(dir, &outputs.stats.outcomes).unwrap();
+    }
+
+    #[test]
+    fn every_chart_is_written_as_svg_and_png_with_no_temporary_file_left() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = fresh_dir(root.path());
+        write_charts(&dir);
+        let names: Vec<String> = read_all(root.path()).into_iter().map(|(n, _)| n).collect();
+        let expected = [
+            "events.csv",
+            "jobs.csv",
+            "lock_timeline.png",
+            "lock_timeline.svg",
+            "outcomes.png",
+            "outcomes.svg",
+            "queue_depth.png",
+            "queue_depth.svg",
+            "retry_lateness.png",
+            "retry_lateness.svg",
+            "timeseries.csv",
+        ];
+        assert_eq!(names, expected);
+        for (name, bytes) in read_all(root.path()) {
+            if name.ends_with(".png") {
+                assert_eq!(&bytes[1..4], b"PNG", "{name}");
+            }
+            if name.ends_with(".svg") {
+                assert!(bytes.starts_with(b"<svg "), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_same_input_gives_byte_identical_charts() {
+        let roots = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+        for root in &roots {
+            write_charts(&fresh_dir(root.path()));
+        }
+        let first = read_all(roots[0].path());
+        let second = read_all(roots[1].path());
+        for ((name, a), (_, b)) in first.iter().zip(&second) {
+            // PNGs match too: both renders use this machine's fonts.
+            assert!(a == b, "{name} differs between identical runs");
+        }
+        assert_eq!(first.len(), second.len());
+    }
+
+    #[test]
+    fn the_lock_timeline_marks_two_believers_in_red_and_names_each_scheduler() {
+        let root = tempfile::tempdir().unwrap();
+        let outputs = run_into(&fresh_dir(root.path()));
+        let svg = chart::lock_timeline_svg(&outputs.gaps);
+        assert!(
+            svg.contains(">s1</text>") && svg.contains(">s2</text>"),
+            "{svg}"
+        );
+        assert!(svg.contains("two believers for 1 s in 1 period"), "{svg}");
+        assert!(svg.contains(r##"<polygon points="##));
+        let quiet = chart::lock_timeline_svg(&simrq::report::SchedulerGapReport::default());
+        assert!(quiet.contains("no scheduler lock was observed"));
+        assert!(!quiet.contains("<polygon"));
+    }
+
+    #[test]
+    fn the_cdf_marks_its_quantiles_and_says_when_there_is_no_retry() {
+        let mut lateness = LogHistogram::new();
+        [500_000, 1_000_000, 61_000_000]
+            .iter()
+            .for_each(|&v| lateness.record(v));
+        let svg = chart::retry_lateness_svg(&lateness);
+        assert!(svg.contains(">p50 1 s</text>"), "{svg}");
+        assert!(svg.contains(">max 61 s</text>"), "{svg}");
+        let empty = chart::retry_lateness_svg(&LogHistogram::new());
+        assert!(empty.contains("no interval retry started in this run"));
+    }
+
+    #[test]
+    fn the_outcome_bars_carry_their_counts() {
+        let counts = OutcomeCounts {
+            finished: 90,
+            failed: 8,
+            lost: 2,
+            ..Default::default()
+        };
+        let svg = chart::outcomes_svg(&counts);
+        for label in [
+            ">90 (90.0%)</text>",
+            ">8 (8.0%)</text>",
+            ">2 (2.0%)</text>",
+            ">lost</text>",
+        ] {
+            assert!(svg.contains(label), "{label} missing");
+        }
+        assert!(png::render_png(&svg).is_ok());
+    }
 }

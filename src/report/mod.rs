@@ -15,6 +15,7 @@
 //! Every file goes through [`OutputDir`]: written under `<name>.tmp`, renamed when complete.
 //! Where to start: [`OutputDir::create`], then the sinks, then [`Summary::build`].
 
+pub mod chart;
 pub mod csv;
 pub mod events_csv;
 pub mod histogram;

@@ -218,7 +218,9 @@ mod tests {
         let series = writer.finish().unwrap();
         let text = std::fs::read_to_string(dir.file(TIMESERIES_CSV)).unwrap();
         let expected = format!(
-            "{TIMESERIES_HEADER}\n0.000000,default,7,1,2,3,4,4,2,\n5.000000,default,9,1,2,3,4,4,2,s1\n"
+            "{TIMESERIES_HEADER}\n\
+             0.000000,default,7,1,2,3,4,4,2,\n\
+             5.000000,default,9,1,2,3,4,4,2,s1\n"
         );
         assert_eq!(text, expected);
         assert_eq!(series[0].points.len(), 2);
