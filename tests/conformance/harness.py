@@ -343,7 +343,9 @@ def main(argv):
         write_outputs(run, reason, time.monotonic() - started)
     print("%s: %s in %.1f s -> %s" % (os.path.basename(args.scenario), reason,
                                        time.monotonic() - started, args.out))
-    return 0 if reason == "all jobs ended" else 1
+    # Reaching `duration` is a normal end (no-scheduler waits on purpose); only an interrupted
+    # run or an error is a failure.
+    return 0 if reason in ("all jobs ended", "duration reached") else 1
 
 
 if __name__ == "__main__":
