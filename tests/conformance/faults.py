@@ -67,8 +67,9 @@ def process_pids(run, pod, process):
 
 
 def _signal_all(run, pod, pids, signum, kind):
+    """Signal each pid; record a `kind` event per pid (None: the `fault` event says it all)."""
     for pid, role in pids:
-        if run.table.signal(pid, signum):
+        if run.table.signal(pid, signum) and kind is not None:
             run.events.add(time.time(), kind, pod=pod.name, process=role,
                            detail="%s pid %d" % (signal.Signals(signum).name, pid))
             if signum == signal.SIGKILL:
@@ -77,6 +78,10 @@ def _signal_all(run, pod, pids, signum, kind):
 
 def apply(run, fault):
     describe = "%s target=%s process=%s" % (fault["kind"], fault["target"], fault["process"])
+    if fault["kind"] == "signal":
+        describe += " signal=%s" % fault["signal"]
+    elif fault["kind"] == "pod_term":
+        describe += " signal=SIGTERM to the worker"
     if fault["kind"] == "redis_pause":
         return _redis_pause(run, fault, describe)
     if fault["kind"] == "redis_restart":
@@ -101,7 +106,7 @@ def _pod_kill(run, fault, pod):
 
 
 def _pod_term(run, fault, pod):
-    _signal_all(run, pod, [(pod.worker_pid, "worker")], signal.SIGTERM, "fault")
+    _signal_all(run, pod, [(pod.worker_pid, "worker")], signal.SIGTERM, None)
 
     def grace_over():
         left = [(pid, role) for pid, role in process_pids(run, pod, "pod")]
@@ -114,7 +119,7 @@ def _pod_term(run, fault, pod):
 
 def _signal(run, fault, pod):
     signum = SIGNALS[fault["signal"]]
-    kind = "process_killed" if signum == signal.SIGKILL else "fault"
+    kind = "process_killed" if signum == signal.SIGKILL else None
     _signal_all(run, pod, process_pids(run, pod, fault["process"]), signum, kind)
 
 
