@@ -78,7 +78,9 @@ def _signal_all(run, pod, pids, signum, kind):
 
 def apply(run, fault):
     describe = "%s target=%s process=%s" % (fault["kind"], fault["target"], fault["process"])
-    if fault["kind"] == "signal":
+    if fault["kind"].startswith("redis_"):
+        describe = fault["kind"]
+    elif fault["kind"] == "signal":
         describe += " signal=%s" % fault["signal"]
     elif fault["kind"] == "pod_term":
         describe += " signal=SIGTERM to the worker"

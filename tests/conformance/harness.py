@@ -30,10 +30,12 @@ import atexit
 import heapq
 import json
 import os
+import queue
 import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -77,6 +79,9 @@ class Run:
         self.torn_down = False
         self.final = None
         self.client = None
+        self.producer_inbox = queue.Queue()
+        self.producer = threading.Thread(target=self.producer_loop, name="producer",
+                                         daemon=True)
 
     # --- lookups used by the poller, the faults and the outputs -------------------------------
 
@@ -166,7 +171,21 @@ class Run:
         self.generations[base] = generation
         self.start_pod("%s.%d" % (base, generation), self.pods[name].spec)
 
+    def producer_loop(self):
+        """Enqueue jobs handed over by the timeline, in order, retrying while Redis is down.
+
+        It runs in its own thread so that an enqueue blocked by a Redis fault never delays the
+        timeline (the fault's own end, in particular)."""
+        while True:
+            item = self.producer_inbox.get()
+            if item is None:
+                return
+            index, workload = item
+            while not self.enqueue(index, workload) and not self.torn_down:
+                time.sleep(0.2)
+
     def enqueue(self, index, workload):
+        """One enqueue attempt; False if Redis refused or timed out."""
         job_id = jobs.job_id_for(index)
         retry = workload["retry"]
         kwargs = {"job_id": job_id, "job_timeout": workload["job_timeout_s"]}
@@ -183,11 +202,11 @@ class Run:
         except redis.RedisError as error:
             self.events.add(wall_t, "redis_error", process="producer", job=job_id,
                             detail="enqueue failed (%s); retrying" % type(error).__name__)
-            self.at(self.now_s() + 0.2, lambda: self.enqueue(index, workload))
-            return
+            return False
         self.job_specs[job_id]["enqueued_t"] = wall_t
         self.events.add(wall_t, "job_enqueued", process="producer", queue=workload["queue"],
                         job=job_id, detail="retry max %s" % (retry["max"] if retry else 0))
+        return True
 
     def plan(self):
         for spec in self.scenario["pods"]:
@@ -200,7 +219,7 @@ class Run:
                 self.job_specs[jobs.job_id_for(index)] = {
                     "queue": workload["queue"], "retry": workload["retry"], "enqueued_t": None}
                 offset = workload["start_s"] + number / workload["per_s"]
-                self.at(offset, lambda i=index, w=workload: self.enqueue(i, w))
+                self.at(offset, lambda i=index, w=workload: self.producer_inbox.put((i, w)))
                 index += 1
         for fault in self.scenario["faults"]:
             self.at(fault["at_s"], lambda f=fault: faults.apply(self, f))
@@ -220,12 +239,15 @@ class Run:
     def execute(self):
         os.makedirs(self.logs_dir, exist_ok=True)
         self.redis.start()
-        self.client = redis.Redis.from_url(self.redis.url, socket_timeout=2,
+        # The producer waits out a Redis pause rather than time out and re-send an enqueue that
+        # Redis may still apply; it retries only on errors (Redis down or restarting).
+        self.client = redis.Redis.from_url(self.redis.url, socket_timeout=60,
                                            socket_connect_timeout=2)
         self.t0 = time.time()
         self.plan()
         self.poller = Poller(self)
         self.poller.start()
+        self.producer.start()
         limit_s = self.scenario["run"]["duration_s"]
         settle_s = self.scenario["run"]["settle_s"]
         done_since = None
@@ -261,6 +283,9 @@ class Run:
         if self.torn_down:
             return
         self.torn_down = True
+        self.producer_inbox.put(None)
+        if self.producer.is_alive():
+            self.producer.join(timeout=5)
         if self.poller is not None:
             self.poller.stop_flag.set()
             self.poller.join(timeout=5)

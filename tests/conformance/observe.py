@@ -9,6 +9,8 @@ What can be seen from outside RQ, and how:
   `failed`) and the execution has no end record, `job_failed` if its worker main process was
   still alive (RQ's "work-horse terminated unexpectedly" path), `job_abandoned` if not (the
   abandoned-job cleaner of another worker did it);
+- lost jobs: `job_lost` when a job hash that existed is gone (a Redis restart without
+  persistence);
 - the scheduler lock: `GET`/`PTTL rq:scheduler-lock:<q>`; a holder that disappears with less than
   0.5 s of TTL left is `lock_lost` (expired), otherwise `lock_released`;
 - scheduler processes: `rq:scheduler:<s>` hashes (pid), then /proc for liveness.
@@ -232,7 +234,11 @@ class Poller(threading.Thread):
             for step in range(decrements):
                 left_before = state["retries_left"] - step
                 self._report_retry(now, job_id, spec, left_before, queue_view, in_scheduled)
-            if state["in_scheduled"] and not in_scheduled and not decrements:
+            if state["status"] is not None and view["status"] is None:
+                where = "scheduled registry" if state["in_scheduled"] else state["status"]
+                self.events.add(now, "job_lost", queue=spec["queue"], job=job_id,
+                                detail="job hash gone (was %s)" % where)
+            elif state["in_scheduled"] and not in_scheduled and not decrements:
                 self.events.add(now, "job_retry_requeued", queue=spec["queue"], job=job_id,
                                 detail="moved by the scheduler")
             if view["status"] in ("finished", "failed"):
