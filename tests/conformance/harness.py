@@ -363,9 +363,14 @@ def main(argv):
     reason = "interrupted"
     try:
         reason = run.execute()
+    except KeyboardInterrupt as interruption:
+        print("harness: interrupted (%s); stopping what this run started" % interruption,
+              file=sys.stderr)
     finally:
         run.teardown()
         write_outputs(run, reason, time.monotonic() - started)
+    if reason == "interrupted":
+        return 130
     print("%s: %s in %.1f s -> %s" % (os.path.basename(args.scenario), reason,
                                        time.monotonic() - started, args.out))
     # Reaching `duration` is a normal end (no-scheduler waits on purpose); only an interrupted
