@@ -87,6 +87,7 @@ class Poller(threading.Thread):
         self.redis_down = False
         self.redis_epoch_seen = 0
         self.reported_kills = set()
+        self.previous_poll_t = 0.0
         self.state_lock = threading.Lock()
 
     def run(self):
@@ -116,6 +117,7 @@ class Poller(threading.Thread):
             self._observe_schedulers(now, snapshot)
             self._observe_locks(now, snapshot)
             self._observe_jobs(now, snapshot)
+        self.previous_poll_t = now
 
     def read_redis(self):
         queues = self.run_state.queue_names()
@@ -263,14 +265,19 @@ class Poller(threading.Thread):
                             detail="moved by the scheduler before this poll")
 
     def _report_killed_execution(self, now, job_id, spec, log):
-        starts = [r for r in log if r["job"] == job_id and r["ev"] == "start"]
+        """Report the execution RQ just gave up on, if it never wrote an end record.
+
+        Only executions that started before the previous poll are candidates: RQ's decision
+        came after that poll (or it would have been seen then), and a retry that already
+        started since then must not be mistaken for the execution it replaces."""
+        ended = {r["attempt"] for r in log if r["job"] == job_id and r["ev"] == "end"}
+        starts = [r for r in log if r["job"] == job_id and r["ev"] == "start"
+                  and r["attempt"] not in ended and r["t"] < self.previous_poll_t]
         if not starts:
             return
         last = starts[-1]
-        ended = any(r["job"] == job_id and r["ev"] == "end" and r["attempt"] == last["attempt"]
-                    for r in log)
         key = (job_id, last["attempt"])
-        if ended or key in self.reported_kills:
+        if key in self.reported_kills:
             return
         self.reported_kills.add(key)
         pod = self.run_state.pod_of_worker_pid(last["ppid"])
