@@ -18,6 +18,7 @@
 //! | [`scenario`] | the TOML scenario format: parsing, validation, errors, schema |
 //! | [`check`] | invariant checkers that watch the event stream |
 //! | [`report`] | CSV files, summary, charts |
+//! | [`compare`] | a real RQ run against a simulated one, metric by metric |
 //! | [`harness`] | a small world for scripted tests and users' property tests |
 //!
 //! Where to start: [`harness::Harness`] to drive the model from Rust, `src/rq/scheduler.rs`
@@ -25,6 +26,7 @@
 pub mod check;
 pub mod cli;
 pub mod cluster;
+pub mod compare;
 pub mod event;
 pub mod faults;
 pub mod harness;

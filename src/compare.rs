@@ -1,0 +1,534 @@
+//! Comparing two runs of one scenario — usually real RQ (tests/conformance/harness.py) against
+//! simrq — metric by metric, each with a stated tolerance.
+//!
+//! ```text
+//!   REAL_DIR/events.csv, jobs.csv ──┐
+//!                                   ├─► RunData ──► metrics (one row each) ──► CompareReport
+//!   SIM_DIR/events.csv,  jobs.csv ──┘                                          to_table(), passed()
+//! ```
+//!
+//! The metrics, and why each tolerance:
+//! - executions per job: exact. Job outcomes are drawn from the job's own arguments, so both
+//!   runs see the same failures; a different count is a behavioural difference.
+//! - outcome counts: exact, for the same reason.
+//! - duplicate executions: exact; executions beyond `1 + retries_used` for a job.
+//! - retry delay (end of a failed execution to the start of the next one): two-sample
+//!   Kolmogorov–Smirnov p-value ≥ 0.01 and medians within max(1 s, 10 %). Real runs jitter by
+//!   the scheduler's 1 s tick and the harness's ~0.1 s polling.
+//! - worst retry lateness (jobs.csv `max_retry_lateness_s`): within max(2 s, 10 %).
+//! - time to scheduler takeover (a `fault`, then the first lock loss, then the next
+//!   `lock_acquired`): same count, each within max(2 s, 10 %) — maintenance runs are periodic,
+//!   so a takeover lands anywhere in one maintenance period.
+
+mod ks;
+mod table;
+
+pub use ks::{kolmogorov_q, ks_two_sample, KsResult};
+pub use table::CsvTable;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Retry delay distributions pass when the KS p-value is at least this.
+pub const RETRY_DELAY_MIN_P_VALUE: f64 = 0.01;
+/// Retry delay medians may differ by this many seconds (or the relative share below).
+pub const RETRY_DELAY_MEDIAN_TOLERANCE_S: f64 = 1.0;
+/// Worst retry lateness may differ by this many seconds (or the relative share below).
+pub const LATENESS_TOLERANCE_S: f64 = 2.0;
+/// Each takeover time may differ by this many seconds (or the relative share below).
+pub const TAKEOVER_TOLERANCE_S: f64 = 2.0;
+/// Relative tolerance applied to the real value, used when larger than the absolute one.
+pub const RELATIVE_TOLERANCE: f64 = 0.10;
+
+/// One compared metric: both sides' values as text, the tolerance, and the verdict.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricResult {
+    pub name: String,
+    pub real: String,
+    pub sim: String,
+    pub tolerance: String,
+    pub passed: bool,
+    /// What differed, when something did (empty otherwise).
+    pub note: String,
+}
+
+/// The comparison of two runs, one row per metric.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompareReport {
+    pub metrics: Vec<MetricResult>,
+}
+
+impl CompareReport {
+    /// True when every metric is within its tolerance.
+    pub fn passed(&self) -> bool {
+        self.metrics.iter().all(|metric| metric.passed)
+    }
+
+    /// A plain-text table, one metric a row, with a closing verdict line.
+    pub fn to_table(&self) -> String {
+        let headers = ["metric", "real", "sim", "tolerance", "verdict"];
+        let rows: Vec<[String; 5]> = self
+            .metrics
+            .iter()
+            .map(|m| {
+                let verdict = if m.passed { "ok" } else { "DIFFERS" };
+                [
+                    m.name.clone(),
+                    m.real.clone(),
+                    m.sim.clone(),
+                    m.tolerance.clone(),
+                    verdict.into(),
+                ]
+            })
+            .collect();
+        let mut widths = headers.map(str::len);
+        for row in &rows {
+            for (width, cell) in widths.iter_mut().zip(row) {
+                *width = (*width).max(cell.chars().count());
+            }
+        }
+        let mut out = String::new();
+        push_row(&mut out, &headers.map(String::from), &widths);
+        let rule: Vec<String> = widths.iter().map(|width| "-".repeat(*width)).collect();
+        push_row(&mut out, &[0, 1, 2, 3, 4].map(|k| rule[k].clone()), &widths);
+        for row in &rows {
+            push_row(&mut out, row, &widths);
+        }
+        for metric in self.metrics.iter().filter(|m| !m.note.is_empty()) {
+            out.push_str(&format!("{}: {}\n", metric.name, metric.note));
+        }
+        let failed = self.metrics.iter().filter(|m| !m.passed).count();
+        out.push_str(&format!(
+            "{} metrics, {} within tolerance, {} outside\n",
+            self.metrics.len(),
+            self.metrics.len() - failed,
+            failed
+        ));
+        out
+    }
+}
+
+fn push_row(out: &mut String, cells: &[String; 5], widths: &[usize; 5]) {
+    let padded: Vec<String> = cells
+        .iter()
+        .zip(widths)
+        .map(|(cell, width)| format!("{cell:<width$}"))
+        .collect();
+    out.push_str(padded.join("  ").trim_end());
+    out.push('\n');
+}
+
+/// One row of events.csv, with the columns the comparison uses.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRow {
+    pub time_s: f64,
+    pub kind: String,
+    pub pod: String,
+    pub job: String,
+    pub attempt: Option<u32>,
+}
+
+/// One row of jobs.csv, with the columns the comparison uses.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobRow {
+    pub job: String,
+    pub outcome: String,
+    pub executions: u32,
+    pub retries_used: u32,
+    pub max_retry_lateness_s: Option<f64>,
+}
+
+/// Both files of one run directory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunData {
+    pub events: Vec<EventRow>,
+    pub jobs: Vec<JobRow>,
+}
+
+impl RunData {
+    /// Reads `dir/events.csv` and `dir/jobs.csv`.
+    pub fn read(dir: &Path) -> Result<RunData, String> {
+        let events = read_events(&CsvTable::read(&dir.join("events.csv"))?)?;
+        let jobs = read_jobs(&CsvTable::read(&dir.join("jobs.csv"))?)?;
+        Ok(RunData { events, jobs })
+    }
+}
+
+fn read_events(table: &CsvTable) -> Result<Vec<EventRow>, String> {
+    let [time, kind, pod, job, attempt] =
+        ["time_s", "kind", "pod", "job", "attempt"].map(|name| table.column(name));
+    let (time, kind, pod, job, attempt) = (time?, kind?, pod?, job?, attempt?);
+    let mut events = Vec::with_capacity(table.rows().len());
+    for (index, row) in table.rows().iter().enumerate() {
+        let time_s = table
+            .number(index, time)?
+            .ok_or("events.csv: empty time_s")?;
+        let attempt = table.number(index, attempt)?.map(|value| value as u32);
+        events.push(EventRow {
+            time_s,
+            kind: row[kind].clone(),
+            pod: row[pod].clone(),
+            job: row[job].clone(),
+            attempt,
+        });
+    }
+    Ok(events)
+}
+
+fn read_jobs(table: &CsvTable) -> Result<Vec<JobRow>, String> {
+    let names = [
+        "job",
+        "outcome",
+        "executions",
+        "retries_used",
+        "max_retry_lateness_s",
+    ];
+    let [job, outcome, executions, retries, lateness] = names.map(|name| table.column(name));
+    let (job, outcome, executions, retries, lateness) =
+        (job?, outcome?, executions?, retries?, lateness?);
+    let mut jobs = Vec::with_capacity(table.rows().len());
+    for (index, row) in table.rows().iter().enumerate() {
+        jobs.push(JobRow {
+            job: row[job].clone(),
+            outcome: row[outcome].clone(),
+            executions: table.number(index, executions)?.unwrap_or(0.0) as u32,
+            retries_used: table.number(index, retries)?.unwrap_or(0.0) as u32,
+            max_retry_lateness_s: table.number(index, lateness)?,
+        });
+    }
+    Ok(jobs)
+}
+
+/// Reads both run directories and compares them.
+pub fn compare_dirs(real: &Path, sim: &Path) -> Result<CompareReport, String> {
+    let real = RunData::read(real)?;
+    let sim = RunData::read(sim)?;
+    Ok(compare_runs(&real, &sim))
+}
+
+/// Compares two runs already read.
+pub fn compare_runs(real: &RunData, sim: &RunData) -> CompareReport {
+    CompareReport {
+        metrics: vec![
+            executions_per_job(real, sim),
+            outcome_counts(real, sim),
+            duplicate_executions(real, sim),
+            retry_delays_pair(real, sim),
+            worst_lateness(real, sim),
+            takeover_times_pair(real, sim),
+        ],
+    }
+}
+
+/// The entry point of `simrq compare REAL_DIR SIM_DIR`: prints the table and returns the exit
+/// code (0 all metrics within tolerance, 1 some outside, 2 unreadable input).
+pub fn run_compare_cli(real: &Path, sim: &Path) -> i32 {
+    match compare_dirs(real, sim) {
+        Ok(report) => {
+            println!("compare: real {} vs sim {}", real.display(), sim.display());
+            print!("{}", report.to_table());
+            if report.passed() {
+                0
+            } else {
+                1
+            }
+        }
+        Err(error) => {
+            eprintln!("simrq compare: {error}");
+            2
+        }
+    }
+}
+
+fn tolerance_s(absolute_s: f64, real_value_s: f64) -> f64 {
+    absolute_s.max(RELATIVE_TOLERANCE * real_value_s.abs())
+}
+
+fn executions_per_job(real: &RunData, sim: &RunData) -> MetricResult {
+    let real_map: BTreeMap<&str, u32> = real
+        .jobs
+        .iter()
+        .map(|job| (job.job.as_str(), job.executions))
+        .collect();
+    let sim_map: BTreeMap<&str, u32> = sim
+        .jobs
+        .iter()
+        .map(|job| (job.job.as_str(), job.executions))
+        .collect();
+    let mut ids: Vec<&str> = real_map.keys().chain(sim_map.keys()).copied().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let differing: Vec<String> = ids
+        .iter()
+        .filter(|id| real_map.get(*id) != sim_map.get(*id))
+        .map(|id| {
+            format!(
+                "{id} real {} sim {}",
+                show(real_map.get(id)),
+                show(sim_map.get(id))
+            )
+        })
+        .collect();
+    MetricResult {
+        name: "executions per job".into(),
+        real: format!(
+            "{} in {} jobs",
+            real_map.values().sum::<u32>(),
+            real_map.len()
+        ),
+        sim: format!(
+            "{} in {} jobs",
+            sim_map.values().sum::<u32>(),
+            sim_map.len()
+        ),
+        tolerance: "equal for every job".into(),
+        passed: differing.is_empty(),
+        note: summarize(&differing),
+    }
+}
+
+fn show(value: Option<&u32>) -> String {
+    value.map_or("absent".to_string(), u32::to_string)
+}
+
+fn summarize(items: &[String]) -> String {
+    const SHOWN: usize = 5;
+    let mut note = items
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("; ");
+    if items.len() > SHOWN {
+        note.push_str(&format!("; and {} more", items.len() - SHOWN));
+    }
+    note
+}
+
+fn outcome_counts(real: &RunData, sim: &RunData) -> MetricResult {
+    let count = |run: &RunData| {
+        let mut counts = BTreeMap::new();
+        for job in &run.jobs {
+            *counts.entry(job.outcome.clone()).or_insert(0u32) += 1;
+        }
+        counts
+    };
+    let (real_counts, sim_counts) = (count(real), count(sim));
+    let text = |counts: &BTreeMap<String, u32>| {
+        counts
+            .iter()
+            .map(|(outcome, n)| format!("{outcome} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    MetricResult {
+        name: "outcome counts".into(),
+        real: text(&real_counts),
+        sim: text(&sim_counts),
+        tolerance: "equal".into(),
+        passed: real_counts == sim_counts,
+        note: String::new(),
+    }
+}
+
+/// Executions beyond `1 + retries_used`, summed over jobs.
+pub fn duplicate_count(run: &RunData) -> u32 {
+    run.jobs
+        .iter()
+        .map(|job| job.executions.saturating_sub(1 + job.retries_used))
+        .sum()
+}
+
+fn duplicate_executions(real: &RunData, sim: &RunData) -> MetricResult {
+    let (real_count, sim_count) = (duplicate_count(real), duplicate_count(sim));
+    MetricResult {
+        name: "duplicate executions".into(),
+        real: real_count.to_string(),
+        sim: sim_count.to_string(),
+        tolerance: "equal".into(),
+        passed: real_count == sim_count,
+        note: String::new(),
+    }
+}
+
+/// Seconds from the end of each execution that was retried to the start of the next one of
+/// the same job. An execution ends at its `job_failed`/`job_finished`/`job_abandoned` event.
+pub fn retry_delays(run: &RunData) -> Vec<f64> {
+    let mut starts: BTreeMap<(&str, u32), f64> = BTreeMap::new();
+    let mut ends: BTreeMap<(&str, u32), f64> = BTreeMap::new();
+    for event in &run.events {
+        let Some(attempt) = event.attempt else {
+            continue;
+        };
+        let key = (event.job.as_str(), attempt);
+        let slot = match event.kind.as_str() {
+            "job_started" => &mut starts,
+            "job_failed" | "job_finished" | "job_abandoned" => &mut ends,
+            _ => continue,
+        };
+        slot.entry(key).or_insert(event.time_s);
+    }
+    let mut delays = Vec::new();
+    for (&(job, attempt), &end) in &ends {
+        if let Some(&next_start) = starts.get(&(job, attempt + 1)) {
+            delays.push(next_start - end);
+        }
+    }
+    delays
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let middle = sorted.len() / 2;
+    if sorted.len() % 2 == 1 {
+        sorted[middle]
+    } else {
+        (sorted[middle - 1] + sorted[middle]) / 2.0
+    }
+}
+
+fn describe_sample(values: &[f64]) -> String {
+    if values.is_empty() {
+        return "none".into();
+    }
+    format!("n={} median {:.3} s", values.len(), median(values))
+}
+
+fn retry_delays_metric(real_delays: &[f64], sim_delays: &[f64]) -> MetricResult {
+    let mut metric = MetricResult {
+        name: "retry delay distribution".into(),
+        real: describe_sample(real_delays),
+        sim: describe_sample(sim_delays),
+        tolerance: format!(
+            "KS p >= {RETRY_DELAY_MIN_P_VALUE}, medians within max({RETRY_DELAY_MEDIAN_TOLERANCE_S} s, {:.0}%)",
+            RELATIVE_TOLERANCE * 100.0
+        ),
+        passed: real_delays.is_empty() && sim_delays.is_empty(),
+        note: String::new(),
+    };
+    if real_delays.is_empty() || sim_delays.is_empty() {
+        if !metric.passed {
+            metric.note = "one run has retries and the other has none".into();
+        }
+        return metric;
+    }
+    let ks = ks_two_sample(real_delays, sim_delays);
+    let median_gap = (median(real_delays) - median(sim_delays)).abs();
+    let allowed = tolerance_s(RETRY_DELAY_MEDIAN_TOLERANCE_S, median(real_delays));
+    metric.passed = ks.p_value >= RETRY_DELAY_MIN_P_VALUE && median_gap <= allowed;
+    metric.note = format!(
+        "KS D={:.3} p={:.4} ({}), median gap {:.3} s",
+        ks.statistic,
+        ks.p_value,
+        if ks.exact { "exact" } else { "asymptotic" },
+        median_gap
+    );
+    metric
+}
+
+fn retry_delays_pair(real: &RunData, sim: &RunData) -> MetricResult {
+    retry_delays_metric(&retry_delays(real), &retry_delays(sim))
+}
+
+fn worst_lateness(real: &RunData, sim: &RunData) -> MetricResult {
+    let worst = |run: &RunData| {
+        run.jobs
+            .iter()
+            .filter_map(|job| job.max_retry_lateness_s)
+            .fold(None, |acc: Option<f64>, x| {
+                Some(acc.map_or(x, |best| best.max(x)))
+            })
+    };
+    let (real_worst, sim_worst) = (worst(real), worst(sim));
+    let text = |value: Option<f64>| value.map_or("none".to_string(), |v| format!("{v:.3} s"));
+    let passed = match (real_worst, sim_worst) {
+        (None, None) => true,
+        (Some(r), Some(s)) => (r - s).abs() <= tolerance_s(LATENESS_TOLERANCE_S, r),
+        _ => false,
+    };
+    MetricResult {
+        name: "worst retry lateness".into(),
+        real: text(real_worst),
+        sim: text(sim_worst),
+        tolerance: format!(
+            "within max({LATENESS_TOLERANCE_S} s, {:.0}%)",
+            RELATIVE_TOLERANCE * 100.0
+        ),
+        passed,
+        note: String::new(),
+    }
+}
+
+/// For each `fault` event: seconds until the first `lock_acquired` that follows a lock loss
+/// (`lock_lost` or `lock_released`) at or after the fault. Faults after which the lock never
+/// changed hands contribute nothing.
+pub fn takeover_times(run: &RunData) -> Vec<f64> {
+    let mut times = Vec::new();
+    for fault in run.events.iter().filter(|event| event.kind == "fault") {
+        let after = run
+            .events
+            .iter()
+            .filter(|event| event.time_s >= fault.time_s);
+        let mut lost = false;
+        for event in after {
+            match event.kind.as_str() {
+                "lock_lost" | "lock_released" => lost = true,
+                "lock_acquired" if lost => {
+                    times.push(event.time_s - fault.time_s);
+                    break;
+                }
+                _ => {}
+            }
+        }
+    }
+    times
+}
+
+fn takeover_metric(real_times: &[f64], sim_times: &[f64]) -> MetricResult {
+    let text = |times: &[f64]| {
+        if times.is_empty() {
+            "none".to_string()
+        } else {
+            times
+                .iter()
+                .map(|t| format!("{t:.3} s"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    let mut differing = Vec::new();
+    if real_times.len() != sim_times.len() {
+        differing.push(format!(
+            "{} takeovers vs {}",
+            real_times.len(),
+            sim_times.len()
+        ));
+    }
+    for (number, (r, s)) in real_times.iter().zip(sim_times).enumerate() {
+        if (r - s).abs() > tolerance_s(TAKEOVER_TOLERANCE_S, *r) {
+            differing.push(format!(
+                "takeover {} real {r:.3} s sim {s:.3} s",
+                number + 1
+            ));
+        }
+    }
+    MetricResult {
+        name: "time to scheduler takeover".into(),
+        real: text(real_times),
+        sim: text(sim_times),
+        tolerance: format!(
+            "same count, each within max({TAKEOVER_TOLERANCE_S} s, {:.0}%)",
+            RELATIVE_TOLERANCE * 100.0
+        ),
+        passed: differing.is_empty(),
+        note: summarize(&differing),
+    }
+}
+
+fn takeover_times_pair(real: &RunData, sim: &RunData) -> MetricResult {
+    takeover_metric(&takeover_times(real), &takeover_times(sim))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,382 @@
+#!/usr/bin/env python3
+"""Run one conformance scenario against real RQ 2.12 and write simrq's events.csv and jobs.csv.
+
+    tests/conformance/.venv/bin/python tests/conformance/harness.py SCENARIO.toml --out DIR
+
+What it does, in order:
+1. starts a private `redis-server` on 127.0.0.1 on a free port (`--save '' --appendonly no`, its
+   own temporary directory);
+2. starts the scenario's pods: one `rq worker` process each (the venv's `rq`, `--with-scheduler`
+   where asked), with the scenario's `--worker-ttl`, `--maintenance-interval` and
+   `--job-monitoring-interval`;
+3. enqueues the scenario's jobs (`jobs.work`, ids `job-0000`, `job-0001` … in enqueue order)
+   with `Retry(max, interval)` and `job_timeout`;
+4. applies the scripted faults with real signals (SIGKILL, SIGTERM, SIGSTOP/SIGCONT) to a
+   worker's main process, its work-horse or its scheduler process, or to redis-server;
+5. polls Redis and /proc every ~100 ms (observe.py) until every job is finished or failed and
+   `settle` has passed, or until `duration`;
+6. stops everything it started, by pid, and writes DIR/events.csv, DIR/jobs.csv,
+   DIR/settings.json (what was compressed), DIR/job-log.jsonl and DIR/logs/.
+
+Time is compressed only through RQ's own settings. The scheduler interval (1 s) and the lock TTL
+(interval + 60 = 61 s) are left as they are: RQ builds its scheduler with the constructor
+default and no CLI option reaches it. The 120 s fallback period is a module constant; a scenario
+that sets `[rq] scheduler_fallback_period` runs its workers with `-w conformance_worker.Worker`,
+which changes that constant at import (see conformance_worker.py).
+"""
+
+import argparse
+import atexit
+import heapq
+import json
+import os
+import queue
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import redis  # noqa: E402
+from rq import Queue, Retry  # noqa: E402
+
+import faults  # noqa: E402
+import jobs  # noqa: E402
+from observe import EventLog, Poller  # noqa: E402
+from outputs import write_events, write_jobs  # noqa: E402
+from processes import Pod, ProcessTable, RedisServer  # noqa: E402
+from scenario_file import RQ_DEFAULTS, ScenarioError, load_scenario  # noqa: E402
+
+
+class Run:
+    """The state of one real run: processes, jobs, events, and the timeline of actions."""
+
+    def __init__(self, scenario, out_dir, rq_bin):
+        self.scenario = scenario
+        self.out_dir = out_dir
+        self.rq_bin = rq_bin
+        self.table = ProcessTable()
+        self.events = EventLog()
+        self.tmp_dir = tempfile.mkdtemp(prefix="simrq-conformance-")
+        self.logs_dir = os.path.join(out_dir, "logs")
+        self.job_log_path = os.path.join(out_dir, "job-log.jsonl")
+        self.redis = RedisServer(self.table, self.tmp_dir, os.path.join(self.logs_dir,
+                                                                        "redis.log"))
+        self.redis_epoch = 0
+        self.pods = {}
+        self.generations = {}
+        self.job_specs = {}
+        self.terminal_seen = {}
+        self.kill_log = []
+        self.actions = []
+        self.action_seq = 0
+        self.t0 = None
+        self.poller = None
+        self.torn_down = False
+        self.final = None
+        self.client = None
+        self.producer_inbox = queue.Queue()
+        self.producer = threading.Thread(target=self.producer_loop, name="producer",
+                                         daemon=True)
+
+    # --- lookups used by the poller, the faults and the outputs -------------------------------
+
+    def queue_names(self):
+        names = {w["queue"] for w in self.scenario["workloads"]}
+        for spec in self.scenario["pods"]:
+            names.update(spec["queues"])
+        return sorted(names)
+
+    def enqueued_job_ids(self):
+        return sorted(job_id for job_id, spec in self.job_specs.items() if spec["enqueued_t"])
+
+    def all_pods(self):
+        return list(self.pods.values())
+
+    def pod_of_worker_pid(self, pid):
+        for pod in self.pods.values():
+            if pod.worker_pid == pid:
+                return pod
+        return None
+
+    def pod_of_child(self, pid):
+        """The pod whose worker main process is pid's parent, by /proc."""
+        try:
+            with open("/proc/%d/stat" % pid, "rb") as handle:
+                text = handle.read().decode("ascii", "replace")
+        except OSError:
+            return ""
+        parent = int(text[text.rindex(")") + 2:].split()[1])
+        pod = self.pod_of_worker_pid(parent)
+        return pod.name if pod else ""
+
+    def pod_name_of_horse(self, pid, log):
+        for record in log:
+            if record["ev"] == "start" and record["pid"] == pid:
+                pod = self.pod_of_worker_pid(record.get("ppid", -1))
+                return pod.name if pod else ""
+        return ""
+
+    def kill_time_before(self, pod_name, wall_t):
+        times = [t for t, name in self.kill_log if name == pod_name and t <= wall_t]
+        return max(times) if times else None
+
+    # --- the timeline -------------------------------------------------------------------------
+
+    def at(self, offset_s, action):
+        heapq.heappush(self.actions, (offset_s, self.action_seq, action))
+        self.action_seq += 1
+
+    def now_s(self):
+        return time.time() - self.t0
+
+    def worker_argv(self, spec):
+        rq = self.scenario["rq"]
+        argv = [self.rq_bin, "worker", "-u", self.redis.url, "-P", HERE,
+                "--worker-ttl", str(int(rq["worker_ttl"])),
+                "--maintenance-interval", str(int(rq["maintenance_interval"])),
+                "--job-monitoring-interval", str(int(rq["job_monitoring_interval"]))]
+        if "scheduler_fallback_period" in rq["changed"]:
+            argv += ["-w", "conformance_worker.Worker"]
+        if spec["with_scheduler"]:
+            argv.append("--with-scheduler")
+        return argv
+
+    def worker_env(self):
+        env = dict(os.environ)
+        env["PYTHONPATH"] = HERE + os.pathsep + env.get("PYTHONPATH", "")
+        env["PYTHONUNBUFFERED"] = "1"
+        env[jobs.LOG_ENV] = self.job_log_path
+        env["SIMRQ_SCHEDULER_FALLBACK_PERIOD_S"] = str(
+            int(self.scenario["rq"]["scheduler_fallback_period"]))
+        return env
+
+    def start_pod(self, name, spec):
+        pod = Pod(name, spec, self.table)
+        self.pods[name] = pod
+        pod.start(self.worker_argv(spec), self.worker_env(),
+                  os.path.join(self.logs_dir, "%s.log" % name))
+        self.events.add(time.time(), "worker_born", pod=name, process="worker",
+                        detail="pid %d%s" % (pod.worker_pid,
+                                            " with scheduler" if spec["with_scheduler"] else ""))
+
+    def replace_pod(self, name):
+        """Start a replacement for pod `name` under a fresh worker name (`worker-0.1` …)."""
+        base = name.split(".")[0]
+        generation = self.generations.get(base, 0) + 1
+        self.generations[base] = generation
+        self.start_pod("%s.%d" % (base, generation), self.pods[name].spec)
+
+    def producer_loop(self):
+        """Enqueue jobs handed over by the timeline, in order, retrying while Redis is down.
+
+        It runs in its own thread so that an enqueue blocked by a Redis fault never delays the
+        timeline (the fault's own end, in particular)."""
+        while True:
+            item = self.producer_inbox.get()
+            if item is None:
+                return
+            index, workload = item
+            while not self.enqueue(index, workload) and not self.torn_down:
+                time.sleep(0.2)
+
+    def enqueue(self, index, workload):
+        """One enqueue attempt; False if Redis refused or timed out."""
+        job_id = jobs.job_id_for(index)
+        retry = workload["retry"]
+        kwargs = {"job_id": job_id, "job_timeout": workload["job_timeout_s"]}
+        if retry is not None:
+            intervals = retry["intervals"]
+            kwargs["retry"] = Retry(max=retry["max"],
+                                    interval=intervals if len(intervals) > 1 else intervals[0])
+        queue = Queue(workload["queue"], connection=self.client)
+        wall_t = time.time()
+        try:
+            queue.enqueue(jobs.work, index, workload["duration_s"],
+                          workload["fail_probability"], workload["fail_attempts"],
+                          self.scenario["run"]["seed"], **kwargs)
+        except redis.RedisError as error:
+            self.events.add(wall_t, "redis_error", process="producer", job=job_id,
+                            detail="enqueue failed (%s); retrying" % type(error).__name__)
+            return False
+        self.job_specs[job_id]["enqueued_t"] = wall_t
+        self.events.add(wall_t, "job_enqueued", process="producer", queue=workload["queue"],
+                        job=job_id, detail="retry max %s" % (retry["max"] if retry else 0))
+        return True
+
+    def plan(self):
+        for spec in self.scenario["pods"]:
+            for replica in range(spec["replicas"]):
+                name = "%s-%d" % (spec["name"], replica)
+                self.at(spec["start_delay_s"], lambda n=name, s=spec: self.start_pod(n, s))
+        index = 0
+        for workload in self.scenario["workloads"]:
+            for number in range(workload["jobs"]):
+                self.job_specs[jobs.job_id_for(index)] = {
+                    "queue": workload["queue"], "retry": workload["retry"], "enqueued_t": None}
+                offset = workload["start_s"] + number / workload["per_s"]
+                self.at(offset, lambda i=index, w=workload: self.producer_inbox.put((i, w)))
+                index += 1
+        for fault in self.scenario["faults"]:
+            self.at(fault["at_s"], lambda f=fault: faults.apply(self, f))
+
+    # --- running ------------------------------------------------------------------------------
+
+    def all_jobs_done(self):
+        states = self.poller.jobs
+        if len(self.enqueued_job_ids()) < len(self.job_specs):
+            return False
+        for job_id in self.job_specs:
+            state = states.get(job_id)
+            if state is None or state["status"] not in ("finished", "failed"):
+                return False
+        return True
+
+    def execute(self):
+        os.makedirs(self.logs_dir, exist_ok=True)
+        self.redis.start()
+        # The producer waits out a Redis pause rather than time out and re-send an enqueue that
+        # Redis may still apply; it retries only on errors (Redis down or restarting).
+        self.client = redis.Redis.from_url(self.redis.url, socket_timeout=60,
+                                           socket_connect_timeout=2)
+        self.t0 = time.time()
+        self.plan()
+        self.poller = Poller(self)
+        self.poller.start()
+        self.producer.start()
+        limit_s = self.scenario["run"]["duration_s"]
+        settle_s = self.scenario["run"]["settle_s"]
+        done_since = None
+        while self.now_s() < limit_s:
+            while self.actions and self.actions[0][0] <= self.now_s():
+                _, _, action = heapq.heappop(self.actions)
+                action()
+            if not self.actions and self.all_jobs_done():
+                done_since = done_since or time.time()
+                if time.time() - done_since >= settle_s:
+                    return "all jobs ended"
+            else:
+                done_since = None
+            time.sleep(0.02)
+        return "duration reached"
+
+    def read_final_state(self):
+        client = redis.Redis.from_url(self.redis.url, socket_timeout=2, socket_connect_timeout=2)
+        final = {"jobs": {}, "queues": {}}
+        for queue in self.queue_names():
+            present = set(client.lrange("rq:queue:%s" % queue, 0, -1))
+            present |= set(client.lrange("rq:queue:%s:intermediate" % queue, 0, -1))
+            final["queues"][queue] = {"present": {item.decode() for item in present}}
+        for job_id in self.job_specs:
+            status, retries_left = client.hmget("rq:job:%s" % job_id, "status", "retries_left")
+            final["jobs"][job_id] = None if status is None else {
+                "job": job_id, "status": status.decode(),
+                "retries_left": int(retries_left) if retries_left else None}
+        return final
+
+    def teardown(self):
+        """Stop every process this run started, by pid; safe to call more than once."""
+        if self.torn_down:
+            return
+        self.torn_down = True
+        self.producer_inbox.put(None)
+        if self.producer.is_alive():
+            self.producer.join(timeout=5)
+        if self.poller is not None:
+            self.poller.stop_flag.set()
+            self.poller.join(timeout=5)
+        for pod in self.pods.values():
+            if pod.alive():
+                self.table.remember_tree(pod.worker_pid)
+        for pod in self.pods.values():
+            for pid in [pod.worker_pid] + pod.children():
+                self.table.signal(pid, signal.SIGKILL)
+        self.redis.resume()
+        try:
+            self.final = self.read_final_state()
+        except redis.RedisError as error:
+            print("harness: could not read the final Redis state: %s" % error, file=sys.stderr)
+        self.table.kill_all()
+        for pod in self.pods.values():
+            pod.process.wait(timeout=10)
+        self.redis.kill()
+        shutil.rmtree(self.tmp_dir, ignore_errors=True)
+
+
+def compressed_settings(scenario):
+    rq = scenario["rq"]
+    return {
+        "rq_version": "2.12.0",
+        "changed_from_rq_defaults": {key: {"value_s": rq[key], "rq_default_s": RQ_DEFAULTS[key]}
+                                     for key in rq["changed"]},
+        "unchanged": {"scheduler_interval_s": 1, "scheduler_lock_ttl_s": 61,
+                      "maintenance_lock_ttl_s": 899},
+        "derived": {"dequeue_timeout_s": max(1, int(rq["worker_ttl"]) - 15),
+                    "socket_timeout_s": max(1, int(rq["worker_ttl"]) - 15) + 10},
+    }
+
+
+def write_outputs(run, reason, wall_s):
+    events = write_events(run, os.path.join(run.out_dir, "events.csv"))
+    if run.final is not None:
+        write_jobs(run, os.path.join(run.out_dir, "jobs.csv"), events, run.final)
+    settings = compressed_settings(run.scenario)
+    settings.update({"scenario": run.scenario["path"], "seed": run.scenario["run"]["seed"],
+                     "ended_because": reason, "wall_time_s": round(wall_s, 3),
+                     "redis_port": run.redis.port})
+    with open(os.path.join(run.out_dir, "settings.json"), "w", encoding="utf-8") as handle:
+        json.dump(settings, handle, indent=2, sort_keys=True)
+        handle.write("\n")
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("scenario")
+    parser.add_argument("--out", required=True, help="output directory (replaced)")
+    parser.add_argument("--rq", default=os.path.join(HERE, ".venv", "bin", "rq"),
+                        help="the rq command to run workers with")
+    return parser.parse_args(argv)
+
+
+def _raise_interrupt(signum, _frame):
+    raise KeyboardInterrupt("signal %d" % signum)
+
+
+def main(argv):
+    args = parse_args(argv)
+    try:
+        scenario = load_scenario(args.scenario)
+    except (OSError, ScenarioError) as error:
+        print("harness: %s" % error, file=sys.stderr)
+        return 2
+    shutil.rmtree(args.out, ignore_errors=True)
+    os.makedirs(args.out)
+    run = Run(scenario, args.out, args.rq)
+    atexit.register(run.teardown)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGINT, _raise_interrupt)
+    started = time.monotonic()
+    reason = "interrupted"
+    try:
+        reason = run.execute()
+    except KeyboardInterrupt as interruption:
+        print("harness: interrupted (%s); stopping what this run started" % interruption,
+              file=sys.stderr)
+    finally:
+        run.teardown()
+        write_outputs(run, reason, time.monotonic() - started)
+    if reason == "interrupted":
+        return 130
+    print("%s: %s in %.1f s -> %s" % (os.path.basename(args.scenario), reason,
+                                       time.monotonic() - started, args.out))
+    # Reaching `duration` is a normal end (no-scheduler waits on purpose); only an interrupted
+    # run or an error is a failure.
+    return 0 if reason in ("all jobs ended", "duration reached") else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
