@@ -54,8 +54,16 @@ impl Cluster {
     /// Creates the groups and starts `replicas` pods of each.
     pub fn start(env: &Rc<RqEnv>, specs: &[PodSpec]) -> Rc<Cluster> {
         let kubelet_host = env.sim.add_host();
-        let groups = specs.iter().map(|spec| Group { spec: spec.clone(), pods: Vec::new(), next_index: 0 });
-        let cluster = Rc::new(Cluster { env: env.clone(), kubelet_host, groups: RefCell::new(groups.collect()) });
+        let groups = specs.iter().map(|spec| Group {
+            spec: spec.clone(),
+            pods: Vec::new(),
+            next_index: 0,
+        });
+        let cluster = Rc::new(Cluster {
+            env: env.clone(),
+            kubelet_host,
+            groups: RefCell::new(groups.collect()),
+        });
         for (index, spec) in specs.iter().enumerate() {
             for _ in 0..spec.replicas {
                 cluster.create_pod(index);
@@ -65,17 +73,27 @@ impl Cluster {
     }
 
     pub fn group_names(&self) -> Vec<String> {
-        self.groups.borrow().iter().map(|g| g.spec.name.clone()).collect()
+        self.groups
+            .borrow()
+            .iter()
+            .map(|g| g.spec.name.clone())
+            .collect()
     }
 
     pub fn group_index(&self, name: &str) -> Option<usize> {
-        self.groups.borrow().iter().position(|g| g.spec.name == name)
+        self.groups
+            .borrow()
+            .iter()
+            .position(|g| g.spec.name == name)
     }
 
     /// Live pods (not yet removed), of one group or of all.
     pub fn pods(&self, group: Option<usize>) -> Vec<Rc<Pod>> {
         let groups = self.groups.borrow();
-        let selected = groups.iter().enumerate().filter(|(i, _)| group.is_none_or(|g| g == *i));
+        let selected = groups
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| group.is_none_or(|g| g == *i));
         selected.flat_map(|(_, g)| g.pods.iter().cloned()).collect()
     }
 
@@ -99,7 +117,12 @@ impl Cluster {
 
     /// All queues any group listens on.
     pub fn queues(&self) -> Vec<String> {
-        let mut queues: Vec<String> = self.groups.borrow().iter().flat_map(|g| g.spec.queues.clone()).collect();
+        let mut queues: Vec<String> = self
+            .groups
+            .borrow()
+            .iter()
+            .flat_map(|g| g.spec.queues.clone())
+            .collect();
         queues.sort();
         queues.dedup();
         queues
@@ -111,7 +134,10 @@ impl Cluster {
         let pod = {
             let mut groups = self.groups.borrow_mut();
             let group_state = &mut groups[group];
-            let name = Name::from(format!("{}-{}", group_state.spec.name, group_state.next_index));
+            let name = Name::from(format!(
+                "{}-{}",
+                group_state.spec.name, group_state.next_index
+            ));
             group_state.next_index += 1;
             let pod = Rc::new(Pod {
                 name,
@@ -127,7 +153,9 @@ impl Cluster {
         };
         let lifecycle = self.clone().pod_lifecycle(pod.clone());
         let label = format!("kubelet/{}", pod.name);
-        self.env.sim.spawn(self.kubelet_host, &label, None, lifecycle);
+        self.env
+            .sim
+            .spawn(self.kubelet_host, &label, None, lifecycle);
         pod
     }
 
@@ -186,7 +214,11 @@ impl Cluster {
 
     /// Live RQ processes in `pod`.
     pub fn processes(&self, pod: &Pod) -> Vec<ProcessInfo> {
-        self.env.live_processes().into_iter().filter(|p| p.pod == pod.name).collect()
+        self.env
+            .live_processes()
+            .into_iter()
+            .filter(|p| p.pod == pod.name)
+            .collect()
     }
 
     /// SIGKILL to every process of the container (its PID 1 exited, or the pod is killed).
@@ -202,7 +234,11 @@ impl Cluster {
             return;
         }
         self.env.sim.kill(process.pid, KillScope::Process);
-        let job = if process.role == Role::Horse { process.tag.clone() } else { None };
+        let job = if process.role == Role::Horse {
+            process.tag.clone()
+        } else {
+            None
+        };
         self.emit(process, job, EventKind::ProcessKilled);
     }
 
@@ -211,8 +247,11 @@ impl Cluster {
         if !self.env.sim.is_alive(process.pid) {
             return;
         }
-        let (signal, kind) =
-            if paused { (Signal::Stop, EventKind::ProcessPaused) } else { (Signal::Cont, EventKind::ProcessResumed) };
+        let (signal, kind) = if paused {
+            (Signal::Stop, EventKind::ProcessPaused)
+        } else {
+            (Signal::Cont, EventKind::ProcessResumed)
+        };
         self.env.sim.signal(process.pid, signal);
         self.emit(process, None, kind);
     }
@@ -245,7 +284,11 @@ impl Cluster {
         }
         let cluster = self.clone();
         let victim = pod.clone();
-        self.env.sim.schedule_in(spec.termination_grace_period, move |_| cluster.kill_container(&victim));
+        self.env
+            .sim
+            .schedule_in(spec.termination_grace_period, move |_| {
+                cluster.kill_container(&victim)
+            });
         if replace {
             self.create_pod(pod.group);
         }
@@ -253,12 +296,20 @@ impl Cluster {
 
     /// Sets the replica count of `group`: new pods, or the newest ones deleted.
     pub fn scale(self: &Rc<Self>, group: usize, replicas: u32) {
-        let live: Vec<Rc<Pod>> = self.pods(Some(group)).into_iter().filter(|p| !p.deleting.get()).collect();
+        let live: Vec<Rc<Pod>> = self
+            .pods(Some(group))
+            .into_iter()
+            .filter(|p| !p.deleting.get())
+            .collect();
         let current = live.len() as u32;
         for _ in current..replicas {
             self.create_pod(group);
         }
-        for pod in live.iter().rev().take(current.saturating_sub(replicas) as usize) {
+        for pod in live
+            .iter()
+            .rev()
+            .take(current.saturating_sub(replicas) as usize)
+        {
             self.delete_pod(pod, false);
         }
     }
@@ -267,17 +318,27 @@ impl Cluster {
     /// within maxSurge and maxUnavailable.
     pub fn rolling_restart(self: &Rc<Self>, group: usize) {
         let rollout = self.clone().rollout(group);
-        self.env.sim.spawn(self.kubelet_host, "deployment-controller", None, rollout);
+        self.env
+            .sim
+            .spawn(self.kubelet_host, "deployment-controller", None, rollout);
     }
 
     async fn rollout(self: Rc<Self>, group: usize) -> i32 {
         let spec = self.spec(group);
         let sim = self.env.sim.clone();
-        let old: Vec<Rc<Pod>> = self.pods(Some(group)).into_iter().filter(|p| !p.deleting.get()).collect();
+        let old: Vec<Rc<Pod>> = self
+            .pods(Some(group))
+            .into_iter()
+            .filter(|p| !p.deleting.get())
+            .collect();
         let surge = spec.rollout.max_surge.resolve(spec.replicas, true).max(1) as usize;
         let unavailable = spec.rollout.max_unavailable.resolve(spec.replicas, false) as usize;
         for batch in old.chunks(surge.max(unavailable).max(1)) {
-            let fresh: Vec<Rc<Pod>> = batch.iter().take(surge).map(|_| self.create_pod(group)).collect();
+            let fresh: Vec<Rc<Pod>> = batch
+                .iter()
+                .take(surge)
+                .map(|_| self.create_pod(group))
+                .collect();
             for victim in batch.iter().take(unavailable) {
                 self.delete_pod(victim, false);
             }

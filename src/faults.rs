@@ -30,13 +30,21 @@ pub struct FaultInjector {
 }
 
 /// Fault kinds left on for this seed: all, or with `swarm` a random non-empty subset.
-pub fn enabled_kinds(specs: &[FaultSpec], swarm: bool, streams: &RngStreams) -> BTreeSet<FaultKind> {
+pub fn enabled_kinds(
+    specs: &[FaultSpec],
+    swarm: bool,
+    streams: &RngStreams,
+) -> BTreeSet<FaultKind> {
     let kinds: BTreeSet<FaultKind> = specs.iter().map(|spec| spec.kind).collect();
     if !swarm || kinds.len() <= 1 {
         return kinds;
     }
     let mut rng = streams.stream("faults/swarm");
-    let mut enabled: BTreeSet<FaultKind> = kinds.iter().copied().filter(|_| rng.gen_bool(0.5)).collect();
+    let mut enabled: BTreeSet<FaultKind> = kinds
+        .iter()
+        .copied()
+        .filter(|_| rng.gen_bool(0.5))
+        .collect();
     if enabled.is_empty() {
         let all: Vec<FaultKind> = kinds.into_iter().collect();
         enabled.insert(*all.choose(&mut rng).expect("non-empty"));
@@ -60,7 +68,11 @@ impl FaultInjector {
             until,
             log: FaultLog::default(),
         });
-        for (index, spec) in specs.iter().enumerate().filter(|(_, s)| enabled.contains(&s.kind)) {
+        for (index, spec) in specs
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| enabled.contains(&s.kind))
+        {
             let stream = env.streams.stream(&format!("faults/{index}"));
             injector.clone().schedule_next(spec.clone(), stream, None);
         }
@@ -72,13 +84,19 @@ impl FaultInjector {
         let now = self.env.sim.now();
         let next = match (spec.at, spec.every, spec.rate) {
             (Some(at), _, _) if previous.is_none() => Some(SimTime(at.0)),
-            (_, Some(every), _) if every > SimDuration::ZERO => Some(previous.unwrap_or(SimTime::ZERO) + every),
-            (_, _, Some(rate)) if rate.per_second > 0.0 => Exp::new(rate.per_second)
-                .ok()
-                .map(|exp| now + SimDuration::from_secs_f64(exp.sample(&mut rng)).max(SimDuration(1))),
+            (_, Some(every), _) if every > SimDuration::ZERO => {
+                Some(previous.unwrap_or(SimTime::ZERO) + every)
+            }
+            (_, _, Some(rate)) if rate.per_second > 0.0 => {
+                Exp::new(rate.per_second).ok().map(|exp| {
+                    now + SimDuration::from_secs_f64(exp.sample(&mut rng)).max(SimDuration(1))
+                })
+            }
             _ => None,
         };
-        let Some(time) = next.filter(|t| *t < self.until) else { return };
+        let Some(time) = next.filter(|t| *t < self.until) else {
+            return;
+        };
         let time = time.max(now);
         let sim = self.env.sim.clone();
         sim.schedule_at(time, move |_| {
@@ -88,15 +106,20 @@ impl FaultInjector {
     }
 
     fn record(&self, description: String) {
-        self.log.borrow_mut().push((self.env.sim.now(), description.clone()));
-        self.env.emit(EventContext::default(), EventKind::Fault { description });
+        self.log
+            .borrow_mut()
+            .push((self.env.sim.now(), description.clone()));
+        self.env
+            .emit(EventContext::default(), EventKind::Fault { description });
     }
 
     fn apply(self: &Rc<Self>, spec: &FaultSpec) {
         let span = spec.for_duration.unwrap_or(SimDuration::from_secs(1));
         match spec.kind {
             FaultKind::PodKill => self.on_pods(spec, |cluster, pod| cluster.kill_pod(pod)),
-            FaultKind::PodDelete => self.on_pods(spec, |cluster, pod| cluster.delete_pod(pod, true)),
+            FaultKind::PodDelete => {
+                self.on_pods(spec, |cluster, pod| cluster.delete_pod(pod, true))
+            }
             FaultKind::RollingRestart => self.rolling_restart(spec),
             FaultKind::Scale => self.scale(spec),
             FaultKind::Pause => self.pause(spec, span),
@@ -115,7 +138,9 @@ impl FaultInjector {
     }
 
     fn group(&self, spec: &FaultSpec) -> Option<usize> {
-        spec.pods.as_deref().and_then(|name| self.cluster.group_index(name))
+        spec.pods
+            .as_deref()
+            .and_then(|name| self.cluster.group_index(name))
     }
 
     /// The pod a pod-level fault hits, by its target.
@@ -127,7 +152,12 @@ impl FaultInjector {
                 self.cluster.pod(&holder.pod)
             }
             Target::Any | Target::Worker | Target::Horse | Target::Scheduler => {
-                let pods: Vec<Rc<Pod>> = self.cluster.pods(self.group(spec)).into_iter().filter(|p| p.is_ready()).collect();
+                let pods: Vec<Rc<Pod>> = self
+                    .cluster
+                    .pods(self.group(spec))
+                    .into_iter()
+                    .filter(|p| p.is_ready())
+                    .collect();
                 pods.choose(&mut *self.rng.borrow_mut()).cloned()
             }
         }
@@ -137,8 +167,14 @@ impl FaultInjector {
     fn holder_process(&self) -> Option<ProcessInfo> {
         let processes = self.env.live_processes();
         self.cluster.queues().iter().find_map(|queue| {
-            let holder = self.env.network.peek_string(&crate::rq::keys::scheduler_lock(queue))?;
-            processes.iter().find(|p| p.role == Role::Scheduler && p.tag.as_deref() == Some(holder.as_str())).cloned()
+            let holder = self
+                .env
+                .network
+                .peek_string(&crate::rq::keys::scheduler_lock(queue))?;
+            processes
+                .iter()
+                .find(|p| p.role == Role::Scheduler && p.tag.as_deref() == Some(holder.as_str()))
+                .cloned()
         })
     }
 
@@ -161,7 +197,10 @@ impl FaultInjector {
 
     fn rolling_restart(self: &Rc<Self>, spec: &FaultSpec) {
         for group in self.groups(spec) {
-            self.record(format!("rolling_restart group={}", self.cluster.group_names()[group]));
+            self.record(format!(
+                "rolling_restart group={}",
+                self.cluster.group_names()[group]
+            ));
             self.cluster.rolling_restart(group);
         }
     }
@@ -169,7 +208,10 @@ impl FaultInjector {
     fn scale(self: &Rc<Self>, spec: &FaultSpec) {
         let replicas = spec.replicas.unwrap_or(1);
         for group in self.groups(spec) {
-            self.record(format!("scale group={} replicas={replicas}", self.cluster.group_names()[group]));
+            self.record(format!(
+                "scale group={} replicas={replicas}",
+                self.cluster.group_names()[group]
+            ));
             self.cluster.scale(group, replicas);
         }
     }
@@ -185,12 +227,28 @@ impl FaultInjector {
             Target::Any | Target::Pod(_) => None,
         };
         let Some(role) = role else {
-            return self.target_pod(spec).map(|pod| self.cluster.processes(&pod)).unwrap_or_default();
+            return self
+                .target_pod(spec)
+                .map(|pod| self.cluster.processes(&pod))
+                .unwrap_or_default();
         };
-        let group_pods: BTreeSet<Name> = self.cluster.pods(self.group(spec)).iter().map(|p| p.name.clone()).collect();
-        let candidates: Vec<ProcessInfo> =
-            self.env.live_processes().into_iter().filter(|p| p.role == role && group_pods.contains(&p.pod)).collect();
-        candidates.choose(&mut *self.rng.borrow_mut()).cloned().into_iter().collect()
+        let group_pods: BTreeSet<Name> = self
+            .cluster
+            .pods(self.group(spec))
+            .iter()
+            .map(|p| p.name.clone())
+            .collect();
+        let candidates: Vec<ProcessInfo> = self
+            .env
+            .live_processes()
+            .into_iter()
+            .filter(|p| p.role == role && group_pods.contains(&p.pod))
+            .collect();
+        candidates
+            .choose(&mut *self.rng.borrow_mut())
+            .cloned()
+            .into_iter()
+            .collect()
     }
 
     fn pause(self: &Rc<Self>, spec: &FaultSpec, span: SimDuration) {
@@ -218,13 +276,21 @@ impl FaultInjector {
         let everywhere = spec.pods.is_none() && spec.target.is_any();
         if everywhere {
             self.record(format!("net {verdict:?} all for={span}"));
-            self.env.network.add_link_fault(LinkFault { host: None, verdict, until });
+            self.env.network.add_link_fault(LinkFault {
+                host: None,
+                verdict,
+                until,
+            });
             return;
         }
         match self.target_pod(spec) {
             Some(pod) => {
                 self.record(format!("net {verdict:?} pod={} for={span}", pod.name));
-                self.env.network.add_link_fault(LinkFault { host: Some(pod.host), verdict, until });
+                self.env.network.add_link_fault(LinkFault {
+                    host: Some(pod.host),
+                    verdict,
+                    until,
+                });
             }
             None => self.record("net skipped: no target".to_string()),
         }
@@ -232,11 +298,22 @@ impl FaultInjector {
 
     fn clock(self: &Rc<Self>, spec: &FaultSpec) {
         let Some(offset) = spec.offset else { return };
-        let Some(pod) = self.target_pod(spec) else { return };
+        let Some(pod) = self.target_pod(spec) else {
+            return;
+        };
         let signed = offset.amount.as_micros() as i64 * if offset.behind { -1 } else { 1 };
         let current = self.env.sim.clock_offset(pod.host);
-        let value = if spec.kind == FaultKind::ClockStep { current + signed } else { signed };
-        self.record(format!("{} pod={} offset_s={:.3}", spec.kind.name(), pod.name, value as f64 / 1e6));
+        let value = if spec.kind == FaultKind::ClockStep {
+            current + signed
+        } else {
+            signed
+        };
+        self.record(format!(
+            "{} pod={} offset_s={:.3}",
+            spec.kind.name(),
+            pod.name,
+            value as f64 / 1e6
+        ));
         self.env.sim.set_clock_offset(pod.host, value);
     }
 }

@@ -73,7 +73,13 @@ pub fn read_trace(path: &Path) -> Result<Vec<SimTime>, String> {
                 times.push(SimTime(SimDuration::from_secs_f64(seconds).0))
             }
             _ if number == 0 => continue,
-            _ => return Err(format!("{}:{}: expected seconds, found {first:?}", path.display(), number + 1)),
+            _ => {
+                return Err(format!(
+                    "{}:{}: expected seconds, found {first:?}",
+                    path.display(),
+                    number + 1
+                ))
+            }
         }
     }
     times.sort();
@@ -90,21 +96,29 @@ pub struct Arrivals {
 
 impl Arrivals {
     pub fn new(arrival: Arrival, trace: Vec<SimTime>, rng: SimRng) -> Arrivals {
-        Arrivals { arrival, trace, next_index: 0, rng }
+        Arrivals {
+            arrival,
+            trace,
+            next_index: 0,
+            rng,
+        }
     }
 
     /// The next arrival after `now` (and the number of jobs arriving then), or `None`.
     pub fn next(&mut self, now: SimTime) -> Option<(SimTime, u64)> {
         match self.arrival.clone() {
-            Arrival::ConstantPerS(rate) if rate > 0.0 => {
-                Some((now + SimDuration::from_secs_f64(1.0 / rate).max(SimDuration(1)), 1))
-            }
+            Arrival::ConstantPerS(rate) if rate > 0.0 => Some((
+                now + SimDuration::from_secs_f64(1.0 / rate).max(SimDuration(1)),
+                1,
+            )),
             Arrival::PoissonPerS(rate) if rate > 0.0 => Some((now + self.exponential_gap(rate), 1)),
             Arrival::Bursts(bursts) if bursts.every > SimDuration::ZERO => {
                 let index = now.0 / bursts.every.0 + 1;
                 Some((SimTime(index * bursts.every.0), bursts.size))
             }
-            Arrival::Daily(daily) => self.next_daily(now, daily.peak_per_s, daily.trough_per_s, daily.peak_at),
+            Arrival::Daily(daily) => {
+                self.next_daily(now, daily.peak_per_s, daily.trough_per_s, daily.peak_at)
+            }
             Arrival::Trace(_) => {
                 let time = *self.trace.get(self.next_index)?;
                 self.next_index += 1;
@@ -126,7 +140,13 @@ impl Arrivals {
     }
 
     /// A Poisson process whose rate follows a 24 h cosine, by thinning at the peak rate.
-    fn next_daily(&mut self, now: SimTime, peak: f64, trough: f64, peak_at: SimDuration) -> Option<(SimTime, u64)> {
+    fn next_daily(
+        &mut self,
+        now: SimTime,
+        peak: f64,
+        trough: f64,
+        peak_at: SimDuration,
+    ) -> Option<(SimTime, u64)> {
         let ceiling = peak.max(trough);
         if ceiling <= 0.0 {
             return None;
@@ -145,7 +165,14 @@ impl Arrivals {
 
 /// Starts the producer of one workload: it enqueues each arrival in a short process of its
 /// own (as independent web requests would), until `until`.
-pub fn start_producer(env: &Rc<RqEnv>, host: HostId, class: JobClass, mut arrivals: Arrivals, enqueue_in_s: Option<i64>, until: SimTime) {
+pub fn start_producer(
+    env: &Rc<RqEnv>,
+    host: HostId,
+    class: JobClass,
+    mut arrivals: Arrivals,
+    enqueue_in_s: Option<i64>,
+    until: SimTime,
+) {
     let env2 = env.clone();
     let name = format!("producer/{}", class.name);
     let body = async move {

@@ -26,7 +26,9 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run a scenario: CSV files, summary.json, charts and a verdict.
-    #[command(after_help = "Examples:\n  simrq run scenarios/pod-churn.toml\n  simrq run scenarios/holder-crash.toml --seed 3 --out out/crash --force\n  simrq run scenarios/pod-churn.toml --runs 16   # 16 seeds on all cores, with confidence intervals")]
+    #[command(
+        after_help = "Examples:\n  simrq run scenarios/pod-churn.toml\n  simrq run scenarios/holder-crash.toml --seed 3 --out out/crash --force\n  simrq run scenarios/pod-churn.toml --runs 16   # 16 seeds on all cores, with confidence intervals"
+    )]
     Run(run_cmd::RunArgs),
     /// Check a scenario file and report every problem with file, line, column and key.
     Validate {

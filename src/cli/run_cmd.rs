@@ -47,12 +47,17 @@ fn load(file: &Path) -> Result<Scenario, i32> {
 
 /// A seed for runs that name none: from the clock, printed so that the run can be replayed.
 fn fresh_seed() -> u64 {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     (nanos as u64) % 1_000_000_000
 }
 
 fn scenario_stem(file: &Path) -> String {
-    file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "run".to_string())
+    file.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "run".to_string())
 }
 
 pub fn run(args: RunArgs) -> i32 {
@@ -62,7 +67,10 @@ pub fn run(args: RunArgs) -> i32 {
     };
     let seed = args.seed.or(scenario.run.seed).unwrap_or_else(fresh_seed);
     println!("seed: {seed}");
-    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("out").join(scenario_stem(&args.file)));
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("out").join(scenario_stem(&args.file)));
     if args.runs > 1 {
         return super::run_many::run_many(&scenario, &args, seed, &out);
     }

@@ -17,7 +17,11 @@ pub struct RedisEndState {
 }
 
 impl RedisEndState {
-    pub fn capture(network: &Network, queues: &[String], faults_ended_at: SimTime) -> RedisEndState {
+    pub fn capture(
+        network: &Network,
+        queues: &[String],
+        faults_ended_at: SimTime,
+    ) -> RedisEndState {
         let end = network.sim().now();
         let mut locations = BTreeMap::new();
         let mut lock_holders = BTreeMap::new();
@@ -39,7 +43,10 @@ impl RedisEndState {
                     note(id, JobLocation::Scheduled);
                 }
                 for (member, _) in server.peek_zset(end, &keys::started(queue)) {
-                    let id = member.rsplit_once(':').map(|(id, _)| id.to_string()).unwrap_or(member);
+                    let id = member
+                        .rsplit_once(':')
+                        .map(|(id, _)| id.to_string())
+                        .unwrap_or(member);
                     note(id, JobLocation::Started);
                 }
                 for id in server.peek_list(end, &keys::intermediate(queue)) {
@@ -50,13 +57,21 @@ impl RedisEndState {
                 }
             }
         });
-        RedisEndState { locations, lock_holders, end, faults_ended_at }
+        RedisEndState {
+            locations,
+            lock_holders,
+            end,
+            faults_ended_at,
+        }
     }
 }
 
 impl EndState for RedisEndState {
     fn job_location(&self, job: &str) -> JobLocation {
-        self.locations.get(job).copied().unwrap_or(JobLocation::Missing)
+        self.locations
+            .get(job)
+            .copied()
+            .unwrap_or(JobLocation::Missing)
     }
 
     fn lock_holder(&self, queue: &str) -> Option<String> {

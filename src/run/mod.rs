@@ -96,12 +96,18 @@ pub fn check_config(scenario: &Scenario) -> CheckConfig {
 
 /// The command that replays a run.
 pub fn replay_command(options: &RunOptions) -> String {
-    format!("simrq run {} --seed {}", options.scenario_label, options.seed)
+    format!(
+        "simrq run {} --seed {}",
+        options.scenario_label, options.seed
+    )
 }
 
 /// A stable hash of the scenario's settings (its canonical TOML).
 pub fn config_hash(scenario: &Scenario) -> String {
-    format!("{:016x}", crate::sim::rng::stable_hash(scenario.to_toml().as_bytes()))
+    format!(
+        "{:016x}",
+        crate::sim::rng::stable_hash(scenario.to_toml().as_bytes())
+    )
 }
 
 struct Sinks {
@@ -112,7 +118,11 @@ struct Sinks {
     timeseries: Rc<RefCell<TimeseriesCsv>>,
 }
 
-fn sinks(dir: &OutputDir, scenario: &Scenario, scheduler_queues: &[Name]) -> Result<(Sinks, EventBus), RunError> {
+fn sinks(
+    dir: &OutputDir,
+    scenario: &Scenario,
+    scheduler_queues: &[Name],
+) -> Result<(Sinks, EventBus), RunError> {
     let sinks = Sinks {
         events: SharedSink::new(EventsCsv::create(dir)?),
         jobs: SharedSink::new(JobTracker::create(dir)?),
@@ -134,8 +144,13 @@ pub fn run_scenario(scenario: &Scenario, options: &RunOptions) -> Result<RunResu
     let scheduler_queues: Vec<Name> = scheduler_queues(scenario);
     let (sinks, bus) = sinks(&dir, scenario, &scheduler_queues)?;
     let active_until = SimTime(scenario.run.duration.as_micros());
-    let world = World::build(scenario, options.seed, &options.base_dir, bus, active_until).map_err(RunError::Input)?;
-    world.start_sampling(scenario.run.sample_interval, sinks.timeseries.clone(), sinks.gaps.clone());
+    let world = World::build(scenario, options.seed, &options.base_dir, bus, active_until)
+        .map_err(RunError::Input)?;
+    world.start_sampling(
+        scenario.run.sample_interval,
+        sinks.timeseries.clone(),
+        sinks.gaps.clone(),
+    );
     let end = active_until + scenario.run.drain;
     world.sim.run_until(end);
     let result = finish(&world, scenario, options, &dir, &sinks, active_until);
@@ -165,13 +180,20 @@ fn finish(
 ) -> Result<RunResult, RunError> {
     let end = world.sim.now();
     let faults_ended_at = last_fault_end(&world.fault_log, scenario, faults_until);
-    let end_state = RedisEndState::capture(&world.network, &world.cluster.queues(), faults_ended_at);
+    let end_state =
+        RedisEndState::capture(&world.network, &world.cluster.queues(), faults_ended_at);
     let violations = sinks.checkers.borrow_mut().finish(&end_state);
     sinks.events.borrow_mut().finish()?;
     let jobs = sinks.jobs.borrow_mut().finish(end)?;
     let series = sinks.timeseries.borrow_mut().finish()?;
     let gaps = sinks.gaps.borrow_mut().finish(end);
-    let checks = sinks.checkers.borrow().verdicts().into_iter().map(|(name, _)| name.to_string()).collect();
+    let checks = sinks
+        .checkers
+        .borrow()
+        .verdicts()
+        .into_iter()
+        .map(|(name, _)| name.to_string())
+        .collect();
     let info = RunInfo {
         seed: options.seed,
         scenario: options.scenario_label.clone(),
@@ -195,13 +217,18 @@ fn finish(
         commands_executed: world.network.commands_executed(),
     };
     if options.charts {
-        write_charts(dir, &result)?;
+        write_charts(dir, &result, end)?;
     }
     Ok(result)
 }
 
 /// Charts of the run, beside the CSV files.
-fn write_charts(_dir: &OutputDir, _result: &RunResult) -> Result<(), RunError> {
+fn write_charts(dir: &OutputDir, result: &RunResult, end: SimTime) -> Result<(), RunError> {
+    use crate::report::chart;
+    chart::lock_timeline_chart(dir, &result.gaps)?;
+    chart::queue_depth_chart(dir, &result.series, &result.faults, end)?;
+    chart::retry_lateness_chart(dir, &result.jobs.retry_lateness)?;
+    chart::outcomes_chart(dir, &result.jobs.outcomes)?;
     Ok(())
 }
 
@@ -212,7 +239,12 @@ fn last_fault_end(log: &FaultLog, scenario: &Scenario, fallback: SimTime) -> Sim
         .faults
         .iter()
         .filter_map(|fault| fault.for_duration)
-        .chain(scenario.pods.iter().map(|pod| pod.termination_grace_period + pod.start_delay))
+        .chain(
+            scenario
+                .pods
+                .iter()
+                .map(|pod| pod.termination_grace_period + pod.start_delay),
+        )
         .max()
         .unwrap_or(SimDuration::ZERO);
     match log.borrow().last() {

@@ -52,7 +52,10 @@ pub fn network_settings(spec: &RedisSpec) -> (Latency, ClientSettings) {
         Distribution::Constant(span) => Latency::Constant(span),
         Distribution::Uniform { min, max } => Latency::Uniform { min, max },
         Distribution::Lognormal { median, p99 } => Latency::LogNormal { median, p99 },
-        Distribution::Exponential { mean } => Latency::LogNormal { median: mean, p99: mean.saturating_mul(5) },
+        Distribution::Exponential { mean } => Latency::LogNormal {
+            median: mean,
+            p99: mean.saturating_mul(5),
+        },
     };
     let client = ClientSettings {
         socket_timeout: spec.socket_timeout,
@@ -74,7 +77,13 @@ pub struct World {
 
 impl World {
     /// Builds everything and schedules workloads and faults up to `active_until`.
-    pub fn build(scenario: &Scenario, seed: u64, base_dir: &Path, bus: EventBus, active_until: SimTime) -> Result<World, String> {
+    pub fn build(
+        scenario: &Scenario,
+        seed: u64,
+        base_dir: &Path,
+        bus: EventBus,
+        active_until: SimTime,
+    ) -> Result<World, String> {
         let sim = Sim::new();
         let streams = RngStreams::new(seed);
         let _redis_host = sim.add_host();
@@ -84,18 +93,36 @@ impl World {
             network.snapshot_every(every);
         }
         let classes = scenario.workload.iter().map(job_class).collect();
-        let env = RqEnv::new(&network, rq_params(&scenario.rq), streams, client, bus).with_classes(classes);
+        let env = RqEnv::new(&network, rq_params(&scenario.rq), streams, client, bus)
+            .with_classes(classes);
         let cluster = Cluster::start(&env, &scenario.pods);
         start_workloads(scenario, &env, base_dir, active_until)?;
         let enabled = enabled_kinds(&scenario.faults, scenario.run.swarm, &env.streams);
-        let fault_log = FaultInjector::start(&env, &cluster, &scenario.faults, &enabled, active_until);
-        Ok(World { sim, network, env, cluster, fault_log })
+        let fault_log =
+            FaultInjector::start(&env, &cluster, &scenario.faults, &enabled, active_until);
+        Ok(World {
+            sim,
+            network,
+            env,
+            cluster,
+            fault_log,
+        })
     }
 
     /// Samples registries every `interval` into `timeseries`, and the lock holders every
     /// second into `gaps`.
-    pub fn start_sampling(&self, interval: SimDuration, timeseries: Rc<RefCell<TimeseriesCsv>>, gaps: SharedSink<SchedulerGaps>) {
-        let queues: Vec<Name> = self.cluster.queues().iter().map(|q| Name::from(q.as_str())).collect();
+    pub fn start_sampling(
+        &self,
+        interval: SimDuration,
+        timeseries: Rc<RefCell<TimeseriesCsv>>,
+        gaps: SharedSink<SchedulerGaps>,
+    ) {
+        let queues: Vec<Name> = self
+            .cluster
+            .queues()
+            .iter()
+            .map(|q| Name::from(q.as_str()))
+            .collect();
         let (env, network, sampled) = (self.env.clone(), self.network.clone(), queues.clone());
         self.sim.schedule_in(SimDuration::ZERO, move |_| {
             sample_every(env, sampled, interval, timeseries);
@@ -104,7 +131,12 @@ impl World {
     }
 }
 
-fn start_workloads(scenario: &Scenario, env: &Rc<RqEnv>, base_dir: &Path, until: SimTime) -> Result<(), String> {
+fn start_workloads(
+    scenario: &Scenario,
+    env: &Rc<RqEnv>,
+    base_dir: &Path,
+    until: SimTime,
+) -> Result<(), String> {
     let producer_host = env.sim.add_host();
     for spec in &scenario.workload {
         let trace = match &spec.arrival {
@@ -120,12 +152,19 @@ fn start_workloads(scenario: &Scenario, env: &Rc<RqEnv>, base_dir: &Path, until:
     Ok(())
 }
 
-fn sample_every(env: Rc<RqEnv>, queues: Vec<Name>, interval: SimDuration, timeseries: Rc<RefCell<TimeseriesCsv>>) {
+fn sample_every(
+    env: Rc<RqEnv>,
+    queues: Vec<Name>,
+    interval: SimDuration,
+    timeseries: Rc<RefCell<TimeseriesCsv>>,
+) {
     let sample = take_sample(&env, &queues);
     // A write error surfaces when the file is finished; sampling never stops the run.
     let _ = timeseries.borrow_mut().write(&sample);
     let sim = env.sim.clone();
-    sim.schedule_in(interval, move |_| sample_every(env, queues, interval, timeseries));
+    sim.schedule_in(interval, move |_| {
+        sample_every(env, queues, interval, timeseries)
+    });
 }
 
 fn take_sample(env: &RqEnv, queues: &[Name]) -> Sample {
@@ -143,19 +182,33 @@ fn take_sample(env: &RqEnv, queues: &[Name]) -> Sample {
                 started: server.peek_zcard(now, &keys::started(queue)) as u64,
                 failed: server.peek_zcard(now, &keys::failed(queue)) as u64,
                 finished: server.peek_zcard(now, &keys::finished(queue)) as u64,
-                lock_holder: server.peek_string(now, &keys::scheduler_lock(queue)).map(Name::from),
+                lock_holder: server
+                    .peek_string(now, &keys::scheduler_lock(queue))
+                    .map(Name::from),
             })
             .collect()
     });
-    Sample { time: now, queues, live_workers, busy_workers }
+    Sample {
+        time: now,
+        queues,
+        live_workers,
+        busy_workers,
+    }
 }
 
-fn observe_locks_every_second(network: Network, queues: Vec<Name>, gaps: SharedSink<SchedulerGaps>) {
+fn observe_locks_every_second(
+    network: Network,
+    queues: Vec<Name>,
+    gaps: SharedSink<SchedulerGaps>,
+) {
     let now = network.sim().now();
     for queue in &queues {
         let holder = network.peek_string(&keys::scheduler_lock(queue));
-        gaps.borrow_mut().observe_lock(now, queue, holder.as_deref());
+        gaps.borrow_mut()
+            .observe_lock(now, queue, holder.as_deref());
     }
     let sim = network.sim().clone();
-    sim.schedule_in(SimDuration::from_secs(1), move |_| observe_locks_every_second(network, queues, gaps));
+    sim.schedule_in(SimDuration::from_secs(1), move |_| {
+        observe_locks_every_second(network, queues, gaps)
+    });
 }
