@@ -81,6 +81,7 @@ pub fn run(args: RunArgs) -> i32 {
         base_dir: base_dir_of(&args.file),
         scenario_label: args.file.display().to_string(),
         charts: !args.no_charts,
+        events_csv: true,
     };
     match run_scenario(&scenario, &options) {
         Ok(result) => {

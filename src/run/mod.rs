@@ -43,6 +43,23 @@ pub struct RunOptions {
     pub scenario_label: String,
     /// Draw the charts (SVG and PNG).
     pub charts: bool,
+    /// Write `events.csv` (explore and sweep runs skip it: it is the largest file).
+    pub events_csv: bool,
+}
+
+impl RunOptions {
+    /// Every output, for `out` and `seed`; trace paths relative to the current directory.
+    pub fn new(seed: u64, out: impl Into<PathBuf>, scenario_label: &str) -> RunOptions {
+        RunOptions {
+            seed,
+            out: out.into(),
+            force: false,
+            base_dir: PathBuf::new(),
+            scenario_label: scenario_label.to_string(),
+            charts: true,
+            events_csv: true,
+        }
+    }
 }
 
 /// What a run produced.
@@ -111,7 +128,7 @@ pub fn config_hash(scenario: &Scenario) -> String {
 }
 
 struct Sinks {
-    events: SharedSink<EventsCsv>,
+    events: Option<SharedSink<EventsCsv>>,
     jobs: SharedSink<JobTracker>,
     gaps: SharedSink<SchedulerGaps>,
     checkers: SharedSink<Checkers>,
@@ -131,7 +148,9 @@ fn sinks(
         timeseries: Rc::new(RefCell::new(TimeseriesCsv::create(dir)?)),
     };
     let mut bus = EventBus::new();
-    bus.add_sink(sinks.events.boxed());
+    if let Some(events) = &sinks.events {
+        bus.add_sink(events.boxed());
+    }
     bus.add_sink(sinks.jobs.boxed());
     bus.add_sink(sinks.gaps.boxed());
     bus.add_sink(sinks.checkers.boxed());
@@ -142,7 +161,7 @@ fn sinks(
 pub fn run_scenario(scenario: &Scenario, options: &RunOptions) -> Result<RunResult, RunError> {
     let dir = OutputDir::create(&options.out, options.force)?;
     let scheduler_queues: Vec<Name> = scheduler_queues(scenario);
-    let (sinks, bus) = sinks(&dir, scenario, &scheduler_queues)?;
+    let (sinks, bus) = sinks(&dir, scenario, &scheduler_queues, options.events_csv)?;
     let active_until = SimTime(scenario.run.duration.as_micros());
     let world = World::build(scenario, options.seed, &options.base_dir, bus, active_until)
         .map_err(RunError::Input)?;
@@ -183,7 +202,9 @@ fn finish(
     let end_state =
         RedisEndState::capture(&world.network, &world.cluster.queues(), faults_ended_at);
     let violations = sinks.checkers.borrow_mut().finish(&end_state);
-    sinks.events.borrow_mut().finish()?;
+    if let Some(events) = &sinks.events {
+        events.borrow_mut().finish()?;
+    }
     let jobs = sinks.jobs.borrow_mut().finish(end)?;
     let series = sinks.timeseries.borrow_mut().finish()?;
     let gaps = sinks.gaps.borrow_mut().finish(end);
