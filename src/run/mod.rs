@@ -139,9 +139,15 @@ fn sinks(
     dir: &OutputDir,
     scenario: &Scenario,
     scheduler_queues: &[Name],
+    events_csv: bool,
 ) -> Result<(Sinks, EventBus), RunError> {
+    let events = if events_csv {
+        Some(SharedSink::new(EventsCsv::create(dir)?))
+    } else {
+        None
+    };
     let sinks = Sinks {
-        events: SharedSink::new(EventsCsv::create(dir)?),
+        events,
         jobs: SharedSink::new(JobTracker::create(dir)?),
         gaps: SharedSink::new(SchedulerGaps::new()),
         checkers: SharedSink::new(Checkers::new(&check_config(scenario), scheduler_queues)),
