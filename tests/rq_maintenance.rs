@@ -29,6 +29,27 @@ fn idle_worker_runs_maintenance_every_810_s() {
     }
 }
 
+/// §3.3, §5.1: every BLMOVE gets its full 405 s timeout. A worker that runs a 1 s job at
+/// 100 s blocks again from ~101 s, wakes at ~506 s (not due: 506 s < 600 s after its first
+/// run) and runs maintenance at ~911 s; an earlier block's timer must not cut the new block
+/// short (which would put the run at 810 s).
+#[test]
+fn after_a_job_the_next_idle_maintenance_waits_two_full_dequeue_timeouts() {
+    let class = long_class("short", 1, None);
+    let harness = Harness::new(HarnessConfig::default(), vec![class]);
+    let host = harness.add_host();
+    harness.start_worker("worker-0", host, &["default"], false);
+    harness.run_until(at(100.0));
+    harness.enqueue("short");
+    harness.run_until(at(1_000.0));
+    let finished = job_events(&harness, "job_finished", "j1");
+    let finished_s = secs(finished[0].time);
+    let times = maintenance_times(&harness, "worker-0");
+    assert_eq!(times.len(), 2, "{times:?}");
+    let expected_s = finished_s + 810.0;
+    assert!((expected_s..expected_s + 0.1).contains(&times[1]), "{times:?}");
+}
+
 /// Starts worker-a, enqueues a 1200 s job that worker-a takes, starts an idle worker-b, and
 /// kills worker-a's pod at 100 s. Returns worker-b's start-up maintenance time.
 fn kill_pod_mid_job(harness: &Harness) -> f64 {
