@@ -121,3 +121,159 @@ fn r1_atomic_enqueue_runs_the_job_once() {
     assert!(pod_events(&harness, "scheduler_tick", "worker-a").is_empty());
     assert_eq!(pod_events(&harness, "lock_lost", "worker-a").len(), 1);
 }
+
+// ----- R2 --------------------------------------------------------------------------------
+
+/// §9 R2, §5.3: worker-a runs a 1200 s job (one retry, interval 0); its main process is
+/// SIGSTOPped at 50 s, after its heartbeat at ~31 s set the wip score to ~121 s. worker-b's
+/// maintenance at ~812 s declares the job abandoned and requeues it; worker-b runs it while
+/// worker-a's horse still runs the first execution. Both finish: two executions, overlapping.
+#[test]
+fn r2_job_declared_abandoned_while_its_horse_runs_executes_twice() {
+    let harness = Harness::new(
+        HarnessConfig::default(),
+        vec![long_class("long", 1_200, Some(1))],
+    );
+    let (host_a, host_b) = (harness.add_host(), harness.add_host());
+    harness.start_worker("worker-a", host_a, &["default"], false);
+    harness.run_until(at(1.0));
+    harness.enqueue("long");
+    harness.run_until(at(2.0));
+    harness.start_worker("worker-b", host_b, &["default"], false);
+    harness.run_until(at(50.0));
+    let worker_a = process(&harness, "worker-a", Role::Worker);
+    harness.signal(&worker_a, Signal::Stop);
+    harness.run_until(at(1_000.0));
+    let horse_a = process(&harness, "worker-a", Role::Horse);
+    let horse_b = process(&harness, "worker-b", Role::Horse);
+    assert_eq!(horse_a.tag.as_deref(), Some("j1"));
+    assert_eq!(horse_b.tag.as_deref(), Some("j1"));
+    harness.signal(&worker_a, Signal::Cont);
+    harness.run_until(at(2_500.0));
+
+    let abandoned = job_events(&harness, "job_abandoned", "j1");
+    assert_eq!(abandoned.len(), 1);
+    assert_eq!(abandoned[0].pod.as_deref(), Some("worker-b"));
+    assert!((812.0..812.1).contains(&secs(abandoned[0].time)));
+    let starts = job_events(&harness, "job_started", "j1");
+    let finishes = job_events(&harness, "job_finished", "j1");
+    assert_eq!(starts.len(), 2);
+    assert_eq!(finishes.len(), 2);
+    assert_eq!(starts[1].pod.as_deref(), Some("worker-b"));
+    assert_eq!(finishes[0].pod.as_deref(), Some("worker-a"));
+    assert!(starts[1].time < finishes[0].time, "the executions overlap");
+    assert_eq!(hash_field(&harness, "rq:job:j1", "status").as_deref(), Some("finished"));
+    assert_eq!(hash_field(&harness, "rq:job:j1", "retries_left").as_deref(), Some("0"));
+}
+
+// ----- R3 --------------------------------------------------------------------------------
+
+/// §9 R3, §7: j1's function returns after 10 s; the reply to the horse's first command after
+/// it (`HSET last_heartbeat`) is lost on worker-a's link (a 2 µs fault window around that
+/// instant). The horse handles the ConnectionError as a job failure and requeues j1 (one
+/// retry, interval 0): the job ran to completion and runs again.
+#[test]
+fn r3_successful_job_is_rerun_after_a_redis_error_at_its_end() {
+    let mut class = long_class("ten", 10, Some(1));
+    class.scripted_outcomes = vec![Outcome::Succeed, Outcome::Succeed];
+    let harness = Harness::new(HarnessConfig::default(), vec![class]);
+    let host_a = harness.add_host();
+    harness.start_worker("worker-a", host_a, &["default"], false);
+    harness.run_until(at(1.0));
+    harness.enqueue("ten");
+    step_until(&harness, SimDuration::from_secs(5), |h| {
+        !job_events(h, "job_started", "j1").is_empty()
+    });
+    let started = job_events(&harness, "job_started", "j1")[0].time;
+    let body_end = started + SimDuration::from_secs(10);
+    harness.run_until(simrq::sim::SimTime(body_end.0 - 1));
+    harness.network.add_link_fault(LinkFault {
+        host: Some(host_a),
+        verdict: Verdict::LoseReply,
+        until: simrq::sim::SimTime(body_end.0 + 1),
+    });
+    harness.run_until(at(60.0));
+
+    let failed = job_events(&harness, "job_failed", "j1");
+    assert_eq!(failed.len(), 1);
+    assert_eq!(
+        failed[0].kind,
+        EventKind::JobFailed {
+            reason: "ConnectionError after the job ran".into()
+        }
+    );
+    let failed_after_s = failed[0].time.since(started).as_secs_f64();
+    assert!((10.0..10.01).contains(&failed_after_s), "{failed_after_s}");
+    let requeued = job_events(&harness, "job_retry_requeued", "j1");
+    assert_eq!(requeued[0].kind, EventKind::JobRetryRequeued { retries_left: 0 });
+    assert_eq!(job_events(&harness, "job_started", "j1").len(), 2);
+    assert_eq!(job_events(&harness, "job_finished", "j1").len(), 1);
+    assert!(pod_events(&harness, "worker_died", "worker-a").is_empty());
+    assert_eq!(hash_field(&harness, "rq:job:j1", "status").as_deref(), Some("finished"));
+    assert_eq!(hash_field(&harness, "rq:job:j1", "retries_left").as_deref(), Some("0"));
+}
+
+// ----- R4 --------------------------------------------------------------------------------
+
+/// §9 R4, §3.7: j1 (Retry(max=2, interval=60)) fails on worker-a at ~6 s. Its immediate
+/// `HSET status scheduled` and `ZADD rq:scheduled` succeed; the failure transaction after
+/// them is black-holed (1 ms drop window on worker-a's link), so `retries_left` stays 2 and
+/// the wip entry stays. worker-b's scheduler enqueues j1 at ~66 s (run 2); worker-a's next
+/// maintenance (~826 s) finds the stale wip entry and schedules j1 again (run 3).
+/// Three executions, and `retries_left` went down by one. (The horse's TX times out after
+/// the 415 s socket timeout; meanwhile worker-a's heartbeats keep the wip entry fresh, so it
+/// expires at ~511 s.)
+#[test]
+fn r4_interval_retry_committed_half_way_runs_the_job_again_later() {
+    let mut class = long_class("flaky", 5, Some(2));
+    class.retry_intervals_s = vec![60];
+    class.scripted_outcomes = vec![Outcome::Raise, Outcome::Succeed, Outcome::Succeed];
+    // With the default 500 s the finished hash would be gone by the time of the cleaner's
+    // run, and the stale wip entry would be skipped silently (§5.3).
+    class.result_ttl_s = Some(3_600);
+    let harness = Harness::new(HarnessConfig::default(), vec![class]);
+    let (host_a, host_b) = (harness.add_host(), harness.add_host());
+    harness.start_worker("worker-a", host_a, &["default"], false);
+    harness.run_until(at(0.5));
+    harness.start_worker("worker-b", host_b, &["default"], true);
+    harness.run_until(at(1.0));
+    harness.enqueue("flaky");
+    step_until(&harness, SimDuration::from_secs(10), |h| {
+        h.redis(|s, now| s.peek_zscore(now, "rq:scheduled:default", "j1").is_some())
+    });
+    let now = harness.now();
+    harness.network.add_link_fault(LinkFault {
+        host: Some(host_a),
+        verdict: Verdict::Drop,
+        until: now + SimDuration::from_millis(1),
+    });
+    harness.run_until(at(100.0));
+    assert_eq!(hash_field(&harness, "rq:job:j1", "retries_left").as_deref(), Some("2"));
+    assert_eq!(zset_members(&harness, "rq:wip:default").len(), 1);
+    harness.run_until(at(1_200.0));
+
+    let starts = job_events(&harness, "job_started", "j1");
+    assert_eq!(starts.len(), 3);
+    assert_eq!(starts[1].pod.as_deref(), Some("worker-b"));
+    assert!((66.0..67.1).contains(&secs(starts[1].time)), "{}", secs(starts[1].time));
+    let scheduled: Vec<(String, i64)> = job_events(&harness, "job_retry_scheduled", "j1")
+        .iter()
+        .map(|e| match &e.kind {
+            EventKind::JobRetryScheduled { retries_left, .. } => {
+                (e.pod.as_deref().unwrap_or("-").to_string(), *retries_left)
+            }
+            _ => unreachable!(),
+        })
+        .collect();
+    assert_eq!(
+        scheduled,
+        [("worker-a".to_string(), 1), ("worker-a".to_string(), 1)]
+    );
+    let abandoned = job_events(&harness, "job_abandoned", "j1");
+    assert_eq!(abandoned.len(), 1);
+    assert!((826.0..826.1).contains(&secs(abandoned[0].time)));
+    assert!(secs(starts[2].time) - secs(abandoned[0].time) < 62.0);
+    assert_eq!(job_events(&harness, "job_finished", "j1").len(), 2);
+    assert_eq!(hash_field(&harness, "rq:job:j1", "status").as_deref(), Some("finished"));
+    assert_eq!(hash_field(&harness, "rq:job:j1", "retries_left").as_deref(), Some("1"));
+}
