@@ -277,3 +277,100 @@ fn r4_interval_retry_committed_half_way_runs_the_job_again_later() {
     assert_eq!(hash_field(&harness, "rq:job:j1", "status").as_deref(), Some("finished"));
     assert_eq!(hash_field(&harness, "rq:job:j1", "retries_left").as_deref(), Some("1"));
 }
+
+// ----- R15 -------------------------------------------------------------------------------
+
+/// worker-a (`--with-scheduler`, holding the lock) listens on `queues`, idle. Right after one
+/// of its scheduler's ticks (at ~20 s) the worker gets SIGTERM 0.1 s into the scheduler's
+/// 1 s sleep; j1 is pushed 50 ms later, inside the window, and j2 1.2 s after the SIGTERM,
+/// after it. Returns the SIGTERM time (s).
+fn idle_warm_shutdown_with_a_push(harness: &Harness, queues: &[&str]) -> f64 {
+    let host_a = harness.add_host();
+    harness.start_worker("worker-a", host_a, queues, true);
+    harness.run_until(at(20.0));
+    step_until(harness, SimDuration::from_secs(2), |h| {
+        pod_events(h, "lock_refreshed", "worker-a")
+            .last()
+            .is_some_and(|e| secs(e.time) >= 20.0)
+    });
+    let tick_s = secs(harness.now());
+    harness.run_until(at(tick_s + 0.1));
+    let worker_a = process(harness, "worker-a", Role::Worker);
+    harness.signal(&worker_a, Signal::Term);
+    harness.run_until(at(tick_s + 0.15));
+    harness.enqueue("quick");
+    harness.run_until(at(tick_s + 1.3));
+    harness.enqueue("quick");
+    harness.run_until(at(tick_s + 30.0));
+    let released: Vec<_> = pod_events(harness, "lock_released", "worker-a")
+        .into_iter()
+        .filter(|e| e.queue.as_deref() == Some("default"))
+        .collect();
+    assert_eq!(released.len(), 1);
+    let released_after_s = secs(released[0].time) - (tick_s + 0.1);
+    assert!((0.8..1.0).contains(&released_after_s), "{released_after_s}");
+    let died = pod_events(harness, "worker_died", "worker-a");
+    assert_eq!(died.len(), 1);
+    assert!(secs(died[0].time) < tick_s + 1.2);
+    tick_s + 0.1
+}
+
+/// §9 R15, §6.1, §5.4: single queue (BLMOVE). j1, pushed 50 ms after the SIGTERM, is moved
+/// to the intermediate list by the dying worker and never run by it; j2, pushed after the
+/// scheduler stopped, stays queued. A worker started later runs j2, and handles j1 as stuck
+/// at its second maintenance run (810 s after its start): j1 fails without ever running.
+#[test]
+fn r15_idle_warm_shutdown_parks_a_job_in_the_intermediate_list() {
+    let harness = Harness::new(HarnessConfig::default(), vec![quick_class()]);
+    idle_warm_shutdown_with_a_push(&harness, &["default"]);
+    assert_eq!(list(&harness, "rq:queue:default:intermediate"), ["j1"]);
+    assert_eq!(list(&harness, "rq:queue:default"), ["j2"]);
+    assert_eq!(hash_field(&harness, "rq:job:j1", "status").as_deref(), Some("queued"));
+    assert!(harness.events_of("job_dequeued").is_empty());
+
+    let host_b = harness.add_host();
+    harness.start_worker("worker-b", host_b, &["default"], false);
+    harness.run_until(at(1_000.0));
+    let runs = maintenance_times(&harness, "worker-b");
+    assert_eq!(job_events(&harness, "job_started", "j2").len(), 1);
+    assert!(job_events(&harness, "job_started", "j1").is_empty());
+    let stuck = job_events(&harness, "job_abandoned", "j1");
+    assert_eq!(stuck.len(), 1);
+    assert_eq!(
+        stuck[0].kind,
+        EventKind::JobAbandoned {
+            reason: "Job was stuck in intermediate queue.".into()
+        }
+    );
+    assert!((runs[1] - 0.1..=runs[1]).contains(&secs(stuck[0].time)), "{runs:?}");
+    assert_eq!(hash_field(&harness, "rq:job:j1", "status").as_deref(), Some("failed"));
+    assert_eq!(zset_members(&harness, "rq:failed:default"), ["j1"]);
+    assert!(list(&harness, "rq:queue:default:intermediate").is_empty());
+}
+
+/// §9 R15, R5a: two queues (BLPOP). j1, pushed inside the window, is popped by the dying
+/// worker and is then in no list or registry, still `queued`; a later worker never runs it.
+#[test]
+fn r15_idle_warm_shutdown_loses_a_job_with_two_queues() {
+    let harness = Harness::new(HarnessConfig::default(), vec![quick_class()]);
+    idle_warm_shutdown_with_a_push(&harness, &["high", "default"]);
+    assert!(list(&harness, "rq:queue:default:intermediate").is_empty());
+    assert_eq!(list(&harness, "rq:queue:default"), ["j2"]);
+
+    let host_b = harness.add_host();
+    harness.start_worker("worker-b", host_b, &["high", "default"], false);
+    harness.run_until(at(2_000.0));
+    assert_eq!(job_events(&harness, "job_started", "j2").len(), 1);
+    assert!(job_events(&harness, "job_started", "j1").is_empty());
+    assert_eq!(hash_field(&harness, "rq:job:j1", "status").as_deref(), Some("queued"));
+    for key in [
+        "rq:queue:default",
+        "rq:queue:high",
+        "rq:queue:default:intermediate",
+    ] {
+        assert!(!list(&harness, key).contains(&"j1".to_string()), "{key}");
+    }
+    for key in ["rq:wip:default", "rq:failed:default", "rq:scheduled:default"] {
+        assert!(!zset_members(&harness, key).contains(&"j1".to_string()), "{key}");
+    }
+}
