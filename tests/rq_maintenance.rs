@@ -47,7 +47,10 @@ fn after_a_job_the_next_idle_maintenance_waits_two_full_dequeue_timeouts() {
     let times = maintenance_times(&harness, "worker-0");
     assert_eq!(times.len(), 2, "{times:?}");
     let expected_s = finished_s + 810.0;
-    assert!((expected_s..expected_s + 0.1).contains(&times[1]), "{times:?}");
+    assert!(
+        (expected_s..expected_s + 0.1).contains(&times[1]),
+        "{times:?}"
+    );
 }
 
 /// Starts worker-a, enqueues a 1200 s job that worker-a takes, starts an idle worker-b, and
@@ -80,7 +83,10 @@ fn abandoned_job_is_retried_by_another_workers_next_maintenance() {
     let wip = harness.redis(|s, now| s.peek_zset(now, "rq:wip:default"));
     assert_eq!(wip.len(), 1);
     let score_s = wip[0].1 - simrq::event::EPOCH_UNIX_S as f64;
-    assert!((180.0..=190.0).contains(&score_s), "wip score at {score_s} s");
+    assert!(
+        (180.0..=190.0).contains(&score_s),
+        "wip score at {score_s} s"
+    );
     harness.run_until(at(2_200.0));
 
     let abandoned = job_events(&harness, "job_abandoned", "j1");
@@ -103,8 +109,14 @@ fn abandoned_job_is_retried_by_another_workers_next_maintenance() {
     assert_eq!(starts[1].pod.as_deref(), Some("worker-b"));
     assert!(secs(starts[1].time) - detected_s < 0.1);
     assert_eq!(job_events(&harness, "job_finished", "j1").len(), 1);
-    assert_eq!(hash_field(&harness, "rq:job:j1", "status").as_deref(), Some("finished"));
-    assert_eq!(hash_field(&harness, "rq:job:j1", "retries_left").as_deref(), Some("0"));
+    assert_eq!(
+        hash_field(&harness, "rq:job:j1", "status").as_deref(),
+        Some("finished")
+    );
+    assert_eq!(
+        hash_field(&harness, "rq:job:j1", "retries_left").as_deref(),
+        Some("0")
+    );
     assert!(zset_members(&harness, "rq:wip:default").is_empty());
 }
 
@@ -131,7 +143,10 @@ fn abandoned_job_without_retries_moves_to_failed_registry() {
     let moved_s = secs(moved[0].time);
     assert!((first_run_b + 810.0..first_run_b + 810.1).contains(&moved_s));
     assert_eq!(job_events(&harness, "job_started", "j1").len(), 1);
-    assert_eq!(hash_field(&harness, "rq:job:j1", "status").as_deref(), Some("failed"));
+    assert_eq!(
+        hash_field(&harness, "rq:job:j1", "status").as_deref(),
+        Some("failed")
+    );
     assert_eq!(zset_members(&harness, "rq:failed:default"), ["j1"]);
     assert!(zset_members(&harness, "rq:wip:default").is_empty());
     assert!(list(&harness, "rq:queue:default").is_empty());

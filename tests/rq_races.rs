@@ -13,7 +13,7 @@ use simrq::event::{EventKind, EPOCH_UNIX_S};
 use simrq::harness::{Harness, HarnessConfig};
 use simrq::net::{LinkFault, Verdict};
 use simrq::rq::{JobClass, Outcome, Role, WhatIf};
-use simrq::sim::{SimDuration, Signal};
+use simrq::sim::{Signal, SimDuration};
 
 fn quick_class() -> JobClass {
     JobClass::simple("quick", "default", SimDuration::from_millis(100))
@@ -36,7 +36,12 @@ fn scheduler_paused_between_read_and_enqueue(what_if: WhatIf) -> Harness {
     harness.enqueue_in("quick", 30);
     harness.run_until(at(30.5));
     let due = job_events(&harness, "job_scheduled", "j1");
-    assert_eq!(due[0].kind, EventKind::JobScheduled { due_unix_s: EPOCH_UNIX_S + 31 });
+    assert_eq!(
+        due[0].kind,
+        EventKind::JobScheduled {
+            due_unix_s: EPOCH_UNIX_S + 31
+        }
+    );
     step_until(&harness, SimDuration::from_secs(2), |h| {
         pod_events(h, "lock_refreshed", "worker-a")
             .last()
@@ -162,8 +167,14 @@ fn r2_job_declared_abandoned_while_its_horse_runs_executes_twice() {
     assert_eq!(starts[1].pod.as_deref(), Some("worker-b"));
     assert_eq!(finishes[0].pod.as_deref(), Some("worker-a"));
     assert!(starts[1].time < finishes[0].time, "the executions overlap");
-    assert_eq!(hash_field(&harness, "rq:job:j1", "status").as_deref(), Some("finished"));
-    assert_eq!(hash_field(&harness, "rq:job:j1", "retries_left").as_deref(), Some("0"));
+    assert_eq!(
+        hash_field(&harness, "rq:job:j1", "status").as_deref(),
+        Some("finished")
+    );
+    assert_eq!(
+        hash_field(&harness, "rq:job:j1", "retries_left").as_deref(),
+        Some("0")
+    );
 }
 
 // ----- R3 --------------------------------------------------------------------------------
@@ -205,12 +216,21 @@ fn r3_successful_job_is_rerun_after_a_redis_error_at_its_end() {
     let failed_after_s = failed[0].time.since(started).as_secs_f64();
     assert!((10.0..10.01).contains(&failed_after_s), "{failed_after_s}");
     let requeued = job_events(&harness, "job_retry_requeued", "j1");
-    assert_eq!(requeued[0].kind, EventKind::JobRetryRequeued { retries_left: 0 });
+    assert_eq!(
+        requeued[0].kind,
+        EventKind::JobRetryRequeued { retries_left: 0 }
+    );
     assert_eq!(job_events(&harness, "job_started", "j1").len(), 2);
     assert_eq!(job_events(&harness, "job_finished", "j1").len(), 1);
     assert!(pod_events(&harness, "worker_died", "worker-a").is_empty());
-    assert_eq!(hash_field(&harness, "rq:job:j1", "status").as_deref(), Some("finished"));
-    assert_eq!(hash_field(&harness, "rq:job:j1", "retries_left").as_deref(), Some("0"));
+    assert_eq!(
+        hash_field(&harness, "rq:job:j1", "status").as_deref(),
+        Some("finished")
+    );
+    assert_eq!(
+        hash_field(&harness, "rq:job:j1", "retries_left").as_deref(),
+        Some("0")
+    );
 }
 
 // ----- R4 --------------------------------------------------------------------------------
@@ -248,14 +268,21 @@ fn r4_interval_retry_committed_half_way_runs_the_job_again_later() {
         until: now + SimDuration::from_millis(1),
     });
     harness.run_until(at(100.0));
-    assert_eq!(hash_field(&harness, "rq:job:j1", "retries_left").as_deref(), Some("2"));
+    assert_eq!(
+        hash_field(&harness, "rq:job:j1", "retries_left").as_deref(),
+        Some("2")
+    );
     assert_eq!(zset_members(&harness, "rq:wip:default").len(), 1);
     harness.run_until(at(1_200.0));
 
     let starts = job_events(&harness, "job_started", "j1");
     assert_eq!(starts.len(), 3);
     assert_eq!(starts[1].pod.as_deref(), Some("worker-b"));
-    assert!((66.0..67.1).contains(&secs(starts[1].time)), "{}", secs(starts[1].time));
+    assert!(
+        (66.0..67.1).contains(&secs(starts[1].time)),
+        "{}",
+        secs(starts[1].time)
+    );
     let scheduled: Vec<(String, i64)> = job_events(&harness, "job_retry_scheduled", "j1")
         .iter()
         .map(|e| match &e.kind {
@@ -274,8 +301,14 @@ fn r4_interval_retry_committed_half_way_runs_the_job_again_later() {
     assert!((826.0..826.1).contains(&secs(abandoned[0].time)));
     assert!(secs(starts[2].time) - secs(abandoned[0].time) < 62.0);
     assert_eq!(job_events(&harness, "job_finished", "j1").len(), 2);
-    assert_eq!(hash_field(&harness, "rq:job:j1", "status").as_deref(), Some("finished"));
-    assert_eq!(hash_field(&harness, "rq:job:j1", "retries_left").as_deref(), Some("1"));
+    assert_eq!(
+        hash_field(&harness, "rq:job:j1", "status").as_deref(),
+        Some("finished")
+    );
+    assert_eq!(
+        hash_field(&harness, "rq:job:j1", "retries_left").as_deref(),
+        Some("1")
+    );
 }
 
 // ----- R15 -------------------------------------------------------------------------------
@@ -325,7 +358,10 @@ fn r15_idle_warm_shutdown_parks_a_job_in_the_intermediate_list() {
     idle_warm_shutdown_with_a_push(&harness, &["default"]);
     assert_eq!(list(&harness, "rq:queue:default:intermediate"), ["j1"]);
     assert_eq!(list(&harness, "rq:queue:default"), ["j2"]);
-    assert_eq!(hash_field(&harness, "rq:job:j1", "status").as_deref(), Some("queued"));
+    assert_eq!(
+        hash_field(&harness, "rq:job:j1", "status").as_deref(),
+        Some("queued")
+    );
     assert!(harness.events_of("job_dequeued").is_empty());
 
     let host_b = harness.add_host();
@@ -342,8 +378,14 @@ fn r15_idle_warm_shutdown_parks_a_job_in_the_intermediate_list() {
             reason: "Job was stuck in intermediate queue.".into()
         }
     );
-    assert!((runs[1] - 0.1..=runs[1]).contains(&secs(stuck[0].time)), "{runs:?}");
-    assert_eq!(hash_field(&harness, "rq:job:j1", "status").as_deref(), Some("failed"));
+    assert!(
+        (runs[1] - 0.1..=runs[1]).contains(&secs(stuck[0].time)),
+        "{runs:?}"
+    );
+    assert_eq!(
+        hash_field(&harness, "rq:job:j1", "status").as_deref(),
+        Some("failed")
+    );
     assert_eq!(zset_members(&harness, "rq:failed:default"), ["j1"]);
     assert!(list(&harness, "rq:queue:default:intermediate").is_empty());
 }
@@ -362,7 +404,10 @@ fn r15_idle_warm_shutdown_loses_a_job_with_two_queues() {
     harness.run_until(at(2_000.0));
     assert_eq!(job_events(&harness, "job_started", "j2").len(), 1);
     assert!(job_events(&harness, "job_started", "j1").is_empty());
-    assert_eq!(hash_field(&harness, "rq:job:j1", "status").as_deref(), Some("queued"));
+    assert_eq!(
+        hash_field(&harness, "rq:job:j1", "status").as_deref(),
+        Some("queued")
+    );
     for key in [
         "rq:queue:default",
         "rq:queue:high",
@@ -370,7 +415,14 @@ fn r15_idle_warm_shutdown_loses_a_job_with_two_queues() {
     ] {
         assert!(!list(&harness, key).contains(&"j1".to_string()), "{key}");
     }
-    for key in ["rq:wip:default", "rq:failed:default", "rq:scheduled:default"] {
-        assert!(!zset_members(&harness, key).contains(&"j1".to_string()), "{key}");
+    for key in [
+        "rq:wip:default",
+        "rq:failed:default",
+        "rq:scheduled:default",
+    ] {
+        assert!(
+            !zset_members(&harness, key).contains(&"j1".to_string()),
+            "{key}"
+        );
     }
 }

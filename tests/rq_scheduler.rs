@@ -10,7 +10,7 @@ use common::*;
 use simrq::event::Event;
 use simrq::harness::{Harness, HarnessConfig};
 use simrq::rq::{JobClass, Role, SchedulerVersion};
-use simrq::sim::{SimDuration, Signal};
+use simrq::sim::{Signal, SimDuration};
 
 fn quick_class() -> JobClass {
     JobClass::simple("quick", "default", SimDuration::from_millis(100))
@@ -73,14 +73,23 @@ fn idle_standby_takes_over_a_killed_holder_at_its_first_maintenance_after_expiry
         (run_after_expiry - 0.1..=run_after_expiry).contains(&takeover_s),
         "takeover at {takeover_s} s, maintenance runs {runs:?}"
     );
-    assert!((1_625.0..1_625.1).contains(&takeover_s), "takeover at {takeover_s} s");
+    assert!(
+        (1_625.0..1_625.1).contains(&takeover_s),
+        "takeover at {takeover_s} s"
+    );
     let after_kill_s = takeover_s - kill_s;
-    assert!(after_kill_s <= 871.0, "takeover {after_kill_s} s after the kill");
+    assert!(
+        after_kill_s <= 871.0,
+        "takeover {after_kill_s} s after the kill"
+    );
     let enqueues = scheduler_enqueues(&harness, "j1");
     assert_eq!(enqueues.len(), 1);
     assert_eq!(enqueues[0].1, "worker-b");
     assert!(enqueues[0].0 - takeover_s < 0.1, "{enqueues:?}");
-    assert_eq!(hash_field(&harness, "rq:job:j1", "status").as_deref(), Some("finished"));
+    assert_eq!(
+        hash_field(&harness, "rq:job:j1", "status").as_deref(),
+        Some("finished")
+    );
 }
 
 /// §11: a single replica is killed at 100 s and its replacement starts at 110 s, while the
@@ -111,7 +120,10 @@ fn replacement_of_a_single_replica_takes_over_after_about_fourteen_minutes() {
         "takeover {after_kill_s} s after the kill"
     );
     assert!((820.0..820.1).contains(&after_kill_s), "{after_kill_s}");
-    assert_eq!(pod_events(&harness, "scheduler_started", "worker-b").len(), 1);
+    assert_eq!(
+        pod_events(&harness, "scheduler_started", "worker-b").len(),
+        1
+    );
 }
 
 /// Pauses worker-a's scheduler at 10.5 s for 69.5 s; worker-b starts at 75 s, after the lock
@@ -160,7 +172,12 @@ fn v2_10_keeps_two_schedulers_after_a_pause_past_the_ttl() {
     assert_eq!(lock_value(&harness).as_deref(), Some(name_b.as_str()));
     let ticks_a = believed_ticks(&harness, "worker-a", 81.0, 150.0);
     let ticks_b = believed_ticks(&harness, "worker-b", 81.0, 150.0);
-    assert!(ticks_a.len() >= 68 && ticks_b.len() >= 68, "{} {}", ticks_a.len(), ticks_b.len());
+    assert!(
+        ticks_a.len() >= 68 && ticks_b.len() >= 68,
+        "{} {}",
+        ticks_a.len(),
+        ticks_b.len()
+    );
     for tick in &ticks_a {
         let view = tick.kind.lock_view().unwrap();
         assert_eq!(view.redis_holder.as_deref(), Some(name_b.as_str()));
@@ -181,7 +198,10 @@ fn v2_10_keeps_two_schedulers_after_a_pause_past_the_ttl() {
         let expire = s.peek_expire_at(now, "rq:scheduler-lock:default").unwrap();
         expire.since(now).as_secs_f64()
     });
-    assert!(ttl_left_s > 59.0, "the lock is refreshed by worker-a: {ttl_left_s} s left");
+    assert!(
+        ttl_left_s > 59.0,
+        "the lock is refreshed by worker-a: {ttl_left_s} s left"
+    );
     assert_ne!(name_a, name_b);
 }
 
@@ -196,7 +216,11 @@ fn v2_12_drops_the_lock_after_a_pause_past_the_ttl() {
 
     let lost = lock_events(&harness, "lock_lost", "worker-a");
     assert_eq!(lost.len(), 1);
-    assert!((80.0..80.01).contains(&secs(lost[0].time)), "{}", secs(lost[0].time));
+    assert!(
+        (80.0..80.01).contains(&secs(lost[0].time)),
+        "{}",
+        secs(lost[0].time)
+    );
     assert!(believed_ticks(&harness, "worker-a", 80.01, 150.0).is_empty());
     let j2 = scheduler_enqueues(&harness, "j2");
     assert_eq!(j2.len(), 1);
@@ -209,6 +233,9 @@ fn v2_12_drops_the_lock_after_a_pause_past_the_ttl() {
     assert_eq!(lock_value(&harness).as_deref(), Some(name_a.as_str()));
     let reacquired = lock_events(&harness, "lock_acquired", "worker-a");
     let last = secs(reacquired.last().unwrap().time);
-    assert!(last > refresh_s + 61.0 && last < refresh_s + 61.0 + 122.0, "{last}");
+    assert!(
+        last > refresh_s + 61.0 && last < refresh_s + 61.0 + 122.0,
+        "{last}"
+    );
     assert_ne!(name_a, name_b);
 }
