@@ -249,6 +249,7 @@ impl Network {
     }
 
     fn park(&self, delivery: Delivery, timeout: Option<SimDuration>) {
+        let slot = delivery.slot.clone();
         if let Some(record) = self.inner.conns.borrow_mut().get_mut(&delivery.conn) {
             record.blocked = Some((delivery.slot, delivery.verdict));
         }
@@ -256,6 +257,11 @@ impl Network {
             let network = self.clone();
             let conn = delivery.conn;
             self.inner.sim.schedule_in(timeout, move |sim| {
+                // The timer belongs to this request only: if it was served and the connection
+                // blocks again, the later request keeps its own full timeout.
+                if !network.is_parked(conn, &slot) {
+                    return;
+                }
                 let reply = network
                     .inner
                     .server
@@ -266,6 +272,15 @@ impl Network {
                 }
             });
         }
+    }
+
+    fn is_parked(&self, conn: ConnId, slot: &Rc<ReplySlot>) -> bool {
+        self.inner
+            .conns
+            .borrow()
+            .get(&conn)
+            .and_then(|r| r.blocked.as_ref())
+            .is_some_and(|(parked, _)| Rc::ptr_eq(parked, slot))
     }
 
     fn serve_unblocked(&self) {
