@@ -149,9 +149,8 @@ impl Worker {
             .redis
             .transaction(vec![cmd!("EXISTS", keys::SUSPENDED)])
             .await;
-        match suspended.map_err(|e| e.to_string())?.first() {
-            Some(Reply::Int(1)) => return Err("suspended".to_string()),
-            _ => {}
+        if let Some(Reply::Int(1)) = suspended.map_err(|e| e.to_string())?.first() {
+            return Err("suspended".to_string());
         }
         self.register_birth().await?;
         let state = cmd!("HSET", keys::worker(&self.name), "state", "started");
@@ -306,7 +305,7 @@ impl Worker {
         let mut backoff = SimDuration::from_secs(1);
         let dequeued = loop {
             match self.dequeue_attempt().await {
-                Ok(Dequeue::Job(job, queue)) => break (job, queue),
+                Ok(Dequeue::Job(job, queue)) => break (*job, queue),
                 Ok(Dequeue::Stop) => return Ok(None),
                 Ok(Dequeue::Again) => continue,
                 Err(RedisError::Connection) => {
@@ -367,7 +366,7 @@ impl Worker {
             Some(job) => {
                 self.ctx
                     .emit(Some(&queue), Some(&job.id), EventKind::JobDequeued);
-                Ok(Dequeue::Job(job, queue))
+                Ok(Dequeue::Job(Box::new(job), queue))
             }
             // The hash expired or was deleted: skip the id silently (§3.3).
             None => Ok(Dequeue::Again),
@@ -440,7 +439,7 @@ impl Worker {
 }
 
 enum Dequeue {
-    Job(Job, Name),
+    Job(Box<Job>, Name),
     Again,
     Stop,
 }
