@@ -59,7 +59,7 @@ fn parse_timeout(text: &str) -> Result<Option<SimDuration>, Reply> {
         _ if seconds < 0.0 => Err(errors::reply(errors::TIMEOUT_NEGATIVE)),
         None => Err(errors::reply(errors::TIMEOUT_NEGATIVE)),
         Some(0) => Ok(None),
-        Some(millis) => Ok(Some(SimDuration::from_millis(millis))),
+        Some(millis) => Ok(Some(SimDuration::from_micros(millis.saturating_mul(1000)))),
     }
 }
 
