@@ -46,19 +46,31 @@ pub struct BlockingPop {
     pub timeout: Option<SimDuration>,
 }
 
-/// Parses a blocking timeout (float seconds) as Redis does, to whole milliseconds.
+/// Parses a blocking timeout (float seconds) as Redis 7.0 does, to whole milliseconds.
+/// Redis reads it as a long double and casts the milliseconds to a 64-bit integer: values
+/// too large for that (infinity included) wrap to negative and are refused as negative.
 fn parse_timeout(text: &str) -> Result<Option<SimDuration>, Reply> {
-    let Some(seconds) = parse_float(text).filter(|s| s.is_finite()) else {
-        return Err(errors::reply(errors::TIMEOUT_NOT_FLOAT));
+    let seconds = match parse_float(text) {
+        Some(seconds) => seconds,
+        None if fits_long_double(text) => f64::INFINITY,
+        None => return Err(errors::reply(errors::TIMEOUT_NOT_FLOAT)),
     };
-    if seconds < 0.0 {
-        return Err(errors::reply(errors::TIMEOUT_NEGATIVE));
-    }
     match timeout_millis(seconds) {
+        _ if seconds < 0.0 => Err(errors::reply(errors::TIMEOUT_NEGATIVE)),
+        None => Err(errors::reply(errors::TIMEOUT_NEGATIVE)),
         Some(0) => Ok(None),
-        Some(millis) => Ok(Some(SimDuration::from_millis(millis))),
-        None => Err(errors::reply("ERR timeout is out of range")),
+        Some(millis) => Ok(Some(SimDuration::from_micros(millis.saturating_mul(1000)))),
     }
+}
+
+/// A number beyond f64's range that long double (up to about 1.19e4932) still holds.
+fn fits_long_double(text: &str) -> bool {
+    let overflowed = text.parse::<f64>().is_ok_and(f64::is_infinite);
+    let exponent = text
+        .to_ascii_lowercase()
+        .split_once('e')
+        .and_then(|(_, e)| e.parse::<i64>().ok());
+    overflowed && exponent.is_some_and(|e| e <= 4931)
 }
 
 /// BLPOP key… timeout.

@@ -28,17 +28,48 @@ pub struct Spec {
     pub name: &'static str,
     pub arity: i32,
     pub handler: Handler,
+    /// For container commands (CLIENT, SCRIPT): each subcommand's name and arity, counted
+    /// with the command name as Redis counts them.
+    pub subcommands: &'static [(&'static str, i32)],
+}
+
+/// Redis's arity convention: `n` exactly `n` words with the name, `-n` at least `n`.
+fn arity_allows(arity: i32, words: usize) -> bool {
+    if arity >= 0 {
+        words as i64 == arity as i64
+    } else {
+        words as i64 >= -(arity as i64)
+    }
 }
 
 impl Spec {
     /// Whether `words` (the name included) is a valid count for this command.
     pub fn arity_ok(&self, words: usize) -> bool {
-        let words = words as i64;
-        let arity = self.arity as i64;
-        if arity >= 0 {
-            words == arity
+        arity_allows(self.arity, words)
+    }
+
+    /// The error Redis gives before running a container command with an unknown subcommand
+    /// or the wrong number of arguments for it (`words` includes the command name).
+    pub fn subcommand_error(&self, words: &[String]) -> Option<Reply> {
+        if self.subcommands.is_empty() {
+            return None;
+        }
+        let sub = words.get(1).map(String::as_str).unwrap_or("");
+        let Some((name, arity)) = self
+            .subcommands
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(sub))
+        else {
+            let container = self.name.to_ascii_uppercase();
+            return Some(crate::redis::errors::unknown_subcommand(sub, &container));
+        };
+        if arity_allows(*arity, words.len()) {
+            None
         } else {
-            words >= -arity
+            Some(crate::redis::errors::arity(&format!(
+                "{}|{name}",
+                self.name
+            )))
         }
     }
 
@@ -56,6 +87,7 @@ const fn data(name: &'static str, arity: i32, run: DataCommand) -> Spec {
         name,
         arity,
         handler: Handler::Data(run),
+        subcommands: &[],
     }
 }
 
@@ -64,6 +96,20 @@ const fn control(name: &'static str, arity: i32, handler: Handler) -> Spec {
         name,
         arity,
         handler,
+        subcommands: &[],
+    }
+}
+
+const fn container(
+    name: &'static str,
+    handler: Handler,
+    subcommands: &'static [(&'static str, i32)],
+) -> Spec {
+    Spec {
+        name,
+        arity: -2,
+        handler,
+        subcommands,
     }
 }
 
@@ -114,7 +160,11 @@ static COMMANDS: &[Spec] = &[
     data("xlen", 2, streams::xlen),
     data("eval", -3, scripts::eval),
     data("evalsha", -3, scripts::evalsha),
-    data("script", -2, script),
+    container(
+        "script",
+        Handler::Data(script),
+        &[("load", 3), ("exists", -3), ("flush", -2)],
+    ),
     data("ping", -1, ping),
     data("echo", 2, echo),
     data("info", -1, info),
@@ -123,7 +173,11 @@ static COMMANDS: &[Spec] = &[
     control("discard", 1, Handler::Discard),
     control("watch", -2, Handler::Watch),
     control("unwatch", 1, Handler::Unwatch),
-    control("client", -2, Handler::Client),
+    container(
+        "client",
+        Handler::Client,
+        &[("setname", 3), ("getname", 2), ("id", 2), ("list", -2)],
+    ),
 ];
 
 /// The command named `name` (any case).
@@ -156,20 +210,9 @@ fn info(_db: &mut Db, _now: SimTime, _args: &[String]) -> Reply {
     ))
 }
 
-/// SCRIPT LOAD | EXISTS | FLUSH.
+/// SCRIPT LOAD | EXISTS | FLUSH (subcommand and arity already checked).
 fn script(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
-    use crate::redis::errors;
-    let sub = args[0].to_ascii_lowercase();
-    let (arity_ok, name) = match sub.as_str() {
-        "load" => (args.len() == 2, "script|load"),
-        "exists" => (args.len() >= 2, "script|exists"),
-        "flush" => (args.len() <= 2, "script|flush"),
-        _ => return errors::unknown_subcommand(&args[0], "SCRIPT"),
-    };
-    if !arity_ok {
-        return errors::arity(name);
-    }
-    match sub.as_str() {
+    match args[0].to_ascii_lowercase().as_str() {
         "load" => scripts::script_load(db, now, &args[1..]),
         "exists" => scripts::script_exists(db, now, &args[1..]),
         _ => Reply::ok(),

@@ -26,13 +26,20 @@ fn parse_set_options(options: &[String]) -> Option<SetOptions<'_>> {
     while index < options.len() {
         let word = options[index].to_ascii_lowercase();
         let next = options.get(index + 1);
-        let has_expire = parsed.expire.is_some() || parsed.keep_ttl;
+        // As in Redis, an option may repeat (the last EX wins) but EX, PX and KEEPTTL exclude
+        // each other.
+        let (ex, px) = match parsed.expire {
+            Some((_, seconds)) => (seconds, !seconds),
+            None => (false, false),
+        };
         match word.as_str() {
             "nx" if !parsed.xx => parsed.nx = true,
             "xx" if !parsed.nx => parsed.xx = true,
             "get" => parsed.get = true,
-            "keepttl" if !has_expire => parsed.keep_ttl = true,
-            "ex" | "px" if !has_expire && next.is_some() => {
+            "keepttl" if !ex && !px => parsed.keep_ttl = true,
+            "ex" | "px"
+                if !parsed.keep_ttl && !(if word == "ex" { px } else { ex }) && next.is_some() =>
+            {
                 parsed.expire = Some((next?.as_str(), word == "ex"));
                 index += 1;
             }

@@ -223,8 +223,8 @@ pub fn move_element(
     Reply::Bulk(value)
 }
 
-/// BLPOP's core without blocking: `[key, value]` from the first non-empty list, Nil if all
-/// are empty, WRONGTYPE at the first key of another type.
+/// BLPOP's core without blocking: `[key, value]` from the first non-empty list, WRONGTYPE at
+/// the first key of another type, `None` if every list is empty.
 pub fn pop_first(db: &mut Db, now: SimTime, keys: &[String]) -> Option<Reply> {
     for key in keys {
         match db.write::<List>(now, key) {

@@ -32,10 +32,10 @@ impl Big {
     }
 
     fn bit_len(&self) -> u32 {
-        let this = self.clone().trim();
-        match this.0.last() {
+        // Every operation leaves the limbs trimmed: the top limb is nonzero.
+        match self.0.last() {
             None => 0,
-            Some(top) => (this.0.len() as u32 - 1) * 32 + (32 - top.leading_zeros()),
+            Some(top) => (self.0.len() as u32 - 1) * 32 + (32 - top.leading_zeros()),
         }
     }
 
@@ -46,7 +46,10 @@ impl Big {
 
     /// Whether any of the lowest `count` bits is set.
     fn any_below(&self, count: u32) -> bool {
-        (0..count).any(|index| self.bit(index))
+        let (whole, rest) = ((count / 32) as usize, count % 32);
+        let low_limbs = self.0.iter().take(whole).any(|limb| *limb != 0);
+        let mask = if rest == 0 { 0 } else { (1u32 << rest) - 1 };
+        low_limbs || self.0.get(whole).is_some_and(|limb| limb & mask != 0)
     }
 
     fn shl(&self, bits: u32) -> Big {
@@ -132,10 +135,10 @@ impl Big {
     }
 
     fn compare(&self, other: &Big) -> Ordering {
-        let (a, b) = (self.clone().trim(), other.clone().trim());
-        a.0.len()
-            .cmp(&b.0.len())
-            .then_with(|| a.0.iter().rev().cmp(b.0.iter().rev()))
+        let (a, b) = (&self.0, &other.0);
+        a.len()
+            .cmp(&b.len())
+            .then_with(|| a.iter().rev().cmp(b.iter().rev()))
     }
 
     fn low_u64(&self) -> u64 {
@@ -221,10 +224,11 @@ impl LongDouble {
             return None;
         }
         let mut digits = Big(Vec::new());
-        for byte in whole.bytes().chain(fraction.bytes()) {
+        for chunk in [whole, fraction].concat().as_bytes().chunks(9) {
+            let chunk_value: u32 = std::str::from_utf8(chunk).ok()?.parse().ok()?;
             digits = digits
-                .mul_small(10)
-                .add(&Big::from_u128((byte - b'0') as u128));
+                .mul_small(10u32.pow(chunk.len() as u32))
+                .add(&Big::from_u128(chunk_value as u128));
         }
         let scale = fraction.len() as i32 - exponent;
         Some(Self::from_scaled(negative, digits, scale))
@@ -239,9 +243,12 @@ impl LongDouble {
         let shift = GUARD_BITS + 4 * scale;
         let mut scaled = digits.shl(shift);
         let mut sticky = false;
-        for _ in 0..scale {
-            sticky |= scaled.div_small(10) != 0;
+        let mut left = scale;
+        while left > 0 {
+            let step = left.min(9);
+            sticky |= scaled.div_small(10u32.pow(step)) != 0;
             scaled = scaled.trim();
+            left -= step;
         }
         round(negative, &scaled, -(shift as i32), sticky)
     }
@@ -275,10 +282,7 @@ impl LongDouble {
             let bits = self.exponent.unsigned_abs();
             let whole = magnitude.shr(bits);
             let fraction = magnitude.sub(&whole.shl(bits));
-            let mut scaled = fraction;
-            for _ in 0..17 {
-                scaled = scaled.mul_small(10);
-            }
+            let scaled = fraction.mul_small(1_000_000_000).mul_small(100_000_000);
             let quotient = scaled.shr(bits);
             let remainder = scaled.sub(&quotient.shl(bits));
             let half = Big::from_u128(1).shl(bits - 1);

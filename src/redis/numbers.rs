@@ -106,11 +106,11 @@ pub fn add_float_strings(
     })
 }
 
-/// Formats a non-negative blocking timeout in seconds as whole milliseconds, rounded up, the
-/// resolution Redis keeps.
+/// A non-negative blocking timeout in seconds as whole milliseconds, rounded up (the
+/// resolution Redis keeps); `None` beyond what a 64-bit integer holds.
 pub fn timeout_millis(seconds: f64) -> Option<u64> {
     let millis = (seconds * 1000.0).ceil();
-    if !(0.0..=(i64::MAX as f64 / 2.0)).contains(&millis) {
+    if !(0.0..i64::MAX as f64).contains(&millis) {
         return None;
     }
     Some(millis as u64)

@@ -103,10 +103,10 @@ pub fn evalsha(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
 }
 
 /// SCRIPT LOAD text: the SHA-1 of one of the known scripts.
-pub fn script_load(_db: &mut Db, _now: SimTime, args: &[String]) -> Reply {
+pub fn script_load(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
     match Script::by_text(&args[0]) {
         Some(script) => Reply::Bulk(script.sha().to_string()),
-        None => eval(_db, _now, &[args[0].clone(), "0".to_string()]),
+        None => eval(db, now, &[args[0].clone(), "0".to_string()]),
     }
 }
 

@@ -167,6 +167,10 @@ impl Server {
             self.flag_transaction(conn);
             return Step::Reply(errors::arity(spec.name));
         }
+        if let Some(reply) = spec.subcommand_error(words) {
+            self.flag_transaction(conn);
+            return Step::Reply(reply);
+        }
         if !spec.runs_inside_multi() {
             if let Some(transaction) = self.transaction_mut(conn) {
                 transaction.queued.push(command.clone());
@@ -298,20 +302,10 @@ fn valid_client_name(name: &str) -> bool {
 }
 
 impl Server {
-    /// CLIENT SETNAME | GETNAME | ID | LIST.
+    /// CLIENT SETNAME | GETNAME | ID | LIST (subcommand and arity already checked).
     fn client(&mut self, conn: ConnId, args: &[String]) -> Reply {
-        let sub = args[0].to_ascii_lowercase();
-        let arity_ok = match sub.as_str() {
-            "setname" => args.len() == 2,
-            "getname" | "id" => args.len() == 1,
-            "list" => true,
-            _ => return errors::unknown_subcommand(&args[0], "CLIENT"),
-        };
-        if !arity_ok {
-            return errors::arity(&format!("client|{sub}"));
-        }
         let connection = self.connections.entry(conn).or_default();
-        match sub.as_str() {
+        match args[0].to_ascii_lowercase().as_str() {
             "setname" if !valid_client_name(&args[1]) => errors::reply(
                 "ERR Client names cannot contain spaces, newlines or special characters.",
             ),

@@ -131,13 +131,13 @@ pub fn xadd(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
             }
         }
     };
+    if explicit == Some(StreamId::default()) {
+        return errors::reply("ERR The ID specified in XADD must be greater than 0-0");
+    }
     let last_id = match db.read::<Stream>(now, &args[0]) {
         Ok(stream) => stream.map_or(StreamId::default(), |s| s.last_id),
         Err(reply) => return reply,
     };
-    if explicit == Some(StreamId::default()) {
-        return errors::reply("ERR The ID specified in XADD must be greater than 0-0");
-    }
     if explicit.is_some_and(|id| id <= last_id) {
         return errors::reply(
             "ERR The ID specified in XADD is equal or smaller than the target stream top item",
