@@ -129,6 +129,7 @@ impl Client {
 
     /// Sends `request` with redis-py's retry loop around it.
     async fn request(&self, request: Vec<Command>) -> Result<Vec<Reply>, RedisError> {
+        let request: Rc<[Command]> = request.into();
         let mut failures = 0u32;
         loop {
             match self.attempt(&request).await {
@@ -152,14 +153,14 @@ impl Client {
         SimDuration(self.rng.borrow_mut().gen_range(0..=ceiling.0))
     }
 
-    async fn attempt(&self, request: &[Command]) -> Result<Vec<Reply>, RedisError> {
+    async fn attempt(&self, request: &Rc<[Command]>) -> Result<Vec<Reply>, RedisError> {
         let conn = self.connect().await?;
         let verdict = self.network.verdict(self.host);
         if verdict == Verdict::Refuse {
             self.disconnect();
             return Err(RedisError::Connection);
         }
-        let slot = self.network.send(conn, request.to_vec(), verdict);
+        let slot = self.network.send(conn, request.clone(), verdict);
         let wait = InFlight {
             client: self,
             slot,

@@ -52,7 +52,8 @@ enum ServerState {
 
 struct Delivery {
     conn: ConnId,
-    request: Vec<Command>,
+    /// Shared with the client, which may send it again (redis-py retries).
+    request: Rc<[Command]>,
     slot: Rc<ReplySlot>,
     verdict: Verdict,
 }
@@ -186,7 +187,7 @@ impl Network {
     }
 
     /// Sends a request on `conn`; the reply (or the link error) lands in the returned slot.
-    fn send(&self, conn: ConnId, request: Vec<Command>, verdict: Verdict) -> Rc<ReplySlot> {
+    fn send(&self, conn: ConnId, request: Rc<[Command]>, verdict: Verdict) -> Rc<ReplySlot> {
         let slot = Rc::new(ReplySlot::default());
         if verdict == Verdict::Drop {
             return slot;

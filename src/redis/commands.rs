@@ -182,9 +182,18 @@ static COMMANDS: &[Spec] = &[
 
 /// The command named `name` (any case).
 pub fn lookup(name: &str) -> Option<&'static Spec> {
-    COMMANDS
-        .iter()
-        .find(|spec| spec.name.eq_ignore_ascii_case(name))
+    static BY_NAME: std::sync::OnceLock<std::collections::HashMap<String, &'static Spec>> =
+        std::sync::OnceLock::new();
+    let by_name = BY_NAME.get_or_init(|| {
+        COMMANDS
+            .iter()
+            .map(|spec| (spec.name.to_ascii_uppercase(), spec))
+            .collect()
+    });
+    if let Some(spec) = by_name.get(name) {
+        return Some(spec);
+    }
+    by_name.get(&name.to_ascii_uppercase()).copied()
 }
 
 fn ping(_db: &mut Db, _now: SimTime, args: &[String]) -> Reply {

@@ -1,7 +1,7 @@
 //! The keyspace: keys, their values and their TTLs on the server clock.
 //!
 //! ```text
-//!   entries: BTreeMap<key, Entry { value, expire_at }>
+//!   entries: HashMap<key, Entry { value, expire_at }>   (FNV-hashed: no random seed)
 //!   expiry:  BTreeSet<(expire_at, key)>      -- one row per key with a TTL
 //! ```
 //!
@@ -10,12 +10,13 @@
 //! nobody touches again are removed too and memory stays bounded. Every removal by expiry and
 //! every write tells the WATCH table, as Redis's `signalModifiedKey` does.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 
 use crate::redis::hashes::Hash;
 use crate::redis::streams::Stream;
 use crate::redis::transactions::WatchTable;
 use crate::redis::zsets::SortedSet;
+use crate::sim::rng::FnvBuildHasher;
 use crate::sim::SimTime;
 
 /// A value of one of the types the model knows.
@@ -63,7 +64,8 @@ pub struct Entry {
 /// The stored keys, with absolute expiry times (what a snapshot holds).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Keys {
-    entries: BTreeMap<String, Entry>,
+    /// Looked up by key only, never iterated in an order that matters.
+    entries: HashMap<String, Entry, FnvBuildHasher>,
     expiry: BTreeSet<(SimTime, String)>,
 }
 

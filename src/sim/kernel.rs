@@ -26,7 +26,7 @@
 //! [`Sim::interruptible`] wait can end early.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -130,35 +130,21 @@ enum Action {
     Call(Callback),
 }
 
-struct Scheduled {
+/// Identifies a scheduled event, so that a timer nobody waits for any more can be cancelled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct EventId {
     time: SimTime,
     seq: u64,
-    action: Action,
-}
-
-impl PartialEq for Scheduled {
-    fn eq(&self, other: &Self) -> bool {
-        (self.time, self.seq) == (other.time, other.seq)
-    }
-}
-impl Eq for Scheduled {}
-impl PartialOrd for Scheduled {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Scheduled {
-    /// Reversed, so that the max-heap pops the earliest (time, seq) first.
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (other.time, other.seq).cmp(&(self.time, self.seq))
-    }
 }
 
 #[derive(Default)]
 struct Kernel {
     now: Cell<SimTime>,
     next_seq: Cell<u64>,
-    events: RefCell<BinaryHeap<Scheduled>>,
+    /// Ordered by (time, seq): the earliest first, FIFO among equal times. A map rather than
+    /// a heap so that cancelled timers (every socket timeout that did not fire) leave at once
+    /// instead of lingering until their time.
+    events: RefCell<BTreeMap<EventId, Action>>,
     ready: RefCell<VecDeque<Pid>>,
     slots: RefCell<Vec<Slot>>,
     free_slots: RefCell<Vec<u32>>,
@@ -234,28 +220,36 @@ impl Sim {
 
     // ----- scheduling -------------------------------------------------------------------
 
-    fn push_event(&self, time: SimTime, action: Action) {
+    fn push_event(&self, time: SimTime, action: Action) -> EventId {
         assert!(time >= self.now(), "event scheduled in the past");
         let seq = self.kernel.next_seq.get();
         self.kernel.next_seq.set(seq + 1);
-        self.kernel
-            .events
-            .borrow_mut()
-            .push(Scheduled { time, seq, action });
+        let id = EventId { time, seq };
+        self.kernel.events.borrow_mut().insert(id, action);
+        id
+    }
+
+    /// Removes a scheduled event that has not run yet (a no-op if it has).
+    pub fn cancel(&self, id: EventId) {
+        self.kernel.events.borrow_mut().remove(&id);
     }
 
     /// Runs `callback` at `time` (at once in the loop's order if `time` is now).
-    pub fn schedule_at(&self, time: SimTime, callback: impl FnOnce(&Sim) + 'static) {
-        self.push_event(time, Action::Call(Box::new(callback)));
+    pub fn schedule_at(&self, time: SimTime, callback: impl FnOnce(&Sim) + 'static) -> EventId {
+        self.push_event(time, Action::Call(Box::new(callback)))
     }
 
-    pub fn schedule_in(&self, delay: SimDuration, callback: impl FnOnce(&Sim) + 'static) {
-        self.schedule_at(self.now() + delay, callback);
+    pub fn schedule_in(
+        &self,
+        delay: SimDuration,
+        callback: impl FnOnce(&Sim) + 'static,
+    ) -> EventId {
+        self.schedule_at(self.now() + delay, callback)
     }
 
     /// Wakes `pid` at `time`.
-    pub fn wake_at(&self, time: SimTime, pid: Pid) {
-        self.push_event(time, Action::Wake(pid));
+    pub fn wake_at(&self, time: SimTime, pid: Pid) -> EventId {
+        self.push_event(time, Action::Wake(pid))
     }
 
     /// Makes `pid` ready now (after the processes already ready). Stale pids are ignored; a
@@ -280,8 +274,8 @@ impl Sim {
     pub fn run_until(&self, deadline: SimTime) -> bool {
         loop {
             self.poll_ready();
-            let next_time = match self.kernel.events.borrow().peek() {
-                Some(next) => next.time,
+            let next_time = match self.kernel.events.borrow().first_key_value() {
+                Some((next, _)) => next.time,
                 None => {
                     self.kernel.now.set(deadline.max(self.now()));
                     return false;
@@ -311,15 +305,15 @@ impl Sim {
     }
 
     fn run_next_event(&self) {
-        let event = self
+        let (id, action) = self
             .kernel
             .events
             .borrow_mut()
-            .pop()
+            .pop_first()
             .expect("caller checked");
-        self.kernel.now.set(event.time);
+        self.kernel.now.set(id.time);
         self.kernel.events_run.set(self.kernel.events_run.get() + 1);
-        match event.action {
+        match action {
             Action::Wake(pid) => self.wake(pid),
             Action::Call(callback) => callback(self),
         }
@@ -609,6 +603,7 @@ impl Sim {
             span,
             deadline: None,
             armed: false,
+            timer: None,
         }
     }
 
@@ -619,6 +614,7 @@ impl Sim {
             span: SimDuration::ZERO,
             deadline: Some(time),
             armed: false,
+            timer: None,
         }
     }
 
@@ -660,6 +656,9 @@ pub struct Sleep {
     span: SimDuration,
     deadline: Option<SimTime>,
     armed: bool,
+    /// The wake-up event while it is pending; cancelled if the sleep is dropped early (a
+    /// timeout whose operation finished first).
+    timer: Option<EventId>,
 }
 
 impl Sleep {
@@ -681,8 +680,19 @@ impl Future for Sleep {
             return Poll::Pending;
         }
         match self.deadline {
-            Some(deadline) if self.sim.now() >= deadline => Poll::Ready(()),
+            Some(deadline) if self.sim.now() >= deadline => {
+                self.timer = None;
+                Poll::Ready(())
+            }
             _ => Poll::Pending,
+        }
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        if let Some(timer) = self.timer.take() {
+            self.sim.cancel(timer);
         }
     }
 }

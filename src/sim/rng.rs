@@ -44,6 +44,33 @@ pub fn stable_hash(bytes: &[u8]) -> u64 {
     hash
 }
 
+/// FNV-1a as a `Hasher`, for hash maps whose iteration order must not depend on a random
+/// seed (std's default hasher is randomly keyed per process).
+#[derive(Clone, Copy, Debug)]
+pub struct FnvHasher(u64);
+
+impl Default for FnvHasher {
+    fn default() -> FnvHasher {
+        FnvHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for FnvHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 ^= u64::from(*byte);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+}
+
+/// Builds [`FnvHasher`]s: `HashMap<K, V, FnvBuildHasher>` is deterministic run to run.
+pub type FnvBuildHasher = std::hash::BuildHasherDefault<FnvHasher>;
+
 fn splitmix64(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
     let mut z = *state;
