@@ -36,7 +36,10 @@ fn assert_same_files(a: &Path, b: &Path, what: &str) {
         "{what}: the two runs wrote different files"
     );
     for (name, bytes) in &first {
-        assert!(bytes == &second[name], "{what}: {name} differs between runs");
+        assert!(
+            bytes == &second[name],
+            "{what}: {name} differs between runs"
+        );
     }
 }
 
@@ -109,7 +112,10 @@ fn runs_on_one_thread_and_on_two_write_the_same_files() {
         assert_eq!(many.aggregate.runs, 4);
         assert!(out.join("aggregate.json").is_file());
         assert_eq!(
-            std::fs::read_to_string(out.join("runs.csv")).unwrap().lines().count(),
+            std::fs::read_to_string(out.join("runs.csv"))
+                .unwrap()
+                .lines()
+                .count(),
             5
         );
         assert!(out.join(seed_dir_name(8)).join("events.csv").is_file());

@@ -74,7 +74,9 @@ pub fn run_many_with_progress(
             })
             .collect()
     });
-    let summaries = results.into_iter().collect::<Result<Vec<Summary>, RunError>>()?;
+    let summaries = results
+        .into_iter()
+        .collect::<Result<Vec<Summary>, RunError>>()?;
     let aggregate = Aggregate::build(&summaries);
     aggregate.write(&dir, &summaries)?;
     Ok(ManyResult {

@@ -23,7 +23,9 @@ pub fn load(name: &str) -> Scenario {
 /// Runs a shipped scenario with its own seed into `out`; `charts` draws the SVG/PNG files.
 pub fn run_into(name: &str, seed: Option<u64>, out: &Path, charts: bool) -> RunResult {
     let scenario = load(name);
-    let seed = seed.or(scenario.run.seed).expect("shipped scenarios name a seed");
+    let seed = seed
+        .or(scenario.run.seed)
+        .expect("shipped scenarios name a seed");
     let mut options = RunOptions::new(seed, out, &format!("scenarios/{name}.toml"));
     options.charts = charts;
     run_scenario(&scenario, &options)
@@ -110,12 +112,6 @@ pub fn read_jobs(dir: &Path) -> Vec<std::collections::BTreeMap<String, String>> 
     let mut lines = text.lines();
     let header = split_csv_line(lines.next().expect("a header"));
     lines
-        .map(|line| {
-            header
-                .iter()
-                .cloned()
-                .zip(split_csv_line(line))
-                .collect()
-        })
+        .map(|line| header.iter().cloned().zip(split_csv_line(line)).collect())
         .collect()
 }
