@@ -97,9 +97,9 @@ fn another_seed_gives_other_events() {
 
 #[test]
 fn runs_on_one_thread_and_on_two_write_the_same_files() {
-    let scenario = load("retry-interval");
+    let scenario = load("holder-crash");
     let root = tempfile::tempdir().unwrap();
-    let label = scenario_path("retry-interval").display().to_string();
+    let label = scenario_path("holder-crash").display().to_string();
     let mut outs = Vec::new();
     for threads in [1, 2] {
         let out = root.path().join(format!("threads-{threads}"));
