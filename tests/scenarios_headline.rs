@@ -157,8 +157,7 @@ fn holder_crash_leaves_no_scheduler_for_61_s_plus_up_to_one_maintenance_period()
     let killed_pod = kill.detail.trim_start_matches("pod_kill pod=");
     let last_refresh = events
         .iter()
-        .filter(|e| e.kind == "lock_refreshed" && e.time_s <= kill.time_s)
-        .next_back()
+        .rfind(|e| e.kind == "lock_refreshed" && e.time_s <= kill.time_s)
         .expect("the holder refreshed its lock");
     assert_eq!(last_refresh.pod, killed_pod);
     assert!(kill.time_s - last_refresh.time_s <= 1.01);
