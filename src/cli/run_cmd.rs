@@ -61,6 +61,10 @@ fn scenario_stem(file: &Path) -> String {
 }
 
 pub fn run(args: RunArgs) -> i32 {
+    if args.runs == 0 {
+        eprintln!("error: --runs must be at least 1");
+        return EXIT_USAGE;
+    }
     let scenario = match load(&args.file) {
         Ok(scenario) => scenario,
         Err(code) => return code,

@@ -11,7 +11,9 @@
 //! Workloads and faults are active for `[run] duration`; then `[run] drain` passes with
 //! neither, so that liveness can be judged.
 
+pub mod aggregate;
 pub mod end_state;
+pub mod many;
 pub mod world;
 
 use std::cell::RefCell;
@@ -29,6 +31,7 @@ use crate::scenario::Scenario;
 use crate::sim::{SimDuration, SimTime};
 
 use end_state::RedisEndState;
+pub use many::{run_many, run_many_with_progress, seed_dir_name, ManyResult};
 use world::World;
 
 /// How to run a scenario.
