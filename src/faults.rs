@@ -12,7 +12,7 @@ use rand_distr::{Distribution as _, Exp};
 
 use crate::cluster::{Cluster, Pod};
 use crate::event::{EventContext, EventKind, Name};
-use crate::net::{LinkFault, Verdict};
+use crate::net::{LinkFault, Restore, Verdict};
 use crate::rq::env::{ProcessInfo, Role, RqEnv};
 use crate::scenario::{FaultKind, FaultSpec, NetMode, Persistence, Target};
 use crate::sim::{RngStreams, SimDuration, SimRng, SimTime};
@@ -125,9 +125,16 @@ impl FaultInjector {
             FaultKind::Pause => self.pause(spec, span),
             FaultKind::Net => self.net(spec, span),
             FaultKind::RedisRestart => {
-                let keep = spec.persistence.is_some_and(|p| p != Persistence::None);
-                self.record(format!("redis_restart down_for={span} persistence={keep}"));
-                self.env.network.restart_server(span, keep);
+                let persistence = spec.persistence.unwrap_or(Persistence::None);
+                let restore = match persistence {
+                    Persistence::None => Restore::Nothing,
+                    Persistence::Snapshot => Restore::LastSnapshot,
+                    Persistence::Aof => Restore::Everything,
+                };
+                self.record(format!(
+                    "redis_restart down_for={span} persistence={persistence:?}"
+                ));
+                self.env.network.restart_server(span, restore);
             }
             FaultKind::RedisPause => {
                 self.record(format!("redis_pause for={span}"));

@@ -30,6 +30,17 @@ pub struct ReplySlot {
     waiter: Cell<Option<Pid>>,
 }
 
+/// What a restarted Redis has when it comes back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Restore {
+    /// No persistence: an empty keyspace.
+    Nothing,
+    /// RDB: the last snapshot taken (see [`Network::snapshot_every`]); empty if none was.
+    LastSnapshot,
+    /// AOF with every write synced: everything acknowledged before the crash.
+    Everything,
+}
+
 /// The connection broke under the request (reset by a restart, refused, or the reply lost).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LinkError;
@@ -38,6 +49,9 @@ pub struct LinkError;
 struct ConnRecord {
     /// The server incarnation the connection was opened against.
     epoch: u64,
+    host: Option<HostId>,
+    /// Reset by a link fault: every later request on it fails.
+    reset: bool,
     last_arrival: SimTime,
     last_delivery: SimTime,
     /// The reply slot of a request parked in a blocking pop, and its link verdict.
@@ -124,8 +138,32 @@ impl Network {
         !matches!(*self.inner.state.borrow(), ServerState::Down)
     }
 
+    /// Starts a link fault. A `Refuse` fault also resets the connections already open from
+    /// the affected hosts (a pending BLMOVE gets its ConnectionError at once), as a RST does.
     pub fn add_link_fault(&self, fault: LinkFault) {
         self.inner.faults.borrow_mut().add(fault);
+        if fault.verdict == Verdict::Refuse {
+            self.reset_connections(fault.host);
+        }
+    }
+
+    fn reset_connections(&self, host: Option<HostId>) {
+        let blocked: Vec<(ConnId, Rc<ReplySlot>)> = {
+            let mut conns = self.inner.conns.borrow_mut();
+            let affected = conns
+                .iter_mut()
+                .filter(|(_, r)| host.is_none() || r.host == host);
+            affected
+                .filter_map(|(id, record)| {
+                    record.reset = true;
+                    Some((*id, record.blocked.take()?.0))
+                })
+                .collect()
+        };
+        for (conn, slot) in blocked {
+            self.inner.server.borrow_mut().disconnect(conn);
+            self.reply(conn, &slot, Err(LinkError), Verdict::Pass);
+        }
     }
 
     fn verdict(&self, host: HostId) -> Verdict {
@@ -367,8 +405,8 @@ impl Network {
     }
 
     /// Redis crashes and comes back after `down_for`: every connection is reset; the keyspace
-    /// is lost, or restored from the last snapshot when `keep_snapshot` (persistence on).
-    pub fn restart_server(&self, down_for: SimDuration, keep_snapshot: bool) {
+    /// comes back as `restore` says.
+    pub fn restart_server(&self, down_for: SimDuration, restore: Restore) {
         let pending =
             match std::mem::replace(&mut *self.inner.state.borrow_mut(), ServerState::Down) {
                 ServerState::Paused(waiting) => waiting,
@@ -388,10 +426,10 @@ impl Network {
         for (conn, slot) in blocked {
             self.reply(conn, &slot, Err(LinkError), Verdict::Pass);
         }
-        let snapshot = if keep_snapshot {
-            self.inner.snapshot.borrow().clone()
-        } else {
-            None
+        let snapshot = match restore {
+            Restore::Nothing => None,
+            Restore::LastSnapshot => self.inner.snapshot.borrow().clone(),
+            Restore::Everything => Some(self.inner.server.borrow().snapshot()),
         };
         self.inner.server.borrow_mut().restart(snapshot);
         let network = self.clone();

@@ -13,7 +13,9 @@ use crate::report::{QueueSample, Sample, SchedulerGaps, SharedSink, TimeseriesCs
 use crate::rq::env::{Role, RqEnv};
 use crate::rq::keys;
 use crate::rq::params::{RqParams, SchedulerVersion, WhatIf};
-use crate::scenario::{Arrival, Distribution, RedisSpec, RqSpec, RqVariant, Scenario};
+use crate::scenario::{
+    Arrival, Distribution, FaultKind, Persistence, RedisSpec, RqSpec, RqVariant, Scenario,
+};
 use crate::sim::{RngStreams, Sim, SimDuration, SimTime};
 use crate::workload::{job_class, read_trace, start_producer, workload_name, Arrivals};
 
@@ -89,7 +91,7 @@ impl World {
         let _redis_host = sim.add_host();
         let (latency, client) = network_settings(&scenario.redis);
         let network = Network::new(&sim, latency, streams.stream("net"));
-        if let Some(every) = scenario.redis.snapshot_every {
+        if let Some(every) = snapshot_period(scenario) {
             network.snapshot_every(every);
         }
         let classes = scenario.workload.iter().map(job_class).collect();
@@ -129,6 +131,18 @@ impl World {
             observe_locks_every_second(network, queues, gaps);
         });
     }
+}
+
+/// How often Redis snapshots: `[redis] snapshot_every`, else 60 s when a restart fault
+/// restores a snapshot (without any snapshot it would come back empty, like no persistence).
+fn snapshot_period(scenario: &Scenario) -> Option<SimDuration> {
+    let restores_snapshot = scenario.faults.iter().any(|fault| {
+        fault.kind == FaultKind::RedisRestart && fault.persistence == Some(Persistence::Snapshot)
+    });
+    scenario
+        .redis
+        .snapshot_every
+        .or(restores_snapshot.then(|| SimDuration::from_secs(60)))
 }
 
 fn start_workloads(

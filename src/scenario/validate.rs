@@ -539,7 +539,13 @@ fn check_fault_parameters(path: &str, fault: &FaultSpec, findings: &mut Findings
     let needs_offset = matches!(kind, FaultKind::ClockOffset | FaultKind::ClockStep);
     let needs_group = matches!(kind, FaultKind::RollingRestart | FaultKind::Scale);
     let rules: [(&str, bool, bool, bool); 6] = [
-        ("for", fault.for_duration.is_some(), needs_for, needs_for),
+        // A redis_restart may say how long Redis stays down (default 1 s).
+        (
+            "for",
+            fault.for_duration.is_some(),
+            needs_for,
+            needs_for || kind == FaultKind::RedisRestart,
+        ),
         ("offset", fault.offset.is_some(), needs_offset, needs_offset),
         (
             "replicas",

@@ -1,0 +1,202 @@
+//! Network and Redis server faults at the level the RQ model sees them (rq-semantics §7).
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use simrq::cmd;
+use simrq::net::{
+    Client, ClientSettings, Latency, LinkFault, Network, RedisError, Restore, Verdict,
+};
+use simrq::sim::{RngStreams, Sim, SimDuration, SimTime};
+
+fn world() -> (Sim, Network) {
+    let sim = Sim::new();
+    let _server = sim.add_host();
+    let latency = Latency::Constant(SimDuration::from_millis(1));
+    let network = Network::new(&sim, latency, RngStreams::new(1).stream("net"));
+    (sim, network)
+}
+
+type Log = Rc<RefCell<Vec<String>>>;
+
+/// Runs `body` as a client process on a new host and returns what it logged.
+fn client_process<F, Fut>(sim: &Sim, network: &Network, settings: ClientSettings, body: F) -> Log
+where
+    F: FnOnce(Sim, Client, Log) -> Fut + 'static,
+    Fut: std::future::Future<Output = ()> + 'static,
+{
+    let host = sim.add_host();
+    let log: Log = Rc::default();
+    let client = Client::new(network, host, settings, RngStreams::new(1).stream("client"));
+    let (s, l) = (sim.clone(), log.clone());
+    sim.spawn(host, "client", None, async move {
+        body(s, client, l).await;
+        0
+    });
+    log
+}
+
+fn note(log: &Log, sim: &Sim, what: impl std::fmt::Display) {
+    log.borrow_mut().push(format!("{}@{}", what, sim.now()));
+}
+
+/// A dropped request is never answered: the client raises TimeoutError at its socket timeout.
+#[test]
+fn a_dropped_command_times_out_at_the_socket_timeout() {
+    let (sim, network) = world();
+    let settings = ClientSettings {
+        socket_timeout: Some(SimDuration::from_secs(415)),
+        ..Default::default()
+    };
+    network.add_link_fault(LinkFault {
+        host: None,
+        verdict: Verdict::Drop,
+        until: SimTime::from_secs(1),
+    });
+    let log = client_process(&sim, &network, settings, |sim, client, log| async move {
+        let reply = client.call(cmd!("SET", "k", "v")).await;
+        note(&log, &sim, format!("{reply:?}"));
+    });
+    sim.run_until(SimTime::from_secs(1_000));
+    // Connecting is black-holed too: redis-py's connect timeout (5 s) raises TimeoutError.
+    assert_eq!(
+        *log.borrow(),
+        [format!("{:?}@5.000000", Err::<(), _>(RedisError::Timeout))]
+    );
+}
+
+/// A lost reply: Redis applied the command, the client sees a ConnectionError (§7).
+#[test]
+fn a_lost_reply_is_an_error_although_the_command_was_applied() {
+    let (sim, network) = world();
+    let log = client_process(
+        &sim,
+        &network,
+        ClientSettings::default(),
+        |sim, client, log| async move {
+            client.call(cmd!("PING")).await.unwrap();
+            sim.sleep(SimDuration::from_secs(10)).await;
+            let reply = client.call(cmd!("SET", "k", "v")).await;
+            note(&log, &sim, format!("{reply:?}"));
+        },
+    );
+    sim.run_until(SimTime::from_secs(5));
+    network.add_link_fault(LinkFault {
+        host: None,
+        verdict: Verdict::LoseReply,
+        until: SimTime::from_secs(20),
+    });
+    sim.run_until(SimTime::from_secs(30));
+    assert_eq!(
+        *log.borrow(),
+        [format!(
+            "{:?}@10.004000",
+            Err::<(), _>(RedisError::Connection)
+        )]
+    );
+    assert_eq!(network.peek_string("k").as_deref(), Some("v"));
+}
+
+/// With redis-py retries (host/port clients, §2) the same lost reply is re-sent and succeeds.
+#[test]
+fn client_retries_resend_after_a_lost_reply() {
+    let (sim, network) = world();
+    let settings = ClientSettings {
+        retries: 10,
+        ..Default::default()
+    };
+    network.add_link_fault(LinkFault {
+        host: None,
+        verdict: Verdict::LoseReply,
+        until: SimTime(1_500),
+    });
+    let log = client_process(&sim, &network, settings, |sim, client, log| async move {
+        let reply = client.call(cmd!("RPUSH", "q", "j1")).await;
+        note(&log, &sim, format!("{reply:?}"));
+    });
+    sim.run_until(SimTime::from_secs(10));
+    let logged = log.borrow()[0].clone();
+    assert!(logged.starts_with("Ok(Int(2))"), "{logged}");
+    // The push was applied twice: the ambiguity behind §9 R7.
+    assert_eq!(network.with_server(|s| s.peek_list_len(sim.now(), "q")), 2);
+}
+
+/// A `refuse` fault resets open connections: a pending BLMOVE fails at once (§7).
+#[test]
+fn a_refuse_fault_resets_a_pending_blocking_pop() {
+    let (sim, network) = world();
+    let settings = ClientSettings {
+        socket_timeout: Some(SimDuration::from_secs(415)),
+        ..Default::default()
+    };
+    let log = client_process(&sim, &network, settings, |sim, client, log| async move {
+        let reply = client
+            .call(cmd!("BLMOVE", "q", "q:i", "LEFT", "RIGHT", 405))
+            .await;
+        note(&log, &sim, format!("{reply:?}"));
+    });
+    sim.run_until(SimTime::from_secs(10));
+    network.add_link_fault(LinkFault {
+        host: None,
+        verdict: Verdict::Refuse,
+        until: SimTime::from_secs(20),
+    });
+    sim.run_until(SimTime::from_secs(30));
+    assert_eq!(
+        *log.borrow(),
+        [format!(
+            "{:?}@10.001000",
+            Err::<(), _>(RedisError::Connection)
+        )]
+    );
+}
+
+/// A paused server answers late; the client waits (its socket timeout is longer).
+#[test]
+fn a_paused_server_answers_when_it_resumes() {
+    let (sim, network) = world();
+    let log = client_process(
+        &sim,
+        &network,
+        ClientSettings::default(),
+        |sim, client, log| async move {
+            sim.sleep(SimDuration::from_secs(2)).await;
+            let reply = client.call(cmd!("PING")).await;
+            note(&log, &sim, format!("{reply:?}"));
+        },
+    );
+    sim.run_until(SimTime::from_secs(1));
+    network.pause_server(SimDuration::from_secs(30));
+    sim.run_until(SimTime::from_secs(60));
+    assert_eq!(*log.borrow(), ["Ok(Status(\"PONG\"))@31.001000"]);
+}
+
+/// Restarts: nothing survives without persistence, everything with AOF, the last snapshot
+/// with RDB (§7 "Redis restart").
+#[test]
+fn restarts_keep_what_their_persistence_keeps() {
+    for (restore, expected) in [
+        (Restore::Nothing, None),
+        (Restore::Everything, Some("new")),
+        (Restore::LastSnapshot, Some("old")),
+    ] {
+        let (sim, network) = world();
+        let log = client_process(
+            &sim,
+            &network,
+            ClientSettings::default(),
+            |sim, client, _| async move {
+                client.call(cmd!("SET", "k", "old")).await.unwrap();
+                sim.sleep(SimDuration::from_secs(10)).await;
+                client.call(cmd!("SET", "k", "new")).await.unwrap();
+            },
+        );
+        sim.run_until(SimTime::from_secs(5));
+        network.snapshot_every(SimDuration::ZERO);
+        sim.run_until(SimTime::from_secs(20));
+        network.restart_server(SimDuration::from_secs(1), restore);
+        sim.run_until(SimTime::from_secs(30));
+        assert!(log.borrow().is_empty());
+        assert_eq!(network.peek_string("k").as_deref(), expected, "{restore:?}");
+    }
+}
