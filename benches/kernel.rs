@@ -17,7 +17,9 @@ fn callbacks(sim: &Sim, remaining: Rc<Cell<u64>>) {
             return;
         }
         remaining.set(remaining.get() - 1);
-        sim.schedule_in(SimDuration(gap), move |sim| step(sim, remaining, gap % 997 + 1));
+        sim.schedule_in(SimDuration(gap), move |sim| {
+            step(sim, remaining, gap % 997 + 1)
+        });
     }
     for chain in 0..1_000 {
         step(sim, remaining.clone(), chain + 1);
@@ -43,7 +45,8 @@ fn bench_callbacks(c: &mut Criterion) {
                 let s = sim.clone();
                 sim.spawn(host, "sleeper", None, async move {
                     for round in 0..EVENTS / 1_000 {
-                        s.sleep(SimDuration((process * 31 + round * 17) % 1_000 + 1)).await;
+                        s.sleep(SimDuration((process * 31 + round * 17) % 1_000 + 1))
+                            .await;
                     }
                     0
                 });

@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 
 use rand::Rng;
 
-use super::{LinkError, Network, ReplySlot, Verdict};
+use super::{LinkError, Network, OnApplied, ReplySlot, Verdict};
 use crate::redis::{Command, ConnId, Reply};
 use crate::sim::{HostId, Sim, SimDuration, SimRng};
 
@@ -99,7 +99,7 @@ impl Client {
 
     /// One command; an error reply becomes `Err(Response)`.
     pub async fn call(&self, command: Command) -> Result<Reply, RedisError> {
-        let mut replies = self.request(vec![command]).await?;
+        let mut replies = self.request(vec![command], None).await?;
         match replies.pop() {
             Some(Reply::Error(message)) => Err(RedisError::Response(message)),
             Some(reply) => Ok(reply),
@@ -110,12 +110,33 @@ impl Client {
     /// `pipeline(transaction=True).execute()`: `MULTI`, the commands, `EXEC`, written at once.
     /// Returns EXEC's replies; the first error reply inside is raised, as redis-py does.
     pub async fn transaction(&self, commands: Vec<Command>) -> Result<Vec<Reply>, RedisError> {
+        self.transaction_observed(commands, None).await
+    }
+
+    /// [`Client::transaction`], calling `on_committed` with EXEC's replies at the instant Redis
+    /// commits it (once per commit: a re-sent transaction commits again). Observers use it to
+    /// stamp events with the time the effect happened, even if this process is paused or
+    /// killed before it reads the reply.
+    pub async fn transaction_observed(
+        &self,
+        commands: Vec<Command>,
+        on_committed: Option<Rc<dyn Fn(&[Reply])>>,
+    ) -> Result<Vec<Reply>, RedisError> {
         let count = commands.len();
         let mut request = Vec::with_capacity(count + 2);
         request.push(crate::cmd!("MULTI"));
         request.extend(commands);
         request.push(crate::cmd!("EXEC"));
-        let mut replies = self.request(request).await?;
+        let on_applied = on_committed.map(|observer| -> OnApplied {
+            Rc::new(move |replies: &[Reply]| {
+                if let Some(Reply::Array(items)) = replies.last() {
+                    if !items.iter().any(Reply::is_error) {
+                        observer(items);
+                    }
+                }
+            })
+        });
+        let mut replies = self.request(request, on_applied).await?;
         match replies.pop() {
             Some(Reply::NilArray) => Err(RedisError::Watch),
             Some(Reply::Array(items)) => match items.iter().find(|r| r.is_error()) {
@@ -128,11 +149,15 @@ impl Client {
     }
 
     /// Sends `request` with redis-py's retry loop around it.
-    async fn request(&self, request: Vec<Command>) -> Result<Vec<Reply>, RedisError> {
+    async fn request(
+        &self,
+        request: Vec<Command>,
+        on_applied: Option<OnApplied>,
+    ) -> Result<Vec<Reply>, RedisError> {
         let request: Rc<[Command]> = request.into();
         let mut failures = 0u32;
         loop {
-            match self.attempt(&request).await {
+            match self.attempt(&request, on_applied.clone()).await {
                 Err(error) if error.is_connection_level() && failures < self.settings.retries => {
                     failures += 1;
                     let backoff = self.backoff(failures);
@@ -153,14 +178,20 @@ impl Client {
         SimDuration(self.rng.borrow_mut().gen_range(0..=ceiling.0))
     }
 
-    async fn attempt(&self, request: &Rc<[Command]>) -> Result<Vec<Reply>, RedisError> {
+    async fn attempt(
+        &self,
+        request: &Rc<[Command]>,
+        on_applied: Option<OnApplied>,
+    ) -> Result<Vec<Reply>, RedisError> {
         let conn = self.connect().await?;
         let verdict = self.network.verdict(self.host);
         if verdict == Verdict::Refuse {
             self.disconnect();
             return Err(RedisError::Connection);
         }
-        let slot = self.network.send(conn, request.clone(), verdict);
+        let slot = self
+            .network
+            .send(conn, request.clone(), verdict, on_applied);
         let wait = InFlight {
             client: self,
             slot,

@@ -64,7 +64,12 @@ enum ServerState {
     Down,
 }
 
+/// Called with the replies at the instant Redis applies a request, for observers that must
+/// record an effect when it happens rather than when (or whether) the client reads the reply.
+pub type OnApplied = Rc<dyn Fn(&[Reply])>;
+
 struct Delivery {
+    on_applied: Option<OnApplied>,
     conn: ConnId,
     /// Shared with the client, which may send it again (redis-py retries).
     request: Rc<[Command]>,
@@ -225,13 +230,20 @@ impl Network {
     }
 
     /// Sends a request on `conn`; the reply (or the link error) lands in the returned slot.
-    fn send(&self, conn: ConnId, request: Rc<[Command]>, verdict: Verdict) -> Rc<ReplySlot> {
+    fn send(
+        &self,
+        conn: ConnId,
+        request: Rc<[Command]>,
+        verdict: Verdict,
+        on_applied: Option<OnApplied>,
+    ) -> Rc<ReplySlot> {
         let slot = Rc::new(ReplySlot::default());
         if verdict == Verdict::Drop {
             return slot;
         }
         let arrival = self.arrival_time(conn);
         let delivery = Delivery {
+            on_applied,
             conn,
             request,
             slot: slot.clone(),
@@ -280,6 +292,9 @@ impl Network {
         self.inner.commands_executed.set(executed);
         match outcome {
             Outcome::Replies(replies) => {
+                if let Some(on_applied) = &delivery.on_applied {
+                    on_applied(&replies);
+                }
                 self.reply(delivery.conn, &delivery.slot, Ok(replies), delivery.verdict)
             }
             Outcome::Blocked { timeout } => self.park(delivery, timeout),

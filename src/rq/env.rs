@@ -197,6 +197,23 @@ impl ProcCtx {
         self.env.emit(self.context(queue, job), kind);
     }
 
+    /// An observer for [`crate::net::Client::transaction_observed`] that emits `kinds` (for
+    /// `queue` and `job`) at the instant Redis commits the transaction.
+    pub fn on_commit(
+        &self,
+        queue: Option<&Name>,
+        job: Option<&Name>,
+        kinds: Vec<EventKind>,
+    ) -> Rc<dyn Fn(&[crate::redis::Reply])> {
+        let env = self.env.clone();
+        let context = self.context(queue, job);
+        Rc::new(move |_| {
+            for kind in &kinds {
+                env.emit(context.clone(), kind.clone());
+            }
+        })
+    }
+
     /// Emits a `redis_error` event for an error this process saw.
     pub fn redis_error(&self, phase: &str, command: &str, error: &crate::net::RedisError) {
         let kind = EventKind::RedisError {

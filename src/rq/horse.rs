@@ -206,17 +206,23 @@ async fn handle_job_success(
             .call(cmd!("SMEMBERS", keys::dependents(&job.id)))
             .await?;
         let commands = success_commands(ctx, task, started);
-        match ctx.redis.transaction(commands).await {
+        // `job_finished` is stamped when Redis commits, even if the horse dies before reading
+        // the reply (or reads an error: a lost reply, §9 R3).
+        let finished = ctx.on_commit(
+            Some(&task.job.origin),
+            Some(&task.job.id),
+            vec![EventKind::JobFinished],
+        );
+        match ctx
+            .redis
+            .transaction_observed(commands, Some(finished))
+            .await
+        {
             Ok(_) => break,
             Err(RedisError::Watch) => continue,
             Err(error) => return Err(error),
         }
     }
-    ctx.emit(
-        Some(&task.job.origin),
-        Some(&task.job.id),
-        EventKind::JobFinished,
-    );
     Ok(())
 }
 

@@ -57,13 +57,15 @@ pub async fn enqueue(ctx: &ProcCtx, class: &JobClass) -> Result<Name, RedisError
     let mut job = new_job(ctx, class, id.clone());
     let mut commands = vec![cmd!("SADD", keys::QUEUES, keys::queue(&job.origin))];
     commands.extend(enqueue_commands(ctx, &mut job, class.at_front));
-    ctx.redis.transaction(commands).await?;
-    emit_created(ctx, class, &id);
-    let kind = EventKind::JobEnqueued {
+    let enqueued = EventKind::JobEnqueued {
         source: EnqueueSource::Producer,
         at_front: class.at_front,
     };
-    ctx.emit(Some(&class.queue), Some(&id), kind);
+    let kinds = vec![created(ctx, class), enqueued];
+    let observer = ctx.on_commit(Some(&class.queue), Some(&id), kinds);
+    ctx.redis
+        .transaction_observed(commands, Some(observer))
+        .await?;
     Ok(id)
 }
 
@@ -80,22 +82,23 @@ pub async fn enqueue_in(ctx: &ProcCtx, class: &JobClass, delay_s: i64) -> Result
         cmd!("SADD", keys::QUEUES, keys::queue(&job.origin)),
         job.save_command(),
     ];
-    ctx.redis.transaction(commands).await?;
-    emit_created(ctx, class, &id);
-    ctx.emit(
-        Some(&class.queue),
-        Some(&id),
+    let kinds = vec![
+        created(ctx, class),
         EventKind::JobScheduled { due_unix_s: due },
-    );
+    ];
+    let observer = ctx.on_commit(Some(&class.queue), Some(&id), kinds);
+    ctx.redis
+        .transaction_observed(commands, Some(observer))
+        .await?;
     Ok(id)
 }
 
-fn emit_created(ctx: &ProcCtx, class: &JobClass, id: &Name) {
+/// The `job_created` event of a job of `class`.
+fn created(ctx: &ProcCtx, class: &JobClass) -> EventKind {
     let default_timeout = ctx.params().default_job_timeout.whole_secs() as i64;
-    let kind = EventKind::JobCreated {
+    EventKind::JobCreated {
         retry_max: class.retry_max.unwrap_or(0),
         retry_intervals_s: class.retry_intervals_s.clone(),
         job_timeout_s: class.job_timeout_s.unwrap_or(default_timeout),
-    };
-    ctx.emit(Some(&class.queue), Some(id), kind);
+    }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::rc::Rc;
 
 use crate::cmd;
-use crate::event::{EnqueueSource, EventKind, LockView, Name};
+use crate::event::{EnqueueSource, EventContext, EventKind, LockView, Name};
 use crate::net::RedisError;
 use crate::redis::{Command, Reply};
 use crate::rq::env::{ProcCtx, ProcessInfo, Role, RqEnv};
@@ -374,28 +374,58 @@ async fn enqueue_due_jobs(
         return Ok(());
     }
     let (commands, moved) = enqueue_transaction(ctx, queue, &ids, jobs);
-    match ctx.redis.transaction(commands).await {
-        Ok(_) => {}
-        Err(RedisError::Watch) => return Ok(()),
+    let observer = tick_observer(ctx, scheduler, queue, moved);
+    match ctx
+        .redis
+        .transaction_observed(commands, Some(observer))
+        .await
+    {
+        Ok(_) | Err(RedisError::Watch) => {}
         Err(error) => return Err(error),
     }
-    for job in &moved {
-        let kind = EventKind::JobEnqueued {
-            source: EnqueueSource::Scheduler,
-            at_front: job.1,
-        };
-        ctx.emit(Some(queue), Some(&job.0), kind);
-    }
-    let lock = scheduler.lock_view(&ctx.env, queue);
-    ctx.emit(
-        Some(queue),
-        None,
-        EventKind::SchedulerTick {
-            moved: moved.len() as u32,
-            lock,
-        },
-    );
     Ok(())
+}
+
+/// Emits the tick's events when Redis commits the enqueue transaction: the instant that
+/// matters for the single-active-scheduler invariant (§9 R14), with the lock's value then,
+/// even if this process is paused before it reads the reply.
+fn tick_observer(
+    ctx: &ProcCtx,
+    scheduler: &RqScheduler,
+    queue: &Name,
+    moved: Vec<(Name, bool)>,
+) -> Rc<dyn Fn(&[Reply])> {
+    let env = ctx.env.clone();
+    let context = ctx.context(Some(queue), None);
+    let believes_held = scheduler.acquired_locks.contains(queue);
+    let name = scheduler.name.clone();
+    let lock_key = keys::scheduler_lock(queue);
+    Rc::new(move |_| {
+        for (job, at_front) in &moved {
+            let job_context = EventContext {
+                job: Some(job.clone()),
+                ..context.clone()
+            };
+            let kind = EventKind::JobEnqueued {
+                source: EnqueueSource::Scheduler,
+                at_front: *at_front,
+            };
+            env.emit(job_context, kind);
+        }
+        let redis_holder = env.network.peek_string(&lock_key).map(Name::from);
+        let lock = LockView {
+            scheduler: name.clone(),
+            believes_held,
+            redis_holder,
+        };
+        env.emit(
+            context.clone(),
+            EventKind::SchedulerTick {
+                moved: moved.len() as u32,
+                lock,
+            },
+        );
+    })
 }
 
 /// `Job.fetch_many`: HGETALL every id (in one transaction, or one by one while a WATCH is
