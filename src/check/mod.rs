@@ -227,7 +227,7 @@ impl Checkers {
             .enabled()
             .filter(|c| c.name() != liveness::NAME)
             .all(|c| c.passed());
-        let liveness_ok = self.liveness.as_ref().map_or(true, |c| c.passed());
+        let liveness_ok = self.liveness.as_ref().is_none_or(|c| c.passed());
         (safety_ok, liveness_ok)
     }
 

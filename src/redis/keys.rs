@@ -179,7 +179,7 @@ impl ExpireCondition {
         let current = current.map(|at| at.as_micros() as i128);
         !((self.nx && current.is_some())
             || (self.xx && current.is_none())
-            || (self.gt && current.map_or(true, |c| new_at <= c))
+            || (self.gt && current.is_none_or(|c| new_at <= c))
             || (self.lt && current.is_some_and(|c| new_at >= c)))
     }
 }

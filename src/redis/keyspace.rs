@@ -194,7 +194,7 @@ impl Keys {
     pub fn peek(&self, now: SimTime, key: &str) -> Option<&Entry> {
         self.entries
             .get(key)
-            .filter(|entry| entry.expire_at.map_or(true, |at| at > now))
+            .filter(|entry| entry.expire_at.is_none_or(|at| at > now))
     }
 
     /// Whether `key` is stored but logically gone (its TTL passed and nobody removed it yet).

@@ -149,9 +149,8 @@ impl Worker {
             .redis
             .transaction(vec![cmd!("EXISTS", keys::SUSPENDED)])
             .await;
-        match suspended.map_err(|e| e.to_string())?.first() {
-            Some(Reply::Int(1)) => return Err("suspended".to_string()),
-            _ => {}
+        if let Some(Reply::Int(1)) = suspended.map_err(|e| e.to_string())?.first() {
+            return Err("suspended".to_string());
         }
         self.register_birth().await?;
         let state = cmd!("HSET", keys::worker(&self.name), "state", "started");
@@ -439,6 +438,8 @@ impl Worker {
     }
 }
 
+// One value per dequeue, moved once: boxing the job would buy nothing.
+#[allow(clippy::large_enum_variant)]
 enum Dequeue {
     Job(Job, Name),
     Again,
