@@ -105,16 +105,23 @@ pub fn workload(max_arrivals_per_s: f64) -> impl Strategy<Value = WorkloadSpec> 
         rate.prop_map(Arrival::ConstantPerS),
     ];
     let enqueue_in = prop_oneof![2 => Just(None), 1 => (1u64..=60).prop_map(|s| Some(secs(s)))];
-    (arrival, 50u64..=3_000, 0.0..0.5f64, retry_policy(), enqueue_in).prop_map(
-        |(arrival, duration_ms, fail_probability, retry, enqueue_in)| WorkloadSpec {
-            arrival,
-            duration: Distribution::Constant(millis(duration_ms)),
-            fail_probability,
-            retry,
-            enqueue_in,
-            ..WorkloadSpec::default()
-        },
+    (
+        arrival,
+        50u64..=3_000,
+        0.0..0.5f64,
+        retry_policy(),
+        enqueue_in,
     )
+        .prop_map(
+            |(arrival, duration_ms, fail_probability, retry, enqueue_in)| WorkloadSpec {
+                arrival,
+                duration: Distribution::Constant(millis(duration_ms)),
+                fail_probability,
+                retry,
+                enqueue_in,
+                ..WorkloadSpec::default()
+            },
+        )
 }
 
 /// A SIGSTOP/SIGCONT of the scheduler lock holder's scheduler, at 0..`duration_s`, for
@@ -147,7 +154,11 @@ pub fn fault(duration_s: u64, kills_and_net: bool) -> impl Strategy<Value = Faul
         return pause.boxed();
     }
     let kill = (at.clone(), any::<bool>()).prop_map(|(at, holder)| FaultSpec {
-        target: if holder { Target::SchedulerHolder } else { Target::Any },
+        target: if holder {
+            Target::SchedulerHolder
+        } else {
+            Target::Any
+        },
         ..FaultSpec::at(FaultKind::PodKill, at)
     });
     let mode = prop_oneof![
@@ -170,15 +181,16 @@ pub fn fault_plan(
     kills_and_net: bool,
 ) -> impl Strategy<Value = Vec<FaultSpec>> {
     let scripted = prop::collection::vec(fault(duration_s, kills_and_net), 0..=max_faults);
-    let random_pause = prop::option::of((1u32..=6, 60u64..=100).prop_map(|(per_h, for_s)| {
-        FaultSpec {
-            at: None,
-            rate: Some(Rate::per_second(f64::from(per_h) / 3_600.0)),
-            target: Target::SchedulerHolder,
-            for_duration: Some(secs(for_s)),
-            ..FaultSpec::at(FaultKind::Pause, SimDuration::ZERO)
-        }
-    }));
+    let random_pause =
+        prop::option::of(
+            (1u32..=6, 60u64..=100).prop_map(|(per_h, for_s)| FaultSpec {
+                at: None,
+                rate: Some(Rate::per_second(f64::from(per_h) / 3_600.0)),
+                target: Target::SchedulerHolder,
+                for_duration: Some(secs(for_s)),
+                ..FaultSpec::at(FaultKind::Pause, SimDuration::ZERO)
+            }),
+        );
     (scripted, random_pause).prop_map(|(mut faults, random)| {
         faults.extend(random);
         faults
@@ -192,26 +204,41 @@ pub fn fault_plan(
 pub fn scenario(shape: ScenarioShape) -> impl Strategy<Value = Scenario> {
     let duration_s = 60..=shape.max_duration_s.max(60);
     let plain_pods = prop::option::of(pod_group("plain", shape.max_pods.max(2) / 2));
-    let workloads =
-        prop::collection::vec(workload(shape.max_arrivals_per_s), 1..=shape.max_workloads.max(1));
+    let workloads = prop::collection::vec(
+        workload(shape.max_arrivals_per_s),
+        1..=shape.max_workloads.max(1),
+    );
     let maintenance_s = prop_oneof![Just(600u64), 10u64..=120];
-    (duration_s, plain_pods, workloads, maintenance_s, 1..=shape.max_pods.max(1))
-        .prop_flat_map(move |(duration_s, plain, workloads, maintenance_s, replicas)| {
-            let faults = fault_plan(duration_s, shape.max_faults, shape.kills_and_net);
-            (Just((duration_s, plain, workloads, maintenance_s, replicas)), faults)
-        })
-        .prop_map(|((duration_s, plain, workloads, maintenance_s, replicas), faults)| {
-            let mut scenario = Scenario::default();
-            scenario.run.duration = secs(duration_s);
-            scenario.rq.maintenance_interval = secs(maintenance_s);
-            scenario.pods = vec![PodSpec {
-                replicas,
-                with_scheduler: true,
-                ..PodSpec::default()
-            }];
-            scenario.pods.extend(plain);
-            scenario.workload = workloads;
-            scenario.faults = faults;
-            scenario
-        })
+    (
+        duration_s,
+        plain_pods,
+        workloads,
+        maintenance_s,
+        1..=shape.max_pods.max(1),
+    )
+        .prop_flat_map(
+            move |(duration_s, plain, workloads, maintenance_s, replicas)| {
+                let faults = fault_plan(duration_s, shape.max_faults, shape.kills_and_net);
+                (
+                    Just((duration_s, plain, workloads, maintenance_s, replicas)),
+                    faults,
+                )
+            },
+        )
+        .prop_map(
+            |((duration_s, plain, workloads, maintenance_s, replicas), faults)| {
+                let mut scenario = Scenario::default();
+                scenario.run.duration = secs(duration_s);
+                scenario.rq.maintenance_interval = secs(maintenance_s);
+                scenario.pods = vec![PodSpec {
+                    replicas,
+                    with_scheduler: true,
+                    ..PodSpec::default()
+                }];
+                scenario.pods.extend(plain);
+                scenario.workload = workloads;
+                scenario.faults = faults;
+                scenario
+            },
+        )
 }

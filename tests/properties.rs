@@ -278,7 +278,13 @@ fn explore_finds_r1_in_scheduler_pause_and_the_shrunk_file_reproduces_it() {
         base_dir: options.base_dir.clone(),
         max_runs: 60,
     };
-    let shrunk = shrink(&stock, "duplicate_execution", tally.first_seed, &shrink_options).unwrap();
+    let shrunk = shrink(
+        &stock,
+        "duplicate_execution",
+        tally.first_seed,
+        &shrink_options,
+    )
+    .unwrap();
     assert!(shrunk.scenario.faults.len() < 9, "{:?}", shrunk.changes);
     assert!(shrunk.scenario.faults.iter().all(|f| f.at.is_some()));
 
@@ -292,13 +298,21 @@ fn explore_finds_r1_in_scheduler_pause_and_the_shrunk_file_reproduces_it() {
     assert_eq!(replayed, shrunk.scenario);
     assert_eq!(replayed.run.seed, Some(shrunk.seed));
     let again = replayed.run_seed(shrunk.seed).unwrap();
-    assert!(failed(&again, "duplicate_execution"), "{:?}", again.violations);
+    assert!(
+        failed(&again, "duplicate_execution"),
+        "{:?}",
+        again.violations
+    );
 
     // The same file with the lock-fenced enqueue runs every job once.
     let mut fenced = replayed.clone();
     fenced.rq.fenced_enqueue = true;
     let fixed = fenced.run_seed(shrunk.seed).unwrap();
-    assert!(!failed(&fixed, "duplicate_execution"), "{:?}", fixed.violations);
+    assert!(
+        !failed(&fixed, "duplicate_execution"),
+        "{:?}",
+        fixed.violations
+    );
     assert!(!failed(&fixed, "single_active_scheduler"));
 }
 

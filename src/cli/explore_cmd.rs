@@ -9,7 +9,7 @@ use super::run_cmd::{load, scenario_stem};
 use super::EXIT_USAGE;
 use crate::check::CHECK_ORDER;
 use crate::explore::write::write_shrunk;
-use crate::explore::{explore, shrink, ExploreOptions, Exploration, ShrinkOptions};
+use crate::explore::{explore, shrink, Exploration, ExploreOptions, ShrinkOptions};
 use crate::report::OutputDir;
 use crate::run::base_dir_of;
 
@@ -135,7 +135,11 @@ fn shrink_all(
             shrunk.runs,
             path.display()
         );
-        println!("  replay: simrq run {} --seed {}", path.display(), shrunk.seed);
+        println!(
+            "  replay: simrq run {} --seed {}",
+            path.display(),
+            shrunk.seed
+        );
     }
     Ok(())
 }

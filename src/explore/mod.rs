@@ -116,7 +116,11 @@ pub fn explored_scenario(scenario: &Scenario, options: &ExploreOptions) -> Scena
 }
 
 /// Runs one seed without writing files.
-pub fn run_seed(scenario: &Scenario, seed: u64, options: &ExploreOptions) -> Result<RunResult, RunError> {
+pub fn run_seed(
+    scenario: &Scenario,
+    seed: u64,
+    options: &ExploreOptions,
+) -> Result<RunResult, RunError> {
     run_quietly(scenario, seed, &options.base_dir)
 }
 

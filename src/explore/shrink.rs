@@ -183,7 +183,11 @@ impl Shrinker<'_> {
             faults.len(),
             scripted.faults.len(),
             faults.len() - fired.len(),
-            if self.current.run.swarm { "; swarm off" } else { "" }
+            if self.current.run.swarm {
+                "; swarm off"
+            } else {
+                ""
+            }
         );
         self.keep_first_failing(vec![Candidate {
             scenario: scripted,
@@ -258,7 +262,12 @@ impl Shrinker<'_> {
         }]);
     }
 
+    /// A shorter drain, except for `liveness`: a drain too short for the jobs in flight to
+    /// settle would fail it whatever the faults did.
     fn shorten_drain(&mut self) {
+        if self.check == crate::check::liveness::NAME {
+            return;
+        }
         let candidates = [60, 300]
             .into_iter()
             .map(SimDuration::from_secs)
@@ -365,7 +374,11 @@ impl Shrinker<'_> {
                     let rounded = (at.as_micros() + unit / 2) / unit * unit;
                     fault.at = Some(SimDuration::from_micros(rounded));
                 }
-                let name = if unit == 1_000_000 { "seconds" } else { "milliseconds" };
+                let name = if unit == 1_000_000 {
+                    "seconds"
+                } else {
+                    "milliseconds"
+                };
                 let change = format!("fault times rounded to whole {name}");
                 Some(Candidate { scenario, change })
             })

@@ -89,7 +89,11 @@ pub fn shrunk_file_text(shrunk: &Shrunk, origin: &str, file: &Path) -> String {
         ),
         format!("Check: {}", shrunk.check),
         format!("Seed: {}", shrunk.seed),
-        format!("Replay: simrq run {} --seed {}", file.display(), shrunk.seed),
+        format!(
+            "Replay: simrq run {} --seed {}",
+            file.display(),
+            shrunk.seed
+        ),
         format!(
             "Violation at {:.6} s: {}",
             shrunk.violation.time_s, shrunk.violation.detail

@@ -189,11 +189,7 @@ pub fn run_scenario(scenario: &Scenario, options: &RunOptions) -> Result<RunResu
 /// the system's temporary folder, removed before returning. Trace paths are resolved from
 /// `base_dir`. For property tests, `simrq explore` and anything else that only needs the
 /// verdicts and the numbers.
-pub fn run_quietly(
-    scenario: &Scenario,
-    seed: u64,
-    base_dir: &Path,
-) -> Result<RunResult, RunError> {
+pub fn run_quietly(scenario: &Scenario, seed: u64, base_dir: &Path) -> Result<RunResult, RunError> {
     static NEXT_DIR: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let number = NEXT_DIR.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!("simrq-{}-{number}", std::process::id()));
