@@ -20,6 +20,10 @@ use crate::sim::{RngStreams, SimDuration, SimRng, SimTime};
 /// A fault that happened, for charts.
 pub type FaultLog = Rc<RefCell<Vec<(SimTime, String)>>>;
 
+/// When each `[[faults]]` entry fired, by its index in the scenario (skipped ones included):
+/// what `simrq explore` turns `rate` and `every` faults into scripted `at` faults from.
+pub type FiringLog = Rc<RefCell<Vec<(SimTime, usize)>>>;
+
 /// Applies the scenario's faults until `until`.
 pub struct FaultInjector {
     env: Rc<RqEnv>,
@@ -27,6 +31,7 @@ pub struct FaultInjector {
     rng: RefCell<SimRng>,
     until: SimTime,
     log: FaultLog,
+    firings: FiringLog,
 }
 
 /// Fault kinds left on for this seed: all, or with `swarm` a random non-empty subset.
@@ -53,20 +58,22 @@ pub fn enabled_kinds(
 }
 
 impl FaultInjector {
-    /// Schedules every enabled fault; returns the log of faults as they happen.
+    /// Schedules every enabled fault; returns the log of faults as they happen and the log of
+    /// which entry fired when.
     pub fn start(
         env: &Rc<RqEnv>,
         cluster: &Rc<Cluster>,
         specs: &[FaultSpec],
         enabled: &BTreeSet<FaultKind>,
         until: SimTime,
-    ) -> FaultLog {
+    ) -> (FaultLog, FiringLog) {
         let injector = Rc::new(FaultInjector {
             env: env.clone(),
             cluster: cluster.clone(),
             rng: RefCell::new(env.streams.stream("faults/targets")),
             until,
             log: FaultLog::default(),
+            firings: FiringLog::default(),
         });
         for (index, spec) in specs
             .iter()
@@ -74,13 +81,22 @@ impl FaultInjector {
             .filter(|(_, s)| enabled.contains(&s.kind))
         {
             let stream = env.streams.stream(&format!("faults/{index}"));
-            injector.clone().schedule_next(spec.clone(), stream, None);
+            injector
+                .clone()
+                .schedule_next(index, spec.clone(), stream, None);
         }
-        injector.log.clone()
+        (injector.log.clone(), injector.firings.clone())
     }
 
-    /// Schedules the next occurrence of `spec` after `previous` (`None`: the first).
-    fn schedule_next(self: Rc<Self>, spec: FaultSpec, mut rng: SimRng, previous: Option<SimTime>) {
+    /// Schedules the next occurrence of `spec` (entry `index`) after `previous` (`None`: the
+    /// first).
+    fn schedule_next(
+        self: Rc<Self>,
+        index: usize,
+        spec: FaultSpec,
+        mut rng: SimRng,
+        previous: Option<SimTime>,
+    ) {
         let now = self.env.sim.now();
         let next = match (spec.at, spec.every, spec.rate) {
             (Some(at), _, _) if previous.is_none() => Some(SimTime(at.0)),
@@ -100,8 +116,9 @@ impl FaultInjector {
         let time = time.max(now);
         let sim = self.env.sim.clone();
         sim.schedule_at(time, move |_| {
+            self.firings.borrow_mut().push((time, index));
             self.apply(&spec);
-            self.schedule_next(spec, rng, Some(time));
+            self.schedule_next(index, spec, rng, Some(time));
         });
     }
 

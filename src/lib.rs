@@ -20,14 +20,57 @@
 //! | [`report`] | CSV files, summary, charts |
 //! | [`compare`] | a real RQ run against a simulated one, metric by metric |
 //! | [`harness`] | a small world for scripted tests and users' property tests |
+//! | [`run`] | one scenario, one seed: the world, the outputs, the verdict |
+//! | [`explore`] | many seeds on every core, failure rates, shrinking to a minimal file |
+//! | [`strategy`] | proptest strategies for random workloads and fault plans |
 //!
 //! Where to start: [`harness::Harness`] to drive the model from Rust, `src/rq/scheduler.rs`
 //! beside RQ's `rq/scheduler.py`, or `simrq run scenarios/pod-churn.toml`.
+//!
+//! # In your own tests
+//!
+//! A [`Scenario`] is plain data: load it from a file ([`Scenario::load`]), parse it
+//! ([`Scenario::from_toml`]) or build it in Rust, then run it with one seed
+//! ([`Scenario::run_seed`]): no file is kept, and the result holds the summary and every
+//! violation. [`strategy`] generates random scenarios for proptest.
+//!
+//! ```
+//! use simrq::scenario::{FaultKind, FaultSpec, Target};
+//! use simrq::sim::SimDuration;
+//! use simrq::Scenario;
+//!
+//! let mut scenario = Scenario::from_toml(
+//!     r#"
+//!     [run]
+//!     duration = "5m"
+//!     drain = "2m"
+//!     [[pods]]
+//!     replicas = 2
+//!     with_scheduler = true
+//!     [[workload]]
+//!     arrival = { poisson_per_s = 1 }
+//!     retry = { max = 2, interval = "5s" }
+//!     fail_probability = 0.2
+//!     "#,
+//! )
+//! .unwrap();
+//! // Freeze the scheduler holding the lock for 10 s, two minutes in.
+//! scenario.faults.push(FaultSpec {
+//!     target: Target::SchedulerHolder,
+//!     for_duration: Some(SimDuration::from_secs(10)),
+//!     ..FaultSpec::at(FaultKind::Pause, SimDuration::from_secs(120))
+//! });
+//! let result = scenario.run_seed(7).unwrap();
+//! assert!(result.summary.jobs > 0);
+//! // A 10 s pause is shorter than the 61 s lock TTL: nothing runs twice.
+//! assert!(result.violations.iter().all(|v| v.check != "duplicate_execution"));
+//! ```
 pub mod check;
 pub mod cli;
 pub mod cluster;
 pub mod compare;
 pub mod event;
+pub mod explore;
 pub mod faults;
 pub mod harness;
 pub mod net;
@@ -37,4 +80,8 @@ pub mod rq;
 pub mod run;
 pub mod scenario;
 pub mod sim;
+pub mod strategy;
 pub mod workload;
+
+pub use run::{RunError, RunResult};
+pub use scenario::Scenario;

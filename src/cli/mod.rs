@@ -1,6 +1,7 @@
 //! The command line: `simrq run | validate | schema | explore | sweep | report | compare`.
 //! Exit codes: 0 every check held, 1 a check was violated, 2 bad input or usage.
 
+mod explore_cmd;
 mod run_cmd;
 mod run_many;
 
@@ -30,6 +31,11 @@ enum Command {
         after_help = "Examples:\n  simrq run scenarios/pod-churn.toml\n  simrq run scenarios/holder-crash.toml --seed 3 --out out/crash --force\n  simrq run scenarios/pod-churn.toml --runs 16   # 16 seeds on all cores, with confidence intervals"
     )]
     Run(run_cmd::RunArgs),
+    /// Run many seeds on all cores, count failures per check, shrink each to a minimal file.
+    #[command(
+        after_help = "Examples:\n  simrq explore scenarios/scheduler-pause.toml\n  simrq explore scenarios/pod-churn.toml --seeds 200 --swarm --out out/churn-explore"
+    )]
+    Explore(explore_cmd::ExploreArgs),
     /// Check a scenario file and report every problem with file, line, column and key.
     Validate {
         /// The scenario file (TOML).
@@ -51,6 +57,7 @@ pub fn main() -> i32 {
     };
     match cli.command {
         Command::Run(args) => run_cmd::run(args),
+        Command::Explore(args) => explore_cmd::run(args),
         Command::Validate { file } => validate(&file),
         Command::Schema => {
             println!("{}", crate::scenario::json_schema());

@@ -30,7 +30,7 @@ pub struct RunArgs {
     pub no_charts: bool,
 }
 
-fn load(file: &Path) -> Result<Scenario, i32> {
+pub(super) fn load(file: &Path) -> Result<Scenario, i32> {
     match crate::scenario::load_with_warnings(file) {
         Ok(loaded) => {
             for warning in &loaded.warnings {
@@ -54,7 +54,7 @@ fn fresh_seed() -> u64 {
     (nanos as u64) % 1_000_000_000
 }
 
-fn scenario_stem(file: &Path) -> String {
+pub(super) fn scenario_stem(file: &Path) -> String {
     file.file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "run".to_string())

@@ -73,6 +73,8 @@ pub struct RunResult {
     pub gaps: SchedulerGapReport,
     pub series: Vec<QueueSeries>,
     pub faults: Vec<(SimTime, String)>,
+    /// When each `[[faults]]` entry fired, by its index in the scenario.
+    pub fault_firings: Vec<(SimTime, usize)>,
     pub events_run: u64,
     pub commands_executed: u64,
 }
@@ -186,6 +188,33 @@ pub fn run_scenario(scenario: &Scenario, options: &RunOptions) -> Result<RunResu
     result
 }
 
+/// Runs `scenario` with `seed` and keeps no file: the outputs go to a fresh directory under
+/// the system's temporary folder, removed before returning. Trace paths are resolved from
+/// `base_dir`. For property tests, `simrq explore` and anything else that only needs the
+/// verdicts and the numbers.
+pub fn run_quietly(scenario: &Scenario, seed: u64, base_dir: &Path) -> Result<RunResult, RunError> {
+    static NEXT_DIR: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let number = NEXT_DIR.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("simrq-{}-{number}", std::process::id()));
+    let mut options = RunOptions::new(seed, &dir, "scenario.toml");
+    options.base_dir = base_dir.to_path_buf();
+    options.force = true;
+    options.charts = false;
+    options.events_csv = false;
+    let result = run_scenario(scenario, &options);
+    // Best effort: a leftover folder in the temporary directory harms nothing.
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+impl Scenario {
+    /// Runs the scenario with `seed` and keeps no file (see [`run_quietly`]); trace paths are
+    /// resolved from the current directory. The result holds the summary and the violations.
+    pub fn run_seed(&self, seed: u64) -> Result<RunResult, RunError> {
+        run_quietly(self, seed, Path::new(""))
+    }
+}
+
 fn scheduler_queues(scenario: &Scenario) -> Vec<Name> {
     let mut queues: Vec<Name> = scenario
         .pods
@@ -235,6 +264,7 @@ fn finish(
     let summary = Summary::build(&info, &jobs, &gaps, &violations);
     summary.write(dir)?;
     let faults = world.fault_log.borrow().clone();
+    let fault_firings = world.fault_firings.borrow().clone();
     let stats = world.sim.stats();
     let result = RunResult {
         summary,
@@ -243,6 +273,7 @@ fn finish(
         gaps,
         series,
         faults,
+        fault_firings,
         events_run: stats.events_run,
         commands_executed: world.network.commands_executed(),
     };

@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use crate::cluster::Cluster;
 use crate::event::{EventBus, Name};
-use crate::faults::{enabled_kinds, FaultInjector, FaultLog};
+use crate::faults::{enabled_kinds, FaultInjector, FaultLog, FiringLog};
 use crate::net::{ClientSettings, Latency, Network};
 use crate::report::{QueueSample, Sample, SchedulerGaps, SharedSink, TimeseriesCsv};
 use crate::rq::env::{Role, RqEnv};
@@ -75,6 +75,7 @@ pub struct World {
     pub env: Rc<RqEnv>,
     pub cluster: Rc<Cluster>,
     pub fault_log: FaultLog,
+    pub fault_firings: FiringLog,
 }
 
 impl World {
@@ -100,7 +101,7 @@ impl World {
         let cluster = Cluster::start(&env, &scenario.pods);
         start_workloads(scenario, &env, base_dir, active_until)?;
         let enabled = enabled_kinds(&scenario.faults, scenario.run.swarm, &env.streams);
-        let fault_log =
+        let (fault_log, fault_firings) =
             FaultInjector::start(&env, &cluster, &scenario.faults, &enabled, active_until);
         Ok(World {
             sim,
@@ -108,6 +109,7 @@ impl World {
             env,
             cluster,
             fault_log,
+            fault_firings,
         })
     }
 

@@ -128,6 +128,17 @@ pub fn parse_with_warnings(text: &str, file_name: &str) -> Result<Loaded, Scenar
 }
 
 impl Scenario {
+    /// Reads, parses and validates a scenario file (warnings are dropped; see
+    /// [`load_with_warnings`]).
+    pub fn load(path: impl AsRef<Path>) -> Result<Scenario, ScenarioError> {
+        load(path.as_ref())
+    }
+
+    /// Parses and validates scenario text, as in a file.
+    pub fn from_toml(text: &str) -> Result<Scenario, ScenarioError> {
+        parse(text, "scenario.toml")
+    }
+
     /// The scenario as a TOML file that [`parse`] reads back to an equal value (used to save
     /// shrunk scenarios). Defaults are written out, so the file is self-contained.
     pub fn to_toml(&self) -> String {

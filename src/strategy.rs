@@ -1,0 +1,244 @@
+//! [proptest] strategies for random deployments, workloads and fault plans, for property
+//! tests over many scenarios (ours in `tests/properties.rs`, and users' own).
+//!
+//! ```text
+//!  pod_group ─┐
+//!  workload ──┼──► scenario(ScenarioShape) ──► Scenario ──► Scenario::run_seed(seed)
+//!  fault_plan ┘      (durations, counts)                      └─► summary + violations
+//! ```
+//!
+//! Every strategy yields a valid scenario (one `simrq validate` accepts) that runs in well
+//! under a second of wall time with the default [`ScenarioShape`]: a few pods, about one job
+//! per second, tens of simulated minutes. Shrinking works as proptest's usually does: fewer
+//! faults, fewer pods, simpler jobs.
+//!
+//! ```
+//! use proptest::prelude::*;
+//! use proptest::test_runner::{Config, TestRunner};
+//! use simrq::strategy::{scenario, ScenarioShape};
+//!
+//! let shape = ScenarioShape { max_duration_s: 300, ..ScenarioShape::default() };
+//! let mut runner = TestRunner::new(Config { cases: 2, ..Config::default() });
+//! runner
+//!     .run(&(scenario(shape), 0..1000u64), |(scenario, seed)| {
+//!         let result = scenario.run_seed(seed).expect("a generated scenario runs");
+//!         // With no clock faults, no interval retry may start before it is due.
+//!         prop_assert!(result.violations.iter().all(|v| v.check != "retry_timing"));
+//!         Ok(())
+//!     })
+//!     .unwrap();
+//! ```
+
+use proptest::prelude::*;
+
+use crate::scenario::{
+    Arrival, Distribution, FaultKind, FaultSpec, NetMode, PodSpec, Rate, RetrySpec, Scenario,
+    Target, WorkloadSpec,
+};
+use crate::sim::SimDuration;
+
+/// Bounds of generated scenarios.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ScenarioShape {
+    /// Pods per scenario, at least one of them `--with-scheduler`.
+    pub max_pods: u32,
+    pub max_workloads: usize,
+    /// Active phase: between 60 s and this.
+    pub max_duration_s: u64,
+    pub max_faults: usize,
+    /// Mean arrivals per second, per workload.
+    pub max_arrivals_per_s: f64,
+    /// Allow `pod_kill` and `net` faults (which can legitimately duplicate or lose jobs,
+    /// §9 R2–R5); pauses are always allowed.
+    pub kills_and_net: bool,
+}
+
+impl Default for ScenarioShape {
+    fn default() -> ScenarioShape {
+        ScenarioShape {
+            max_pods: 4,
+            max_workloads: 2,
+            max_duration_s: 1_200,
+            max_faults: 4,
+            max_arrivals_per_s: 2.0,
+            kills_and_net: true,
+        }
+    }
+}
+
+fn secs(seconds: u64) -> SimDuration {
+    SimDuration::from_secs(seconds)
+}
+
+fn millis(ms: u64) -> SimDuration {
+    SimDuration::from_millis(ms)
+}
+
+/// One pod group of 1..=`max_replicas` pods on `default`, with or without the scheduler.
+pub fn pod_group(name: &str, max_replicas: u32) -> impl Strategy<Value = PodSpec> {
+    let name = name.to_string();
+    (1..=max_replicas.max(1), any::<bool>()).prop_map(move |(replicas, with_scheduler)| PodSpec {
+        name: name.clone(),
+        replicas,
+        with_scheduler,
+        ..PodSpec::default()
+    })
+}
+
+/// `Retry(max, interval)`: none, immediate, or 1–3 intervals of 1–60 s.
+pub fn retry_policy() -> impl Strategy<Value = Option<RetrySpec>> {
+    let interval = prop::collection::vec((1u64..=60).prop_map(secs), 0..=3);
+    prop_oneof![
+        1 => Just(None),
+        3 => (1u32..=3, interval, any::<bool>()).prop_map(|(max, interval, enqueue_at_front)| {
+            Some(RetrySpec { max, interval, enqueue_at_front })
+        }),
+    ]
+}
+
+/// A stream of jobs on `default`: Poisson or constant arrivals, 50 ms – 3 s executions, some
+/// failing, a retry policy, some scheduled with `enqueue_in`.
+pub fn workload(max_arrivals_per_s: f64) -> impl Strategy<Value = WorkloadSpec> {
+    let rate = 0.05..max_arrivals_per_s.max(0.1);
+    let arrival = prop_oneof![
+        rate.clone().prop_map(Arrival::PoissonPerS),
+        rate.prop_map(Arrival::ConstantPerS),
+    ];
+    let enqueue_in = prop_oneof![2 => Just(None), 1 => (1u64..=60).prop_map(|s| Some(secs(s)))];
+    (
+        arrival,
+        50u64..=3_000,
+        0.0..0.5f64,
+        retry_policy(),
+        enqueue_in,
+    )
+        .prop_map(
+            |(arrival, duration_ms, fail_probability, retry, enqueue_in)| WorkloadSpec {
+                arrival,
+                duration: Distribution::Constant(millis(duration_ms)),
+                fail_probability,
+                retry,
+                enqueue_in,
+                ..WorkloadSpec::default()
+            },
+        )
+}
+
+/// A SIGSTOP/SIGCONT of the scheduler lock holder's scheduler, at 0..`duration_s`, for
+/// 1–120 s (beyond the 61 s lock TTL about half the time).
+pub fn scheduler_pause(duration_s: u64) -> impl Strategy<Value = FaultSpec> {
+    (0..duration_s.max(1) * 1_000, 1u64..=120).prop_map(|(at_ms, for_s)| FaultSpec {
+        target: Target::SchedulerHolder,
+        for_duration: Some(secs(for_s)),
+        ..FaultSpec::at(FaultKind::Pause, millis(at_ms))
+    })
+}
+
+/// One fault at 0..`duration_s`: a pause (of the lock holder, a worker, a horse, a scheduler
+/// or a whole pod), and with `kills_and_net` also a pod kill or a network fault.
+pub fn fault(duration_s: u64, kills_and_net: bool) -> impl Strategy<Value = FaultSpec> {
+    let at = (0..duration_s.max(1) * 1_000).prop_map(millis);
+    let target = prop_oneof![
+        Just(Target::SchedulerHolder),
+        Just(Target::Worker),
+        Just(Target::Horse),
+        Just(Target::Scheduler),
+        Just(Target::Any),
+    ];
+    let pause = (at.clone(), target, 1u64..=120).prop_map(|(at, target, for_s)| FaultSpec {
+        target,
+        for_duration: Some(secs(for_s)),
+        ..FaultSpec::at(FaultKind::Pause, at)
+    });
+    if !kills_and_net {
+        return pause.boxed();
+    }
+    let kill = (at.clone(), any::<bool>()).prop_map(|(at, holder)| FaultSpec {
+        target: if holder {
+            Target::SchedulerHolder
+        } else {
+            Target::Any
+        },
+        ..FaultSpec::at(FaultKind::PodKill, at)
+    });
+    let mode = prop_oneof![
+        Just(NetMode::Drop),
+        Just(NetMode::Refuse),
+        Just(NetMode::LostReply)
+    ];
+    let net = (at, mode, 1u64..=30).prop_map(|(at, mode, for_s)| FaultSpec {
+        mode: Some(mode),
+        for_duration: Some(secs(for_s)),
+        ..FaultSpec::at(FaultKind::Net, at)
+    });
+    prop_oneof![2 => pause, 1 => kill, 1 => net].boxed()
+}
+
+/// Up to `max_faults` scripted faults, and sometimes a random-rate pause of the holder.
+pub fn fault_plan(
+    duration_s: u64,
+    max_faults: usize,
+    kills_and_net: bool,
+) -> impl Strategy<Value = Vec<FaultSpec>> {
+    let scripted = prop::collection::vec(fault(duration_s, kills_and_net), 0..=max_faults);
+    let random_pause =
+        prop::option::of(
+            (1u32..=6, 60u64..=100).prop_map(|(per_h, for_s)| FaultSpec {
+                at: None,
+                rate: Some(Rate::per_second(f64::from(per_h) / 3_600.0)),
+                target: Target::SchedulerHolder,
+                for_duration: Some(secs(for_s)),
+                ..FaultSpec::at(FaultKind::Pause, SimDuration::ZERO)
+            }),
+        );
+    (scripted, random_pause).prop_map(|(mut faults, random)| {
+        faults.extend(random);
+        faults
+    })
+}
+
+/// A whole scenario within `shape`: one `--with-scheduler` pod group, sometimes a second
+/// group without the scheduler, one or more workloads on `default`, a fault plan, a short
+/// maintenance interval half the time (so that takeovers happen within the run), and the
+/// default checks with every duplicate and lost job reported.
+pub fn scenario(shape: ScenarioShape) -> impl Strategy<Value = Scenario> {
+    let duration_s = 60..=shape.max_duration_s.max(60);
+    let plain_pods = prop::option::of(pod_group("plain", shape.max_pods.max(2) / 2));
+    let workloads = prop::collection::vec(
+        workload(shape.max_arrivals_per_s),
+        1..=shape.max_workloads.max(1),
+    );
+    let maintenance_s = prop_oneof![Just(600u64), 10u64..=120];
+    (
+        duration_s,
+        plain_pods,
+        workloads,
+        maintenance_s,
+        1..=shape.max_pods.max(1),
+    )
+        .prop_flat_map(
+            move |(duration_s, plain, workloads, maintenance_s, replicas)| {
+                let faults = fault_plan(duration_s, shape.max_faults, shape.kills_and_net);
+                (
+                    Just((duration_s, plain, workloads, maintenance_s, replicas)),
+                    faults,
+                )
+            },
+        )
+        .prop_map(
+            |((duration_s, plain, workloads, maintenance_s, replicas), faults)| {
+                let mut scenario = Scenario::default();
+                scenario.run.duration = secs(duration_s);
+                scenario.rq.maintenance_interval = secs(maintenance_s);
+                scenario.pods = vec![PodSpec {
+                    replicas,
+                    with_scheduler: true,
+                    ..PodSpec::default()
+                }];
+                scenario.pods.extend(plain);
+                scenario.workload = workloads;
+                scenario.faults = faults;
+                scenario
+            },
+        )
+}
