@@ -87,9 +87,9 @@ impl MmcQueue {
 /// of a 95 % confidence interval of a mean of `degrees + 1` independent runs.
 pub fn t_975(degrees: u64) -> f64 {
     const TABLE: [f64; 30] = [
-        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
-        2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
-        2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+        2.052, 2.048, 2.045, 2.042,
     ];
     match degrees {
         0 => f64::NAN,
@@ -127,30 +127,62 @@ mod tests {
     #[test]
     fn erlang_c_matches_published_values() {
         // One server: P(wait) = ρ and W_q = ρ / (μ − λ) (M/M/1).
-        let mm1 = MmcQueue { arrival_per_s: 0.5, service_per_s: 1.0, servers: 1 };
+        let mm1 = MmcQueue {
+            arrival_per_s: 0.5,
+            service_per_s: 1.0,
+            servers: 1,
+        };
         assert!(close(mm1.probability_of_waiting().unwrap(), 0.5, 1e-12));
         assert!(close(mm1.mean_wait_s().unwrap(), 1.0, 1e-12));
         // Two servers, a = 1: P(wait) = 1/3, W_q = (1/3) / (2 − 1).
-        let mm2 = MmcQueue { arrival_per_s: 1.0, service_per_s: 1.0, servers: 2 };
-        assert!(close(mm2.probability_of_waiting().unwrap(), 1.0 / 3.0, 1e-12));
+        let mm2 = MmcQueue {
+            arrival_per_s: 1.0,
+            service_per_s: 1.0,
+            servers: 2,
+        };
+        assert!(close(
+            mm2.probability_of_waiting().unwrap(),
+            1.0 / 3.0,
+            1e-12
+        ));
         assert!(close(mm2.mean_wait_s().unwrap(), 1.0 / 3.0, 1e-12));
         // A textbook call centre: a = 10 Erlangs on 12 agents, P(wait) ≈ 0.4493.
-        let centre = MmcQueue { arrival_per_s: 10.0, service_per_s: 1.0, servers: 12 };
-        assert!(close(centre.probability_of_waiting().unwrap(), 0.4493, 5e-4));
+        let centre = MmcQueue {
+            arrival_per_s: 10.0,
+            service_per_s: 1.0,
+            servers: 12,
+        };
+        assert!(close(
+            centre.probability_of_waiting().unwrap(),
+            0.4493,
+            5e-4
+        ));
     }
 
     #[test]
     fn unstable_queues_have_no_steady_state() {
-        let full = MmcQueue { arrival_per_s: 4.0, service_per_s: 1.0, servers: 4 };
+        let full = MmcQueue {
+            arrival_per_s: 4.0,
+            service_per_s: 1.0,
+            servers: 4,
+        };
         assert_eq!(full.probability_of_waiting(), None);
         assert_eq!(full.mean_wait_s(), None);
     }
 
     #[test]
     fn quantiles_invert_the_tail() {
-        let queue = MmcQueue { arrival_per_s: 3.0, service_per_s: 1.0, servers: 4 };
+        let queue = MmcQueue {
+            arrival_per_s: 3.0,
+            service_per_s: 1.0,
+            servers: 4,
+        };
         let p99 = queue.wait_quantile_s(0.99).unwrap();
-        assert!(close(queue.probability_wait_exceeds(p99).unwrap(), 0.01, 1e-12));
+        assert!(close(
+            queue.probability_wait_exceeds(p99).unwrap(),
+            0.01,
+            1e-12
+        ));
         assert_eq!(queue.wait_quantile_s(0.1), Some(0.0));
     }
 

@@ -68,14 +68,20 @@ fn command(args: &ReportArgs) -> String {
 fn report(args: &ReportArgs) -> Result<PathBuf, String> {
     let non_empty = args.out.read_dir().is_ok_and(|mut d| d.next().is_some());
     if non_empty && !args.force {
-        return Err(format!("{} is not empty; use --force to replace it", args.out.display()));
+        return Err(format!(
+            "{} is not empty; use --force to replace it",
+            args.out.display()
+        ));
     }
     let (sweep_dir, link) = if args.input.is_dir() {
         (args.input.clone(), relative_link(&args.input, &args.out))
     } else {
         let plan = plan(&args.input, &args.set, args.seed, args.runs)?;
         let dir = args.out.join("sweep");
-        println!("seed: {} ({} points × {} seeds)", plan.manifest.seed, plan.manifest.points, plan.manifest.runs);
+        println!(
+            "seed: {} ({} points × {} seeds)",
+            plan.manifest.seed, plan.manifest.points, plan.manifest.runs
+        );
         run_with_progress(&plan, None, &dir, true)?;
         (dir, "sweep".to_string())
     };

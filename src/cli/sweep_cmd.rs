@@ -50,7 +50,12 @@ pub struct MergeArgs {
 }
 
 /// Builds the plan of a sweep from a scenario file and `--set` options.
-pub fn plan(file: &Path, set: &[String], seed: Option<u64>, runs: u64) -> Result<SweepPlan, String> {
+pub fn plan(
+    file: &Path,
+    set: &[String],
+    seed: Option<u64>,
+    runs: u64,
+) -> Result<SweepPlan, String> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| format!("{}: cannot read the scenario: {e}", file.display()))?;
     let loaded = crate::scenario::load_with_warnings(file).map_err(|e| e.to_string())?;
@@ -63,7 +68,15 @@ pub fn plan(file: &Path, set: &[String], seed: Option<u64>, runs: u64) -> Result
     }
     let seed = seed.or(loaded.scenario.run.seed).unwrap_or(1);
     let label = file.display().to_string();
-    Ok(SweepPlan::new(loaded.scenario, text, &label, &base_dir_of(file), grid, seed, runs))
+    Ok(SweepPlan::new(
+        loaded.scenario,
+        text,
+        &label,
+        &base_dir_of(file),
+        grid,
+        seed,
+        runs,
+    ))
 }
 
 /// Runs a plan with a progress bar on stderr.
@@ -99,9 +112,14 @@ pub fn run(args: SweepArgs) -> i32 {
 fn sweep(args: &SweepArgs) -> Result<i32, String> {
     let shard = args.shard.as_deref().map(Shard::parse).transpose()?;
     let plan = plan(&args.file, &args.set, args.seed, args.runs)?;
-    let stem = args.file.file_stem().map_or("sweep".into(), |s| s.to_string_lossy().into_owned());
+    let stem = args
+        .file
+        .file_stem()
+        .map_or("sweep".into(), |s| s.to_string_lossy().into_owned());
     let out = args.out.clone().unwrap_or_else(|| match shard {
-        Some(s) => PathBuf::from("out").join(format!("{stem}-sweep-shard-{}-of-{}", s.index, s.count)),
+        Some(s) => {
+            PathBuf::from("out").join(format!("{stem}-sweep-shard-{}-of-{}", s.index, s.count))
+        }
         None => PathBuf::from("out").join(format!("{stem}-sweep")),
     });
     println!(
@@ -112,7 +130,12 @@ fn sweep(args: &SweepArgs) -> Result<i32, String> {
         plan.manifest.points
     );
     let data = run_with_progress(&plan, shard, &out, args.force)?;
-    println!("{} runs of {} points: {}", data.rows.len(), data.points().len(), out.display());
+    println!(
+        "{} runs of {} points: {}",
+        data.rows.len(),
+        data.points().len(),
+        out.display()
+    );
     Ok(0)
 }
 
@@ -120,7 +143,12 @@ pub fn run_merge(args: MergeArgs) -> i32 {
     let shards: Vec<&Path> = args.shards.iter().map(PathBuf::as_path).collect();
     match merge(&shards, &args.out, args.force) {
         Ok(data) => {
-            println!("{} runs of {} points: {}", data.rows.len(), data.points().len(), args.out.display());
+            println!(
+                "{} runs of {} points: {}",
+                data.rows.len(),
+                data.points().len(),
+                args.out.display()
+            );
             0
         }
         Err(error) => {

@@ -31,7 +31,12 @@ pub struct LineChart<'a> {
 pub fn line_chart(chart: &LineChart<'_>, lines: &[Line]) -> String {
     let mut svg = Svg::new(WIDTH, HEIGHT);
     axis::title(&mut svg, 24.0, chart.title, chart.subtitle);
-    let area = Area { left: 84.0, top: 74.0, right: WIDTH - 200.0, bottom: HEIGHT - 56.0 };
+    let area = Area {
+        left: 84.0,
+        top: 74.0,
+        right: WIDTH - 200.0,
+        bottom: HEIGHT - 56.0,
+    };
     let all = || lines.iter().flat_map(|l| l.points.iter().copied());
     let (x_low, x_high) = bounds(all().map(|p| p.0), 0.0, 1.0);
     let limit = chart.limit.as_ref().map(|(value, _)| *value);
@@ -47,7 +52,13 @@ pub fn line_chart(chart: &LineChart<'_>, lines: &[Line]) -> String {
     axis::y_axis(&mut svg, area, y, &y_ticks, y_step, chart.y_title);
     if let Some((value, _)) = &chart.limit {
         let level = y.map(*value);
-        svg.line((area.left, level), (area.right, level), "#d62728", 1.5, r#"stroke-dasharray="6 4""#);
+        svg.line(
+            (area.left, level),
+            (area.right, level),
+            "#d62728",
+            1.5,
+            r#"stroke-dasharray="6 4""#,
+        );
     }
     let mut legend = Vec::new();
     for (i, line) in lines.iter().enumerate() {
@@ -67,10 +78,18 @@ pub fn line_chart(chart: &LineChart<'_>, lines: &[Line]) -> String {
                 svg.circle(*point, 3.0, color);
             }
         }
-        legend.push(LegendItem { label: &line.label, color, swatch: Swatch::Box });
+        legend.push(LegendItem {
+            label: &line.label,
+            color,
+            swatch: Swatch::Box,
+        });
     }
     if let Some((_, label)) = &chart.limit {
-        legend.push(LegendItem { label, color: "#d62728", swatch: Swatch::Box });
+        legend.push(LegendItem {
+            label,
+            color: "#d62728",
+            swatch: Swatch::Box,
+        });
     }
     for (i, item) in legend.into_iter().enumerate() {
         let row_y = area.top + 8.0 + i as f64 * 20.0;
@@ -83,7 +102,9 @@ pub fn line_chart(chart: &LineChart<'_>, lines: &[Line]) -> String {
 fn bounds(values: impl Iterator<Item = f64>, low: f64, high: f64) -> (f64, f64) {
     let (min, max) = values
         .filter(|v| v.is_finite())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+            (a.min(v), b.max(v))
+        });
     if min > max {
         return (low, high);
     }

@@ -10,9 +10,16 @@ pub enum Block {
     /// A paragraph; `code` spans in backticks are kept.
     Paragraph(String),
     Bullets(Vec<String>),
-    Table { header: Vec<String>, rows: Vec<Vec<String>> },
+    Table {
+        header: Vec<String>,
+        rows: Vec<Vec<String>>,
+    },
     /// A chart: its file name (without extension), caption and SVG.
-    Chart { name: String, caption: String, svg: String },
+    Chart {
+        name: String,
+        caption: String,
+        svg: String,
+    },
     Code(String),
 }
 
@@ -40,7 +47,9 @@ pub fn markdown(blocks: &[Block]) -> String {
                 text.push('\n');
             }
             Block::Chart { name, caption, .. } => {
-                text.push_str(&format!("![{caption}](charts/{name}.svg)\n\n*{caption}*\n\n"));
+                text.push_str(&format!(
+                    "![{caption}](charts/{name}.svg)\n\n*{caption}*\n\n"
+                ));
             }
             Block::Code(body) => text.push_str(&format!("```toml\n{body}```\n\n")),
         }
@@ -88,15 +97,24 @@ fn html_block(block: &Block) -> String {
         Block::Heading(level, title) => format!("<h{level}>{}</h{level}>\n", inline(title)),
         Block::Paragraph(body) => format!("<p>{}</p>\n", inline(body)),
         Block::Bullets(items) => {
-            let items: String = items.iter().map(|i| format!("<li>{}</li>\n", inline(i))).collect();
+            let items: String = items
+                .iter()
+                .map(|i| format!("<li>{}</li>\n", inline(i)))
+                .collect();
             format!("<ul>\n{items}</ul>\n")
         }
         Block::Table { header, rows } => {
-            let head: String = header.iter().map(|h| format!("<th>{}</th>", inline(h))).collect();
+            let head: String = header
+                .iter()
+                .map(|h| format!("<th>{}</th>", inline(h)))
+                .collect();
             let body: String = rows
                 .iter()
                 .map(|row| {
-                    let cells: String = row.iter().map(|c| format!("<td>{}</td>", inline(c))).collect();
+                    let cells: String = row
+                        .iter()
+                        .map(|c| format!("<td>{}</td>", inline(c)))
+                        .collect();
                     format!("<tr>{cells}</tr>\n")
                 })
                 .collect();
@@ -108,7 +126,10 @@ fn html_block(block: &Block) -> String {
                 Some(start) => &svg[start..],
                 None => svg,
             };
-            format!("<figure>\n{svg}\n<figcaption>{}</figcaption>\n</figure>\n", inline(caption))
+            format!(
+                "<figure>\n{svg}\n<figcaption>{}</figcaption>\n</figure>\n",
+                inline(caption)
+            )
         }
         Block::Code(body) => format!("<pre>{}</pre>\n", escape(body)),
     }

@@ -59,7 +59,11 @@ impl ReportInput<'_> {
             manifest.seed,
             manifest.runs,
         );
-        Ok(ReportInput { data, plan, sweep_dir: sweep_dir.to_string() })
+        Ok(ReportInput {
+            data,
+            plan,
+            sweep_dir: sweep_dir.to_string(),
+        })
     }
 
     /// Mean ± CI of a figure at a point, formatted with `decimals`.
@@ -100,7 +104,10 @@ pub fn short_path(path: &str) -> String {
 }
 
 /// Writes `report.md`, `charts/*.svg` and `report.html` into `options.out`.
-pub fn write_report(input: &ReportInput<'_>, options: &ReportOptions) -> Result<PathBuf, SweepError> {
+pub fn write_report(
+    input: &ReportInput<'_>,
+    options: &ReportOptions,
+) -> Result<PathBuf, SweepError> {
     let dir = OutputDir::create(&options.out, options.force)?;
     let charts_dir = OutputDir::create(&options.out.join("charts"), true)?;
     let scratch = options.out.join(".reruns");
@@ -111,7 +118,12 @@ pub fn write_report(input: &ReportInput<'_>, options: &ReportOptions) -> Result<
     blocks.extend(sections::charts(input, &scratch)?);
     blocks.extend(sections::what_if(input));
     if let Some(runs) = options.theory_runs {
-        let check = theory::check_mmc(theory::MMC_SCENARIO, "scenarios/mmc.toml", runs, &scratch.join("mmc"))?;
+        let check = theory::check_mmc(
+            theory::MMC_SCENARIO,
+            "scenarios/mmc.toml",
+            runs,
+            &scratch.join("mmc"),
+        )?;
         blocks.extend(sections::theory(&check));
     }
     blocks.extend(sections::assumptions(input));

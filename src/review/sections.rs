@@ -67,7 +67,9 @@ pub fn scenario_in_words(input: &ReportInput<'_>) -> Vec<Block> {
             inline(&workload.duration),
             workload.fail_probability,
             workload.retry.as_ref().map_or("none".to_string(), inline),
-            workload.job_timeout.unwrap_or(scenario.rq.default_job_timeout)
+            workload
+                .job_timeout
+                .unwrap_or(scenario.rq.default_job_timeout)
         ));
     }
     if scenario.faults.is_empty() {
@@ -84,16 +86,24 @@ pub fn scenario_in_words(input: &ReportInput<'_>) -> Vec<Block> {
         scenario.redis.client_retries
     ));
     for dimension in &input.plan.manifest.grid.dimensions {
-        bullets.push(format!("Varied: `{}` over {}.", dimension.path, dimension.values.join(", ")));
+        bullets.push(format!(
+            "Varied: `{}` over {}.",
+            dimension.path,
+            dimension.values.join(", ")
+        ));
     }
-    vec![Block::Heading(2, "The scenario".to_string()), Block::Bullets(bullets)]
+    vec![
+        Block::Heading(2, "The scenario".to_string()),
+        Block::Bullets(bullets),
+    ]
 }
 
 /// The `[rq]` settings that differ from RQ 2.12's defaults, in words.
 fn rq_changes(scenario: &Scenario) -> String {
     let ours = toml::Value::try_from(&scenario.rq).ok();
     let defaults = toml::Value::try_from(crate::scenario::RqSpec::default()).ok();
-    let (Some(toml::Value::Table(ours)), Some(toml::Value::Table(defaults))) = (ours, defaults) else {
+    let (Some(toml::Value::Table(ours)), Some(toml::Value::Table(defaults))) = (ours, defaults)
+    else {
         return "?".to_string();
     };
     let changed: Vec<String> = ours
@@ -150,8 +160,15 @@ pub fn results_table(input: &ReportInput<'_>) -> Vec<Block> {
         for (_, figure, decimals) in &RESULT_COLUMNS[..RESULT_COLUMNS.len() - 1] {
             row.push(input.cell(point, figure, *decimals));
         }
-        let failing = input.data.point_rows(point).filter(|r| !r.failed_checks.is_empty()).count();
-        row.push(format!("{failing} of {}", input.data.point_rows(point).count()));
+        let failing = input
+            .data
+            .point_rows(point)
+            .filter(|r| !r.failed_checks.is_empty())
+            .count();
+        row.push(format!(
+            "{failing} of {}",
+            input.data.point_rows(point).count()
+        ));
         rows.push(row);
     }
     vec![
@@ -180,7 +197,11 @@ pub fn worst_row<'a>(rows: impl Iterator<Item = &'a Row>) -> Option<&'a Row> {
             value("queue_wait_p99_s"),
         )
     };
-    rows.max_by(|a, b| key(a).partial_cmp(&key(b)).unwrap_or(std::cmp::Ordering::Equal))
+    rows.max_by(|a, b| {
+        key(a)
+            .partial_cmp(&key(b))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    })
 }
 
 /// Dimensions of `rq.*`: RQ what-if switches, shown as variants.
@@ -208,7 +229,11 @@ fn variants_of(input: &ReportInput<'_>, point: usize) -> Vec<usize> {
         .into_iter()
         .filter(|&p| {
             let values = grid.point(p).values;
-            values.iter().zip(&reference).enumerate().all(|(i, (a, b))| dims.contains(&i) || a == b)
+            values
+                .iter()
+                .zip(&reference)
+                .enumerate()
+                .all(|(i, (a, b))| dims.contains(&i) || a == b)
         })
         .collect()
 }
@@ -223,7 +248,10 @@ pub fn charts(input: &ReportInput<'_>, scratch: &Path) -> Result<Vec<Block>, Swe
     for point in variants_of(input, worst.point) {
         let out = scratch.join(format!("p{point}-s{}", worst.seed));
         let (_, result) = crate::sweep::rerun(&input.plan, point, worst.seed, &out, false)?;
-        lateness_lines.push(Line { label: input.variant_label(point), points: result.jobs.retry_lateness.cdf_s() });
+        lateness_lines.push(Line {
+            label: input.variant_label(point),
+            points: result.jobs.retry_lateness.cdf_s(),
+        });
         if point == worst.point {
             blocks.extend(worst_seed_charts(input, worst, &result));
         }
@@ -236,22 +264,39 @@ pub fn charts(input: &ReportInput<'_>, scratch: &Path) -> Result<Vec<Block>, Swe
         steps: true,
         limit: None,
     };
-    let lines: Vec<Line> = lateness_lines.into_iter().filter(|l| !l.points.is_empty()).collect();
+    let lines: Vec<Line> = lateness_lines
+        .into_iter()
+        .filter(|l| !l.points.is_empty())
+        .collect();
     if lines.is_empty() {
-        blocks.push(Block::Paragraph("No interval retry ran at the worst point: no lateness CDF.".to_string()));
+        blocks.push(Block::Paragraph(
+            "No interval retry ran at the worst point: no lateness CDF.".to_string(),
+        ));
     } else {
         blocks.push(Block::Chart {
             name: "retry_lateness_cdf".to_string(),
-            caption: format!("Retry lateness CDF, a line per variant (point {} seed {}).", worst.point, worst.seed),
+            caption: format!(
+                "Retry lateness CDF, a line per variant (point {} seed {}).",
+                worst.point, worst.seed
+            ),
             svg: line_chart(&chart, &lines),
         });
     }
     Ok(blocks)
 }
 
-fn worst_seed_charts(input: &ReportInput<'_>, worst: &Row, result: &crate::run::RunResult) -> Vec<Block> {
+fn worst_seed_charts(
+    input: &ReportInput<'_>,
+    worst: &Row,
+    result: &crate::run::RunResult,
+) -> Vec<Block> {
     let end = crate::sim::SimTime((result.summary.duration_s * 1e6).round() as u64);
-    let where_ = format!("point {} ({}), seed {}", worst.point, input.point_label(worst.point), worst.seed);
+    let where_ = format!(
+        "point {} ({}), seed {}",
+        worst.point,
+        input.point_label(worst.point),
+        worst.seed
+    );
     vec![
         Block::Paragraph(format!(
             "The worst row of the sweep (failed checks first, then the longest time without a \
@@ -279,23 +324,41 @@ fn wait_against_replicas(input: &ReportInput<'_>) -> Vec<Block> {
     let mut lines: Vec<Line> = Vec::new();
     for point in input.data.points() {
         let mut values = grid.point(point).values;
-        let Ok(replicas) = values.remove(replicas_dim).parse::<f64>() else { continue };
-        let Some((p99, _)) = input.data.mean_ci(point, "queue_wait_p99_s") else { continue };
+        let Ok(replicas) = values.remove(replicas_dim).parse::<f64>() else {
+            continue;
+        };
+        let Some((p99, _)) = input.data.mean_ci(point, "queue_wait_p99_s") else {
+            continue;
+        };
         let mut names: Vec<String> = grid.paths().iter().map(|p| short_path(p)).collect();
         names.remove(replicas_dim);
-        let label: Vec<String> = names.iter().zip(&values).map(|(n, v)| format!("{n}={v}")).collect();
-        let label = if label.is_empty() { "all".to_string() } else { label.join(", ") };
+        let label: Vec<String> = names
+            .iter()
+            .zip(&values)
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect();
+        let label = if label.is_empty() {
+            "all".to_string()
+        } else {
+            label.join(", ")
+        };
         match lines.iter_mut().find(|l| l.label == label) {
             Some(line) => line.points.push((replicas, p99)),
-            None => lines.push(Line { label, points: vec![(replicas, p99)] }),
+            None => lines.push(Line {
+                label,
+                points: vec![(replicas, p99)],
+            }),
         }
     }
     for line in &mut lines {
         line.points.sort_by(|a, b| a.0.total_cmp(&b.0));
     }
-    let limit = input.plan.base.checks.max_queue_wait_p99.map(|l| {
-        (l.as_micros() as f64 / 1e6, format!("SLO {l}"))
-    });
+    let limit = input
+        .plan
+        .base
+        .checks
+        .max_queue_wait_p99
+        .map(|l| (l.as_micros() as f64 / 1e6, format!("SLO {l}")));
     let chart = LineChart {
         title: "p99 queue wait against replicas",
         subtitle: "Mean over seeds of each run's p99 wait from enqueue to start; a line per value of the other dimensions.",
@@ -320,7 +383,11 @@ impl ReportInput<'_> {
             .into_iter()
             .map(|i| format!("{}={}", short_path(&grid.dimensions[i].path), values[i]))
             .collect();
-        if label.is_empty() { "as written".to_string() } else { label.join(", ") }
+        if label.is_empty() {
+            "as written".to_string()
+        } else {
+            label.join(", ")
+        }
     }
 }
 
@@ -329,10 +396,16 @@ pub fn what_if(input: &ReportInput<'_>) -> Vec<Block> {
     if variant_dimensions(input).is_empty() {
         return Vec::new();
     }
-    let Some(worst) = worst_row(input.data.rows.iter()) else { return Vec::new() };
+    let Some(worst) = worst_row(input.data.rows.iter()) else {
+        return Vec::new();
+    };
     let points = variants_of(input, worst.point);
     let mut header = vec!["figure".to_string()];
-    header.extend(points.iter().map(|&p| format!("{} (point {p})", input.variant_label(p))));
+    header.extend(
+        points
+            .iter()
+            .map(|&p| format!("{} (point {p})", input.variant_label(p))),
+    );
     let mut rows = Vec::new();
     for (name, figure, decimals) in &RESULT_COLUMNS[..RESULT_COLUMNS.len() - 1] {
         let mut row = vec![name.to_string()];
@@ -342,7 +415,11 @@ pub fn what_if(input: &ReportInput<'_>) -> Vec<Block> {
     let mut failing = vec!["runs with failed checks".to_string()];
     failing.extend(points.iter().map(|&p| {
         let rows: Vec<&Row> = input.data.point_rows(p).collect();
-        format!("{} of {}", rows.iter().filter(|r| !r.failed_checks.is_empty()).count(), rows.len())
+        format!(
+            "{} of {}",
+            rows.iter().filter(|r| !r.failed_checks.is_empty()).count(),
+            rows.len()
+        )
     }));
     rows.push(failing);
     vec![
@@ -364,7 +441,11 @@ pub fn theory(check: &TheoryCheck) -> Vec<Block> {
             name.to_string(),
             format!("{:.d$} ± {:.d$}", a.simulated, a.ci95, d = decimals),
             format!("{:.d$}", a.theory, d = decimals),
-            if a.agrees() { "yes".to_string() } else { "**NO**".to_string() },
+            if a.agrees() {
+                "yes".to_string()
+            } else {
+                "**NO**".to_string()
+            },
         ]
     };
     vec![

@@ -23,30 +23,53 @@ fn worst(input: &ReportInput<'_>, point: usize, figure: &str) -> Option<f64> {
         .data
         .point_rows(point)
         .filter_map(|r| r.figure(figure))
-        .fold(None, |acc: Option<f64>, v| Some(acc.map_or(v, |a| a.max(v))))
+        .fold(None, |acc: Option<f64>, v| {
+            Some(acc.map_or(v, |a| a.max(v)))
+        })
 }
 
 fn verdicts(input: &ReportInput<'_>, point: usize, scenario: &Scenario) -> Vec<Verdict> {
     let checks = &scenario.checks;
     let mut verdicts = Vec::new();
     if let Some(limit) = checks.max_queue_wait_p99 {
-        let mean = input.data.mean_ci(point, "queue_wait_p99_s").map_or(0.0, |m| m.0);
-        verdicts.push(Verdict { name: "queue wait p99", pass: mean <= limit.as_micros() as f64 / 1e6 });
+        let mean = input
+            .data
+            .mean_ci(point, "queue_wait_p99_s")
+            .map_or(0.0, |m| m.0);
+        verdicts.push(Verdict {
+            name: "queue wait p99",
+            pass: mean <= limit.as_micros() as f64 / 1e6,
+        });
     }
     if let Some(limit) = checks.max_retry_lateness {
         let max = worst(input, point, "retry_lateness_max_s").unwrap_or(0.0);
-        verdicts.push(Verdict { name: "retry lateness max", pass: max <= limit.as_micros() as f64 / 1e6 });
+        verdicts.push(Verdict {
+            name: "retry lateness max",
+            pass: max <= limit.as_micros() as f64 / 1e6,
+        });
     }
     if let Some(limit) = checks.duplicate_executions {
         let max = worst(input, point, "duplicate_executions").unwrap_or(0.0);
-        verdicts.push(Verdict { name: "duplicate executions", pass: max <= limit as f64 });
+        verdicts.push(Verdict {
+            name: "duplicate executions",
+            pass: max <= limit as f64,
+        });
     }
     if let Some(limit) = checks.lost_jobs {
         let max = worst(input, point, "lost_jobs").unwrap_or(0.0);
-        verdicts.push(Verdict { name: "lost jobs", pass: max <= limit as f64 });
+        verdicts.push(Verdict {
+            name: "lost jobs",
+            pass: max <= limit as f64,
+        });
     }
-    let all_checks = input.data.point_rows(point).all(|r| r.failed_checks.is_empty());
-    verdicts.push(Verdict { name: "invariant checks (every seed)", pass: all_checks });
+    let all_checks = input
+        .data
+        .point_rows(point)
+        .all(|r| r.failed_checks.is_empty());
+    verdicts.push(Verdict {
+        name: "invariant checks (every seed)",
+        pass: all_checks,
+    });
     verdicts
 }
 
@@ -77,14 +100,19 @@ pub fn slo_section(input: &ReportInput<'_>) -> Vec<Block> {
     let grid = &input.plan.manifest.grid;
     let mut blocks = vec![
         Block::Heading(2, "Service-level objectives".to_string()),
-        Block::Paragraph(format!("From `[checks]`: {}.", limits_in_words(&input.plan.base))),
+        Block::Paragraph(format!(
+            "From `[checks]`: {}.",
+            limits_in_words(&input.plan.base)
+        )),
     ];
     let mut header = vec!["point".to_string()];
     header.extend(grid.paths().iter().map(|p| short_path(p)));
     let mut rows = Vec::new();
     let mut passing: BTreeMap<usize, bool> = BTreeMap::new();
     for point in input.data.points() {
-        let Ok(scenario) = input.plan.scenario_at(&grid.point(point)) else { continue };
+        let Ok(scenario) = input.plan.scenario_at(&grid.point(point)) else {
+            continue;
+        };
         let verdicts = verdicts(input, point, &scenario);
         if header.len() == 1 + grid.dimensions.len() {
             header.extend(verdicts.iter().map(|v| v.name.to_string()));

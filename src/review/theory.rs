@@ -71,11 +71,25 @@ pub fn mmc_of(scenario: &Scenario) -> Result<MmcQueue, String> {
 }
 
 /// Runs `text` (an M/M/c scenario) with `runs` seeds into `out` and compares it with theory.
-pub fn check_mmc(text: &str, label: &str, runs: u64, out: &std::path::Path) -> Result<TheoryCheck, SweepError> {
-    let scenario = crate::scenario::parse(text, label).map_err(|e| SweepError::Input(e.to_string()))?;
+pub fn check_mmc(
+    text: &str,
+    label: &str,
+    runs: u64,
+    out: &std::path::Path,
+) -> Result<TheoryCheck, SweepError> {
+    let scenario =
+        crate::scenario::parse(text, label).map_err(|e| SweepError::Input(e.to_string()))?;
     let queue = mmc_of(&scenario).map_err(SweepError::Input)?;
     let seed = scenario.run.seed.unwrap_or(1);
-    let plan = SweepPlan::new(scenario, text.to_string(), label, std::path::Path::new(""), Grid::default(), seed, runs);
+    let plan = SweepPlan::new(
+        scenario,
+        text.to_string(),
+        label,
+        std::path::Path::new(""),
+        Grid::default(),
+        seed,
+        runs,
+    );
     let data = crate::sweep::run_sweep(&plan, None, out, true, &|| {})?;
     Ok(compare(&data, queue))
 }
@@ -85,7 +99,11 @@ pub fn compare(data: &SweepData, queue: MmcQueue) -> TheoryCheck {
     let agreement = |figure: &str, theory: f64| {
         let values: Vec<f64> = data.rows.iter().filter_map(|r| r.figure(figure)).collect();
         let (simulated, ci95) = mean_ci95(&values).unwrap_or((f64::NAN, f64::NAN));
-        Agreement { simulated, ci95, theory }
+        Agreement {
+            simulated,
+            ci95,
+            theory,
+        }
     };
     TheoryCheck {
         queue,
@@ -94,7 +112,9 @@ pub fn compare(data: &SweepData, queue: MmcQueue) -> TheoryCheck {
         mean_wait_s: agreement("queue_wait_mean_s", queue.mean_wait_s().unwrap_or(f64::NAN)),
         probability_of_waiting: agreement(
             "waited_fraction",
-            queue.probability_wait_exceeds(WAITED_THRESHOLD_S).unwrap_or(f64::NAN),
+            queue
+                .probability_wait_exceeds(WAITED_THRESHOLD_S)
+                .unwrap_or(f64::NAN),
         ),
         utilisation: agreement("worker_utilisation", queue.utilisation()),
     }

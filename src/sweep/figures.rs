@@ -53,9 +53,8 @@ pub fn figures(result: &RunResult, scenario: &Scenario, run_dir: &Path) -> Vec<O
     let jobs = &result.jobs;
     let active_s = scenario.run.duration.as_micros() as f64 / 1e6;
     let ended = (jobs.outcomes.finished + jobs.outcomes.failed) as f64;
-    let per_million = |count: u64| {
-        (summary.jobs > 0).then(|| count as f64 * 1e6 / summary.jobs as f64)
-    };
+    let per_million =
+        |count: u64| (summary.jobs > 0).then(|| count as f64 * 1e6 / summary.jobs as f64);
     let wait = &jobs.queue_wait;
     let lateness = &summary.retry_lateness_s;
     vec![
@@ -101,7 +100,8 @@ pub fn fraction_above(histogram: &LogHistogram, threshold_s: f64) -> Option<f64>
 /// Busy workers / live workers, summed over the samples of `timeseries.csv` taken while the
 /// workload ran (rows repeat the cluster's counts once per queue: each time counts once).
 pub fn worker_utilisation(run_dir: &Path, active_s: f64) -> Option<f64> {
-    let text = std::fs::read_to_string(run_dir.join(crate::report::timeseries::TIMESERIES_CSV)).ok()?;
+    let text =
+        std::fs::read_to_string(run_dir.join(crate::report::timeseries::TIMESERIES_CSV)).ok()?;
     let (mut busy, mut live) = (0.0, 0.0);
     let mut last_time = None;
     for line in text.lines().skip(1) {

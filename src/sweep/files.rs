@@ -54,7 +54,10 @@ impl SweepData {
 
     /// Mean and CI half-width of a figure at a point (over the seeds that have it).
     pub fn mean_ci(&self, point: usize, figure: &str) -> Option<(f64, f64)> {
-        let values: Vec<f64> = self.point_rows(point).filter_map(|r| r.figure(figure)).collect();
+        let values: Vec<f64> = self
+            .point_rows(point)
+            .filter_map(|r| r.figure(figure))
+            .collect();
         mean_ci95(&values)
     }
 }
@@ -101,7 +104,10 @@ fn summary_csv(data: &SweepData) -> String {
     }
     push_row(&mut text, columns.iter().map(String::as_str));
     for point in data.points() {
-        let first = data.point_rows(point).next().expect("a listed point has rows");
+        let first = data
+            .point_rows(point)
+            .next()
+            .expect("a listed point has rows");
         let mut fields = vec![point.to_string()];
         fields.extend(first.values.iter().cloned());
         fields.push(data.point_rows(point).count().to_string());
@@ -123,7 +129,8 @@ pub fn write_sweep(
     mut rows: Vec<Row>,
 ) -> Result<SweepData, SweepError> {
     rows.sort_by_key(|r| (r.point, r.seed));
-    let manifest_json = serde_json::to_string_pretty(manifest).expect("a manifest serializes") + "\n";
+    let manifest_json =
+        serde_json::to_string_pretty(manifest).expect("a manifest serializes") + "\n";
     dir.write_bytes(MANIFEST_JSON, manifest_json.as_bytes())?;
     dir.write_bytes(SCENARIO_COPY, scenario_text.as_bytes())?;
     dir.write_bytes(SWEEP_CSV, sweep_csv(manifest, &rows).as_bytes())?;
@@ -146,7 +153,11 @@ pub fn read_sweep(dir: &Path) -> Result<SweepData, SweepError> {
     let csv_path = dir.join(SWEEP_CSV);
     let rows = parse_rows(&read_text(&csv_path)?, &manifest)
         .map_err(|e| SweepError::Input(format!("{}: {e}", csv_path.display())))?;
-    Ok(SweepData { manifest, scenario_text, rows })
+    Ok(SweepData {
+        manifest,
+        scenario_text,
+        rows,
+    })
 }
 
 /// Rows of `sweep.csv`. Values and check names never hold commas or quotes (paths, numbers,
@@ -158,18 +169,31 @@ fn parse_rows(text: &str, manifest: &Manifest) -> Result<Vec<Row>, String> {
     for (number, line) in text.lines().enumerate().skip(1) {
         let fields: Vec<&str> = line.split(',').map(|f| f.trim_matches('"')).collect();
         if fields.len() != expected {
-            return Err(format!("line {}: {} fields, expected {expected}", number + 1, fields.len()));
+            return Err(format!(
+                "line {}: {} fields, expected {expected}",
+                number + 1,
+                fields.len()
+            ));
         }
         let bad = |what: &str| format!("line {}: bad {what}", number + 1);
         let figures = fields[2 + dimensions..2 + dimensions + FIGURES.len()]
             .iter()
-            .map(|f| if f.is_empty() { Ok(None) } else { f.parse().map(Some) })
+            .map(|f| {
+                if f.is_empty() {
+                    Ok(None)
+                } else {
+                    f.parse().map(Some)
+                }
+            })
             .collect::<Result<_, _>>()
             .map_err(|_| bad("number"))?;
         rows.push(Row {
             point: fields[0].parse().map_err(|_| bad("point"))?,
             seed: fields[1].parse().map_err(|_| bad("seed"))?,
-            values: fields[2..2 + dimensions].iter().map(|v| v.to_string()).collect(),
+            values: fields[2..2 + dimensions]
+                .iter()
+                .map(|v| v.to_string())
+                .collect(),
             figures,
             failed_checks: fields[expected - 1].to_string(),
         });
@@ -186,7 +210,9 @@ pub fn merge(shards: &[&Path], out: &Path, force: bool) -> Result<SweepData, Swe
         parts.push(read_sweep(shard)?);
     }
     let Some(first) = parts.first() else {
-        return Err(SweepError::Input("merge: no shard directories given".to_string()));
+        return Err(SweepError::Input(
+            "merge: no shard directories given".to_string(),
+        ));
     };
     let mut manifest = first.manifest.clone();
     manifest.shard = None;
@@ -211,10 +237,18 @@ pub fn merge(shards: &[&Path], out: &Path, force: bool) -> Result<SweepData, Swe
     }
     check_complete(&manifest, &rows)?;
     let dir = OutputDir::create(out, force)?;
-    write_sweep(&dir, &manifest, &first.scenario_text, rows.into_values().collect())
+    write_sweep(
+        &dir,
+        &manifest,
+        &first.scenario_text,
+        rows.into_values().collect(),
+    )
 }
 
-fn check_complete(manifest: &Manifest, rows: &BTreeMap<(usize, u64), Row>) -> Result<(), SweepError> {
+fn check_complete(
+    manifest: &Manifest,
+    rows: &BTreeMap<(usize, u64), Row>,
+) -> Result<(), SweepError> {
     let missing: Vec<usize> = (0..manifest.points)
         .filter(|p| (0..manifest.runs).any(|k| !rows.contains_key(&(*p, manifest.seed + k))))
         .collect();

@@ -59,16 +59,21 @@ impl Dimension {
     /// Parses `PATH=VALUES`: a comma-separated list (`5,10,20`, `"2.12","2.10"`) or an
     /// inclusive integer range `A..B` with an optional step `A..B:S`.
     pub fn parse(option: &str) -> Result<Dimension, String> {
-        let (path, values) = option
-            .split_once('=')
-            .ok_or_else(|| format!("--set {option}: expected PATH=VALUES, e.g. pods.worker.replicas=2..8"))?;
+        let (path, values) = option.split_once('=').ok_or_else(|| {
+            format!("--set {option}: expected PATH=VALUES, e.g. pods.worker.replicas=2..8")
+        })?;
         let path = path.trim();
         if path.is_empty() || path.split('.').any(str::is_empty) {
-            return Err(format!("--set {option}: the path is empty or has an empty segment"));
+            return Err(format!(
+                "--set {option}: the path is empty or has an empty segment"
+            ));
         }
-        let values = parse_values(values.trim())
-            .map_err(|message| format!("--set {option}: {message}"))?;
-        Ok(Dimension { path: path.to_string(), values })
+        let values =
+            parse_values(values.trim()).map_err(|message| format!("--set {option}: {message}"))?;
+        Ok(Dimension {
+            path: path.to_string(),
+            values,
+        })
     }
 }
 
@@ -95,12 +100,21 @@ fn parse_range(text: &str) -> Result<Option<Vec<String>>, String> {
         Some((high, step)) => (high, step),
         None => (rest, "1"),
     };
-    let number = |s: &str| s.trim().parse::<i64>().map_err(|_| format!("`{text}` is not a range A..B[:STEP] of integers"));
+    let number = |s: &str| {
+        s.trim()
+            .parse::<i64>()
+            .map_err(|_| format!("`{text}` is not a range A..B[:STEP] of integers"))
+    };
     let (low, high, step) = (number(low)?, number(high)?, number(step)?);
     if step <= 0 || high < low {
-        return Err(format!("`{text}`: the range needs A <= B and a positive step"));
+        return Err(format!(
+            "`{text}`: the range needs A <= B and a positive step"
+        ));
     }
-    let values: Vec<String> = (low..=high).step_by(step as usize).map(|v| v.to_string()).collect();
+    let values: Vec<String> = (low..=high)
+        .step_by(step as usize)
+        .map(|v| v.to_string())
+        .collect();
     if values.len() > 100_000 {
         return Err(format!("`{text}` has more than 100000 values"));
     }
@@ -164,12 +178,17 @@ mod tests {
         assert_eq!(points[0].values, ["2", "x"]);
         assert_eq!(points[1].values, ["2", "y"]);
         assert_eq!(points[5].values, ["4", "y"]);
-        assert_eq!(Dimension::parse("a=2..10:4").unwrap().values, ["2", "6", "10"]);
+        assert_eq!(
+            Dimension::parse("a=2..10:4").unwrap().values,
+            ["2", "6", "10"]
+        );
     }
 
     #[test]
     fn bad_options_are_explained() {
-        assert!(Dimension::parse("replicas").unwrap_err().contains("PATH=VALUES"));
+        assert!(Dimension::parse("replicas")
+            .unwrap_err()
+            .contains("PATH=VALUES"));
         assert!(Dimension::parse("a=5..2").unwrap_err().contains("A <= B"));
         assert!(Dimension::parse("a=1,,2").unwrap_err().contains("empty"));
         assert!(Grid::parse(&["a=1".into(), "a=2".into()]).is_err());
@@ -177,7 +196,9 @@ mod tests {
 
     #[test]
     fn shards_partition_the_points() {
-        let shards: Vec<Shard> = (0..3).map(|i| Shard::parse(&format!("{i}/3")).unwrap()).collect();
+        let shards: Vec<Shard> = (0..3)
+            .map(|i| Shard::parse(&format!("{i}/3")).unwrap())
+            .collect();
         for point in 0..10 {
             assert_eq!(shards.iter().filter(|s| s.holds(point)).count(), 1);
         }

@@ -94,7 +94,11 @@ impl SweepPlan {
             grid,
             shard: None,
         };
-        SweepPlan { manifest, scenario_text, base }
+        SweepPlan {
+            manifest,
+            scenario_text,
+            base,
+        }
     }
 
     /// The scenario of one point, validated.
@@ -111,7 +115,9 @@ impl SweepPlan {
 
     /// The seeds every point runs with.
     pub fn seeds(&self) -> Vec<u64> {
-        (0..self.manifest.runs).map(|k| self.manifest.seed + k).collect()
+        (0..self.manifest.runs)
+            .map(|k| self.manifest.seed + k)
+            .collect()
     }
 
     /// Options for one run of a sweep: no events.csv, no charts, a scratch directory.

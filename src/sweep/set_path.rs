@@ -28,14 +28,15 @@ pub fn apply(scenario: &Scenario, assignments: &[(&str, &str)]) -> Result<Scenar
         .map(|(p, v)| format!("{p}={v}"))
         .collect::<Vec<_>>()
         .join(" ");
-    crate::scenario::parse(&text, &format!("--set {label}"))
-        .map_err(|error| format!("{error}"))
+    crate::scenario::parse(&text, &format!("--set {label}")).map_err(|error| format!("{error}"))
 }
 
 /// Sets one path in the tree.
 pub fn set(tree: &mut Value, path: &str, value: &str) -> Result<(), String> {
     let segments: Vec<&str> = path.split('.').collect();
-    let (last, parents) = segments.split_last().expect("split yields at least one segment");
+    let (last, parents) = segments
+        .split_last()
+        .expect("split yields at least one segment");
     let mut node = tree;
     let mut walked = String::new();
     for segment in parents {
@@ -64,12 +65,21 @@ fn join(prefix: &str, segment: &str) -> String {
 }
 
 /// One step down: a table key, or an element of an array of tables by name, queue or index.
-fn step<'a>(node: &'a mut Value, segment: &str, walked: &str, path: &str) -> Result<&'a mut Value, String> {
+fn step<'a>(
+    node: &'a mut Value,
+    segment: &str,
+    walked: &str,
+    path: &str,
+) -> Result<&'a mut Value, String> {
     match node {
         Value::Table(table) => {
             if !table.contains_key(segment) {
                 let keys: Vec<&str> = table.keys().map(String::as_str).collect();
-                let place = if walked.is_empty() { "the top level".to_string() } else { format!("`{walked}`") };
+                let place = if walked.is_empty() {
+                    "the top level".to_string()
+                } else {
+                    format!("`{walked}`")
+                };
                 return Err(format!(
                     "--set {path}: no key `{segment}` in {place}; valid keys: {}",
                     keys.join(", ")
@@ -78,7 +88,11 @@ fn step<'a>(node: &'a mut Value, segment: &str, walked: &str, path: &str) -> Res
             Ok(table.get_mut(segment).expect("checked above"))
         }
         Value::Array(items) => {
-            let names: Vec<String> = items.iter().enumerate().map(|(i, item)| element_name(item, i)).collect();
+            let names: Vec<String> = items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| element_name(item, i))
+                .collect();
             let position = segment
                 .parse::<usize>()
                 .ok()
@@ -161,11 +175,17 @@ mod tests {
     fn sets_pods_by_name_and_workloads_by_queue() {
         let scenario = apply(
             &base(),
-            &[("pods.worker.replicas", "7"), ("workload.default.arrival.poisson_per_s", "5")],
+            &[
+                ("pods.worker.replicas", "7"),
+                ("workload.default.arrival.poisson_per_s", "5"),
+            ],
         )
         .unwrap();
         assert_eq!(scenario.pods[0].replicas, 7);
-        assert_eq!(scenario.workload[0].arrival, crate::scenario::Arrival::PoissonPerS(5.0));
+        assert_eq!(
+            scenario.workload[0].arrival,
+            crate::scenario::Arrival::PoissonPerS(5.0)
+        );
     }
 
     #[test]
@@ -177,9 +197,15 @@ mod tests {
     #[test]
     fn bad_paths_name_the_valid_keys() {
         let error = apply(&base(), &[("pods.wrker.replicas", "3")]).unwrap_err();
-        assert!(error.contains("pods.wrker.replicas") && error.contains("worker"), "{error}");
+        assert!(
+            error.contains("pods.wrker.replicas") && error.contains("worker"),
+            "{error}"
+        );
         let error = apply(&base(), &[("rqq.variant", "2.10")]).unwrap_err();
-        assert!(error.contains("valid keys") && error.contains("rq"), "{error}");
+        assert!(
+            error.contains("valid keys") && error.contains("rq"),
+            "{error}"
+        );
         let error = apply(&base(), &[("pods.worker.replicas", "many")]).unwrap_err();
         assert!(error.contains("integer"), "{error}");
         assert!(apply(&base(), &[("pods.worker.replicaz", "3")]).is_err());
