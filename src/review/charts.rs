@@ -34,7 +34,7 @@ pub fn line_chart(chart: &LineChart<'_>, lines: &[Line]) -> String {
     let area = Area {
         left: 84.0,
         top: 74.0,
-        right: WIDTH - 200.0,
+        right: WIDTH - 250.0,
         bottom: HEIGHT - 56.0,
     };
     let all = || lines.iter().flat_map(|l| l.points.iter().copied());
@@ -60,6 +60,7 @@ pub fn line_chart(chart: &LineChart<'_>, lines: &[Line]) -> String {
             r#"stroke-dasharray="6 4""#,
         );
     }
+    let labels: Vec<String> = lines.iter().map(|l| shorten(&l.label, 34)).collect();
     let mut legend = Vec::new();
     for (i, line) in lines.iter().enumerate() {
         let color = PALETTE[i % PALETTE.len()];
@@ -72,23 +73,34 @@ pub fn line_chart(chart: &LineChart<'_>, lines: &[Line]) -> String {
             }
             pixels.push((x.map(px), y.map(py)));
         }
-        svg.polyline(&pixels, color, 2.0, "");
+        // Alternate lines are dashed, so that a line hidden under an equal one still shows.
+        let dash = if i % 2 == 1 {
+            r#"stroke-dasharray="8 5""#
+        } else {
+            ""
+        };
+        svg.polyline(&pixels, color, 2.0, dash);
         if !chart.steps {
             for point in &pixels {
                 svg.circle(*point, 3.0, color);
             }
         }
+        let swatch = if i % 2 == 1 {
+            Swatch::Dashed
+        } else {
+            Swatch::Line
+        };
         legend.push(LegendItem {
-            label: &line.label,
+            label: &labels[i],
             color,
-            swatch: Swatch::Box,
+            swatch,
         });
     }
     if let Some((_, label)) = &chart.limit {
         legend.push(LegendItem {
             label,
             color: "#d62728",
-            swatch: Swatch::Box,
+            swatch: Swatch::Dashed,
         });
     }
     for (i, item) in legend.into_iter().enumerate() {
@@ -96,6 +108,15 @@ pub fn line_chart(chart: &LineChart<'_>, lines: &[Line]) -> String {
         axis::legend(&mut svg, area.right + 16.0, row_y, &[item]);
     }
     svg.finish()
+}
+
+/// `text` cut to `max` characters with an ellipsis.
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let kept: String = text.chars().take(max - 1).collect();
+    format!("{kept}…")
 }
 
 /// The range of `values`, or the defaults when there is none; never empty.

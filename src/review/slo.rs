@@ -127,8 +127,48 @@ pub fn slo_section(input: &ReportInput<'_>) -> Vec<Block> {
         rows.push(row);
     }
     blocks.push(Block::Table { header, rows });
+    blocks.extend(failed_runs(input));
     blocks.extend(smallest_replicas(input, &passing));
     blocks
+}
+
+/// Which seeds failed which checks: the rows to rerun first.
+fn failed_runs(input: &ReportInput<'_>) -> Vec<Block> {
+    const LISTED: usize = 20;
+    let failed: Vec<String> = input
+        .data
+        .rows
+        .iter()
+        .filter(|r| !r.failed_checks.is_empty())
+        .map(|r| {
+            format!(
+                "point {} seed {}: `{}`",
+                r.point,
+                r.seed,
+                r.failed_checks.replace(';', "`, `")
+            )
+        })
+        .collect();
+    if failed.is_empty() {
+        return vec![Block::Paragraph(
+            "No run failed an invariant check.".to_string(),
+        )];
+    }
+    let mut bullets: Vec<String> = failed.iter().take(LISTED).cloned().collect();
+    if failed.len() > LISTED {
+        bullets.push(format!(
+            "… and {} more (the `failed_checks` column of sweep.csv)",
+            failed.len() - LISTED
+        ));
+    }
+    vec![
+        Block::Paragraph(format!(
+            "Runs that failed a check ({} of {}):",
+            failed.len(),
+            input.data.rows.len()
+        )),
+        Block::Bullets(bullets),
+    ]
 }
 
 fn pass_fail(pass: bool) -> String {
