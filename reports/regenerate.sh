@@ -11,11 +11,11 @@ simrq=target/release/simrq
 which="${1:-all}"
 
 if [ "$which" = all ] || [ "$which" = capacity ]; then
-    # How many worker pods keep p99 queue wait within 10 s at 2, 4 and 8 jobs/s, with churn?
+    # How many worker pods keep p99 queue wait within 30 s at 2, 3 and 4 jobs/s?
     "$simrq" report scenarios/capacity.toml \
-        --set pods.worker.replicas=2..14:2 \
-        --set workload.default.arrival.poisson_per_s=2,4,8 \
-        --runs 3 --out reports/capacity --force
+        --set pods.worker.replicas=3..8 \
+        --set workload.default.arrival.poisson_per_s=2,3,4 \
+        --runs 2 --out reports/capacity --force
 fi
 
 if [ "$which" = all ] || [ "$which" = pod-churn ]; then
