@@ -18,6 +18,7 @@
 //! | [`scenario`] | the TOML scenario format: parsing, validation, errors, schema |
 //! | [`check`] | invariant checkers that watch the event stream |
 //! | [`report`] | CSV files, summary, charts |
+//! | [`sweep`], [`review`], [`queueing`] | capacity sweeps, design-review reports, Erlang C |
 //! | [`compare`] | a real RQ run against a simulated one, metric by metric |
 //! | [`harness`] | a small world for scripted tests and users' property tests |
 //! | [`run`] | one scenario, one seed: the world, the outputs, the verdict |
@@ -74,13 +75,16 @@ pub mod explore;
 pub mod faults;
 pub mod harness;
 pub mod net;
+pub mod queueing;
 pub mod redis;
 pub mod report;
+pub mod review;
 pub mod rq;
 pub mod run;
 pub mod scenario;
 pub mod sim;
 pub mod strategy;
+pub mod sweep;
 pub mod workload;
 
 pub use run::{RunError, RunResult};

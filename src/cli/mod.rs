@@ -2,8 +2,10 @@
 //! Exit codes: 0 every check held, 1 a check was violated, 2 bad input or usage.
 
 mod explore_cmd;
+mod report_cmd;
 mod run_cmd;
 mod run_many;
+mod sweep_cmd;
 
 use std::path::PathBuf;
 
@@ -43,6 +45,17 @@ enum Command {
     },
     /// Print the JSON Schema of the scenario format (for editors).
     Schema,
+    /// Run a grid of scenario variations (points × seeds) on all cores: sweep.csv and
+    /// sweep-summary.csv.
+    #[command(
+        after_help = "Examples:\n  simrq sweep scenarios/capacity.toml --set pods.worker.replicas=2..20 --set workload.default.arrival.poisson_per_s=5,10,20 --runs 5\n  simrq sweep scenarios/capacity.toml --set pods.worker.replicas=2..20 --shard $JOB_COMPLETION_INDEX/8 --out out/shard-$JOB_COMPLETION_INDEX"
+    )]
+    Sweep(sweep_cmd::SweepArgs),
+    /// Combine the shard directories of `simrq sweep --shard` into one sweep directory.
+    Merge(sweep_cmd::MergeArgs),
+    /// A design-review report (report.md and a self-contained report.html) of a scenario or
+    /// a sweep directory.
+    Report(report_cmd::ReportArgs),
 }
 
 /// Parses the command line and runs the command; returns the process exit code.
@@ -59,6 +72,9 @@ pub fn main() -> i32 {
         Command::Run(args) => run_cmd::run(args),
         Command::Explore(args) => explore_cmd::run(args),
         Command::Validate { file } => validate(&file),
+        Command::Sweep(args) => sweep_cmd::run(args),
+        Command::Merge(args) => sweep_cmd::run_merge(args),
+        Command::Report(args) => report_cmd::run(args),
         Command::Schema => {
             println!("{}", crate::scenario::json_schema());
             0
