@@ -145,7 +145,8 @@ fn start_workloads(
         };
         let name = workload_name(spec);
         let rng = env.streams.stream(&format!("workload/{name}"));
-        let arrivals = Arrivals::new(spec.arrival.clone(), trace, rng);
+        let arrivals =
+            Arrivals::new(spec.arrival.clone(), trace, rng).limited(spec.start, spec.jobs);
         let delay = spec.enqueue_in.map(|span| span.whole_secs() as i64);
         start_producer(env, producer_host, job_class(spec), arrivals, delay, until);
     }
