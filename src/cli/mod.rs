@@ -37,6 +37,20 @@ enum Command {
     },
     /// Print the JSON Schema of the scenario format (for editors).
     Schema,
+    /// Compare two runs of one scenario (usually real RQ against simrq) metric by metric;
+    /// exit 1 when a metric is outside its tolerance.
+    #[command(
+        after_help = "Each directory holds events.csv and jobs.csv, as `simrq run` and tests/conformance/harness.py write them.\n\nExamples:\n  simrq compare runs/holder-crash/real runs/holder-crash/sim-1"
+    )]
+    Compare {
+        /// The reference run (e.g. real RQ, written by tests/conformance/harness.py).
+        real: PathBuf,
+        /// The simulated run (written by `simrq run … --out DIR`).
+        sim: PathBuf,
+        /// Print the report as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Parses the command line and runs the command; returns the process exit code.
@@ -56,6 +70,7 @@ pub fn main() -> i32 {
             println!("{}", crate::scenario::json_schema());
             0
         }
+        Command::Compare { real, sim, json } => crate::compare::run_compare_cli(&real, &sim, json),
     }
 }
 

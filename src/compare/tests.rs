@@ -143,7 +143,7 @@ fn missing_files_and_columns_are_errors_not_panics() {
     );
     let error = compare_dirs(broken.path(), broken.path()).unwrap_err();
     assert!(error.contains("missing column `pod`"), "{error}");
-    assert_eq!(run_compare_cli(empty.path(), empty.path()), 2);
+    assert_eq!(run_compare_cli(empty.path(), empty.path(), false), 2);
 }
 
 #[test]
@@ -151,6 +151,6 @@ fn cli_exit_code_follows_the_verdict() {
     let real = write_run("real", run_csv(&DELAYS, 65.0, "finished"));
     let same = write_run("same", run_csv(&DELAYS, 65.0, "finished"));
     let other = write_run("other", run_csv(&DELAYS, 65.0, "failed"));
-    assert_eq!(run_compare_cli(real.path(), same.path()), 0);
-    assert_eq!(run_compare_cli(real.path(), other.path()), 1);
+    assert_eq!(run_compare_cli(real.path(), same.path(), false), 0);
+    assert_eq!(run_compare_cli(real.path(), other.path(), true), 1);
 }
