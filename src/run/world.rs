@@ -34,6 +34,8 @@ pub fn rq_params(spec: &RqSpec) -> RqParams {
         due_jobs_per_tick: spec.due_jobs_per_tick,
         hard_kill_grace: spec.hard_kill_grace,
         ttl_slack: SimDuration::from_secs(60),
+        horse_startup: spec.horse_startup,
+        horse_exit: spec.horse_exit,
         scheduler_version: match spec.variant {
             RqVariant::V2_12 => SchedulerVersion::V2_12,
             RqVariant::V2_10 => SchedulerVersion::V2_10,

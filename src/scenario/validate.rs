@@ -165,6 +165,12 @@ fn check_run_and_rq(scenario: &Scenario, findings: &mut Findings) {
     ] {
         findings.duration(&format!("rq.{name}"), value, true, MAX_DURATION);
     }
+    for (name, value) in [
+        ("horse_startup", rq.horse_startup),
+        ("horse_exit", rq.horse_exit),
+    ] {
+        findings.duration(&format!("rq.{name}"), value, false, MAX_DURATION);
+    }
     findings.duration(
         "rq.hard_kill_grace",
         rq.hard_kill_grace,

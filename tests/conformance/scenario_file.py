@@ -9,7 +9,8 @@ simulator and nothing to the harness:
                  sample_interval (simulator only), swarm = false
     [redis]      simulator only (latency, client retries …): the real Redis is what it is
     [rq]         worker_ttl, maintenance_interval, job_monitoring_interval (RQ CLI settings),
-                 scheduler_fallback_period (module constant, set by conformance_worker.py)
+                 scheduler_fallback_period (module constant, set by conformance_worker.py),
+                 horse_startup, horse_exit (simulator only: the host's per-job cost)
     [[pods]]     name, replicas, with_scheduler, queues, start_delay (default 5s, as simrq),
                  termination_grace_period, restart_policy, crash_loop_backoff = { initial }
     [[workload]] queue, jobs, start, arrival = { constant_per_s = R } or { count = N, at = T },
@@ -81,7 +82,8 @@ def _load_run(doc):
 
 def _load_rq(doc):
     table = doc.get("rq", {})
-    _check_keys(table, set(RQ_DEFAULTS), "[rq]")
+    # The host's costs: the simulator charges them, the real machine has its own.
+    _check_keys(table, set(RQ_DEFAULTS) | {"horse_startup", "horse_exit"}, "[rq]")
     settings = {}
     for key, default in RQ_DEFAULTS.items():
         settings[key] = parse_duration(table.get(key, default), "[rq].%s" % key)
