@@ -50,6 +50,10 @@ enum Command {
         /// Print the report as JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// Widen the takeover tolerance to this many seconds (default 2), for a scenario
+        /// where RQ's own takeover is a race of maintenance phases.
+        #[arg(long, value_name = "SECONDS", default_value_t = crate::compare::TAKEOVER_TOLERANCE_S)]
+        takeover_tolerance: f64,
     },
 }
 
@@ -70,7 +74,12 @@ pub fn main() -> i32 {
             println!("{}", crate::scenario::json_schema());
             0
         }
-        Command::Compare { real, sim, json } => crate::compare::run_compare_cli(&real, &sim, json),
+        Command::Compare {
+            real,
+            sim,
+            json,
+            takeover_tolerance,
+        } => crate::compare::run_compare_cli(&real, &sim, json, takeover_tolerance),
     }
 }
 

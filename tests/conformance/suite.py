@@ -33,6 +33,17 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 RUNS = os.path.join(HERE, "runs")
 PYTHON = os.path.join(HERE, ".venv", "bin", "python")
 
+# Where RQ itself is nondeterministic, the takeover tolerance is widened, with the reason.
+TAKEOVER_TOLERANCE_S = {
+    "sigterm-midjob": (
+        5.0,
+        "RQ races two maintenance phases here: the stopping holder takes the lock back at its "
+        "job's end if its maintenance is due by then, else the standby takes it at its next "
+        "run; the phases come from each worker's Python start-up time (~1-1.5 s, varies), and "
+        "real runs showed both orders (FINDINGS.md 1). Tolerance: one maintenance period (5 s)",
+    ),
+}
+
 
 def scenario_names(requested):
     if requested:
@@ -65,9 +76,11 @@ def run_sim(simrq, name, scenario, seed):
     return out
 
 
-def compare(simrq, real_dir, sim_dir):
-    done = subprocess.run([simrq, "compare", real_dir, sim_dir, "--json"],
-                          capture_output=True, text=True, check=False)
+def compare(simrq, name, real_dir, sim_dir):
+    argv = [simrq, "compare", real_dir, sim_dir, "--json"]
+    if name in TAKEOVER_TOLERANCE_S:
+        argv += ["--takeover-tolerance", str(TAKEOVER_TOLERANCE_S[name][0])]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
     if done.returncode not in (0, 1):
         print("suite: simrq compare failed:\n%s" % done.stderr, file=sys.stderr)
         return None
@@ -100,7 +113,8 @@ def merge_seeds(reports):
 
 def verdict(row):
     word = "ok" if row["seeds_passed"] == row["seeds"] else "DIFFERS"
-    return "%s (%d/%d seeds)" % (word, row["seeds_passed"], row["seeds"])
+    widened = " (tolerance widened: RQ races here)" if row.get("widened") else ""
+    return "%s (%d/%d seeds)%s" % (word, row["seeds_passed"], row["seeds"], widened)
 
 
 def markdown(results, seeds, wall_s):
@@ -112,6 +126,9 @@ def markdown(results, seeds, wall_s):
             lines.append("| " + " | ".join(cell.replace("|", "/") for cell in cells) + " |")
     lines.append("")
     lines.append("Seeds %s; suite wall time %.0f s." % (",".join(map(str, seeds)), wall_s))
+    for name, (seconds, reason) in sorted(TAKEOVER_TOLERANCE_S.items()):
+        lines.append("")
+        lines.append("Widened: %s, takeover within %g s. %s." % (name, seconds, reason))
     return "\n".join(lines) + "\n"
 
 
@@ -146,12 +163,17 @@ def run_one(args, seeds, name):
     reports = []
     for seed in seeds:
         sim_dir = run_sim(args.simrq, name, scenario, seed)
-        report = sim_dir and compare(args.simrq, os.path.join(RUNS, name, "real"), sim_dir)
+        report = sim_dir and compare(args.simrq, name, os.path.join(RUNS, name, "real"),
+                                     sim_dir)
         if report is None:
             return None
         reports.append((seed, report))
     print("suite: %s done (real run %.1f s)" % (name, real_s), flush=True)
-    return merge_seeds(reports)
+    rows = merge_seeds(reports)
+    for row in rows:
+        row["widened"] = (name in TAKEOVER_TOLERANCE_S
+                          and row["metric"] == "time to scheduler takeover")
+    return rows
 
 
 def main(argv):
