@@ -196,6 +196,7 @@ fn round_trips_every_arrival_form_and_fault_parameter() {
         "{MINIMAL}{}",
         r#"
 [[workload]]
+name = "batch"
 queue = "default"
 arrival = { count = 50, at = "10s" }
 duration = { uniform = { min = "1s", max = "3s" } }
@@ -203,13 +204,16 @@ retry = { max = 2, interval = "10s" }
 return_retry = { probability = 0.1, max = 2, interval = ["1s", "2s"] }
 
 [[workload]]
+name = "daily"
 arrival = { daily = { peak_per_s = 20, trough_per_s = 2, peak_at = "14h" } }
 duration = { exponential = { mean = "1s" } }
 
 [[workload]]
+name = "bursts"
 arrival = { bursts = { every = "10m", size = 500 } }
 
 [[workload]]
+name = "trace"
 arrival = { trace = "arrivals.csv" }
 
 [[faults]]
@@ -569,6 +573,17 @@ fn a_finite_job_list_and_scripted_failures_parse() {
     assert_eq!(workload.fail_attempts, vec![1, 3]);
     let again = scenario::parse(&parsed.to_toml(), "again.toml").unwrap();
     assert_eq!(again, parsed);
+}
+
+#[test]
+fn two_workloads_with_one_name_are_an_error() {
+    let error = error_of("[[pods]]\n[[workload]]\n[[workload]]\narrival = { count = 1 }\n");
+    assert_eq!(error.key.as_deref(), Some("workload[1].queue"));
+    assert!(
+        error.message.contains("its own `name`"),
+        "{}",
+        error.message
+    );
 }
 
 #[test]
