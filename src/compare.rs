@@ -16,9 +16,10 @@
 //!   Kolmogorov–Smirnov p-value ≥ 0.01 and medians within max(1 s, 10 %). Real runs jitter by
 //!   the scheduler's 1 s tick and the harness's ~0.1 s polling.
 //! - worst retry lateness (jobs.csv `max_retry_lateness_s`): within max(2 s, 10 %).
-//! - time to scheduler takeover (a `fault`, then the first lock loss, then the next
-//!   `lock_acquired`): same count, each within max(2 s, 10 %) — maintenance runs are periodic,
-//!   so a takeover lands anywhere in one maintenance period.
+//! - time to scheduler takeover (a `fault`, then the first `lock_acquired` after it): same
+//!   count, each within max(2 s, 10 %) — maintenance runs are periodic, so a takeover lands
+//!   anywhere in one maintenance period. A lock that expires is seen by the real harness's
+//!   poller (`lock_lost`) but by no simulated process, so the loss itself is not required.
 
 mod ks;
 mod table;
@@ -105,6 +106,28 @@ impl CompareReport {
             failed
         ));
         out
+    }
+}
+
+impl CompareReport {
+    /// The report as JSON: `{"passed": bool, "metrics": [{name, real, sim, tolerance,
+    /// passed, note}]}`, for scripts such as the conformance suite.
+    pub fn to_json(&self) -> serde_json::Value {
+        let metrics: Vec<serde_json::Value> = self
+            .metrics
+            .iter()
+            .map(|m| {
+                serde_json::json!({
+                    "name": m.name,
+                    "real": m.real,
+                    "sim": m.sim,
+                    "tolerance": m.tolerance,
+                    "passed": m.passed,
+                    "note": m.note,
+                })
+            })
+            .collect();
+        serde_json::json!({ "passed": self.passed(), "metrics": metrics })
     }
 }
 
@@ -201,9 +224,27 @@ fn read_jobs(table: &CsvTable) -> Result<Vec<JobRow>, String> {
 
 /// Reads both run directories and compares them.
 pub fn compare_dirs(real: &Path, sim: &Path) -> Result<CompareReport, String> {
+    compare_dirs_with(real, sim, TAKEOVER_TOLERANCE_S)
+}
+
+/// As [`compare_dirs`], with the absolute takeover tolerance widened to `takeover_tolerance_s`
+/// (for a scenario where RQ itself decides the takeover by a race of maintenance phases).
+pub fn compare_dirs_with(
+    real: &Path,
+    sim: &Path,
+    takeover_tolerance_s: f64,
+) -> Result<CompareReport, String> {
     let real = RunData::read(real)?;
     let sim = RunData::read(sim)?;
-    Ok(compare_runs(&real, &sim))
+    let mut report = compare_runs(&real, &sim);
+    if takeover_tolerance_s > TAKEOVER_TOLERANCE_S {
+        let (real_times, sim_times) = (takeover_times(&real), takeover_times(&sim));
+        let widened = takeover_metric(&real_times, &sim_times, takeover_tolerance_s);
+        if let Some(slot) = report.metrics.iter_mut().find(|m| m.name == widened.name) {
+            *slot = widened;
+        }
+    }
+    Ok(report)
 }
 
 /// Compares two runs already read.
@@ -220,13 +261,18 @@ pub fn compare_runs(real: &RunData, sim: &RunData) -> CompareReport {
     }
 }
 
-/// The entry point of `simrq compare REAL_DIR SIM_DIR`: prints the table and returns the exit
-/// code (0 all metrics within tolerance, 1 some outside, 2 unreadable input).
-pub fn run_compare_cli(real: &Path, sim: &Path) -> i32 {
-    match compare_dirs(real, sim) {
+/// The entry point of `simrq compare REAL_DIR SIM_DIR`: prints the table (or, with `json`,
+/// the JSON report) and returns the exit code (0 all metrics within tolerance, 1 some
+/// outside, 2 unreadable input).
+pub fn run_compare_cli(real: &Path, sim: &Path, json: bool, takeover_tolerance_s: f64) -> i32 {
+    match compare_dirs_with(real, sim, takeover_tolerance_s) {
         Ok(report) => {
-            println!("compare: real {} vs sim {}", real.display(), sim.display());
-            print!("{}", report.to_table());
+            if json {
+                println!("{}", report.to_json());
+            } else {
+                println!("compare: real {} vs sim {}", real.display(), sim.display());
+                print!("{}", report.to_table());
+            }
             if report.passed() {
                 0
             } else {
@@ -460,32 +506,25 @@ fn worst_lateness(real: &RunData, sim: &RunData) -> MetricResult {
     }
 }
 
-/// For each `fault` event: seconds until the first `lock_acquired` that follows a lock loss
-/// (`lock_lost` or `lock_released`) at or after the fault. Faults after which the lock never
-/// changed hands contribute nothing.
+/// For each `fault` event: seconds until the first `lock_acquired` after it (a new holder,
+/// or the old one taking the lock back). Faults after which no lock was acquired contribute
+/// nothing. The loss of the lock is not required: an expiry is an event only in the real
+/// harness, which polls the key; no simulated process observes it.
 pub fn takeover_times(run: &RunData) -> Vec<f64> {
     let mut times = Vec::new();
     for fault in run.events.iter().filter(|event| event.kind == "fault") {
-        let after = run
+        let acquired = run
             .events
             .iter()
-            .filter(|event| event.time_s >= fault.time_s);
-        let mut lost = false;
-        for event in after {
-            match event.kind.as_str() {
-                "lock_lost" | "lock_released" => lost = true,
-                "lock_acquired" if lost => {
-                    times.push(event.time_s - fault.time_s);
-                    break;
-                }
-                _ => {}
-            }
+            .find(|event| event.time_s >= fault.time_s && event.kind == "lock_acquired");
+        if let Some(event) = acquired {
+            times.push(event.time_s - fault.time_s);
         }
     }
     times
 }
 
-fn takeover_metric(real_times: &[f64], sim_times: &[f64]) -> MetricResult {
+fn takeover_metric(real_times: &[f64], sim_times: &[f64], absolute_s: f64) -> MetricResult {
     let text = |times: &[f64]| {
         if times.is_empty() {
             "none".to_string()
@@ -506,7 +545,7 @@ fn takeover_metric(real_times: &[f64], sim_times: &[f64]) -> MetricResult {
         ));
     }
     for (number, (r, s)) in real_times.iter().zip(sim_times).enumerate() {
-        if (r - s).abs() > tolerance_s(TAKEOVER_TOLERANCE_S, *r) {
+        if (r - s).abs() > tolerance_s(absolute_s, *r) {
             differing.push(format!(
                 "takeover {} real {r:.3} s sim {s:.3} s",
                 number + 1
@@ -518,7 +557,7 @@ fn takeover_metric(real_times: &[f64], sim_times: &[f64]) -> MetricResult {
         real: text(real_times),
         sim: text(sim_times),
         tolerance: format!(
-            "same count, each within max({TAKEOVER_TOLERANCE_S} s, {:.0}%)",
+            "same count, each within max({absolute_s} s, {:.0}%)",
             RELATIVE_TOLERANCE * 100.0
         ),
         passed: differing.is_empty(),
@@ -527,7 +566,11 @@ fn takeover_metric(real_times: &[f64], sim_times: &[f64]) -> MetricResult {
 }
 
 fn takeover_times_pair(real: &RunData, sim: &RunData) -> MetricResult {
-    takeover_metric(&takeover_times(real), &takeover_times(sim))
+    takeover_metric(
+        &takeover_times(real),
+        &takeover_times(sim),
+        TAKEOVER_TOLERANCE_S,
+    )
 }
 
 #[cfg(test)]

@@ -151,13 +151,54 @@ impl FaultInjector {
                 self.record(format!(
                     "redis_restart down_for={span} persistence={persistence:?}"
                 ));
+                let waiting_before = self.waiting_jobs();
                 self.env.network.restart_server(span, restore);
+                self.report_lost(waiting_before);
             }
             FaultKind::RedisPause => {
                 self.record(format!("redis_pause for={span}"));
                 self.env.network.pause_server(span);
             }
             FaultKind::ClockOffset | FaultKind::ClockStep => self.clock(spec),
+        }
+    }
+
+    /// Ids waiting in a queue list or a scheduled registry, with their queue: the jobs only
+    /// Redis remembers (a running job's horse still holds it and will write its end).
+    fn waiting_jobs(&self) -> BTreeSet<(Name, Name)> {
+        let now = self.env.sim.now();
+        let queues = self.cluster.queues();
+        self.env.network.with_server(|server| {
+            let mut waiting = BTreeSet::new();
+            for queue in &queues {
+                let ids = server
+                    .peek_list(now, &crate::rq::keys::queue(queue))
+                    .into_iter()
+                    .chain(
+                        server
+                            .peek_zset(now, &crate::rq::keys::scheduled(queue))
+                            .into_iter()
+                            .map(|(id, _)| id),
+                    );
+                waiting.extend(ids.map(|id| (Name::from(queue.as_str()), Name::from(id))));
+            }
+            waiting
+        })
+    }
+
+    /// `job_lost` for each job that waited before a restart and is gone after it: nothing in
+    /// RQ will ever run it (rq-semantics §7, "Redis restart"). An observer's event, as the
+    /// conformance harness's poller writes it, since no RQ process notices.
+    fn report_lost(&self, waiting_before: BTreeSet<(Name, Name)>) {
+        let waiting_after = self.waiting_jobs();
+        for (queue, job) in waiting_before.difference(&waiting_after) {
+            let context = EventContext {
+                queue: Some(queue.clone()),
+                job: Some(job.clone()),
+                ..EventContext::default()
+            };
+            let reason = "the Redis restart lost it".to_string();
+            self.env.emit(context, EventKind::JobLost { reason });
         }
     }
 

@@ -38,6 +38,7 @@ pub fn job_class(spec: &WorkloadSpec) -> JobClass {
     let mut class = JobClass::simple(&workload_name(spec), &spec.queue, SimDuration::ZERO);
     class.duration = duration_dist(&spec.duration);
     class.fail_probability = spec.fail_probability;
+    class.fail_attempts = spec.fail_attempts.clone();
     class.hang_probability = spec.hang_probability;
     if let Some(retry) = &spec.retry {
         class.retry_max = Some(i64::from(retry.max));
@@ -92,6 +93,10 @@ pub struct Arrivals {
     trace: Vec<SimTime>,
     next_index: usize,
     rng: SimRng,
+    /// `start`, until the first arrival has been produced.
+    start: Option<SimTime>,
+    /// Jobs left before the `jobs` limit; `None`: no limit.
+    remaining: Option<u64>,
 }
 
 impl Arrivals {
@@ -101,11 +106,40 @@ impl Arrivals {
             trace,
             next_index: 0,
             rng,
+            start: None,
+            remaining: None,
         }
+    }
+
+    /// The workload's `start` and `jobs` limits: nothing arrives before `start` (a constant
+    /// stream's first job arrives exactly then), and nothing after the `jobs`-th job.
+    pub fn limited(mut self, start: Option<SimDuration>, jobs: Option<u64>) -> Arrivals {
+        self.start = start.map(|span| SimTime(span.0));
+        self.remaining = jobs;
+        self
     }
 
     /// The next arrival after `now` (and the number of jobs arriving then), or `None`.
     pub fn next(&mut self, now: SimTime) -> Option<(SimTime, u64)> {
+        if self.remaining == Some(0) {
+            return None;
+        }
+        let (time, count) = match self.start.take() {
+            Some(start) if matches!(self.arrival, Arrival::ConstantPerS(rate) if rate > 0.0) => {
+                (start.max(now), 1)
+            }
+            Some(start) => self.next_of_form(start.max(now))?,
+            None => self.next_of_form(now)?,
+        };
+        let count = self.remaining.map_or(count, |left| count.min(left));
+        if let Some(left) = &mut self.remaining {
+            *left -= count;
+        }
+        Some((time, count))
+    }
+
+    /// The next arrival of the arrival form alone, without `start` and `jobs`.
+    fn next_of_form(&mut self, now: SimTime) -> Option<(SimTime, u64)> {
         match self.arrival.clone() {
             Arrival::ConstantPerS(rate) if rate > 0.0 => Some((
                 now + SimDuration::from_secs_f64(1.0 / rate).max(SimDuration(1)),
@@ -204,4 +238,52 @@ pub fn start_producer(
         0
     };
     env.sim.spawn(host, &name, None, body);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::RngStreams;
+
+    fn drain(mut arrivals: Arrivals) -> Vec<(SimTime, u64)> {
+        let mut now = SimTime::ZERO;
+        let mut out = Vec::new();
+        while let Some((time, count)) = arrivals.next(now) {
+            out.push((time, count));
+            now = time;
+            assert!(out.len() < 1_000, "an endless stream");
+        }
+        out
+    }
+
+    fn arrivals(arrival: Arrival) -> Arrivals {
+        Arrivals::new(arrival, Vec::new(), RngStreams::new(1).stream("w"))
+    }
+
+    #[test]
+    fn a_constant_stream_with_start_and_jobs_is_a_finite_list() {
+        let stream =
+            arrivals(Arrival::ConstantPerS(4.0)).limited(Some(SimDuration::from_secs(1)), Some(3));
+        let times: Vec<f64> = drain(stream).iter().map(|(t, _)| t.as_secs_f64()).collect();
+        assert_eq!(times, vec![1.0, 1.25, 1.5]);
+    }
+
+    #[test]
+    fn a_batch_is_cut_to_the_job_limit_and_start_delays_it() {
+        let batch = Arrival::Batch {
+            count: 10,
+            at: SimDuration::from_secs(2),
+        };
+        let stream = arrivals(batch).limited(Some(SimDuration::from_secs(5)), Some(4));
+        assert_eq!(drain(stream), vec![(SimTime::from_secs(5), 4)]);
+    }
+
+    #[test]
+    fn a_poisson_stream_starts_after_start() {
+        let stream =
+            arrivals(Arrival::PoissonPerS(10.0)).limited(Some(SimDuration::from_secs(30)), Some(5));
+        let list = drain(stream);
+        assert_eq!(list.len(), 5);
+        assert!(list[0].0 > SimTime::from_secs(30));
+    }
 }

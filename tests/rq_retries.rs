@@ -110,3 +110,20 @@ fn return_value_retries_are_left_aligned() {
     assert_eq!(harness.events_of("job_started").len(), 6);
     assert_eq!(harness.events_of("job_moved_to_failed").len(), 1);
 }
+
+/// The scenario's `fail_attempts`: executions 1 and 3 raise, 2 and 4 would succeed; with
+/// `Retry(max=3)` the job runs twice (1 fails, 2 finishes).
+#[test]
+fn fail_attempts_fail_exactly_the_listed_executions() {
+    let mut class = JobClass::simple("scripted", "default", SimDuration::from_millis(100));
+    class.retry_max = Some(3);
+    class.fail_attempts = vec![1, 3];
+    let harness = Harness::new(HarnessConfig::default(), vec![class]);
+    let host = harness.add_host();
+    harness.start_worker("worker-0", host, &["default"], false);
+    harness.enqueue("scripted");
+    harness.run_for(SimDuration::from_secs(30));
+    assert_eq!(harness.events_of("job_started").len(), 2);
+    assert_eq!(harness.events_of("job_failed").len(), 1);
+    assert_eq!(harness.events_of("job_finished").len(), 1);
+}

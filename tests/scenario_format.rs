@@ -196,6 +196,7 @@ fn round_trips_every_arrival_form_and_fault_parameter() {
         "{MINIMAL}{}",
         r#"
 [[workload]]
+name = "batch"
 queue = "default"
 arrival = { count = 50, at = "10s" }
 duration = { uniform = { min = "1s", max = "3s" } }
@@ -203,13 +204,16 @@ retry = { max = 2, interval = "10s" }
 return_retry = { probability = 0.1, max = 2, interval = ["1s", "2s"] }
 
 [[workload]]
+name = "daily"
 arrival = { daily = { peak_per_s = 20, trough_per_s = 2, peak_at = "14h" } }
 duration = { exponential = { mean = "1s" } }
 
 [[workload]]
+name = "bursts"
 arrival = { bursts = { every = "10m", size = 500 } }
 
 [[workload]]
+name = "trace"
 arrival = { trace = "arrivals.csv" }
 
 [[faults]]
@@ -556,4 +560,59 @@ fn the_documented_example_is_valid() {
     let loaded = scenario::parse_with_warnings(&body[open..close], "scenario-format.md").unwrap();
     assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
     assert_eq!(loaded.scenario.faults.len(), 5);
+}
+
+#[test]
+fn a_finite_job_list_and_scripted_failures_parse() {
+    let text = "[[pods]]\n[[workload]]\njobs = 8\nstart = \"1.5s\"\n\
+                arrival = { constant_per_s = 4 }\nfail_attempts = [1, 3]\n";
+    let parsed = scenario::parse(text, "s.toml").unwrap();
+    let workload = &parsed.workload[0];
+    assert_eq!(workload.jobs, Some(8));
+    assert_eq!(workload.start, Some(SimDuration::from_millis(1_500)));
+    assert_eq!(workload.fail_attempts, vec![1, 3]);
+    let again = scenario::parse(&parsed.to_toml(), "again.toml").unwrap();
+    assert_eq!(again, parsed);
+}
+
+#[test]
+fn two_workloads_with_one_name_are_an_error() {
+    let error = error_of("[[pods]]\n[[workload]]\n[[workload]]\narrival = { count = 1 }\n");
+    assert_eq!(error.key.as_deref(), Some("workload[1].queue"));
+    assert!(
+        error.message.contains("its own `name`"),
+        "{}",
+        error.message
+    );
+}
+
+#[test]
+fn zero_jobs_and_execution_zero_are_rejected_where_written() {
+    let error = error_of("[[pods]]\n[[workload]]\njobs = 0\n");
+    assert_eq!(error.key.as_deref(), Some("workload[0].jobs"));
+    assert_eq!(error.location, at(3, 8));
+    let error = error_of("[[pods]]\n[[workload]]\nfail_attempts = [0, 2]\n");
+    assert_eq!(error.key.as_deref(), Some("workload[0].fail_attempts"));
+}
+
+#[test]
+fn every_conformance_scenario_is_a_valid_simrq_scenario() {
+    let folder =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/scenarios");
+    let mut count = 0;
+    for entry in std::fs::read_dir(&folder).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|ext| ext == "toml") {
+            let loaded = scenario::load_with_warnings(&path)
+                .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+            assert!(
+                loaded.warnings.is_empty(),
+                "{}: {:?}",
+                path.display(),
+                loaded.warnings
+            );
+            count += 1;
+        }
+    }
+    assert!(count >= 8, "{count} conformance scenarios");
 }

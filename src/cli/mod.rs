@@ -56,6 +56,24 @@ enum Command {
     /// A design-review report (report.md and a self-contained report.html) of a scenario or
     /// a sweep directory.
     Report(report_cmd::ReportArgs),
+    /// Compare two runs of one scenario (usually real RQ against simrq) metric by metric;
+    /// exit 1 when a metric is outside its tolerance.
+    #[command(
+        after_help = "Each directory holds events.csv and jobs.csv, as `simrq run` and tests/conformance/harness.py write them.\n\nExamples:\n  simrq compare runs/holder-crash/real runs/holder-crash/sim-1"
+    )]
+    Compare {
+        /// The reference run (e.g. real RQ, written by tests/conformance/harness.py).
+        real: PathBuf,
+        /// The simulated run (written by `simrq run … --out DIR`).
+        sim: PathBuf,
+        /// Print the report as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Widen the takeover tolerance to this many seconds (default 2), for a scenario
+        /// where RQ's own takeover is a race of maintenance phases.
+        #[arg(long, value_name = "SECONDS", default_value_t = crate::compare::TAKEOVER_TOLERANCE_S)]
+        takeover_tolerance: f64,
+    },
 }
 
 /// Parses the command line and runs the command; returns the process exit code.
@@ -79,6 +97,12 @@ pub fn main() -> i32 {
             println!("{}", crate::scenario::json_schema());
             0
         }
+        Command::Compare {
+            real,
+            sim,
+            json,
+            takeover_tolerance,
+        } => crate::compare::run_compare_cli(&real, &sim, json, takeover_tolerance),
     }
 }
 

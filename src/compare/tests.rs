@@ -143,7 +143,10 @@ fn missing_files_and_columns_are_errors_not_panics() {
     );
     let error = compare_dirs(broken.path(), broken.path()).unwrap_err();
     assert!(error.contains("missing column `pod`"), "{error}");
-    assert_eq!(run_compare_cli(empty.path(), empty.path()), 2);
+    assert_eq!(
+        run_compare_cli(empty.path(), empty.path(), false, TAKEOVER_TOLERANCE_S),
+        2
+    );
 }
 
 #[test]
@@ -151,6 +154,30 @@ fn cli_exit_code_follows_the_verdict() {
     let real = write_run("real", run_csv(&DELAYS, 65.0, "finished"));
     let same = write_run("same", run_csv(&DELAYS, 65.0, "finished"));
     let other = write_run("other", run_csv(&DELAYS, 65.0, "failed"));
-    assert_eq!(run_compare_cli(real.path(), same.path()), 0);
-    assert_eq!(run_compare_cli(real.path(), other.path()), 1);
+    assert_eq!(
+        run_compare_cli(real.path(), same.path(), false, TAKEOVER_TOLERANCE_S),
+        0
+    );
+    assert_eq!(
+        run_compare_cli(real.path(), other.path(), true, TAKEOVER_TOLERANCE_S),
+        1
+    );
+}
+
+#[test]
+fn a_widened_takeover_tolerance_accepts_a_later_takeover() {
+    let real = write_run("real", run_csv(&DELAYS, 10.0, "finished"));
+    let late = write_run("late", run_csv(&DELAYS, 14.0, "finished"));
+    let strict = compare_dirs(real.path(), late.path()).unwrap();
+    assert!(!metric(&strict, "time to scheduler takeover").passed);
+    let widened = compare_dirs_with(real.path(), late.path(), 8.0).unwrap();
+    let takeover = metric(&widened, "time to scheduler takeover");
+    assert!(takeover.passed, "{takeover:?}");
+    assert!(
+        takeover.tolerance.contains("max(8 s"),
+        "{}",
+        takeover.tolerance
+    );
+    let json = widened.to_json();
+    assert_eq!(json["metrics"][5]["passed"], true);
 }

@@ -82,6 +82,10 @@ pub struct JobClass {
     /// Fixed outcomes for the first executions (1-based order), then drawn: lets a scripted
     /// test say "fails twice, then succeeds".
     pub scripted_outcomes: Vec<Outcome>,
+    /// Execution numbers (1-based) that raise, after `scripted_outcomes` and before the
+    /// draw: the scenario's `fail_attempts`, the same rule the conformance harness's job
+    /// function follows, so real and simulated runs fail on the same executions.
+    pub fail_attempts: Vec<u32>,
 }
 
 impl JobClass {
@@ -105,6 +109,7 @@ impl JobClass {
             ttl_s: None,
             at_front: false,
             scripted_outcomes: Vec::new(),
+            fail_attempts: Vec::new(),
         }
     }
 }
@@ -123,6 +128,9 @@ pub fn draw_attempt(
         .get(execution.saturating_sub(1) as usize)
     {
         return (duration, *outcome);
+    }
+    if class.fail_attempts.contains(&execution) {
+        return (duration, Outcome::Raise);
     }
     let draw: f64 = rng.gen();
     let outcome = if draw < class.hang_probability {

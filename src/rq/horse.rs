@@ -24,12 +24,24 @@ pub struct HorseTask {
 }
 
 /// `main_work_horse`: `os._exit(0)`, or 1 if `perform_job` itself raised.
+///
+/// The host's cost of a fork-per-job worker (`[rq] horse_startup`, `horse_exit`) is charged
+/// here: RQ's steps take no time in the model, but a real horse needs CPU time to start
+/// (fork, imports) and to end, during which its worker takes no other job.
 pub async fn work_horse(ctx: ProcCtx, mut task: HorseTask) -> i32 {
+    let (startup, exit) = (ctx.params().horse_startup, ctx.params().horse_exit);
     let started = ctx.sim().now();
-    match perform_job(&ctx, &mut task, started).await {
+    if startup > SimDuration::ZERO {
+        ctx.sim().sleep(startup).await;
+    }
+    let code = match perform_job(&ctx, &mut task, started).await {
         Ok(()) => 0,
         Err(_) => 1,
+    };
+    if exit > SimDuration::ZERO {
+        ctx.sim().sleep(exit).await;
     }
+    code
 }
 
 /// How the job's function ended.

@@ -55,6 +55,12 @@ pub struct RqParams {
     pub hard_kill_grace: SimDuration,
     /// Extra TTL that RQ adds to heartbeat-based keys (the `+ 60` everywhere).
     pub ttl_slack: SimDuration,
+    /// Host CPU time from the fork to the job function's first line (`os.fork`, the
+    /// horse's imports and setup): a property of the machine, not of RQ. 0 by default.
+    pub horse_startup: SimDuration,
+    /// Host CPU time from the horse's last Redis call to the worker's next step (exit,
+    /// `wait4`, interpreter teardown). 0 by default.
+    pub horse_exit: SimDuration,
     pub scheduler_version: SchedulerVersion,
     pub what_if: WhatIf,
 }
@@ -76,6 +82,8 @@ impl Default for RqParams {
             due_jobs_per_tick: 1_000,
             hard_kill_grace: SimDuration::from_secs(60),
             ttl_slack: SimDuration::from_secs(60),
+            horse_startup: SimDuration::ZERO,
+            horse_exit: SimDuration::ZERO,
             scheduler_version: SchedulerVersion::V2_12,
             what_if: WhatIf::default(),
         }

@@ -36,6 +36,8 @@ pub fn rq_params(spec: &RqSpec) -> RqParams {
         due_jobs_per_tick: spec.due_jobs_per_tick,
         hard_kill_grace: spec.hard_kill_grace,
         ttl_slack: SimDuration::from_secs(60),
+        horse_startup: spec.horse_startup,
+        horse_exit: spec.horse_exit,
         scheduler_version: match spec.variant {
             RqVariant::V2_12 => SchedulerVersion::V2_12,
             RqVariant::V2_10 => SchedulerVersion::V2_10,
@@ -161,7 +163,8 @@ fn start_workloads(
         };
         let name = workload_name(spec);
         let rng = env.streams.stream(&format!("workload/{name}"));
-        let arrivals = Arrivals::new(spec.arrival.clone(), trace, rng);
+        let arrivals =
+            Arrivals::new(spec.arrival.clone(), trace, rng).limited(spec.start, spec.jobs);
         let delay = spec.enqueue_in.map(|span| span.whole_secs() as i64);
         start_producer(env, producer_host, job_class(spec), arrivals, delay, until);
     }

@@ -30,7 +30,8 @@ pub struct FaultSpec {
     /// Which pod or process. Default `"any"`.
     #[serde(default, skip_serializing_if = "Target::is_any")]
     pub target: Target,
-    /// How long a `pause`, `net` or `redis_pause` lasts.
+    /// How long a `pause`, `net` or `redis_pause` lasts; how long Redis is down in a
+    /// `redis_restart` (default 1 s).
     #[serde(rename = "for", default, skip_serializing_if = "Option::is_none")]
     pub for_duration: Option<SimDuration>,
     /// For `net`: what the network does. Default `"drop"`.

@@ -161,6 +161,12 @@ pub struct RqSpec {
     pub due_jobs_per_tick: u32,
     /// A horse is killed when it runs longer than its timeout plus this. Default `"60s"`.
     pub hard_kill_grace: SimDuration,
+    /// Host cost, not RQ: time from the fork of a work-horse to the job function's first
+    /// line (fork, imports, setup). Default `"0s"`; the conformance suite measures it.
+    pub horse_startup: SimDuration,
+    /// Host cost, not RQ: time from a horse's last Redis call to its worker's next step
+    /// (exit, `wait4`, teardown). Default `"0s"`.
+    pub horse_exit: SimDuration,
     /// `"2.12"` (default) or `"2.10"`.
     pub variant: RqVariant,
     /// What-if: move due jobs with one atomic script instead of RQ's pipeline. Default false.
@@ -189,6 +195,8 @@ impl Default for RqSpec {
             max_connection_wait: SimDuration::from_secs(60),
             due_jobs_per_tick: 1_000,
             hard_kill_grace: SimDuration::from_secs(60),
+            horse_startup: SimDuration::ZERO,
+            horse_exit: SimDuration::ZERO,
             variant: RqVariant::V2_12,
             atomic_enqueue: false,
             fenced_enqueue: false,

@@ -105,6 +105,7 @@ pub fn validate(scenario: &Scenario) -> Findings {
     for (position, workload) in scenario.workload.iter().enumerate() {
         check_workload(&format!("workload[{position}]"), workload, &mut findings);
     }
+    check_workload_names(&scenario.workload, &mut findings);
     check_queues_served(scenario, &mut findings);
     for (position, fault) in scenario.faults.iter().enumerate() {
         check_fault(
@@ -163,6 +164,12 @@ fn check_run_and_rq(scenario: &Scenario, findings: &mut Findings) {
         ("max_connection_wait", rq.max_connection_wait),
     ] {
         findings.duration(&format!("rq.{name}"), value, true, MAX_DURATION);
+    }
+    for (name, value) in [
+        ("horse_startup", rq.horse_startup),
+        ("horse_exit", rq.horse_exit),
+    ] {
+        findings.duration(&format!("rq.{name}"), value, false, MAX_DURATION);
     }
     findings.duration(
         "rq.hard_kill_grace",
@@ -310,11 +317,13 @@ fn check_workload(path: &str, workload: &WorkloadSpec, findings: &mut Findings) 
     for (name, value, positive) in [
         ("job_timeout", workload.job_timeout, true),
         ("enqueue_in", workload.enqueue_in, false),
+        ("start", workload.start, false),
     ] {
         if let Some(value) = value {
             findings.duration(&format!("{path}.{name}"), value, positive, MAX_DURATION);
         }
     }
+    check_job_limits(path, workload, findings);
     for (name, value) in [
         ("result_ttl", workload.result_ttl),
         ("failure_ttl", workload.failure_ttl),
@@ -323,6 +332,45 @@ fn check_workload(path: &str, workload: &WorkloadSpec, findings: &mut Findings) 
         if let Some(value) = value {
             findings.duration(&format!("{path}.{name}"), value, false, MAX_RETENTION);
         }
+    }
+}
+
+/// Each workload's jobs run the workload's own job function, found by its name (which
+/// defaults to the queue): two workloads with one name would silently share a behaviour.
+fn check_workload_names(workloads: &[WorkloadSpec], findings: &mut Findings) {
+    let mut names = BTreeSet::new();
+    for (position, workload) in workloads.iter().enumerate() {
+        if !names.insert(workload.label()) {
+            let key = if workload.name.is_some() {
+                "name"
+            } else {
+                "queue"
+            };
+            findings.reference(
+                format!("workload[{position}].{key}"),
+                format!(
+                    "duplicate workload name `{}` (a name defaults to the queue): give each \
+                     [[workload]] on one queue its own `name`",
+                    workload.label()
+                ),
+            );
+        }
+    }
+}
+
+/// `jobs` (a limit of zero is a typo) and `fail_attempts` (execution numbers start at 1).
+fn check_job_limits(path: &str, workload: &WorkloadSpec, findings: &mut Findings) {
+    if workload.jobs == Some(0) {
+        findings.error(
+            format!("{path}.jobs"),
+            "a workload limited to 0 jobs enqueues nothing; remove the workload instead",
+        );
+    }
+    if workload.fail_attempts.contains(&0) {
+        findings.error(
+            format!("{path}.fail_attempts"),
+            "executions are numbered from 1 (the first execution is 1)",
+        );
     }
 }
 

@@ -22,12 +22,23 @@ pub struct WorkloadSpec {
     pub queue: String,
     /// When jobs arrive. Default `{ poisson_per_s = 1 }`.
     pub arrival: Arrival,
+    /// No job arrives before this; a `constant_per_s` stream's first job arrives exactly at
+    /// it. Default: the arrival process starts with the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<SimDuration>,
+    /// The workload stops after this many jobs. Default: no limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jobs: Option<u64>,
     /// How long one execution runs: a duration or a distribution. Default `"100ms"`.
     #[serde(deserialize_with = "duration_or_distribution")]
     #[schemars(with = "DurationOrDistribution")]
     pub duration: Distribution,
     /// Chance that an execution raises an exception. Default 0.
     pub fail_probability: f64,
+    /// Executions (1 for the first, counting every start of the job, duplicates included)
+    /// that raise whatever the probabilities say, e.g. `[1, 2]`. Default none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fail_attempts: Vec<u32>,
     /// Chance that an execution never returns (ended by the job timeout). Default 0.
     pub hang_probability: f64,
     /// The job returns `Retry(...)` (rq-semantics.md §3.8) with this chance and these values.
@@ -61,8 +72,11 @@ impl Default for WorkloadSpec {
             name: None,
             queue: "default".to_string(),
             arrival: Arrival::PoissonPerS(1.0),
+            start: None,
+            jobs: None,
             duration: Distribution::Constant(SimDuration::from_millis(100)),
             fail_probability: 0.0,
+            fail_attempts: Vec::new(),
             hang_probability: 0.0,
             return_retry: None,
             retry: None,

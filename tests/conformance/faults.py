@@ -1,19 +1,21 @@
 """Applying a scenario's scripted faults to real processes with real signals.
 
-Targets are resolved when the fault fires, as an operator would aim them:
-`scheduler_holder` (the pod whose scheduler process holds a lock), `standby` (a
-`--with-scheduler` pod that does not), `busy` (a pod whose work-horse is running), `idle`,
-or `pod` with `pod = "worker-1"`. Processes: `pod` (worker, horse and scheduler), `worker`
-(the main process only), `horse`, `scheduler`.
+The kinds and targets are simrq's (docs/scenario-format.md, `[[faults]]`), applied as simrq
+applies them (src/faults.rs, src/cluster.rs). Targets are resolved when the fault fires:
+a pod name (`worker-1`, which also matches its restarted container `worker-1.1`),
+`scheduler_holder` (the pod whose scheduler process holds a lock), `any`, or a role
+(`worker`, `horse`, `scheduler`): for `pause` only that process, for pod faults its pod.
+`pods = "group"` narrows the choice to one `[[pods]]` group. Where simrq picks at random, the
+harness takes the first candidate by name.
 
 | kind | effect |
 |---|---|
-| pod_kill | SIGKILL every process of the pod; a replacement starts after `restart_after` if set |
-| pod_term | SIGTERM to the worker main process (PID 1 in Kubernetes), SIGKILL to what is left after the pod's `termination_grace_period` |
-| signal | `signal` (SIGKILL, SIGTERM, SIGINT) to `process` |
-| pause | SIGSTOP `process` for `for`, then SIGCONT |
+| pod_kill | SIGKILL every process of the pod; with `restart_policy` Always or OnFailure the container restarts after `crash_loop_backoff.initial` + `start_delay` |
+| pod_delete | SIGTERM to the worker main process (PID 1), SIGKILL to what is left after `termination_grace_period`; a replacement pod starts after `start_delay` |
+| scale | the `pods` group goes to `replicas`: the newest pods are deleted as above without replacement, or new pods start |
+| pause | SIGSTOP for `for`, then SIGCONT: the holder's scheduler process for `scheduler_holder`, one process for a role, the whole pod otherwise |
 | redis_pause | SIGSTOP redis-server for `for`, then SIGCONT |
-| redis_restart | SIGKILL redis-server (no persistence: the keyspace is lost), start it again on the same port after `down_for` |
+| redis_restart | SIGKILL redis-server (no persistence: the keyspace is lost), start it again on the same port after `for` |
 """
 
 import signal
@@ -28,20 +30,24 @@ def horse_pids(run, pod):
     return [pid for pid in pod.children() if pid not in schedulers]
 
 
+ROLES = ("worker", "horse", "scheduler")
+
+
+def _in_group(pod, fault):
+    return fault["pods"] is None or pod.spec["name"] == fault["pods"]
+
+
 def _candidates(run, fault):
-    alive = [pod for pod in run.all_pods() if pod.alive()]
+    alive = [pod for pod in run.all_pods() if pod.alive() and _in_group(pod, fault)]
     target = fault["target"]
-    if target == "pod":
-        return [pod for pod in alive if pod.name == fault["pod"]]
     if target == "scheduler_holder":
         holders = set(run.poller.holder_pods())
         return [pod for pod in alive if pod.name in holders]
-    if target == "standby":
-        holders = set(run.poller.holder_pods())
-        return [pod for pod in alive if pod.spec["with_scheduler"] and pod.name not in holders]
-    if target == "busy":
-        return [pod for pod in alive if horse_pids(run, pod)]
-    return [pod for pod in alive if not horse_pids(run, pod)]
+    if target == "any" or (target in ROLES and fault["kind"] != "pause"):
+        return alive
+    if target in ROLES:
+        return [pod for pod in alive if process_pids(run, pod, target)]
+    return [pod for pod in alive if pod.name.split(".")[0] == target]
 
 
 def resolve_pod(run, fault):
@@ -76,38 +82,45 @@ def _signal_all(run, pod, pids, signum, kind):
                 run.kill_log.append((time.time(), pod.name))
 
 
+def paused_process(fault):
+    """Which processes of the target pod a pause stops, as simrq's `pause_targets`."""
+    if fault["target"] == "scheduler_holder":
+        return "scheduler"
+    return fault["target"] if fault["target"] in ROLES else "pod"
+
+
 def apply(run, fault):
-    describe = "%s target=%s process=%s" % (fault["kind"], fault["target"], fault["process"])
-    if fault["kind"].startswith("redis_"):
-        describe = fault["kind"]
-    elif fault["kind"] == "signal":
-        describe += " signal=%s" % fault["signal"]
-    elif fault["kind"] == "pod_term":
-        describe += " signal=SIGTERM to the worker"
+    describe = "%s target=%s" % (fault["kind"], fault["target"])
     if fault["kind"] == "redis_pause":
-        return _redis_pause(run, fault, describe)
+        return _redis_pause(run, fault, fault["kind"])
     if fault["kind"] == "redis_restart":
-        return _redis_restart(run, fault, describe)
+        return _redis_restart(run, fault, fault["kind"])
+    if fault["kind"] == "scale":
+        return _scale(run, fault)
     pod = resolve_pod(run, fault)
     if pod is None:
         run.events.add(time.time(), "fault", process="harness",
                        detail="%s: no pod matched, fault skipped" % describe)
         return
     run.table.remember_tree(pod.worker_pid)
-    run.events.add(time.time(), "fault", pod=pod.name, process=fault["process"],
-                   detail=describe)
-    handlers = {"pod_kill": _pod_kill, "pod_term": _pod_term, "signal": _signal,
-                "pause": _pause}
+    process = paused_process(fault) if fault["kind"] == "pause" else "pod"
+    run.events.add(time.time(), "fault", pod=pod.name, process=process, detail=describe)
+    handlers = {"pod_kill": _pod_kill, "pod_delete": _pod_delete, "pause": _pause}
     handlers[fault["kind"]](run, fault, pod)
 
 
-def _pod_kill(run, fault, pod):
+def _pod_kill(run, _fault, pod):
     _signal_all(run, pod, process_pids(run, pod, "pod"), signal.SIGKILL, "process_killed")
-    if fault["restart_after_s"] is not None:
-        run.at(run.now_s() + fault["restart_after_s"], lambda: run.replace_pod(pod.name))
+    if pod.spec["restart_policy"] != "Never":
+        # SIGKILL ends the container with 137, a failure: Always and OnFailure restart it,
+        # after the first CrashLoopBackOff delay and the container's start delay.
+        delay_s = pod.spec["restart_backoff_s"] + pod.spec["start_delay_s"]
+        run.at(run.now_s() + delay_s, lambda: run.replace_pod(pod.name))
 
 
-def _pod_term(run, fault, pod):
+def terminate_pod(run, pod):
+    """SIGTERM to PID 1 (the worker), SIGKILL to what is left after the grace period."""
+    run.table.remember_tree(pod.worker_pid)
     _signal_all(run, pod, [(pod.worker_pid, "worker")], signal.SIGTERM, None)
 
     def grace_over():
@@ -115,18 +128,28 @@ def _pod_term(run, fault, pod):
         if pod.alive() or len(left) > 1:
             _signal_all(run, pod, left, signal.SIGKILL, "process_killed")
     run.at(run.now_s() + pod.spec["grace_s"], grace_over)
-    if fault["restart_after_s"] is not None:
-        run.at(run.now_s() + fault["restart_after_s"], lambda: run.replace_pod(pod.name))
 
 
-def _signal(run, fault, pod):
-    signum = SIGNALS[fault["signal"]]
-    kind = "process_killed" if signum == signal.SIGKILL else None
-    _signal_all(run, pod, process_pids(run, pod, fault["process"]), signum, kind)
+def _pod_delete(run, _fault, pod):
+    terminate_pod(run, pod)
+    run.at(run.now_s() + pod.spec["start_delay_s"], lambda: run.add_pod(pod.spec))
+
+
+def _scale(run, fault):
+    group = [pod for pod in run.all_pods() if pod.alive() and _in_group(pod, fault)]
+    group.sort(key=lambda pod: pod.index)
+    wanted = int(fault["replicas"])
+    run.events.add(time.time(), "fault", process="harness",
+                   detail="scale group=%s replicas=%d" % (fault["pods"], wanted))
+    for pod in group[wanted:][::-1]:
+        terminate_pod(run, pod)
+    spec = run.group_spec(fault["pods"])
+    for _ in range(len(group), wanted):
+        run.at(run.now_s() + spec["start_delay_s"], lambda: run.add_pod(spec))
 
 
 def _pause(run, fault, pod):
-    pids = process_pids(run, pod, fault["process"])
+    pids = process_pids(run, pod, paused_process(fault))
     _signal_all(run, pod, pids, signal.SIGSTOP, "process_paused")
     run.at(run.now_s() + fault["for_s"],
            lambda: _signal_all(run, pod, pids, signal.SIGCONT, "process_resumed"))
@@ -156,4 +179,4 @@ def _redis_restart(run, fault, describe):
         run.redis.start()
         run.events.add(time.time(), "process_resumed", pod="redis", process="redis-server",
                        detail="restarted empty on port %d" % run.redis.port)
-    run.at(run.now_s() + fault["down_for_s"], start_again)
+    run.at(run.now_s() + fault["for_s"], start_again)

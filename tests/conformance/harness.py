@@ -9,12 +9,12 @@ What it does, in order:
 2. starts the scenario's pods: one `rq worker` process each (the venv's `rq`, `--with-scheduler`
    where asked), with the scenario's `--worker-ttl`, `--maintenance-interval` and
    `--job-monitoring-interval`;
-3. enqueues the scenario's jobs (`jobs.work`, ids `job-0000`, `job-0001` … in enqueue order)
+3. enqueues the scenario's jobs (`jobs.work`, ids `j1`, `j2` … in enqueue order, as simrq numbers them)
    with `Retry(max, interval)` and `job_timeout`;
 4. applies the scripted faults with real signals (SIGKILL, SIGTERM, SIGSTOP/SIGCONT) to a
    worker's main process, its work-horse or its scheduler process, or to redis-server;
 5. polls Redis and /proc every ~100 ms (observe.py) until every job is finished or failed and
-   `settle` has passed, or until `duration`;
+   `--settle` (2 s) has passed, or until `duration` + `drain`, the simulated run's horizon;
 6. stops everything it started, by pid, and writes DIR/events.csv, DIR/jobs.csv,
    DIR/settings.json (what was compressed), DIR/job-log.jsonl and DIR/logs/.
 
@@ -69,6 +69,7 @@ class Run:
         self.redis_epoch = 0
         self.pods = {}
         self.generations = {}
+        self.next_index = {}
         self.job_specs = {}
         self.terminal_seen = {}
         self.kill_log = []
@@ -164,8 +165,17 @@ class Run:
                         detail="pid %d%s" % (pod.worker_pid,
                                             " with scheduler" if spec["with_scheduler"] else ""))
 
+    def group_spec(self, group):
+        return next(spec for spec in self.scenario["pods"] if spec["name"] == group)
+
+    def add_pod(self, spec):
+        """A new pod of the group, `<group>-<next index>`, as a ReplicaSet creates one."""
+        index = self.next_index.get(spec["name"], 0)
+        self.next_index[spec["name"]] = index + 1
+        self.start_pod("%s-%d" % (spec["name"], index), spec)
+
     def replace_pod(self, name):
-        """Start a replacement for pod `name` under a fresh worker name (`worker-0.1` …)."""
+        """Restart pod `name`'s container, under a fresh worker name (`worker-0.1` …)."""
         base = name.split(".")[0]
         generation = self.generations.get(base, 0) + 1
         self.generations[base] = generation
@@ -210,15 +220,16 @@ class Run:
 
     def plan(self):
         for spec in self.scenario["pods"]:
-            for replica in range(spec["replicas"]):
-                name = "%s-%d" % (spec["name"], replica)
-                self.at(spec["start_delay_s"], lambda n=name, s=spec: self.start_pod(n, s))
+            for _ in range(spec["replicas"]):
+                self.at(spec["start_delay_s"], lambda s=spec: self.add_pod(s))
         index = 0
         for workload in self.scenario["workloads"]:
             for number in range(workload["jobs"]):
                 self.job_specs[jobs.job_id_for(index)] = {
                     "queue": workload["queue"], "retry": workload["retry"], "enqueued_t": None}
-                offset = workload["start_s"] + number / workload["per_s"]
+                offset = workload["start_s"]
+                if workload["per_s"] is not None:
+                    offset += number / workload["per_s"]
                 self.at(offset, lambda i=index, w=workload: self.producer_inbox.put((i, w)))
                 index += 1
         for fault in self.scenario["faults"]:
@@ -236,7 +247,7 @@ class Run:
                 return False
         return True
 
-    def execute(self):
+    def execute(self, settle_s):
         os.makedirs(self.logs_dir, exist_ok=True)
         self.redis.start()
         # The producer waits out a Redis pause rather than time out and re-send an enqueue that
@@ -248,8 +259,7 @@ class Run:
         self.poller = Poller(self)
         self.poller.start()
         self.producer.start()
-        limit_s = self.scenario["run"]["duration_s"]
-        settle_s = self.scenario["run"]["settle_s"]
+        limit_s = self.scenario["run"]["duration_s"] + self.scenario["run"]["drain_s"]
         done_since = None
         while self.now_s() < limit_s:
             while self.actions and self.actions[0][0] <= self.now_s():
@@ -337,6 +347,8 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("scenario")
     parser.add_argument("--out", required=True, help="output directory (replaced)")
+    parser.add_argument("--settle", type=float, default=2.0,
+                        help="seconds to keep watching after every job ended (default 2)")
     parser.add_argument("--rq", default=os.path.join(HERE, ".venv", "bin", "rq"),
                         help="the rq command to run workers with")
     return parser.parse_args(argv)
@@ -362,7 +374,7 @@ def main(argv):
     started = time.monotonic()
     reason = "interrupted"
     try:
-        reason = run.execute()
+        reason = run.execute(args.settle)
     except KeyboardInterrupt as interruption:
         print("harness: interrupted (%s); stopping what this run started" % interruption,
               file=sys.stderr)
@@ -373,7 +385,7 @@ def main(argv):
         return 130
     print("%s: %s in %.1f s -> %s" % (os.path.basename(args.scenario), reason,
                                        time.monotonic() - started, args.out))
-    # Reaching `duration` is a normal end (no-scheduler waits on purpose); only an interrupted
+    # Reaching `duration` + `drain` is a normal end (no-scheduler waits on purpose); only an interrupted
     # run or an error is a failure.
     return 0 if reason in ("all jobs ended", "duration reached") else 1
 

@@ -9,9 +9,9 @@ Records go to a file, not to Redis, so that they survive Redis pauses and restar
 comes from the environment variable SIMRQ_CONFORMANCE_LOG, which the harness sets for every
 worker (the work-horse inherits it). One JSON object a line:
 
-    {"ev": "start", "job": "job-0003", "attempt": 2, "pid": 4242, "ppid": 4200,
+    {"ev": "start", "job": "j3", "attempt": 2, "pid": 4242, "ppid": 4200,
      "t": 1700000000.123456, "retries_left": 1}
-    {"ev": "end", "job": "job-0003", "attempt": 2, "pid": 4242, "t": ..., "ok": false}
+    {"ev": "end", "job": "j3", "attempt": 2, "pid": 4242, "t": ..., "ok": false}
 
 `attempt` is the execution number of this job (1 for the first execution, counting every start,
 including duplicates and executions that were killed), so it does not depend on RQ's own
@@ -57,8 +57,9 @@ def should_fail(seed, index, attempt, fail_probability, fail_attempts):
 
 
 def job_id_for(index):
-    """The id the producer gives job number `index` (0-based, in enqueue order)."""
-    return "job-%04d" % index
+    """The id the producer gives job number `index` (0-based, in enqueue order): `j1`, `j2` …
+    as simrq numbers its jobs, so the two runs' jobs.csv rows match by id."""
+    return "j%d" % (index + 1)
 
 
 def _append_locked(path, record_fn):

@@ -84,7 +84,11 @@ def _execution_end(job_id, attempt, log, events, run):
 
 
 def _max_lateness(job_id, spec, starts, log, events, run):
-    """Largest (retry start - (previous execution end + its interval)), or None."""
+    """Largest (retry start - (previous execution end + its interval)), or None.
+
+    Only interval retries count, as in simrq's jobs.csv: lateness measures the scheduler
+    (a due time and the start after it); an interval-0 retry is requeued at once and its wait
+    is queueing, which `max_queue_wait_s` measures in simrq."""
     retry = spec["retry"]
     if retry is None or len(starts) < 2:
         return None
@@ -96,6 +100,8 @@ def _max_lateness(job_id, spec, starts, log, events, run):
         if previous_end is None:
             continue
         interval = retry_interval(retry, retry["max"] - number + 1)
+        if interval == 0:
+            continue
         lateness = starts[number]["t"] - (previous_end + interval)
         worst = lateness if worst is None else max(worst, lateness)
     return worst

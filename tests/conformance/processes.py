@@ -182,6 +182,11 @@ class Pod:
         self.table.remember(self.process.pid)
 
     @property
+    def index(self):
+        """The replica number: 1 for `worker-1` and its restarted container `worker-1.2`."""
+        return int(self.name.split(".")[0].rsplit("-", 1)[1])
+
+    @property
     def worker_pid(self):
         return None if self.process is None else self.process.pid
 

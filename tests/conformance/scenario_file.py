@@ -1,17 +1,24 @@
 """Reading a conformance scenario (TOML) into plain dictionaries with defaults filled in.
 
-The shape follows simrq's scenario files (design.md, "Scenario files") with the parts a real run
-needs: a finite job list per workload (`jobs = N`), whole-second retry intervals (RQ stores
-them as integers), and faults aimed at pods or at Redis. Unknown keys are errors, so a typo
-does not silently fall back to a default.
+The file is a simrq scenario (docs/scenario-format.md): `simrq run` accepts every file in
+scenarios/ and this reader gives the harness the same meaning. The harness supports the subset
+a real run can reproduce, and rejects the rest by name, so a key never means one thing to the
+simulator and nothing to the harness:
 
-    [run]       duration (wall-time cap), seed, settle (quiet time after the last job ends)
-    [rq]        worker_ttl, maintenance_interval, job_monitoring_interval  (RQ CLI settings),
-                scheduler_fallback_period (module constant, set by conformance_worker.py)
-    [[pods]]    name, replicas, with_scheduler, queues, start_delay, termination_grace_period
-    [[workload]] queue, jobs, start, arrival = { constant_per_s = R }, duration = { constant = D },
-                fail_probability, fail_attempts, retry = { max, interval }, job_timeout
-    [[faults]]  kind, at, target, pod, process, signal, for, restart_after, down_for
+    [run]        duration, drain (the run lasts at most duration + drain), seed,
+                 sample_interval (simulator only), swarm = false
+    [redis]      simulator only (latency, client retries …): the real Redis is what it is
+    [rq]         worker_ttl, maintenance_interval, job_monitoring_interval (RQ CLI settings),
+                 scheduler_fallback_period (module constant, set by conformance_worker.py),
+                 horse_startup, horse_exit (simulator only: the host's per-job cost)
+    [[pods]]     name, replicas, with_scheduler, queues, start_delay (default 5s, as simrq),
+                 termination_grace_period, restart_policy, crash_loop_backoff = { initial }
+    [[workload]] queue, jobs, start, arrival = { constant_per_s = R } or { count = N, at = T },
+                 duration = "D" or { constant = "D" }, fail_probability, fail_attempts,
+                 retry = { max, interval }, job_timeout
+    [[faults]]   kind = pod_kill | pod_delete | pause | redis_pause | redis_restart | scale,
+                 at, pods, target, for, replicas
+    [checks]     simulator only (the verdicts of `simrq run`)
 """
 
 import re
@@ -24,10 +31,10 @@ RQ_DEFAULTS = {
     "scheduler_fallback_period": 120.0,
 }
 
-FAULT_KINDS = {"pod_kill", "pod_term", "signal", "pause", "redis_pause", "redis_restart"}
-TARGETS = {"scheduler_holder", "standby", "busy", "idle", "pod"}
-PROCESSES = {"pod", "worker", "horse", "scheduler"}
-SIGNALS = {"SIGKILL", "SIGTERM", "SIGINT"}
+FAULT_KINDS = {"pod_kill", "pod_delete", "pause", "redis_pause", "redis_restart", "scale"}
+# simrq's role targets; any other string names a pod (`worker-1`).
+ROLE_TARGETS = {"any", "scheduler_holder", "worker", "horse", "scheduler"}
+RESTART_POLICIES = {"Always", "OnFailure", "Never"}
 
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -63,17 +70,20 @@ def _whole_seconds(value, where):
 
 def _load_run(doc):
     run = doc.get("run", {})
-    _check_keys(run, {"duration", "seed", "settle"}, "[run]")
+    _check_keys(run, {"duration", "seed", "drain", "sample_interval", "swarm"}, "[run]")
+    if run.get("swarm", False):
+        raise ScenarioError("[run].swarm: the harness applies every fault; use swarm = false")
     return {
-        "duration_s": parse_duration(run.get("duration", "60s"), "[run].duration"),
+        "duration_s": parse_duration(run.get("duration", "1h"), "[run].duration"),
+        "drain_s": parse_duration(run.get("drain", "15m"), "[run].drain"),
         "seed": int(run.get("seed", 1)),
-        "settle_s": parse_duration(run.get("settle", "2s"), "[run].settle"),
     }
 
 
 def _load_rq(doc):
     table = doc.get("rq", {})
-    _check_keys(table, set(RQ_DEFAULTS), "[rq]")
+    # The host's costs: the simulator charges them, the real machine has its own.
+    _check_keys(table, set(RQ_DEFAULTS) | {"horse_startup", "horse_exit"}, "[rq]")
     settings = {}
     for key, default in RQ_DEFAULTS.items():
         settings[key] = parse_duration(table.get(key, default), "[rq].%s" % key)
@@ -84,18 +94,26 @@ def _load_rq(doc):
 def _load_pods(doc):
     pods = []
     allowed = {"name", "replicas", "with_scheduler", "queues", "start_delay",
-               "termination_grace_period"}
+               "termination_grace_period", "restart_policy", "crash_loop_backoff"}
     for number, table in enumerate(doc.get("pods", [])):
         where = "[[pods]] #%d" % (number + 1)
         _check_keys(table, allowed, where)
-        if "name" not in table:
-            raise ScenarioError("%s: missing key name" % where)
+        policy = table.get("restart_policy", "Always")
+        if policy not in RESTART_POLICIES:
+            raise ScenarioError("%s.restart_policy: one of %s"
+                                % (where, ", ".join(sorted(RESTART_POLICIES))))
+        backoff = table.get("crash_loop_backoff", {})
+        _check_keys(backoff, {"initial", "cap"}, where + ".crash_loop_backoff")
         pods.append({
-            "name": table["name"],
+            "name": table.get("name", "worker"),
+            "restart_policy": policy,
+            "restart_backoff_s": parse_duration(backoff.get("initial", "10s"),
+                                                where + ".crash_loop_backoff.initial"),
             "replicas": int(table.get("replicas", 1)),
             "with_scheduler": bool(table.get("with_scheduler", False)),
             "queues": list(table.get("queues", ["default"])),
-            "start_delay_s": parse_duration(table.get("start_delay", 0), where + ".start_delay"),
+            "start_delay_s": parse_duration(table.get("start_delay", "5s"),
+                                           where + ".start_delay"),
             "grace_s": parse_duration(table.get("termination_grace_period", "30s"),
                                       where + ".termination_grace_period"),
         })
@@ -108,7 +126,7 @@ def _load_retry(table, where):
     retry = table.get("retry")
     if retry is None:
         return None
-    _check_keys(retry, {"max", "interval"}, where + ".retry")
+    _check_keys(retry, {"max", "interval"}, where + ".retry")  # enqueue_at_front: not used
     interval = retry.get("interval", 0)
     if isinstance(interval, list):
         intervals = [_whole_seconds(item, where + ".retry.interval") for item in interval]
@@ -117,23 +135,48 @@ def _load_retry(table, where):
     return {"max": int(retry["max"]), "intervals": intervals}
 
 
+def _arrival_times(table, arrival, where):
+    """(first arrival s, jobs per second or None for a batch, job count), as simrq reads them:
+    a constant stream's first job arrives at `start`; a batch `{ count, at }` all at `at`."""
+    if ("constant_per_s" in arrival) == ("count" in arrival):
+        raise ScenarioError("%s.arrival: the harness runs { constant_per_s = R } or "
+                            "{ count = N, at = T }" % where)
+    start_s = parse_duration(table.get("start", 0), where + ".start")
+    if "count" in arrival:
+        count = int(arrival["count"])
+        if "jobs" in table:
+            count = min(count, int(table["jobs"]))
+        at_s = max(parse_duration(arrival.get("at", 0), where + ".arrival.at"), start_s)
+        return at_s, None, count
+    per_s = float(arrival["constant_per_s"])
+    if "start" not in table:
+        start_s = 1.0 / per_s        # simrq's constant stream: the first job one gap in
+    return start_s, per_s, int(table["jobs"])
+
+
 def _load_workloads(doc):
     workloads = []
-    allowed = {"queue", "jobs", "start", "arrival", "duration", "fail_probability",
+    allowed = {"name", "queue", "jobs", "start", "arrival", "duration", "fail_probability",
                "fail_attempts", "retry", "job_timeout"}
     for number, table in enumerate(doc.get("workload", [])):
         where = "[[workload]] #%d" % (number + 1)
         _check_keys(table, allowed, where)
+        if "jobs" not in table and "count" not in table.get("arrival", {}):
+            raise ScenarioError("%s: a real run needs a finite job list: set jobs = N "
+                                "or arrival = { count = N }" % where)
         arrival = table.get("arrival", {"constant_per_s": 1})
-        _check_keys(arrival, {"constant_per_s"}, where + ".arrival")
-        duration = table.get("duration", {"constant": "100ms"})
-        _check_keys(duration, {"constant"}, where + ".duration")
+        _check_keys(arrival, {"constant_per_s", "count", "at"}, where + ".arrival")
+        duration = table.get("duration", "100ms")
+        if isinstance(duration, dict):
+            _check_keys(duration, {"constant"}, where + ".duration")
+            duration = duration.get("constant", "100ms")
+        start_s, per_s, jobs = _arrival_times(table, arrival, where)
         workloads.append({
             "queue": table.get("queue", "default"),
-            "jobs": int(table.get("jobs", 1)),
-            "start_s": parse_duration(table.get("start", "1s"), where + ".start"),
-            "per_s": float(arrival["constant_per_s"]),
-            "duration_s": parse_duration(duration["constant"], where + ".duration.constant"),
+            "jobs": jobs,
+            "start_s": start_s,
+            "per_s": per_s,
+            "duration_s": parse_duration(duration, where + ".duration"),
             "fail_probability": float(table.get("fail_probability", 0.0)),
             "fail_attempts": [int(a) for a in table.get("fail_attempts", [])],
             "retry": _load_retry(table, where),
@@ -146,31 +189,26 @@ def _load_workloads(doc):
 
 
 def _load_fault(table, where):
-    allowed = {"kind", "at", "target", "pod", "process", "signal", "for", "restart_after",
-               "down_for"}
+    allowed = {"kind", "at", "pods", "target", "for", "replicas", "persistence"}
     _check_keys(table, allowed, where)
     kind = table.get("kind")
     if kind not in FAULT_KINDS:
-        raise ScenarioError("%s: kind must be one of %s" % (where, ", ".join(sorted(FAULT_KINDS))))
+        raise ScenarioError("%s: kind must be one of %s (the harness's share of simrq's kinds)"
+                            % (where, ", ".join(sorted(FAULT_KINDS))))
+    if "at" not in table:
+        raise ScenarioError("%s: the harness runs scripted faults only: set `at`" % where)
+    if table.get("persistence", "none") != "none":
+        raise ScenarioError("%s.persistence: the harness's Redis has no persistence" % where)
     fault = {
         "kind": kind,
-        "at_s": parse_duration(table.get("at", 0), where + ".at"),
-        "target": table.get("target", "pod" if "pod" in table else "scheduler_holder"),
-        "pod": table.get("pod"),
-        "process": table.get("process", "pod"),
-        "signal": table.get("signal", "SIGKILL"),
+        "at_s": parse_duration(table["at"], where + ".at"),
+        "pods": table.get("pods"),
+        "target": table.get("target", "any"),
         "for_s": parse_duration(table.get("for", "1s"), where + ".for"),
-        "restart_after_s": (None if "restart_after" not in table
-                            else parse_duration(table["restart_after"], where + ".restart_after")),
-        "down_for_s": parse_duration(table.get("down_for", "500ms"), where + ".down_for"),
+        "replicas": table.get("replicas"),
     }
-    if fault["target"] not in TARGETS:
-        raise ScenarioError("%s: target must be one of %s" % (where, ", ".join(sorted(TARGETS))))
-    if fault["process"] not in PROCESSES:
-        raise ScenarioError("%s: process must be one of %s"
-                            % (where, ", ".join(sorted(PROCESSES))))
-    if fault["signal"] not in SIGNALS:
-        raise ScenarioError("%s: signal must be one of %s" % (where, ", ".join(sorted(SIGNALS))))
+    if kind == "scale" and (fault["pods"] is None or fault["replicas"] is None):
+        raise ScenarioError("%s: scale needs pods and replicas" % where)
     return fault
 
 

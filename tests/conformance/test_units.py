@@ -80,10 +80,30 @@ class ScenarioReader(unittest.TestCase):
             load_scenario(path)
 
     def test_fractional_retry_interval_is_rejected(self):
-        path = self.write('[[pods]]\nname = "w"\n[[workload]]\n'
+        path = self.write('[[pods]]\nname = "w"\n[[workload]]\njobs = 1\n'
                           'retry = { max = 1, interval = "1500ms" }\n')
         with self.assertRaisesRegex(ScenarioError, "whole seconds"):
             load_scenario(path)
+
+    def test_an_endless_workload_is_rejected(self):
+        path = self.write('[[pods]]\n[[workload]]\narrival = { constant_per_s = 2 }\n')
+        with self.assertRaisesRegex(ScenarioError, "finite job list"):
+            load_scenario(path)
+
+    def test_arrivals_follow_simrq(self):
+        path = self.write('[[pods]]\n[[workload]]\njobs = 3\narrival = { constant_per_s = 4 }\n'
+                          '[[workload]]\njobs = 2\nstart = "3s"\narrival = { constant_per_s = 2 }\n'
+                          '[[workload]]\narrival = { count = 5, at = "7s" }\n')
+        first, second, batch = load_scenario(path)["workloads"]
+        self.assertEqual((first["start_s"], first["jobs"]), (0.25, 3))
+        self.assertEqual((second["start_s"], second["jobs"]), (3.0, 2))
+        self.assertEqual((batch["start_s"], batch["per_s"], batch["jobs"]), (7.0, None, 5))
+
+    def test_pod_defaults_follow_simrq(self):
+        path = self.write('[[pods]]\n[[workload]]\njobs = 1\n')
+        pod = load_scenario(path)["pods"][0]
+        self.assertEqual((pod["name"], pod["start_delay_s"], pod["restart_policy"]),
+                         ("worker", 5.0, "Always"))
 
     def test_changed_settings_are_recorded(self):
         path = self.write('[rq]\nmaintenance_interval = "5s"\n[[pods]]\nname = "w"\n'
