@@ -120,7 +120,7 @@ impl Client {
     pub async fn transaction_observed(
         &self,
         commands: Vec<Command>,
-        on_committed: Option<Rc<dyn Fn(&[Reply])>>,
+        on_committed: Option<OnApplied>,
     ) -> Result<Vec<Reply>, RedisError> {
         let count = commands.len();
         let mut request = Vec::with_capacity(count + 2);

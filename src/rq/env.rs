@@ -204,7 +204,7 @@ impl ProcCtx {
         queue: Option<&Name>,
         job: Option<&Name>,
         kinds: Vec<EventKind>,
-    ) -> Rc<dyn Fn(&[crate::redis::Reply])> {
+    ) -> crate::net::OnApplied {
         let env = self.env.clone();
         let context = self.context(queue, job);
         Rc::new(move |_| {

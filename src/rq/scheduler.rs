@@ -394,7 +394,7 @@ fn tick_observer(
     scheduler: &RqScheduler,
     queue: &Name,
     moved: Vec<(Name, bool)>,
-) -> Rc<dyn Fn(&[Reply])> {
+) -> crate::net::OnApplied {
     let env = ctx.env.clone();
     let context = ctx.context(Some(queue), None);
     let believes_held = scheduler.acquired_locks.contains(queue);
