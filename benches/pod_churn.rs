@@ -1,0 +1,49 @@
+//! The design's end-to-end target: `scenarios/pod-churn.toml` scaled to 24 simulated hours, 50
+//! worker pods and 20 jobs/s, with every output written. Prints wall time, kernel events per
+//! second, Redis commands per second and peak memory (VmHWM).
+//!
+//! `cargo bench --bench pod_churn -- [HOURS]` (default 24). Run 1 and 2 hours to see that
+//! peak memory does not grow with the simulated duration.
+
+use std::time::Instant;
+
+use simrq::run::{run_scenario, RunOptions};
+use simrq::scenario;
+
+fn scaled_scenario(hours: u64) -> simrq::Scenario {
+    let text = std::fs::read_to_string("scenarios/pod-churn.toml").expect("run from the repository root");
+    let mut value: toml::Value = toml::from_str(&text).expect("pod-churn.toml is TOML");
+    value["run"]["duration"] = toml::Value::String(format!("{hours}h"));
+    value["pods"][0]["replicas"] = toml::Value::Integer(50);
+    value["workload"][0]["arrival"] = toml::from_str("poisson_per_s = 20").expect("valid");
+    let scaled = toml::to_string(&value).expect("serialises");
+    scenario::parse(&scaled, "pod-churn (scaled)").expect("the scaled scenario is valid")
+}
+
+fn peak_memory_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn main() {
+    let hours: u64 = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(24);
+    let scenario = scaled_scenario(hours);
+    let out = std::env::temp_dir().join(format!("simrq-bench-pod-churn-{hours}h"));
+    let mut options = RunOptions::new(7, &out, "pod-churn (scaled)");
+    options.force = true;
+    let started = Instant::now();
+    let result = run_scenario(&scenario, &options).expect("the run completes");
+    let wall_s = started.elapsed().as_secs_f64();
+    println!("pod-churn scaled: {hours} h simulated, 50 pods, 20 jobs/s");
+    println!("  jobs                {}", result.summary.jobs);
+    println!("  wall time           {wall_s:.1} s");
+    println!("  kernel events       {} ({:.0}/s)", result.events_run, result.events_run as f64 / wall_s);
+    println!("  redis commands      {} ({:.0}/s)", result.commands_executed, result.commands_executed as f64 / wall_s);
+    println!("  jobs per second     {:.0}", result.summary.jobs as f64 / wall_s);
+    match peak_memory_kib() {
+        Some(kib) => println!("  peak memory (VmHWM) {:.1} MiB", kib as f64 / 1024.0),
+        None => println!("  peak memory (VmHWM) unavailable"),
+    }
+    let _ = std::fs::remove_dir_all(&out);
+}
