@@ -11,7 +11,8 @@ use simrq::run::{run_scenario, RunOptions};
 use simrq::scenario;
 
 fn scaled_scenario(hours: u64) -> simrq::Scenario {
-    let text = std::fs::read_to_string("scenarios/pod-churn.toml").expect("run from the repository root");
+    let text =
+        std::fs::read_to_string("scenarios/pod-churn.toml").expect("run from the repository root");
     let mut value: toml::Value = toml::from_str(&text).expect("pod-churn.toml is TOML");
     value["run"]["duration"] = toml::Value::String(format!("{hours}h"));
     value["pods"][0]["replicas"] = toml::Value::Integer(50);
@@ -27,7 +28,10 @@ fn peak_memory_kib() -> Option<u64> {
 }
 
 fn main() {
-    let hours: u64 = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(24);
+    let hours: u64 = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(24);
     let scenario = scaled_scenario(hours);
     let out = std::env::temp_dir().join(format!("simrq-bench-pod-churn-{hours}h"));
     let mut options = RunOptions::new(7, &out, "pod-churn (scaled)");
@@ -38,9 +42,20 @@ fn main() {
     println!("pod-churn scaled: {hours} h simulated, 50 pods, 20 jobs/s");
     println!("  jobs                {}", result.summary.jobs);
     println!("  wall time           {wall_s:.1} s");
-    println!("  kernel events       {} ({:.0}/s)", result.events_run, result.events_run as f64 / wall_s);
-    println!("  redis commands      {} ({:.0}/s)", result.commands_executed, result.commands_executed as f64 / wall_s);
-    println!("  jobs per second     {:.0}", result.summary.jobs as f64 / wall_s);
+    println!(
+        "  kernel events       {} ({:.0}/s)",
+        result.events_run,
+        result.events_run as f64 / wall_s
+    );
+    println!(
+        "  redis commands      {} ({:.0}/s)",
+        result.commands_executed,
+        result.commands_executed as f64 / wall_s
+    );
+    println!(
+        "  jobs per second     {:.0}",
+        result.summary.jobs as f64 / wall_s
+    );
     match peak_memory_kib() {
         Some(kib) => println!("  peak memory (VmHWM) {:.1} MiB", kib as f64 / 1024.0),
         None => println!("  peak memory (VmHWM) unavailable"),
