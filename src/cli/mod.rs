@@ -73,6 +73,10 @@ enum Command {
         /// where RQ's own takeover is a race of maintenance phases.
         #[arg(long, value_name = "SECONDS", default_value_t = crate::compare::TAKEOVER_TOLERANCE_S)]
         takeover_tolerance: f64,
+        /// Compare retry delays by their medians only (no KS test): for scenarios whose
+        /// retries are immediate, so that their delay is the host's per-job cost.
+        #[arg(long)]
+        host_timed_delays: bool,
     },
 }
 
@@ -102,7 +106,14 @@ pub fn main() -> i32 {
             sim,
             json,
             takeover_tolerance,
-        } => crate::compare::run_compare_cli(&real, &sim, json, takeover_tolerance),
+            host_timed_delays,
+        } => crate::compare::run_compare_cli(
+            &real,
+            &sim,
+            json,
+            takeover_tolerance,
+            host_timed_delays,
+        ),
     }
 }
 

@@ -76,10 +76,19 @@ def run_sim(simrq, name, scenario, seed):
     return out
 
 
+# Scenarios whose retries are immediate (interval 0): the retry delay is the host's per-job
+# cost of RQ's fork-per-job worker (fork, imports, bookkeeping), measured at 0.03 s on an idle
+# runner and 0.3-1.2 s on a loaded one, not RQ's logic. Their delays are compared by median
+# only (within max(1 s, 10 %)), without the KS test.
+HOST_TIMED_DELAYS = {"retry-simple"}
+
+
 def compare(simrq, name, real_dir, sim_dir):
     argv = [simrq, "compare", real_dir, sim_dir, "--json"]
     if name in TAKEOVER_TOLERANCE_S:
         argv += ["--takeover-tolerance", str(TAKEOVER_TOLERANCE_S[name][0])]
+    if name in HOST_TIMED_DELAYS:
+        argv += ["--host-timed-delays"]
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
     if done.returncode not in (0, 1):
         print("suite: simrq compare failed:\n%s" % done.stderr, file=sys.stderr)
@@ -113,7 +122,7 @@ def merge_seeds(reports):
 
 def verdict(row):
     word = "ok" if row["seeds_passed"] == row["seeds"] else "DIFFERS"
-    widened = " (tolerance widened: RQ races here)" if row.get("widened") else ""
+    widened = " (tolerance widened, see below)" if row.get("widened") else ""
     return "%s (%d/%d seeds)%s" % (word, row["seeds_passed"], row["seeds"], widened)
 
 
@@ -129,6 +138,12 @@ def markdown(results, seeds, wall_s):
     for name, (seconds, reason) in sorted(TAKEOVER_TOLERANCE_S.items()):
         lines.append("")
         lines.append("Widened: %s, takeover within %g s. %s." % (name, seconds, reason))
+    for name in sorted(HOST_TIMED_DELAYS):
+        lines.append("")
+        lines.append("Widened: %s, retry delays compared by median only (no KS test): its "
+                     "retries are immediate, so the delay is the host's per-job cost of the "
+                     "fork-per-job worker (0.03 s idle, up to 1.2 s loaded), not RQ's logic."
+                     % name)
     return "\n".join(lines) + "\n"
 
 
@@ -171,8 +186,10 @@ def run_one(args, seeds, name):
     print("suite: %s done (real run %.1f s)" % (name, real_s), flush=True)
     rows = merge_seeds(reports)
     for row in rows:
-        row["widened"] = (name in TAKEOVER_TOLERANCE_S
-                          and row["metric"] == "time to scheduler takeover")
+        row["widened"] = ((name in TAKEOVER_TOLERANCE_S
+                           and row["metric"] == "time to scheduler takeover")
+                          or (name in HOST_TIMED_DELAYS
+                              and row["metric"] == "retry delay distribution"))
     return rows
 
 
