@@ -144,7 +144,13 @@ fn missing_files_and_columns_are_errors_not_panics() {
     let error = compare_dirs(broken.path(), broken.path()).unwrap_err();
     assert!(error.contains("missing column `pod`"), "{error}");
     assert_eq!(
-        run_compare_cli(empty.path(), empty.path(), false, TAKEOVER_TOLERANCE_S),
+        run_compare_cli(
+            empty.path(),
+            empty.path(),
+            false,
+            TAKEOVER_TOLERANCE_S,
+            false
+        ),
         2
     );
 }
@@ -155,11 +161,11 @@ fn cli_exit_code_follows_the_verdict() {
     let same = write_run("same", run_csv(&DELAYS, 65.0, "finished"));
     let other = write_run("other", run_csv(&DELAYS, 65.0, "failed"));
     assert_eq!(
-        run_compare_cli(real.path(), same.path(), false, TAKEOVER_TOLERANCE_S),
+        run_compare_cli(real.path(), same.path(), false, TAKEOVER_TOLERANCE_S, false),
         0
     );
     assert_eq!(
-        run_compare_cli(real.path(), other.path(), true, TAKEOVER_TOLERANCE_S),
+        run_compare_cli(real.path(), other.path(), true, TAKEOVER_TOLERANCE_S, false),
         1
     );
 }
@@ -180,4 +186,16 @@ fn a_widened_takeover_tolerance_accepts_a_later_takeover() {
     );
     let json = widened.to_json();
     assert_eq!(json["metrics"][5]["passed"], true);
+}
+
+/// Host-timed delays (immediate retries): a systematic 0.12 s offset fails the KS test but not
+/// the median-only comparison; a gap beyond 1 s fails both.
+#[test]
+fn host_timed_delays_are_compared_by_median_only() {
+    let real = [0.03; 8];
+    let near = [0.15; 8];
+    let far = [1.5; 8];
+    assert!(!retry_delays_metric(&real, &near).passed, "the KS test separates constant samples");
+    assert!(retry_delays_median_only(&real, &near).passed);
+    assert!(!retry_delays_median_only(&real, &far).passed);
 }
