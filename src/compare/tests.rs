@@ -195,7 +195,10 @@ fn host_timed_delays_are_compared_by_median_only() {
     let real = [0.03; 8];
     let near = [0.15; 8];
     let far = [1.5; 8];
-    assert!(!retry_delays_metric(&real, &near).passed, "the KS test separates constant samples");
+    assert!(
+        !retry_delays_metric(&real, &near).passed,
+        "the KS test separates constant samples"
+    );
     assert!(retry_delays_median_only(&real, &near).passed);
     assert!(!retry_delays_median_only(&real, &far).passed);
 }
