@@ -76,11 +76,13 @@ def run_sim(simrq, name, scenario, seed):
     return out
 
 
-# Scenarios whose retries are immediate (interval 0): the retry delay is the host's per-job
-# cost of RQ's fork-per-job worker (fork, imports, bookkeeping), measured at 0.03 s on an idle
-# runner and 0.3-1.2 s on a loaded one, not RQ's logic. Their delays are compared by median
-# only (within max(1 s, 10 %)), without the KS test.
-HOST_TIMED_DELAYS = {"retry-simple"}
+# Scenarios whose retry delays are set by host timing, not RQ's logic: immediate retries wait
+# the host's per-job cost of the fork-per-job worker (0.03 s idle, 0.3-1.2 s loaded), and
+# short interval retries land anywhere in RQ's I-1 ... I+1 s window (floored due seconds, 1 s
+# ticks at a phase set by start-up), which that cost shifts run to run (real medians 3.04 s
+# and 3.79 s for the same retry-interval file). Compared by median only, within
+# max(2 s, 10 %), without the KS test.
+HOST_TIMED_DELAYS = {"retry-simple", "retry-interval"}
 
 
 def compare(simrq, name, real_dir, sim_dir):
@@ -140,10 +142,10 @@ def markdown(results, seeds, wall_s):
         lines.append("Widened: %s, takeover within %g s. %s." % (name, seconds, reason))
     for name in sorted(HOST_TIMED_DELAYS):
         lines.append("")
-        lines.append("Widened: %s, retry delays compared by median only (no KS test): its "
-                     "retries are immediate, so the delay is the host's per-job cost of the "
-                     "fork-per-job worker (0.03 s idle, up to 1.2 s loaded), not RQ's logic."
-                     % name)
+        lines.append("Widened: %s, retry delays compared by median only within 2 s (no KS "
+                     "test): they are set by host timing (the fork-per-job cost, 0.03 s idle "
+                     "to 1.2 s loaded, and the phase of RQ's 1 s ticks in its I-1...I+1 s "
+                     "window), not RQ's logic." % name)
     return "\n".join(lines) + "\n"
 
 
