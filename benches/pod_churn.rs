@@ -2,19 +2,23 @@
 //! worker pods and 20 jobs/s, with every output written. Prints wall time, kernel events per
 //! second, Redis commands per second and peak memory (VmHWM).
 //!
-//! `cargo bench --bench pod_churn -- [HOURS]` (default 24). Run 1 and 2 hours to see that
+//! `cargo bench --bench pod_churn -- [HOURS or DURATION]` (default 24, e.g. `10m`). Run 1 and 2 hours to see that
 //! peak memory does not grow with the simulated duration.
 
 use std::time::Instant;
 
+/// The allocator of the `simrq` binary, so the figures are those a user sees.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use simrq::run::{run_scenario, RunOptions};
 use simrq::scenario;
 
-fn scaled_scenario(hours: u64) -> simrq::Scenario {
+fn scaled_scenario(duration: &str) -> simrq::Scenario {
     let text =
         std::fs::read_to_string("scenarios/pod-churn.toml").expect("run from the repository root");
     let mut value: toml::Value = toml::from_str(&text).expect("pod-churn.toml is TOML");
-    value["run"]["duration"] = toml::Value::String(format!("{hours}h"));
+    value["run"]["duration"] = toml::Value::String(duration.to_string());
     value["pods"][0]["replicas"] = toml::Value::Integer(50);
     value["workload"][0]["arrival"] = toml::from_str("poisson_per_s = 20").expect("valid");
     let scaled = toml::to_string(&value).expect("serialises");
@@ -27,19 +31,30 @@ fn peak_memory_kib() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-fn main() {
-    let hours: u64 = std::env::args()
+/// The simulated duration: the first argument that is a number of hours ("24") or a duration
+/// as scenarios write it ("10m", "1h30m"); cargo's own `--bench` flag is skipped.
+fn duration_argument() -> String {
+    let argument = std::env::args()
         .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(24);
-    let scenario = scaled_scenario(hours);
-    let out = std::env::temp_dir().join(format!("simrq-bench-pod-churn-{hours}h"));
+        .find(|a| !a.starts_with("--"))
+        .unwrap_or_else(|| "24".to_string());
+    if argument.chars().all(|c| c.is_ascii_digit()) {
+        format!("{argument}h")
+    } else {
+        argument
+    }
+}
+
+fn main() {
+    let duration = duration_argument();
+    let scenario = scaled_scenario(&duration);
+    let out = std::env::temp_dir().join(format!("simrq-bench-pod-churn-{duration}"));
     let mut options = RunOptions::new(7, &out, "pod-churn (scaled)");
     options.force = true;
     let started = Instant::now();
     let result = run_scenario(&scenario, &options).expect("the run completes");
     let wall_s = started.elapsed().as_secs_f64();
-    println!("pod-churn scaled: {hours} h simulated, 50 pods, 20 jobs/s");
+    println!("pod-churn scaled: {duration} simulated, 50 pods, 20 jobs/s");
     println!("  jobs                {}", result.summary.jobs);
     println!("  wall time           {wall_s:.1} s");
     println!(

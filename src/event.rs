@@ -7,6 +7,7 @@
 use std::fmt;
 use std::rc::Rc;
 
+use crate::jobs::JobCounts;
 use crate::sim::SimTime;
 
 /// A shared, cheaply cloned name (pod, process, queue, job, scheduler).
@@ -288,7 +289,7 @@ pub fn job_id(number: usize) -> Name {
 #[derive(Default)]
 pub struct EventBus {
     next_seq: u64,
-    executions_by_job: Vec<u32>,
+    executions_by_job: JobCounts,
     sinks: Vec<Box<dyn EventSink>>,
 }
 
@@ -331,20 +332,15 @@ impl EventBus {
 
     /// Executions so far of `job` (0 if it never started).
     pub fn executions(&self, job: &str) -> u32 {
-        job_number(job)
-            .and_then(|n| self.executions_by_job.get(n).copied())
-            .unwrap_or(0)
+        self.executions_by_job.get(job)
     }
 
     fn attempt_for(&mut self, job: Option<&str>, kind: &EventKind) -> Option<u32> {
-        let number = job_number(job?)?;
-        if self.executions_by_job.len() <= number {
-            self.executions_by_job.resize(number + 1, 0);
-        }
-        if matches!(kind, EventKind::JobStarted { .. }) {
-            self.executions_by_job[number] += 1;
-        }
-        Some(self.executions_by_job[number])
+        let job = job?;
+        Some(match kind {
+            EventKind::JobStarted { .. } => self.executions_by_job.increment(job),
+            _ => self.executions_by_job.get(job),
+        })
     }
 
     /// Gives the sinks back (at the end of a run, to finish files and read verdicts).

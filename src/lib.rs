@@ -74,6 +74,7 @@ pub mod event;
 pub mod explore;
 pub mod faults;
 pub mod harness;
+pub mod jobs;
 pub mod net;
 pub mod queueing;
 pub mod redis;

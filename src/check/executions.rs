@@ -18,7 +18,7 @@
 use crate::event::{Event, EventKind, Name};
 use crate::sim::SimTime;
 
-use super::jobs::JobTable;
+use crate::jobs::{JobSet, JobTable};
 
 /// One running execution.
 #[derive(Clone, Debug)]
@@ -81,9 +81,16 @@ impl Duplicate {
 }
 
 /// Tracks executions per job; see the module docs for what counts as a duplicate.
+///
+/// A job that has finished or failed for good, with no execution running, is *retired*: its
+/// state is dropped and only a bit remains (two for a finished one), so memory follows the
+/// jobs in flight. A retired job that starts again comes back as a duplicate: after a finish,
+/// or with no start authorised.
 #[derive(Default)]
 pub struct ExecutionTracker {
     jobs: JobTable<JobRuns>,
+    retired: JobSet,
+    retired_finished: JobSet,
 }
 
 impl ExecutionTracker {
@@ -91,8 +98,7 @@ impl ExecutionTracker {
     /// end of an execution that nothing authorised.
     pub fn observe(&mut self, event: &Event) -> Option<Duplicate> {
         let job = event.job.as_ref()?;
-        let runs = self.jobs.entry(job);
-        runs.permits = runs.permits.max(1);
+        let runs = self.runs_of(job, &event.kind)?;
         let found = match &event.kind {
             EventKind::JobStarted { worker } => start(runs, event, job, worker),
             EventKind::JobRetryScheduled { .. } | EventKind::JobRetryRequeued { .. } => {
@@ -114,7 +120,54 @@ impl ExecutionTracker {
         if found.is_some() {
             runs.duplicates += 1;
         }
+        let done = runs.finished || matches!(event.kind, EventKind::JobMovedToFailed { .. });
+        if done && runs.running.is_empty() {
+            self.retire(job);
+        }
         found
+    }
+
+    /// The state of `job` for an event of `kind`: created with one start authorised for a
+    /// new job; for a retired job only a start brings it back (nothing authorised, finished
+    /// if it had), and other events about it are ignored.
+    fn runs_of(&mut self, job: &Name, kind: &EventKind) -> Option<&mut JobRuns> {
+        if self.jobs.get(job).is_none() {
+            let revived = if self.retired.contains(job) {
+                if !matches!(kind, EventKind::JobStarted { .. }) {
+                    return None;
+                }
+                JobRuns {
+                    finished: self.retired_finished.contains(job),
+                    ..JobRuns::default()
+                }
+            } else {
+                JobRuns {
+                    permits: 1,
+                    ..JobRuns::default()
+                }
+            };
+            self.jobs.insert(job, revived);
+        }
+        Some(self.jobs.entry(job))
+    }
+
+    fn retire(&mut self, job: &Name) {
+        if let Some(runs) = self.jobs.remove(job) {
+            self.retired.insert(job);
+            if runs.finished {
+                self.retired_finished.insert(job);
+            }
+        }
+    }
+
+    /// Whether `job` is done and its state dropped (see the type's docs).
+    pub fn is_retired(&self, job: &str) -> bool {
+        self.jobs.get(job).is_none() && self.retired.contains(job)
+    }
+
+    /// Jobs whose state is held: those not retired.
+    pub fn jobs_held(&self) -> usize {
+        self.jobs.len()
     }
 
     /// At the end of the run: executions still running that nothing authorised.
@@ -151,12 +204,14 @@ impl ExecutionTracker {
 
 fn start(runs: &mut JobRuns, event: &Event, job: &Name, worker: &Name) -> Option<Duplicate> {
     runs.starts += 1;
-    let attempt = runs.starts;
+    let authorised = runs.starts <= runs.permits;
+    // The bus counts every execution; `starts` restarts at 1 for a retired job that is back.
+    let attempt = event.attempt.unwrap_or(runs.starts);
     let kind = if !runs.running.is_empty() {
         Some(DuplicateKind::Concurrent)
     } else if runs.finished {
         Some(DuplicateKind::AfterFinish)
-    } else if attempt > runs.permits {
+    } else if !authorised {
         Some(DuplicateKind::Unauthorised)
     } else {
         None
@@ -266,6 +321,46 @@ mod tests {
         stream.finish(4.0, "j1", "w2");
         assert!(stream.checkers().duplicates.is_empty());
         assert!(stream.checkers().tracker.finish().is_empty());
+    }
+
+    /// Memory follows the jobs in flight: a finished job's state is dropped, and it still
+    /// counts as finished when a stale copy runs it again (§9 R6).
+    #[test]
+    fn a_finished_job_is_retired_and_a_later_start_is_after_finish() {
+        let mut stream = Stream::new(Found::default());
+        for job in ["j1", "j2", "j3"] {
+            stream.create(0.0, job, 1, &[]).start(1.0, job, "w1");
+            stream.finish(2.0, job, "w1");
+        }
+        assert_eq!(stream.checkers().tracker.jobs_held(), 0);
+        assert!(stream.checkers().tracker.is_retired("j2"));
+        stream.start(3.0, "j2", "w2");
+        assert_eq!(stream.checkers().duplicates, [DuplicateKind::AfterFinish]);
+        stream.finish(4.0, "j2", "w2");
+        assert_eq!(stream.checkers().tracker.jobs_held(), 0);
+    }
+
+    /// A job failed for good is retired too; running it again has no retry behind it.
+    #[test]
+    fn a_job_failed_for_good_is_retired_and_a_later_start_is_unauthorised() {
+        let mut stream = Stream::new(Found::default());
+        stream.create(0.0, "j1", 0, &[]).start(1.0, "j1", "w1");
+        stream.fail_for_good(2.0, "j1", "w1");
+        assert_eq!(stream.checkers().tracker.jobs_held(), 0);
+        stream.start(3.0, "j1", "w2").fail_for_good(4.0, "j1", "w2");
+        assert_eq!(stream.checkers().duplicates, [DuplicateKind::Unauthorised]);
+    }
+
+    /// A job with an execution still running is not retired when another copy finishes.
+    #[test]
+    fn a_job_is_not_retired_while_an_execution_runs() {
+        let mut stream = Stream::new(Found::default());
+        stream.create(0.0, "j1", 1, &[]).start(1.0, "j1", "w1");
+        stream.start(1.5, "j1", "w2").finish(2.0, "j1", "w1");
+        assert_eq!(stream.checkers().tracker.jobs_held(), 1);
+        stream.finish(3.0, "j1", "w2");
+        assert_eq!(stream.checkers().tracker.jobs_held(), 0);
+        assert_eq!(stream.checkers().duplicates, [DuplicateKind::Concurrent]);
     }
 
     /// An unauthorised execution still running when the run ends is a duplicate too.

@@ -12,7 +12,7 @@ use std::rc::Rc;
 
 use crate::event::{Event, EventKind, Name};
 
-use super::jobs::JobTable;
+use crate::jobs::JobTable;
 
 /// Events shown in one violation's timeline, at most.
 pub const TIMELINE_LEN: usize = 12;
@@ -23,7 +23,7 @@ pub const GLOBAL_EVENTS: usize = 256;
 #[derive(Default)]
 pub struct History {
     recent: VecDeque<Event>,
-    by_job: JobTable<Option<VecDeque<Event>>>,
+    by_job: JobTable<VecDeque<Event>>,
 }
 
 impl History {
@@ -33,12 +33,14 @@ impl History {
         }
         self.recent.push_back(event.clone());
         let Some(job) = &event.job else { return };
-        let slot = self.by_job.entry(job);
         if is_terminal(&event.kind) {
-            *slot = None;
+            self.by_job.remove(job);
             return;
         }
-        let events = slot.get_or_insert_with(|| VecDeque::with_capacity(TIMELINE_LEN));
+        let events = self.by_job.entry(job);
+        if events.capacity() == 0 {
+            events.reserve_exact(TIMELINE_LEN);
+        }
         if events.len() == TIMELINE_LEN {
             events.pop_front();
         }
@@ -65,7 +67,7 @@ impl History {
             same_job || same_queue || same_process
         };
         let mut picked: Vec<&Event> = self.recent.iter().filter(|e| involves(e)).collect();
-        if let Some(Some(events)) = job.and_then(|job| self.by_job.get(job)) {
+        if let Some(events) = job.and_then(|job| self.by_job.get(job)) {
             picked.extend(events.iter());
         }
         picked.sort_by_key(|event| event.seq);
@@ -79,10 +81,7 @@ impl History {
 
     /// Jobs whose own history is currently held (those not terminal).
     pub fn jobs_held(&self) -> usize {
-        self.by_job
-            .iter()
-            .filter(|(_, slot)| slot.is_some())
-            .count()
+        self.by_job.len()
     }
 }
 

@@ -4,25 +4,26 @@
 //! retry). Judged only at the end, and only if the run lasted `drain` past the last fault.
 
 use crate::event::{Event, EventSink, Name};
+use crate::jobs::JobTable;
 use crate::sim::{SimDuration, SimTime};
 
 use super::findings::Findings;
 use super::history::is_terminal;
-use super::jobs::JobTable;
 use super::{CheckClass, Checker, EndState, JobLocation, Timeline, Violation};
 
 pub const NAME: &str = "liveness";
 
+/// A job that has not (yet) finished or failed for good: its latest queue.
 #[derive(Clone, Debug, Default)]
-struct JobEnd {
-    terminal: bool,
+struct OpenJob {
     queue: Option<Name>,
 }
 
 pub struct Liveness {
     drain: SimDuration,
     scheduler_queues: Vec<Name>,
-    jobs: JobTable<JobEnd>,
+    /// Jobs whose last word was not terminal; a terminal event removes the entry.
+    jobs: JobTable<OpenJob>,
     findings: Findings,
     judged: Option<bool>,
     timeline: Timeline,
@@ -60,7 +61,6 @@ impl Liveness {
         let open: Vec<(Name, Option<Name>)> = self
             .jobs
             .iter()
-            .filter(|(_, state)| !state.terminal)
             .map(|(job, state)| (job, state.queue.clone()))
             .collect();
         for (job, queue) in open {
@@ -94,11 +94,14 @@ impl EventSink for Liveness {
     fn on_event(&mut self, event: &Event) {
         self.timeline.observe(event);
         let Some(job) = &event.job else { return };
+        if is_terminal(&event.kind) {
+            self.jobs.remove(job);
+            return;
+        }
         let state = self.jobs.entry(job);
         if event.queue.is_some() {
             state.queue = event.queue.clone();
         }
-        state.terminal = is_terminal(&event.kind);
     }
 }
 

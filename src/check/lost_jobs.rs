@@ -5,11 +5,11 @@
 //! has left Redis: `result_ttl` and `failure_ttl` expire it in the normal course.
 
 use crate::event::{Event, EventKind, EventSink, Name};
+use crate::jobs::JobTable;
 use crate::sim::SimTime;
 
 use super::findings::Findings;
 use super::history::is_terminal;
-use super::jobs::JobTable;
 use super::{CheckClass, Checker, EndState, JobLocation, Timeline, Violation};
 
 pub const NAME: &str = "lost_job";
@@ -24,6 +24,7 @@ struct LastSeen {
 }
 
 pub struct LostJob {
+    /// Jobs whose last word was not terminal, and those reported lost.
     jobs: JobTable<LastSeen>,
     findings: Findings,
     finished: bool,
@@ -65,13 +66,19 @@ impl EventSink for LostJob {
     fn on_event(&mut self, event: &Event) {
         self.timeline.observe(event);
         let Some(job) = &event.job else { return };
+        let terminal = is_terminal(&event.kind);
+        if terminal && !self.jobs.get(job).is_some_and(|seen| seen.reported) {
+            // Nothing to judge at the end unless the job comes back: forget it.
+            self.jobs.remove(job);
+            return;
+        }
         let seen = self.jobs.entry(job);
         seen.time = event.time;
         seen.kind = event.kind.name();
         if event.queue.is_some() {
             seen.queue = event.queue.clone();
         }
-        seen.terminal = is_terminal(&event.kind);
+        seen.terminal = terminal;
         if let EventKind::JobLost { reason } = &event.kind {
             if !seen.reported {
                 let detail = format!("{job} was lost: {reason}");

@@ -22,7 +22,6 @@ pub mod duplicates;
 pub mod executions;
 pub mod findings;
 pub mod history;
-pub mod jobs;
 pub mod liveness;
 pub mod lost_jobs;
 pub mod retry_count;

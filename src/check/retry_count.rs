@@ -9,8 +9,8 @@ use crate::event::{Event, EventKind, EventSink, Name};
 
 use super::executions::ExecutionTracker;
 use super::findings::Findings;
-use super::jobs::JobTable;
 use super::{CheckClass, Checker, EndState, Timeline, Violation};
+use crate::jobs::JobTable;
 
 pub const NAME: &str = "retry_count";
 
@@ -74,6 +74,10 @@ impl EventSink for RetryCount {
         }
         if matches!(event.kind, EventKind::JobStarted { .. }) {
             self.judge_start(event, job);
+        }
+        if self.tracker.is_retired(job) {
+            // A retired job that runs again is a duplicate, which explains any excess.
+            self.retry_max.remove(job);
         }
     }
 }

@@ -8,10 +8,10 @@
 //! waiting when the run ends counts as late once the bound has passed.
 
 use crate::event::{Event, EventKind, EventSink, Name};
+use crate::jobs::JobTable;
 use crate::sim::{SimDuration, SimTime};
 
 use super::findings::Findings;
-use super::jobs::JobTable;
 use super::{CheckClass, Checker, EndState, Timeline, Violation};
 
 pub const NAME: &str = "retry_timing";
@@ -35,7 +35,8 @@ impl ScheduledRetry {
 
 pub struct RetryTiming {
     max_lateness: Option<SimDuration>,
-    waiting: JobTable<Option<ScheduledRetry>>,
+    /// Interval retries decided and not started yet.
+    waiting: JobTable<ScheduledRetry>,
     /// The worst lateness seen, for the summary.
     worst_lateness: SimDuration,
     findings: Findings,
@@ -99,7 +100,7 @@ impl RetryTiming {
         let overdue: Vec<(Name, ScheduledRetry)> = self
             .waiting
             .iter()
-            .filter_map(|(job, slot)| slot.clone().map(|retry| (job, retry)))
+            .map(|(job, retry)| (job, retry.clone()))
             .filter(|(_, retry)| end_time.since(retry.due()) > max)
             .collect();
         for (job, retry) in overdue {
@@ -129,24 +130,20 @@ impl EventSink for RetryTiming {
         let Some(job) = &event.job else { return };
         match &event.kind {
             EventKind::JobRetryScheduled { interval_s, .. } => {
-                *self.waiting.entry(job) = Some(ScheduledRetry {
+                let retry = ScheduledRetry {
                     scheduled_at: event.time,
                     interval: SimDuration::from_secs((*interval_s).max(0) as u64),
                     process: event.process.clone(),
                     queue: event.queue.clone(),
-                });
+                };
+                self.waiting.insert(job, retry);
             }
             EventKind::JobRetryRequeued { .. } | EventKind::JobMovedToFailed { .. } => {
                 // A later decision replaces the interval retry (§9 R4's second copy).
-                if let Some(slot) = self.waiting.get(job) {
-                    if slot.is_some() {
-                        *self.waiting.entry(job) = None;
-                    }
-                }
+                self.waiting.remove(job);
             }
             EventKind::JobStarted { .. } => {
-                if let Some(retry) = self.waiting.get(job).cloned().flatten() {
-                    *self.waiting.entry(job) = None;
+                if let Some(retry) = self.waiting.remove(job) {
                     self.judge_start(event, job, retry);
                 }
             }

@@ -10,10 +10,11 @@
 //! Memory stays bounded: only jobs that have not ended are kept; an ended job leaves one bit
 //! (indexed by its `job_number`) so that a run of it after its end is still recognised.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io::Write;
 
 use crate::event::{job_number, Event, EventKind, EventSink, Name};
+use crate::jobs::JobSet;
 use crate::report::csv::{optional, push_row, seconds, signed_seconds};
 use crate::report::histogram::LogHistogram;
 use crate::report::output_dir::{AtomicFile, OutputDir, ReportError};
@@ -179,10 +180,8 @@ pub struct JobTracker {
     error: Option<ReportError>,
     line: String,
     active: BTreeMap<JobKey, JobState>,
-    /// One bit per job number: the job has ended and its row is written.
-    ended_numbered: Vec<u64>,
-    /// Ended jobs whose ids are not `j<N>` (not created by simrq; expected to be none).
-    ended_other: BTreeSet<Name>,
+    /// Jobs that have ended and whose rows are written (one bit per job).
+    ended: JobSet,
     stats: JobStats,
 }
 
@@ -195,8 +194,7 @@ impl JobTracker {
             error: None,
             line: String::with_capacity(128),
             active: BTreeMap::new(),
-            ended_numbered: Vec::new(),
-            ended_other: BTreeSet::new(),
+            ended: JobSet::default(),
             stats: JobStats::default(),
         })
     }
@@ -230,30 +228,6 @@ impl JobTracker {
         Ok(std::mem::take(&mut self.stats))
     }
 
-    fn is_ended(&self, key: &JobKey) -> bool {
-        match key.0 {
-            usize::MAX => self.ended_other.contains(&key.1),
-            number => self
-                .ended_numbered
-                .get(number / 64)
-                .is_some_and(|word| word & (1 << (number % 64)) != 0),
-        }
-    }
-
-    fn mark_ended(&mut self, key: &JobKey) {
-        match key.0 {
-            usize::MAX => {
-                self.ended_other.insert(key.1.clone());
-            }
-            number => {
-                if self.ended_numbered.len() <= number / 64 {
-                    self.ended_numbered.resize(number / 64 + 1, 0);
-                }
-                self.ended_numbered[number / 64] |= 1 << (number % 64);
-            }
-        }
-    }
-
     /// A job that has ended runs again: that is a duplicate execution by definition.
     fn on_event_after_end(&mut self, event: &Event) {
         if matches!(event.kind, EventKind::JobStarted { .. }) {
@@ -267,7 +241,7 @@ impl JobTracker {
         let mut state = self.active.remove(&key).expect("the job is active");
         state.status = outcome;
         self.write_row(&key.1, &state, Some(time));
-        self.mark_ended(&key);
+        self.ended.insert(&key.1);
     }
 
     fn write_row(&mut self, job: &Name, state: &JobState, end: Option<SimTime>) {
@@ -306,7 +280,7 @@ impl EventSink for JobTracker {
         }
         let Some(job) = &event.job else { return };
         let key = (job_number(job).unwrap_or(usize::MAX), job.clone());
-        if self.is_ended(&key) {
+        if self.ended.contains(job) {
             self.on_event_after_end(event);
             return;
         }
