@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::event::{job_id, job_number, Name};
-use crate::sim::rng::FnvBuildHasher;
+use crate::sim::rng::WordBuildHasher;
 
 /// Where a job's entry lives: by number for simrq's ids, by name otherwise.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -34,7 +34,7 @@ impl JobKey {
 /// A table of `T` per job; entries exist from first use until [`JobTable::remove`].
 #[derive(Clone, Debug)]
 pub struct JobTable<T> {
-    numbered: HashMap<usize, T, FnvBuildHasher>,
+    numbered: HashMap<usize, T, WordBuildHasher>,
     other: BTreeMap<Name, T>,
 }
 

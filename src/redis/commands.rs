@@ -5,6 +5,7 @@ use crate::redis::blocking::{parse_blmove, parse_blpop, BlockingPop};
 use crate::redis::keyspace::Db;
 use crate::redis::reply::Reply;
 use crate::redis::{hashes, keys, lists, scripts, sets, streams, zsets};
+use crate::sim::rng::WordBuildHasher;
 use crate::sim::SimTime;
 
 /// A command on the keyspace: arguments without the command name.
@@ -182,8 +183,8 @@ static COMMANDS: &[Spec] = &[
 
 /// The command named `name` (any case).
 pub fn lookup(name: &str) -> Option<&'static Spec> {
-    static BY_NAME: std::sync::OnceLock<std::collections::HashMap<String, &'static Spec>> =
-        std::sync::OnceLock::new();
+    type ByName = std::collections::HashMap<String, &'static Spec, WordBuildHasher>;
+    static BY_NAME: std::sync::OnceLock<ByName> = std::sync::OnceLock::new();
     let by_name = BY_NAME.get_or_init(|| {
         COMMANDS
             .iter()

@@ -1,7 +1,7 @@
 //! The keyspace: keys, their values and their TTLs on the server clock.
 //!
 //! ```text
-//!   entries: HashMap<key, Entry { value, expire_at }>   (FNV-hashed: no random seed)
+//!   entries: HashMap<key, Entry { value, expire_at }>   (unkeyed hasher: no random seed)
 //!   expiry:  BTreeSet<(expire_at, key)>      -- one row per key with a TTL
 //! ```
 //!
@@ -16,7 +16,7 @@ use crate::redis::hashes::Hash;
 use crate::redis::streams::Stream;
 use crate::redis::transactions::WatchTable;
 use crate::redis::zsets::SortedSet;
-use crate::sim::rng::FnvBuildHasher;
+use crate::sim::rng::WordBuildHasher;
 use crate::sim::SimTime;
 
 /// A value of one of the types the model knows.
@@ -65,7 +65,7 @@ pub struct Entry {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Keys {
     /// Looked up by key only, never iterated in an order that matters.
-    entries: HashMap<String, Entry, FnvBuildHasher>,
+    entries: HashMap<String, Entry, WordBuildHasher>,
     expiry: BTreeSet<(SimTime, String)>,
 }
 
@@ -95,12 +95,14 @@ impl Db {
 
     /// The live entry of `key`.
     pub fn get(&mut self, now: SimTime, key: &str) -> Option<&Entry> {
-        self.expire_if_needed(now, key);
-        self.keys.entries.get(key)
+        self.get_mut(now, key).map(|entry| &*entry)
     }
 
     pub fn get_mut(&mut self, now: SimTime, key: &str) -> Option<&mut Entry> {
-        self.expire_if_needed(now, key);
+        // One hash lookup for the common case of a live key; a second only to expire one.
+        if self.expire_if_needed(now, key) {
+            return None;
+        }
         self.keys.entries.get_mut(key)
     }
 

@@ -82,6 +82,9 @@ impl Server {
     pub fn execute(&mut self, now: SimTime, conn: ConnId, request: &[Command]) -> Outcome {
         self.latest = self.latest.max(now);
         self.connections.entry(conn).or_default();
+        if let Some(replies) = self.execute_whole_transaction(now, conn, request) {
+            return Outcome::Replies(replies);
+        }
         let may_block = request.len() == 1;
         let mut replies = Vec::with_capacity(request.len());
         for command in request {
@@ -158,19 +161,14 @@ impl Server {
         command: &Command,
         may_block: bool,
     ) -> Step {
-        let words = &command.0;
-        let Some(spec) = commands::lookup(command.name()) else {
-            self.flag_transaction(conn);
-            return Step::Reply(errors::unknown_command(words));
+        let spec = match validate(command) {
+            Ok(spec) => spec,
+            Err(reply) => {
+                self.flag_transaction(conn);
+                return Step::Reply(reply);
+            }
         };
-        if !spec.arity_ok(words.len()) {
-            self.flag_transaction(conn);
-            return Step::Reply(errors::arity(spec.name));
-        }
-        if let Some(reply) = spec.subcommand_error(words) {
-            self.flag_transaction(conn);
-            return Step::Reply(reply);
-        }
+        let words = &command.0;
         if !spec.runs_inside_multi() {
             if let Some(transaction) = self.transaction_mut(conn) {
                 transaction.queued.push(command.clone());
@@ -270,6 +268,54 @@ impl Server {
         let Some(transaction) = self.connections.entry(conn).or_default().transaction.take() else {
             return errors::reply("ERR EXEC without MULTI");
         };
+        self.commit(now, conn, transaction.aborted, &transaction.queued)
+    }
+
+    /// `MULTI, c1 … cn, EXEC` written in one go (how redis-py sends a transaction) runs
+    /// straight from the request, without queueing a copy of each command. The replies and
+    /// effects are those of the general path, which runs the same request just as
+    /// atomically. `None`: not such a request (or WATCH/MULTI/DISCARD inside it, or a
+    /// transaction already open): take the general path.
+    fn execute_whole_transaction(
+        &mut self,
+        now: SimTime,
+        conn: ConnId,
+        request: &[Command],
+    ) -> Option<Vec<Reply>> {
+        let [first, queued @ .., last] = request else {
+            return None;
+        };
+        let is = |command: &Command, handler: fn(&Handler) -> bool| {
+            validate(command).is_ok_and(|spec| handler(&spec.handler))
+        };
+        if !is(first, |h| matches!(h, Handler::Multi))
+            || !is(last, |h| matches!(h, Handler::Exec))
+            || self.transaction_mut(conn).is_some()
+        {
+            return None;
+        }
+        let mut replies = Vec::with_capacity(request.len());
+        replies.push(Reply::ok());
+        let mut aborted = false;
+        for command in queued {
+            match validate(command) {
+                Ok(spec) if spec.runs_inside_multi() => return None,
+                Ok(_) => replies.push(Reply::Status("QUEUED".to_string())),
+                Err(reply) => {
+                    aborted = true;
+                    replies.push(reply);
+                }
+            }
+        }
+        replies.push(self.commit(now, conn, aborted, queued));
+        if !self.db.pushed_lists.is_empty() {
+            self.blocked.serve(&mut self.db, now, &mut self.unblocked);
+        }
+        Some(replies)
+    }
+
+    /// EXEC's work: abort, refuse after a touched WATCH, or run the queued commands.
+    fn commit(&mut self, now: SimTime, conn: ConnId, aborted: bool, queued: &[Command]) -> Reply {
         let watched_expired = self
             .db
             .watch
@@ -278,14 +324,13 @@ impl Server {
             .any(|key| self.db.keys.is_expired(now, key));
         let dirty = watched_expired || self.db.watch.is_dirty(conn);
         self.db.watch.unwatch_all(conn);
-        if transaction.aborted {
+        if aborted {
             return errors::reply(errors::EXECABORT);
         }
         if dirty {
             return Reply::NilArray;
         }
-        let replies = transaction
-            .queued
+        let replies = queued
             .iter()
             .map(|command| match commands::lookup(command.name()) {
                 Some(spec) => self.run(now, conn, spec, command.args()),
@@ -293,6 +338,22 @@ impl Server {
             })
             .collect();
         Reply::Array(replies)
+    }
+}
+
+/// The checks Redis makes before running or queueing a command: known name, arity, and for
+/// container commands the subcommand. An error reply aborts an open transaction.
+fn validate(command: &Command) -> Result<&'static Spec, Reply> {
+    let words = &command.0;
+    let Some(spec) = commands::lookup(command.name()) else {
+        return Err(errors::unknown_command(words));
+    };
+    if !spec.arity_ok(words.len()) {
+        return Err(errors::arity(spec.name));
+    }
+    match spec.subcommand_error(words) {
+        Some(reply) => Err(reply),
+        None => Ok(spec),
     }
 }
 

@@ -2,11 +2,13 @@
 //! with the run: rows go through a `BufWriter` into `events.csv.tmp`, which
 //! [`EventsCsv::finish`] renames to `events.csv`.
 
+use std::fmt::Write as _;
 use std::io::Write;
 
 use crate::event::{Event, EventSink};
-use crate::report::csv::{push_row, seconds};
+use crate::report::csv::push_row;
 use crate::report::output_dir::{AtomicFile, OutputDir, ReportError};
+use crate::sim::time::write_fixed_seconds;
 
 /// The file name.
 pub const EVENTS_CSV: &str = "events.csv";
@@ -19,6 +21,8 @@ pub struct EventsCsv {
     file: Option<AtomicFile>,
     /// Reused for every row, so writing a row allocates nothing once it has grown.
     line: String,
+    /// Reused for the formatted numbers and detail of a row.
+    scratch: String,
     /// The first write error; `on_event` cannot return it, `finish` does.
     error: Option<ReportError>,
     rows: u64,
@@ -31,6 +35,7 @@ impl EventsCsv {
         Ok(EventsCsv {
             file: Some(file),
             line: String::with_capacity(256),
+            scratch: String::with_capacity(256),
             error: None,
             rows: 0,
         })
@@ -54,22 +59,33 @@ impl EventsCsv {
         }
     }
 
+    /// Formats `event` into `line`: names are borrowed, only the numbers and the detail are
+    /// written out (into `scratch`), so a row costs no allocation once the buffers have grown.
     fn format_row(&mut self, event: &Event) {
-        let name = |value: &Option<crate::event::Name>| value.as_deref().unwrap_or("").to_owned();
-        let attempt = event.attempt.map(|a| a.to_string()).unwrap_or_default();
+        let numbers = &mut self.scratch;
+        numbers.clear();
+        write_fixed_seconds(numbers, event.time.as_micros()).expect("writing to a String");
+        let time_end = numbers.len();
+        write!(numbers, "{}", event.seq).expect("writing to a String");
+        let seq_end = numbers.len();
+        if let Some(attempt) = event.attempt {
+            write!(numbers, "{attempt}").expect("writing to a String");
+        }
+        let attempt_end = numbers.len();
+        write!(numbers, "{}", event.kind).expect("writing to a String");
         let fields = [
-            seconds(event.time),
-            event.seq.to_string(),
-            event.kind.name().to_owned(),
-            name(&event.pod),
-            name(&event.process),
-            name(&event.queue),
-            name(&event.job),
-            attempt,
-            event.kind.to_string(),
+            &numbers[..time_end],
+            &numbers[time_end..seq_end],
+            event.kind.name(),
+            event.pod.as_deref().unwrap_or(""),
+            event.process.as_deref().unwrap_or(""),
+            event.queue.as_deref().unwrap_or(""),
+            event.job.as_deref().unwrap_or(""),
+            &numbers[seq_end..attempt_end],
+            &numbers[attempt_end..],
         ];
         self.line.clear();
-        push_row(&mut self.line, fields.iter().map(String::as_str));
+        push_row(&mut self.line, fields);
     }
 }
 

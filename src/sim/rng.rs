@@ -44,32 +44,55 @@ pub fn stable_hash(bytes: &[u8]) -> u64 {
     hash
 }
 
-/// FNV-1a as a `Hasher`, for hash maps whose iteration order must not depend on a random
-/// seed (std's default hasher is randomly keyed per process).
-#[derive(Clone, Copy, Debug)]
-pub struct FnvHasher(u64);
+/// A word-at-a-time hasher for the hot maps keyed by strings and numbers (the Redis keyspace,
+/// per-job tables): eight bytes per multiply instead of FNV's one, and a final mix so that
+/// the low bits hash tables index by depend on every input bit. Unkeyed, so deterministic.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct WordHasher(u64);
 
-impl Default for FnvHasher {
-    fn default() -> FnvHasher {
-        FnvHasher(0xcbf2_9ce4_8422_2325)
+const WORD_SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl WordHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(WORD_SEED);
     }
 }
 
-impl std::hash::Hasher for FnvHasher {
+impl std::hash::Hasher for WordHasher {
     fn finish(&self) -> u64 {
-        self.0
+        let mut z = self.0;
+        z = (z ^ (z >> 33)).wrapping_mul(0xff51_afd7_ed55_8ccd);
+        z ^ (z >> 33)
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        for byte in bytes {
-            self.0 ^= u64::from(*byte);
-            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            self.add(u64::from_le_bytes(word.try_into().expect("eight bytes")));
         }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(last) ^ ((rest.len() as u64) << 59));
+        }
+    }
+
+    fn write_u8(&mut self, value: u8) {
+        self.add(u64::from(value));
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.add(value);
+    }
+
+    fn write_usize(&mut self, value: usize) {
+        self.add(value as u64);
     }
 }
 
-/// Builds [`FnvHasher`]s: `HashMap<K, V, FnvBuildHasher>` is deterministic run to run.
-pub type FnvBuildHasher = std::hash::BuildHasherDefault<FnvHasher>;
+/// Builds [`WordHasher`]s.
+pub type WordBuildHasher = std::hash::BuildHasherDefault<WordHasher>;
 
 fn splitmix64(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -83,6 +106,31 @@ fn splitmix64(state: &mut u64) -> u64 {
 mod tests {
     use super::*;
     use rand::Rng;
+    use std::hash::BuildHasher;
+
+    #[test]
+    fn the_word_hasher_spreads_job_keys_over_the_low_bits() {
+        let hasher = WordBuildHasher::default();
+        let mut buckets = [0u32; 1024];
+        for number in 0..100_000 {
+            let key = format!("rq:job:j{number}");
+            buckets[(hasher.hash_one(key.as_str()) & 1023) as usize] += 1;
+        }
+        let (fewest, most) = (buckets.iter().min(), buckets.iter().max());
+        // 97.7 keys per bucket on average; a fair hash stays well inside 50..150.
+        assert!(
+            fewest > Some(&50) && most < Some(&150),
+            "{fewest:?} {most:?}"
+        );
+        assert_eq!(
+            hasher.hash_one("rq:queue:default"),
+            hasher.hash_one("rq:queue:default")
+        );
+        assert_ne!(
+            hasher.hash_one([1u8].as_slice()),
+            hasher.hash_one([1u8, 0].as_slice())
+        );
+    }
 
     #[test]
     fn same_seed_and_name_give_the_same_stream() {
