@@ -28,7 +28,9 @@ impl Hash {
     pub fn set(&mut self, field: &str, value: &str) -> bool {
         match self.fields.iter_mut().find(|(name, _)| name == field) {
             Some(slot) => {
-                slot.1 = value.to_string();
+                // Reuses the old value's buffer: RQ rewrites the same fields job after job.
+                slot.1.clear();
+                slot.1.push_str(value);
                 false
             }
             None => {
