@@ -304,6 +304,33 @@ enum Step {
     },
 }
 
+impl Step {
+    /// The commands a transaction step sends before MULTI: its WATCH (if any) on connection 0,
+    /// then the commands of either connection in between.
+    fn prelude(watch: &[String], between: &[(usize, Words)]) -> Vec<(usize, Words)> {
+        let mut commands = Vec::new();
+        if !watch.is_empty() {
+            let mut words = words!["WATCH"];
+            words.extend(watch.iter().cloned());
+            commands.push((0, words));
+        }
+        commands.extend(between.iter().cloned());
+        commands
+    }
+
+    /// `MULTI`, the body, then `EXEC` or `DISCARD`.
+    fn transaction(body: &[Words], discard: bool) -> Vec<Words> {
+        let mut request = vec![words!["MULTI"]];
+        request.extend(body.iter().cloned());
+        request.push(if discard {
+            words!["DISCARD"]
+        } else {
+            words!["EXEC"]
+        });
+        request
+    }
+}
+
 fn step() -> impl Strategy<Value = Step> {
     let command =
         (0..2usize, any_command()).prop_map(|(conn, words)| Step::Command { conn, words });
@@ -460,27 +487,20 @@ impl Pair<'_> {
                 body,
                 discard,
             } => {
-                if !watch.is_empty() {
-                    let mut words = words!["WATCH"];
-                    words.extend(watch.iter().cloned());
-                    self.check(0, &words, &[])?;
+                for (conn, words) in Step::prelude(watch, between) {
+                    self.check(conn, &words, &[])?;
                 }
-                for (conn, words) in between {
-                    self.check(*conn, words, &[])?;
-                }
-                self.check(0, &["MULTI".to_string()], &[])?;
+                let request = Step::transaction(body, *discard);
+                let (multi, rest) = request.split_first().expect("MULTI first");
+                let (end, body) = rest.split_last().expect("EXEC or DISCARD last");
+                self.check(0, multi, &[])?;
                 let mut queued = Vec::new();
                 for words in body {
                     if self.check(0, words, &[])? == Reply::Status("QUEUED".to_string()) {
                         queued.push(words.clone());
                     }
                 }
-                let end = if *discard {
-                    words!["DISCARD"]
-                } else {
-                    words!["EXEC"]
-                };
-                self.check(0, &end, &queued).map(drop)
+                self.check(0, end, &queued).map(drop)
             }
         }
     }
@@ -623,18 +643,10 @@ fn model_replies(steps: &[Step], whole_transactions: bool) -> Vec<Reply> {
                 body,
                 discard,
             } => {
-                if !watch.is_empty() {
-                    let mut words = words!["WATCH"];
-                    words.extend(watch.iter().cloned());
-                    send(0, vec![words]);
+                for (conn, words) in Step::prelude(watch, between) {
+                    send(conn, vec![words]);
                 }
-                for (conn, words) in between {
-                    send(*conn, vec![words.clone()]);
-                }
-                let end = if *discard { "DISCARD" } else { "EXEC" };
-                let mut request = vec![words!["MULTI"]];
-                request.extend(body.iter().cloned());
-                request.push(words![end]);
+                let request = Step::transaction(body, *discard);
                 if whole_transactions {
                     send(0, request);
                 } else {
