@@ -233,3 +233,57 @@ fn timeout_gives_up_at_the_limit() {
     sim.run_until(SimTime::from_secs(1_000));
     assert_eq!(*seen.borrow(), ["true true @185.000000"]);
 }
+
+/// Processes that sleep varied spans (some ending exactly on a slice boundary) and spawn
+/// children; their log of (time, label) is the trace to compare.
+fn busy_world(sim: &Sim, trace: &Rc<RefCell<Vec<String>>>) {
+    let host = sim.add_host();
+    for worker in 0..4u64 {
+        let (s, trace) = (sim.clone(), trace.clone());
+        sim.spawn(host, &format!("w{worker}"), None, async move {
+            for round in 0..50u64 {
+                let span = SimDuration::from_millis(250 * (1 + (worker * 7 + round * 3) % 9));
+                s.sleep(span).await;
+                trace
+                    .borrow_mut()
+                    .push(format!("{} w{worker} r{round}", s.now()));
+                if round % 10 == 0 {
+                    let (child_sim, child_trace) = (s.clone(), trace.clone());
+                    s.spawn(host, "child", None, async move {
+                        child_sim.sleep(SimDuration::from_secs(1)).await;
+                        let line = format!("{} child of w{worker}", child_sim.now());
+                        child_trace.borrow_mut().push(line);
+                        0
+                    });
+                }
+            }
+            0
+        });
+    }
+}
+
+/// `simrq run` advances the kernel in slices to report progress; a run in slices must be the
+/// run in one go, event for event, whatever the slice length.
+#[test]
+fn running_in_slices_is_running_in_one_go() {
+    let end = SimTime::from_secs(60);
+    let whole = {
+        let (sim, trace) = (Sim::new(), log());
+        busy_world(&sim, &trace);
+        sim.run_until(end);
+        assert_eq!(sim.now(), end);
+        trace.take()
+    };
+    assert!(whole.len() > 200, "the world is busy: {}", whole.len());
+    for slice_ms in [250, 1_000, 7_300] {
+        let (sim, trace) = (Sim::new(), log());
+        busy_world(&sim, &trace);
+        let mut reached = SimTime::ZERO;
+        while reached < end {
+            reached = (reached + SimDuration::from_millis(slice_ms)).min(end);
+            sim.run_until(reached);
+        }
+        assert_eq!(sim.now(), end);
+        assert_eq!(trace.take(), whole, "slices of {slice_ms} ms");
+    }
+}

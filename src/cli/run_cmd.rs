@@ -4,10 +4,12 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
 
 use super::EXIT_USAGE;
-use crate::run::{base_dir_of, run_scenario, RunOptions};
+use crate::run::{base_dir_of, run_scenario_with_progress, RunOptions};
 use crate::scenario::Scenario;
+use crate::sim::SimDuration;
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
@@ -60,6 +62,30 @@ pub(super) fn scenario_stem(file: &Path) -> String {
         .unwrap_or_else(|| "run".to_string())
 }
 
+/// A progress bar of simulated time on stderr when it is a terminal (a 24-hour scenario with
+/// 50 pods takes minutes); a hidden one otherwise.
+fn simulated_time_bar() -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(0);
+    if let Ok(style) = ProgressStyle::with_template("{bar:40} {msg}, {elapsed} ({eta})") {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// `h:mm:ss` of a simulated span.
+fn clock(span: SimDuration) -> String {
+    let seconds = span.whole_secs();
+    format!(
+        "{}:{:02}:{:02}",
+        seconds / 3_600,
+        seconds / 60 % 60,
+        seconds % 60
+    )
+}
+
 pub fn run(args: RunArgs) -> i32 {
     if args.runs == 0 {
         eprintln!("error: --runs must be at least 1");
@@ -87,7 +113,14 @@ pub fn run(args: RunArgs) -> i32 {
         charts: !args.no_charts,
         events_csv: true,
     };
-    match run_scenario(&scenario, &options) {
+    let bar = simulated_time_bar();
+    let result = run_scenario_with_progress(&scenario, &options, &|done, total| {
+        bar.set_length(total.whole_secs());
+        bar.set_position(done.whole_secs());
+        bar.set_message(format!("{} of {} simulated", clock(done), clock(total)));
+    });
+    bar.finish_and_clear();
+    match result {
         Ok(result) => {
             print!("{}", result.terminal_table(std::io::stdout().is_terminal()));
             println!("outputs: {}", out.display());

@@ -28,7 +28,7 @@ use crate::report::{
     SchedulerGapReport, SchedulerGaps, SharedSink, Summary, TimeseriesCsv,
 };
 use crate::scenario::Scenario;
-use crate::sim::{SimDuration, SimTime};
+use crate::sim::{Sim, SimDuration, SimTime};
 
 use end_state::RedisEndState;
 pub use many::{run_many, run_many_with_progress, seed_dir_name, ManyResult};
@@ -170,6 +170,20 @@ fn sinks(
 
 /// Runs `scenario` with `options.seed`, writing every output file into `options.out`.
 pub fn run_scenario(scenario: &Scenario, options: &RunOptions) -> Result<RunResult, RunError> {
+    run_scenario_with_progress(scenario, options, &|_, _| {})
+}
+
+/// How many slices a run's simulated time is cut into for progress reports.
+const PROGRESS_SLICES: u64 = 500;
+
+/// [`run_scenario`], calling `on_progress(simulated so far, total)` as simulated time passes
+/// (about 500 times). The outputs are the same bytes: the kernel runs in slices exactly as in
+/// one go (tests/kernel.rs).
+pub fn run_scenario_with_progress(
+    scenario: &Scenario,
+    options: &RunOptions,
+    on_progress: &dyn Fn(SimDuration, SimDuration),
+) -> Result<RunResult, RunError> {
     let dir = OutputDir::create(&options.out, options.force)?;
     let scheduler_queues: Vec<Name> = scheduler_queues(scenario);
     let (sinks, bus) = sinks(&dir, scenario, &scheduler_queues, options.events_csv)?;
@@ -182,10 +196,22 @@ pub fn run_scenario(scenario: &Scenario, options: &RunOptions) -> Result<RunResu
         sinks.gaps.clone(),
     );
     let end = active_until + scenario.run.drain;
-    world.sim.run_until(end);
+    run_in_slices(&world.sim, end, on_progress);
     let result = finish(&world, scenario, options, &dir, &sinks, active_until);
     world.sim.teardown();
     result
+}
+
+/// Runs the kernel to `end` in [`PROGRESS_SLICES`] slices of at least a simulated second.
+fn run_in_slices(sim: &Sim, end: SimTime, on_progress: &dyn Fn(SimDuration, SimDuration)) {
+    let total = end.since(SimTime::ZERO);
+    let slice = SimDuration((total.0 / PROGRESS_SLICES).max(SimDuration::from_secs(1).0));
+    let mut reached = sim.now();
+    while reached < end {
+        reached = (reached + slice).min(end);
+        sim.run_until(reached);
+        on_progress(reached.since(SimTime::ZERO), total);
+    }
 }
 
 /// Runs `scenario` with `seed` and keeps no file: the outputs go to a fresh directory under
