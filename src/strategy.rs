@@ -197,6 +197,16 @@ pub fn fault_plan(
     })
 }
 
+/// Workloads on one queue need names of their own (as `simrq validate` demands): `w0`, `w1`, …
+fn named(mut workloads: Vec<WorkloadSpec>) -> Vec<WorkloadSpec> {
+    if workloads.len() > 1 {
+        for (index, workload) in workloads.iter_mut().enumerate() {
+            workload.name = Some(format!("w{index}"));
+        }
+    }
+    workloads
+}
+
 /// A whole scenario within `shape`: one `--with-scheduler` pod group, sometimes a second
 /// group without the scheduler, one or more workloads on `default`, a fault plan, a short
 /// maintenance interval half the time (so that takeovers happen within the run), and the
@@ -236,7 +246,7 @@ pub fn scenario(shape: ScenarioShape) -> impl Strategy<Value = Scenario> {
                     ..PodSpec::default()
                 }];
                 scenario.pods.extend(plain);
-                scenario.workload = workloads;
+                scenario.workload = named(workloads);
                 scenario.faults = faults;
                 scenario
             },

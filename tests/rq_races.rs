@@ -233,6 +233,50 @@ fn r3_successful_job_is_rerun_after_a_redis_error_at_its_end() {
     );
 }
 
+/// §9 R3 with no retry left, §3.7: the replies are lost on worker-a's link for 5 ms from the
+/// end of j1's function, so the horse sees a ConnectionError and then never reads the reply
+/// to its failure transaction, which Redis did commit. `job_moved_to_failed` is stamped when
+/// Redis commits: the job is failed in Redis and in the event stream alike, not left
+/// "started" forever in jobs.csv. (Found by the no-job-vanishes property.)
+#[test]
+fn a_move_to_failed_whose_reply_is_lost_is_still_reported() {
+    let harness = Harness::new(HarnessConfig::default(), vec![long_class("ten", 10, None)]);
+    let host_a = harness.add_host();
+    harness.start_worker("worker-a", host_a, &["default"], false);
+    harness.run_until(at(1.0));
+    harness.enqueue("ten");
+    step_until(&harness, SimDuration::from_secs(5), |h| {
+        !job_events(h, "job_started", "j1").is_empty()
+    });
+    let started = job_events(&harness, "job_started", "j1")[0].time;
+    let body_end = started + SimDuration::from_secs(10);
+    harness.run_until(simrq::sim::SimTime(body_end.0 - 1));
+    harness.network.add_link_fault(LinkFault {
+        host: Some(host_a),
+        verdict: Verdict::LoseReply,
+        until: body_end + SimDuration::from_millis(5),
+    });
+    harness.run_until(at(60.0));
+
+    let failed = job_events(&harness, "job_failed", "j1");
+    assert_eq!(failed.len(), 1);
+    let moved = job_events(&harness, "job_moved_to_failed", "j1");
+    assert_eq!(
+        moved.len(),
+        1,
+        "reported although the horse never read the reply"
+    );
+    let after_failure = moved[0].time.since(failed[0].time);
+    assert!(
+        after_failure < SimDuration::from_millis(5),
+        "{after_failure}"
+    );
+    assert_eq!(
+        hash_field(&harness, "rq:job:j1", "status").as_deref(),
+        Some("failed")
+    );
+}
+
 // ----- R4 --------------------------------------------------------------------------------
 
 /// §9 R4, §3.7: j1 (Retry(max=2, interval=60)) fails on worker-a at ~6 s. Its immediate

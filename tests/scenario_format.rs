@@ -616,3 +616,21 @@ fn every_conformance_scenario_is_a_valid_simrq_scenario() {
     }
     assert!(count >= 8, "{count} conformance scenarios");
 }
+
+/// Job classes and producers are keyed by workload name: a scenario built in code that
+/// repeats one (two unnamed workloads on `default`) is refused before it runs, as the parser
+/// refuses such a file.
+#[test]
+fn a_scenario_built_in_code_with_a_repeated_workload_name_is_refused() {
+    let mut scenario = Scenario::default();
+    scenario.workload.push(scenario.workload[0].clone());
+    let error = scenario.run_seed(1).err().expect("refused");
+    assert!(
+        error
+            .to_string()
+            .contains("duplicate workload name `default`"),
+        "{error}"
+    );
+    scenario.workload[1].name = Some("second".into());
+    assert!(scenario.run_seed(1).is_ok());
+}

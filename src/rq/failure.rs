@@ -82,9 +82,8 @@ pub async fn handle_job_failure(
     }
     let retry = retry_job(ctx, job).await?;
     commands.extend(retry.commands.iter().cloned());
-    if ctx.redis.transaction(commands).await.is_ok() {
-        retry.emit_if_pending(ctx, job);
-    }
+    let committed = retry.on_commit(ctx, job);
+    let _ = ctx.redis.transaction_observed(commands, committed).await;
     Ok(())
 }
 
@@ -101,16 +100,18 @@ async fn fail_job(
     let mut commands = vec![cmd!("HSET", keys::job(&job.id), "status", "failed")];
     commands.extend(cleanup);
     commands.extend(failed_registry_commands(ctx, job, reason));
-    let moved = ctx.redis.transaction(commands).await;
+    // Stamped when Redis commits, even if the reply is lost and the horse never learns it.
+    let kind = EventKind::JobMovedToFailed {
+        reason: reason.to_string(),
+    };
+    let moved_event = ctx.on_commit(Some(&job.origin), Some(&job.id), vec![kind]);
+    let moved = ctx
+        .redis
+        .transaction_observed(commands, Some(moved_event))
+        .await;
     let _ = ctx.redis.transaction(counters).await;
-    match moved {
-        Ok(_) => {
-            let kind = EventKind::JobMovedToFailed {
-                reason: reason.to_string(),
-            };
-            ctx.emit(Some(&job.origin), Some(&job.id), kind);
-        }
-        Err(error) => ctx.redis_error("handle_job_failure", "EXEC", &error),
+    if let Err(error) = moved {
+        ctx.redis_error("handle_job_failure", "EXEC", &error);
     }
     Ok(())
 }
@@ -154,11 +155,11 @@ pub struct RetryPlan {
 }
 
 impl RetryPlan {
-    /// Emits the retry event if it was waiting for the pipeline to commit.
-    pub fn emit_if_pending(self, ctx: &ProcCtx, job: &Job) {
-        if let Some(kind) = self.pending_event {
-            ctx.emit(Some(&job.origin), Some(&job.id), kind);
-        }
+    /// An observer that emits the retry event, if it waits for the pipeline, when Redis
+    /// commits the pipeline: a lost reply must not hide a retry that happened.
+    pub fn on_commit(&self, ctx: &ProcCtx, job: &Job) -> Option<crate::net::OnApplied> {
+        let kind = self.pending_event.clone()?;
+        Some(ctx.on_commit(Some(&job.origin), Some(&job.id), vec![kind]))
     }
 }
 

@@ -2,9 +2,11 @@
 //! each worker at most every maintenance interval, checked only at the loop top and before
 //! each dequeue attempt.
 
+use std::rc::Rc;
+
 use crate::cmd;
 use crate::event::{EventKind, Name};
-use crate::net::RedisError;
+use crate::net::{OnApplied, RedisError};
 use crate::redis::Reply;
 use crate::rq::failure::{failed_registry_commands, handle_job_failure, retry_job, FailureSite};
 use crate::rq::job::Job;
@@ -128,18 +130,24 @@ impl Worker {
             }
         }
         pipeline.push(cmd!("ZREMRANGEBYSCORE", &started_key, 0, ts));
-        self.ctx.redis.transaction(pipeline).await?;
-        for (job, plan) in pending_events {
-            match plan {
-                Some(plan) => plan.emit_if_pending(&self.ctx, &job),
+        // Each job's retry or move to failed is stamped when Redis commits the pipeline.
+        let observers: Vec<OnApplied> = pending_events
+            .iter()
+            .filter_map(|(job, plan)| match plan {
+                Some(plan) => plan.on_commit(&self.ctx, job),
                 None => {
                     let kind = EventKind::JobMovedToFailed {
                         reason: "AbandonedJobError".into(),
                     };
-                    self.ctx.emit(Some(queue), Some(&job.id), kind);
+                    Some(self.ctx.on_commit(Some(queue), Some(&job.id), vec![kind]))
                 }
-            }
-        }
+            })
+            .collect();
+        let all: OnApplied = Rc::new(move |replies| observers.iter().for_each(|o| o(replies)));
+        self.ctx
+            .redis
+            .transaction_observed(pipeline, Some(all))
+            .await?;
         Ok(())
     }
 

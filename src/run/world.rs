@@ -50,6 +50,22 @@ pub fn rq_params(spec: &RqSpec) -> RqParams {
     }
 }
 
+/// Job classes, producers and their random streams are keyed by workload name; a scenario
+/// built in code (not parsed, which reports this with its line) must not repeat one either.
+fn unique_workload_names(scenario: &Scenario) -> Result<(), String> {
+    let mut names = std::collections::BTreeSet::new();
+    for spec in &scenario.workload {
+        let name = workload_name(spec);
+        if !names.insert(name.clone()) {
+            return Err(format!(
+                "duplicate workload name `{name}` (a name defaults to the queue): give each \
+                 workload on one queue its own name"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// `[redis]` as link latency and client settings.
 pub fn network_settings(spec: &RedisSpec) -> (Latency, ClientSettings) {
     let latency = match spec.latency {
@@ -89,6 +105,7 @@ impl World {
         bus: EventBus,
         active_until: SimTime,
     ) -> Result<World, String> {
+        unique_workload_names(scenario)?;
         let sim = Sim::new();
         let streams = RngStreams::new(seed);
         let _redis_host = sim.add_host();
