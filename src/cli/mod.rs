@@ -2,6 +2,7 @@
 //! Exit codes: 0 every check held, 1 a check was violated, 2 bad input or usage.
 
 mod explore_cmd;
+mod progress;
 mod report_cmd;
 mod run_cmd;
 mod run_many;

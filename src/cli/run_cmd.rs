@@ -4,8 +4,8 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 
+use super::progress::stderr_bar;
 use super::EXIT_USAGE;
 use crate::run::{base_dir_of, run_scenario_with_progress, RunOptions};
 use crate::scenario::Scenario;
@@ -30,6 +30,21 @@ pub struct RunArgs {
     /// Skip the SVG/PNG charts.
     #[arg(long)]
     pub no_charts: bool,
+}
+
+impl RunArgs {
+    /// The run's options from the command line, for `seed` (the first, with `--runs`).
+    pub(super) fn options(&self, seed: u64, out: &Path) -> RunOptions {
+        RunOptions {
+            seed,
+            out: out.to_path_buf(),
+            force: self.force,
+            base_dir: base_dir_of(&self.file),
+            scenario_label: self.file.display().to_string(),
+            charts: !self.no_charts,
+            events_csv: true,
+        }
+    }
 }
 
 pub(super) fn load(file: &Path) -> Result<Scenario, i32> {
@@ -62,19 +77,6 @@ pub(super) fn scenario_stem(file: &Path) -> String {
         .unwrap_or_else(|| "run".to_string())
 }
 
-/// A progress bar of simulated time on stderr when it is a terminal (a 24-hour scenario with
-/// 50 pods takes minutes); a hidden one otherwise.
-fn simulated_time_bar() -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(0);
-    if let Ok(style) = ProgressStyle::with_template("{bar:40} {msg}, {elapsed} ({eta})") {
-        bar.set_style(style);
-    }
-    bar
-}
-
 /// `h:mm:ss` of a simulated span.
 fn clock(span: SimDuration) -> String {
     let seconds = span.whole_secs();
@@ -104,16 +106,9 @@ pub fn run(args: RunArgs) -> i32 {
     if args.runs > 1 {
         return super::run_many::run_many(&scenario, &args, seed, &out);
     }
-    let options = RunOptions {
-        seed,
-        out: out.clone(),
-        force: args.force,
-        base_dir: base_dir_of(&args.file),
-        scenario_label: args.file.display().to_string(),
-        charts: !args.no_charts,
-        events_csv: true,
-    };
-    let bar = simulated_time_bar();
+    let options = args.options(seed, &out);
+    // A 24-hour scenario with 50 pods takes minutes: show the simulated time reached.
+    let bar = stderr_bar(0, "{bar:40} {msg}, {elapsed} ({eta})");
     let result = run_scenario_with_progress(&scenario, &options, &|done, total| {
         bar.set_length(total.whole_secs());
         bar.set_position(done.whole_secs());

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use super::progress::stderr_bar;
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 
 use super::EXIT_USAGE;
 use crate::run::base_dir_of;
@@ -89,11 +89,8 @@ pub fn run_with_progress(
     let held = (0..plan.manifest.points)
         .filter(|p| shard.is_none_or(|s| s.holds(*p)))
         .count() as u64;
-    let bar = ProgressBar::new(held * plan.manifest.runs);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} runs, {elapsed} elapsed, eta {eta}")
-            .expect("a valid template"),
-    );
+    let template = "{bar:40} {pos}/{len} runs, {elapsed} elapsed, eta {eta}";
+    let bar = stderr_bar(held * plan.manifest.runs, template);
     let result = run_sweep(plan, shard, out, force, &|| bar.inc(1));
     bar.finish_and_clear();
     result.map_err(|e| e.to_string())
