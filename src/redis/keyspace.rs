@@ -95,14 +95,12 @@ impl Db {
 
     /// The live entry of `key`.
     pub fn get(&mut self, now: SimTime, key: &str) -> Option<&Entry> {
-        self.get_mut(now, key).map(|entry| &*entry)
+        self.expire_if_needed(now, key);
+        self.keys.entries.get(key)
     }
 
     pub fn get_mut(&mut self, now: SimTime, key: &str) -> Option<&mut Entry> {
-        // One hash lookup for the common case of a live key; a second only to expire one.
-        if self.expire_if_needed(now, key) {
-            return None;
-        }
+        self.expire_if_needed(now, key);
         self.keys.entries.get_mut(key)
     }
 

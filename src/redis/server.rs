@@ -89,9 +89,7 @@ impl Server {
         let mut replies = Vec::with_capacity(request.len());
         for command in request {
             let step = self.execute_command(now, conn, command, may_block);
-            if !self.db.pushed_lists.is_empty() {
-                self.blocked.serve(&mut self.db, now, &mut self.unblocked);
-            }
+            self.serve_blocked(now);
             match step {
                 Step::Reply(reply) => replies.push(reply),
                 Step::Block(timeout) => return Outcome::Blocked { timeout },
@@ -308,10 +306,15 @@ impl Server {
             }
         }
         replies.push(self.commit(now, conn, aborted, queued));
+        self.serve_blocked(now);
+        Some(replies)
+    }
+
+    /// After a command: hands the lists it pushed to to the clients blocked on them.
+    fn serve_blocked(&mut self, now: SimTime) {
         if !self.db.pushed_lists.is_empty() {
             self.blocked.serve(&mut self.db, now, &mut self.unblocked);
         }
-        Some(replies)
     }
 
     /// EXEC's work: abort, refuse after a touched WATCH, or run the queued commands.

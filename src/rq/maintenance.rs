@@ -99,7 +99,8 @@ impl Worker {
             .await?
             .into_strings();
         let mut pipeline = Vec::new();
-        let mut pending_events = Vec::new();
+        // Each job's retry or move to failed is stamped when Redis commits the pipeline.
+        let mut observers: Vec<OnApplied> = Vec::new();
         for member in members {
             let id = member
                 .rsplit_once(':')
@@ -121,28 +122,16 @@ impl Worker {
             if job.should_retry() {
                 let plan = retry_job(&self.ctx, &mut job).await?;
                 pipeline.extend(plan.commands.iter().cloned());
-                pending_events.push((job, Some(plan)));
+                observers.extend(plan.on_commit(&self.ctx, &job));
             } else {
                 pipeline.push(cmd!("HSET", keys::job(&job.id), "status", "failed"));
                 let text = format!("Moved to FailedJobRegistry, due to {reason}");
                 pipeline.extend(failed_registry_commands(&self.ctx, &mut job, &text));
-                pending_events.push((job, None));
+                let kind = EventKind::JobMovedToFailed { reason };
+                observers.push(self.ctx.on_commit(Some(queue), Some(&job.id), vec![kind]));
             }
         }
         pipeline.push(cmd!("ZREMRANGEBYSCORE", &started_key, 0, ts));
-        // Each job's retry or move to failed is stamped when Redis commits the pipeline.
-        let observers: Vec<OnApplied> = pending_events
-            .iter()
-            .filter_map(|(job, plan)| match plan {
-                Some(plan) => plan.on_commit(&self.ctx, job),
-                None => {
-                    let kind = EventKind::JobMovedToFailed {
-                        reason: "AbandonedJobError".into(),
-                    };
-                    Some(self.ctx.on_commit(Some(queue), Some(&job.id), vec![kind]))
-                }
-            })
-            .collect();
         let all: OnApplied = Rc::new(move |replies| observers.iter().for_each(|o| o(replies)));
         self.ctx
             .redis
