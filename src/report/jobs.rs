@@ -7,14 +7,13 @@
 //!  … job_finished / job_moved_to_failed: the row is written and the job's state dropped
 //! ```
 //!
-//! Memory stays bounded: only jobs that have not ended are kept; an ended job leaves one bit
-//! (indexed by its `job_number`) so that a run of it after its end is still recognised.
+//! Memory stays bounded: only jobs that have not ended are kept (a [`JobTable`]); an ended
+//! job leaves one bit (a [`JobSet`]) so that a run of it after its end is still recognised.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 
-use crate::event::{job_number, Event, EventKind, EventSink, Name};
-use crate::jobs::JobSet;
+use crate::event::{Event, EventKind, EventSink, Name};
+use crate::jobs::{JobSet, JobTable};
 use crate::report::csv::{optional, push_row, seconds, signed_seconds};
 use crate::report::histogram::LogHistogram;
 use crate::report::output_dir::{AtomicFile, OutputDir, ReportError};
@@ -149,8 +148,8 @@ struct JobState {
     duplicates: u32,
 }
 
-impl JobState {
-    fn new() -> JobState {
+impl Default for JobState {
+    fn default() -> JobState {
         JobState {
             queue: None,
             enqueued: None,
@@ -170,16 +169,13 @@ impl JobState {
     }
 }
 
-/// Per-job keys ordered by job number, so end-of-run rows come out as j1, j2, …, j10.
-/// Ids that are not simrq's `j<N>` sort last, by name.
-type JobKey = (usize, Name);
-
 /// Follows every job through the event stream and streams `jobs.csv`.
 pub struct JobTracker {
     file: Option<AtomicFile>,
     error: Option<ReportError>,
     line: String,
-    active: BTreeMap<JobKey, JobState>,
+    /// Jobs not ended yet; end-of-run rows come out in job order (j1, j2, …, j10).
+    active: JobTable<JobState>,
     /// Jobs that have ended and whose rows are written (one bit per job).
     ended: JobSet,
     stats: JobStats,
@@ -193,7 +189,7 @@ impl JobTracker {
             file: Some(file),
             error: None,
             line: String::with_capacity(128),
-            active: BTreeMap::new(),
+            active: JobTable::new(),
             ended: JobSet::default(),
             stats: JobStats::default(),
         })
@@ -209,14 +205,14 @@ impl JobTracker {
     /// Events that arrive afterwards are ignored.
     pub fn finish(&mut self, end: SimTime) -> Result<JobStats, ReportError> {
         let active = std::mem::take(&mut self.active);
-        for ((_, job), state) in &active {
+        for (job, state) in active.iter() {
             if let Some(due) = state.retry_due {
                 self.stats.retries_pending_at_end += 1;
                 let overdue = micros_between(due, end);
                 let max = &mut self.stats.max_pending_retry_overdue_micros;
                 *max = Some(max.map_or(overdue, |m| m.max(overdue)));
             }
-            self.write_row(job, state, state.lost_at);
+            self.write_row(&job, state, state.lost_at);
         }
         let file = self.file.take();
         if let Some(error) = self.error.take() {
@@ -237,11 +233,11 @@ impl JobTracker {
         }
     }
 
-    fn end_job(&mut self, key: JobKey, outcome: Outcome, time: SimTime) {
-        let mut state = self.active.remove(&key).expect("the job is active");
+    fn end_job(&mut self, job: &Name, outcome: Outcome, time: SimTime) {
+        let mut state = self.active.remove(job).expect("the job is active");
         state.status = outcome;
-        self.write_row(&key.1, &state, Some(time));
-        self.ended.insert(&key.1);
+        self.write_row(job, &state, Some(time));
+        self.ended.insert(job);
     }
 
     fn write_row(&mut self, job: &Name, state: &JobState, end: Option<SimTime>) {
@@ -279,20 +275,19 @@ impl EventSink for JobTracker {
             return;
         }
         let Some(job) = &event.job else { return };
-        let key = (job_number(job).unwrap_or(usize::MAX), job.clone());
         if self.ended.contains(job) {
             self.on_event_after_end(event);
             return;
         }
-        if matches!(event.kind, EventKind::ProcessKilled) && !self.active.contains_key(&key) {
+        if matches!(event.kind, EventKind::ProcessKilled) && self.active.get(job).is_none() {
             return;
         }
-        let state = self.active.entry(key.clone()).or_insert_with(JobState::new);
+        let state = self.active.entry(job);
         if state.queue.is_none() {
             state.queue = event.queue.clone();
         }
         if let Some(outcome) = apply(state, &mut self.stats, event) {
-            self.end_job(key, outcome, event.time);
+            self.end_job(job, outcome, event.time);
         }
     }
 }
