@@ -179,6 +179,28 @@ fn r2_job_declared_abandoned_while_its_horse_runs_executes_twice() {
 
 // ----- R3 --------------------------------------------------------------------------------
 
+/// worker-a runs j1 of class `ten` (a 10 s function); its link loses every reply from 1 µs
+/// before the function returns until `after` past it. Runs to 60 s; returns j1's start.
+fn lose_replies_at_the_end_of_j1(harness: &Harness, after: SimDuration) -> simrq::sim::SimTime {
+    let host_a = harness.add_host();
+    harness.start_worker("worker-a", host_a, &["default"], false);
+    harness.run_until(at(1.0));
+    harness.enqueue("ten");
+    step_until(harness, SimDuration::from_secs(5), |h| {
+        !job_events(h, "job_started", "j1").is_empty()
+    });
+    let started = job_events(harness, "job_started", "j1")[0].time;
+    let body_end = started + SimDuration::from_secs(10);
+    harness.run_until(simrq::sim::SimTime(body_end.0 - 1));
+    harness.network.add_link_fault(LinkFault {
+        host: Some(host_a),
+        verdict: Verdict::LoseReply,
+        until: body_end + after,
+    });
+    harness.run_until(at(60.0));
+    started
+}
+
 /// §9 R3, §7: j1's function returns after 10 s; the reply to the horse's first command after
 /// it (`HSET last_heartbeat`) is lost on worker-a's link (a 2 µs fault window around that
 /// instant). The horse handles the ConnectionError as a job failure and requeues j1 (one
@@ -188,22 +210,7 @@ fn r3_successful_job_is_rerun_after_a_redis_error_at_its_end() {
     let mut class = long_class("ten", 10, Some(1));
     class.scripted_outcomes = vec![Outcome::Succeed, Outcome::Succeed];
     let harness = Harness::new(HarnessConfig::default(), vec![class]);
-    let host_a = harness.add_host();
-    harness.start_worker("worker-a", host_a, &["default"], false);
-    harness.run_until(at(1.0));
-    harness.enqueue("ten");
-    step_until(&harness, SimDuration::from_secs(5), |h| {
-        !job_events(h, "job_started", "j1").is_empty()
-    });
-    let started = job_events(&harness, "job_started", "j1")[0].time;
-    let body_end = started + SimDuration::from_secs(10);
-    harness.run_until(simrq::sim::SimTime(body_end.0 - 1));
-    harness.network.add_link_fault(LinkFault {
-        host: Some(host_a),
-        verdict: Verdict::LoseReply,
-        until: simrq::sim::SimTime(body_end.0 + 1),
-    });
-    harness.run_until(at(60.0));
+    let started = lose_replies_at_the_end_of_j1(&harness, SimDuration::from_micros(1));
 
     let failed = job_events(&harness, "job_failed", "j1");
     assert_eq!(failed.len(), 1);
@@ -241,22 +248,7 @@ fn r3_successful_job_is_rerun_after_a_redis_error_at_its_end() {
 #[test]
 fn a_move_to_failed_whose_reply_is_lost_is_still_reported() {
     let harness = Harness::new(HarnessConfig::default(), vec![long_class("ten", 10, None)]);
-    let host_a = harness.add_host();
-    harness.start_worker("worker-a", host_a, &["default"], false);
-    harness.run_until(at(1.0));
-    harness.enqueue("ten");
-    step_until(&harness, SimDuration::from_secs(5), |h| {
-        !job_events(h, "job_started", "j1").is_empty()
-    });
-    let started = job_events(&harness, "job_started", "j1")[0].time;
-    let body_end = started + SimDuration::from_secs(10);
-    harness.run_until(simrq::sim::SimTime(body_end.0 - 1));
-    harness.network.add_link_fault(LinkFault {
-        host: Some(host_a),
-        verdict: Verdict::LoseReply,
-        until: body_end + SimDuration::from_millis(5),
-    });
-    harness.run_until(at(60.0));
+    lose_replies_at_the_end_of_j1(&harness, SimDuration::from_millis(5));
 
     let failed = job_events(&harness, "job_failed", "j1");
     assert_eq!(failed.len(), 1);
