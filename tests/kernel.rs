@@ -234,6 +234,35 @@ fn timeout_gives_up_at_the_limit() {
     assert_eq!(*seen.borrow(), ["true true @185.000000"]);
 }
 
+/// A timeout whose operation finished first cancels its timer: the process is not woken
+/// again at the limit (an event that would only cost a spurious poll).
+#[test]
+fn a_timeout_that_was_not_needed_leaves_no_timer_behind() {
+    let sim = Sim::new();
+    let host = sim.add_host();
+    let s = sim.clone();
+    sim.spawn(host, "client", None, async move {
+        let reply = s
+            .timeout(
+                SimDuration::from_secs(180),
+                s.sleep(SimDuration::from_secs(5)),
+            )
+            .await;
+        assert!(reply.is_ok());
+        s.sleep(SimDuration::from_secs(1_000)).await;
+        0
+    });
+    sim.run_until(SimTime::from_secs(10));
+    let stats = sim.stats();
+    assert_eq!(stats.pending_events, 1, "only the 1,000 s sleep is pending");
+    sim.run_until(SimTime::from_secs(2_000));
+    assert_eq!(
+        sim.stats().events_run,
+        2,
+        "the 5 s sleep and the 1,000 s sleep"
+    );
+}
+
 /// Processes that sleep varied spans (some ending exactly on a slice boundary) and spawn
 /// children; their log of (time, label) is the trace to compare.
 fn busy_world(sim: &Sim, trace: &Rc<RefCell<Vec<String>>>) {

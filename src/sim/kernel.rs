@@ -26,12 +26,14 @@
 //! [`Sim::interruptible`] wait can end early.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
+pub use super::event_queue::EventId;
+use super::event_queue::EventQueue;
 use super::time::{SimDuration, SimTime};
 
 /// A process body: an `async` block that returns the process's exit code.
@@ -130,21 +132,11 @@ enum Action {
     Call(Callback),
 }
 
-/// Identifies a scheduled event, so that a timer nobody waits for any more can be cancelled.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct EventId {
-    time: SimTime,
-    seq: u64,
-}
-
 #[derive(Default)]
 struct Kernel {
     now: Cell<SimTime>,
-    next_seq: Cell<u64>,
-    /// Ordered by (time, seq): the earliest first, FIFO among equal times. A map rather than
-    /// a heap so that cancelled timers (every socket timeout that did not fire) leave at once
-    /// instead of lingering until their time.
-    events: RefCell<BTreeMap<EventId, Action>>,
+    /// Ordered by (time, seq): the earliest first, FIFO among equal times.
+    events: RefCell<EventQueue<Action>>,
     ready: RefCell<VecDeque<Pid>>,
     slots: RefCell<Vec<Slot>>,
     free_slots: RefCell<Vec<u32>>,
@@ -222,16 +214,12 @@ impl Sim {
 
     fn push_event(&self, time: SimTime, action: Action) -> EventId {
         assert!(time >= self.now(), "event scheduled in the past");
-        let seq = self.kernel.next_seq.get();
-        self.kernel.next_seq.set(seq + 1);
-        let id = EventId { time, seq };
-        self.kernel.events.borrow_mut().insert(id, action);
-        id
+        self.kernel.events.borrow_mut().push(time, action)
     }
 
     /// Removes a scheduled event that has not run yet (a no-op if it has).
     pub fn cancel(&self, id: EventId) {
-        self.kernel.events.borrow_mut().remove(&id);
+        self.kernel.events.borrow_mut().cancel(id);
     }
 
     /// Runs `callback` at `time` (at once in the loop's order if `time` is now).
@@ -274,8 +262,9 @@ impl Sim {
     pub fn run_until(&self, deadline: SimTime) -> bool {
         loop {
             self.poll_ready();
-            let next_time = match self.kernel.events.borrow().first_key_value() {
-                Some((next, _)) => next.time,
+            let next_time = self.kernel.events.borrow_mut().next_time();
+            let next_time = match next_time {
+                Some(time) => time,
                 None => {
                     self.kernel.now.set(deadline.max(self.now()));
                     return false;
@@ -309,9 +298,9 @@ impl Sim {
             .kernel
             .events
             .borrow_mut()
-            .pop_first()
+            .pop()
             .expect("caller checked");
-        self.kernel.now.set(id.time);
+        self.kernel.now.set(id.time());
         self.kernel.events_run.set(self.kernel.events_run.get() + 1);
         match action {
             Action::Wake(pid) => self.wake(pid),
@@ -666,8 +655,10 @@ impl Sleep {
         if !self.armed {
             self.armed = true;
             let deadline = *self.deadline.get_or_insert(self.sim.now() + self.span);
-            self.sim
+            let timer = self
+                .sim
                 .wake_at(deadline.max(self.sim.now()), self.sim.current_pid());
+            self.timer = Some(timer);
         }
     }
 }
