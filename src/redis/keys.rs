@@ -415,6 +415,44 @@ mod tests {
         assert_eq!(s.key_count(), 1);
     }
 
+    /// The expiry index keeps a row per TTL ever set; only the key's current TTL may act.
+    #[test]
+    fn active_expiry_acts_only_on_the_current_ttl() {
+        let mut s = Server::new();
+        for key in ["extended", "persisted", "recreated"] {
+            run0(&mut s, &["SET", key, "v", "EX", "5"]);
+        }
+        run0(&mut s, &["EXPIRE", "extended", "100"]);
+        run0(&mut s, &["PERSIST", "persisted"]);
+        run0(&mut s, &["DEL", "recreated"]);
+        run0(&mut s, &["SET", "recreated", "v"]);
+        assert_eq!(s.active_expire(at(10.0)), 0);
+        assert_eq!(s.key_count(), 3);
+        assert_eq!(
+            s.active_expire(at(100.0)),
+            1,
+            "extended goes at its new time"
+        );
+        assert_eq!(s.key_count(), 2);
+    }
+
+    /// A heartbeat key whose TTL is pushed forward many times stays one key, and the index
+    /// of expiry rows stays bounded by the keyspace rather than by the number of EXPIREs.
+    #[test]
+    fn refreshing_a_ttl_many_times_keeps_the_index_bounded() {
+        let mut s = Server::new();
+        run0(&mut s, &["SET", "worker", "v"]);
+        for seconds in 1..=20_000 {
+            run0(
+                &mut s,
+                &["EXPIRE", "worker", &(1_000_000 + seconds).to_string()],
+            );
+        }
+        assert!(s.db.keys.expiry_rows() <= 2 * s.key_count() + 1025);
+        assert_eq!(s.active_expire(at(1_019_999.0)), 0);
+        assert_eq!(s.active_expire(at(1_020_000.0)), 1);
+    }
+
     #[test]
     fn wrong_type_on_get() {
         let mut s = Server::new();

@@ -2,15 +2,19 @@
 //!
 //! ```text
 //!   entries: HashMap<key, Entry { value, expire_at }>   (unkeyed hasher: no random seed)
-//!   expiry:  BTreeSet<(expire_at, key)>      -- one row per key with a TTL
+//!   expiry:  min-heap of (expire_at, key)    -- pushed whenever a key gets a TTL
 //! ```
 //!
 //! A key whose `expire_at` has come (`now >= expire_at`) is logically gone. Reads and writes
-//! remove it first (lazy expiry); [`Db::active_expire`] walks the expiry index so that keys
-//! nobody touches again are removed too and memory stays bounded. Every removal by expiry and
+//! remove it first (lazy expiry); [`Db::active_expire`] pops the expiry index so that keys
+//! nobody touches again are removed too and memory stays bounded. A heap row is only a hint:
+//! it acts only if the key still has exactly that expiry time, so a TTL that was changed,
+//! cleared or deleted leaves a stale row that is skipped when it comes up (rows are never
+//! searched for, which made the ordered set cost a key copy and two tree walks per EXPIRE). Every removal by expiry and
 //! every write tells the WATCH table, as Redis's `signalModifiedKey` does.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
 
 use crate::redis::hashes::Hash;
 use crate::redis::streams::Stream;
@@ -62,11 +66,19 @@ pub struct Entry {
 }
 
 /// The stored keys, with absolute expiry times (what a snapshot holds).
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default)]
 pub struct Keys {
     /// Looked up by key only, never iterated in an order that matters.
     entries: HashMap<String, Entry, WordBuildHasher>,
-    expiry: BTreeSet<(SimTime, String)>,
+    /// Earliest first; possibly stale rows (see the module comment).
+    expiry: BinaryHeap<Reverse<(SimTime, String)>>,
+}
+
+impl PartialEq for Keys {
+    /// The same keys, values and expiry times (the index is bookkeeping).
+    fn eq(&self, other: &Keys) -> bool {
+        self.entries == other.entries
+    }
 }
 
 /// The keyspace plus the bookkeeping that writes feed: WATCH dirtiness and lists that became
@@ -162,10 +174,7 @@ impl Db {
     /// Removes every key whose TTL has passed; returns how many.
     pub fn active_expire(&mut self, now: SimTime) -> usize {
         let mut removed = 0;
-        while let Some((at, key)) = self.keys.expiry.first().cloned() {
-            if at > now {
-                break;
-            }
+        while let Some(key) = self.keys.pop_due(now) {
             self.keys.remove(&key);
             self.watch.touch(&key);
             removed += 1;
@@ -206,36 +215,59 @@ impl Keys {
 
     /// Drops every key already expired at `now` (a snapshot loaded after its keys' TTLs).
     pub fn drop_expired(&mut self, now: SimTime) {
-        while let Some((at, key)) = self.expiry.first().cloned() {
-            if at > now {
-                break;
-            }
+        while let Some(key) = self.pop_due(now) {
             self.remove(&key);
         }
     }
 
-    fn remove(&mut self, key: &str) -> bool {
-        match self.entries.remove(key) {
-            Some(entry) => {
-                if let Some(at) = entry.expire_at {
-                    self.expiry.remove(&(at, key.to_string()));
-                }
-                true
+    /// Rows in the expiry index, stale ones included.
+    #[cfg(test)]
+    pub fn expiry_rows(&self) -> usize {
+        self.expiry.len()
+    }
+
+    /// The next key whose TTL has passed at `now`, its row taken off the index; stale rows on
+    /// the way are dropped.
+    fn pop_due(&mut self, now: SimTime) -> Option<String> {
+        loop {
+            let Reverse((at, _)) = self.expiry.peek()?;
+            if *at > now {
+                return None;
             }
-            None => false,
+            let Reverse((at, key)) = self.expiry.pop().expect("peeked");
+            let current = self.entries.get(&key).and_then(|entry| entry.expire_at);
+            if current == Some(at) {
+                return Some(key);
+            }
         }
+    }
+
+    fn remove(&mut self, key: &str) -> bool {
+        self.entries.remove(key).is_some()
+    }
+
+    /// A key whose long TTL is refreshed often (a heartbeat) leaves one stale row per refresh
+    /// until the old time comes; rebuilding from the entries bounds the index by the keyspace.
+    fn compact_expiry_if_mostly_stale(&mut self) {
+        if self.expiry.len() <= 2 * self.entries.len() + 1024 {
+            return;
+        }
+        self.expiry = self
+            .entries
+            .iter()
+            .filter_map(|(key, entry)| Some(Reverse((entry.expire_at?, key.clone()))))
+            .collect();
     }
 
     fn set_expiry(&mut self, key: &str, expire_at: Option<SimTime>) {
         let Some(entry) = self.entries.get_mut(key) else {
             return;
         };
-        if let Some(old) = entry.expire_at {
-            self.expiry.remove(&(old, key.to_string()));
-        }
+        let unchanged = entry.expire_at == expire_at;
         entry.expire_at = expire_at;
-        if let Some(at) = expire_at {
-            self.expiry.insert((at, key.to_string()));
+        if let (Some(at), false) = (expire_at, unchanged) {
+            self.expiry.push(Reverse((at, key.to_string())));
+            self.compact_expiry_if_mostly_stale();
         }
     }
 }
