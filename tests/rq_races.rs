@@ -269,6 +269,63 @@ fn a_move_to_failed_whose_reply_is_lost_is_still_reported() {
     );
 }
 
+/// §3.7, §3.9: an interval retry sends `HSET status scheduled` and `ZADD rq:scheduled` one
+/// by one, outside the failure pipeline. Here the ZADD executes but its reply is lost on
+/// worker-a's link: the horse gets a ConnectionError and exits 1, and worker-a handles the
+/// failure again from the job hash, whose `retries_left` the lost pipeline never decremented.
+/// Both retry decisions happened in Redis, so both are reported, the horse's when its ZADD
+/// executed; the one scheduled entry runs j1 once more, ~60 s later, on worker-b.
+#[test]
+fn an_interval_retry_whose_zadd_reply_is_lost_is_still_reported() {
+    let mut class = long_class("flaky", 5, Some(2));
+    class.retry_intervals_s = vec![60];
+    class.scripted_outcomes = vec![Outcome::Raise, Outcome::Succeed];
+    let harness = Harness::new(HarnessConfig::default(), vec![class]);
+    let (host_a, host_b) = (harness.add_host(), harness.add_host());
+    harness.start_worker("worker-a", host_a, &["default"], false);
+    harness.run_until(at(0.5));
+    harness.start_worker("worker-b", host_b, &["default"], true);
+    harness.run_until(at(1.0));
+    harness.enqueue("flaky");
+    step_until(&harness, SimDuration::from_secs(10), |h| {
+        hash_field(h, "rq:job:j1", "status").as_deref() == Some("scheduled")
+    });
+    // The HSET just executed; its reply reaches the horse in one latency (300 µs), and the
+    // horse sends the ZADD then: only that send falls inside the fault window.
+    let hset_executed = harness.now();
+    harness.network.add_link_fault(LinkFault {
+        host: Some(host_a),
+        verdict: Verdict::LoseReply,
+        until: hset_executed + SimDuration::from_micros(301),
+    });
+    harness.run_until(at(100.0));
+
+    let scheduled = job_events(&harness, "job_retry_scheduled", "j1");
+    let retries_left: Vec<i64> = scheduled
+        .iter()
+        .map(|e| match &e.kind {
+            EventKind::JobRetryScheduled { retries_left, .. } => *retries_left,
+            _ => unreachable!(),
+        })
+        .collect();
+    assert_eq!(retries_left, [1, 1], "the horse's, then the worker's");
+    assert_eq!(
+        scheduled[0].time.since(hset_executed),
+        SimDuration::from_micros(600),
+        "stamped when the ZADD executed, although its reply was lost"
+    );
+    let failures = job_events(&harness, "job_failed", "j1");
+    assert_eq!(
+        failures[1].kind,
+        EventKind::JobFailed {
+            reason: "Work-horse terminated unexpectedly".into()
+        }
+    );
+    let starts = job_events(&harness, "job_started", "j1");
+    assert_eq!(starts.len(), 2);
+    assert_eq!(starts[1].pod.as_deref(), Some("worker-b"));
+}
+
 // ----- R4 --------------------------------------------------------------------------------
 
 /// §9 R4, §3.7: j1 (Retry(max=2, interval=60)) fails on worker-a at ~6 s. Its immediate

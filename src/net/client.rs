@@ -99,7 +99,24 @@ impl Client {
 
     /// One command; an error reply becomes `Err(Response)`.
     pub async fn call(&self, command: Command) -> Result<Reply, RedisError> {
-        let mut replies = self.request(vec![command], None).await?;
+        self.call_observed(command, None).await
+    }
+
+    /// [`Client::call`], calling `on_applied` with the reply at the instant Redis executes the
+    /// command, unless the reply is an error (see [`Client::transaction_observed`]).
+    pub async fn call_observed(
+        &self,
+        command: Command,
+        on_applied: Option<OnApplied>,
+    ) -> Result<Reply, RedisError> {
+        let on_applied = on_applied.map(|observer| -> OnApplied {
+            Rc::new(move |replies: &[Reply]| {
+                if !replies.iter().any(Reply::is_error) {
+                    observer(replies);
+                }
+            })
+        });
+        let mut replies = self.request(vec![command], on_applied).await?;
         match replies.pop() {
             Some(Reply::Error(message)) => Err(RedisError::Response(message)),
             Some(reply) => Ok(reply),

@@ -203,17 +203,24 @@ pub async fn retry_job(ctx: &ProcCtx, job: &mut Job) -> Result<RetryPlan, RedisE
         });
     }
     let status = cmd!("HSET", keys::job(&job.id), "status", "scheduled");
-    immediate(ctx, status, "HSET").await?;
-    immediate(ctx, zadd, "ZADD").await?;
-    ctx.emit(Some(&job.origin), Some(&job.id), retry_event);
+    immediate(ctx, status, "HSET", None).await?;
+    // Stamped when the ZADD executes: once it has, the retry is scheduled even if the reply
+    // is lost and the horse exits on the error.
+    let scheduled = ctx.on_commit(Some(&job.origin), Some(&job.id), vec![retry_event]);
+    immediate(ctx, zadd, "ZADD", Some(scheduled)).await?;
     Ok(RetryPlan {
         commands,
         pending_event: None,
     })
 }
 
-async fn immediate(ctx: &ProcCtx, command: Command, name: &str) -> Result<(), RedisError> {
-    match ctx.redis.call(command).await {
+async fn immediate(
+    ctx: &ProcCtx,
+    command: Command,
+    name: &str,
+    on_applied: Option<crate::net::OnApplied>,
+) -> Result<(), RedisError> {
+    match ctx.redis.call_observed(command, on_applied).await {
         Ok(_) => Ok(()),
         Err(error) => {
             ctx.redis_error("job_retry", name, &error);

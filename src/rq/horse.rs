@@ -333,20 +333,15 @@ async fn handle_job_retry(
     ctx.redis
         .call(cmd!("HSET", keys::job(&job.id), "status", "scheduled"))
         .await?;
-    ctx.redis
-        .call(cmd!(
-            "ZADD",
-            keys::scheduled(&job.origin),
-            due_unix_s,
-            &job.id
-        ))
-        .await?;
     let event = EventKind::JobRetryScheduled {
         due_unix_s,
         interval_s,
         retries_left,
     };
-    ctx.emit(Some(&job.origin), Some(&job.id), event);
+    // Stamped when the ZADD executes, as `Job.retry`'s is (rq/failure.rs).
+    let scheduled = ctx.on_commit(Some(&job.origin), Some(&job.id), vec![event]);
+    let zadd = cmd!("ZADD", keys::scheduled(&job.origin), due_unix_s, &job.id);
+    ctx.redis.call_observed(zadd, Some(scheduled)).await?;
     commands.push(job.save_command());
     commit_return_retry(ctx, task, started, commands, None).await
 }
@@ -359,20 +354,18 @@ async fn commit_return_retry(
     event: Option<EventKind>,
 ) -> Result<(), RedisError> {
     let terminal = task.job.status == "failed";
-    match ctx.redis.transaction(commands).await {
-        Ok(_) if terminal => {
-            let kind = EventKind::JobMovedToFailed {
-                reason: "MAX_RETRIES_EXCEEDED".into(),
-            };
-            ctx.emit(Some(&task.job.origin), Some(&task.job.id), kind);
-            Ok(())
-        }
-        Ok(_) => {
-            if let Some(kind) = event {
-                ctx.emit(Some(&task.job.origin), Some(&task.job.id), kind);
-            }
-            Ok(())
-        }
+    let event = if terminal {
+        Some(EventKind::JobMovedToFailed {
+            reason: "MAX_RETRIES_EXCEEDED".into(),
+        })
+    } else {
+        event
+    };
+    // Stamped when Redis commits, even if the reply is lost.
+    let committed =
+        event.map(|kind| ctx.on_commit(Some(&task.job.origin), Some(&task.job.id), vec![kind]));
+    match ctx.redis.transaction_observed(commands, committed).await {
+        Ok(_) => Ok(()),
         Err(error) => {
             ctx.redis_error("handle_job_retry", "EXEC", &error);
             fail(ctx, task, started, "ConnectionError in handle_job_retry").await
