@@ -269,6 +269,20 @@ fn a_move_to_failed_whose_reply_is_lost_is_still_reported() {
     );
 }
 
+/// worker-a (no scheduler) and, from 0.5 s, worker-b `--with-scheduler`, each on its own
+/// host; a job of `class` (named "flaky") is enqueued at 1 s and worker-a, idle first, takes
+/// it. Returns the harness and worker-a's host.
+fn flaky_job_beside_a_scheduler(class: JobClass) -> (Harness, simrq::sim::HostId) {
+    let harness = Harness::new(HarnessConfig::default(), vec![class]);
+    let (host_a, host_b) = (harness.add_host(), harness.add_host());
+    harness.start_worker("worker-a", host_a, &["default"], false);
+    harness.run_until(at(0.5));
+    harness.start_worker("worker-b", host_b, &["default"], true);
+    harness.run_until(at(1.0));
+    harness.enqueue("flaky");
+    (harness, host_a)
+}
+
 /// §3.7, §3.9: an interval retry sends `HSET status scheduled` and `ZADD rq:scheduled` one
 /// by one, outside the failure pipeline. Here the ZADD executes but its reply is lost on
 /// worker-a's link: the horse gets a ConnectionError and exits 1, and worker-a handles the
@@ -280,13 +294,7 @@ fn an_interval_retry_whose_zadd_reply_is_lost_is_still_reported() {
     let mut class = long_class("flaky", 5, Some(2));
     class.retry_intervals_s = vec![60];
     class.scripted_outcomes = vec![Outcome::Raise, Outcome::Succeed];
-    let harness = Harness::new(HarnessConfig::default(), vec![class]);
-    let (host_a, host_b) = (harness.add_host(), harness.add_host());
-    harness.start_worker("worker-a", host_a, &["default"], false);
-    harness.run_until(at(0.5));
-    harness.start_worker("worker-b", host_b, &["default"], true);
-    harness.run_until(at(1.0));
-    harness.enqueue("flaky");
+    let (harness, host_a) = flaky_job_beside_a_scheduler(class);
     step_until(&harness, SimDuration::from_secs(10), |h| {
         hash_field(h, "rq:job:j1", "status").as_deref() == Some("scheduled")
     });
@@ -344,13 +352,7 @@ fn r4_interval_retry_committed_half_way_runs_the_job_again_later() {
     // With the default 500 s the finished hash would be gone by the time of the cleaner's
     // run, and the stale wip entry would be skipped silently (§5.3).
     class.result_ttl_s = Some(3_600);
-    let harness = Harness::new(HarnessConfig::default(), vec![class]);
-    let (host_a, host_b) = (harness.add_host(), harness.add_host());
-    harness.start_worker("worker-a", host_a, &["default"], false);
-    harness.run_until(at(0.5));
-    harness.start_worker("worker-b", host_b, &["default"], true);
-    harness.run_until(at(1.0));
-    harness.enqueue("flaky");
+    let (harness, host_a) = flaky_job_beside_a_scheduler(class);
     step_until(&harness, SimDuration::from_secs(10), |h| {
         h.redis(|s, now| s.peek_zscore(now, "rq:scheduled:default", "j1").is_some())
     });
