@@ -262,19 +262,14 @@ impl Sim {
     pub fn run_until(&self, deadline: SimTime) -> bool {
         loop {
             self.poll_ready();
-            let next_time = self.kernel.events.borrow_mut().next_time();
-            let next_time = match next_time {
-                Some(time) => time,
-                None => {
+            let next = self.kernel.events.borrow_mut().pop_until(deadline);
+            match next {
+                Ok((id, action)) => self.run_event(id, action),
+                Err(more_later) => {
                     self.kernel.now.set(deadline.max(self.now()));
-                    return false;
+                    return more_later;
                 }
-            };
-            if next_time > deadline {
-                self.kernel.now.set(deadline.max(self.now()));
-                return true;
             }
-            self.run_next_event();
         }
     }
 
@@ -300,6 +295,10 @@ impl Sim {
             .borrow_mut()
             .pop()
             .expect("caller checked");
+        self.run_event(id, action);
+    }
+
+    fn run_event(&self, id: EventId, action: Action) {
         self.kernel.now.set(id.time());
         self.kernel.events_run.set(self.kernel.events_run.get() + 1);
         match action {
