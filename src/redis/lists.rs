@@ -207,6 +207,9 @@ pub fn move_element(
     if let Err(reply) = db.check::<List>(now, destination) {
         return reply;
     }
+    if source == destination {
+        return rotate(db, now, source, from, to);
+    }
     let value = match db.write::<List>(now, source) {
         Ok(Some(list)) => pop(list, from),
         _ => None,
@@ -220,6 +223,21 @@ pub fn move_element(
     }
     db.modified(destination);
     db.list_pushed(destination);
+    Reply::Bulk(value)
+}
+
+/// LMOVE of a list onto itself. Redis pushes before it checks whether the source emptied, so
+/// even a one-element list is never deleted in between and keeps its TTL.
+fn rotate(db: &mut Db, now: SimTime, key: &str, from: Side, to: Side) -> Reply {
+    let Ok(Some(list)) = db.write::<List>(now, key) else {
+        return Reply::Nil;
+    };
+    let Some(value) = pop(list, from) else {
+        return Reply::Nil;
+    };
+    push(list, to, value.clone());
+    db.modified(key);
+    db.list_pushed(key);
     Reply::Bulk(value)
 }
 
@@ -331,5 +349,20 @@ mod tests {
             Reply::Nil
         );
         assert_eq!(run0(&mut s, &["LRANGE", "i", "0", "-1"]), bulks(&["1"]));
+    }
+
+    /// Found by the differential test against redis-server 7.0: rotating a one-element list
+    /// keeps the key, so its TTL survives.
+    #[test]
+    fn lmove_onto_itself_keeps_the_key_and_its_ttl() {
+        let mut s = Server::new();
+        run0(&mut s, &["RPUSH", "b", "x"]);
+        run0(&mut s, &["PEXPIRE", "b", "100000"]);
+        assert_eq!(
+            run0(&mut s, &["LMOVE", "b", "b", "LEFT", "RIGHT"]),
+            bulk("x")
+        );
+        assert_eq!(run0(&mut s, &["PERSIST", "b"]), Reply::Int(1));
+        assert_eq!(run0(&mut s, &["LRANGE", "b", "0", "-1"]), bulks(&["x"]));
     }
 }
