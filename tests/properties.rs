@@ -17,11 +17,14 @@
 //! same scenarios every time; `SIMRQ_PROPTEST_SEED=N` draws others, `=random` fresh ones each
 //! run (how to hunt for new failures: a failure prints the whole scenario).
 
+#[path = "support/proptest_seed.rs"]
+mod proptest_seed;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngSeed};
+use proptest::test_runner::Config;
 
 use simrq::explore::write::{minimal_toml, write_shrunk};
 use simrq::explore::{explore, shrink, ExploreOptions, ShrinkOptions};
@@ -37,14 +40,7 @@ fn cases(default: u32) -> Config {
         .ok()
         .and_then(|text| text.parse().ok())
         .unwrap_or(default);
-    let rng_seed = match std::env::var("SIMRQ_PROPTEST_SEED").as_deref() {
-        Ok("random") => RngSeed::Random,
-        Ok(text) => RngSeed::Fixed(
-            text.parse()
-                .expect("SIMRQ_PROPTEST_SEED: a number or `random`"),
-        ),
-        Err(_) => RngSeed::Fixed(DEFAULT_SEED),
-    };
+    let rng_seed = proptest_seed::rng_seed();
     Config {
         cases,
         failure_persistence: None,
@@ -52,9 +48,6 @@ fn cases(default: u32) -> Config {
         ..Config::default()
     }
 }
-
-/// The seed CI draws its random scenarios from.
-const DEFAULT_SEED: u64 = 20_261_128;
 
 fn run_into(dir: &Path, scenario: &Scenario, seed: u64, events_csv: bool) -> RunResult {
     let mut options = RunOptions::new(seed, dir, "random.toml");

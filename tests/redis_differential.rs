@@ -7,9 +7,13 @@
 //! scripts (real Redis runs their Lua text, the model its native version). Allowed
 //! differences: TTL ±1 s and PTTL ±1000 ms (the real clock moves), XADD ids (shape only),
 //! SMEMBERS order. EXPIRE's GT and LT are left to the unit tests: with equal TTLs their
-//! answer depends on whether a millisecond passed between two commands. Cases: `SIMRQ_DIFF_CASES` (default 256). Without `redis-server` on PATH the
-//! test says SKIPPED on stderr, and fails if `SIMRQ_REQUIRE_REDIS=1`.
+//! answer depends on whether a millisecond passed between two commands. Cases:
+//! `SIMRQ_DIFF_CASES` (default 256), drawn from a fixed seed unless `SIMRQ_PROPTEST_SEED` says
+//! otherwise (`random` explores). Without `redis-server` on PATH the test says SKIPPED on
+//! stderr, and fails if `SIMRQ_REQUIRE_REDIS=1`.
 
+#[path = "support/proptest_seed.rs"]
+mod proptest_seed;
 #[path = "support/resp.rs"]
 mod resp;
 
@@ -580,6 +584,7 @@ fn model_agrees_with_redis_server() {
         cases: cases(),
         failure_persistence: None,
         max_shrink_iters: 10_000,
+        rng_seed: proptest_seed::rng_seed(),
         ..Config::default()
     };
     let started = Instant::now();
@@ -666,6 +671,7 @@ fn a_transaction_sent_whole_answers_as_one_sent_command_by_command() {
     let config = Config {
         cases: cases(),
         failure_persistence: None,
+        rng_seed: proptest_seed::rng_seed(),
         ..Config::default()
     };
     let mut runner = TestRunner::new(config);
