@@ -10,8 +10,9 @@
 //! nobody touches again are removed too and memory stays bounded. A heap row is only a hint:
 //! it acts only if the key still has exactly that expiry time, so a TTL that was changed,
 //! cleared or deleted leaves a stale row that is skipped when it comes up (rows are never
-//! searched for, which made the ordered set cost a key copy and two tree walks per EXPIRE). Every removal by expiry and
-//! every write tells the WATCH table, as Redis's `signalModifiedKey` does.
+//! searched for, which made the ordered set cost a key copy and two tree walks per EXPIRE).
+//! Every removal by expiry and every write tells the WATCH table, as Redis's
+//! `signalModifiedKey` does.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
@@ -263,9 +264,11 @@ impl Keys {
         let Some(entry) = self.entries.get_mut(key) else {
             return;
         };
-        let unchanged = entry.expire_at == expire_at;
+        if entry.expire_at == expire_at {
+            return;
+        }
         entry.expire_at = expire_at;
-        if let (Some(at), false) = (expire_at, unchanged) {
+        if let Some(at) = expire_at {
             self.expiry.push(Reverse((at, key.to_string())));
             self.compact_expiry_if_mostly_stale();
         }

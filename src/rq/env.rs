@@ -214,6 +214,15 @@ impl ProcCtx {
         })
     }
 
+    /// [`ProcCtx::on_commit`] of one event about `job` (on its queue).
+    pub fn on_job_commit(
+        &self,
+        job: &crate::rq::job::Job,
+        kind: EventKind,
+    ) -> crate::net::OnApplied {
+        self.on_commit(Some(&job.origin), Some(&job.id), vec![kind])
+    }
+
     /// Emits a `redis_error` event for an error this process saw.
     pub fn redis_error(&self, phase: &str, command: &str, error: &crate::net::RedisError) {
         let kind = EventKind::RedisError {

@@ -104,7 +104,7 @@ async fn fail_job(
     let kind = EventKind::JobMovedToFailed {
         reason: reason.to_string(),
     };
-    let moved_event = ctx.on_commit(Some(&job.origin), Some(&job.id), vec![kind]);
+    let moved_event = ctx.on_job_commit(job, kind);
     let moved = ctx
         .redis
         .transaction_observed(commands, Some(moved_event))
@@ -159,7 +159,7 @@ impl RetryPlan {
     /// commits the pipeline: a lost reply must not hide a retry that happened.
     pub fn on_commit(&self, ctx: &ProcCtx, job: &Job) -> Option<crate::net::OnApplied> {
         let kind = self.pending_event.clone()?;
-        Some(ctx.on_commit(Some(&job.origin), Some(&job.id), vec![kind]))
+        Some(ctx.on_job_commit(job, kind))
     }
 }
 
@@ -206,7 +206,7 @@ pub async fn retry_job(ctx: &ProcCtx, job: &mut Job) -> Result<RetryPlan, RedisE
     immediate(ctx, status, "HSET", None).await?;
     // Stamped when the ZADD executes: once it has, the retry is scheduled even if the reply
     // is lost and the horse exits on the error.
-    let scheduled = ctx.on_commit(Some(&job.origin), Some(&job.id), vec![retry_event]);
+    let scheduled = ctx.on_job_commit(job, retry_event);
     immediate(ctx, zadd, "ZADD", Some(scheduled)).await?;
     Ok(RetryPlan {
         commands,

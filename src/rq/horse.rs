@@ -339,7 +339,7 @@ async fn handle_job_retry(
         retries_left,
     };
     // Stamped when the ZADD executes, as `Job.retry`'s is (rq/failure.rs).
-    let scheduled = ctx.on_commit(Some(&job.origin), Some(&job.id), vec![event]);
+    let scheduled = ctx.on_job_commit(job, event);
     let zadd = cmd!("ZADD", keys::scheduled(&job.origin), due_unix_s, &job.id);
     ctx.redis.call_observed(zadd, Some(scheduled)).await?;
     commands.push(job.save_command());
@@ -362,8 +362,7 @@ async fn commit_return_retry(
         event
     };
     // Stamped when Redis commits, even if the reply is lost.
-    let committed =
-        event.map(|kind| ctx.on_commit(Some(&task.job.origin), Some(&task.job.id), vec![kind]));
+    let committed = event.map(|kind| ctx.on_job_commit(&task.job, kind));
     match ctx.redis.transaction_observed(commands, committed).await {
         Ok(_) => Ok(()),
         Err(error) => {
