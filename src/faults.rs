@@ -148,11 +148,17 @@ impl FaultInjector {
                     Persistence::Snapshot => Restore::LastSnapshot,
                     Persistence::Aof => Restore::Everything,
                 };
+                let startup = self.redis_startup();
+                let started = if startup > SimDuration::ZERO {
+                    format!(" startup={startup}")
+                } else {
+                    String::new()
+                };
                 self.record(format!(
-                    "redis_restart down_for={span} persistence={persistence:?}"
+                    "redis_restart down_for={span}{started} persistence={persistence:?}"
                 ));
                 let waiting_before = self.waiting_jobs();
-                self.env.network.restart_server(span, restore);
+                self.env.network.restart_server(span + startup, restore);
                 self.report_lost(waiting_before);
             }
             FaultKind::RedisPause => {
@@ -183,6 +189,14 @@ impl FaultInjector {
                 waiting.extend(ids.map(|id| (Name::from(queue.as_str()), Name::from(id))));
             }
             waiting
+        })
+    }
+
+    /// `[redis] startup`, drawn for a restart happening now.
+    fn redis_startup(&self) -> SimDuration {
+        let now = self.env.sim.now();
+        self.env.host_cost(&self.env.params.host.redis_startup, || {
+            format!("redis/restart/{}", now.as_micros())
         })
     }
 

@@ -57,25 +57,27 @@ enum Command {
     /// A design-review report (report.md and a self-contained report.html) of a scenario or
     /// a sweep directory.
     Report(report_cmd::ReportArgs),
-    /// Compare two runs of one scenario (usually real RQ against simrq) metric by metric;
-    /// exit 1 when a metric is outside its tolerance.
+    /// Compare a run of one scenario (usually real RQ) against simrq metric by metric: against
+    /// one simulated run, or against the envelope of many seeds; exit 1 when a metric is
+    /// outside its tolerance.
     #[command(
-        after_help = "Each directory holds events.csv and jobs.csv, as `simrq run` and tests/conformance/harness.py write them.\n\nExamples:\n  simrq compare runs/holder-crash/real runs/holder-crash/sim-1"
+        after_help = "Each directory holds events.csv and jobs.csv, as `simrq run` and tests/conformance/harness.py write them.\n\nWith one SIM_DIR each metric is compared pairwise. With several (at least 20, one per seed), the counts must match in every seed and each time metric of the real run must lie within the 1st-99th percentile of the seeds' values, widened by 0.5 s.\n\nExamples:\n  simrq compare runs/holder-crash/real runs/holder-crash/sim-1\n  simrq compare runs/holder-crash/real runs/holder-crash/sim-*"
     )]
     Compare {
         /// The reference run (e.g. real RQ, written by tests/conformance/harness.py).
         real: PathBuf,
-        /// The simulated run (written by `simrq run … --out DIR`).
-        sim: PathBuf,
+        /// The simulated runs (written by `simrq run … --out DIR`): one, or one per seed.
+        #[arg(required = true, num_args = 1..)]
+        sims: Vec<PathBuf>,
         /// Print the report as JSON instead of a table.
         #[arg(long)]
         json: bool,
-        /// Widen the takeover tolerance to this many seconds (default 2), for a scenario
-        /// where RQ's own takeover is a race of maintenance phases.
+        /// Pairwise only: widen the takeover tolerance to this many seconds (default 2).
         #[arg(long, value_name = "SECONDS", default_value_t = crate::compare::TAKEOVER_TOLERANCE_S)]
         takeover_tolerance: f64,
-        /// Compare retry delays by their medians only (no KS test): for scenarios whose
-        /// retries are immediate, so that their delay is the host's per-job cost.
+        /// Compare retry delays by their medians only, with a 1 s envelope margin (pairwise:
+        /// no KS test): for scenarios whose retries are immediate, so that their delay is
+        /// the host's per-job cost.
         #[arg(long)]
         host_timed_delays: bool,
     },
@@ -104,17 +106,17 @@ pub fn main() -> i32 {
         }
         Command::Compare {
             real,
-            sim,
+            sims,
             json,
             takeover_tolerance,
             host_timed_delays,
-        } => crate::compare::run_compare_cli(
-            &real,
-            &sim,
+        } => crate::compare::run_compare_cli(&crate::compare::CompareRequest {
+            real: &real,
+            sims: &sims,
             json,
-            takeover_tolerance,
+            takeover_tolerance_s: takeover_tolerance,
             host_timed_delays,
-        ),
+        }),
     }
 }
 

@@ -143,16 +143,14 @@ fn missing_files_and_columns_are_errors_not_panics() {
     );
     let error = compare_dirs(broken.path(), broken.path()).unwrap_err();
     assert!(error.contains("missing column `pod`"), "{error}");
-    assert_eq!(
-        run_compare_cli(
-            empty.path(),
-            empty.path(),
-            false,
-            TAKEOVER_TOLERANCE_S,
-            false
-        ),
-        2
-    );
+    let request = CompareRequest {
+        real: empty.path(),
+        sims: &[empty.path().to_path_buf()],
+        json: false,
+        takeover_tolerance_s: TAKEOVER_TOLERANCE_S,
+        host_timed_delays: false,
+    };
+    assert_eq!(run_compare_cli(&request), 2);
 }
 
 #[test]
@@ -160,14 +158,17 @@ fn cli_exit_code_follows_the_verdict() {
     let real = write_run("real", run_csv(&DELAYS, 65.0, "finished"));
     let same = write_run("same", run_csv(&DELAYS, 65.0, "finished"));
     let other = write_run("other", run_csv(&DELAYS, 65.0, "failed"));
-    assert_eq!(
-        run_compare_cli(real.path(), same.path(), false, TAKEOVER_TOLERANCE_S, false),
-        0
-    );
-    assert_eq!(
-        run_compare_cli(real.path(), other.path(), true, TAKEOVER_TOLERANCE_S, false),
-        1
-    );
+    let request = |sim: &std::path::Path, json: bool| {
+        run_compare_cli(&CompareRequest {
+            real: real.path(),
+            sims: &[sim.to_path_buf()],
+            json,
+            takeover_tolerance_s: TAKEOVER_TOLERANCE_S,
+            host_timed_delays: false,
+        })
+    };
+    assert_eq!(request(same.path(), false), 0);
+    assert_eq!(request(other.path(), true), 1);
 }
 
 #[test]
@@ -201,4 +202,138 @@ fn host_timed_delays_are_compared_by_median_only() {
     );
     assert!(retry_delays_median_only(&real, &near).passed);
     assert!(!retry_delays_median_only(&real, &far).passed);
+}
+
+mod envelope {
+    //! The real run against the envelope of many simulated seeds (src/compare/envelope.rs).
+
+    use super::super::*;
+    use super::{run_csv, write_run};
+
+    /// A run read back from the CSV files of [`run_csv`].
+    fn run(delays_s: &[f64], takeover_s: f64, outcome: &str) -> RunData {
+        let dir = write_run("run", run_csv(delays_s, takeover_s, outcome));
+        RunData::read(dir.path()).unwrap()
+    }
+
+    /// 30 seeds whose retry delays and takeovers spread over one scheduler tick, as RQ's
+    /// floored due times and tick phase make them.
+    fn seeds() -> Vec<RunData> {
+        (0..30)
+            .map(|seed| {
+                let phase = seed as f64 / 30.0;
+                let delays: Vec<f64> = super::DELAYS.iter().map(|d| d - 0.5 + phase).collect();
+                run(&delays, 62.0 + 3.0 * phase, "finished")
+            })
+            .collect()
+    }
+
+    fn verdict(real: &RunData, sims: &[RunData], name: &str) -> MetricResult {
+        let report = compare_envelope(real, sims, EnvelopeTolerances::default());
+        report.metrics.into_iter().find(|m| m.name == name).unwrap()
+    }
+
+    #[test]
+    fn a_real_run_anywhere_inside_the_seeds_spread_passes_every_metric() {
+        let sims = seeds();
+        for phase in [0.0, 0.5, 0.99] {
+            let delays: Vec<f64> = super::DELAYS.iter().map(|d| d - 0.5 + phase).collect();
+            let real = run(&delays, 62.0 + 3.0 * phase, "finished");
+            let report = compare_envelope(&real, &sims, EnvelopeTolerances::default());
+            assert!(report.passed(), "phase {phase}:\n{}", report.to_table());
+        }
+    }
+
+    #[test]
+    fn a_retry_one_interval_late_fails() {
+        let late: Vec<f64> = super::DELAYS.iter().map(|d| d + 2.0).collect();
+        let metric = verdict(
+            &run(&late, 63.0, "finished"),
+            &seeds(),
+            "retry delay distribution",
+        );
+        assert!(!metric.passed, "{metric:?}");
+        assert!(metric.note.contains("outside"), "{}", metric.note);
+    }
+
+    #[test]
+    fn a_single_retry_far_outside_the_seeds_range_fails_even_with_a_normal_median() {
+        let mut delays = super::DELAYS.to_vec();
+        delays[0] += 10.0;
+        let metric = verdict(
+            &run(&delays, 63.0, "finished"),
+            &seeds(),
+            "retry delay distribution",
+        );
+        assert!(!metric.passed, "{metric:?}");
+    }
+
+    #[test]
+    fn a_missed_or_late_takeover_fails() {
+        let sims = seeds();
+        let late = verdict(
+            &run(&super::DELAYS, 70.0, "finished"),
+            &sims,
+            "time to scheduler takeover",
+        );
+        assert!(!late.passed, "{late:?}");
+        // A run whose standby never took the lock has no lock_acquired after the fault.
+        let dir = write_run("missed", run_csv(&super::DELAYS, 1.0e6, "finished"));
+        let mut missed = RunData::read(dir.path()).unwrap();
+        missed.events.retain(|event| event.kind != "lock_acquired");
+        let metric = verdict(&missed, &sims, "time to scheduler takeover");
+        assert!(!metric.passed, "{metric:?}");
+    }
+
+    #[test]
+    fn a_lost_job_in_one_seed_fails_the_exact_metrics() {
+        let mut sims = seeds();
+        sims[17] = run(&super::DELAYS, 63.0, "lost");
+        let real = run(&super::DELAYS, 63.0, "finished");
+        let metric = verdict(&real, &sims, "outcome counts");
+        assert!(!metric.passed);
+        assert!(metric.note.contains("run 18"), "{}", metric.note);
+        assert!(metric.sim.contains("(29 seeds)"), "{}", metric.sim);
+    }
+
+    #[test]
+    fn host_timed_delays_use_their_own_margin_and_skip_single_delays() {
+        let sims = seeds();
+        let slow: Vec<f64> = super::DELAYS.iter().map(|d| d + 1.2).collect();
+        let real = run(&slow, 63.0, "finished");
+        let strict = verdict(&real, &sims, "retry delay distribution");
+        assert!(!strict.passed, "outside the 0.5 s margin: {strict:?}");
+        let host_timed = EnvelopeTolerances {
+            host_timed_delay_s: Some(1.0),
+            ..EnvelopeTolerances::default()
+        };
+        let report = compare_envelope(&real, &sims, host_timed);
+        let metric = report
+            .metrics
+            .iter()
+            .find(|m| m.name == strict.name)
+            .unwrap();
+        assert!(metric.passed, "{}", report.to_table());
+    }
+
+    #[test]
+    fn quantiles_interpolate_between_order_statistics() {
+        let values = [4.0, 1.0, 3.0, 2.0, 5.0];
+        assert_eq!(quantile(&values, 0.0), 1.0);
+        assert_eq!(quantile(&values, 1.0), 5.0);
+        assert_eq!(quantile(&values, 0.5), 3.0);
+        assert!((quantile(&values, 0.01) - 1.04).abs() < 1e-12);
+    }
+
+    #[test]
+    fn an_envelope_of_too_few_seeds_is_refused() {
+        let real = write_run("real", run_csv(&super::DELAYS, 63.0, "finished"));
+        let sims: Vec<tempfile::TempDir> = (0..5)
+            .map(|_| write_run("sim", run_csv(&super::DELAYS, 63.0, "finished")))
+            .collect();
+        let paths: Vec<std::path::PathBuf> = sims.iter().map(|d| d.path().to_path_buf()).collect();
+        let error =
+            compare_dirs_envelope(real.path(), &paths, EnvelopeTolerances::default()).unwrap_err();
+        assert!(error.contains("at least 20"), "{error}");
+    }
 }

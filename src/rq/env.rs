@@ -9,10 +9,10 @@ use rand::Rng;
 
 use crate::event::{EventBus, EventContext, EventKind, Name};
 use crate::net::{Client, ClientSettings, Network};
-use crate::rq::body::JobClass;
+use crate::rq::body::{DurationDist, JobClass};
 use crate::rq::job::utc_format;
 use crate::rq::params::RqParams;
-use crate::sim::{HostId, Pid, RngStreams, Sim};
+use crate::sim::{HostId, Pid, RngStreams, Sim, SimDuration};
 
 /// The role of a simulated process, for faults that target "the horse" or "the scheduler".
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -98,6 +98,15 @@ impl RqEnv {
         let id = self.next_id.get();
         self.next_id.set(id + 1);
         Name::from(format!("{prefix}{id}"))
+    }
+
+    /// One draw of a host cost (`[rq] worker_startup`, `horse_startup`, `horse_exit`) from
+    /// the stream `host/<who>`; a constant draws nothing and builds no stream.
+    pub fn host_cost(&self, cost: &DurationDist, who: impl FnOnce() -> String) -> SimDuration {
+        match cost {
+            DurationDist::Constant(span) => *span,
+            random => random.sample(&mut self.streams.stream(&format!("host/{}", who()))),
+        }
     }
 
     pub fn next_job_number(&self) -> usize {

@@ -29,7 +29,14 @@ pub struct HorseTask {
 /// here: RQ's steps take no time in the model, but a real horse needs CPU time to start
 /// (fork, imports) and to end, during which its worker takes no other job.
 pub async fn work_horse(ctx: ProcCtx, mut task: HorseTask) -> i32 {
-    let (startup, exit) = (ctx.params().horse_startup, ctx.params().horse_exit);
+    let host = &ctx.params().host;
+    let member = || task.execution.member();
+    let startup = ctx.env.host_cost(&host.horse_startup, || {
+        format!("horse/{}/startup", member())
+    });
+    let exit = ctx
+        .env
+        .host_cost(&host.horse_exit, || format!("horse/{}/exit", member()));
     let started = ctx.sim().now();
     if startup > SimDuration::ZERO {
         ctx.sim().sleep(startup).await;

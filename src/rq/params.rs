@@ -1,5 +1,6 @@
 //! RQ 2.12's constants (rq-semantics §2) as named parameters, and the what-if variants.
 
+use crate::rq::body::DurationDist;
 use crate::sim::SimDuration;
 
 /// Which scheduler implementation runs (rq-semantics §4.9).
@@ -22,6 +23,33 @@ pub struct WhatIf {
     pub fenced_enqueue: bool,
     /// Put the retry's ZADD to the scheduled registry inside the failure transaction.
     pub retry_zadd_in_transaction: bool,
+}
+
+/// The time a real machine spends where RQ's steps take none in the model: properties of the
+/// host, not of RQ, each a distribution drawn from its own seeded stream (a constant draws
+/// nothing, so a scenario without these keys keeps every other stream's draws).
+#[derive(Clone, Debug, PartialEq)]
+pub struct HostCosts {
+    /// A worker process's start to its first Redis command (interpreter, imports, CLI setup).
+    /// It sets the phase of the worker's maintenance runs and of its scheduler's ticks.
+    pub worker_startup: DurationDist,
+    /// The fork of a work-horse to the job function's first line (`os.fork`, imports, setup).
+    pub horse_startup: DurationDist,
+    /// The horse's last Redis call to the worker's next step (exit, `wait4`, teardown).
+    pub horse_exit: DurationDist,
+    /// redis-server's start to accepting connections, after a restart.
+    pub redis_startup: DurationDist,
+}
+
+impl Default for HostCosts {
+    fn default() -> HostCosts {
+        HostCosts {
+            worker_startup: DurationDist::Constant(SimDuration::ZERO),
+            horse_startup: DurationDist::Constant(SimDuration::ZERO),
+            horse_exit: DurationDist::Constant(SimDuration::ZERO),
+            redis_startup: DurationDist::Constant(SimDuration::ZERO),
+        }
+    }
 }
 
 /// Every RQ constant a deployment could change, with RQ 2.12's defaults.
@@ -55,12 +83,8 @@ pub struct RqParams {
     pub hard_kill_grace: SimDuration,
     /// Extra TTL that RQ adds to heartbeat-based keys (the `+ 60` everywhere).
     pub ttl_slack: SimDuration,
-    /// Host CPU time from the fork to the job function's first line (`os.fork`, the
-    /// horse's imports and setup): a property of the machine, not of RQ. 0 by default.
-    pub horse_startup: SimDuration,
-    /// Host CPU time from the horse's last Redis call to the worker's next step (exit,
-    /// `wait4`, interpreter teardown). 0 by default.
-    pub horse_exit: SimDuration,
+    /// What the host, not RQ, costs in time: see [`HostCosts`].
+    pub host: HostCosts,
     pub scheduler_version: SchedulerVersion,
     pub what_if: WhatIf,
 }
@@ -82,8 +106,7 @@ impl Default for RqParams {
             due_jobs_per_tick: 1_000,
             hard_kill_grace: SimDuration::from_secs(60),
             ttl_slack: SimDuration::from_secs(60),
-            horse_startup: SimDuration::ZERO,
-            horse_exit: SimDuration::ZERO,
+            host: HostCosts::default(),
             scheduler_version: SchedulerVersion::V2_12,
             what_if: WhatIf::default(),
         }

@@ -107,6 +107,14 @@ impl Worker {
 
     /// `rq worker`: bootstrap, work, teardown; the exit code of the CLI.
     async fn run(mut self) -> i32 {
+        let startup = self
+            .env()
+            .host_cost(&self.ctx.params().host.worker_startup, || {
+                format!("worker/{}", self.name)
+            });
+        if startup > SimDuration::ZERO {
+            self.ctx.sim().sleep(startup).await;
+        }
         if let Err(reason) = self.bootstrap().await {
             self.emit_died(&reason);
             return 1;

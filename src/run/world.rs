@@ -10,17 +10,20 @@ use crate::event::{EventBus, Name};
 use crate::faults::{enabled_kinds, FaultInjector, FaultLog, FiringLog};
 use crate::net::{ClientSettings, Latency, Network};
 use crate::report::{QueueSample, Sample, SchedulerGaps, SharedSink, TimeseriesCsv};
+use crate::rq::body::DurationDist;
 use crate::rq::env::{Role, RqEnv};
 use crate::rq::keys;
-use crate::rq::params::{RqParams, SchedulerVersion, WhatIf};
+use crate::rq::params::{HostCosts, RqParams, SchedulerVersion, WhatIf};
 use crate::scenario::{
     Arrival, Distribution, FaultKind, Persistence, RedisSpec, RqSpec, RqVariant, Scenario,
 };
 use crate::sim::{RngStreams, Sim, SimDuration, SimTime};
-use crate::workload::{job_class, read_trace, start_producer, workload_name, Arrivals};
+use crate::workload::{
+    duration_dist, job_class, read_trace, start_producer, workload_name, Arrivals,
+};
 
-/// `[rq]` as model parameters.
-pub fn rq_params(spec: &RqSpec) -> RqParams {
+/// `[rq]` (and `[redis] startup`, a host timing) as model parameters.
+pub fn rq_params(spec: &RqSpec, redis: &RedisSpec) -> RqParams {
     RqParams {
         worker_ttl: spec.worker_ttl,
         job_monitoring_interval: spec.job_monitoring_interval,
@@ -36,8 +39,12 @@ pub fn rq_params(spec: &RqSpec) -> RqParams {
         due_jobs_per_tick: spec.due_jobs_per_tick,
         hard_kill_grace: spec.hard_kill_grace,
         ttl_slack: SimDuration::from_secs(60),
-        horse_startup: spec.horse_startup,
-        horse_exit: spec.horse_exit,
+        host: HostCosts {
+            worker_startup: duration_dist(&spec.worker_startup),
+            horse_startup: duration_dist(&spec.horse_startup),
+            horse_exit: duration_dist(&spec.horse_exit),
+            redis_startup: duration_dist(&redis.startup),
+        },
         scheduler_version: match spec.variant {
             RqVariant::V2_12 => SchedulerVersion::V2_12,
             RqVariant::V2_10 => SchedulerVersion::V2_10,
@@ -48,6 +55,16 @@ pub fn rq_params(spec: &RqSpec) -> RqParams {
             retry_zadd_in_transaction: spec.retry_zadd_in_transaction,
         },
     }
+}
+
+/// `[run] wall_clock_phase` in microseconds, drawn from the stream `host/wall-clock-phase`
+/// (a constant draws nothing).
+fn wall_clock_phase(scenario: &Scenario, streams: &RngStreams) -> i64 {
+    let phase = match duration_dist(&scenario.run.wall_clock_phase) {
+        DurationDist::Constant(span) => span,
+        random => random.sample(&mut streams.stream("host/wall-clock-phase")),
+    };
+    phase.as_micros().min(1_000_000) as i64
 }
 
 /// Job classes, producers and their random streams are keyed by workload name; a scenario
@@ -108,6 +125,7 @@ impl World {
         unique_workload_names(scenario)?;
         let sim = Sim::new();
         let streams = RngStreams::new(seed);
+        sim.set_wall_clock_phase(wall_clock_phase(scenario, &streams));
         let _redis_host = sim.add_host();
         let (latency, client) = network_settings(&scenario.redis);
         let network = Network::new(&sim, latency, streams.stream("net"));
@@ -115,8 +133,14 @@ impl World {
             network.snapshot_every(every);
         }
         let classes = scenario.workload.iter().map(job_class).collect();
-        let env = RqEnv::new(&network, rq_params(&scenario.rq), streams, client, bus)
-            .with_classes(classes);
+        let env = RqEnv::new(
+            &network,
+            rq_params(&scenario.rq, &scenario.redis),
+            streams,
+            client,
+            bus,
+        )
+        .with_classes(classes);
         let cluster = Cluster::start(&env, &scenario.pods);
         start_workloads(scenario, &env, base_dir, active_until)?;
         let enabled = enabled_kinds(&scenario.faults, scenario.run.swarm, &env.streams);

@@ -89,6 +89,23 @@ pub fn duration_or_distribution<'de, D: Deserializer<'de>>(
     deserializer.deserialize_any(Either)
 }
 
+/// Writes `{ constant = "0.3ms" }` as `"0.3ms"`, the shorthand [`duration_or_distribution`]
+/// reads, so a field that once took only a duration serializes (and hashes) as it did.
+pub fn serialize_duration_or_distribution<S: serde::Serializer>(
+    distribution: &Distribution,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match distribution {
+        Distribution::Constant(span) => span.serialize(serializer),
+        other => other.serialize(serializer),
+    }
+}
+
+/// True for a distribution that is always zero (a host cost nobody set).
+pub fn is_zero(distribution: &Distribution) -> bool {
+    *distribution == Distribution::Constant(SimDuration::ZERO)
+}
+
 /// Schema of a field that takes one duration or a list of them.
 #[derive(JsonSchema)]
 #[serde(untagged)]

@@ -4,7 +4,10 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::distribution::{duration_or_distribution, Distribution, DurationOrDistribution};
+use super::distribution::{
+    duration_or_distribution, is_zero, serialize_duration_or_distribution, Distribution,
+    DurationOrDistribution,
+};
 use super::faults::FaultSpec;
 use super::pods::PodSpec;
 use super::workload::WorkloadSpec;
@@ -69,6 +72,16 @@ pub struct RunSpec {
     /// Swarm testing: each seed switches a random subset of the fault kinds off, so that
     /// rare combinations get runs of their own. Default `false`.
     pub swarm: bool,
+    /// Host timing: where in a wall-clock second the run starts (RQ floors due times to whole
+    /// seconds of the wall clock), at most 1 s: a duration or a distribution drawn per seed,
+    /// e.g. `{ uniform = { min = "0s", max = "1s" } }`. Default `"0s"`.
+    #[serde(
+        deserialize_with = "duration_or_distribution",
+        serialize_with = "serialize_duration_or_distribution",
+        skip_serializing_if = "is_zero"
+    )]
+    #[schemars(with = "DurationOrDistribution")]
+    pub wall_clock_phase: Distribution,
 }
 
 impl Default for RunSpec {
@@ -79,6 +92,7 @@ impl Default for RunSpec {
             sample_interval: SimDuration::from_secs(10),
             drain: SimDuration::from_secs(15 * 60),
             swarm: false,
+            wall_clock_phase: Distribution::Constant(SimDuration::ZERO),
         }
     }
 }
@@ -103,6 +117,16 @@ pub struct RedisSpec {
     pub snapshot_every: Option<SimDuration>,
     /// redis-py connect timeout. Default `"5s"` (redis-py 8.1).
     pub connect_timeout: SimDuration,
+    /// Host timing, not Redis: time from redis-server's start to accepting connections
+    /// (process start, loading the dataset), added to every `redis_restart`'s down time: a
+    /// duration or a distribution, drawn per restart. Default `"0s"`.
+    #[serde(
+        deserialize_with = "duration_or_distribution",
+        serialize_with = "serialize_duration_or_distribution",
+        skip_serializing_if = "is_zero"
+    )]
+    #[schemars(with = "DurationOrDistribution")]
+    pub startup: Distribution,
 }
 
 impl Default for RedisSpec {
@@ -113,6 +137,7 @@ impl Default for RedisSpec {
             socket_timeout: None,
             snapshot_every: None,
             connect_timeout: SimDuration::from_secs(5),
+            startup: Distribution::Constant(SimDuration::ZERO),
         }
     }
 }
@@ -161,12 +186,35 @@ pub struct RqSpec {
     pub due_jobs_per_tick: u32,
     /// A horse is killed when it runs longer than its timeout plus this. Default `"60s"`.
     pub hard_kill_grace: SimDuration,
+    /// Host cost, not RQ: time from a worker process's start to its first Redis command
+    /// (the interpreter, RQ's imports, `rq worker`'s setup): a duration or a distribution,
+    /// drawn at every start. It sets the phase of the worker's maintenance runs and of its
+    /// scheduler's 1 s ticks. Default `"0s"`.
+    #[serde(
+        deserialize_with = "duration_or_distribution",
+        serialize_with = "serialize_duration_or_distribution",
+        skip_serializing_if = "is_zero"
+    )]
+    #[schemars(with = "DurationOrDistribution")]
+    pub worker_startup: Distribution,
     /// Host cost, not RQ: time from the fork of a work-horse to the job function's first
-    /// line (fork, imports, setup). Default `"0s"`; the conformance suite measures it.
-    pub horse_startup: SimDuration,
+    /// line (fork, imports, setup): a duration or a distribution, drawn per execution.
+    /// Default `"0s"`; the conformance suite measures it.
+    #[serde(
+        deserialize_with = "duration_or_distribution",
+        serialize_with = "serialize_duration_or_distribution"
+    )]
+    #[schemars(with = "DurationOrDistribution")]
+    pub horse_startup: Distribution,
     /// Host cost, not RQ: time from a horse's last Redis call to its worker's next step
-    /// (exit, `wait4`, teardown). Default `"0s"`.
-    pub horse_exit: SimDuration,
+    /// (exit, `wait4`, teardown): a duration or a distribution, drawn per execution.
+    /// Default `"0s"`.
+    #[serde(
+        deserialize_with = "duration_or_distribution",
+        serialize_with = "serialize_duration_or_distribution"
+    )]
+    #[schemars(with = "DurationOrDistribution")]
+    pub horse_exit: Distribution,
     /// `"2.12"` (default) or `"2.10"`.
     pub variant: RqVariant,
     /// What-if: move due jobs with one atomic script instead of RQ's pipeline. Default false.
@@ -195,8 +243,9 @@ impl Default for RqSpec {
             max_connection_wait: SimDuration::from_secs(60),
             due_jobs_per_tick: 1_000,
             hard_kill_grace: SimDuration::from_secs(60),
-            horse_startup: SimDuration::ZERO,
-            horse_exit: SimDuration::ZERO,
+            worker_startup: Distribution::Constant(SimDuration::ZERO),
+            horse_startup: Distribution::Constant(SimDuration::ZERO),
+            horse_exit: Distribution::Constant(SimDuration::ZERO),
             variant: RqVariant::V2_12,
             atomic_enqueue: false,
             fenced_enqueue: false,

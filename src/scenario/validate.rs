@@ -128,8 +128,16 @@ fn check_run_and_rq(scenario: &Scenario, findings: &mut Findings) {
         MAX_DURATION,
     );
     findings.duration("run.drain", run.drain, false, MAX_DURATION);
+    for (name, value) in run.wall_clock_phase.parameters() {
+        let path = format!("run.wall_clock_phase.{name}");
+        findings.duration(&path, value, false, SimDuration::from_secs(1));
+    }
+    if let Some(problem) = run.wall_clock_phase.inconsistency() {
+        findings.error("run.wall_clock_phase", problem);
+    }
     let redis = &scenario.redis;
     check_distribution("redis.latency", &redis.latency, findings);
+    check_distribution("redis.startup", &redis.startup, findings);
     findings.duration(
         "redis.connect_timeout",
         redis.connect_timeout,
@@ -166,10 +174,11 @@ fn check_run_and_rq(scenario: &Scenario, findings: &mut Findings) {
         findings.duration(&format!("rq.{name}"), value, true, MAX_DURATION);
     }
     for (name, value) in [
-        ("horse_startup", rq.horse_startup),
-        ("horse_exit", rq.horse_exit),
+        ("worker_startup", &rq.worker_startup),
+        ("horse_startup", &rq.horse_startup),
+        ("horse_exit", &rq.horse_exit),
     ] {
-        findings.duration(&format!("rq.{name}"), value, false, MAX_DURATION);
+        check_distribution(&format!("rq.{name}"), value, findings);
     }
     findings.duration(
         "rq.hard_kill_grace",

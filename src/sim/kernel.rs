@@ -142,6 +142,8 @@ struct Kernel {
     free_slots: RefCell<Vec<u32>>,
     current: Cell<Option<Pid>>,
     clock_offsets_micros: RefCell<Vec<i64>>,
+    /// Where in a wall-clock second virtual instant zero falls, for every host.
+    wall_clock_phase_micros: Cell<i64>,
     events_run: Cell<u64>,
     polls: Cell<u64>,
 }
@@ -205,9 +207,19 @@ impl Sim {
         self.kernel.clock_offsets_micros.borrow()[host.0 as usize]
     }
 
+    /// Moves virtual instant zero `phase_micros` into the wall-clock second on every host
+    /// (`[run] wall_clock_phase`): a real run starts at any point of a second, and RQ floors
+    /// due times to whole wall-clock seconds.
+    pub fn set_wall_clock_phase(&self, phase_micros: i64) {
+        self.kernel.wall_clock_phase_micros.set(phase_micros);
+    }
+
     /// `host`'s wall clock as Unix microseconds: what `datetime.now()` returns there.
     pub fn wall_clock_micros(&self, host: HostId) -> i64 {
-        EPOCH_UNIX_MICROS + self.now().0 as i64 + self.clock_offset(host)
+        EPOCH_UNIX_MICROS
+            + self.kernel.wall_clock_phase_micros.get()
+            + self.now().0 as i64
+            + self.clock_offset(host)
     }
 
     // ----- scheduling -------------------------------------------------------------------

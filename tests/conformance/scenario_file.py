@@ -6,11 +6,11 @@ a real run can reproduce, and rejects the rest by name, so a key never means one
 simulator and nothing to the harness:
 
     [run]        duration, drain (the run lasts at most duration + drain), seed,
-                 sample_interval (simulator only), swarm = false
+                 sample_interval, wall_clock_phase (simulator only), swarm = false
     [redis]      simulator only (latency, client retries …): the real Redis is what it is
     [rq]         worker_ttl, maintenance_interval, job_monitoring_interval (RQ CLI settings),
                  scheduler_fallback_period (module constant, set by conformance_worker.py),
-                 horse_startup, horse_exit (simulator only: the host's per-job cost)
+                 worker_startup, horse_startup, horse_exit (simulator only: the host's timing)
     [[pods]]     name, replicas, with_scheduler, queues, start_delay (default 5s, as simrq),
                  termination_grace_period, restart_policy, crash_loop_backoff = { initial }
     [[workload]] queue, jobs, start, arrival = { constant_per_s = R } or { count = N, at = T },
@@ -70,7 +70,8 @@ def _whole_seconds(value, where):
 
 def _load_run(doc):
     run = doc.get("run", {})
-    _check_keys(run, {"duration", "seed", "drain", "sample_interval", "swarm"}, "[run]")
+    _check_keys(run, {"duration", "seed", "drain", "sample_interval", "swarm",
+                     "wall_clock_phase"}, "[run]")
     if run.get("swarm", False):
         raise ScenarioError("[run].swarm: the harness applies every fault; use swarm = false")
     return {
@@ -83,7 +84,7 @@ def _load_run(doc):
 def _load_rq(doc):
     table = doc.get("rq", {})
     # The host's costs: the simulator charges them, the real machine has its own.
-    _check_keys(table, set(RQ_DEFAULTS) | {"horse_startup", "horse_exit"}, "[rq]")
+    _check_keys(table, set(RQ_DEFAULTS) | {"worker_startup", "horse_startup", "horse_exit"}, "[rq]")
     settings = {}
     for key, default in RQ_DEFAULTS.items():
         settings[key] = parse_duration(table.get(key, default), "[rq].%s" % key)

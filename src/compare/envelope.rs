@@ -1,0 +1,323 @@
+//! One real run against the envelope of many simulated seeds.
+//!
+//! A real run is one history of a nondeterministic system: the host decides when each
+//! process starts (and so the phase of RQ's 1 s scheduler ticks and of its maintenance runs)
+//! and what each fork costs. simrq draws those host timings from seeded distributions
+//! (`[rq] worker_startup`, `horse_startup`, `horse_exit`), so its seeds span the histories a
+//! real run can land in. A time metric passes when the real value lies within the 1st–99th
+//! percentile of the per-seed values, widened by [`ENVELOPE_TOLERANCE_S`]; comparing against
+//! each seed on its own would fail whenever the real host landed in another phase.
+//!
+//! The count metrics stay exact: every seed must reproduce the real executions per job,
+//! outcome counts and duplicate executions.
+//!
+//! | metric | per-seed statistic | passes when |
+//! |---|---|---|
+//! | executions per job, outcome counts, duplicate executions | as in a pair | every seed equal |
+//! | retry delay distribution | median delay; every delay | real median in the envelope of seed medians, and every real delay within [min, max] of all simulated delays, each ± tolerance |
+//! | worst retry lateness | the worst | in the envelope |
+//! | time to scheduler takeover | the k-th takeover | same count in every seed; the k-th real takeover in the envelope of the seeds' k-th |
+
+use super::{
+    duplicate_executions, executions_per_job, median, outcome_counts, retry_delays, summarize,
+    takeover_times, worst_lateness_value, CompareReport, MetricResult, RunData,
+};
+
+/// Lower and upper percentile of the per-seed values that bound the envelope.
+pub const ENVELOPE_PERCENTILES: (f64, f64) = (0.01, 0.99);
+/// The envelope is widened by this on each side: the real harness observes Redis by polling
+/// every ~0.1 s, and a finite number of seeds only approaches the extremes.
+pub const ENVELOPE_TOLERANCE_S: f64 = 0.5;
+/// Fewest simulated seeds for an envelope: with fewer the 1st–99th percentiles are just the
+/// extremes of a small sample.
+pub const MIN_ENVELOPE_SEEDS: usize = 20;
+
+/// How wide the envelope's margin is for each time metric.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EnvelopeTolerances {
+    /// Retry delays, lateness and takeovers.
+    pub time_s: f64,
+    /// Retry delays when they are set by the host alone (immediate retries wait for the
+    /// next fork, whose cost varies with the host's load by more than any model of it).
+    pub host_timed_delay_s: Option<f64>,
+}
+
+impl Default for EnvelopeTolerances {
+    fn default() -> EnvelopeTolerances {
+        EnvelopeTolerances {
+            time_s: ENVELOPE_TOLERANCE_S,
+            host_timed_delay_s: None,
+        }
+    }
+}
+
+/// The quantile `q` of `values` by linear interpolation between order statistics.
+pub fn quantile(values: &[f64], q: f64) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let position = q.clamp(0.0, 1.0) * (sorted.len() - 1) as f64;
+    let (low, high) = (position.floor() as usize, position.ceil() as usize);
+    sorted[low] + (sorted[high] - sorted[low]) * (position - low as f64)
+}
+
+/// The band a real value must fall in: the percentiles of the seeds' values, widened.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Band {
+    pub low: f64,
+    pub high: f64,
+    pub margin: f64,
+}
+
+impl Band {
+    pub fn of(values: &[f64], margin: f64) -> Band {
+        let (lo, hi) = ENVELOPE_PERCENTILES;
+        Band {
+            low: quantile(values, lo),
+            high: quantile(values, hi),
+            margin,
+        }
+    }
+
+    pub fn contains(&self, value: f64) -> bool {
+        value >= self.low - self.margin && value <= self.high + self.margin
+    }
+
+    fn text(&self) -> String {
+        format!("{:.3}…{:.3} s", self.low, self.high)
+    }
+}
+
+/// Compares `real` against every run in `sims` (one per seed).
+pub fn compare_envelope(
+    real: &RunData,
+    sims: &[RunData],
+    tolerances: EnvelopeTolerances,
+) -> CompareReport {
+    CompareReport {
+        metrics: vec![
+            exact_in_every_seed(real, sims, executions_per_job),
+            exact_in_every_seed(real, sims, outcome_counts),
+            exact_in_every_seed(real, sims, duplicate_executions),
+            retry_delay_envelope(real, sims, tolerances),
+            lateness_envelope(real, sims, tolerances.time_s),
+            takeover_envelope(real, sims, tolerances.time_s),
+        ],
+    }
+}
+
+/// A pairwise exact metric that must hold for every seed; the sim column shows the values
+/// the seeds gave, with how many seeds gave each.
+fn exact_in_every_seed(
+    real: &RunData,
+    sims: &[RunData],
+    pairwise: fn(&RunData, &RunData) -> MetricResult,
+) -> MetricResult {
+    let results: Vec<MetricResult> = sims.iter().map(|sim| pairwise(real, sim)).collect();
+    let mut values: Vec<(String, usize)> = Vec::new();
+    for result in &results {
+        match values.iter_mut().find(|(value, _)| *value == result.sim) {
+            Some((_, count)) => *count += 1,
+            None => values.push((result.sim.clone(), 1)),
+        }
+    }
+    let failing: Vec<String> = results
+        .iter()
+        .enumerate()
+        .filter(|(_, result)| !result.passed)
+        .map(|(index, result)| format!("run {}: {}", index + 1, result.note))
+        .collect();
+    let first = &results[0];
+    MetricResult {
+        name: first.name.clone(),
+        real: first.real.clone(),
+        sim: seed_counts(&values, sims.len()),
+        tolerance: format!("{}, in every seed", first.tolerance),
+        passed: failing.is_empty(),
+        note: summarize(&failing),
+    }
+}
+
+fn seed_counts(values: &[(String, usize)], seeds: usize) -> String {
+    if let [(value, _)] = values {
+        return format!("{value} (all {seeds} seeds)");
+    }
+    values
+        .iter()
+        .map(|(value, count)| format!("{value} ({count} seeds)"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn retry_delay_envelope(
+    real: &RunData,
+    sims: &[RunData],
+    tolerances: EnvelopeTolerances,
+) -> MetricResult {
+    let margin = tolerances.host_timed_delay_s.unwrap_or(tolerances.time_s);
+    let real_delays = retry_delays(real);
+    let sim_delays: Vec<Vec<f64>> = sims.iter().map(retry_delays).collect();
+    let mut metric = MetricResult {
+        name: "retry delay distribution".into(),
+        real: describe(&real_delays),
+        sim: String::new(),
+        tolerance: match tolerances.host_timed_delay_s {
+            Some(_) => format!(
+                "host-timed: median in the seeds' p1…p99 of medians ± {margin} s"
+            ),
+            None => format!(
+                "median in the seeds' p1…p99 of medians, every delay in the seeds' range, ± {margin} s"
+            ),
+        },
+        passed: false,
+        note: String::new(),
+    };
+    let with_retries: Vec<&Vec<f64>> = sim_delays.iter().filter(|d| !d.is_empty()).collect();
+    if real_delays.is_empty() || with_retries.len() < sims.len() {
+        metric.passed = real_delays.is_empty() && with_retries.is_empty();
+        metric.sim = format!(
+            "{} of {} seeds have retries",
+            with_retries.len(),
+            sims.len()
+        );
+        if !metric.passed {
+            metric.note = "the real run and some seeds differ in having retries at all".into();
+        }
+        return metric;
+    }
+    let medians: Vec<f64> = with_retries.iter().map(|d| median(d)).collect();
+    let band = Band::of(&medians, margin);
+    let everything: Vec<f64> = with_retries
+        .iter()
+        .flat_map(|d| d.iter().copied())
+        .collect();
+    let range = Band {
+        low: quantile(&everything, 0.0),
+        high: quantile(&everything, 1.0),
+        margin,
+    };
+    metric.sim = format!("medians {} over {} seeds", band.text(), sims.len());
+    let real_median = median(&real_delays);
+    let mut problems = Vec::new();
+    if !band.contains(real_median) {
+        problems.push(format!(
+            "real median {real_median:.3} s outside {}",
+            band.text()
+        ));
+    }
+    if tolerances.host_timed_delay_s.is_none() {
+        problems.extend(
+            real_delays
+                .iter()
+                .filter(|delay| !range.contains(**delay))
+                .map(|delay| format!("real delay {delay:.3} s outside {}", range.text())),
+        );
+    }
+    metric.passed = problems.is_empty();
+    metric.note = summarize(&problems);
+    metric
+}
+
+fn describe(values: &[f64]) -> String {
+    if values.is_empty() {
+        return "none".into();
+    }
+    format!("n={} median {:.3} s", values.len(), median(values))
+}
+
+fn lateness_envelope(real: &RunData, sims: &[RunData], margin: f64) -> MetricResult {
+    let real_worst = worst_lateness_value(real);
+    let sim_worst: Vec<Option<f64>> = sims.iter().map(worst_lateness_value).collect();
+    let present: Vec<f64> = sim_worst.iter().flatten().copied().collect();
+    let mut metric = MetricResult {
+        name: "worst retry lateness".into(),
+        real: real_worst.map_or("none".into(), |v| format!("{v:.3} s")),
+        sim: String::new(),
+        tolerance: format!("in the seeds' p1…p99 ± {margin} s"),
+        passed: false,
+        note: String::new(),
+    };
+    match real_worst {
+        _ if present.is_empty() => {
+            metric.sim = "none".into();
+            metric.passed = real_worst.is_none();
+        }
+        Some(value) if present.len() == sims.len() => {
+            let band = Band::of(&present, margin);
+            metric.sim = format!("{} over {} seeds", band.text(), sims.len());
+            metric.passed = band.contains(value);
+        }
+        _ => {
+            metric.sim = format!("{} of {} seeds have one", present.len(), sims.len());
+            metric.note = "the real run and some seeds differ in having interval retries".into();
+        }
+    }
+    metric
+}
+
+fn takeover_envelope(real: &RunData, sims: &[RunData], margin: f64) -> MetricResult {
+    let real_times = takeover_times(real);
+    let sim_times: Vec<Vec<f64>> = sims.iter().map(takeover_times).collect();
+    let mut metric = MetricResult {
+        name: "time to scheduler takeover".into(),
+        real: list(&real_times),
+        sim: String::new(),
+        tolerance: format!("same count in every seed, each in the seeds' p1…p99 ± {margin} s"),
+        passed: false,
+        note: String::new(),
+    };
+    let miscounted: Vec<String> = sim_times
+        .iter()
+        .enumerate()
+        .filter(|(_, times)| times.len() != real_times.len())
+        .map(|(index, times)| {
+            format!(
+                "run {}: {} takeovers vs {}",
+                index + 1,
+                times.len(),
+                real_times.len()
+            )
+        })
+        .collect();
+    if !miscounted.is_empty() {
+        metric.sim = format!(
+            "{} of {} seeds differ in count",
+            miscounted.len(),
+            sims.len()
+        );
+        metric.note = summarize(&miscounted);
+        return metric;
+    }
+    let mut bands = Vec::new();
+    let mut problems = Vec::new();
+    for (k, real_time) in real_times.iter().enumerate() {
+        let kth: Vec<f64> = sim_times.iter().map(|times| times[k]).collect();
+        let band = Band::of(&kth, margin);
+        if !band.contains(*real_time) {
+            problems.push(format!(
+                "takeover {} real {real_time:.3} s outside {}",
+                k + 1,
+                band.text()
+            ));
+        }
+        bands.push(band.text());
+    }
+    metric.sim = if bands.is_empty() {
+        "none".into()
+    } else {
+        format!("{} over {} seeds", bands.join(", "), sims.len())
+    };
+    metric.passed = problems.is_empty();
+    metric.note = summarize(&problems);
+    metric
+}
+
+fn list(times: &[f64]) -> String {
+    if times.is_empty() {
+        return "none".into();
+    }
+    times
+        .iter()
+        .map(|t| format!("{t:.3} s"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
