@@ -178,6 +178,28 @@ impl EventKind {
         }
     }
 
+    /// Routine rows: a job's ordinary life and a healthy scheduler's heartbeat. Everything
+    /// else — faults, what they did to processes, locks and jobs (`job_lost`), errors,
+    /// maintenance — is what `[run] events = "faults"` keeps.
+    pub fn is_routine(&self) -> bool {
+        matches!(
+            self,
+            EventKind::JobCreated { .. }
+                | EventKind::JobEnqueued { .. }
+                | EventKind::JobScheduled { .. }
+                | EventKind::JobDequeued
+                | EventKind::JobStarted { .. }
+                | EventKind::JobFinished
+                | EventKind::JobFailed { .. }
+                | EventKind::JobRetryRequeued { .. }
+                | EventKind::JobRetryScheduled { .. }
+                | EventKind::JobAbandoned { .. }
+                | EventKind::JobMovedToFailed { .. }
+                | EventKind::LockRefreshed { .. }
+                | EventKind::SchedulerTick { .. }
+        )
+    }
+
     /// The lock view of scheduler events.
     pub fn lock_view(&self) -> Option<&LockView> {
         match self {

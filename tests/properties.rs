@@ -53,7 +53,9 @@ fn run_into(dir: &Path, scenario: &Scenario, seed: u64, events_csv: bool) -> Run
     let mut options = RunOptions::new(seed, dir, "random.toml");
     options.force = true;
     options.charts = false;
-    options.events_csv = events_csv;
+    if !events_csv {
+        options.events = Some(simrq::scenario::EventRows::None);
+    }
     run_scenario(scenario, &options).expect("a generated scenario runs")
 }
 

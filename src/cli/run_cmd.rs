@@ -30,6 +30,10 @@ pub struct RunArgs {
     /// Skip the SVG/PNG charts.
     #[arg(long)]
     pub no_charts: bool,
+    /// Which rows events.csv gets, overriding `[run] events`: all, faults (no routine job
+    /// rows, lock refreshes or ticks) or none (no file; checks still see every event).
+    #[arg(long, value_name = "ROWS")]
+    pub events: Option<crate::scenario::EventRows>,
 }
 
 impl RunArgs {
@@ -42,7 +46,7 @@ impl RunArgs {
             base_dir: base_dir_of(&self.file),
             scenario_label: self.file.display().to_string(),
             charts: !self.no_charts,
-            events_csv: true,
+            events: self.events,
         }
     }
 }

@@ -26,6 +26,8 @@ pub struct EventsCsv {
     /// The first write error; `on_event` cannot return it, `finish` does.
     error: Option<ReportError>,
     rows: u64,
+    /// `[run] events = "faults"`: routine rows (`EventKind::is_routine`) are left out.
+    skip_routine: bool,
 }
 
 impl EventsCsv {
@@ -38,7 +40,14 @@ impl EventsCsv {
             scratch: String::with_capacity(256),
             error: None,
             rows: 0,
+            skip_routine: false,
         })
+    }
+
+    /// Leaves out routine rows: a job's ordinary life, lock refreshes, scheduler ticks.
+    pub fn without_routine(mut self) -> EventsCsv {
+        self.skip_routine = true;
+        self
     }
 
     /// Rows written so far (not counting the header).
@@ -92,6 +101,9 @@ impl EventsCsv {
 impl EventSink for EventsCsv {
     fn on_event(&mut self, event: &Event) {
         if self.file.is_none() || self.error.is_some() {
+            return;
+        }
+        if self.skip_routine && event.kind.is_routine() {
             return;
         }
         self.format_row(event);

@@ -27,7 +27,7 @@ use crate::report::{
     terminal_table, EventsCsv, JobStats, JobTracker, OutputDir, QueueSeries, ReportError, RunInfo,
     SchedulerGapReport, SchedulerGaps, SharedSink, Summary, TimeseriesCsv,
 };
-use crate::scenario::Scenario;
+use crate::scenario::{EventRows, Scenario};
 use crate::sim::{Sim, SimDuration, SimTime};
 
 use end_state::RedisEndState;
@@ -46,8 +46,9 @@ pub struct RunOptions {
     pub scenario_label: String,
     /// Draw the charts (SVG and PNG).
     pub charts: bool,
-    /// Write `events.csv` (explore and sweep runs skip it: it is the largest file).
-    pub events_csv: bool,
+    /// Which rows `events.csv` gets; `None` follows the scenario's `[run] events` (explore
+    /// and sweep runs ask for no file: it is the largest one).
+    pub events: Option<EventRows>,
 }
 
 impl RunOptions {
@@ -60,7 +61,7 @@ impl RunOptions {
             base_dir: PathBuf::new(),
             scenario_label: scenario_label.to_string(),
             charts: true,
-            events_csv: true,
+            events: None,
         }
     }
 }
@@ -144,12 +145,12 @@ fn sinks(
     dir: &OutputDir,
     scenario: &Scenario,
     scheduler_queues: &[Name],
-    events_csv: bool,
+    rows: EventRows,
 ) -> Result<(Sinks, EventBus), RunError> {
-    let events = if events_csv {
-        Some(SharedSink::new(EventsCsv::create(dir)?))
-    } else {
-        None
+    let events = match rows {
+        EventRows::All => Some(SharedSink::new(EventsCsv::create(dir)?)),
+        EventRows::Faults => Some(SharedSink::new(EventsCsv::create(dir)?.without_routine())),
+        EventRows::None => None,
     };
     let sinks = Sinks {
         events,
@@ -186,7 +187,8 @@ pub fn run_scenario_with_progress(
 ) -> Result<RunResult, RunError> {
     let dir = OutputDir::create(&options.out, options.force)?;
     let scheduler_queues: Vec<Name> = scheduler_queues(scenario);
-    let (sinks, bus) = sinks(&dir, scenario, &scheduler_queues, options.events_csv)?;
+    let rows = options.events.unwrap_or(scenario.run.events);
+    let (sinks, bus) = sinks(&dir, scenario, &scheduler_queues, rows)?;
     let active_until = SimTime(scenario.run.duration.as_micros());
     let world = World::build(scenario, options.seed, &options.base_dir, bus, active_until)
         .map_err(RunError::Input)?;
@@ -226,7 +228,7 @@ pub fn run_quietly(scenario: &Scenario, seed: u64, base_dir: &Path) -> Result<Ru
     options.base_dir = base_dir.to_path_buf();
     options.force = true;
     options.charts = false;
-    options.events_csv = false;
+    options.events = Some(EventRows::None);
     let result = run_scenario(scenario, &options);
     // Best effort: a leftover folder in the temporary directory harms nothing.
     let _ = std::fs::remove_dir_all(&dir);

@@ -29,7 +29,7 @@ use std::path::Path;
 pub use distribution::Distribution;
 pub use errors::{ErrorKind, Location, ScenarioError};
 pub use faults::{ClockOffset, FaultKind, FaultSpec, NetMode, Persistence, Target};
-pub use model::{ChecksSpec, RedisSpec, RqSpec, RqVariant, RunSpec, Scenario};
+pub use model::{ChecksSpec, EventRows, RedisSpec, RqSpec, RqVariant, RunSpec, Scenario};
 pub use pods::{CountOrPercent, CrashLoopBackoff, PodSpec, RestartPolicy, Rollout};
 pub use rate::Rate;
 pub use schema::json_schema;

@@ -82,6 +82,33 @@ pub struct RunSpec {
     )]
     #[schemars(with = "DurationOrDistribution")]
     pub wall_clock_phase: Distribution,
+    /// Which rows `events.csv` gets: `"all"` (default), `"faults"` (no routine job and
+    /// heartbeat rows) or `"none"` (no file). The checks, `jobs.csv`, `timeseries.csv` and
+    /// `summary.json` see every event whatever this says. `simrq run --events` overrides it.
+    #[serde(skip_serializing_if = "EventRows::is_all")]
+    pub events: EventRows,
+}
+
+/// `[run] events`: how much of the event stream `events.csv` keeps.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, clap::ValueEnum,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum EventRows {
+    /// Every event.
+    #[default]
+    All,
+    /// Faults and what they did: everything but a job's routine life, lock refreshes and
+    /// scheduler ticks (`EventKind::is_routine`).
+    Faults,
+    /// No `events.csv` at all: the fastest runs, for capacity sweeps.
+    None,
+}
+
+impl EventRows {
+    fn is_all(&self) -> bool {
+        *self == EventRows::All
+    }
 }
 
 impl Default for RunSpec {
@@ -93,6 +120,7 @@ impl Default for RunSpec {
             drain: SimDuration::from_secs(15 * 60),
             swarm: false,
             wall_clock_phase: Distribution::Constant(SimDuration::ZERO),
+            events: EventRows::All,
         }
     }
 }

@@ -126,7 +126,7 @@ impl SweepPlan {
         options.force = true;
         options.base_dir = PathBuf::from(&self.manifest.base_dir);
         options.charts = false;
-        options.events_csv = false;
+        options.events = Some(crate::scenario::EventRows::None);
         options
     }
 }

@@ -1,0 +1,74 @@
+//! `[run] events` and `simrq run --events`: which rows `events.csv` keeps.
+
+mod outputs;
+
+use outputs::{load, read_events};
+use simrq::run::{run_scenario, RunOptions};
+use simrq::scenario::EventRows;
+
+/// `[run] events` and `--events`: "faults" keeps only non-routine rows, "none" writes no
+/// events.csv, and neither changes any other output (the checks see every event).
+#[test]
+fn events_faults_and_none_trim_events_csv_and_nothing_else() {
+    let root = tempfile::tempdir().unwrap();
+    let run = |rows: simrq::scenario::EventRows| {
+        let out = root.path().join(format!("{rows:?}"));
+        let mut scenario = load("holder-crash");
+        scenario.run.events = rows;
+        let mut options = RunOptions::new(1, &out, "scenarios/holder-crash.toml");
+        options.charts = false;
+        run_scenario(&scenario, &options).unwrap();
+        out
+    };
+    let (all, faults, none) = (
+        run(EventRows::All),
+        run(EventRows::Faults),
+        run(EventRows::None),
+    );
+    let every = read_events(&all);
+    let kept = read_events(&faults);
+    assert!(
+        !none.join("events.csv").exists(),
+        "events = \"none\" writes no events.csv"
+    );
+    assert!(
+        kept.len() < every.len() / 4,
+        "{} of {} rows kept",
+        kept.len(),
+        every.len()
+    );
+    assert!(kept.iter().any(|e| e.kind == "fault"));
+    assert!(kept.iter().any(|e| e.kind == "lock_acquired"));
+    assert!(kept
+        .iter()
+        .all(|e| !e.kind.starts_with("job_") || e.kind == "job_lost"));
+    let non_routine: Vec<(u64, &str)> = every
+        .iter()
+        .filter(|e| !e.kind.starts_with("job_") || e.kind == "job_lost")
+        .filter(|e| e.kind != "lock_refreshed" && e.kind != "scheduler_tick")
+        .map(|e| (e.seq, e.kind.as_str()))
+        .collect();
+    let kept_rows: Vec<(u64, &str)> = kept.iter().map(|e| (e.seq, e.kind.as_str())).collect();
+    assert_eq!(
+        kept_rows, non_routine,
+        "faults keeps exactly the non-routine rows"
+    );
+    for file in ["jobs.csv", "timeseries.csv"] {
+        let reference = std::fs::read(all.join(file)).unwrap();
+        assert_eq!(
+            std::fs::read(faults.join(file)).unwrap(),
+            reference,
+            "{file}"
+        );
+        assert_eq!(std::fs::read(none.join(file)).unwrap(), reference, "{file}");
+    }
+    let summary = |dir: &std::path::Path| {
+        let text = std::fs::read_to_string(dir.join("summary.json")).unwrap();
+        let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        value.as_object_mut().unwrap().remove("config_hash");
+        value.as_object_mut().unwrap().remove("replay");
+        value
+    };
+    assert_eq!(summary(&faults), summary(&all));
+    assert_eq!(summary(&none), summary(&all));
+}
