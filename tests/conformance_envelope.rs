@@ -1,0 +1,103 @@
+//! The conformance rule end to end: simulated runs of a conformance scenario stand in for the
+//! real run. A run of the same scenario with seeds outside the envelope's must pass; a run of a
+//! deliberately wrong model — a retry one interval late, a takeover that never happens, a job
+//! lost — must fail (README, "Fidelity").
+
+use std::path::{Path, PathBuf};
+
+use simrq::compare::{compare_dirs_envelope, CompareReport, EnvelopeTolerances};
+use simrq::run::{run_scenario, RunOptions};
+use simrq::scenario::{self, Scenario};
+
+fn conformance_scenario(name: &str) -> Scenario {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/conformance/scenarios")
+        .join(format!("{name}.toml"));
+    scenario::load(&path).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn run_into(scenario: &Scenario, seed: u64, out: &Path) -> PathBuf {
+    let mut options = RunOptions::new(seed, out, "conformance.toml");
+    options.charts = false;
+    run_scenario(scenario, &options).unwrap();
+    out.to_path_buf()
+}
+
+/// Seeds 1..=20 of `scenario`: the envelope.
+fn envelope(scenario: &Scenario, root: &Path) -> Vec<PathBuf> {
+    (1..=20)
+        .map(|seed| run_into(scenario, seed, &root.join(format!("seed-{seed}"))))
+        .collect()
+}
+
+fn compare(real: &Path, sims: &[PathBuf]) -> CompareReport {
+    compare_dirs_envelope(real, sims, EnvelopeTolerances::default()).unwrap()
+}
+
+fn failed(report: &CompareReport) -> Vec<&str> {
+    report
+        .metrics
+        .iter()
+        .filter(|m| !m.passed)
+        .map(|m| m.name.as_str())
+        .collect()
+}
+
+#[test]
+fn other_seeds_of_the_same_model_pass_and_a_retry_one_interval_late_fails() {
+    let root = tempfile::tempdir().unwrap();
+    let model = conformance_scenario("retry-interval");
+    let sims = envelope(&model, root.path());
+    for seed in [101, 102, 103] {
+        let real = run_into(&model, seed, &root.path().join(format!("real-{seed}")));
+        let report = compare(&real, &sims);
+        assert!(report.passed(), "seed {seed}:\n{}", report.to_table());
+    }
+    // The wrong model: every retry waits one interval more (2, 4 s -> 4, 6 s).
+    let mut late = model.clone();
+    let retry = late.workload[0].retry.as_mut().unwrap();
+    retry.interval = retry.interval.iter().map(|i| *i + *i).collect();
+    let real = run_into(&late, 101, &root.path().join("late"));
+    let report = compare(&real, &sims);
+    assert!(
+        failed(&report).contains(&"retry delay distribution"),
+        "{}",
+        report.to_table()
+    );
+}
+
+#[test]
+fn a_takeover_that_never_happens_fails() {
+    let root = tempfile::tempdir().unwrap();
+    let model = conformance_scenario("holder-crash");
+    let sims = envelope(&model, root.path());
+    // The wrong model: standbys look for a free lock only every 600 s (RQ's default
+    // maintenance interval), so nobody takes it over within the 100 s run.
+    let mut never = model.clone();
+    never.rq.maintenance_interval = simrq::sim::SimDuration::from_secs(600);
+    let real = run_into(&never, 101, &root.path().join("never"));
+    let report = compare(&real, &sims);
+    assert!(
+        failed(&report).contains(&"time to scheduler takeover"),
+        "{}",
+        report.to_table()
+    );
+}
+
+#[test]
+fn a_lost_job_fails_the_outcome_counts() {
+    let root = tempfile::tempdir().unwrap();
+    let model = conformance_scenario("redis-restart");
+    let sims = envelope(&model, root.path());
+    // The wrong model: the restart comes back with every write (as with AOF `always`), so
+    // the jobs real RQ lost are not lost.
+    let mut kept = model.clone();
+    kept.faults[0].persistence = Some(simrq::scenario::Persistence::Aof);
+    let real = run_into(&kept, 101, &root.path().join("kept"));
+    let report = compare(&real, &sims);
+    assert!(
+        failed(&report).contains(&"outcome counts"),
+        "{}",
+        report.to_table()
+    );
+}
