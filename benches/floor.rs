@@ -220,9 +220,8 @@ fn unboxed_kernel(c: &mut Criterion) {
                     std::cmp::Reverse(u128::from(p) << 64 | u128::from(p) << 24 | u128::from(p))
                 })
                 .collect();
-            let mut seq = u128::from(PROCESSES);
             let mut woken = 0u64;
-            for _ in 0..EVENTS {
+            for seq in (u128::from(PROCESSES)..).take(EVENTS as usize) {
                 let std::cmp::Reverse(key) = heap.pop().expect("events remain");
                 let (now, slot) = ((key >> 64) as u64, (key & 0xff_ffff) as usize);
                 actions[slot] = match actions[slot] {
@@ -236,7 +235,6 @@ fn unboxed_kernel(c: &mut Criterion) {
                 heap.push(std::cmp::Reverse(
                     u128::from(at) << 64 | seq << 24 | slot as u128,
                 ));
-                seq += 1;
             }
             black_box(woken)
         })
