@@ -20,7 +20,7 @@ use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use crate::check::{CheckConfig, Checkers, Violation};
+use crate::check::{CheckClass, CheckConfig, Checkers, Violation};
 use crate::event::{EventBus, Name};
 use crate::faults::FaultLog;
 use crate::report::{
@@ -271,16 +271,21 @@ fn finish(
     if let Some(events) = &sinks.events {
         events.borrow_mut().finish()?;
     }
+    let mut violations = violations;
     let jobs = sinks.jobs.borrow_mut().finish(end)?;
     let series = sinks.timeseries.borrow_mut().finish()?;
     let gaps = sinks.gaps.borrow_mut().finish(end);
-    let checks = sinks
+    let mut checks: Vec<String> = sinks
         .checkers
         .borrow()
         .verdicts()
         .into_iter()
         .map(|(name, _)| name.to_string())
         .collect();
+    if let Some(limit) = scenario.checks.max_queue_wait_p99 {
+        checks.push(QUEUE_WAIT_CHECK.to_string());
+        violations.extend(queue_wait_violation(&jobs, limit, end));
+    }
     let info = RunInfo {
         seed: options.seed,
         scenario: options.scenario_label.clone(),
@@ -309,6 +314,28 @@ fn finish(
         write_charts(dir, &result, end)?;
     }
     Ok(result)
+}
+
+/// The check behind `[checks] max_queue_wait_p99`.
+pub const QUEUE_WAIT_CHECK: &str = "queue_wait_p99";
+
+/// A violation when the p99 of the time from enqueue to start, over every job that started,
+/// is above `limit` (the same p99 as `summary.json`'s `queue_wait_s.p99`).
+fn queue_wait_violation(jobs: &JobStats, limit: SimDuration, end: SimTime) -> Option<Violation> {
+    let p99_s = jobs.queue_wait.quantile_s(0.99)?;
+    if p99_s <= limit.as_secs_f64() {
+        return None;
+    }
+    let detail = format!(
+        "queue wait p99 {p99_s:.3} s over {} started jobs is above max_queue_wait_p99 = {limit}",
+        jobs.queue_wait.count()
+    );
+    Some(Violation::new(
+        QUEUE_WAIT_CHECK,
+        CheckClass::Safety,
+        end,
+        detail,
+    ))
 }
 
 /// Charts of the run, beside the CSV files.

@@ -1,0 +1,100 @@
+//! Keys that must change what happens: each test runs a scenario with the key against one
+//! without it (or checks the error), so a key the model ignores fails here.
+
+mod outputs;
+
+use outputs::load;
+use simrq::run::{run_scenario, RunOptions, RunResult};
+use simrq::scenario::Scenario;
+use simrq::sim::SimDuration;
+
+fn run(scenario: &Scenario, seed: u64) -> RunResult {
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = RunOptions::new(seed, dir.path().join("out"), "keys.toml");
+    options.charts = false;
+    options.events = Some(simrq::scenario::EventRows::None);
+    run_scenario(scenario, &options).unwrap()
+}
+
+/// `scenarios/mmc.toml` cut to 10 minutes: an M/M/3 queue where jobs wait now and then.
+fn short_mmc() -> Scenario {
+    let mut scenario = load("mmc");
+    scenario.run.duration = SimDuration::from_secs(600);
+    scenario.run.drain = SimDuration::from_secs(60);
+    scenario
+}
+
+#[test]
+fn max_queue_wait_p99_is_a_check_with_a_verdict_and_an_exit_code() {
+    let free = run(&short_mmc(), 1);
+    assert!(
+        !free.summary.checks.contains_key("queue_wait_p99"),
+        "absent: not checked"
+    );
+    let p99_s = free.summary.queue_wait_s.p99.expect("jobs waited");
+    assert!(
+        p99_s > 0.5,
+        "the M/M/3 queue makes jobs wait: p99 {p99_s} s"
+    );
+
+    let mut tight = short_mmc();
+    tight.checks.max_queue_wait_p99 = Some(SimDuration::from_millis(100));
+    let result = run(&tight, 1);
+    assert_eq!(result.exit_code(), 1);
+    let violation = result
+        .violations
+        .iter()
+        .find(|v| v.check == "queue_wait_p99")
+        .expect("a queue_wait_p99 violation");
+    assert!(
+        violation.detail.contains("above max_queue_wait_p99"),
+        "{}",
+        violation.detail
+    );
+
+    let mut loose = short_mmc();
+    loose.checks.max_queue_wait_p99 = Some(SimDuration::from_secs(3_600));
+    let result = run(&loose, 1);
+    assert_eq!(result.exit_code(), 0);
+    assert_eq!(
+        result.summary.checks["queue_wait_p99"],
+        simrq::report::summary::Verdict::Pass
+    );
+}
+
+/// `[checks] duplicate_executions` absent means none tolerated; a limit tolerates that many.
+#[test]
+fn duplicate_executions_absent_tolerates_none_and_a_limit_loosens_it() {
+    // scheduler-pause seed 4: a paused scheduler's stale enqueue runs a job twice (race R1).
+    let stock = run(&load("scheduler-pause"), 4);
+    assert!(
+        stock.summary.duplicate_executions > 0,
+        "seed 4 has a duplicate"
+    );
+    assert_eq!(
+        stock.summary.checks["duplicate_execution"],
+        simrq::report::summary::Verdict::Fail
+    );
+    let mut tolerant = load("scheduler-pause");
+    tolerant.checks.duplicate_executions = Some(1_000);
+    let result = run(&tolerant, 4);
+    assert_eq!(
+        result.summary.checks["duplicate_execution"],
+        simrq::report::summary::Verdict::Pass
+    );
+}
+
+/// `[checks] lost_jobs` absent means none tolerated; a limit tolerates that many.
+#[test]
+fn lost_jobs_absent_tolerates_none_and_a_limit_loosens_it() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/conformance/scenarios/redis-restart.toml");
+    let restart = simrq::scenario::load(&path).unwrap();
+    let verdict = |scenario: &Scenario| run(scenario, 1).summary.checks["lost_job"];
+    assert_eq!(verdict(&restart), simrq::report::summary::Verdict::Fail);
+    let mut tolerant = restart.clone();
+    tolerant.checks.lost_jobs = Some(3);
+    assert_eq!(verdict(&tolerant), simrq::report::summary::Verdict::Pass);
+    tolerant.checks.lost_jobs = Some(2);
+    assert_eq!(verdict(&tolerant), simrq::report::summary::Verdict::Fail);
+}
