@@ -98,3 +98,25 @@ fn lost_jobs_absent_tolerates_none_and_a_limit_loosens_it() {
     tolerant.checks.lost_jobs = Some(2);
     assert_eq!(verdict(&tolerant), simrq::report::summary::Verdict::Fail);
 }
+
+/// `[redis] latency = { exponential = … }` is an exponential latency, not a lognormal one.
+#[test]
+fn an_exponential_latency_stays_exponential() {
+    let mut redis = simrq::scenario::RedisSpec::default();
+    let mean = SimDuration::from_millis(2);
+    redis.latency = simrq::scenario::Distribution::Exponential { mean };
+    let (latency, _) = simrq::run::world::network_settings(&redis);
+    assert_eq!(latency, simrq::sim::DurationDist::Exponential { mean });
+    let mut rng = simrq::sim::RngStreams::new(3).stream("latency");
+    let draws: Vec<f64> = (0..20_000)
+        .map(|_| latency.sample(&mut rng).as_secs_f64())
+        .collect();
+    let average = draws.iter().sum::<f64>() / draws.len() as f64;
+    assert!((average - 0.002).abs() < 0.0001, "mean {average}");
+    // An exponential's median is ln 2 × mean; the lognormal it used to become had median = mean.
+    let below = draws
+        .iter()
+        .filter(|d| **d < 0.002 * std::f64::consts::LN_2)
+        .count();
+    assert!((below as f64 / draws.len() as f64 - 0.5).abs() < 0.02);
+}

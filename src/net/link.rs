@@ -1,48 +1,10 @@
 //! The link between clients and the Redis server: one-way latency and the faults that a
 //! scenario injects, applied through one verdict function.
 
-use rand::Rng;
-use rand_distr::{Distribution, LogNormal};
+use crate::sim::{HostId, SimTime};
 
-use crate::sim::{HostId, SimDuration, SimRng, SimTime};
-
-/// One-way latency of a message.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Latency {
-    Constant(SimDuration),
-    /// Uniform between the bounds.
-    Uniform {
-        min: SimDuration,
-        max: SimDuration,
-    },
-    /// Lognormal with the given median and 99th percentile.
-    LogNormal {
-        median: SimDuration,
-        p99: SimDuration,
-    },
-}
-
-impl Latency {
-    pub fn sample(&self, rng: &mut SimRng) -> SimDuration {
-        match self {
-            Latency::Constant(span) => *span,
-            Latency::Uniform { min, max } if max > min => SimDuration(rng.gen_range(min.0..=max.0)),
-            Latency::Uniform { min, .. } => *min,
-            Latency::LogNormal { median, p99 } => sample_lognormal(rng, *median, *p99),
-        }
-    }
-}
-
-/// Lognormal with median m and p99 q: mu = ln m, sigma = ln(q/m) / z(0.99).
-pub fn sample_lognormal(rng: &mut SimRng, median: SimDuration, p99: SimDuration) -> SimDuration {
-    const Z_99: f64 = 2.326_347_874_040_841;
-    let median_s = median.as_secs_f64().max(1e-9);
-    let sigma = ((p99.as_secs_f64().max(median_s) / median_s).ln() / Z_99).max(0.0);
-    match LogNormal::new(median_s.ln(), sigma) {
-        Ok(distribution) => SimDuration::from_secs_f64(distribution.sample(rng)),
-        Err(_) => median,
-    }
-}
+/// One-way latency of a message: any duration distribution.
+pub type Latency = crate::sim::DurationDist;
 
 /// What happens to one request on the link (decided when the client sends it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,7 +53,7 @@ impl LinkFaults {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::RngStreams;
+    use crate::sim::{RngStreams, SimDuration};
 
     #[test]
     fn lognormal_latency_has_the_requested_median() {

@@ -3,47 +3,10 @@
 //! on the same attempts whichever worker runs it.
 
 use crate::event::Name;
-use crate::net::link::sample_lognormal;
 use crate::rq::env::RqEnv;
-use crate::sim::{SimDuration, SimRng};
+pub use crate::sim::DurationDist;
+use crate::sim::SimDuration;
 use rand::Rng;
-use rand_distr::{Distribution, Exp};
-
-/// A job duration distribution.
-#[derive(Clone, Debug, PartialEq)]
-pub enum DurationDist {
-    Constant(SimDuration),
-    Exponential {
-        mean: SimDuration,
-    },
-    Uniform {
-        min: SimDuration,
-        max: SimDuration,
-    },
-    LogNormal {
-        median: SimDuration,
-        p99: SimDuration,
-    },
-}
-
-impl DurationDist {
-    pub fn sample(&self, rng: &mut SimRng) -> SimDuration {
-        match self {
-            DurationDist::Constant(span) => *span,
-            DurationDist::Exponential { mean } => {
-                match Exp::new(1.0 / mean.as_secs_f64().max(1e-9)) {
-                    Ok(exp) => SimDuration::from_secs_f64(exp.sample(rng)),
-                    Err(_) => *mean,
-                }
-            }
-            DurationDist::Uniform { min, max } if max > min => {
-                SimDuration(rng.gen_range(min.0..=max.0))
-            }
-            DurationDist::Uniform { min, .. } => *min,
-            DurationDist::LogNormal { median, p99 } => sample_lognormal(rng, *median, *p99),
-        }
-    }
-}
 
 /// What one execution of a job does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -14,9 +14,7 @@ use crate::rq::body::DurationDist;
 use crate::rq::env::{Role, RqEnv};
 use crate::rq::keys;
 use crate::rq::params::{HostCosts, RqParams, SchedulerVersion, WhatIf};
-use crate::scenario::{
-    Arrival, Distribution, FaultKind, Persistence, RedisSpec, RqSpec, RqVariant, Scenario,
-};
+use crate::scenario::{Arrival, FaultKind, Persistence, RedisSpec, RqSpec, RqVariant, Scenario};
 use crate::sim::{RngStreams, Sim, SimDuration, SimTime};
 use crate::workload::{
     duration_dist, job_class, read_trace, start_producer, workload_name, Arrivals,
@@ -85,15 +83,7 @@ fn unique_workload_names(scenario: &Scenario) -> Result<(), String> {
 
 /// `[redis]` as link latency and client settings.
 pub fn network_settings(spec: &RedisSpec) -> (Latency, ClientSettings) {
-    let latency = match spec.latency {
-        Distribution::Constant(span) => Latency::Constant(span),
-        Distribution::Uniform { min, max } => Latency::Uniform { min, max },
-        Distribution::Lognormal { median, p99 } => Latency::LogNormal { median, p99 },
-        Distribution::Exponential { mean } => Latency::LogNormal {
-            median: mean,
-            p99: mean.saturating_mul(5),
-        },
-    };
+    let latency: Latency = duration_dist(&spec.latency);
     let client = ClientSettings {
         socket_timeout: spec.socket_timeout,
         connect_timeout: spec.connect_timeout,

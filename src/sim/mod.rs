@@ -1,10 +1,12 @@
 //! The simulation kernel: virtual time, the executor of simulated processes, and seeded
 //! randomness. Nothing in here knows about Redis or RQ.
+pub mod dist;
 mod event_queue;
 pub mod kernel;
 pub mod rng;
 pub mod time;
 
+pub use dist::{sample_lognormal, DurationDist};
 pub use kernel::{ExitStatus, HostId, KillScope, Pid, Signal, Sim};
 pub use rng::{RngStreams, SimRng};
 pub use time::{SimDuration, SimTime};
