@@ -15,7 +15,7 @@ echo "== conformance: harness unit tests"
 echo "== conformance: cargo build --release"
 (cd "$root" && cargo build --release --quiet)
 
-echo "== conformance: suite (each scenario real once, simulated with seeds 1-5, compared)"
+echo "== conformance: suite (each scenario real once, simulated with seeds 1-30, the real run against their envelope)"
 start=$(date +%s)
 status=0
 "$here/.venv/bin/python" "$here/suite.py" --simrq "$root/target/release/simrq" || status=$?
