@@ -634,3 +634,47 @@ fn a_scenario_built_in_code_with_a_repeated_workload_name_is_refused() {
     scenario.workload[1].name = Some("second".into());
     assert!(scenario.run_seed(1).is_ok());
 }
+
+/// RQ takes retry intervals, job timeouts and TTLs as whole seconds; a fraction used to be
+/// truncated in silence (`job_timeout = "500ms"` became 0 and failed every job at once).
+#[test]
+fn fractional_seconds_where_rq_takes_whole_ones_are_rejected_where_written() {
+    let cases = [
+        (
+            "[[pods]]\n[[workload]]\njob_timeout = \"500ms\"\n",
+            "workload[0].job_timeout",
+            (3, 15),
+        ),
+        (
+            "[[pods]]\n[[workload]]\nretry = { max = 2, interval = [\"1s\", \"1.5s\"] }\n",
+            "workload[0].retry.interval[1]",
+            (3, 38),
+        ),
+        (
+            "[[pods]]\n[[workload]]\n[rq]\nresult_ttl = \"2.5s\"\n",
+            "rq.result_ttl",
+            (4, 14),
+        ),
+        (
+            "[[pods]]\n[[workload]]\nttl = \"90.5s\"\n",
+            "workload[0].ttl",
+            (3, 7),
+        ),
+    ];
+    for (text, key, (line, column)) in cases {
+        let error = error_of(text);
+        assert_eq!(error.key.as_deref(), Some(key), "{error}");
+        assert_eq!(error.location, at(line, column), "{error}");
+        assert!(error.to_string().contains("whole seconds"), "{error}");
+    }
+    // Whole seconds written in other units are fine.
+    let parsed = scenario::parse(
+        "[[pods]]\n[[workload]]\njob_timeout = \"2000ms\"\n",
+        "s.toml",
+    )
+    .unwrap();
+    assert_eq!(
+        parsed.workload[0].job_timeout,
+        Some(simrq::sim::SimDuration::from_secs(2))
+    );
+}

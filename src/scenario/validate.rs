@@ -74,6 +74,20 @@ impl Findings {
         }
     }
 
+    /// RQ takes these as whole seconds (an `int` option or a timeout/TTL stored in the job
+    /// hash): a fraction would be silently truncated, so it is refused.
+    fn whole_seconds(&mut self, path: &str, value: SimDuration) {
+        if value.as_micros() % 1_000_000 != 0 {
+            self.error(
+                path,
+                format!(
+                    "{value}: RQ takes whole seconds here; write e.g. \"{}s\"",
+                    value.whole_secs().max(1)
+                ),
+            );
+        }
+    }
+
     fn probability(&mut self, path: &str, value: f64) {
         if !(0.0..=1.0).contains(&value) {
             self.error(
@@ -172,6 +186,17 @@ fn check_run_and_rq(scenario: &Scenario, findings: &mut Findings) {
         ("max_connection_wait", rq.max_connection_wait),
     ] {
         findings.duration(&format!("rq.{name}"), value, true, MAX_DURATION);
+    }
+    for (name, value) in [
+        ("worker_ttl", rq.worker_ttl),
+        ("job_monitoring_interval", rq.job_monitoring_interval),
+        ("maintenance_interval", rq.maintenance_interval),
+        ("default_job_timeout", rq.default_job_timeout),
+        ("result_ttl", rq.result_ttl),
+        ("failure_ttl", rq.failure_ttl),
+        ("maintenance_lock_ttl", rq.maintenance_lock_ttl),
+    ] {
+        findings.whole_seconds(&format!("rq.{name}"), value);
     }
     for (name, value) in [
         ("worker_startup", &rq.worker_startup),
@@ -342,6 +367,16 @@ fn check_workload(path: &str, workload: &WorkloadSpec, findings: &mut Findings) 
             findings.duration(&format!("{path}.{name}"), value, false, MAX_RETENTION);
         }
     }
+    for (name, value) in [
+        ("job_timeout", workload.job_timeout),
+        ("result_ttl", workload.result_ttl),
+        ("failure_ttl", workload.failure_ttl),
+        ("ttl", workload.ttl),
+    ] {
+        if let Some(value) = value {
+            findings.whole_seconds(&format!("{path}.{name}"), value);
+        }
+    }
 }
 
 /// Each workload's jobs run the workload's own job function, found by its name (which
@@ -402,12 +437,9 @@ fn check_retry_counts(path: &str, max: u32, intervals: &[SimDuration], findings:
         );
     }
     for (position, interval) in intervals.iter().enumerate() {
-        findings.duration(
-            &format!("{path}.interval[{position}]"),
-            *interval,
-            false,
-            MAX_DURATION,
-        );
+        let at = format!("{path}.interval[{position}]");
+        findings.duration(&at, *interval, false, MAX_DURATION);
+        findings.whole_seconds(&at, *interval);
     }
 }
 
