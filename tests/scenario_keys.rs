@@ -120,3 +120,58 @@ fn an_exponential_latency_stays_exponential() {
         .count();
     assert!((below as f64 / draws.len() as f64 - 0.5).abs() < 0.02);
 }
+
+/// `[redis] socket_timeout`: RQ's `_set_connection` raises a lower timeout to dequeue timeout
+/// + 10 s (415 s by default) and keeps a higher one (rq/worker/base.py).
+#[test]
+fn socket_timeout_above_rqs_forced_value_is_kept_and_a_lower_one_raised() {
+    let text = |socket_timeout: &str| {
+        format!(
+            r#"
+[run]
+duration = "40m"
+drain = "0s"
+[redis]
+{socket_timeout}
+[[pods]]
+name = "worker"
+with_scheduler = false
+start_delay = "0s"
+[[workload]]
+jobs = 1
+arrival = {{ constant_per_s = 1 }}
+[[faults]]
+kind = "net"
+mode = "drop"
+target = "worker-0"
+at = "10s"
+for = "35m"
+[checks]
+liveness = false
+"#
+        )
+    };
+    // When the black-holed worker gives up: its blocking dequeue gets no reply, and it dies of
+    // the TimeoutError its socket timeout raises (after one reconnect attempt).
+    let died_at_s = |socket_timeout: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let parsed = simrq::scenario::parse(&text(socket_timeout), "t.toml").unwrap();
+        let mut options = RunOptions::new(1, dir.path().join("out"), "t.toml");
+        options.charts = false;
+        run_scenario(&parsed, &options).unwrap();
+        let events = outputs::read_events(&dir.path().join("out"));
+        outputs::of_kind(&events, "worker_died")
+            .first()
+            .expect("the worker times out")
+            .time_s
+    };
+    let forced = died_at_s("");
+    let lower = died_at_s(r#"socket_timeout = "100s""#);
+    assert_eq!(lower, forced, "a lower timeout is raised to RQ's 415 s");
+    let higher = died_at_s(r#"socket_timeout = "600s""#);
+    // The last, unanswered command waits the socket timeout: 600 s instead of 415 s.
+    assert!(
+        (higher - forced - (600.0 - 415.0)).abs() < 0.01,
+        "a higher timeout is kept: died at {higher} s, {forced} s with RQ's"
+    );
+}

@@ -130,10 +130,13 @@ impl RqEnv {
         processes.values().cloned().collect()
     }
 
-    /// A new Redis client for a process on `host`, with RQ's socket timeout.
+    /// A new Redis client for a process on `host`, with RQ's socket timeout: `_set_connection`
+    /// raises a connection's timeout to dequeue timeout + 10 s when it is unset or lower, and
+    /// keeps a higher one (`[redis] socket_timeout`).
     pub fn client(&self, host: HostId, stream_name: &str) -> Client {
         let mut settings = self.client_settings.clone();
-        settings.socket_timeout = Some(self.params.socket_timeout());
+        let forced = self.params.socket_timeout();
+        settings.socket_timeout = Some(settings.socket_timeout.map_or(forced, |t| t.max(forced)));
         Client::new(
             &self.network,
             host,

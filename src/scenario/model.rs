@@ -137,7 +137,8 @@ pub struct RedisSpec {
     /// redis-py retries of a failed command. Default 0: what `rq worker -u URL` gets
     /// (`Redis.from_url`); a client built with `Redis(host=…)` gets 10.
     pub client_retries: u32,
-    /// Socket timeout override; by default RQ forces dequeue timeout + 10 s = 415 s.
+    /// The connection's own socket timeout. RQ raises a lower or missing one to dequeue
+    /// timeout + 10 s (415 s by default) and keeps a higher one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub socket_timeout: Option<SimDuration>,
     /// Period of RDB snapshots, used by `redis_restart` with `persistence = "snapshot"`.
