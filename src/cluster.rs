@@ -9,8 +9,8 @@ use std::rc::Rc;
 use crate::event::{EventContext, EventKind, Name};
 use crate::rq::env::{ProcessInfo, Role, RqEnv};
 use crate::rq::worker::{spawn_worker, WorkerSpec};
-use crate::scenario::PodSpec;
-use crate::sim::{HostId, KillScope, Pid, Signal, SimDuration, SimTime};
+use crate::scenario::{PodSpec, RestartPolicy};
+use crate::sim::{ExitStatus, HostId, KillScope, Pid, Signal, SimDuration, SimTime};
 
 /// A crashed container stays down this long before its back-off starts over (kubelet).
 const BACKOFF_RESET: SimDuration = SimDuration::from_secs(600);
@@ -164,7 +164,9 @@ impl Cluster {
     }
 
     /// The kubelet's view of one pod: start the container, restart it when its PID 1 exits
-    /// (restartPolicy Always, CrashLoopBackOff), tear down what is left of it each time.
+    /// as `restartPolicy` says (with CrashLoopBackOff), tear down what is left of it each time.
+    /// A container that is not restarted leaves the pod terminated: no replacement is made
+    /// (a bare pod's behaviour; a Deployment only allows `Always`).
     async fn pod_lifecycle(self: Rc<Self>, pod: Rc<Pod>) -> i32 {
         let spec = self.spec(pod.group);
         let sim = self.env.sim.clone();
@@ -178,12 +180,13 @@ impl Cluster {
             let worker = spawn_worker(&self.env, self.worker_spec(&spec, &pod));
             pod.worker.set(Some(worker));
             pod.ready.set(true);
-            if let Some(exit) = sim.exit_cell(worker) {
-                sim.wait_exit(exit).await;
-            }
+            let status = match sim.exit_cell(worker) {
+                Some(exit) => sim.wait_exit(exit).await,
+                None => ExitStatus::Killed,
+            };
             pod.ready.set(false);
             self.kill_container(&pod);
-            if pod.deleting.get() {
+            if pod.deleting.get() || !restarts(spec.restart_policy, status) {
                 break;
             }
             if sim.now().since(started) > BACKOFF_RESET {
@@ -354,5 +357,36 @@ impl Cluster {
 
     pub fn now(&self) -> SimTime {
         self.env.sim.now()
+    }
+}
+
+/// Whether the kubelet restarts a container whose PID 1 ended with `status`: `Always`
+/// restarts every time, `OnFailure` after a non-zero exit or a kill (137), `Never` not at all.
+fn restarts(policy: RestartPolicy, status: ExitStatus) -> bool {
+    match policy {
+        RestartPolicy::Always => true,
+        RestartPolicy::OnFailure => status != ExitStatus::Exited(0),
+        RestartPolicy::Never => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restart_policies_follow_kubernetes() {
+        let (clean, failed, killed) = (
+            ExitStatus::Exited(0),
+            ExitStatus::Exited(1),
+            ExitStatus::Killed,
+        );
+        let always = RestartPolicy::Always;
+        assert!(restarts(always, clean) && restarts(always, failed) && restarts(always, killed));
+        let on_failure = RestartPolicy::OnFailure;
+        assert!(!restarts(on_failure, clean));
+        assert!(restarts(on_failure, failed) && restarts(on_failure, killed));
+        let never = RestartPolicy::Never;
+        assert!(!restarts(never, clean) && !restarts(never, failed) && !restarts(never, killed));
     }
 }

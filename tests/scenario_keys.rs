@@ -175,3 +175,45 @@ liveness = false
         "a higher timeout is kept: died at {higher} s, {forced} s with RQ's"
     );
 }
+
+/// `[[pods]] restart_policy`: after a pod_kill (exit 137) `Always` and `OnFailure` restart the
+/// container, `Never` leaves the pod terminated.
+#[test]
+fn restart_policy_decides_whether_a_killed_container_comes_back() {
+    let workers_born_after_kill = |policy: &str| {
+        let text = format!(
+            r#"
+[run]
+duration = "2m"
+drain = "0s"
+[[pods]]
+name = "worker"
+with_scheduler = false
+start_delay = "1s"
+restart_policy = "{policy}"
+[[workload]]
+jobs = 5
+arrival = {{ constant_per_s = 1 }}
+[[faults]]
+kind = "pod_kill"
+target = "worker-0"
+at = "30s"
+[checks]
+liveness = false
+"#
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let parsed = simrq::scenario::parse(&text, "p.toml").unwrap();
+        let mut options = RunOptions::new(1, dir.path().join("out"), "p.toml");
+        options.charts = false;
+        run_scenario(&parsed, &options).unwrap();
+        let events = outputs::read_events(&dir.path().join("out"));
+        outputs::of_kind(&events, "worker_born")
+            .iter()
+            .filter(|e| e.time_s > 30.0)
+            .count()
+    };
+    assert_eq!(workers_born_after_kill("Always"), 1);
+    assert_eq!(workers_born_after_kill("OnFailure"), 1);
+    assert_eq!(workers_born_after_kill("Never"), 0);
+}
