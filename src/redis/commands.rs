@@ -1,6 +1,7 @@
 //! The command table: each command's name, arity (Redis's convention: `n` exactly `n` words
 //! with the name, `-n` at least `n`) and handler.
 
+use crate::redis::arg::Arg;
 use crate::redis::blocking::{parse_blmove, parse_blpop, BlockingPop};
 use crate::redis::keyspace::Db;
 use crate::redis::reply::Reply;
@@ -9,13 +10,13 @@ use crate::sim::rng::WordBuildHasher;
 use crate::sim::SimTime;
 
 /// A command on the keyspace: arguments without the command name.
-pub type DataCommand = fn(&mut Db, SimTime, &[String]) -> Reply;
+pub type DataCommand = fn(&mut Db, SimTime, &[Arg]) -> Reply;
 
 #[derive(Clone, Copy)]
 pub enum Handler {
     Data(DataCommand),
     /// BLMOVE, BLPOP: parse, then pop now or block.
-    Blocking(fn(&[String]) -> Result<BlockingPop, Reply>),
+    Blocking(fn(&[Arg]) -> Result<BlockingPop, Reply>),
     Multi,
     Exec,
     Discard,
@@ -51,11 +52,11 @@ impl Spec {
 
     /// The error Redis gives before running a container command with an unknown subcommand
     /// or the wrong number of arguments for it (`words` includes the command name).
-    pub fn subcommand_error(&self, words: &[String]) -> Option<Reply> {
+    pub fn subcommand_error(&self, words: &[Arg]) -> Option<Reply> {
         if self.subcommands.is_empty() {
             return None;
         }
-        let sub = words.get(1).map(String::as_str).unwrap_or("");
+        let sub = words.get(1).map(Arg::as_str).unwrap_or("");
         let Some((name, arity)) = self
             .subcommands
             .iter()
@@ -197,23 +198,23 @@ pub fn lookup(name: &str) -> Option<&'static Spec> {
     by_name.get(&name.to_ascii_uppercase()).copied()
 }
 
-fn ping(_db: &mut Db, _now: SimTime, args: &[String]) -> Reply {
+fn ping(_db: &mut Db, _now: SimTime, args: &[Arg]) -> Reply {
     match args {
         [] => Reply::Status("PONG".to_string()),
-        [message] => Reply::Bulk(message.clone()),
+        [message] => Reply::Bulk(message.to_string()),
         _ => crate::redis::errors::arity("ping"),
     }
 }
 
-fn echo(_db: &mut Db, _now: SimTime, args: &[String]) -> Reply {
-    Reply::Bulk(args[0].clone())
+fn echo(_db: &mut Db, _now: SimTime, args: &[Arg]) -> Reply {
+    Reply::Bulk(args[0].to_string())
 }
 
 /// The version RQ reads from `INFO server` (`rq/utils.py get_version`).
 pub const REDIS_VERSION: &str = "7.0.15";
 
 /// INFO, whatever the section: the model's server section (what RQ reads).
-fn info(_db: &mut Db, _now: SimTime, _args: &[String]) -> Reply {
+fn info(_db: &mut Db, _now: SimTime, _args: &[Arg]) -> Reply {
     Reply::Bulk(format!(
         "# Server\r\nredis_version:{REDIS_VERSION}\r\nredis_mode:standalone\r\n\
          os:simrq\r\narch_bits:64\r\ntcp_port:6379\r\n"
@@ -221,7 +222,7 @@ fn info(_db: &mut Db, _now: SimTime, _args: &[String]) -> Reply {
 }
 
 /// SCRIPT LOAD | EXISTS | FLUSH (subcommand and arity already checked).
-fn script(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+fn script(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     match args[0].to_ascii_lowercase().as_str() {
         "load" => scripts::script_load(db, now, &args[1..]),
         "exists" => scripts::script_exists(db, now, &args[1..]),

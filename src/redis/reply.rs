@@ -2,16 +2,23 @@
 
 use std::fmt;
 
+use crate::redis::arg::{Arg, IntoArg};
+
 /// One command as sent on the wire: the name then its arguments (`["HSET", "k", "f", "v"]`).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Command(pub Vec<String>);
+pub struct Command(pub Vec<Arg>);
 
 impl Command {
-    pub fn name(&self) -> &str {
-        self.0.first().map(String::as_str).unwrap_or("")
+    /// A command from its words, as a textual front end or an argv builder has them.
+    pub fn from_words<W: IntoArg>(words: impl IntoIterator<Item = W>) -> Command {
+        Command(words.into_iter().map(IntoArg::into_arg).collect())
     }
 
-    pub fn args(&self) -> &[String] {
+    pub fn name(&self) -> &str {
+        self.0.first().map(Arg::as_str).unwrap_or("")
+    }
+
+    pub fn args(&self) -> &[Arg] {
         self.0.get(1..).unwrap_or(&[])
     }
 }
@@ -22,11 +29,13 @@ impl fmt::Display for Command {
     }
 }
 
-/// Builds a [`Command`] from anything printable: `cmd!("ZADD", key, score, member)`.
+/// Builds a [`Command`] from words, integers and floats: `cmd!("ZADD", key, score, member)`.
+/// Each operand becomes an [`Arg`] through [`IntoArg`], which writes it as `to_string` would
+/// but keeps short words inline instead of allocating a `String` for each.
 #[macro_export]
 macro_rules! cmd {
     ($($arg:expr),+ $(,)?) => {
-        $crate::redis::Command(vec![$($arg.to_string()),+])
+        $crate::redis::Command(vec![$($crate::redis::IntoArg::into_arg($arg)),+])
     };
 }
 
