@@ -6,7 +6,6 @@ use crate::redis::blocking::{parse_blmove, parse_blpop, BlockingPop};
 use crate::redis::keyspace::Db;
 use crate::redis::reply::Reply;
 use crate::redis::{hashes, keys, lists, scripts, sets, streams, zsets};
-use crate::sim::rng::WordBuildHasher;
 use crate::sim::SimTime;
 
 /// A command on the keyspace: arguments without the command name.
@@ -182,20 +181,50 @@ static COMMANDS: &[Spec] = &[
     ),
 ];
 
-/// The command named `name` (any case).
+/// Slots of the lookup table: a power of two over twice the number of commands, so that a
+/// probe sequence stays short.
+const SLOTS: usize = 128;
+
+/// One filled slot: the command's name in upper case (how clients send it) and its spec.
+type Slot = Option<(&'static str, &'static Spec)>;
+
+/// The command named `name` (any case), found without allocating: open addressing over a
+/// hash of the name's length and a few of its letters, built once. The upper-case spelling
+/// that clients send matches on a plain comparison; any other spelling on one ignoring
+/// ASCII case.
 pub fn lookup(name: &str) -> Option<&'static Spec> {
-    type ByName = std::collections::HashMap<String, &'static Spec, WordBuildHasher>;
-    static BY_NAME: std::sync::OnceLock<ByName> = std::sync::OnceLock::new();
-    let by_name = BY_NAME.get_or_init(|| {
-        COMMANDS
-            .iter()
-            .map(|spec| (spec.name.to_ascii_uppercase(), spec))
-            .collect()
+    static TABLE: std::sync::OnceLock<[Slot; SLOTS]> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        assert!(COMMANDS.len() * 2 <= SLOTS, "the lookup table is too small");
+        let mut table = [None; SLOTS];
+        for spec in COMMANDS {
+            let mut slot = slot_of(spec.name);
+            while table[slot].is_some() {
+                slot = (slot + 1) % SLOTS;
+            }
+            let upper: &'static str = spec.name.to_ascii_uppercase().leak();
+            table[slot] = Some((upper, spec));
+        }
+        table
     });
-    if let Some(spec) = by_name.get(name) {
-        return Some(spec);
+    let mut slot = slot_of(name);
+    while let Some((upper, spec)) = table[slot] {
+        if upper == name || upper.eq_ignore_ascii_case(name) {
+            return Some(spec);
+        }
+        slot = (slot + 1) % SLOTS;
     }
-    by_name.get(&name.to_ascii_uppercase()).copied()
+    None
+}
+
+/// The home slot of a name: a hash of its length and its first, second and last bytes, each
+/// with the ASCII case bit set, so that every spelling of a command hashes alike (other
+/// names may share a slot: the comparison decides).
+fn slot_of(name: &str) -> usize {
+    let bytes = name.as_bytes();
+    let folded = |index: usize| bytes.get(index).map_or(0, |byte| usize::from(byte | 0x20));
+    let last = bytes.len().saturating_sub(1);
+    (bytes.len() * 61 + folded(0) * 31 + folded(1) * 7 + folded(last)) % SLOTS
 }
 
 fn ping(_db: &mut Db, _now: SimTime, args: &[Arg]) -> Reply {
@@ -227,5 +256,39 @@ fn script(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
         "load" => scripts::script_load(db, now, &args[1..]),
         "exists" => scripts::script_exists(db, now, &args[1..]),
         _ => Reply::ok(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_finds_every_command_in_any_case_and_nothing_else() {
+        for spec in COMMANDS {
+            let mixed: String = spec
+                .name
+                .chars()
+                .enumerate()
+                .map(|(i, c)| {
+                    if i % 2 == 0 {
+                        c.to_ascii_uppercase()
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            for name in [spec.name.to_string(), spec.name.to_ascii_uppercase(), mixed] {
+                assert!(std::ptr::eq(lookup(&name).unwrap(), spec), "{name}");
+            }
+            let shorter = &spec.name[..spec.name.len() - 1];
+            for other in [format!("{}x", spec.name), shorter.to_string()] {
+                let real = COMMANDS.iter().any(|spec| spec.name == other);
+                assert!(real || lookup(&other).is_none(), "{other}");
+            }
+        }
+        for name in ["", "nope", "GET ", "ſet", "HSETX", "clienT|setname"] {
+            assert!(lookup(name).is_none(), "{name:?}");
+        }
     }
 }
