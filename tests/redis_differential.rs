@@ -500,7 +500,7 @@ impl Pair<'_> {
                 self.check(0, multi, &[])?;
                 let mut queued = Vec::new();
                 for words in body {
-                    if self.check(0, words, &[])? == Reply::Status("QUEUED".to_string()) {
+                    if self.check(0, words, &[])? == Reply::Status("QUEUED".into()) {
                         queued.push(words.clone());
                     }
                 }

@@ -229,7 +229,7 @@ fn slot_of(name: &str) -> usize {
 
 fn ping(_db: &mut Db, _now: SimTime, args: &[Arg]) -> Reply {
     match args {
-        [] => Reply::Status("PONG".to_string()),
+        [] => Reply::Status("PONG".into()),
         [message] => Reply::Bulk(message.to_string()),
         _ => crate::redis::errors::arity("ping"),
     }

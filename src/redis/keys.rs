@@ -135,7 +135,7 @@ pub fn type_of(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     let name = db
         .get(now, &args[0])
         .map_or("none", |e| e.value.type_name());
-    Reply::Status(name.to_string())
+    Reply::Status(name.into())
 }
 
 pub fn flushall(db: &mut Db, _now: SimTime, args: &[Arg]) -> Reply {

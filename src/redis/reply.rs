@@ -1,5 +1,6 @@
 //! Replies as RESP2 carries them, and the command type.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use crate::redis::arg::{Arg, IntoArg};
@@ -42,8 +43,9 @@ macro_rules! cmd {
 /// A reply, as real Redis sends it over RESP2.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Reply {
-    /// `+OK`, `+QUEUED`, `+PONG`.
-    Status(String),
+    /// `+OK`, `+QUEUED`, `+PONG`, TYPE's answer. The model's are constants, so they borrow
+    /// instead of allocating per reply; a parsed real reply owns its text.
+    Status(Cow<'static, str>),
     /// `-ERR …`, `-WRONGTYPE …`, `-EXECABORT …`: the full message, prefix included.
     Error(String),
     Int(i64),
@@ -57,7 +59,7 @@ pub enum Reply {
 
 impl Reply {
     pub fn ok() -> Reply {
-        Reply::Status("OK".to_string())
+        Reply::Status(Cow::Borrowed("OK"))
     }
 
     pub fn error(message: impl Into<String>) -> Reply {
@@ -81,7 +83,8 @@ impl Reply {
 
     pub fn as_str(&self) -> Option<&str> {
         match self {
-            Reply::Bulk(text) | Reply::Status(text) => Some(text),
+            Reply::Bulk(text) => Some(text),
+            Reply::Status(text) => Some(text),
             _ => None,
         }
     }
@@ -99,7 +102,8 @@ impl Reply {
             Reply::Array(items) => items
                 .into_iter()
                 .filter_map(|item| match item {
-                    Reply::Bulk(text) | Reply::Status(text) => Some(text),
+                    Reply::Bulk(text) => Some(text),
+                    Reply::Status(text) => Some(text.into_owned()),
                     _ => None,
                 })
                 .collect(),

@@ -171,7 +171,7 @@ impl Server {
         if !spec.runs_inside_multi() {
             if let Some(transaction) = self.transaction_mut(conn) {
                 transaction.queued.push(command.clone());
-                return Step::Reply(Reply::Status("QUEUED".to_string()));
+                return Step::Reply(Reply::Status("QUEUED".into()));
             }
         }
         let args = &words[1..];
@@ -299,7 +299,7 @@ impl Server {
         for command in queued {
             match validate(command) {
                 Ok(spec) if spec.runs_inside_multi() => return None,
-                Ok(_) => replies.push(Reply::Status("QUEUED".to_string())),
+                Ok(_) => replies.push(Reply::Status("QUEUED".into())),
                 Err(reply) => {
                     aborted = true;
                     replies.push(reply);
