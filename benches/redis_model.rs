@@ -42,7 +42,7 @@ fn job_hash(key: &str, id: &str, now_s: u64) -> Command {
         words.push(field.to_string());
         words.push(value);
     }
-    Command(words)
+    Command::from_words(words)
 }
 
 /// One job's commands; returns how many commands the server executed.
@@ -58,7 +58,7 @@ fn job_life(server: &mut Server, now: SimTime, job: u64) -> usize {
             PRODUCER,
             transaction(vec![
                 job_hash(&job_key, &id, now_s % 60),
-                cmd!("RPUSH", "rq:queue:default", id),
+                cmd!("RPUSH", "rq:queue:default", &id),
                 cmd!("SADD", "rq:queues", "rq:queue:default"),
             ]),
         ),
@@ -73,15 +73,15 @@ fn job_life(server: &mut Server, now: SimTime, job: u64) -> usize {
                 405
             )],
         ),
-        (WORKER, vec![cmd!("HGETALL", job_key)]),
+        (WORKER, vec![cmd!("HGETALL", &job_key)]),
         (
             WORKER,
             transaction(vec![
                 cmd!(
                     "HSET",
-                    exec_key,
+                    &exec_key,
                     "id",
-                    id,
+                    &id,
                     "created_at",
                     now_s,
                     "last_heartbeat",
@@ -89,9 +89,9 @@ fn job_life(server: &mut Server, now: SimTime, job: u64) -> usize {
                     "worker_name",
                     "w1"
                 ),
-                cmd!("EXPIRE", exec_key, 90),
-                cmd!("ZADD", executions, now_s + 150, format!("e{job}")),
-                cmd!("EXPIRE", executions, 150),
+                cmd!("EXPIRE", &exec_key, 90),
+                cmd!("ZADD", &executions, now_s + 150, format!("e{job}")),
+                cmd!("EXPIRE", &executions, 150),
                 cmd!("ZADD", "rq:wip:default", now_s + 90, format!("{id}:e{job}")),
                 cmd!("HSET", worker, "state", "busy"),
             ]),
@@ -103,7 +103,7 @@ fn job_life(server: &mut Server, now: SimTime, job: u64) -> usize {
                     "HSET",
                     worker,
                     "current_job",
-                    id,
+                    &id,
                     "current_job_working_time",
                     0,
                     "last_heartbeat",
@@ -112,7 +112,7 @@ fn job_life(server: &mut Server, now: SimTime, job: u64) -> usize {
                 cmd!("EXPIRE", worker, 90),
                 cmd!(
                     "HSET",
-                    job_key,
+                    &job_key,
                     "last_heartbeat",
                     now_s,
                     "status",
@@ -122,17 +122,17 @@ fn job_life(server: &mut Server, now: SimTime, job: u64) -> usize {
                     "worker_name",
                     "w1"
                 ),
-                cmd!("LREM", "rq:queue:default:intermediate", 1, id),
+                cmd!("LREM", "rq:queue:default:intermediate", 1, &id),
             ]),
         ),
-        (HORSE, vec![cmd!("PERSIST", job_key)]),
+        (HORSE, vec![cmd!("PERSIST", &job_key)]),
         (
             WORKER,
             transaction(vec![
                 cmd!("HSET", worker, "last_heartbeat", now_s),
                 cmd!("EXPIRE", worker, 90),
-                cmd!("HSET", exec_key, "last_heartbeat", now_s),
-                cmd!("EXPIRE", exec_key, 90),
+                cmd!("HSET", &exec_key, "last_heartbeat", now_s),
+                cmd!("EXPIRE", &exec_key, 90),
                 cmd!(
                     "ZADD",
                     "rq:wip:default",
@@ -140,9 +140,9 @@ fn job_life(server: &mut Server, now: SimTime, job: u64) -> usize {
                     now_s + 90,
                     format!("{id}:e{job}")
                 ),
-                cmd!("ZADD", executions, now_s + 150, format!("e{job}")),
-                cmd!("EXPIRE", executions, 150),
-                cmd!("HSET", job_key, "last_heartbeat", now_s),
+                cmd!("ZADD", &executions, now_s + 150, format!("e{job}")),
+                cmd!("EXPIRE", &executions, 150),
+                cmd!("HSET", &job_key, "last_heartbeat", now_s),
             ]),
         ),
         (HORSE, vec![cmd!("WATCH", format!("{job_key}:dependents"))]),
@@ -155,7 +155,7 @@ fn job_life(server: &mut Server, now: SimTime, job: u64) -> usize {
             transaction(vec![
                 cmd!("HINCRBY", worker, "successful_job_count", 1),
                 cmd!("HINCRBYFLOAT", worker, "total_working_time", "0.812345"),
-                cmd!("HSET", job_key, "status", "finished", "ended_at", now_s),
+                cmd!("HSET", &job_key, "status", "finished", "ended_at", now_s),
                 cmd!(
                     "XADD",
                     format!("rq:results:{id}"),
@@ -169,12 +169,12 @@ fn job_life(server: &mut Server, now: SimTime, job: u64) -> usize {
                     "x"
                 ),
                 cmd!("EXPIRE", format!("rq:results:{id}"), 500),
-                cmd!("ZADD", "rq:finished:default", now_s + 500, id),
-                cmd!("EXPIRE", job_key, 500),
+                cmd!("ZADD", "rq:finished:default", now_s + 500, &id),
+                cmd!("EXPIRE", &job_key, 500),
                 cmd!("HDEL", worker, "current_job"),
-                cmd!("DEL", exec_key),
+                cmd!("DEL", &exec_key),
                 cmd!("ZREM", "rq:wip:default", format!("{id}:e{job}")),
-                cmd!("ZREM", executions, format!("e{job}")),
+                cmd!("ZREM", &executions, format!("e{job}")),
             ]),
         ),
         (

@@ -447,7 +447,7 @@ impl Pair<'_> {
     fn run(&mut self, conn: usize, words: &[String]) -> (Reply, Reply) {
         let now = self.now();
         let id = ConnId(conn as u64);
-        let model = match self.model.execute(now, id, &[Command(words.to_vec())]) {
+        let model = match self.model.execute(now, id, &[Command::from_words(words)]) {
             Outcome::Replies(mut replies) => replies.pop().expect("one reply"),
             Outcome::Blocked { .. } => {
                 let later = now + SimDuration::from_millis(10);
@@ -500,7 +500,7 @@ impl Pair<'_> {
                 self.check(0, multi, &[])?;
                 let mut queued = Vec::new();
                 for words in body {
-                    if self.check(0, words, &[])? == Reply::Status("QUEUED".to_string()) {
+                    if self.check(0, words, &[])? == Reply::Status("QUEUED".into()) {
                         queued.push(words.clone());
                     }
                 }
@@ -628,7 +628,7 @@ fn model_replies(steps: &[Step], whole_transactions: bool) -> Vec<Reply> {
     // One instant per step, so both ways see the same times (XADD ids, TTLs).
     let clock = std::cell::Cell::new(SimTime::from_secs(1_000_000));
     let mut send = |conn: usize, request: Vec<Words>| {
-        let request: Vec<Command> = request.into_iter().map(Command).collect();
+        let request: Vec<Command> = request.into_iter().map(Command::from_words).collect();
         match server.execute(clock.get(), ConnId(conn as u64), &request) {
             Outcome::Replies(answers) => replies.extend(answers),
             Outcome::Blocked { .. } => replies.push(Reply::Nil),

@@ -129,7 +129,7 @@ fn command() -> impl Strategy<Value = Command> {
         .prop_map(|(name, args)| {
             let mut words = vec![name.to_string()];
             words.extend(args.iter().map(|a| a.to_string()));
-            Command(words)
+            Command::from_words(words)
         })
 }
 

@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
+use crate::redis::arg::Arg;
 use crate::redis::errors;
 use crate::redis::keyspace::Db;
 use crate::redis::lists::{move_element, pop_first, List, Side};
@@ -74,25 +75,25 @@ fn fits_long_double(text: &str) -> bool {
 }
 
 /// BLPOP key… timeout.
-pub fn parse_blpop(args: &[String]) -> Result<BlockingPop, Reply> {
+pub fn parse_blpop(args: &[Arg]) -> Result<BlockingPop, Reply> {
     let (timeout, keys) = args.split_last().expect("arity checked");
     Ok(BlockingPop {
         timeout: parse_timeout(timeout)?,
-        keys: keys.to_vec(),
+        keys: keys.iter().map(Arg::to_string).collect(),
         pop: Pop::First,
     })
 }
 
 /// BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout.
-pub fn parse_blmove(args: &[String]) -> Result<BlockingPop, Reply> {
+pub fn parse_blmove(args: &[Arg]) -> Result<BlockingPop, Reply> {
     let (Some(from), Some(to)) = (Side::parse(&args[2]), Side::parse(&args[3])) else {
         return Err(errors::syntax());
     };
     Ok(BlockingPop {
         timeout: parse_timeout(&args[4])?,
-        keys: vec![args[0].clone()],
+        keys: vec![args[0].to_string()],
         pop: Pop::Move {
-            destination: args[1].clone(),
+            destination: args[1].to_string(),
             from,
             to,
         },

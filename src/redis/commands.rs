@@ -1,21 +1,21 @@
 //! The command table: each command's name, arity (Redis's convention: `n` exactly `n` words
 //! with the name, `-n` at least `n`) and handler.
 
+use crate::redis::arg::Arg;
 use crate::redis::blocking::{parse_blmove, parse_blpop, BlockingPop};
 use crate::redis::keyspace::Db;
 use crate::redis::reply::Reply;
 use crate::redis::{hashes, keys, lists, scripts, sets, streams, zsets};
-use crate::sim::rng::WordBuildHasher;
 use crate::sim::SimTime;
 
 /// A command on the keyspace: arguments without the command name.
-pub type DataCommand = fn(&mut Db, SimTime, &[String]) -> Reply;
+pub type DataCommand = fn(&mut Db, SimTime, &[Arg]) -> Reply;
 
 #[derive(Clone, Copy)]
 pub enum Handler {
     Data(DataCommand),
     /// BLMOVE, BLPOP: parse, then pop now or block.
-    Blocking(fn(&[String]) -> Result<BlockingPop, Reply>),
+    Blocking(fn(&[Arg]) -> Result<BlockingPop, Reply>),
     Multi,
     Exec,
     Discard,
@@ -51,11 +51,11 @@ impl Spec {
 
     /// The error Redis gives before running a container command with an unknown subcommand
     /// or the wrong number of arguments for it (`words` includes the command name).
-    pub fn subcommand_error(&self, words: &[String]) -> Option<Reply> {
+    pub fn subcommand_error(&self, words: &[Arg]) -> Option<Reply> {
         if self.subcommands.is_empty() {
             return None;
         }
-        let sub = words.get(1).map(String::as_str).unwrap_or("");
+        let sub = words.get(1).map(Arg::as_str).unwrap_or("");
         let Some((name, arity)) = self
             .subcommands
             .iter()
@@ -181,39 +181,69 @@ static COMMANDS: &[Spec] = &[
     ),
 ];
 
-/// The command named `name` (any case).
+/// Slots of the lookup table: a power of two over twice the number of commands, so that a
+/// probe sequence stays short.
+const SLOTS: usize = 128;
+
+/// One filled slot: the command's name in upper case (how clients send it) and its spec.
+type Slot = Option<(&'static str, &'static Spec)>;
+
+/// The command named `name` (any case), found without allocating: open addressing over a
+/// hash of the name's length and a few of its letters, built once. The upper-case spelling
+/// that clients send matches on a plain comparison; any other spelling on one ignoring
+/// ASCII case.
 pub fn lookup(name: &str) -> Option<&'static Spec> {
-    type ByName = std::collections::HashMap<String, &'static Spec, WordBuildHasher>;
-    static BY_NAME: std::sync::OnceLock<ByName> = std::sync::OnceLock::new();
-    let by_name = BY_NAME.get_or_init(|| {
-        COMMANDS
-            .iter()
-            .map(|spec| (spec.name.to_ascii_uppercase(), spec))
-            .collect()
+    static TABLE: std::sync::OnceLock<[Slot; SLOTS]> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        assert!(COMMANDS.len() * 2 <= SLOTS, "the lookup table is too small");
+        let mut table = [None; SLOTS];
+        for spec in COMMANDS {
+            let mut slot = slot_of(spec.name);
+            while table[slot].is_some() {
+                slot = (slot + 1) % SLOTS;
+            }
+            let upper: &'static str = spec.name.to_ascii_uppercase().leak();
+            table[slot] = Some((upper, spec));
+        }
+        table
     });
-    if let Some(spec) = by_name.get(name) {
-        return Some(spec);
+    let mut slot = slot_of(name);
+    while let Some((upper, spec)) = table[slot] {
+        if upper == name || upper.eq_ignore_ascii_case(name) {
+            return Some(spec);
+        }
+        slot = (slot + 1) % SLOTS;
     }
-    by_name.get(&name.to_ascii_uppercase()).copied()
+    None
 }
 
-fn ping(_db: &mut Db, _now: SimTime, args: &[String]) -> Reply {
+/// The home slot of a name: a hash of its length and its first, second and last bytes, each
+/// with the ASCII case bit set, so that every spelling of a command hashes alike (other
+/// names may share a slot: the comparison decides).
+fn slot_of(name: &str) -> usize {
+    let bytes = name.as_bytes();
+    let folded = |index: usize| bytes.get(index).map_or(0, |byte| usize::from(byte | 0x20));
+    let last = bytes.len().saturating_sub(1);
+    (bytes.len() * 61 + folded(0) * 31 + folded(1) * 7 + folded(last)) % SLOTS
+}
+
+fn ping(_db: &mut Db, _now: SimTime, args: &[Arg]) -> Reply {
     match args {
-        [] => Reply::Status("PONG".to_string()),
-        [message] => Reply::Bulk(message.clone()),
+        [] => Reply::Status("PONG".into()),
+        [message] => Reply::Bulk(message.to_string()),
         _ => crate::redis::errors::arity("ping"),
     }
 }
 
-fn echo(_db: &mut Db, _now: SimTime, args: &[String]) -> Reply {
-    Reply::Bulk(args[0].clone())
+fn echo(_db: &mut Db, _now: SimTime, args: &[Arg]) -> Reply {
+    Reply::Bulk(args[0].to_string())
 }
 
 /// The version RQ reads from `INFO server` (`rq/utils.py get_version`).
 pub const REDIS_VERSION: &str = "7.0.15";
 
 /// INFO, whatever the section: the model's server section (what RQ reads).
-fn info(_db: &mut Db, _now: SimTime, _args: &[String]) -> Reply {
+fn info(_db: &mut Db, _now: SimTime, _args: &[Arg]) -> Reply {
     Reply::Bulk(format!(
         "# Server\r\nredis_version:{REDIS_VERSION}\r\nredis_mode:standalone\r\n\
          os:simrq\r\narch_bits:64\r\ntcp_port:6379\r\n"
@@ -221,10 +251,44 @@ fn info(_db: &mut Db, _now: SimTime, _args: &[String]) -> Reply {
 }
 
 /// SCRIPT LOAD | EXISTS | FLUSH (subcommand and arity already checked).
-fn script(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+fn script(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     match args[0].to_ascii_lowercase().as_str() {
         "load" => scripts::script_load(db, now, &args[1..]),
         "exists" => scripts::script_exists(db, now, &args[1..]),
         _ => Reply::ok(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_finds_every_command_in_any_case_and_nothing_else() {
+        for spec in COMMANDS {
+            let mixed: String = spec
+                .name
+                .chars()
+                .enumerate()
+                .map(|(i, c)| {
+                    if i % 2 == 0 {
+                        c.to_ascii_uppercase()
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            for name in [spec.name.to_string(), spec.name.to_ascii_uppercase(), mixed] {
+                assert!(std::ptr::eq(lookup(&name).unwrap(), spec), "{name}");
+            }
+            let shorter = &spec.name[..spec.name.len() - 1];
+            for other in [format!("{}x", spec.name), shorter.to_string()] {
+                let real = COMMANDS.iter().any(|spec| spec.name == other);
+                assert!(real || lookup(&other).is_none(), "{other}");
+            }
+        }
+        for name in ["", "nope", "GET ", "ſet", "HSETX", "clienT|setname"] {
+            assert!(lookup(name).is_none(), "{name:?}");
+        }
     }
 }

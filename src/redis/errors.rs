@@ -1,5 +1,6 @@
 //! The error replies of Redis 7.0, word for word, so that a client model can match on them.
 
+use crate::redis::arg::Arg;
 use crate::redis::reply::Reply;
 
 pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
@@ -45,10 +46,10 @@ pub fn invalid_expire(command_name: &str) -> Reply {
 }
 
 /// Redis quotes at most about 128 bytes of the arguments of an unknown command.
-pub fn unknown_command(request: &[String]) -> Reply {
+pub fn unknown_command(request: &[Arg]) -> Reply {
     let name: String = request
         .first()
-        .map(String::as_str)
+        .map(Arg::as_str)
         .unwrap_or("")
         .chars()
         .take(128)

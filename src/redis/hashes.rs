@@ -4,6 +4,7 @@
 //! at most 64 bytes). An updated field keeps its place; HDEL removes it. Big Redis hashes
 //! become hash tables with an unspecified order; the model keeps insertion order for them too.
 
+use crate::redis::arg::Arg;
 use crate::redis::errors;
 use crate::redis::keyspace::Db;
 use crate::redis::numbers::{add_float_strings, parse_float, parse_int};
@@ -64,7 +65,7 @@ fn bulk_or_nil(value: Option<&str>) -> Reply {
 }
 
 /// HSET key field value [field value …]: the number of new fields.
-pub fn hset(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+pub fn hset(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     if args.len() < 3 || args.len() % 2 == 0 {
         return errors::arity("hset");
     }
@@ -81,7 +82,7 @@ pub fn hset(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
 }
 
 /// HMSET key field value [field value …]: HSET that replies OK.
-pub fn hmset(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+pub fn hmset(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     if args.len() < 3 || args.len() % 2 == 0 {
         return errors::arity("hmset");
     }
@@ -91,14 +92,14 @@ pub fn hmset(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
     }
 }
 
-pub fn hget(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+pub fn hget(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     match db.read::<Hash>(now, &args[0]) {
         Ok(hash) => bulk_or_nil(hash.and_then(|h| h.get(&args[1]))),
         Err(reply) => reply,
     }
 }
 
-pub fn hmget(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+pub fn hmget(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     match db.read::<Hash>(now, &args[0]) {
         Ok(hash) => Reply::Array(
             args[1..]
@@ -110,7 +111,7 @@ pub fn hmget(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
     }
 }
 
-pub fn hgetall(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+pub fn hgetall(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     match db.read::<Hash>(now, &args[0]) {
         Ok(hash) => Reply::Array(
             hash.iter()
@@ -122,21 +123,21 @@ pub fn hgetall(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
     }
 }
 
-pub fn hlen(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+pub fn hlen(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     match db.read::<Hash>(now, &args[0]) {
         Ok(hash) => Reply::Int(hash.map_or(0, Hash::len) as i64),
         Err(reply) => reply,
     }
 }
 
-pub fn hexists(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+pub fn hexists(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     match db.read::<Hash>(now, &args[0]) {
         Ok(hash) => Reply::Int(hash.and_then(|h| h.get(&args[1])).is_some() as i64),
         Err(reply) => reply,
     }
 }
 
-pub fn hdel(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+pub fn hdel(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     let removed = match db.write::<Hash>(now, &args[0]) {
         Ok(None) => return Reply::Int(0),
         Ok(Some(hash)) => args[1..].iter().filter(|field| hash.remove(field)).count(),
@@ -148,7 +149,7 @@ pub fn hdel(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
     Reply::Int(removed as i64)
 }
 
-pub fn hincrby(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+pub fn hincrby(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     let Some(increment) = parse_int(&args[2]) else {
         return errors::reply(errors::NOT_INTEGER);
     };
@@ -168,7 +169,7 @@ pub fn hincrby(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
     Reply::Int(sum)
 }
 
-pub fn hincrbyfloat(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+pub fn hincrbyfloat(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     let Some(increment) = parse_float(&args[2]) else {
         return errors::reply(errors::NOT_FLOAT);
     };
@@ -191,7 +192,7 @@ pub fn hincrbyfloat(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
 }
 
 /// Writes `value` into field `args[1]` of hash `args[0]`, already checked to be a hash.
-fn store_field(db: &mut Db, now: SimTime, args: &[String], value: &str) {
+fn store_field(db: &mut Db, now: SimTime, args: &[Arg], value: &str) {
     if let Ok(hash) = db.write_or_create::<Hash>(now, &args[0]) {
         hash.set(&args[1], value);
     }

@@ -1,6 +1,7 @@
 //! Commands on keys of any type and on strings: SET, GET, DEL, EXISTS, TYPE, EXPIRE, PEXPIRE,
 //! TTL, PTTL, PERSIST, FLUSHALL.
 
+use crate::redis::arg::Arg;
 use crate::redis::errors;
 use crate::redis::keyspace::{Db, Value};
 use crate::redis::numbers::parse_int;
@@ -20,7 +21,7 @@ struct SetOptions<'a> {
     expire: Option<(&'a str, bool)>,
 }
 
-fn parse_set_options(options: &[String]) -> Option<SetOptions<'_>> {
+fn parse_set_options(options: &[Arg]) -> Option<SetOptions<'_>> {
     let mut parsed = SetOptions::default();
     let mut index = 0;
     while index < options.len() {
@@ -74,7 +75,7 @@ fn micros_after(now: SimTime, millis: i128) -> SimTime {
     SimTime(at.clamp(0, u64::MAX as i128) as u64)
 }
 
-pub fn set(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+pub fn set(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     let Some(options) = parse_set_options(&args[2..]) else {
         return errors::syntax();
     };
@@ -100,7 +101,7 @@ pub fn set(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
     if (options.nx && found) || (options.xx && !found) {
         return old_reply;
     }
-    db.insert(key, Value::Str(args[1].clone()));
+    db.insert(key, Value::Str(args[1].to_string()));
     let kept = if options.keep_ttl {
         old.and_then(|(_, ttl)| ttl)
     } else {
@@ -115,29 +116,29 @@ pub fn set(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
     }
 }
 
-pub fn get(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+pub fn get(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     match db.read::<String>(now, &args[0]) {
         Ok(value) => value.map_or(Reply::Nil, |v| Reply::Bulk(v.clone())),
         Err(reply) => reply,
     }
 }
 
-pub fn del(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+pub fn del(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     Reply::Int(args.iter().filter(|key| db.delete(now, key)).count() as i64)
 }
 
-pub fn exists(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+pub fn exists(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     Reply::Int(args.iter().filter(|key| db.exists(now, key)).count() as i64)
 }
 
-pub fn type_of(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+pub fn type_of(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     let name = db
         .get(now, &args[0])
         .map_or("none", |e| e.value.type_name());
-    Reply::Status(name.to_string())
+    Reply::Status(name.into())
 }
 
-pub fn flushall(db: &mut Db, _now: SimTime, args: &[String]) -> Reply {
+pub fn flushall(db: &mut Db, _now: SimTime, args: &[Arg]) -> Reply {
     match args.first().map(|a| a.to_ascii_lowercase()) {
         None => {}
         Some(mode) if args.len() == 1 && (mode == "sync" || mode == "async") => {}
@@ -156,7 +157,7 @@ struct ExpireCondition {
     lt: bool,
 }
 
-fn parse_expire_condition(options: &[String]) -> Result<ExpireCondition, Reply> {
+fn parse_expire_condition(options: &[Arg]) -> Result<ExpireCondition, Reply> {
     let mut condition = ExpireCondition::default();
     for option in options {
         match option.to_ascii_lowercase().as_str() {
@@ -191,7 +192,7 @@ impl ExpireCondition {
     }
 }
 
-fn expire_command(db: &mut Db, now: SimTime, args: &[String], seconds: bool) -> Reply {
+fn expire_command(db: &mut Db, now: SimTime, args: &[Arg], seconds: bool) -> Reply {
     let name = if seconds { "expire" } else { "pexpire" };
     let condition = match parse_expire_condition(&args[2..]) {
         Ok(condition) => condition,
@@ -228,11 +229,11 @@ fn expire_command(db: &mut Db, now: SimTime, args: &[String], seconds: bool) -> 
     Reply::Int(1)
 }
 
-pub fn expire(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+pub fn expire(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     expire_command(db, now, args, true)
 }
 
-pub fn pexpire(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+pub fn pexpire(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     expire_command(db, now, args, false)
 }
 
@@ -247,18 +248,18 @@ fn remaining_millis(db: &mut Db, now: SimTime, key: &str) -> i64 {
     }
 }
 
-pub fn ttl(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+pub fn ttl(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     match remaining_millis(db, now, &args[0]) {
         millis if millis < 0 => Reply::Int(millis),
         millis => Reply::Int((millis + 500) / 1000),
     }
 }
 
-pub fn pttl(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+pub fn pttl(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     Reply::Int(remaining_millis(db, now, &args[0]))
 }
 
-pub fn persist(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+pub fn persist(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     match db.get(now, &args[0]).map(|e| e.expire_at) {
         Some(Some(_)) => {
             db.set_expiry(&args[0], None);

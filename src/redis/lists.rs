@@ -3,6 +3,7 @@
 
 use std::collections::VecDeque;
 
+use crate::redis::arg::Arg;
 use crate::redis::errors;
 use crate::redis::keyspace::Db;
 use crate::redis::numbers::parse_int;
@@ -45,13 +46,13 @@ fn pop(list: &mut List, side: Side) -> Option<String> {
     }
 }
 
-fn push_command(db: &mut Db, now: SimTime, args: &[String], side: Side) -> Reply {
+fn push_command(db: &mut Db, now: SimTime, args: &[Arg], side: Side) -> Reply {
     let list = match db.write_or_create::<List>(now, &args[0]) {
         Ok(list) => list,
         Err(reply) => return reply,
     };
     for value in &args[1..] {
-        push(list, side, value.clone());
+        push(list, side, value.to_string());
     }
     let length = list.len();
     db.modified(&args[0]);
@@ -59,15 +60,15 @@ fn push_command(db: &mut Db, now: SimTime, args: &[String], side: Side) -> Reply
     Reply::Int(length as i64)
 }
 
-pub fn lpush(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+pub fn lpush(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     push_command(db, now, args, Side::Left)
 }
 
-pub fn rpush(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+pub fn rpush(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     push_command(db, now, args, Side::Right)
 }
 
-fn pop_command(db: &mut Db, now: SimTime, args: &[String], side: Side, name: &str) -> Reply {
+fn pop_command(db: &mut Db, now: SimTime, args: &[Arg], side: Side, name: &str) -> Reply {
     if args.len() > 2 {
         return errors::arity(name);
     }
@@ -98,22 +99,22 @@ fn pop_command(db: &mut Db, now: SimTime, args: &[String], side: Side, name: &st
     reply
 }
 
-pub fn lpop(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+pub fn lpop(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     pop_command(db, now, args, Side::Left, "lpop")
 }
 
-pub fn rpop(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+pub fn rpop(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     pop_command(db, now, args, Side::Right, "rpop")
 }
 
-pub fn llen(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+pub fn llen(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     match db.read::<List>(now, &args[0]) {
         Ok(list) => Reply::Int(list.map_or(0, List::len) as i64),
         Err(reply) => reply,
     }
 }
 
-pub fn lrange(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+pub fn lrange(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     let (Some(start), Some(stop)) = (parse_int(&args[1]), parse_int(&args[2])) else {
         return errors::reply(errors::NOT_INTEGER);
     };
@@ -143,7 +144,7 @@ pub fn lrange(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
     )
 }
 
-pub fn lrem(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+pub fn lrem(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     let Some(count) = parse_int(&args[1]) else {
         return errors::reply(errors::NOT_INTEGER);
     };
@@ -183,7 +184,7 @@ fn remove_matching(list: &mut List, element: &str, count: i64) -> usize {
     positions.len()
 }
 
-pub fn lmove(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+pub fn lmove(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     let (Some(from), Some(to)) = (Side::parse(&args[2]), Side::parse(&args[3])) else {
         return errors::syntax();
     };

@@ -4,6 +4,7 @@
 //!
 //! | file | idea |
 //! |---|---|
+//! | `arg.rs` | [`Arg`]: one word of a command, inline when short; what `cmd!` accepts |
 //! | `server.rs` | [`Server`]: requests, MULTI/EXEC/WATCH flow, CLIENT, restart and snapshots |
 //! | `commands.rs` | the command table: names, arities, handlers; PING, ECHO, INFO, SCRIPT |
 //! | `keyspace.rs` | keys, values, TTLs (lazy and active expiry), typed lookups |
@@ -21,6 +22,7 @@
 //! order), `sets.rs` (SMEMBERS sorted), `numbers.rs` (HINCRBYFLOAT of hex floats or beyond ±1e60),
 //! `scripts.rs` (only RQ's scripts; always loaded), `server.rs` (a blocking pop inside a
 //! longer pipeline does not block).
+pub mod arg;
 pub mod blocking;
 pub mod commands;
 pub mod errors;
@@ -40,6 +42,7 @@ pub mod streams;
 pub mod transactions;
 pub mod zsets;
 
+pub use arg::{Arg, IntoArg};
 pub use reply::{Command, Reply};
 pub use scripts::{
     acquire_or_refresh_lock_command, release_lock_command, ACQUIRE_OR_REFRESH_LOCK_SCRIPT,
@@ -57,7 +60,7 @@ pub(crate) mod test_support {
     pub const C: ConnId = ConnId(3);
 
     pub fn command(words: &[&str]) -> Command {
-        Command(words.iter().map(|w| w.to_string()).collect())
+        Command::from_words(words)
     }
 
     /// Runs one command that must not block; its reply.

@@ -1,17 +1,25 @@
 //! Replies as RESP2 carries them, and the command type.
 
+use std::borrow::Cow;
 use std::fmt;
+
+use crate::redis::arg::{Arg, IntoArg};
 
 /// One command as sent on the wire: the name then its arguments (`["HSET", "k", "f", "v"]`).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Command(pub Vec<String>);
+pub struct Command(pub Vec<Arg>);
 
 impl Command {
-    pub fn name(&self) -> &str {
-        self.0.first().map(String::as_str).unwrap_or("")
+    /// A command from its words, as a textual front end or an argv builder has them.
+    pub fn from_words<W: IntoArg>(words: impl IntoIterator<Item = W>) -> Command {
+        Command(words.into_iter().map(IntoArg::into_arg).collect())
     }
 
-    pub fn args(&self) -> &[String] {
+    pub fn name(&self) -> &str {
+        self.0.first().map(Arg::as_str).unwrap_or("")
+    }
+
+    pub fn args(&self) -> &[Arg] {
         self.0.get(1..).unwrap_or(&[])
     }
 }
@@ -22,19 +30,22 @@ impl fmt::Display for Command {
     }
 }
 
-/// Builds a [`Command`] from anything printable: `cmd!("ZADD", key, score, member)`.
+/// Builds a [`Command`] from words, integers and floats: `cmd!("ZADD", key, score, member)`.
+/// Each operand becomes an [`Arg`] through [`IntoArg`], which writes it as `to_string` would
+/// but keeps short words inline instead of allocating a `String` for each.
 #[macro_export]
 macro_rules! cmd {
     ($($arg:expr),+ $(,)?) => {
-        $crate::redis::Command(vec![$($arg.to_string()),+])
+        $crate::redis::Command(vec![$($crate::redis::IntoArg::into_arg($arg)),+])
     };
 }
 
 /// A reply, as real Redis sends it over RESP2.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Reply {
-    /// `+OK`, `+QUEUED`, `+PONG`.
-    Status(String),
+    /// `+OK`, `+QUEUED`, `+PONG`, TYPE's answer. The model's are constants, so they borrow
+    /// instead of allocating per reply; a parsed real reply owns its text.
+    Status(Cow<'static, str>),
     /// `-ERR …`, `-WRONGTYPE …`, `-EXECABORT …`: the full message, prefix included.
     Error(String),
     Int(i64),
@@ -48,7 +59,7 @@ pub enum Reply {
 
 impl Reply {
     pub fn ok() -> Reply {
-        Reply::Status("OK".to_string())
+        Reply::Status(Cow::Borrowed("OK"))
     }
 
     pub fn error(message: impl Into<String>) -> Reply {
@@ -72,7 +83,8 @@ impl Reply {
 
     pub fn as_str(&self) -> Option<&str> {
         match self {
-            Reply::Bulk(text) | Reply::Status(text) => Some(text),
+            Reply::Bulk(text) => Some(text),
+            Reply::Status(text) => Some(text),
             _ => None,
         }
     }
@@ -90,7 +102,8 @@ impl Reply {
             Reply::Array(items) => items
                 .into_iter()
                 .filter_map(|item| match item {
-                    Reply::Bulk(text) | Reply::Status(text) => Some(text),
+                    Reply::Bulk(text) => Some(text),
+                    Reply::Status(text) => Some(text.into_owned()),
                     _ => None,
                 })
                 .collect(),

@@ -6,6 +6,7 @@
 //! text on a real server against this native version. Any other script is refused.
 //! Both scripts count as always loaded: the model has no script cache to lose on restart.
 
+use crate::redis::arg::Arg;
 use crate::redis::errors;
 use crate::redis::keys;
 use crate::redis::keyspace::Db;
@@ -84,7 +85,7 @@ impl Script {
 }
 
 /// EVAL script numkeys key… arg…
-pub fn eval(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+pub fn eval(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     let Some(script) = Script::by_text(&args[0]) else {
         return Reply::Error(format!(
             "ERR this Redis model runs only RQ's lock scripts, not script {}",
@@ -95,7 +96,7 @@ pub fn eval(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
 }
 
 /// EVALSHA sha1 numkeys key… arg…
-pub fn evalsha(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+pub fn evalsha(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     match Script::by_sha(&args[0]) {
         Some(script) => run(db, now, script, &args[1..]),
         None => errors::reply(errors::NOSCRIPT),
@@ -103,15 +104,15 @@ pub fn evalsha(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
 }
 
 /// SCRIPT LOAD text: the SHA-1 of one of the known scripts.
-pub fn script_load(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+pub fn script_load(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     match Script::by_text(&args[0]) {
         Some(script) => Reply::Bulk(script.sha().to_string()),
-        None => eval(db, now, &[args[0].clone(), "0".to_string()]),
+        None => eval(db, now, &[args[0].clone(), Arg::const_new("0")]),
     }
 }
 
 /// SCRIPT EXISTS sha…: 1 for each known script.
-pub fn script_exists(_db: &mut Db, _now: SimTime, args: &[String]) -> Reply {
+pub fn script_exists(_db: &mut Db, _now: SimTime, args: &[Arg]) -> Reply {
     Reply::Array(
         args.iter()
             .map(|sha| Reply::Int(Script::by_sha(sha).is_some() as i64))
@@ -120,7 +121,7 @@ pub fn script_exists(_db: &mut Db, _now: SimTime, args: &[String]) -> Reply {
 }
 
 /// Splits `numkeys key… arg…` as Redis does, with its errors.
-fn split_keys(args: &[String]) -> Result<(&[String], &[String]), Reply> {
+fn split_keys(args: &[Arg]) -> Result<(&[Arg], &[Arg]), Reply> {
     let Some(count) = parse_int(&args[0]) else {
         return Err(errors::reply(errors::NOT_INTEGER));
     };
@@ -136,7 +137,7 @@ fn split_keys(args: &[String]) -> Result<(&[String], &[String]), Reply> {
     Ok(rest.split_at(count as usize))
 }
 
-fn run(db: &mut Db, now: SimTime, script: Script, args: &[String]) -> Reply {
+fn run(db: &mut Db, now: SimTime, script: Script, args: &[Arg]) -> Reply {
     let (keys, argv) = match split_keys(args) {
         Ok(split) => split,
         Err(reply) => return reply,
@@ -156,8 +157,8 @@ fn run(db: &mut Db, now: SimTime, script: Script, args: &[String]) -> Reply {
 /// One run of a script: what Lua's `KEYS[1]` and `ARGV` hold.
 struct ScriptCall<'a> {
     sha: &'static str,
-    key: Option<&'a String>,
-    argv: &'a [String],
+    key: Option<&'a Arg>,
+    argv: &'a [Arg],
 }
 
 impl ScriptCall<'_> {
@@ -168,13 +169,13 @@ impl ScriptCall<'_> {
         db: &mut Db,
         now: SimTime,
         line: u32,
-        command: fn(&mut Db, SimTime, &[String]) -> Reply,
-        args: &[Option<&String>],
+        command: fn(&mut Db, SimTime, &[Arg]) -> Reply,
+        args: &[Option<&Arg>],
     ) -> Result<Reply, Reply> {
         let Some(args) = args
             .iter()
             .map(|a| a.cloned())
-            .collect::<Option<Vec<String>>>()
+            .collect::<Option<Vec<Arg>>>()
         else {
             return Err(self.error(
                 "ERR Lua redis lib command arguments must be strings or integers",
@@ -199,13 +200,13 @@ impl ScriptCall<'_> {
         let name = self.argv.first();
         let ttl = self.argv.get(1);
         match current {
-            Reply::Bulk(value) if Some(&value) == name => {
+            Reply::Bulk(value) if name.is_some_and(|name| *name == value) => {
                 self.call(db, now, 6, keys::expire, &[self.key, ttl])?;
                 Ok(Reply::Int(2))
             }
             Reply::Bulk(_) => Ok(Reply::Int(0)),
             _ => {
-                let ex = "EX".to_string();
+                let ex = Arg::const_new("EX");
                 self.call(db, now, 3, keys::set, &[self.key, name, Some(&ex), ttl])?;
                 Ok(Reply::Int(1))
             }
@@ -215,7 +216,7 @@ impl ScriptCall<'_> {
     fn release(&self, db: &mut Db, now: SimTime) -> Result<Reply, Reply> {
         let current = self.call(db, now, 1, keys::get, &[self.key])?;
         match (current, self.argv.first()) {
-            (Reply::Bulk(value), Some(name)) if &value == name => {
+            (Reply::Bulk(value), Some(name)) if *name == value => {
                 self.call(db, now, 2, keys::del, &[self.key])
             }
             _ => Ok(Reply::Int(0)),

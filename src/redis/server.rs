@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::redis::arg::Arg;
 use crate::redis::blocking::{try_pop, BlockedClients, BlockingPop};
 use crate::redis::commands::{self, Handler, Spec};
 use crate::redis::errors;
@@ -170,7 +171,7 @@ impl Server {
         if !spec.runs_inside_multi() {
             if let Some(transaction) = self.transaction_mut(conn) {
                 transaction.queued.push(command.clone());
-                return Step::Reply(Reply::Status("QUEUED".to_string()));
+                return Step::Reply(Reply::Status("QUEUED".into()));
             }
         }
         let args = &words[1..];
@@ -181,7 +182,7 @@ impl Server {
     }
 
     /// Runs a non-blocking command (or one taken out of a MULTI queue).
-    fn run(&mut self, now: SimTime, conn: ConnId, spec: &Spec, args: &[String]) -> Reply {
+    fn run(&mut self, now: SimTime, conn: ConnId, spec: &Spec, args: &[Arg]) -> Reply {
         match spec.handler {
             Handler::Data(run) => run(&mut self.db, now, args),
             Handler::Blocking(parse) => match self.blocking_pop(now, conn, parse(args), false) {
@@ -251,7 +252,7 @@ impl Server {
         Reply::ok()
     }
 
-    fn watch(&mut self, now: SimTime, conn: ConnId, keys: &[String]) -> Reply {
+    fn watch(&mut self, now: SimTime, conn: ConnId, keys: &[Arg]) -> Reply {
         if self.transaction_mut(conn).is_some() {
             return errors::reply("ERR WATCH inside MULTI is not allowed");
         }
@@ -298,7 +299,7 @@ impl Server {
         for command in queued {
             match validate(command) {
                 Ok(spec) if spec.runs_inside_multi() => return None,
-                Ok(_) => replies.push(Reply::Status("QUEUED".to_string())),
+                Ok(_) => replies.push(Reply::Status("QUEUED".into())),
                 Err(reply) => {
                     aborted = true;
                     replies.push(reply);
@@ -367,14 +368,14 @@ fn valid_client_name(name: &str) -> bool {
 
 impl Server {
     /// CLIENT SETNAME | GETNAME | ID | LIST (subcommand and arity already checked).
-    fn client(&mut self, conn: ConnId, args: &[String]) -> Reply {
+    fn client(&mut self, conn: ConnId, args: &[Arg]) -> Reply {
         let connection = self.connections.entry(conn).or_default();
         match args[0].to_ascii_lowercase().as_str() {
             "setname" if !valid_client_name(&args[1]) => errors::reply(
                 "ERR Client names cannot contain spaces, newlines or special characters.",
             ),
             "setname" => {
-                connection.name = Some(args[1].clone()).filter(|name| !name.is_empty());
+                connection.name = Some(args[1].to_string()).filter(|name| !name.is_empty());
                 Reply::ok()
             }
             "getname" => connection.name.clone().map_or(Reply::Nil, Reply::Bulk),

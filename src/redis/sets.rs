@@ -3,20 +3,21 @@
 
 use std::collections::BTreeSet;
 
+use crate::redis::arg::Arg;
 use crate::redis::keyspace::Db;
 use crate::redis::reply::Reply;
 use crate::sim::SimTime;
 
 type Set = BTreeSet<String>;
 
-pub fn sadd(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+pub fn sadd(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     let set = match db.write_or_create::<Set>(now, &args[0]) {
         Ok(set) => set,
         Err(reply) => return reply,
     };
     let added = args[1..]
         .iter()
-        .filter(|m| set.insert((*m).clone()))
+        .filter(|m| set.insert(m.to_string()))
         .count();
     if added > 0 {
         db.watch.touch(&args[0]);
@@ -24,7 +25,7 @@ pub fn sadd(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
     Reply::Int(added as i64)
 }
 
-pub fn srem(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+pub fn srem(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     let removed = match db.write::<Set>(now, &args[0]) {
         Ok(Some(set)) => args[1..].iter().filter(|m| set.remove(m.as_str())).count(),
         Ok(None) => 0,
@@ -36,7 +37,7 @@ pub fn srem(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
     Reply::Int(removed as i64)
 }
 
-pub fn smembers(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+pub fn smembers(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     match db.read::<Set>(now, &args[0]) {
         Ok(set) => Reply::Array(
             set.iter()
@@ -48,14 +49,14 @@ pub fn smembers(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
     }
 }
 
-pub fn sismember(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+pub fn sismember(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     match db.read::<Set>(now, &args[0]) {
-        Ok(set) => Reply::Int(set.is_some_and(|s| s.contains(&args[1])) as i64),
+        Ok(set) => Reply::Int(set.is_some_and(|s| s.contains(args[1].as_str())) as i64),
         Err(reply) => reply,
     }
 }
 
-pub fn scard(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+pub fn scard(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     match db.read::<Set>(now, &args[0]) {
         Ok(set) => Reply::Int(set.map_or(0, Set::len) as i64),
         Err(reply) => reply,

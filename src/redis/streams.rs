@@ -3,6 +3,7 @@
 
 use std::collections::VecDeque;
 
+use crate::redis::arg::Arg;
 use crate::redis::errors;
 use crate::redis::keyspace::Db;
 use crate::redis::numbers::parse_int;
@@ -78,7 +79,7 @@ struct XaddOptions {
     id_index: usize,
 }
 
-fn parse_xadd_options(args: &[String]) -> Result<XaddOptions, Reply> {
+fn parse_xadd_options(args: &[Arg]) -> Result<XaddOptions, Reply> {
     let mut index = 1;
     let mut max_length = None;
     if args
@@ -86,7 +87,7 @@ fn parse_xadd_options(args: &[String]) -> Result<XaddOptions, Reply> {
         .is_some_and(|w| w.eq_ignore_ascii_case("maxlen"))
     {
         index += 1;
-        let approximate = match args.get(index).map(String::as_str) {
+        let approximate = match args.get(index).map(Arg::as_str) {
             Some("~") => true,
             Some("=") => false,
             _ => {
@@ -111,7 +112,7 @@ fn parse_xadd_options(args: &[String]) -> Result<XaddOptions, Reply> {
     })
 }
 
-pub fn xadd(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+pub fn xadd(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     let options = match parse_xadd_options(args) {
         Ok(options) => options,
         Err(reply) => return reply,
@@ -154,7 +155,7 @@ pub fn xadd(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
     };
     let pairs = fields
         .chunks(2)
-        .map(|p| (p[0].clone(), p[1].clone()))
+        .map(|p| (p[0].to_string(), p[1].to_string()))
         .collect();
     stream.entries.push_back((id, pairs));
     stream.last_id = id;
@@ -165,7 +166,7 @@ pub fn xadd(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
     Reply::Bulk(format!("{}-{}", id.ms, id.seq))
 }
 
-pub fn xlen(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+pub fn xlen(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     match db.read::<Stream>(now, &args[0]) {
         Ok(stream) => Reply::Int(stream.map_or(0, Stream::len) as i64),
         Err(reply) => reply,

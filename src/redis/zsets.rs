@@ -4,6 +4,7 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::redis::arg::Arg;
 use crate::redis::errors;
 use crate::redis::keyspace::Db;
 use crate::redis::numbers::{format_double, parse_float, parse_int};
@@ -145,7 +146,7 @@ struct AddFlags {
     incr: bool,
 }
 
-fn parse_add_flags(args: &[String]) -> (AddFlags, usize) {
+fn parse_add_flags(args: &[Arg]) -> (AddFlags, usize) {
     let mut flags = AddFlags::default();
     let mut index = 1;
     while let Some(word) = args.get(index) {
@@ -165,7 +166,7 @@ fn parse_add_flags(args: &[String]) -> (AddFlags, usize) {
 }
 
 /// Checks ZADD's arguments in Redis's order; the parsed (score, member) pairs.
-fn check_add(flags: &AddFlags, pairs: &[String]) -> Result<Vec<(f64, String)>, Reply> {
+fn check_add(flags: &AddFlags, pairs: &[Arg]) -> Result<Vec<(f64, String)>, Reply> {
     if pairs.is_empty() || pairs.len() % 2 != 0 {
         return Err(errors::syntax());
     }
@@ -187,7 +188,7 @@ fn check_add(flags: &AddFlags, pairs: &[String]) -> Result<Vec<(f64, String)>, R
     pairs
         .chunks(2)
         .map(|pair| match parse_float(&pair[0]) {
-            Some(score) => Ok((score, pair[1].clone())),
+            Some(score) => Ok((score, pair[1].to_string())),
             None => Err(errors::reply(errors::NOT_FLOAT)),
         })
         .collect()
@@ -231,7 +232,7 @@ fn add_one(
     Ok(Added::Updated(new))
 }
 
-pub fn zadd(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+pub fn zadd(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     let (flags, first_pair) = parse_add_flags(args);
     let pairs = match check_add(&flags, &args[first_pair..]) {
         Ok(pairs) => pairs,
@@ -278,7 +279,7 @@ pub fn zadd(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
     }
 }
 
-pub fn zrem(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+pub fn zrem(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     let removed = match db.write::<SortedSet>(now, &args[0]) {
         Ok(Some(zset)) => args[1..].iter().filter(|m| zset.remove(m)).count(),
         Ok(None) => 0,
@@ -290,7 +291,7 @@ pub fn zrem(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
     Reply::Int(removed as i64)
 }
 
-pub fn zscore(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+pub fn zscore(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     match db.read::<SortedSet>(now, &args[0]) {
         Ok(zset) => zset
             .and_then(|z| z.score(&args[1]))
@@ -299,7 +300,7 @@ pub fn zscore(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
     }
 }
 
-pub fn zcard(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+pub fn zcard(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     match db.read::<SortedSet>(now, &args[0]) {
         Ok(zset) => Reply::Int(zset.map_or(0, SortedSet::len) as i64),
         Err(reply) => reply,
@@ -313,7 +314,7 @@ struct RangeOptions {
     count: i64,
 }
 
-fn parse_range_options(options: &[String]) -> Result<RangeOptions, Reply> {
+fn parse_range_options(options: &[Arg]) -> Result<RangeOptions, Reply> {
     let mut parsed = RangeOptions {
         with_scores: false,
         offset: 0,
@@ -341,7 +342,7 @@ fn parse_range_options(options: &[String]) -> Result<RangeOptions, Reply> {
     Ok(parsed)
 }
 
-pub fn zrangebyscore(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+pub fn zrangebyscore(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     let options = match parse_range_options(&args[3..]) {
         Ok(options) => options,
         Err(reply) => return reply,
@@ -368,7 +369,7 @@ pub fn zrangebyscore(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
     Reply::Array(items)
 }
 
-pub fn zremrangebyscore(db: &mut Db, now: SimTime, args: &[String]) -> Reply {
+pub fn zremrangebyscore(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     let Some(range) = ScoreRange::parse(&args[1], &args[2]) else {
         return errors::reply(errors::MIN_MAX_NOT_FLOAT);
     };

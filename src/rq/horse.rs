@@ -159,14 +159,14 @@ async fn prepare_job_execution(ctx: &ProcCtx, task: &mut HorseTask) -> Result<()
     job.worker_name = Some(task.worker.to_string());
     let job_key = keys::job(&job.id);
     let mut commands = vec![
-        cmd!("HSET", worker, "current_job", &job.id),
-        cmd!("HSET", worker, "current_job_working_time", 0),
-        cmd!("HSET", worker, "last_heartbeat", &now),
-        cmd!("EXPIRE", worker, ctx.params().busy_worker_key_ttl_s()),
-        cmd!("HSET", job_key, "last_heartbeat", &now),
+        cmd!("HSET", &worker, "current_job", &job.id),
+        cmd!("HSET", &worker, "current_job_working_time", 0),
+        cmd!("HSET", &worker, "last_heartbeat", &now),
+        cmd!("EXPIRE", &worker, ctx.params().busy_worker_key_ttl_s()),
+        cmd!("HSET", &job_key, "last_heartbeat", &now),
         cmd!(
             "HSET",
-            job_key,
+            &job_key,
             "last_heartbeat",
             &now,
             "status",
@@ -259,9 +259,14 @@ fn success_commands(
         .unwrap_or(ctx.params().result_ttl.whole_secs() as i64);
     let job_key = keys::job(&job.id);
     let mut commands = vec![
-        cmd!("HINCRBY", worker, "successful_job_count", 1),
-        cmd!("HINCRBYFLOAT", worker, "total_working_time", working_time_s),
-        cmd!("HSET", job_key, "status", "finished"),
+        cmd!("HINCRBY", &worker, "successful_job_count", 1),
+        cmd!(
+            "HINCRBYFLOAT",
+            &worker,
+            "total_working_time",
+            working_time_s
+        ),
+        cmd!("HSET", &job_key, "status", "finished"),
         job.save_command(),
         cmd!(
             "XADD",

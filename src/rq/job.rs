@@ -4,7 +4,9 @@
 //! RQ's `Job.save` writes the whole mapping in one `HSET`: whoever saves a stale copy
 //! overwrites every field (§9 R12). [`Job::mapping`] is that mapping.
 
+use crate::cmd;
 use crate::event::Name;
+use crate::redis::IntoArg;
 
 /// A job as RQ keeps it in memory between a fetch and a save.
 #[derive(Clone, Debug, PartialEq)]
@@ -71,12 +73,12 @@ impl Job {
 
     /// `HSET rq:job:<id> field value …` with the whole mapping.
     pub fn save_command(&self) -> crate::redis::Command {
-        let mut argv = vec!["HSET".to_string(), crate::rq::keys::job(&self.id)];
+        let mut command = cmd!("HSET", crate::rq::keys::job(&self.id));
         for (field, value) in self.mapping() {
-            argv.push(field.to_string());
-            argv.push(value);
+            command.0.push(field.into_arg());
+            command.0.push(value.into_arg());
         }
-        crate::redis::Command(argv)
+        command
     }
 
     /// `Job.restore` from an HGETALL reply; `None` for a missing (empty) hash.

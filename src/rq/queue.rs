@@ -47,7 +47,7 @@ pub fn enqueue_commands(ctx: &ProcCtx, job: &mut Job, at_front: bool) -> Vec<Com
         commands.push(cmd!("EXPIRE", keys::job(&job.id), ttl));
     }
     let push = if at_front { "LPUSH" } else { "RPUSH" };
-    commands.push(cmd!(push, keys::queue(&job.origin), job.id));
+    commands.push(cmd!(push, keys::queue(&job.origin), &job.id));
     commands
 }
 

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use crate::cmd;
 use crate::event::{EnqueueSource, EventContext, EventKind, LockView, Name};
 use crate::net::RedisError;
-use crate::redis::{Command, Reply};
+use crate::redis::{Command, IntoArg, Reply};
 use crate::rq::env::{ProcCtx, ProcessInfo, Role, RqEnv};
 use crate::rq::job::Job;
 use crate::rq::keys;
@@ -244,7 +244,7 @@ async fn register_birth(ctx: &ProcCtx, scheduler: &RqScheduler) -> Result<(), Re
     let commands = vec![
         cmd!(
             "HSET",
-            key,
+            &key,
             "name",
             &scheduler.name,
             "hostname",
@@ -270,7 +270,7 @@ async fn heartbeat(ctx: &ProcCtx, scheduler: &mut RqScheduler) -> Result<(), Red
     let key = keys::scheduler(&scheduler.name);
     let held: Vec<Name> = scheduler.acquired_locks.iter().cloned().collect();
     let mut commands = vec![
-        cmd!("HSET", key, "last_heartbeat", ctx.utcnow()),
+        cmd!("HSET", &key, "last_heartbeat", ctx.utcnow()),
         cmd!("EXPIRE", key, ttl_s),
     ];
     for queue in &held {
@@ -312,9 +312,11 @@ async fn stop(ctx: &ProcCtx, scheduler: &mut RqScheduler) -> Result<(), RedisErr
             }
         }
         SchedulerVersion::V2_10 if !held.is_empty() => {
-            let mut argv = vec!["DEL".to_string()];
-            argv.extend(held.iter().map(|q| keys::scheduler_lock(q)));
-            ctx.redis.call(Command(argv)).await?;
+            let mut command = cmd!("DEL");
+            command
+                .0
+                .extend(held.iter().map(|q| keys::scheduler_lock(q).into_arg()));
+            ctx.redis.call(command).await?;
         }
         SchedulerVersion::V2_10 => {}
     }

@@ -9,7 +9,7 @@ use std::rc::Rc;
 use crate::cmd;
 use crate::event::{EventKind, Name};
 use crate::net::RedisError;
-use crate::redis::Reply;
+use crate::redis::{IntoArg, Reply};
 use crate::rq::env::{ProcCtx, ProcessInfo, Role, RqEnv};
 use crate::rq::job::Job;
 use crate::rq::keys;
@@ -397,10 +397,12 @@ impl Worker {
                 timeout_s
             )
         } else {
-            let mut argv = vec!["BLPOP".to_string()];
-            argv.extend(self.queues.iter().map(|q| keys::queue(q)));
-            argv.push(timeout_s.to_string());
-            crate::redis::Command(argv)
+            let mut command = cmd!("BLPOP");
+            command
+                .0
+                .extend(self.queues.iter().map(|q| keys::queue(q).into_arg()));
+            command.0.push(timeout_s.into_arg());
+            command
         };
         let redis = self.ctx.redis.clone();
         let mut pop = pin!(redis.call(command));

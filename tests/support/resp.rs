@@ -52,7 +52,7 @@ impl Client {
         let line = self.read_line();
         let (kind, rest) = line.split_at(1);
         match kind {
-            "+" => Reply::Status(rest.to_string()),
+            "+" => Reply::Status(rest.to_string().into()),
             "-" => Reply::Error(rest.to_string()),
             ":" => Reply::Int(rest.parse().expect("integer reply")),
             "$" => match rest.parse::<i64>().expect("bulk length") {
@@ -127,7 +127,7 @@ impl RedisServer {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(mut client) = Client::connect(self.port) {
-                if client.call(&["PING"]) == Reply::Status("PONG".to_string()) {
+                if client.call(&["PING"]) == Reply::Status("PONG".into()) {
                     return;
                 }
             }
