@@ -678,3 +678,32 @@ fn fractional_seconds_where_rq_takes_whole_ones_are_rejected_where_written() {
         Some(simrq::sim::SimDuration::from_secs(2))
     );
 }
+
+/// Fault keys that the fault kind cannot use are errors, not silently ignored: a rolling
+/// restart or scale acts on its whole `pods` group, a Redis fault on the server.
+#[test]
+fn fault_keys_that_do_nothing_for_the_kind_are_rejected() {
+    let cases = [
+        (
+            "[[faults]]\nkind = \"rolling_restart\"\npods = \"worker\"\ntarget = \"worker-0\"\nat = \"1m\"\n",
+            "faults[0].target",
+        ),
+        (
+            "[[faults]]\nkind = \"scale\"\npods = \"worker\"\nreplicas = 2\ntarget = \"scheduler_holder\"\nat = \"1m\"\n",
+            "faults[0].target",
+        ),
+        (
+            "[[faults]]\nkind = \"redis_restart\"\npods = \"worker\"\nat = \"1m\"\n",
+            "faults[0].pods",
+        ),
+        (
+            "[[faults]]\nkind = \"redis_pause\"\npods = \"worker\"\nat = \"1m\"\nfor = \"5s\"\n",
+            "faults[0].pods",
+        ),
+    ];
+    for (fault, key) in cases {
+        let text = format!("[[pods]]\nname = \"worker\"\nreplicas = 2\n[[workload]]\n{fault}");
+        let error = error_of(&text);
+        assert_eq!(error.key.as_deref(), Some(key), "{error}");
+    }
+}

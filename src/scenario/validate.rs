@@ -619,6 +619,11 @@ fn check_fault_timing(path: &str, fault: &FaultSpec, scenario: &Scenario, findin
     }
 }
 
+/// Faults that hit the Redis server, not a pod: they take neither `pods` nor `target`.
+fn redis_wide(kind: FaultKind) -> bool {
+    matches!(kind, FaultKind::RedisRestart | FaultKind::RedisPause)
+}
+
 fn check_fault_parameters(path: &str, fault: &FaultSpec, findings: &mut Findings) {
     let kind = fault.kind;
     let needs_for = matches!(
@@ -642,7 +647,7 @@ fn check_fault_parameters(path: &str, fault: &FaultSpec, findings: &mut Findings
             kind == FaultKind::Scale,
             kind == FaultKind::Scale,
         ),
-        ("pods", fault.pods.is_some(), needs_group, true),
+        ("pods", fault.pods.is_some(), needs_group, !redis_wide(kind)),
         ("mode", fault.mode.is_some(), false, kind == FaultKind::Net),
         (
             "persistence",
@@ -678,12 +683,20 @@ fn check_fault_parameters(path: &str, fault: &FaultSpec, findings: &mut Findings
             format!("expected at most {MAX_PODS} replicas"),
         );
     }
-    let redis_wide = matches!(kind, FaultKind::RedisRestart | FaultKind::RedisPause);
-    if redis_wide && !fault.target.is_any() {
+    if redis_wide(kind) && !fault.target.is_any() {
         findings.error(
             format!("{path}.target"),
             format!(
                 "a `{}` fault hits the Redis server; it takes no target",
+                kind.name()
+            ),
+        );
+    }
+    if needs_group && !fault.target.is_any() {
+        findings.error(
+            format!("{path}.target"),
+            format!(
+                "a `{}` fault acts on its whole `pods` group; it takes no target",
                 kind.name()
             ),
         );
