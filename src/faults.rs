@@ -230,7 +230,7 @@ impl FaultInjector {
                 let holder = self.holder_process()?;
                 self.cluster.pod(&holder.pod)
             }
-            Target::Any | Target::Worker | Target::Horse | Target::Scheduler => {
+            Target::Any | Target::All | Target::Worker | Target::Horse | Target::Scheduler => {
                 let pods: Vec<Rc<Pod>> = self
                     .cluster
                     .pods(self.group(spec))
@@ -303,7 +303,7 @@ impl FaultInjector {
             Target::Worker => Some(Role::Worker),
             Target::Horse => Some(Role::Horse),
             Target::Scheduler => Some(Role::Scheduler),
-            Target::Any | Target::Pod(_) => None,
+            Target::Any | Target::All | Target::Pod(_) => None,
         };
         let Some(role) = role else {
             return self
@@ -352,15 +352,8 @@ impl FaultInjector {
             NetMode::LostReply => Verdict::LoseReply,
         };
         let until = self.env.sim.now() + span;
-        let everywhere = spec.pods.is_none() && spec.target.is_any();
-        if everywhere {
-            self.record(format!("net {verdict:?} all for={span}"));
-            self.env.network.add_link_fault(LinkFault {
-                host: None,
-                verdict,
-                until,
-            });
-            return;
+        if spec.target == Target::All {
+            return self.net_everywhere(spec, verdict, until, span);
         }
         match self.target_pod(spec) {
             Some(pod) => {
@@ -372,6 +365,34 @@ impl FaultInjector {
                 });
             }
             None => self.record("net skipped: no target".to_string()),
+        }
+    }
+
+    /// `target = "all"`: every client of Redis, or every pod of the `pods` group.
+    fn net_everywhere(
+        &self,
+        spec: &FaultSpec,
+        verdict: Verdict,
+        until: SimTime,
+        span: SimDuration,
+    ) {
+        let Some(group) = self.group(spec) else {
+            self.record(format!("net {verdict:?} all for={span}"));
+            self.env.network.add_link_fault(LinkFault {
+                host: None,
+                verdict,
+                until,
+            });
+            return;
+        };
+        let name = &self.cluster.group_names()[group];
+        self.record(format!("net {verdict:?} group={name} for={span}"));
+        for pod in self.cluster.pods(Some(group)) {
+            self.env.network.add_link_fault(LinkFault {
+                host: Some(pod.host),
+                verdict,
+                until,
+            });
         }
     }
 

@@ -217,3 +217,51 @@ liveness = false
     assert_eq!(workers_born_after_kill("OnFailure"), 1);
     assert_eq!(workers_born_after_kill("Never"), 0);
 }
+
+/// `net` with `target = "any"` cuts off one random pod, as `any` means everywhere else;
+/// `"all"` cuts off every client (or every pod of `pods`).
+#[test]
+fn a_net_fault_on_any_hits_one_pod_and_all_hits_everyone() {
+    let fault_detail = |fault: &str| {
+        let text = format!(
+            r#"
+[run]
+duration = "1m"
+drain = "0s"
+[[pods]]
+name = "worker"
+replicas = 3
+start_delay = "0s"
+[[workload]]
+jobs = 10
+arrival = {{ constant_per_s = 1 }}
+[[faults]]
+kind = "net"
+mode = "refuse"
+at = "20s"
+for = "5s"
+{fault}
+[checks]
+liveness = false
+"#
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let parsed = simrq::scenario::parse(&text, "n.toml").unwrap();
+        let mut options = RunOptions::new(1, dir.path().join("out"), "n.toml");
+        options.charts = false;
+        run_scenario(&parsed, &options).unwrap();
+        let events = outputs::read_events(&dir.path().join("out"));
+        outputs::of_kind(&events, "fault")[0].detail.clone()
+    };
+    let one = fault_detail("");
+    assert!(one.contains("pod=worker-"), "{one}");
+    assert!(fault_detail(r#"target = "all""#).contains(" all "));
+    let group = fault_detail("target = \"all\"\npods = \"worker\"");
+    assert!(group.contains("group=worker"), "{group}");
+    let error = simrq::scenario::parse(
+        "[[pods]]\n[[workload]]\n[[faults]]\nkind = \"pod_kill\"\ntarget = \"all\"\nat = \"1m\"\n",
+        "k.toml",
+    )
+    .unwrap_err();
+    assert_eq!(error.key.as_deref(), Some("faults[0].target"), "{error}");
+}

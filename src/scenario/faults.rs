@@ -154,6 +154,9 @@ pub enum Target {
     Scheduler,
     /// One pod by name: `<group>-<index>`.
     Pod(String),
+    /// `net` only: every pod of the selection at once; without `pods`, every client of
+    /// Redis, producers included (the server's side of the network fails).
+    All,
 }
 
 impl Target {
@@ -166,6 +169,7 @@ impl From<String> for Target {
     fn from(text: String) -> Target {
         match text.as_str() {
             "any" => Target::Any,
+            "all" => Target::All,
             "scheduler_holder" => Target::SchedulerHolder,
             "worker" => Target::Worker,
             "horse" => Target::Horse,
@@ -185,6 +189,7 @@ impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Target::Any => "any",
+            Target::All => "all",
             Target::SchedulerHolder => "scheduler_holder",
             Target::Worker => "worker",
             Target::Horse => "horse",

@@ -692,6 +692,15 @@ fn check_fault_parameters(path: &str, fault: &FaultSpec, findings: &mut Findings
             ),
         );
     }
+    if fault.target == Target::All && kind != FaultKind::Net {
+        findings.error(
+            format!("{path}.target"),
+            format!(
+                "`all` is for `net` faults only; a `{}` fault hits one pod or process",
+                kind.name()
+            ),
+        );
+    }
     if needs_group && !fault.target.is_any() {
         findings.error(
             format!("{path}.target"),
