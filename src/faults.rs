@@ -133,6 +133,7 @@ impl FaultInjector {
     fn apply(self: &Rc<Self>, spec: &FaultSpec) {
         let span = spec.for_duration.unwrap_or(SimDuration::from_secs(1));
         match spec.kind {
+            FaultKind::PodKill if spec.target.is_process() => self.kill_one_process(spec),
             FaultKind::PodKill => self.on_pods(spec, |cluster, pod| cluster.kill_pod(pod)),
             FaultKind::PodDelete => {
                 self.on_pods(spec, |cluster, pod| cluster.delete_pod(pod, true))
@@ -295,9 +296,25 @@ impl FaultInjector {
         }
     }
 
-    /// The processes a pause stops: one role's process, the lock holder's scheduler, or a
-    /// whole pod (a frozen VM) for `any` and pod names.
-    fn pause_targets(&self, spec: &FaultSpec) -> Vec<ProcessInfo> {
+    /// `pod_kill` of one process (`target = "worker" | "horse" | "scheduler"`): SIGKILL to
+    /// that process alone. A killed worker is the container's PID 1, so the kubelet tears the
+    /// container down and restarts it; a killed horse or scheduler leaves the worker to notice.
+    fn kill_one_process(&self, spec: &FaultSpec) {
+        let targets = self.process_targets(spec);
+        let names: Vec<&str> = targets.iter().map(|p| &*p.name).collect();
+        if names.is_empty() {
+            self.record(format!("pod_kill skipped: no {} process", spec.target));
+            return;
+        }
+        self.record(format!("pod_kill processes={}", names.join("+")));
+        for process in &targets {
+            self.cluster.kill_process(process);
+        }
+    }
+
+    /// The processes a process-level fault hits: one role's process, the lock holder's
+    /// scheduler, or a whole pod (a frozen VM, for a pause) for `any` and pod names.
+    fn process_targets(&self, spec: &FaultSpec) -> Vec<ProcessInfo> {
         let role = match spec.target {
             Target::SchedulerHolder => return self.holder_process().into_iter().collect(),
             Target::Worker => Some(Role::Worker),
@@ -331,7 +348,7 @@ impl FaultInjector {
     }
 
     fn pause(self: &Rc<Self>, spec: &FaultSpec, span: SimDuration) {
-        let targets = self.pause_targets(spec);
+        let targets = self.process_targets(spec);
         let names: Vec<&str> = targets.iter().map(|p| &*p.name).collect();
         self.record(format!("pause for={span} processes={}", names.join("+")));
         for process in &targets {

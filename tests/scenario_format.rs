@@ -707,3 +707,25 @@ fn fault_keys_that_do_nothing_for_the_kind_are_rejected() {
         assert_eq!(error.key.as_deref(), Some(key), "{error}");
     }
 }
+
+/// A process target on a fault that acts on a whole pod is an error, not a whole-pod fault.
+#[test]
+fn process_targets_on_whole_pod_faults_are_rejected() {
+    for (kind, extra) in [
+        ("pod_delete", ""),
+        ("net", "for = \"5s\"\n"),
+        ("clock_offset", "offset = \"5s\"\n"),
+        ("clock_step", "offset = \"-2s\"\n"),
+    ] {
+        let text = format!(
+            "[[pods]]\n[[workload]]\n[[faults]]\nkind = \"{kind}\"\ntarget = \"horse\"\nat = \"1m\"\n{extra}"
+        );
+        let error = error_of(&text);
+        assert_eq!(
+            error.key.as_deref(),
+            Some("faults[0].target"),
+            "{kind}: {error}"
+        );
+        assert!(error.to_string().contains("whole pod"), "{error}");
+    }
+}

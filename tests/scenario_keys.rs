@@ -265,3 +265,59 @@ liveness = false
     .unwrap_err();
     assert_eq!(error.key.as_deref(), Some("faults[0].target"), "{error}");
 }
+
+/// `pod_kill` with `target = "horse" | "scheduler"` kills only that process; `"worker"` kills
+/// the container's PID 1, so the kubelet restarts the container.
+#[test]
+fn pod_kill_of_one_process_kills_only_that_process() {
+    let run_kill = |target: &str| {
+        let text = format!(
+            r#"
+[run]
+duration = "3m"
+drain = "0s"
+[[pods]]
+name = "worker"
+with_scheduler = true
+start_delay = "0s"
+[[workload]]
+jobs = 1
+start = "5s"
+arrival = {{ constant_per_s = 1 }}
+duration = "30s"
+[[faults]]
+kind = "pod_kill"
+target = "{target}"
+at = "20s"
+[checks]
+liveness = false
+"#
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let parsed = simrq::scenario::parse(&text, "k.toml").unwrap();
+        let mut options = RunOptions::new(1, dir.path().join("out"), "k.toml");
+        options.charts = false;
+        run_scenario(&parsed, &options).unwrap();
+        let events = outputs::read_events(&dir.path().join("out"));
+        let killed: Vec<String> = outputs::of_kind(&events, "process_killed")
+            .iter()
+            .map(|e| e.process.clone())
+            .collect();
+        let reborn = outputs::of_kind(&events, "worker_born")
+            .iter()
+            .filter(|e| e.time_s > 20.0)
+            .count();
+        (killed, reborn)
+    };
+    let (killed, reborn) = run_kill("horse");
+    assert_eq!(killed, ["worker-0.w1:horse"], "only the horse");
+    assert_eq!(reborn, 0, "the worker lives on");
+    let (killed, reborn) = run_kill("scheduler");
+    assert_eq!(killed, ["worker-0.w1:scheduler"], "only the scheduler");
+    assert_eq!(reborn, 0);
+    let (killed, reborn) = run_kill("worker");
+    assert!(killed.contains(&"worker-0.w1".to_string()), "{killed:?}");
+    assert_eq!(reborn, 1, "PID 1 died: the container restarts");
+    let (_, reborn) = run_kill("any");
+    assert_eq!(reborn, 1, "the whole pod");
+}

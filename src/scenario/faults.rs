@@ -163,6 +163,11 @@ impl Target {
     pub fn is_any(&self) -> bool {
         *self == Target::Any
     }
+
+    /// One process of a pod, not the pod: `worker`, `horse` or `scheduler`.
+    pub fn is_process(&self) -> bool {
+        matches!(self, Target::Worker | Target::Horse | Target::Scheduler)
+    }
 }
 
 impl From<String> for Target {

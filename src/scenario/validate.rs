@@ -692,6 +692,21 @@ fn check_fault_parameters(path: &str, fault: &FaultSpec, findings: &mut Findings
             ),
         );
     }
+    let whole_pod = matches!(
+        kind,
+        FaultKind::PodDelete | FaultKind::Net | FaultKind::ClockOffset | FaultKind::ClockStep
+    );
+    if whole_pod && fault.target.is_process() {
+        findings.error(
+            format!("{path}.target"),
+            format!(
+                "a `{}` fault acts on a whole pod (its API object, network or clock), not on \
+                 one process: target a pod, or use pod_kill or pause for the `{}` process",
+                kind.name(),
+                fault.target
+            ),
+        );
+    }
     if fault.target == Target::All && kind != FaultKind::Net {
         findings.error(
             format!("{path}.target"),
