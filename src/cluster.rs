@@ -317,8 +317,10 @@ impl Cluster {
         }
     }
 
-    /// A Deployment rollout: surge new pods, wait until ready, then delete old ones, keeping
-    /// within maxSurge and maxUnavailable.
+    /// A Deployment rollout of `group` by Kubernetes' RollingUpdate rules (the deployment
+    /// controller's `reconcileNewReplicaSet` / `reconcileOldReplicaSets`): new pods up to
+    /// replicas + maxSurge in total, old pods removed while replicas − maxUnavailable stay
+    /// available; terminating pods count toward neither.
     pub fn rolling_restart(self: &Rc<Self>, group: usize) {
         let rollout = self.clone().rollout(group);
         self.env
@@ -329,34 +331,53 @@ impl Cluster {
     async fn rollout(self: Rc<Self>, group: usize) -> i32 {
         let spec = self.spec(group);
         let sim = self.env.sim.clone();
-        let old: Vec<Rc<Pod>> = self
+        let mut old: Vec<Rc<Pod>> = self
             .pods(Some(group))
             .into_iter()
             .filter(|p| !p.deleting.get())
             .collect();
-        let surge = spec.rollout.max_surge.resolve(spec.replicas, true).max(1) as usize;
-        let unavailable = spec.rollout.max_unavailable.resolve(spec.replicas, false) as usize;
-        for batch in old.chunks(surge.max(unavailable).max(1)) {
-            let fresh: Vec<Rc<Pod>> = batch
-                .iter()
-                .take(surge)
-                .map(|_| self.create_pod(group))
-                .collect();
-            for victim in batch.iter().take(unavailable) {
-                self.delete_pod(victim, false);
+        let replicas = old.len() as u32;
+        let (surge, unavailable) = rollout_fenceposts(&spec.rollout, replicas);
+        let mut new: Vec<Rc<Pod>> = Vec::new();
+        loop {
+            let total = (old.len() + new.len()) as u32;
+            let wanted_new =
+                replicas.min((replicas + surge).saturating_sub(total) + new.len() as u32);
+            let created = wanted_new.saturating_sub(new.len() as u32);
+            for _ in 0..created {
+                new.push(self.create_pod(group));
             }
-            while !fresh.iter().all(|p| p.is_ready()) {
+            let new_ready = new.iter().filter(|p| p.is_ready()).count() as u32;
+            let new_unready = new.len() as u32 - new_ready;
+            let all = (old.len() + new.len()) as u32;
+            let removable = all.saturating_sub(replicas - unavailable.min(replicas) + new_unready);
+            let removed = (removable as usize).min(old.len());
+            for victim in old.drain(..removed) {
+                self.delete_pod(&victim, false);
+            }
+            if old.is_empty() && new_ready == replicas {
+                return 0;
+            }
+            if created == 0 && removed == 0 {
                 sim.sleep(SimDuration::from_secs(1)).await;
             }
-            for victim in batch.iter().skip(unavailable) {
-                self.delete_pod(victim, false);
-            }
         }
-        0
     }
 
     pub fn now(&self) -> SimTime {
         self.env.sim.now()
+    }
+}
+
+/// maxSurge (rounded up) and maxUnavailable (rounded down) against `replicas`; when both are
+/// 0, Kubernetes makes maxUnavailable 1 so that a rollout can progress.
+fn rollout_fenceposts(rollout: &crate::scenario::Rollout, replicas: u32) -> (u32, u32) {
+    let surge = rollout.max_surge.resolve(replicas, true);
+    let unavailable = rollout.max_unavailable.resolve(replicas, false);
+    if surge == 0 && unavailable == 0 {
+        (0, 1)
+    } else {
+        (surge, unavailable)
     }
 }
 

@@ -321,3 +321,64 @@ liveness = false
     let (_, reborn) = run_kill("any");
     assert_eq!(reborn, 1, "the whole pod");
 }
+
+/// `[[pods]] rollout`: Kubernetes' RollingUpdate rules. At most replicas + maxSurge workers
+/// run, at least replicas − maxUnavailable stay up, and the Deployment ends at `replicas`
+/// (it used to shrink for good when maxUnavailable > maxSurge, and maxSurge = 0 became 1).
+#[test]
+fn rollouts_keep_within_surge_and_unavailable_and_end_at_replicas() {
+    let live_workers = |surge: u32, unavailable: u32| {
+        let text = format!(
+            r#"
+[run]
+duration = "5m"
+drain = "0s"
+sample_interval = "1s"
+[[pods]]
+name = "worker"
+replicas = 4
+with_scheduler = false
+start_delay = "5s"
+termination_grace_period = "5s"
+rollout = {{ max_surge = {surge}, max_unavailable = {unavailable} }}
+[[workload]]
+jobs = 1
+arrival = {{ constant_per_s = 1 }}
+[[faults]]
+kind = "rolling_restart"
+pods = "worker"
+at = "30s"
+"#
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let parsed = simrq::scenario::parse(&text, "r.toml").unwrap();
+        let mut options = RunOptions::new(1, dir.path().join("out"), "r.toml");
+        options.charts = false;
+        run_scenario(&parsed, &options).unwrap();
+        // live_workers once a second (timeseries.csv), from the rollout on.
+        let series = std::fs::read_to_string(dir.path().join("out/timeseries.csv")).unwrap();
+        let header: Vec<&str> = series.lines().next().unwrap().split(',').collect();
+        let column = |name: &str| header.iter().position(|h| *h == name).unwrap();
+        let (time, live) = (column("time_s"), column("live_workers"));
+        let counts: Vec<i64> = series
+            .lines()
+            .skip(1)
+            .map(|line| line.split(',').collect::<Vec<_>>())
+            .filter(|fields| fields[time].parse::<f64>().unwrap() >= 30.0)
+            .map(|fields| fields[live].parse().unwrap())
+            .collect();
+        let (low, high) = (*counts.iter().min().unwrap(), *counts.iter().max().unwrap());
+        (low, high, *counts.last().unwrap())
+    };
+    assert_eq!(live_workers(1, 0), (4, 5, 4));
+    let (low, high, end) = live_workers(1, 2);
+    assert!(
+        low >= 2 && high <= 5 && end == 4,
+        "surge 1, unavailable 2: {low}..{high}, end {end}"
+    );
+    let (low, high, end) = live_workers(0, 1);
+    assert!(
+        low >= 3 && high <= 4 && end == 4,
+        "surge 0: {low}..{high}, end {end}"
+    );
+}
