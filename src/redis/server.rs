@@ -70,6 +70,9 @@ pub struct Server {
     unblocked: Vec<(ConnId, Reply)>,
     /// The latest server time seen: a snapshot restored by `restart` loses keys expired by then.
     latest: SimTime,
+    /// The specs of a whole transaction's commands, found while checking them and used again
+    /// to run them; kept between requests so that its buffer is reused.
+    checked_specs: Vec<&'static Spec>,
 }
 
 impl Server {
@@ -170,7 +173,7 @@ impl Server {
         let words = &command.0;
         if !spec.runs_inside_multi() {
             if let Some(transaction) = self.transaction_mut(conn) {
-                transaction.queued.push(command.clone());
+                transaction.queued.push((spec, command.clone()));
                 return Step::Reply(Reply::Status("QUEUED".into()));
             }
         }
@@ -267,7 +270,8 @@ impl Server {
         let Some(transaction) = self.connections.entry(conn).or_default().transaction.take() else {
             return errors::reply("ERR EXEC without MULTI");
         };
-        self.commit(now, conn, transaction.aborted, &transaction.queued)
+        let queued = transaction.queued.iter().map(|(spec, c)| (*spec, c.args()));
+        self.commit(now, conn, transaction.aborted, queued)
     }
 
     /// `MULTI, c1 … cn, EXEC` written in one go (how redis-py sends a transaction) runs
@@ -296,17 +300,29 @@ impl Server {
         let mut replies = Vec::with_capacity(request.len());
         replies.push(Reply::ok());
         let mut aborted = false;
+        let mut specs = std::mem::take(&mut self.checked_specs);
+        specs.clear();
         for command in queued {
             match validate(command) {
-                Ok(spec) if spec.runs_inside_multi() => return None,
-                Ok(_) => replies.push(Reply::Status("QUEUED".into())),
+                Ok(spec) if spec.runs_inside_multi() => {
+                    self.checked_specs = specs;
+                    return None;
+                }
+                Ok(spec) => {
+                    specs.push(spec);
+                    replies.push(Reply::Status("QUEUED".into()));
+                }
                 Err(reply) => {
                     aborted = true;
                     replies.push(reply);
                 }
             }
         }
-        replies.push(self.commit(now, conn, aborted, queued));
+        // A refused command has no spec, but then `commit` aborts before it runs anything.
+        assert!(aborted || specs.len() == queued.len());
+        let checked = specs.iter().copied().zip(queued.iter().map(Command::args));
+        replies.push(self.commit(now, conn, aborted, checked));
+        self.checked_specs = specs;
         self.serve_blocked(now);
         Some(replies)
     }
@@ -318,8 +334,15 @@ impl Server {
         }
     }
 
-    /// EXEC's work: abort, refuse after a touched WATCH, or run the queued commands.
-    fn commit(&mut self, now: SimTime, conn: ConnId, aborted: bool, queued: &[Command]) -> Reply {
+    /// EXEC's work: abort, refuse after a touched WATCH, or run the queued commands, each
+    /// with the spec found when it was checked.
+    fn commit<'a>(
+        &mut self,
+        now: SimTime,
+        conn: ConnId,
+        aborted: bool,
+        queued: impl Iterator<Item = (&'static Spec, &'a [Arg])>,
+    ) -> Reply {
         let watched_expired = self
             .db
             .watch
@@ -335,11 +358,7 @@ impl Server {
             return Reply::NilArray;
         }
         let replies = queued
-            .iter()
-            .map(|command| match commands::lookup(command.name()) {
-                Some(spec) => self.run(now, conn, spec, command.args()),
-                None => errors::unknown_command(&command.0),
-            })
+            .map(|(spec, args)| self.run(now, conn, spec, args))
             .collect();
         Reply::Array(replies)
     }

@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::redis::commands::Spec;
 use crate::redis::reply::Command;
 use crate::redis::server::ConnId;
 
@@ -61,10 +62,10 @@ impl WatchTable {
     }
 }
 
-/// The commands a connection queued after MULTI.
+/// The commands a connection queued after MULTI, each with the spec found when it was checked.
 #[derive(Default)]
 pub struct Transaction {
-    pub queued: Vec<Command>,
+    pub queued: Vec<(&'static Spec, Command)>,
     /// A queued command was unknown or had the wrong number of arguments: EXEC aborts.
     pub aborted: bool,
 }
