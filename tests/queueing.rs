@@ -57,3 +57,21 @@ fn one_server_is_the_mm1_queue() {
     assert!((queue.probability_of_waiting().unwrap() - 0.8).abs() < 1e-12);
     assert!((queue.mean_wait_s().unwrap() - 4.0).abs() < 1e-12);
 }
+
+/// One Student's t for every confidence interval (sweeps, `aggregate.json`), checked against
+/// a maintained statistics crate for 1…500 degrees of freedom.
+#[test]
+fn student_t_quantiles_match_statrs() {
+    use statrs::distribution::{ContinuousCDF, StudentsT};
+    for degrees in 1..=500u64 {
+        let exact = StudentsT::new(0.0, 1.0, degrees as f64)
+            .unwrap()
+            .inverse_cdf(0.975);
+        let ours = simrq::queueing::t_975(degrees);
+        assert!(
+            (ours - exact).abs() < 2e-5,
+            "df {degrees}: {ours} vs {exact}"
+        );
+        assert_eq!(ours, simrq::run::aggregate::student_t_975(degrees));
+    }
+}
