@@ -224,23 +224,101 @@ impl fmt::Display for LockView {
     }
 }
 
+/// A `detail` value as written: bare when it has no space, quote, `=` or backslash and is not
+/// empty, else in double quotes with `\"` and `\\` escaped (the logfmt convention).
+pub struct DetailValue<'a>(pub &'a str);
+
+impl fmt::Display for DetailValue<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = self.0;
+        let bare = !text.is_empty() && !text.contains([' ', '"', '=', '\\']);
+        if bare {
+            return f.write_str(text);
+        }
+        f.write_str("\"")?;
+        for c in text.chars() {
+            if c == '"' || c == '\\' {
+                f.write_str("\\")?;
+            }
+            write!(f, "{c}")?;
+        }
+        f.write_str("\"")
+    }
+}
+
+/// Splits a `detail` cell into its `key=value` pairs: pairs are separated by spaces, a value
+/// is bare or double-quoted with `\"` and `\\` escapes (docs/outputs: "The detail column").
+pub fn parse_detail(detail: &str) -> Result<Vec<(String, String)>, String> {
+    let mut pairs = Vec::new();
+    let mut rest = detail.trim_start();
+    while !rest.is_empty() {
+        let (key, after) = rest
+            .split_once('=')
+            .ok_or_else(|| format!("`{rest}`: expected key=value"))?;
+        if key.is_empty() || key.contains([' ', '"']) {
+            return Err(format!("`{key}`: not a key"));
+        }
+        let (value, after) = match after.strip_prefix('"') {
+            Some(quoted) => quoted_value(quoted)?,
+            None => match after.split_once(' ') {
+                Some((value, after)) => (value.to_string(), after),
+                None => (after.to_string(), ""),
+            },
+        };
+        pairs.push((key.to_string(), value));
+        rest = after.trim_start();
+    }
+    Ok(pairs)
+}
+
+/// The value of a quoted detail value (after its opening quote) and what follows it.
+fn quoted_value(text: &str) -> Result<(String, &str), String> {
+    let mut value = String::new();
+    let mut chars = text.char_indices();
+    while let Some((index, c)) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some((_, escaped)) => value.push(escaped),
+                None => break,
+            },
+            '"' => return Ok((value, &text[index + 1..])),
+            other => value.push(other),
+        }
+    }
+    Err(format!("`{text}`: unterminated quoted value"))
+}
+
 impl fmt::Display for EventKind {
-    /// The `detail` column: `key=value` pairs separated by spaces.
+    /// The `detail` column: `key=value` pairs separated by spaces, values as [`DetailValue`]
+    /// writes them.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            EventKind::JobCreated { retry_max, retry_intervals_s, job_timeout_s } => write!(
-                f,
-                "retry_max={retry_max} retry_intervals_s={retry_intervals_s:?} job_timeout_s={job_timeout_s}"
-            ),
+            EventKind::JobCreated {
+                retry_max,
+                retry_intervals_s,
+                job_timeout_s,
+            } => {
+                let intervals: Vec<String> =
+                    retry_intervals_s.iter().map(ToString::to_string).collect();
+                write!(
+                    f,
+                    "retry_max={retry_max} retry_intervals_s=[{}] job_timeout_s={job_timeout_s}",
+                    intervals.join(",")
+                )
+            }
             EventKind::JobEnqueued { source, at_front } => {
-                write!(f, "source={source:?} at_front={at_front}")
+                let source = match source {
+                    EnqueueSource::Producer => "producer",
+                    EnqueueSource::Scheduler => "scheduler",
+                };
+                write!(f, "source={source} at_front={at_front}")
             }
             EventKind::JobScheduled { due_unix_s } => write!(f, "due_unix_s={due_unix_s}"),
             EventKind::JobStarted { worker } => write!(f, "worker={worker}"),
             EventKind::JobFailed { reason }
             | EventKind::JobAbandoned { reason }
             | EventKind::JobMovedToFailed { reason }
-            | EventKind::JobLost { reason } => write!(f, "reason={reason}"),
+            | EventKind::JobLost { reason } => write!(f, "reason={}", DetailValue(reason)),
             EventKind::JobRetryRequeued { retries_left } => {
                 write!(f, "retries_left={retries_left}")
             }
@@ -259,11 +337,11 @@ impl fmt::Display for EventKind {
             EventKind::SchedulerTick { moved, lock } => write!(f, "moved={moved} {lock}"),
             EventKind::SchedulerStarted { scheduler } => write!(f, "scheduler={scheduler}"),
             EventKind::SchedulerDied { scheduler, reason } => {
-                write!(f, "scheduler={scheduler} reason={reason}")
+                write!(f, "scheduler={scheduler} reason={}", DetailValue(reason))
             }
             EventKind::WorkerBorn { worker } => write!(f, "worker={worker}"),
             EventKind::WorkerDied { worker, reason } => {
-                write!(f, "worker={worker} reason={reason}")
+                write!(f, "worker={worker} reason={}", DetailValue(reason))
             }
             EventKind::Maintenance {
                 worker,
@@ -276,7 +354,12 @@ impl fmt::Display for EventKind {
                 command,
                 error,
             } => {
-                write!(f, "phase={phase} command={command} error={error}")
+                write!(
+                    f,
+                    "phase={phase} command={} error={}",
+                    DetailValue(command),
+                    DetailValue(&error.to_string())
+                )
             }
             EventKind::Fault { description } => write!(f, "{description}"),
             EventKind::JobDequeued

@@ -11,7 +11,7 @@ use rand::Rng;
 use rand_distr::{Distribution as _, Exp};
 
 use crate::cluster::{Cluster, Pod};
-use crate::event::{EventContext, EventKind, Name};
+use crate::event::{DetailValue, EventContext, EventKind, Name};
 use crate::net::{LinkFault, Restore, Verdict};
 use crate::rq::env::{ProcessInfo, Role, RqEnv};
 use crate::scenario::{FaultKind, FaultSpec, NetMode, Persistence, Target};
@@ -155,15 +155,20 @@ impl FaultInjector {
                 } else {
                     String::new()
                 };
+                let persistence = match persistence {
+                    Persistence::None => "none",
+                    Persistence::Snapshot => "snapshot",
+                    Persistence::Aof => "aof",
+                };
                 self.record(format!(
-                    "redis_restart down_for={span}{started} persistence={persistence:?}"
+                    "fault=redis_restart down_for={span}{started} persistence={persistence}"
                 ));
                 let waiting_before = self.waiting_jobs();
                 self.env.network.restart_server(span + startup, restore);
                 self.report_lost(waiting_before);
             }
             FaultKind::RedisPause => {
-                self.record(format!("redis_pause for={span}"));
+                self.record(format!("fault=redis_pause for={span}"));
                 self.env.network.pause_server(span);
             }
             FaultKind::ClockOffset | FaultKind::ClockStep => self.clock(spec),
@@ -261,10 +266,10 @@ impl FaultInjector {
     fn on_pods(self: &Rc<Self>, spec: &FaultSpec, act: impl Fn(&Rc<Cluster>, &Rc<Pod>)) {
         match self.target_pod(spec) {
             Some(pod) => {
-                self.record(format!("{} pod={}", spec.kind.name(), pod.name));
+                self.record(format!("fault={} pod={}", spec.kind.name(), pod.name));
                 act(&self.cluster, &pod);
             }
-            None => self.record(format!("{} skipped: no target", spec.kind.name())),
+            None => self.record(format!("fault={} skipped=no_target", spec.kind.name())),
         }
     }
 
@@ -278,7 +283,7 @@ impl FaultInjector {
     fn rolling_restart(self: &Rc<Self>, spec: &FaultSpec) {
         for group in self.groups(spec) {
             self.record(format!(
-                "rolling_restart group={}",
+                "fault=rolling_restart group={}",
                 self.cluster.group_names()[group]
             ));
             self.cluster.rolling_restart(group);
@@ -289,7 +294,7 @@ impl FaultInjector {
         let replicas = spec.replicas.unwrap_or(1);
         for group in self.groups(spec) {
             self.record(format!(
-                "scale group={} replicas={replicas}",
+                "fault=scale group={} replicas={replicas}",
                 self.cluster.group_names()[group]
             ));
             self.cluster.scale(group, replicas);
@@ -303,10 +308,10 @@ impl FaultInjector {
         let targets = self.process_targets(spec);
         let names: Vec<&str> = targets.iter().map(|p| &*p.name).collect();
         if names.is_empty() {
-            self.record(format!("pod_kill skipped: no {} process", spec.target));
+            self.record(format!("fault=pod_kill skipped=no_{}_process", spec.target));
             return;
         }
-        self.record(format!("pod_kill processes={}", names.join("+")));
+        self.record(format!("fault=pod_kill processes={}", names.join("+")));
         for process in &targets {
             self.cluster.kill_process(process);
         }
@@ -350,7 +355,10 @@ impl FaultInjector {
     fn pause(self: &Rc<Self>, spec: &FaultSpec, span: SimDuration) {
         let targets = self.process_targets(spec);
         let names: Vec<&str> = targets.iter().map(|p| &*p.name).collect();
-        self.record(format!("pause for={span} processes={}", names.join("+")));
+        self.record(format!(
+            "fault=pause for={span} processes={}",
+            DetailValue(&names.join("+"))
+        ));
         for process in &targets {
             self.cluster.pause_process(process, true);
         }
@@ -363,25 +371,25 @@ impl FaultInjector {
     }
 
     fn net(self: &Rc<Self>, spec: &FaultSpec, span: SimDuration) {
-        let verdict = match spec.mode.unwrap_or(NetMode::Drop) {
-            NetMode::Drop => Verdict::Drop,
-            NetMode::Refuse => Verdict::Refuse,
-            NetMode::LostReply => Verdict::LoseReply,
+        let (verdict, mode) = match spec.mode.unwrap_or(NetMode::Drop) {
+            NetMode::Drop => (Verdict::Drop, "drop"),
+            NetMode::Refuse => (Verdict::Refuse, "refuse"),
+            NetMode::LostReply => (Verdict::LoseReply, "lost_reply"),
         };
         let until = self.env.sim.now() + span;
         if spec.target == Target::All {
-            return self.net_everywhere(spec, verdict, until, span);
+            return self.net_everywhere(spec, (verdict, mode), until, span);
         }
         match self.target_pod(spec) {
             Some(pod) => {
-                self.record(format!("net {verdict:?} pod={} for={span}", pod.name));
+                self.record(format!("fault=net mode={mode} pod={} for={span}", pod.name));
                 self.env.network.add_link_fault(LinkFault {
                     host: Some(pod.host),
                     verdict,
                     until,
                 });
             }
-            None => self.record("net skipped: no target".to_string()),
+            None => self.record(format!("fault=net mode={mode} skipped=no_target")),
         }
     }
 
@@ -389,12 +397,12 @@ impl FaultInjector {
     fn net_everywhere(
         &self,
         spec: &FaultSpec,
-        verdict: Verdict,
+        (verdict, mode): (Verdict, &str),
         until: SimTime,
         span: SimDuration,
     ) {
         let Some(group) = self.group(spec) else {
-            self.record(format!("net {verdict:?} all for={span}"));
+            self.record(format!("fault=net mode={mode} target=all for={span}"));
             self.env.network.add_link_fault(LinkFault {
                 host: None,
                 verdict,
@@ -403,7 +411,7 @@ impl FaultInjector {
             return;
         };
         let name = &self.cluster.group_names()[group];
-        self.record(format!("net {verdict:?} group={name} for={span}"));
+        self.record(format!("fault=net mode={mode} group={name} for={span}"));
         for pod in self.cluster.pods(Some(group)) {
             self.env.network.add_link_fault(LinkFault {
                 host: Some(pod.host),
@@ -426,7 +434,7 @@ impl FaultInjector {
             signed
         };
         self.record(format!(
-            "{} pod={} offset_s={:.3}",
+            "fault={} pod={} offset_s={:.3}",
             spec.kind.name(),
             pod.name,
             value as f64 / 1e6

@@ -72,3 +72,61 @@ fn events_faults_and_none_trim_events_csv_and_nothing_else() {
     assert_eq!(summary(&faults), summary(&all));
     assert_eq!(summary(&none), summary(&all));
 }
+
+/// Every `detail` cell of every shipped scenario splits into `key=value` pairs by the
+/// documented grammar (values with spaces quoted), and values survive the round trip.
+#[test]
+fn every_detail_cell_parses_as_key_value_pairs() {
+    use simrq::event::{parse_detail, DetailValue};
+    let mut kinds = std::collections::BTreeSet::new();
+    for name in [
+        "holder-crash",
+        "redis-blip",
+        "clock-skew",
+        "abandoned-job",
+        "rolling-deploy",
+    ] {
+        let root = tempfile::tempdir().unwrap();
+        let out = root.path().join("out");
+        let mut options = RunOptions::new(1, &out, name);
+        options.charts = false;
+        run_scenario(&load(name), &options).unwrap();
+        for event in read_events(&out) {
+            let pairs = parse_detail(&event.detail)
+                .unwrap_or_else(|e| panic!("{name} {}: `{}`: {e}", event.kind, event.detail));
+            let keys: std::collections::BTreeSet<&str> =
+                pairs.iter().map(|(k, _)| k.as_str()).collect();
+            assert_eq!(
+                keys.len(),
+                pairs.len(),
+                "repeated key in `{}`",
+                event.detail
+            );
+            if event.kind == "fault" {
+                assert_eq!(pairs[0].0, "fault", "{}", event.detail);
+            }
+            kinds.insert(event.kind);
+        }
+    }
+    assert!(
+        kinds.len() >= 20,
+        "the scenarios cover the event kinds: {kinds:?}"
+    );
+    for tricky in [
+        "exception raised by the job",
+        "a=b",
+        "say \"hi\"",
+        "back\\slash",
+        "",
+        "x",
+    ] {
+        let written = format!("reason={} next=1", DetailValue(tricky));
+        let pairs = parse_detail(&written).unwrap();
+        assert_eq!(
+            pairs[0],
+            ("reason".to_string(), tricky.to_string()),
+            "{written}"
+        );
+        assert_eq!(pairs[1], ("next".to_string(), "1".to_string()), "{written}");
+    }
+}

@@ -255,7 +255,7 @@ liveness = false
     };
     let one = fault_detail("");
     assert!(one.contains("pod=worker-"), "{one}");
-    assert!(fault_detail(r#"target = "all""#).contains(" all "));
+    assert!(fault_detail(r#"target = "all""#).contains(" target=all "));
     let group = fault_detail("target = \"all\"\npods = \"worker\"");
     assert!(group.contains("group=worker"), "{group}");
     let error = simrq::scenario::parse(

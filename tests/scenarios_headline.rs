@@ -27,7 +27,7 @@ fn scheduler_enqueues<'a>(events: &'a [EventRow], job: &str) -> Vec<&'a EventRow
     events
         .iter()
         .filter(|e| e.kind == "job_enqueued" && e.job == job)
-        .filter(|e| e.detail("source") == Some("Scheduler"))
+        .filter(|e| e.detail("source").as_deref() == Some("scheduler"))
         .collect()
 }
 
@@ -88,7 +88,7 @@ fn retry_interval_enqueues_each_retry_within_a_second_of_its_interval() {
             "{pod}: retry with interval {interval} s enqueued {delay} s after its failure"
         );
     }
-    let intervals_of_j1: Vec<&str> = of_kind(&events, "job_retry_scheduled")
+    let intervals_of_j1: Vec<String> = of_kind(&events, "job_retry_scheduled")
         .into_iter()
         .filter(|e| e.job == "j1")
         .filter_map(|e| e.detail("interval_s"))
@@ -113,7 +113,7 @@ fn no_scheduler_leaves_interval_retries_scheduled() {
     assert_eq!(of_kind(&events, "job_retry_scheduled").len(), 5);
     let moved = events
         .iter()
-        .filter(|e| e.kind == "job_enqueued" && e.detail("source") == Some("Scheduler"))
+        .filter(|e| e.kind == "job_enqueued" && e.detail("source").as_deref() == Some("scheduler"))
         .count();
     assert_eq!(moved, 0);
     assert_eq!(
@@ -153,8 +153,12 @@ fn assert_taken_at_maintenance(events: &[EventRow], acquired: &EventRow) {
 fn holder_crash_leaves_no_scheduler_for_61_s_plus_up_to_one_maintenance_period() {
     let (result, events, _dir) = run("holder-crash");
     let kill = of_kind(&events, "fault")[0];
-    assert!(kill.detail.starts_with("pod_kill pod="), "{}", kill.detail);
-    let killed_pod = kill.detail.trim_start_matches("pod_kill pod=");
+    assert!(
+        kill.detail.starts_with("fault=pod_kill pod="),
+        "{}",
+        kill.detail
+    );
+    let killed_pod = kill.detail.trim_start_matches("fault=pod_kill pod=");
     let last_refresh = events
         .iter()
         .rfind(|e| e.kind == "lock_refreshed" && e.time_s <= kill.time_s)
@@ -266,7 +270,7 @@ fn dequeue_errors<'a>(events: &'a [EventRow], process: &str) -> Vec<&'a EventRow
     events
         .iter()
         .filter(|e| e.kind == "redis_error" && e.process == process)
-        .filter(|e| e.detail("phase") == Some("dequeue"))
+        .filter(|e| e.detail("phase").as_deref() == Some("dequeue"))
         .collect()
 }
 
@@ -313,7 +317,7 @@ fn redis_blip_backs_off_one_two_four_eight_seconds_and_resumes() {
 fn abandoned_job_is_retried_at_the_first_maintenance_run_after_its_score() {
     let (result, events, dir) = run("abandoned-job");
     let kill = of_kind(&events, "fault")[0];
-    assert_eq!(kill.detail, "pod_kill pod=runner-0");
+    assert_eq!(kill.detail, "fault=pod_kill pod=runner-0");
     let abandoned = of_kind(&events, "job_abandoned");
     assert_eq!(abandoned.len(), 1);
     let abandoned = abandoned[0];
@@ -327,7 +331,7 @@ fn abandoned_job_is_retried_at_the_first_maintenance_run_after_its_score() {
     assert!(first_run_after_score.time_s - abandoned.time_s < 0.05);
     let requeued = of_kind(&events, "job_retry_requeued");
     assert_eq!(requeued.len(), 1);
-    assert_eq!(requeued[0].detail("retries_left"), Some("0"));
+    assert_eq!(requeued[0].detail("retries_left").as_deref(), Some("0"));
     let starts = of_kind(&events, "job_started");
     assert_eq!(starts.len(), 2);
     assert!(starts[1].time_s - abandoned.time_s < 0.1);

@@ -148,7 +148,7 @@ mod tests {
         let text = std::fs::read_to_string(dir.file(EVENTS_CSV)).unwrap();
         let expected = "time_s,seq,kind,pod,process,queue,job,attempt,detail\n\
             1.500000,0,job_started,worker-0,horse-1,default,j7,1,worker=w0\n\
-            2.000001,1,job_failed,worker-0,horse-1,default,j7,1,\"reason=timeout, after 180s\"\n";
+            2.000001,1,job_failed,worker-0,horse-1,default,j7,1,\"reason=\"\"timeout, after 180s\"\"\"\n";
         assert_eq!(text, expected);
         assert_eq!(sink.borrow().rows(), 2);
     }

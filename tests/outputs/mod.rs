@@ -47,11 +47,11 @@ pub struct EventRow {
 }
 
 impl EventRow {
-    /// The value of `key=` in `detail`.
-    pub fn detail(&self, key: &str) -> Option<&str> {
-        self.detail
-            .split(' ')
-            .find_map(|pair| pair.strip_prefix(key)?.strip_prefix('='))
+    /// The value of `key=` in `detail` (parsed by the library's own detail grammar).
+    pub fn detail(&self, key: &str) -> Option<String> {
+        let pairs = simrq::event::parse_detail(&self.detail)
+            .unwrap_or_else(|error| panic!("detail `{}`: {error}", self.detail));
+        pairs.into_iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 }
 
