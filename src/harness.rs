@@ -123,7 +123,9 @@ impl Harness {
             .sim
             .spawn(self.producer_host, "producer", None, async move {
                 let result = match delay_s {
-                    Some(delay) => enqueue_in(&ctx, &class, delay).await,
+                    Some(delay) => {
+                        enqueue_in(&ctx, &class, SimDuration::from_secs(delay as u64)).await
+                    }
                     None => enqueue(&ctx, &class).await,
                 };
                 i32::from(result.is_err())

@@ -204,7 +204,7 @@ pub fn start_producer(
     host: HostId,
     class: JobClass,
     mut arrivals: Arrivals,
-    enqueue_in_s: Option<i64>,
+    enqueue_delay: Option<SimDuration>,
     until: SimTime,
 ) {
     let env2 = env.clone();
@@ -224,7 +224,7 @@ pub fn start_producer(
                 let ctx = ProcCtx::new(&env2, &pod, &process, host);
                 let class = class.clone();
                 sim.spawn(host, &process, None, async move {
-                    let result = match enqueue_in_s {
+                    let result = match enqueue_delay {
                         Some(delay) => enqueue_in(&ctx, &class, delay).await,
                         None => enqueue(&ctx, &class).await,
                     };

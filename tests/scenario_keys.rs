@@ -382,3 +382,37 @@ at = "30s"
         "surge 0: {low}..{high}, end {end}"
     );
 }
+
+/// `enqueue_in` is a `timedelta` in RQ: a fraction of a second counts, and the due time is
+/// `timegm(now + delay)`, floored to whole seconds (rq/registry.py `schedule`).
+#[test]
+fn enqueue_in_keeps_its_fraction_and_floors_the_due_time() {
+    let text = r#"
+[run]
+duration = "30s"
+drain = "0s"
+[[pods]]
+name = "worker"
+start_delay = "0s"
+[[workload]]
+jobs = 1
+start = "0.7s"
+arrival = { constant_per_s = 1 }
+enqueue_in = "1500ms"
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let parsed = simrq::scenario::parse(text, "e.toml").unwrap();
+    let mut options = RunOptions::new(1, dir.path().join("out"), "e.toml");
+    options.charts = false;
+    run_scenario(&parsed, &options).unwrap();
+    let events = outputs::read_events(&dir.path().join("out"));
+    let scheduled = outputs::of_kind(&events, "job_scheduled")[0];
+    let due: i64 = scheduled.detail("due_unix_s").unwrap().parse().unwrap();
+    let expected = simrq::event::EPOCH_UNIX_S + (scheduled.time_s + 1.5).floor() as i64;
+    assert_eq!(due, expected, "enqueued at {} s", scheduled.time_s);
+    assert_ne!(
+        due,
+        simrq::event::EPOCH_UNIX_S + (scheduled.time_s + 1.0).floor() as i64,
+        "not truncated to 1 s"
+    );
+}

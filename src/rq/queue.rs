@@ -9,6 +9,7 @@ use crate::rq::body::JobClass;
 use crate::rq::env::ProcCtx;
 use crate::rq::job::Job;
 use crate::rq::keys;
+use crate::sim::SimDuration;
 
 /// A new job of `class`, as `Job.create` builds it.
 pub fn new_job(ctx: &ProcCtx, class: &JobClass, id: Name) -> Job {
@@ -70,12 +71,18 @@ pub async fn enqueue(ctx: &ProcCtx, class: &JobClass) -> Result<Name, RedisError
 }
 
 /// `Queue.enqueue_in`: `Queue.schedule_job`, whose `ScheduledJobRegistry.schedule` sends its
-/// ZADD at once, before the transaction that saves the job (§9 R9).
-pub async fn enqueue_in(ctx: &ProcCtx, class: &JobClass, delay_s: i64) -> Result<Name, RedisError> {
+/// ZADD at once, before the transaction that saves the job (§9 R9). The delay is a
+/// `timedelta`, so it may hold a fraction of a second; the score is `timegm` of now + delay,
+/// floored to whole seconds.
+pub async fn enqueue_in(
+    ctx: &ProcCtx,
+    class: &JobClass,
+    delay: SimDuration,
+) -> Result<Name, RedisError> {
     let id = crate::event::job_id(ctx.env.next_job_number());
     let mut job = new_job(ctx, class, id.clone());
     job.status = "scheduled".to_string();
-    let due = (ctx.now_micros() + delay_s * 1_000_000).div_euclid(1_000_000);
+    let due = (ctx.now_micros() + delay.as_micros() as i64).div_euclid(1_000_000);
     let zadd = cmd!("ZADD", keys::scheduled(&job.origin), due, &id);
     ctx.redis.call(zadd).await?;
     let commands = vec![

@@ -196,7 +196,7 @@ fn start_workloads(
         let rng = env.streams.stream(&format!("workload/{name}"));
         let arrivals =
             Arrivals::new(spec.arrival.clone(), trace, rng).limited(spec.start, spec.jobs);
-        let delay = spec.enqueue_in.map(|span| span.whole_secs() as i64);
+        let delay = spec.enqueue_in;
         start_producer(env, producer_host, job_class(spec), arrivals, delay, until);
     }
     Ok(())
