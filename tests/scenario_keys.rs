@@ -16,6 +16,16 @@ fn run(scenario: &Scenario, seed: u64) -> RunResult {
     run_scenario(scenario, &options).unwrap()
 }
 
+/// Runs a scenario written inline (seed 1, no charts) and returns its events.csv rows.
+fn events_of(text: &str) -> Vec<outputs::EventRow> {
+    let dir = tempfile::tempdir().unwrap();
+    let parsed = simrq::scenario::parse(text, "inline.toml").unwrap_or_else(|e| panic!("{e}"));
+    let mut options = RunOptions::new(1, dir.path().join("out"), "inline.toml");
+    options.charts = false;
+    run_scenario(&parsed, &options).unwrap();
+    outputs::read_events(&dir.path().join("out"))
+}
+
 /// `scenarios/mmc.toml` cut to 10 minutes: an M/M/3 queue where jobs wait now and then.
 fn short_mmc() -> Scenario {
     let mut scenario = load("mmc");
@@ -154,12 +164,7 @@ liveness = false
     // When the black-holed worker gives up: its blocking dequeue gets no reply, and it dies of
     // the TimeoutError its socket timeout raises (after one reconnect attempt).
     let died_at_s = |socket_timeout: &str| {
-        let dir = tempfile::tempdir().unwrap();
-        let parsed = simrq::scenario::parse(&text(socket_timeout), "t.toml").unwrap();
-        let mut options = RunOptions::new(1, dir.path().join("out"), "t.toml");
-        options.charts = false;
-        run_scenario(&parsed, &options).unwrap();
-        let events = outputs::read_events(&dir.path().join("out"));
+        let events = events_of(&text(socket_timeout));
         outputs::of_kind(&events, "worker_died")
             .first()
             .expect("the worker times out")
@@ -202,12 +207,7 @@ at = "30s"
 liveness = false
 "#
         );
-        let dir = tempfile::tempdir().unwrap();
-        let parsed = simrq::scenario::parse(&text, "p.toml").unwrap();
-        let mut options = RunOptions::new(1, dir.path().join("out"), "p.toml");
-        options.charts = false;
-        run_scenario(&parsed, &options).unwrap();
-        let events = outputs::read_events(&dir.path().join("out"));
+        let events = events_of(&text);
         outputs::of_kind(&events, "worker_born")
             .iter()
             .filter(|e| e.time_s > 30.0)
@@ -245,12 +245,7 @@ for = "5s"
 liveness = false
 "#
         );
-        let dir = tempfile::tempdir().unwrap();
-        let parsed = simrq::scenario::parse(&text, "n.toml").unwrap();
-        let mut options = RunOptions::new(1, dir.path().join("out"), "n.toml");
-        options.charts = false;
-        run_scenario(&parsed, &options).unwrap();
-        let events = outputs::read_events(&dir.path().join("out"));
+        let events = events_of(&text);
         outputs::of_kind(&events, "fault")[0].detail.clone()
     };
     let one = fault_detail("");
@@ -293,12 +288,7 @@ at = "20s"
 liveness = false
 "#
         );
-        let dir = tempfile::tempdir().unwrap();
-        let parsed = simrq::scenario::parse(&text, "k.toml").unwrap();
-        let mut options = RunOptions::new(1, dir.path().join("out"), "k.toml");
-        options.charts = false;
-        run_scenario(&parsed, &options).unwrap();
-        let events = outputs::read_events(&dir.path().join("out"));
+        let events = events_of(&text);
         let killed: Vec<String> = outputs::of_kind(&events, "process_killed")
             .iter()
             .map(|e| e.process.clone())
@@ -400,12 +390,7 @@ start = "0.7s"
 arrival = { constant_per_s = 1 }
 enqueue_in = "1500ms"
 "#;
-    let dir = tempfile::tempdir().unwrap();
-    let parsed = simrq::scenario::parse(text, "e.toml").unwrap();
-    let mut options = RunOptions::new(1, dir.path().join("out"), "e.toml");
-    options.charts = false;
-    run_scenario(&parsed, &options).unwrap();
-    let events = outputs::read_events(&dir.path().join("out"));
+    let events = events_of(text);
     let scheduled = outputs::of_kind(&events, "job_scheduled")[0];
     let due: i64 = scheduled.detail("due_unix_s").unwrap().parse().unwrap();
     let expected = simrq::event::EPOCH_UNIX_S + (scheduled.time_s + 1.5).floor() as i64;
