@@ -307,7 +307,7 @@ fn events_csv_starts_with_the_header_and_quotes_details_with_commas() {
     assert_eq!(
         lines[19],
         "9.000000,18,job_moved_to_failed,worker-0,worker-0.1,default,j3,3,\
-         \"reason=ValueError, no retries left\""
+         \"reason=\"\"ValueError, no retries left\"\"\""
     );
     assert_eq!(lines.len(), 1 + 27);
 }
