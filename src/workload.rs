@@ -286,4 +286,44 @@ mod tests {
         assert_eq!(list.len(), 5);
         assert!(list[0].0 > SimTime::from_secs(30));
     }
+
+    #[test]
+    fn bursts_enqueue_size_jobs_every_period_from_the_first_period() {
+        let bursts = Arrival::Bursts(crate::scenario::Bursts {
+            every: SimDuration::from_secs(600),
+            size: 500,
+        });
+        let stream = arrivals(bursts).limited(None, Some(1_200));
+        assert_eq!(
+            drain(stream),
+            vec![
+                (SimTime::from_secs(600), 500),
+                (SimTime::from_secs(1_200), 500),
+                (SimTime::from_secs(1_800), 200),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_daily_profile_peaks_at_peak_at_and_troughs_twelve_hours_later() {
+        let daily = Arrival::Daily(crate::scenario::Daily {
+            peak_per_s: 20.0,
+            trough_per_s: 2.0,
+            peak_at: SimDuration::from_secs(14 * 3_600),
+        });
+        let mut stream = arrivals(daily);
+        let mut per_hour = [0u64; 24];
+        let mut now = SimTime::ZERO;
+        while let Some((time, count)) = stream.next(now) {
+            if time >= SimTime::from_secs(86_400) {
+                break;
+            }
+            per_hour[(time.as_secs_f64() / 3_600.0) as usize] += count;
+            now = time;
+        }
+        // The cosine's mean over the hour around its top and bottom, times 3,600 s.
+        let (peak, trough) = (per_hour[14] as f64, per_hour[2] as f64);
+        assert!((peak - 71_700.0).abs() < 1_500.0, "peak hour {peak}");
+        assert!((trough - 7_500.0).abs() < 500.0, "trough hour {trough}");
+    }
 }

@@ -729,3 +729,12 @@ fn process_targets_on_whole_pod_faults_are_rejected() {
         assert!(error.to_string().contains("whole pod"), "{error}");
     }
 }
+
+/// `[[pods]] burst` is not modelled: `true` is refused where written instead of ignored.
+#[test]
+fn burst_workers_are_refused_until_modelled() {
+    let error = error_of("[[pods]]\nburst = true\n[[workload]]\n");
+    assert_eq!(error.key.as_deref(), Some("pods[0].burst"), "{error}");
+    assert_eq!(error.location, at(2, 9), "{error}");
+    assert!(scenario::parse("[[pods]]\nburst = false\n[[workload]]\n", "s.toml").is_ok());
+}

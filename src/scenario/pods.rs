@@ -34,7 +34,7 @@ pub struct PodSpec {
     /// A fixed `--name`; by default each worker gets a random name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub worker_name: Option<String>,
-    /// `rq worker --burst`: exit when the queues are empty. Default false.
+    /// `rq worker --burst`: not modelled yet, so `true` is a validation error. Default false.
     pub burst: bool,
 }
 
