@@ -103,10 +103,7 @@ impl RqEnv {
     /// One draw of a host cost (`[rq] worker_startup`, `horse_startup`, `horse_exit`) from
     /// the stream `host/<who>`; a constant draws nothing and builds no stream.
     pub fn host_cost(&self, cost: &DurationDist, who: impl FnOnce() -> String) -> SimDuration {
-        match cost {
-            DurationDist::Constant(span) => *span,
-            random => random.sample(&mut self.streams.stream(&format!("host/{}", who()))),
-        }
+        cost.draw_host(&self.streams, who)
     }
 
     pub fn next_job_number(&self) -> usize {

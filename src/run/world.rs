@@ -10,7 +10,6 @@ use crate::event::{EventBus, Name};
 use crate::faults::{enabled_kinds, FaultInjector, FaultLog, FiringLog};
 use crate::net::{ClientSettings, Latency, Network};
 use crate::report::{QueueSample, Sample, SchedulerGaps, SharedSink, TimeseriesCsv};
-use crate::rq::body::DurationDist;
 use crate::rq::env::{Role, RqEnv};
 use crate::rq::keys;
 use crate::rq::params::{HostCosts, RqParams, SchedulerVersion, WhatIf};
@@ -58,10 +57,8 @@ pub fn rq_params(spec: &RqSpec, redis: &RedisSpec) -> RqParams {
 /// `[run] wall_clock_phase` in microseconds, drawn from the stream `host/wall-clock-phase`
 /// (a constant draws nothing).
 fn wall_clock_phase(scenario: &Scenario, streams: &RngStreams) -> i64 {
-    let phase = match duration_dist(&scenario.run.wall_clock_phase) {
-        DurationDist::Constant(span) => span,
-        random => random.sample(&mut streams.stream("host/wall-clock-phase")),
-    };
+    let phase = duration_dist(&scenario.run.wall_clock_phase)
+        .draw_host(streams, || "wall-clock-phase".to_string());
     phase.as_micros().min(1_000_000) as i64
 }
 

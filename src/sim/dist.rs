@@ -3,7 +3,7 @@
 use rand::Rng;
 use rand_distr::{Distribution, Exp, LogNormal};
 
-use super::{SimDuration, SimRng};
+use super::{RngStreams, SimDuration, SimRng};
 
 /// A distribution of durations (the model-side form of a scenario's `Distribution`).
 #[derive(Clone, Debug, PartialEq)]
@@ -23,6 +23,15 @@ pub enum DurationDist {
 }
 
 impl DurationDist {
+    /// One draw of a host timing from the stream `host/<who>` of `streams`; a constant draws
+    /// nothing and builds no stream, so a scenario without host timings keeps every draw.
+    pub fn draw_host(&self, streams: &RngStreams, who: impl FnOnce() -> String) -> SimDuration {
+        match self {
+            DurationDist::Constant(span) => *span,
+            random => random.sample(&mut streams.stream(&format!("host/{}", who()))),
+        }
+    }
+
     pub fn sample(&self, rng: &mut SimRng) -> SimDuration {
         match self {
             DurationDist::Constant(span) => *span,
