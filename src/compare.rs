@@ -525,6 +525,18 @@ fn median(values: &[f64]) -> f64 {
     }
 }
 
+/// Takeover times as a table cell: `61.000 s, 3.002 s`, or `none`.
+fn list_times(times: &[f64]) -> String {
+    if times.is_empty() {
+        return "none".into();
+    }
+    times
+        .iter()
+        .map(|t| format!("{t:.3} s"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn describe_sample(values: &[f64]) -> String {
     if values.is_empty() {
         return "none".into();
@@ -634,17 +646,6 @@ pub fn takeover_times(run: &RunData) -> Vec<f64> {
 }
 
 fn takeover_metric(real_times: &[f64], sim_times: &[f64], absolute_s: f64) -> MetricResult {
-    let text = |times: &[f64]| {
-        if times.is_empty() {
-            "none".to_string()
-        } else {
-            times
-                .iter()
-                .map(|t| format!("{t:.3} s"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        }
-    };
     let mut differing = Vec::new();
     if real_times.len() != sim_times.len() {
         differing.push(format!(
@@ -663,8 +664,8 @@ fn takeover_metric(real_times: &[f64], sim_times: &[f64], absolute_s: f64) -> Me
     }
     MetricResult {
         name: "time to scheduler takeover".into(),
-        real: text(real_times),
-        sim: text(sim_times),
+        real: list_times(real_times),
+        sim: list_times(sim_times),
         tolerance: format!(
             "same count, each within max({absolute_s} s, {:.0}%)",
             RELATIVE_TOLERANCE * 100.0

@@ -19,8 +19,9 @@
 //! | time to scheduler takeover | the k-th takeover | same count in every seed; the k-th real takeover in the envelope of the seeds' k-th |
 
 use super::{
-    duplicate_executions, executions_per_job, median, outcome_counts, retry_delays, summarize,
-    takeover_times, worst_lateness_value, CompareReport, MetricResult, RunData,
+    describe_sample, duplicate_executions, executions_per_job, list_times, median, outcome_counts,
+    retry_delays, summarize, takeover_times, worst_lateness_value, CompareReport, MetricResult,
+    RunData,
 };
 
 /// Lower and upper percentile of the per-seed values that bound the envelope.
@@ -158,7 +159,7 @@ fn retry_delay_envelope(
     let sim_delays: Vec<Vec<f64>> = sims.iter().map(retry_delays).collect();
     let mut metric = MetricResult {
         name: "retry delay distribution".into(),
-        real: describe(&real_delays),
+        real: describe_sample(&real_delays),
         sim: String::new(),
         tolerance: match tolerances.host_timed_delay_s {
             Some(_) => format!(
@@ -217,13 +218,6 @@ fn retry_delay_envelope(
     metric
 }
 
-fn describe(values: &[f64]) -> String {
-    if values.is_empty() {
-        return "none".into();
-    }
-    format!("n={} median {:.3} s", values.len(), median(values))
-}
-
 fn lateness_envelope(real: &RunData, sims: &[RunData], margin: f64) -> MetricResult {
     let real_worst = worst_lateness_value(real);
     let sim_worst: Vec<Option<f64>> = sims.iter().map(worst_lateness_value).collect();
@@ -259,7 +253,7 @@ fn takeover_envelope(real: &RunData, sims: &[RunData], margin: f64) -> MetricRes
     let sim_times: Vec<Vec<f64>> = sims.iter().map(takeover_times).collect();
     let mut metric = MetricResult {
         name: "time to scheduler takeover".into(),
-        real: list(&real_times),
+        real: list_times(&real_times),
         sim: String::new(),
         tolerance: format!("same count in every seed, each in the seeds' p1…p99 ± {margin} s"),
         passed: false,
@@ -309,15 +303,4 @@ fn takeover_envelope(real: &RunData, sims: &[RunData], margin: f64) -> MetricRes
     metric.passed = problems.is_empty();
     metric.note = summarize(&problems);
     metric
-}
-
-fn list(times: &[f64]) -> String {
-    if times.is_empty() {
-        return "none".into();
-    }
-    times
-        .iter()
-        .map(|t| format!("{t:.3} s"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
