@@ -17,7 +17,8 @@ static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        let count = ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        alloc_sites::sample(count);
         self.0.alloc(layout)
     }
 
@@ -33,6 +34,72 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
         self.0.realloc(ptr, layout, new_size)
+    }
+}
+
+/// `SIMRQ_ALLOC_SITES=N`: every Nth allocation records the innermost simrq function on its
+/// stack, and the bench prints the sites that allocate most (a sampled heap profile: the
+/// counting allocator cannot be replaced by an external profiler's).
+mod alloc_sites {
+    use std::cell::{Cell, RefCell};
+    use std::collections::HashMap;
+    use std::sync::OnceLock;
+
+    thread_local! {
+        static INSIDE: Cell<bool> = const { Cell::new(false) };
+        static SITES: RefCell<HashMap<String, u64>> = RefCell::new(HashMap::new());
+    }
+
+    fn period() -> u64 {
+        static PERIOD: OnceLock<u64> = OnceLock::new();
+        *PERIOD.get_or_init(|| {
+            std::env::var("SIMRQ_ALLOC_SITES")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        })
+    }
+
+    pub fn sample(count: u64) {
+        if INSIDE.with(|inside| inside.replace(true)) {
+            return;
+        }
+        let period = period();
+        if period > 0 && count % period == 0 {
+            let trace = std::backtrace::Backtrace::force_capture().to_string();
+            let site = trace
+                .lines()
+                .filter(|line| line.contains("simrq::") && !line.contains("pod_churn"))
+                .take(2)
+                .map(|line| {
+                    line.trim()
+                        .trim_start_matches(|c: char| c.is_ascii_digit() || c == ':' || c == ' ')
+                })
+                .collect::<Vec<_>>()
+                .join(" < ");
+            SITES.with(|sites| *sites.borrow_mut().entry(site).or_default() += 1);
+        }
+        INSIDE.with(|inside| inside.set(false));
+    }
+
+    pub fn print(limit: usize) {
+        if period() == 0 {
+            return;
+        }
+        INSIDE.with(|inside| inside.set(true));
+        SITES.with(|sites| {
+            let sites = sites.borrow();
+            let total: u64 = sites.values().sum();
+            let mut rows: Vec<_> = sites.iter().collect();
+            rows.sort_by(|a, b| b.1.cmp(a.1));
+            println!(
+                "  allocation sites (1 in {} sampled, {total} samples)",
+                period()
+            );
+            for (site, count) in rows.into_iter().take(limit) {
+                println!("  {:5.1}%  {site}", 100.0 * *count as f64 / total as f64);
+            }
+        });
     }
 }
 
@@ -109,5 +176,6 @@ fn main() {
         Some(kib) => println!("  peak memory (VmHWM) {:.1} MiB", kib as f64 / 1024.0),
         None => println!("  peak memory (VmHWM) unavailable"),
     }
+    alloc_sites::print(60);
     let _ = std::fs::remove_dir_all(&out);
 }

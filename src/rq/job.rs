@@ -38,46 +38,70 @@ pub struct Job {
 }
 
 impl Job {
-    /// The field/value pairs of `Job.save`'s single HSET.
+    /// The field/value pairs of `Job.save`'s single HSET, in the order RQ writes them.
     pub fn mapping(&self) -> Vec<(&'static str, String)> {
-        let mut fields = vec![
-            ("origin", self.origin.to_string()),
-            ("func_name", self.func_name.to_string()),
-            ("status", self.status.clone()),
-            ("created_at", self.created_at.clone()),
-            ("number_of_retries", self.number_of_retries.to_string()),
-            ("enqueue_at_front", flag(self.enqueue_at_front)),
-            (
-                "enqueue_at_front_on_retry",
-                flag(self.enqueue_at_front_on_retry),
-            ),
-        ];
-        let optional = [
-            ("enqueued_at", self.enqueued_at.clone()),
-            ("started_at", self.started_at.clone()),
-            ("ended_at", self.ended_at.clone()),
-            ("last_heartbeat", self.last_heartbeat.clone()),
-            ("worker_name", self.worker_name.clone()),
-            ("timeout", self.timeout_s.map(|v| v.to_string())),
-            ("result_ttl", self.result_ttl_s.map(|v| v.to_string())),
-            ("failure_ttl", self.failure_ttl_s.map(|v| v.to_string())),
-            ("ttl", self.ttl_s.map(|v| v.to_string())),
-            ("retries_left", self.retries_left.map(|v| v.to_string())),
-        ];
-        fields.extend(optional.into_iter().filter_map(|(k, v)| Some((k, v?))));
-        if self.retries_left.is_some() {
-            fields.push(("retry_intervals", format_intervals(&self.retry_intervals_s)));
-        }
+        let mut fields = Vec::new();
+        self.visit_mapping(|field, value| fields.push((field, value.to_string())));
         fields
+    }
+
+    /// Calls `visit` with each field of [`Job::mapping`] in order, lending the values instead
+    /// of building a `String` for each: saving a job is on every job's hot path.
+    fn visit_mapping(&self, mut visit: impl FnMut(&'static str, FieldValue<'_>)) {
+        use FieldValue::{Int, Text};
+        visit("origin", Text(&self.origin));
+        visit("func_name", Text(&self.func_name));
+        visit("status", Text(&self.status));
+        visit("created_at", Text(&self.created_at));
+        visit("number_of_retries", Int(self.number_of_retries));
+        visit("enqueue_at_front", Text(flag(self.enqueue_at_front)));
+        visit(
+            "enqueue_at_front_on_retry",
+            Text(flag(self.enqueue_at_front_on_retry)),
+        );
+        let optional_text = [
+            ("enqueued_at", &self.enqueued_at),
+            ("started_at", &self.started_at),
+            ("ended_at", &self.ended_at),
+            ("last_heartbeat", &self.last_heartbeat),
+            ("worker_name", &self.worker_name),
+        ];
+        for (field, value) in optional_text {
+            if let Some(value) = value {
+                visit(field, Text(value));
+            }
+        }
+        let optional_int = [
+            ("timeout", self.timeout_s),
+            ("result_ttl", self.result_ttl_s),
+            ("failure_ttl", self.failure_ttl_s),
+            ("ttl", self.ttl_s),
+            ("retries_left", self.retries_left),
+        ];
+        for (field, value) in optional_int {
+            if let Some(value) = value {
+                visit(field, Int(value));
+            }
+        }
+        if self.retries_left.is_some() {
+            visit(
+                "retry_intervals",
+                Text(&format_intervals(&self.retry_intervals_s)),
+            );
+        }
     }
 
     /// `HSET rq:job:<id> field value …` with the whole mapping.
     pub fn save_command(&self) -> crate::redis::Command {
         let mut command = cmd!("HSET", crate::rq::keys::job(&self.id));
-        for (field, value) in self.mapping() {
+        command.0.reserve(2 * MAPPING_FIELDS);
+        self.visit_mapping(|field, value| {
             command.0.push(field.into_arg());
-            command.0.push(value.into_arg());
-        }
+            command.0.push(match value {
+                FieldValue::Text(text) => text.into_arg(),
+                FieldValue::Int(number) => number.into_arg(),
+            });
+        });
         command
     }
 
@@ -154,8 +178,31 @@ pub fn return_retry_interval_s(count: i64, intervals_s: &[i64]) -> i64 {
     }
 }
 
-fn flag(value: bool) -> String {
-    if value { "1" } else { "0" }.to_string()
+/// The most fields [`Job::visit_mapping`] writes.
+const MAPPING_FIELDS: usize = 18;
+
+/// One value of the job hash as [`Job::visit_mapping`] lends it.
+#[derive(Clone, Copy)]
+enum FieldValue<'a> {
+    Text(&'a str),
+    Int(i64),
+}
+
+impl std::fmt::Display for FieldValue<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FieldValue::Text(text) => f.write_str(text),
+            FieldValue::Int(number) => write!(f, "{number}"),
+        }
+    }
+}
+
+fn flag(value: bool) -> &'static str {
+    if value {
+        "1"
+    } else {
+        "0"
+    }
 }
 
 fn format_intervals(intervals: &[i64]) -> String {
@@ -186,29 +233,23 @@ pub fn utc_format(unix_micros: i64) -> String {
             "{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{micros:06}Z"
         );
     }
-    let mut text = String::with_capacity(27);
-    push_digits(&mut text, year, 4);
-    for (separator, value) in [
-        ('-', month),
-        ('-', day),
-        ('T', hour),
-        (':', minute),
-        (':', second),
-    ] {
-        text.push(separator);
-        push_digits(&mut text, value, 2);
-    }
-    text.push('.');
-    push_digits(&mut text, micros, 6);
-    text.push('Z');
-    text
+    let mut text = *b"0000-00-00T00:00:00.000000Z";
+    write_digits(&mut text[0..4], year);
+    write_digits(&mut text[5..7], month);
+    write_digits(&mut text[8..10], day);
+    write_digits(&mut text[11..13], hour);
+    write_digits(&mut text[14..16], minute);
+    write_digits(&mut text[17..19], second);
+    write_digits(&mut text[20..26], micros);
+    String::from_utf8(text.to_vec()).expect("digits and separators are ASCII")
 }
 
-/// Appends the last `width` decimal digits of `value` (not negative), zero-padded.
-fn push_digits(text: &mut String, value: i64, width: u32) {
-    for place in (0..width).rev() {
-        let digit = (value / 10_i64.pow(place) % 10) as u8;
-        text.push(char::from(b'0' + digit));
+/// Writes the last `slot.len()` decimal digits of `value` (not negative) into `slot`,
+/// zero-padded: a stamp is written for nearly every command, so no formatter is involved.
+fn write_digits(slot: &mut [u8], mut value: i64) {
+    for byte in slot.iter_mut().rev() {
+        *byte = b'0' + (value % 10) as u8;
+        value /= 10;
     }
 }
 
