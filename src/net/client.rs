@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 
 use rand::Rng;
 
-use super::{LinkError, Network, OnApplied, ReplySlot, Verdict};
+use super::{LinkError, Network, OnApplied, SlotKey, Verdict};
 use crate::redis::{Command, ConnId, Reply};
 use crate::sim::{HostId, Sim, SimDuration, SimRng};
 
@@ -264,23 +264,21 @@ impl Drop for Client {
 /// the read), it closes the connection, as redis-py does.
 struct InFlight<'a> {
     client: &'a Client,
-    slot: Rc<ReplySlot>,
+    slot: SlotKey,
     finished: bool,
 }
 
 impl Future for InFlight<'_> {
     type Output = Result<Vec<Reply>, RedisError>;
     fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Self::Output> {
-        let taken = self.slot.result.borrow_mut().take();
-        match taken {
+        let network = &self.client.network;
+        match network.take_reply(self.slot, network.sim().current_pid()) {
             Some(result) => {
+                network.release_by_client(self.slot);
                 self.finished = true;
                 Poll::Ready(result.map_err(|LinkError| RedisError::Connection))
             }
-            None => {
-                self.slot.waiter.set(Some(self.client.sim().current_pid()));
-                Poll::Pending
-            }
+            None => Poll::Pending,
         }
     }
 }
@@ -288,6 +286,7 @@ impl Future for InFlight<'_> {
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         if !self.finished {
+            self.client.network.release_by_client(self.slot);
             self.client.disconnect();
         }
     }

@@ -12,22 +12,70 @@
 
 pub mod client;
 pub mod link;
+mod slab;
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use crate::redis::{Command, ConnId, Outcome, Reply, Server, Snapshot};
-use crate::sim::{HostId, Pid, Sim, SimDuration, SimRng, SimTime};
+use crate::sim::{EventHook, HookId, HostId, Pid, Sim, SimDuration, SimRng, SimTime};
+use slab::{Slab, SlabKey};
 
 pub use client::{Client, ClientSettings, RedisError};
 pub use link::{Latency, LinkFault, Verdict};
 
-/// Where a reply waits for the process that sent the request.
-#[derive(Default)]
-pub struct ReplySlot {
-    result: RefCell<Option<Result<Vec<Reply>, LinkError>>>,
-    waiter: Cell<Option<Pid>>,
+/// Where a reply waits for the process that sent the request. It lives in the network's slab
+/// while either side holds it: the client until it has read the reply or given up, the
+/// network until the reply has landed (or the request was dropped on the way).
+struct ReplySlot {
+    conn: ConnId,
+    /// A reply on its way back; it lands in `result` when its delivery event runs.
+    in_transit: Option<Result<Vec<Reply>, LinkError>>,
+    result: Option<Result<Vec<Reply>, LinkError>>,
+    waiter: Option<Pid>,
+    client_holds: bool,
+    network_holds: bool,
+}
+
+/// A reply slot's key, held by the client's in-flight read.
+type SlotKey = SlabKey;
+
+/// The network's hot events, carried by the kernel as a `u64` (see [`NetEvent::encode`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum NetEvent {
+    /// A request reaches the server: the key of its [`Delivery`].
+    Arrive(SlabKey),
+    /// A reply reaches the client: the key of its reply slot.
+    Reply(SlotKey),
+    /// A blocking pop's timeout ran out: the key of the parked request's reply slot.
+    BlockTimeout(SlotKey),
+}
+
+impl NetEvent {
+    /// Kind in the top two bits, then a 30-bit index, then the 32-bit generation.
+    fn encode(self) -> u64 {
+        let (kind, key) = match self {
+            NetEvent::Arrive(key) => (0u64, key),
+            NetEvent::Reply(key) => (1, key),
+            NetEvent::BlockTimeout(key) => (2, key),
+        };
+        assert!(key.index < 1 << 30, "more than 2^30 messages in flight");
+        kind << 62 | u64::from(key.index) << 32 | u64::from(key.generation)
+    }
+
+    fn decode(event: u64) -> NetEvent {
+        let key = SlabKey {
+            index: (event >> 32) as u32 & ((1 << 30) - 1),
+            generation: event as u32,
+        };
+        match event >> 62 {
+            0 => NetEvent::Arrive(key),
+            1 => NetEvent::Reply(key),
+            2 => NetEvent::BlockTimeout(key),
+            kind => unreachable!("no network event of kind {kind}"),
+        }
+    }
 }
 
 /// What a restarted Redis has when it comes back.
@@ -55,7 +103,7 @@ struct ConnRecord {
     last_arrival: SimTime,
     last_delivery: SimTime,
     /// The reply slot of a request parked in a blocking pop, and its link verdict.
-    blocked: Option<(Rc<ReplySlot>, Verdict)>,
+    blocked: Option<(SlotKey, Verdict)>,
 }
 
 enum ServerState {
@@ -73,12 +121,16 @@ struct Delivery {
     conn: ConnId,
     /// Shared with the client, which may send it again (redis-py retries).
     request: Rc<[Command]>,
-    slot: Rc<ReplySlot>,
+    slot: SlotKey,
     verdict: Verdict,
 }
 
 struct NetInner {
     sim: Sim,
+    hook: HookId,
+    /// Requests on their way to the server.
+    deliveries: RefCell<Slab<Delivery>>,
+    slots: RefCell<Slab<ReplySlot>>,
     server: RefCell<Server>,
     state: RefCell<ServerState>,
     latency: Latency,
@@ -99,8 +151,11 @@ pub struct Network {
 
 impl Network {
     pub fn new(sim: &Sim, latency: Latency, rng: SimRng) -> Network {
-        let inner = NetInner {
+        let inner = Rc::new_cyclic(|inner: &std::rc::Weak<NetInner>| NetInner {
             sim: sim.clone(),
+            hook: sim.register_hook(inner.clone()),
+            deliveries: RefCell::default(),
+            slots: RefCell::default(),
             server: RefCell::new(Server::new()),
             state: RefCell::new(ServerState::Up),
             latency,
@@ -111,10 +166,8 @@ impl Network {
             epoch: Cell::new(0),
             snapshot: RefCell::new(None),
             commands_executed: Cell::new(0),
-        };
-        Network {
-            inner: Rc::new(inner),
-        }
+        });
+        Network { inner }
     }
 
     pub fn sim(&self) -> &Sim {
@@ -153,7 +206,7 @@ impl Network {
     }
 
     fn reset_connections(&self, host: Option<HostId>) {
-        let blocked: Vec<(ConnId, Rc<ReplySlot>)> = {
+        let blocked: Vec<(ConnId, SlotKey)> = {
             let mut conns = self.inner.conns.borrow_mut();
             let affected = conns
                 .iter_mut()
@@ -167,7 +220,7 @@ impl Network {
         };
         for (conn, slot) in blocked {
             self.inner.server.borrow_mut().disconnect(conn);
-            self.reply(conn, &slot, Err(LinkError), Verdict::Pass);
+            self.reply(conn, slot, Err(LinkError), Verdict::Pass);
         }
     }
 
@@ -213,7 +266,10 @@ impl Network {
     }
 
     fn closed_at_server(&self, conn: ConnId) {
-        self.inner.conns.borrow_mut().remove(&conn);
+        let record = self.inner.conns.borrow_mut().remove(&conn);
+        if let Some((slot, _)) = record.and_then(|r| r.blocked) {
+            self.release_by_network(slot);
+        }
         self.inner.server.borrow_mut().disconnect(conn);
     }
 
@@ -236,8 +292,15 @@ impl Network {
         request: Rc<[Command]>,
         verdict: Verdict,
         on_applied: Option<OnApplied>,
-    ) -> Rc<ReplySlot> {
-        let slot = Rc::new(ReplySlot::default());
+    ) -> SlotKey {
+        let slot = self.inner.slots.borrow_mut().insert(ReplySlot {
+            conn,
+            in_transit: None,
+            result: None,
+            waiter: None,
+            client_holds: true,
+            network_holds: verdict != Verdict::Drop,
+        });
         if verdict == Verdict::Drop {
             return slot;
         }
@@ -246,14 +309,61 @@ impl Network {
             on_applied,
             conn,
             request,
-            slot: slot.clone(),
+            slot,
             verdict,
         };
-        let network = self.clone();
+        let key = self.inner.deliveries.borrow_mut().insert(delivery);
+        self.schedule(arrival, NetEvent::Arrive(key));
+        slot
+    }
+
+    fn schedule(&self, time: SimTime, event: NetEvent) {
         self.inner
             .sim
-            .schedule_at(arrival, move |_| network.arrive(delivery));
-        slot
+            .schedule_hook_at(time, self.inner.hook, event.encode());
+    }
+
+    fn on_event(&self, event: NetEvent) {
+        match event {
+            NetEvent::Arrive(key) => {
+                let delivery = self.inner.deliveries.borrow_mut().remove(key);
+                self.arrive(delivery.expect("every delivery arrives once"));
+            }
+            NetEvent::Reply(slot) => self.land_reply(slot),
+            NetEvent::BlockTimeout(slot) => self.block_timed_out(slot),
+        }
+    }
+
+    /// The client's side of a reply slot: the reply if it has landed, else `pid` is woken
+    /// when it does. After a reply, the client must still [`Network::release_by_client`].
+    fn take_reply(&self, slot: SlotKey, pid: Pid) -> Option<Result<Vec<Reply>, LinkError>> {
+        let mut slots = self.inner.slots.borrow_mut();
+        let entry = slots.get_mut(slot).expect("the client holds its slot");
+        let result = entry.result.take();
+        if result.is_none() {
+            entry.waiter = Some(pid);
+        }
+        result
+    }
+
+    /// The client is done with `slot` (it read the reply or stopped waiting).
+    fn release_by_client(&self, slot: SlotKey) {
+        let mut slots = self.inner.slots.borrow_mut();
+        let entry = slots.get_mut(slot).expect("the client holds its slot");
+        entry.client_holds = false;
+        if !entry.network_holds {
+            slots.remove(slot);
+        }
+    }
+
+    /// The network is done with `slot` (its reply landed, or the request was lost).
+    fn release_by_network(&self, slot: SlotKey) {
+        let mut slots = self.inner.slots.borrow_mut();
+        let entry = slots.get_mut(slot).expect("the network holds its slot");
+        entry.network_holds = false;
+        if !entry.client_holds {
+            slots.remove(slot);
+        }
     }
 
     fn arrive(&self, delivery: Delivery) {
@@ -265,14 +375,14 @@ impl Network {
             .get(&delivery.conn)
             .map(|r| r.epoch);
         if epoch != Some(current_epoch) {
-            return self.reply(delivery.conn, &delivery.slot, Err(LinkError), Verdict::Pass);
+            return self.reply(delivery.conn, delivery.slot, Err(LinkError), Verdict::Pass);
         }
         let mut state = self.inner.state.borrow_mut();
         match &mut *state {
             ServerState::Paused(waiting) => waiting.push(delivery),
             ServerState::Down => {
                 drop(state);
-                self.reply(delivery.conn, &delivery.slot, Err(LinkError), Verdict::Pass);
+                self.reply(delivery.conn, delivery.slot, Err(LinkError), Verdict::Pass);
             }
             ServerState::Up => {
                 drop(state);
@@ -295,7 +405,7 @@ impl Network {
                 if let Some(on_applied) = &delivery.on_applied {
                     on_applied(&replies);
                 }
-                self.reply(delivery.conn, &delivery.slot, Ok(replies), delivery.verdict)
+                self.reply(delivery.conn, delivery.slot, Ok(replies), delivery.verdict)
             }
             Outcome::Blocked { timeout } => self.park(delivery, timeout),
         }
@@ -303,38 +413,41 @@ impl Network {
     }
 
     fn park(&self, delivery: Delivery, timeout: Option<SimDuration>) {
-        let slot = delivery.slot.clone();
-        if let Some(record) = self.inner.conns.borrow_mut().get_mut(&delivery.conn) {
-            record.blocked = Some((delivery.slot, delivery.verdict));
+        let slot = delivery.slot;
+        match self.inner.conns.borrow_mut().get_mut(&delivery.conn) {
+            Some(record) => record.blocked = Some((slot, delivery.verdict)),
+            None => self.release_by_network(slot),
         }
         if let Some(timeout) = timeout {
-            let network = self.clone();
-            let conn = delivery.conn;
-            self.inner.sim.schedule_in(timeout, move |sim| {
-                // The timer belongs to this request only: if it was served and the connection
-                // blocks again, the later request keeps its own full timeout.
-                if !network.is_parked(conn, &slot) {
-                    return;
-                }
-                let reply = network
-                    .inner
-                    .server
-                    .borrow_mut()
-                    .block_timed_out(sim.now(), conn);
-                if let Some(reply) = reply {
-                    network.reply_to_blocked(conn, reply);
-                }
-            });
+            let at = self.inner.sim.now() + timeout;
+            self.schedule(at, NetEvent::BlockTimeout(slot));
         }
     }
 
-    fn is_parked(&self, conn: ConnId, slot: &Rc<ReplySlot>) -> bool {
+    fn block_timed_out(&self, slot: SlotKey) {
+        // The timer belongs to this request only: if it was served and the connection blocks
+        // again, the later request keeps its own full timeout. A slot that is gone was served.
+        let conn = match self.inner.slots.borrow_mut().get_mut(slot) {
+            Some(entry) => entry.conn,
+            None => return,
+        };
+        if !self.is_parked(conn, slot) {
+            return;
+        }
+        let now = self.inner.sim.now();
+        let reply = self.inner.server.borrow_mut().block_timed_out(now, conn);
+        if let Some(reply) = reply {
+            self.reply_to_blocked(conn, reply);
+        }
+    }
+
+    fn is_parked(&self, conn: ConnId, slot: SlotKey) -> bool {
         self.inner
             .conns
             .borrow()
             .get(&conn)
             .and_then(|r| r.blocked.as_ref())
-            .is_some_and(|(parked, _)| Rc::ptr_eq(parked, slot))
+            .is_some_and(|(parked, _)| *parked == slot)
     }
 
     fn serve_unblocked(&self) {
@@ -352,14 +465,14 @@ impl Network {
             .get_mut(&conn)
             .and_then(|r| r.blocked.take());
         if let Some((slot, verdict)) = parked {
-            self.reply(conn, &slot, Ok(vec![reply]), verdict);
+            self.reply(conn, slot, Ok(vec![reply]), verdict);
         }
     }
 
     fn reply(
         &self,
         conn: ConnId,
-        slot: &Rc<ReplySlot>,
+        slot: SlotKey,
         result: Result<Vec<Reply>, LinkError>,
         verdict: Verdict,
     ) {
@@ -376,13 +489,36 @@ impl Network {
             }
             None => earliest,
         };
-        let slot = slot.clone();
-        self.inner.sim.schedule_at(at, move |sim| {
-            *slot.result.borrow_mut() = Some(result);
-            if let Some(waiter) = slot.waiter.take() {
-                sim.wake(waiter);
-            }
-        });
+        {
+            let mut slots = self.inner.slots.borrow_mut();
+            let entry = slots
+                .get_mut(slot)
+                .expect("the network holds the slot it replies to");
+            assert!(entry.in_transit.is_none(), "a request replied to twice");
+            entry.in_transit = Some(result);
+        }
+        self.schedule(at, NetEvent::Reply(slot));
+    }
+
+    fn land_reply(&self, slot: SlotKey) {
+        let waiter = {
+            let mut slots = self.inner.slots.borrow_mut();
+            let entry = slots
+                .get_mut(slot)
+                .expect("the network holds a slot in transit");
+            entry.result = entry.in_transit.take();
+            entry.waiter.take()
+        };
+        self.release_by_network(slot);
+        if let Some(waiter) = waiter {
+            self.inner.sim.wake(waiter);
+        }
+    }
+}
+
+impl EventHook for NetInner {
+    fn run(self: Rc<Self>, _: &Sim, event: u64) {
+        Network { inner: self }.on_event(NetEvent::decode(event));
     }
 }
 
@@ -429,9 +565,9 @@ impl Network {
             };
         self.inner.epoch.set(self.inner.epoch.get() + 1);
         for delivery in pending {
-            self.reply(delivery.conn, &delivery.slot, Err(LinkError), Verdict::Pass);
+            self.reply(delivery.conn, delivery.slot, Err(LinkError), Verdict::Pass);
         }
-        let blocked: Vec<(ConnId, Rc<ReplySlot>)> = {
+        let blocked: Vec<(ConnId, SlotKey)> = {
             let mut conns = self.inner.conns.borrow_mut();
             conns
                 .iter_mut()
@@ -439,7 +575,7 @@ impl Network {
                 .collect()
         };
         for (conn, slot) in blocked {
-            self.reply(conn, &slot, Err(LinkError), Verdict::Pass);
+            self.reply(conn, slot, Err(LinkError), Verdict::Pass);
         }
         let snapshot = match restore {
             Restore::Nothing => None,

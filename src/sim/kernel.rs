@@ -29,7 +29,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
 
 pub use super::event_queue::EventId;
@@ -42,6 +42,17 @@ pub type ProcessFuture = Pin<Box<dyn Future<Output = i32>>>;
 /// A scheduled callback. It receives the kernel handle instead of capturing one, so that the
 /// event queue never holds a reference cycle back to the kernel.
 pub type Callback = Box<dyn FnOnce(&Sim)>;
+
+/// A subsystem that receives typed events (the network's deliveries and timeouts) without a
+/// boxed callback per event. The kernel sees only an opaque `u64`; what it means is the
+/// hook's business, so the kernel stays ignorant of Redis.
+pub trait EventHook {
+    fn run(self: Rc<Self>, sim: &Sim, event: u64);
+}
+
+/// A hook registered with [`Sim::register_hook`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HookId(u32);
 
 /// Unix time of virtual instant zero: 2026-01-01T00:00:00Z. Wall clocks start here, so
 /// floored Unix seconds behave as they do in RQ.
@@ -130,6 +141,7 @@ struct Slot {
 enum Action {
     Wake(Pid),
     Call(Callback),
+    Hook(HookId, u64),
 }
 
 #[derive(Default)]
@@ -138,6 +150,8 @@ struct Kernel {
     /// Ordered by (time, seq): the earliest first, FIFO among equal times.
     events: RefCell<EventQueue<Action>>,
     ready: RefCell<VecDeque<Pid>>,
+    /// Weak, so that a hook owning a [`Sim`] forms no reference cycle with the kernel.
+    hooks: RefCell<Vec<Weak<dyn EventHook>>>,
     slots: RefCell<Vec<Slot>>,
     free_slots: RefCell<Vec<u32>>,
     current: Cell<Option<Pid>>,
@@ -247,6 +261,18 @@ impl Sim {
         self.schedule_at(self.now() + delay, callback)
     }
 
+    /// Registers a receiver of typed events; done once per subsystem, not per event.
+    pub fn register_hook(&self, hook: Weak<dyn EventHook>) -> HookId {
+        let mut hooks = self.kernel.hooks.borrow_mut();
+        hooks.push(hook);
+        HookId(hooks.len() as u32 - 1)
+    }
+
+    /// Hands `event` to `hook` at `time`; ordered with every other event by (time, seq).
+    pub fn schedule_hook_at(&self, time: SimTime, hook: HookId, event: u64) -> EventId {
+        self.push_event(time, Action::Hook(hook, event))
+    }
+
     /// Wakes `pid` at `time`.
     pub fn wake_at(&self, time: SimTime, pid: Pid) -> EventId {
         self.push_event(time, Action::Wake(pid))
@@ -316,6 +342,14 @@ impl Sim {
         match action {
             Action::Wake(pid) => self.wake(pid),
             Action::Call(callback) => callback(self),
+            Action::Hook(hook, event) => {
+                // The hook's owner is gone (a network dropped before the run ended): its
+                // events have no one left to act on.
+                let hook = self.kernel.hooks.borrow()[hook.0 as usize].upgrade();
+                if let Some(hook) = hook {
+                    hook.run(self, event);
+                }
+            }
         }
     }
 

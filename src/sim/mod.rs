@@ -7,6 +7,6 @@ pub mod rng;
 pub mod time;
 
 pub use dist::{sample_lognormal, DurationDist};
-pub use kernel::{ExitStatus, HostId, KillScope, Pid, Signal, Sim};
+pub use kernel::{EventHook, ExitStatus, HookId, HostId, KillScope, Pid, Signal, Sim};
 pub use rng::{RngStreams, SimRng};
 pub use time::{SimDuration, SimTime};
