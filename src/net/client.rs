@@ -274,7 +274,6 @@ impl Future for InFlight<'_> {
         let network = &self.client.network;
         match network.take_reply(self.slot, network.sim().current_pid()) {
             Some(result) => {
-                network.release_by_client(self.slot);
                 self.finished = true;
                 Poll::Ready(result.map_err(|LinkError| RedisError::Connection))
             }

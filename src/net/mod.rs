@@ -30,9 +30,10 @@ pub use link::{Latency, LinkFault, Verdict};
 /// network until the reply has landed (or the request was dropped on the way).
 struct ReplySlot {
     conn: ConnId,
-    /// A reply on its way back; it lands in `result` when its delivery event runs.
-    in_transit: Option<Result<Vec<Reply>, LinkError>>,
-    result: Option<Result<Vec<Reply>, LinkError>>,
+    /// The reply, from the instant the server sends it; the client may read it once it has
+    /// `landed` (its delivery event ran).
+    reply: Option<Result<Vec<Reply>, LinkError>>,
+    landed: bool,
     waiter: Option<Pid>,
     client_holds: bool,
     network_holds: bool,
@@ -295,8 +296,8 @@ impl Network {
     ) -> SlotKey {
         let slot = self.inner.slots.borrow_mut().insert(ReplySlot {
             conn,
-            in_transit: None,
-            result: None,
+            reply: None,
+            landed: false,
             waiter: None,
             client_holds: true,
             network_holds: verdict != Verdict::Drop,
@@ -334,16 +335,21 @@ impl Network {
         }
     }
 
-    /// The client's side of a reply slot: the reply if it has landed, else `pid` is woken
-    /// when it does. After a reply, the client must still [`Network::release_by_client`].
+    /// The client's side of a reply slot: the reply if it has landed (which releases the
+    /// client's hold), else `pid` is woken when it does.
     fn take_reply(&self, slot: SlotKey, pid: Pid) -> Option<Result<Vec<Reply>, LinkError>> {
         let mut slots = self.inner.slots.borrow_mut();
         let entry = slots.get_mut(slot).expect("the client holds its slot");
-        let result = entry.result.take();
-        if result.is_none() {
+        if !entry.landed {
             entry.waiter = Some(pid);
+            return None;
         }
-        result
+        let reply = entry.reply.take();
+        entry.client_holds = false;
+        if !entry.network_holds {
+            slots.free(slot);
+        }
+        reply
     }
 
     /// The client is done with `slot` (it read the reply or stopped waiting).
@@ -352,7 +358,7 @@ impl Network {
         let entry = slots.get_mut(slot).expect("the client holds its slot");
         entry.client_holds = false;
         if !entry.network_holds {
-            slots.remove(slot);
+            slots.free(slot);
         }
     }
 
@@ -362,7 +368,7 @@ impl Network {
         let entry = slots.get_mut(slot).expect("the network holds its slot");
         entry.network_holds = false;
         if !entry.client_holds {
-            slots.remove(slot);
+            slots.free(slot);
         }
     }
 
@@ -494,8 +500,8 @@ impl Network {
             let entry = slots
                 .get_mut(slot)
                 .expect("the network holds the slot it replies to");
-            assert!(entry.in_transit.is_none(), "a request replied to twice");
-            entry.in_transit = Some(result);
+            assert!(entry.reply.is_none(), "a request replied to twice");
+            entry.reply = Some(result);
         }
         self.schedule(at, NetEvent::Reply(slot));
     }
@@ -506,10 +512,16 @@ impl Network {
             let entry = slots
                 .get_mut(slot)
                 .expect("the network holds a slot in transit");
-            entry.result = entry.in_transit.take();
-            entry.waiter.take()
+            entry.network_holds = false;
+            if entry.client_holds {
+                entry.landed = true;
+                entry.waiter.take()
+            } else {
+                // The client stopped waiting: no one reads this reply.
+                slots.free(slot);
+                None
+            }
         };
-        self.release_by_network(slot);
         if let Some(waiter) = waiter {
             self.inner.sim.wake(waiter);
         }

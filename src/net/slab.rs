@@ -58,6 +58,19 @@ impl<T> Slab<T> {
         entry.value.as_mut()
     }
 
+    /// Drops the value in place (no move out); a stale key is a no-op.
+    pub fn free(&mut self, key: SlabKey) {
+        let Some(entry) = self.entries.get_mut(key.index as usize) else {
+            return;
+        };
+        if entry.generation != key.generation || entry.value.is_none() {
+            return;
+        }
+        entry.value = None;
+        entry.generation = entry.generation.wrapping_add(1);
+        self.free.push(key.index);
+    }
+
     pub fn remove(&mut self, key: SlabKey) -> Option<T> {
         let entry = self.entries.get_mut(key.index as usize)?;
         if entry.generation != key.generation {
