@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 
 use rand::Rng;
 
-use super::{LinkError, Network, OnApplied, SlotKey, Verdict};
+use super::{LinkError, Network, Observer, OnApplied, Sees, SlotKey, Verdict};
 use crate::redis::{Command, ConnId, Reply};
 use crate::sim::{HostId, Sim, SimDuration, SimRng};
 
@@ -109,14 +109,11 @@ impl Client {
         command: Command,
         on_applied: Option<OnApplied>,
     ) -> Result<Reply, RedisError> {
-        let on_applied = on_applied.map(|observer| -> OnApplied {
-            Rc::new(move |replies: &[Reply]| {
-                if !replies.iter().any(Reply::is_error) {
-                    observer(replies);
-                }
-            })
+        let on_applied = on_applied.map(|callback| Observer {
+            callback,
+            sees: Sees::Success,
         });
-        let mut replies = self.request(vec![command], on_applied).await?;
+        let mut replies = self.request(Rc::from([command]), on_applied).await?;
         match replies.pop() {
             Some(Reply::Error(message)) => Err(RedisError::Response(message)),
             Some(reply) => Ok(reply),
@@ -139,19 +136,14 @@ impl Client {
         commands: Vec<Command>,
         on_committed: Option<OnApplied>,
     ) -> Result<Vec<Reply>, RedisError> {
-        let count = commands.len();
-        let mut request = Vec::with_capacity(count + 2);
-        request.push(crate::cmd!("MULTI"));
-        request.extend(commands);
-        request.push(crate::cmd!("EXEC"));
-        let on_applied = on_committed.map(|observer| -> OnApplied {
-            Rc::new(move |replies: &[Reply]| {
-                if let Some(Reply::Array(items)) = replies.last() {
-                    if !items.iter().any(Reply::is_error) {
-                        observer(items);
-                    }
-                }
-            })
+        // One allocation of the exact length: the iterator's length is known.
+        let request: Rc<[Command]> = std::iter::once(crate::cmd!("MULTI"))
+            .chain(commands)
+            .chain(std::iter::once(crate::cmd!("EXEC")))
+            .collect();
+        let on_applied = on_committed.map(|callback| Observer {
+            callback,
+            sees: Sees::Commit,
         });
         let mut replies = self.request(request, on_applied).await?;
         match replies.pop() {
@@ -168,10 +160,9 @@ impl Client {
     /// Sends `request` with redis-py's retry loop around it.
     async fn request(
         &self,
-        request: Vec<Command>,
-        on_applied: Option<OnApplied>,
+        request: Rc<[Command]>,
+        on_applied: Option<Observer>,
     ) -> Result<Vec<Reply>, RedisError> {
-        let request: Rc<[Command]> = request.into();
         let mut failures = 0u32;
         loop {
             match self.attempt(&request, on_applied.clone()).await {
@@ -198,7 +189,7 @@ impl Client {
     async fn attempt(
         &self,
         request: &Rc<[Command]>,
-        on_applied: Option<OnApplied>,
+        on_applied: Option<Observer>,
     ) -> Result<Vec<Reply>, RedisError> {
         let conn = self.connect().await?;
         let verdict = self.network.verdict(self.host);

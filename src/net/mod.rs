@@ -117,8 +117,44 @@ enum ServerState {
 /// record an effect when it happens rather than when (or whether) the client reads the reply.
 pub type OnApplied = Rc<dyn Fn(&[Reply])>;
 
+/// An [`OnApplied`] and which replies it wants to see: a command's that did not fail, or a
+/// transaction's EXEC that committed with no error inside. The network applies the filter, so
+/// a client need not wrap each observer in a second closure.
+#[derive(Clone)]
+pub struct Observer {
+    pub callback: OnApplied,
+    pub sees: Sees,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sees {
+    /// The request's one reply, unless it is an error reply.
+    Success,
+    /// The items of the request's last reply (EXEC's), if it committed without an error.
+    Commit,
+}
+
+impl Observer {
+    fn notify(&self, replies: &[Reply]) {
+        match self.sees {
+            Sees::Success => {
+                if !replies.iter().any(Reply::is_error) {
+                    (self.callback)(replies);
+                }
+            }
+            Sees::Commit => {
+                if let Some(Reply::Array(items)) = replies.last() {
+                    if !items.iter().any(Reply::is_error) {
+                        (self.callback)(items);
+                    }
+                }
+            }
+        }
+    }
+}
+
 struct Delivery {
-    on_applied: Option<OnApplied>,
+    on_applied: Option<Observer>,
     conn: ConnId,
     /// Shared with the client, which may send it again (redis-py retries).
     request: Rc<[Command]>,
@@ -292,7 +328,7 @@ impl Network {
         conn: ConnId,
         request: Rc<[Command]>,
         verdict: Verdict,
-        on_applied: Option<OnApplied>,
+        on_applied: Option<Observer>,
     ) -> SlotKey {
         let slot = self.inner.slots.borrow_mut().insert(ReplySlot {
             conn,
@@ -409,7 +445,7 @@ impl Network {
         match outcome {
             Outcome::Replies(replies) => {
                 if let Some(on_applied) = &delivery.on_applied {
-                    on_applied(&replies);
+                    on_applied.notify(&replies);
                 }
                 self.reply(delivery.conn, delivery.slot, Ok(replies), delivery.verdict)
             }

@@ -110,17 +110,17 @@ impl Job {
         if flat.is_empty() {
             return None;
         }
-        let get = |name: &str| {
+        let field = |name: &str| {
             flat.chunks(2)
                 .find(|pair| pair[0] == name)
                 .and_then(|pair| pair.get(1))
-                .cloned()
         };
-        let int = |name: &str| get(name).and_then(|v| v.parse::<i64>().ok());
+        let get = |name: &str| field(name).cloned();
+        let int = |name: &str| field(name).and_then(|v| v.parse::<i64>().ok());
         Some(Job {
             id: Name::from(id),
-            origin: Name::from(get("origin").unwrap_or_default()),
-            func_name: Name::from(get("func_name").unwrap_or_default()),
+            origin: Name::from(field("origin").map_or("", String::as_str)),
+            func_name: Name::from(field("func_name").map_or("", String::as_str)),
             status: get("status").unwrap_or_default(),
             created_at: get("created_at").unwrap_or_default(),
             enqueued_at: get("enqueued_at"),
@@ -133,11 +133,12 @@ impl Job {
             failure_ttl_s: int("failure_ttl"),
             ttl_s: int("ttl"),
             retries_left: int("retries_left"),
-            retry_intervals_s: get("retry_intervals")
-                .map(|v| parse_intervals(&v))
+            retry_intervals_s: field("retry_intervals")
+                .map(|v| parse_intervals(v))
                 .unwrap_or_default(),
-            enqueue_at_front_on_retry: get("enqueue_at_front_on_retry").as_deref() == Some("1"),
-            enqueue_at_front: get("enqueue_at_front").as_deref() == Some("1"),
+            enqueue_at_front_on_retry: field("enqueue_at_front_on_retry").map(String::as_str)
+                == Some("1"),
+            enqueue_at_front: field("enqueue_at_front").map(String::as_str) == Some("1"),
             number_of_retries: int("number_of_retries").unwrap_or(0),
         })
     }
@@ -205,9 +206,19 @@ fn flag(value: bool) -> &'static str {
     }
 }
 
+/// Python's `json.dumps` of a list of ints: `[10, 30, 60]`.
 fn format_intervals(intervals: &[i64]) -> String {
-    let items: Vec<String> = intervals.iter().map(i64::to_string).collect();
-    format!("[{}]", items.join(", "))
+    use std::fmt::Write;
+    let mut text = String::with_capacity(2 + 6 * intervals.len());
+    text.push('[');
+    for (index, interval) in intervals.iter().enumerate() {
+        if index > 0 {
+            text.push_str(", ");
+        }
+        write!(text, "{interval}").expect("writing to a String cannot fail");
+    }
+    text.push(']');
+    text
 }
 
 fn parse_intervals(text: &str) -> Vec<i64> {

@@ -661,20 +661,22 @@ impl Sim {
     }
 
     /// Runs `inner`, but gives up with [`Interrupted`] as soon as the current process receives
-    /// SIGTERM or SIGINT (a signal handler raising out of a blocking call).
-    pub fn interruptible<F: Future>(&self, inner: F) -> Interruptible<F> {
+    /// SIGTERM or SIGINT (a signal handler raising out of a blocking call). `inner` is held
+    /// in place, not boxed: pin a future that is not `Unpin` first (`pin!`, `&mut`).
+    pub fn interruptible<F: Future + Unpin>(&self, inner: F) -> Interruptible<F> {
         Interruptible {
             sim: self.clone(),
-            inner: Box::pin(inner),
+            inner,
             signals_at_start: None,
         }
     }
 
     /// Runs `inner` for at most `limit`; `Err(Elapsed)` if it had not finished by then.
-    pub fn timeout<F: Future>(&self, limit: SimDuration, inner: F) -> Timeout<F> {
+    /// `inner` is held in place, not boxed (every request has a timeout around it).
+    pub fn timeout<F: Future + Unpin>(&self, limit: SimDuration, inner: F) -> Timeout<F> {
         Timeout {
             sleep: self.sleep(limit),
-            inner: Box::pin(inner),
+            inner,
         }
     }
 
@@ -757,13 +759,13 @@ impl Future for WaitExit {
 pub struct Interrupted;
 
 /// The future behind [`Sim::interruptible`].
-pub struct Interruptible<F: Future> {
+pub struct Interruptible<F: Future + Unpin> {
     sim: Sim,
-    inner: Pin<Box<F>>,
+    inner: F,
     signals_at_start: Option<u32>,
 }
 
-impl<F: Future> Future for Interruptible<F> {
+impl<F: Future + Unpin> Future for Interruptible<F> {
     type Output = Result<F::Output, Interrupted>;
     fn poll(mut self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Self::Output> {
         let received = self.sim.current_signals().total();
@@ -771,7 +773,7 @@ impl<F: Future> Future for Interruptible<F> {
         if received > at_start {
             return Poll::Ready(Err(Interrupted));
         }
-        self.inner.as_mut().poll(context).map(Ok)
+        Pin::new(&mut self.inner).poll(context).map(Ok)
     }
 }
 
@@ -780,15 +782,15 @@ impl<F: Future> Future for Interruptible<F> {
 pub struct Elapsed;
 
 /// The future behind [`Sim::timeout`].
-pub struct Timeout<F: Future> {
+pub struct Timeout<F: Future + Unpin> {
     sleep: Sleep,
-    inner: Pin<Box<F>>,
+    inner: F,
 }
 
-impl<F: Future> Future for Timeout<F> {
+impl<F: Future + Unpin> Future for Timeout<F> {
     type Output = Result<F::Output, Elapsed>;
     fn poll(mut self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Self::Output> {
-        if let Poll::Ready(value) = self.inner.as_mut().poll(context) {
+        if let Poll::Ready(value) = Pin::new(&mut self.inner).poll(context) {
             return Poll::Ready(Ok(value));
         }
         self.sleep.arm_if_needed();
