@@ -43,7 +43,7 @@ pub mod transactions;
 pub mod zsets;
 
 pub use arg::{Arg, IntoArg};
-pub use reply::{Command, Reply};
+pub use reply::{Command, Reply, Words};
 pub use scripts::{
     acquire_or_refresh_lock_command, release_lock_command, ACQUIRE_OR_REFRESH_LOCK_SCRIPT,
     ACQUIRE_OR_REFRESH_LOCK_SHA, RELEASE_LOCK_SCRIPT, RELEASE_LOCK_SHA,

@@ -5,9 +5,13 @@ use std::fmt;
 
 use crate::redis::arg::{Arg, IntoArg};
 
+/// The words of one command. Most commands RQ sends have at most six (`HSET key field value`,
+/// `ZADD key score member`), so they are held inline and building one allocates nothing.
+pub type Words = smallvec::SmallVec<[Arg; 6]>;
+
 /// One command as sent on the wire: the name then its arguments (`["HSET", "k", "f", "v"]`).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Command(pub Vec<Arg>);
+pub struct Command(pub Words);
 
 impl Command {
     /// A command from its words, as a textual front end or an argv builder has them.
@@ -36,7 +40,7 @@ impl fmt::Display for Command {
 #[macro_export]
 macro_rules! cmd {
     ($($arg:expr),+ $(,)?) => {
-        $crate::redis::Command(vec![$($crate::redis::IntoArg::into_arg($arg)),+])
+        $crate::redis::Command($crate::redis::Words::from_iter([$($crate::redis::IntoArg::into_arg($arg)),+]))
     };
 }
 
