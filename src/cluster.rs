@@ -206,6 +206,7 @@ impl Cluster {
             host: pod.host,
             queues: spec.queues.iter().map(|q| Name::from(q.as_str())).collect(),
             with_scheduler: spec.with_scheduler,
+            burst: spec.burst,
             name: spec.worker_name.as_ref().map(|n| Name::from(n.as_str())),
         }
     }

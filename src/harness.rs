@@ -90,11 +90,34 @@ impl Harness {
         queues: &[&str],
         with_scheduler: bool,
     ) -> Pid {
+        self.spawn(pod, host, queues, with_scheduler, false)
+    }
+
+    /// Starts `rq worker --burst [--with-scheduler] QUEUES…` on `host`, named after `pod`.
+    pub fn start_burst_worker(
+        &self,
+        pod: &str,
+        host: HostId,
+        queues: &[&str],
+        with_scheduler: bool,
+    ) -> Pid {
+        self.spawn(pod, host, queues, with_scheduler, true)
+    }
+
+    fn spawn(
+        &self,
+        pod: &str,
+        host: HostId,
+        queues: &[&str],
+        with_scheduler: bool,
+        burst: bool,
+    ) -> Pid {
         let spec = WorkerSpec {
             pod: Name::from(pod),
             host,
             queues: queues.iter().map(|q| Name::from(*q)).collect(),
             with_scheduler,
+            burst,
             name: None,
         };
         spawn_worker(&self.env, spec)

@@ -730,11 +730,11 @@ fn process_targets_on_whole_pod_faults_are_rejected() {
     }
 }
 
-/// `[[pods]] burst` is not modelled: `true` is refused where written instead of ignored.
+/// `[[pods]] burst` is read: `true` parses into the pod spec, and a non-boolean is located.
 #[test]
-fn burst_workers_are_refused_until_modelled() {
-    let error = error_of("[[pods]]\nburst = true\n[[workload]]\n");
-    assert_eq!(error.key.as_deref(), Some("pods[0].burst"), "{error}");
-    assert_eq!(error.location, at(2, 9), "{error}");
-    assert!(scenario::parse("[[pods]]\nburst = false\n[[workload]]\n", "s.toml").is_ok());
+fn burst_is_a_boolean_read_into_the_pod_spec() {
+    let parsed = scenario::parse("[[pods]]\nburst = true\n[[workload]]\n", "s.toml").unwrap();
+    assert!(parsed.pods[0].burst);
+    let error = error_of("[[pods]]\nburst = 3\n[[workload]]\n");
+    assert_eq!(error.location.map(|l| l.line), Some(2), "{error}");
 }

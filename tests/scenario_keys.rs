@@ -401,3 +401,67 @@ enqueue_in = "1500ms"
         "not truncated to 1 s"
     );
 }
+
+/// `[[pods]] burst`: a burst worker exits 0 once its queue is empty and the kubelet restarts it
+/// under `Always` with CrashLoopBackOff (10 s, 20 s, 40 s … after each exit), so jobs still get
+/// done, in waves; without the key the one worker lives for the whole run.
+#[test]
+fn burst_workers_drain_exit_and_come_back_with_crash_loop_backoff() {
+    let run_with = |burst: bool| {
+        let text = format!(
+            r#"
+[run]
+duration = "3m"
+drain = "2m"
+[[pods]]
+name = "worker"
+with_scheduler = false
+start_delay = "1s"
+burst = {burst}
+[[workload]]
+arrival = {{ constant_per_s = 0.5 }}
+[checks]
+liveness = false
+"#
+        );
+        events_of(&text)
+    };
+    let burst = run_with(true);
+    let born: Vec<f64> = outputs::of_kind(&burst, "worker_born")
+        .iter()
+        .map(|e| e.time_s)
+        .collect();
+    let died: Vec<f64> = outputs::of_kind(&burst, "worker_died")
+        .iter()
+        .map(|e| e.time_s)
+        .collect();
+    assert!(
+        born.len() >= 4,
+        "restarted after each drain: born at {born:?}"
+    );
+    let waits: Vec<f64> = died.iter().zip(&born[1..]).map(|(d, b)| b - d).collect();
+    for (restart, wait) in waits.iter().take(3).enumerate() {
+        let backoff = 10.0 * 2f64.powi(restart as i32);
+        assert!(
+            *wait >= backoff + 1.0 && *wait < backoff + 3.0,
+            "restart {restart}: back-off {backoff} s + start_delay 1 s, waited {wait} s ({waits:?})"
+        );
+    }
+    // Each wave drains the queue: every job created before the last start has run.
+    let last_start = *born.last().expect("born");
+    let waiting_then: Vec<String> = outputs::of_kind(&burst, "job_created")
+        .iter()
+        .filter(|e| e.time_s < last_start)
+        .map(|e| e.job.clone())
+        .collect();
+    let finished: std::collections::BTreeSet<String> = outputs::of_kind(&burst, "job_finished")
+        .iter()
+        .map(|e| e.job.clone())
+        .collect();
+    assert!(waiting_then.len() > 50, "{} jobs", waiting_then.len());
+    assert!(waiting_then.iter().all(|job| finished.contains(job)));
+
+    let control = run_with(false);
+    assert_eq!(outputs::of_kind(&control, "worker_born").len(), 1);
+    assert!(outputs::of_kind(&control, "worker_died").is_empty());
+}

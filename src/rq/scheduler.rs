@@ -146,6 +146,18 @@ impl RqScheduler {
         self.process = Some(pid);
     }
 
+    /// `_start_scheduler` under `--burst`, in the worker's own process: `register_birth`,
+    /// `enqueue_scheduled_jobs` once, then in any case `release_locks` and `register_death`
+    /// (a `try/finally`: an error in the `finally` replaces the one it interrupted).
+    pub async fn run_once(&mut self, ctx: &ProcCtx) -> Result<(), RedisError> {
+        let mut outcome = register_birth(ctx, self).await;
+        if outcome.is_ok() {
+            outcome = enqueue_scheduled_jobs(ctx, self).await;
+        }
+        let stopped = stop(ctx, self).await;
+        stopped.and(outcome)
+    }
+
     /// `stop_scheduler` as the worker calls it: SIGTERM, then `join()`.
     pub async fn stop_process(&mut self, env: &Rc<RqEnv>) {
         let Some(pid) = self.process else { return };

@@ -23,6 +23,8 @@ pub struct WorkerSpec {
     pub host: HostId,
     pub queues: Vec<Name>,
     pub with_scheduler: bool,
+    /// `--burst`: pop without blocking and quit once every queue is empty.
+    pub burst: bool,
     /// `--name`; `None` gives a fresh name per start, as RQ's uuid4 default does.
     pub name: Option<Name>,
 }
@@ -49,6 +51,8 @@ pub(super) enum SignalAction {
 /// Why the main loop ended.
 pub(super) enum LoopEnd {
     Stopped,
+    /// `--burst` found every queue empty: "done, quitting".
+    Drained,
     Error(RedisError),
 }
 
@@ -59,6 +63,7 @@ pub struct Worker {
     pub(super) queues: Vec<Name>,
     pub(super) scheduler: Option<RqScheduler>,
     pub(super) with_scheduler: bool,
+    pub(super) burst: bool,
     /// `last_cleaned_at`, this host's wall clock in Unix microseconds.
     pub(super) last_cleaned_at: Option<i64>,
     pub(super) stop_requested: bool,
@@ -81,6 +86,7 @@ pub fn spawn_worker(env: &Rc<RqEnv>, spec: WorkerSpec) -> Pid {
         queues: spec.queues.clone(),
         scheduler: None,
         with_scheduler: spec.with_scheduler,
+        burst: spec.burst,
         last_cleaned_at: None,
         stop_requested: false,
         state: State::Started,
@@ -135,6 +141,10 @@ impl Worker {
                 self.emit_died("stopped");
                 0
             }
+            LoopEnd::Drained => {
+                self.emit_died("burst: queues empty, quitting");
+                0
+            }
             LoopEnd::Error(error) => {
                 self.emit_died(&format!("unhandled {error}, quitting"));
                 1
@@ -168,14 +178,26 @@ impl Worker {
             .await
             .map_err(|e| e.to_string())?;
         if self.with_scheduler {
-            let env = self.env();
-            let mut scheduler =
-                RqScheduler::new(&env, &self.ctx.pod, self.ctx.host, &self.name, &self.queues);
-            let acquired = scheduler.acquire_locks(&self.ctx, true).await;
-            self.scheduler = Some(scheduler);
-            acquired.map_err(|e| e.to_string())?;
+            self.start_scheduler().await.map_err(|e| e.to_string())?;
         }
         Ok(())
+    }
+
+    /// `_start_scheduler`: take the locks; with them, fork the scheduler process, or with
+    /// `--burst` enqueue the due jobs once in this process and let the locks go again.
+    async fn start_scheduler(&mut self) -> Result<(), RedisError> {
+        let env = self.env();
+        let mut scheduler =
+            RqScheduler::new(&env, &self.ctx.pod, self.ctx.host, &self.name, &self.queues);
+        let acquired = scheduler.acquire_locks(&self.ctx, !self.burst).await;
+        let result = match acquired {
+            Ok(()) if self.burst && !scheduler.acquired_locks.is_empty() => {
+                scheduler.run_once(&self.ctx).await
+            }
+            other => other,
+        };
+        self.scheduler = Some(scheduler);
+        result
     }
 
     /// `register_birth`: refuse a name whose key is alive, then one transaction.
@@ -255,8 +277,9 @@ impl Worker {
                 return LoopEnd::Stopped;
             }
             let (job, queue) = match self.dequeue_job_and_maintain_ttl().await {
-                Ok(Some(dequeued)) => dequeued,
-                Ok(None) => return LoopEnd::Stopped,
+                Ok(Dequeued::Job(job, queue)) => (*job, queue),
+                Ok(Dequeued::Stop) => return LoopEnd::Stopped,
+                Ok(Dequeued::Drained) => return LoopEnd::Drained,
                 Err(error) => return LoopEnd::Error(error),
             };
             match self.execute_job(job, &queue).await {
@@ -303,8 +326,9 @@ impl Worker {
         }
     }
 
-    /// §3.3 `dequeue_job_and_maintain_ttl`. `Ok(None)`: a stop was requested meanwhile.
-    async fn dequeue_job_and_maintain_ttl(&mut self) -> Result<Option<(Job, Name)>, RedisError> {
+    /// §3.3 `dequeue_job_and_maintain_ttl`: a job, a stop requested meanwhile, or (with
+    /// `--burst`) every queue empty.
+    async fn dequeue_job_and_maintain_ttl(&mut self) -> Result<Dequeued, RedisError> {
         self.state = State::Idle;
         self.ctx
             .redis
@@ -314,7 +338,8 @@ impl Worker {
         let dequeued = loop {
             match self.dequeue_attempt().await {
                 Ok(Dequeue::Job(job, queue)) => break (*job, queue),
-                Ok(Dequeue::Stop) => return Ok(None),
+                Ok(Dequeue::Stop) => return Ok(Dequeued::Stop),
+                Ok(Dequeue::Drained) => return Ok(Dequeued::Drained),
                 Ok(Dequeue::Again) => continue,
                 Err(RedisError::Connection) => {
                     self.ctx
@@ -323,7 +348,7 @@ impl Worker {
                     if self.ctx.sim().interruptible(sleep).await.is_err()
                         && self.handle_new_signals().await != SignalAction::Continue
                     {
-                        return Ok(None);
+                        return Ok(Dequeued::Stop);
                     }
                     backoff =
                         (backoff.saturating_mul(2)).min(self.ctx.params().max_connection_wait);
@@ -336,7 +361,7 @@ impl Worker {
             self.report_lost_if_popped(&job, &queue, "worker exited after the pop");
             return Err(error);
         }
-        Ok(Some((job, queue)))
+        Ok(Dequeued::Job(Box::new(job), queue))
     }
 
     async fn heartbeat_after_dequeue(&mut self) -> Result<(), RedisError> {
@@ -363,9 +388,15 @@ impl Worker {
         if self.maintenance_due() {
             self.run_maintenance_tasks().await?;
         }
-        let popped = match self.blocking_pop().await? {
+        let pop = if self.burst {
+            self.non_blocking_pop().await?
+        } else {
+            self.blocking_pop().await?
+        };
+        let popped = match pop {
             Popped::Id(id, queue) => (id, queue),
             Popped::Timeout => return Ok(Dequeue::Again),
+            Popped::Empty => return Ok(Dequeue::Drained),
             Popped::Stop => return Ok(Dequeue::Stop),
         };
         let (id, queue) = popped;
@@ -419,6 +450,35 @@ impl Worker {
         Ok(self.parse_pop(reply))
     }
 
+    /// `dequeue_any` with no timeout (`--burst`): `LMOVE` for one queue, else `LPOP` of each
+    /// queue in order until one gives an id (`Queue.lmove`, `Queue.lpop`).
+    async fn non_blocking_pop(&mut self) -> Result<Popped, RedisError> {
+        if let [queue] = self.queues.as_slice() {
+            let command = cmd!(
+                "LMOVE",
+                keys::queue(queue),
+                keys::intermediate(queue),
+                "LEFT",
+                "RIGHT"
+            );
+            return Ok(match self.ctx.redis.call(command).await? {
+                Reply::Bulk(id) => Popped::Id(Name::from(id), queue.clone()),
+                _ => Popped::Empty,
+            });
+        }
+        for queue in self.queues.clone() {
+            if let Reply::Bulk(id) = self
+                .ctx
+                .redis
+                .call(cmd!("LPOP", keys::queue(&queue)))
+                .await?
+            {
+                return Ok(Popped::Id(Name::from(id), queue));
+            }
+        }
+        Ok(Popped::Empty)
+    }
+
     fn parse_pop(&self, reply: Reply) -> Popped {
         match reply {
             Reply::Bulk(id) => Popped::Id(Name::from(id), self.queues[0].clone()),
@@ -454,11 +514,21 @@ enum Dequeue {
     Job(Box<Job>, Name),
     Again,
     Stop,
+    Drained,
+}
+
+/// What `dequeue_job_and_maintain_ttl` gives the main loop.
+enum Dequeued {
+    Job(Box<Job>, Name),
+    Stop,
+    Drained,
 }
 
 enum Popped {
     Id(Name, Name),
     Timeout,
+    /// `--burst`: every queue was empty.
+    Empty,
     Stop,
 }
 

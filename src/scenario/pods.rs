@@ -34,7 +34,8 @@ pub struct PodSpec {
     /// A fixed `--name`; by default each worker gets a random name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub worker_name: Option<String>,
-    /// `rq worker --burst`: not modelled yet, so `true` is a validation error. Default false.
+    /// `rq worker --burst`: pop without blocking and exit 0 once every queue is empty; the
+    /// kubelet then restarts the container as `restart_policy` says. Default false.
     pub burst: bool,
 }
 

@@ -223,14 +223,6 @@ fn check_pods(pods: &[PodSpec], findings: &mut Findings) {
     let mut total: u64 = 0;
     for (position, pod) in pods.iter().enumerate() {
         let path = format!("pods[{position}]");
-        if pod.burst {
-            // Refused rather than ignored: a run would test a long-lived worker instead.
-            findings.error(
-                format!("{path}.burst"),
-                "`rq worker --burst` is not modelled yet (a burst worker would exit when its \
-                 queues are empty); remove the key",
-            );
-        }
         if pod.name.trim().is_empty() {
             findings.error(format!("{path}.name"), "a pod group needs a name");
         } else if !names.insert(pod.name.as_str()) {
