@@ -1,7 +1,8 @@
 //! The races of rq-semantics §9 reproduced on the RQ model, each with exact counts: R1 (two
 //! schedulers enqueue one job) and its what-if fixes, R2 (abandoned while running), R3 (a
 //! successful job re-run after a Redis error), R4 (interval retry committed half-way) and
-//! R15 (idle warm shutdown swallows a job).
+//! R15 (idle warm shutdown swallows a job) and R17 (a stale `first_seen` fails a running
+//! retry as stuck in the intermediate list).
 //!
 //! What to look at: `job_started` per job (its `attempt` column), who enqueued it, and where
 //! the id sits in Redis at the end.
@@ -520,4 +521,90 @@ fn r15_idle_warm_shutdown_loses_a_job_with_two_queues() {
             "{key}"
         );
     }
+}
+
+// ----- R17 -------------------------------------------------------------------------------
+
+/// A job that fails once, then succeeds, with `Retry(max=2, interval=70)`.
+fn fails_once_then_retries_after_70_s() -> JobClass {
+    let mut class = long_class("flaky", 5, Some(2));
+    class.retry_intervals_s = vec![70];
+    class.fail_attempts = vec![1];
+    class
+}
+
+/// Two workers on one queue, each running maintenance every ≤ 15 s while idle (worker TTL 30 s:
+/// a 15 s BLMOVE; maintenance interval 10 s); worker-a also runs the scheduler. Twice, on the
+/// job's first pass and on its retry, the worker that popped j1 is SIGSTOPped for 20 s right
+/// after the pop (`job_dequeued`), before `prepare_execution` puts it in `rq:wip:default`, so
+/// that the other worker's maintenance finds j1 in the intermediate list only.
+fn job_stalled_after_its_pop_twice(what_if: WhatIf) -> Harness {
+    let mut config = HarnessConfig::default();
+    config.params.what_if = what_if;
+    config.params.worker_ttl = SimDuration::from_secs(30);
+    config.params.maintenance_interval = SimDuration::from_secs(10);
+    let harness = Harness::new(config, vec![fails_once_then_retries_after_70_s()]);
+    let (host_a, host_b) = (harness.add_host(), harness.add_host());
+    harness.start_worker("worker-a", host_a, &["default"], true);
+    harness.start_worker("worker-b", host_b, &["default"], false);
+    harness.run_until(at(1.0));
+    harness.enqueue("flaky");
+    for pass in 1..=2 {
+        step_until(&harness, SimDuration::from_secs(120), |h| {
+            job_events(h, "job_dequeued", "j1").len() == pass
+        });
+        let popper = job_events(&harness, "job_dequeued", "j1")[pass - 1].clone();
+        let pod = popper.pod.as_deref().expect("a worker popped it");
+        let worker = process(&harness, pod, Role::Worker);
+        assert_eq!(list(&harness, "rq:queue:default:intermediate"), ["j1"]);
+        assert!(zset_members(&harness, "rq:wip:default").is_empty());
+        harness.signal(&worker, Signal::Stop);
+        harness.run_for(SimDuration::from_secs(20));
+        harness.signal(&worker, Signal::Cont);
+    }
+    harness.run_for(SimDuration::from_secs(200));
+    harness
+}
+
+/// §9 R17 on stock RQ 2.12: the first stall leaves `first_seen` set (the other worker's
+/// `SET NX` wins, so it waits); the retry's stall, > 60 s later, finds that stale key and fails
+/// j1 as "stuck in intermediate queue" while its worker goes on to run it: j1 succeeds, then
+/// runs a third time from the retry the cleaner scheduled.
+#[test]
+fn r17_a_stale_first_seen_fails_a_retry_as_stuck_and_the_job_runs_after_finishing() {
+    let harness = job_stalled_after_its_pop_twice(WhatIf::default());
+    let abandoned = job_events(&harness, "job_abandoned", "j1");
+    assert_eq!(abandoned.len(), 1, "{abandoned:?}");
+    assert_eq!(
+        abandoned[0].kind,
+        EventKind::JobAbandoned {
+            reason: "Job was stuck in intermediate queue.".into()
+        }
+    );
+    let started = job_events(&harness, "job_started", "j1");
+    let finished = job_events(&harness, "job_finished", "j1");
+    assert_eq!(started.len(), 3, "fail, success, and a run after success");
+    assert_eq!(finished.len(), 2);
+    assert!(
+        started[2].time > finished[0].time,
+        "the third run came after success"
+    );
+    assert!(
+        secs(abandoned[0].time) < secs(started[1].time),
+        "failed before it ran"
+    );
+}
+
+/// What-if `clear_first_seen_on_start`: the horse deletes `first_seen` when j1 leaves the
+/// intermediate list, so the retry's stall sets a fresh key and the cleaner waits: two runs.
+#[test]
+fn r17_clearing_first_seen_on_start_runs_the_job_twice_only() {
+    let what_if = WhatIf {
+        clear_first_seen_on_start: true,
+        ..WhatIf::default()
+    };
+    let harness = job_stalled_after_its_pop_twice(what_if);
+    assert!(job_events(&harness, "job_abandoned", "j1").is_empty());
+    assert_eq!(job_events(&harness, "job_started", "j1").len(), 2);
+    assert_eq!(job_events(&harness, "job_finished", "j1").len(), 1);
 }

@@ -254,6 +254,9 @@ pub struct RqSpec {
     /// What-if: the scheduled-registry ZADD of an interval retry runs inside the retry's
     /// transaction. Default false.
     pub retry_zadd_in_transaction: bool,
+    /// What-if: the intermediate list's `first_seen` key is deleted when the job starts, so a
+    /// key left by an earlier pass cannot make a retry look stuck (§9 R17). Default false.
+    pub clear_first_seen_on_start: bool,
 }
 
 impl Default for RqSpec {
@@ -279,6 +282,7 @@ impl Default for RqSpec {
             atomic_enqueue: false,
             fenced_enqueue: false,
             retry_zadd_in_transaction: false,
+            clear_first_seen_on_start: false,
         }
     }
 }
