@@ -3,12 +3,15 @@
 
 use std::fmt::Write;
 
-use crate::sim::time::write_fixed_seconds;
+use crate::event::push_unsigned;
 use crate::sim::SimTime;
 
 /// Appends `field` to `line`, quoted when it holds a comma, a quote or a line break.
 pub fn push_field(line: &mut String, field: &str) {
-    let needs_quotes = field.contains([',', '"', '\n', '\r']);
+    // A byte scan: these are ASCII, which never occurs inside a multi-byte UTF-8 sequence.
+    let needs_quotes = field
+        .bytes()
+        .any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'));
     if !needs_quotes {
         line.push_str(field);
         return;
@@ -34,20 +37,38 @@ pub fn push_row<'a>(line: &mut String, fields: impl IntoIterator<Item = &'a str>
     line.push('\n');
 }
 
+/// Appends `micros` as seconds with six fixed decimals (`61.000001`), as
+/// `sim::time::write_fixed_seconds` does, without the formatting machinery.
+pub fn push_seconds(line: &mut String, micros: u64) {
+    push_unsigned(line, micros / 1_000_000);
+    let mut fraction = *b".000000";
+    let mut rest = micros % 1_000_000;
+    for digit in fraction[1..].iter_mut().rev() {
+        *digit = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+    line.push_str(std::str::from_utf8(&fraction).expect("ASCII digits"));
+}
+
+/// Appends a signed span in microseconds as seconds with six decimals (`-0.250000`).
+pub fn push_signed_seconds(line: &mut String, micros: i64) {
+    if micros < 0 {
+        line.push('-');
+    }
+    push_seconds(line, micros.unsigned_abs());
+}
+
 /// `time` as seconds since the start of the run, six decimals.
 pub fn seconds(time: SimTime) -> String {
     let mut text = String::new();
-    write_fixed_seconds(&mut text, time.as_micros()).expect("writing to a String");
+    push_seconds(&mut text, time.as_micros());
     text
 }
 
 /// A signed span in microseconds as seconds with six decimals (`-0.250000`).
 pub fn signed_seconds(micros: i64) -> String {
     let mut text = String::new();
-    if micros < 0 {
-        text.push('-');
-    }
-    write_fixed_seconds(&mut text, micros.unsigned_abs()).expect("writing to a String");
+    push_signed_seconds(&mut text, micros);
     text
 }
 
@@ -79,5 +100,16 @@ mod tests {
         assert_eq!(seconds(SimTime(1_500_000)), "1.500000");
         assert_eq!(signed_seconds(-250_000), "-0.250000");
         assert_eq!(signed_seconds(61_000_001), "61.000001");
+        assert_eq!(seconds(SimTime(0)), "0.000000");
+        assert_eq!(seconds(SimTime(u64::MAX)), "18446744073709.551615");
+    }
+
+    #[test]
+    fn seconds_match_the_simulation_clock_format() {
+        for micros in [0, 7, 999_999, 1_000_000, 86_400_123_456, u64::MAX] {
+            let mut expected = String::new();
+            crate::sim::time::write_fixed_seconds(&mut expected, micros).unwrap();
+            assert_eq!(seconds(SimTime(micros)), expected);
+        }
     }
 }

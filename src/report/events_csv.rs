@@ -2,13 +2,11 @@
 //! with the run: rows go through a `BufWriter` into `events.csv.tmp`, which
 //! [`EventsCsv::finish`] renames to `events.csv`.
 
-use std::fmt::Write as _;
 use std::io::Write;
 
-use crate::event::{Event, EventSink};
-use crate::report::csv::push_row;
+use crate::event::{push_unsigned, Event, EventSink};
+use crate::report::csv::{push_field, push_seconds};
 use crate::report::output_dir::{AtomicFile, OutputDir, ReportError};
-use crate::sim::time::write_fixed_seconds;
 
 /// The file name.
 pub const EVENTS_CSV: &str = "events.csv";
@@ -21,7 +19,7 @@ pub struct EventsCsv {
     file: Option<AtomicFile>,
     /// Reused for every row, so writing a row allocates nothing once it has grown.
     line: String,
-    /// Reused for the formatted numbers and detail of a row.
+    /// Reused for the detail of a row.
     scratch: String,
     /// The first write error; `on_event` cannot return it, `finish` does.
     error: Option<ReportError>,
@@ -68,33 +66,31 @@ impl EventsCsv {
         }
     }
 
-    /// Formats `event` into `line`: names are borrowed, only the numbers and the detail are
-    /// written out (into `scratch`), so a row costs no allocation once the buffers have grown.
+    /// Formats `event` into `line` by appending each cell: names are borrowed, numbers are
+    /// written digit by digit and the detail goes through `scratch` only to be quoted, so a
+    /// row costs no allocation and no `write!` once the buffers have grown. The time, seq,
+    /// kind and attempt cells never need quoting.
     fn format_row(&mut self, event: &Event) {
-        let numbers = &mut self.scratch;
-        numbers.clear();
-        write_fixed_seconds(numbers, event.time.as_micros()).expect("writing to a String");
-        let time_end = numbers.len();
-        write!(numbers, "{}", event.seq).expect("writing to a String");
-        let seq_end = numbers.len();
-        if let Some(attempt) = event.attempt {
-            write!(numbers, "{attempt}").expect("writing to a String");
+        let line = &mut self.line;
+        line.clear();
+        push_seconds(line, event.time.as_micros());
+        line.push(',');
+        push_unsigned(line, event.seq);
+        line.push(',');
+        line.push_str(event.kind.name());
+        for name in [&event.pod, &event.process, &event.queue, &event.job] {
+            line.push(',');
+            push_field(line, name.as_deref().unwrap_or(""));
         }
-        let attempt_end = numbers.len();
-        write!(numbers, "{}", event.kind).expect("writing to a String");
-        let fields = [
-            &numbers[..time_end],
-            &numbers[time_end..seq_end],
-            event.kind.name(),
-            event.pod.as_deref().unwrap_or(""),
-            event.process.as_deref().unwrap_or(""),
-            event.queue.as_deref().unwrap_or(""),
-            event.job.as_deref().unwrap_or(""),
-            &numbers[seq_end..attempt_end],
-            &numbers[attempt_end..],
-        ];
-        self.line.clear();
-        push_row(&mut self.line, fields);
+        line.push(',');
+        if let Some(attempt) = event.attempt {
+            push_unsigned(line, u64::from(attempt));
+        }
+        line.push(',');
+        self.scratch.clear();
+        event.kind.push_detail(&mut self.scratch);
+        push_field(line, &self.scratch);
+        line.push('\n');
     }
 }
 

@@ -12,9 +12,9 @@
 
 use std::io::Write;
 
-use crate::event::{Event, EventKind, EventSink, Name};
+use crate::event::{push_unsigned, Event, EventKind, EventSink, Name};
 use crate::jobs::{JobSet, JobTable};
-use crate::report::csv::{optional, push_row, seconds, signed_seconds};
+use crate::report::csv::{push_field, push_seconds, push_signed_seconds};
 use crate::report::histogram::LogHistogram;
 use crate::report::output_dir::{AtomicFile, OutputDir, ReportError};
 use crate::sim::{SimDuration, SimTime};
@@ -243,23 +243,36 @@ impl JobTracker {
     fn write_row(&mut self, job: &Name, state: &JobState, end: Option<SimTime>) {
         self.stats.jobs += 1;
         self.stats.outcomes.add(state.status);
-        let fields = [
-            job.to_string(),
-            state.queue.as_deref().unwrap_or("").to_owned(),
-            optional(state.enqueued, seconds),
-            state.executions.to_string(),
-            state.retries_used.to_string(),
-            state.status.name().to_owned(),
-            optional(state.first_start, seconds),
-            optional(end, seconds),
-            optional(state.max_lateness_micros, signed_seconds),
-            state.duplicates.to_string(),
-            optional(state.max_queue_wait, |wait| {
-                seconds(SimTime(wait.as_micros()))
-            }),
-        ];
-        self.line.clear();
-        push_row(&mut self.line, fields.iter().map(String::as_str));
+        // Appended cell by cell into the reused line: only the job and queue names can need
+        // quoting; numbers, times and the outcome never do.
+        let line = &mut self.line;
+        line.clear();
+        push_field(line, job);
+        line.push(',');
+        push_field(line, state.queue.as_deref().unwrap_or(""));
+        line.push(',');
+        push_optional_time(line, state.enqueued);
+        line.push(',');
+        push_unsigned(line, u64::from(state.executions));
+        line.push(',');
+        push_unsigned(line, u64::from(state.retries_used));
+        line.push(',');
+        line.push_str(state.status.name());
+        line.push(',');
+        push_optional_time(line, state.first_start);
+        line.push(',');
+        push_optional_time(line, end);
+        line.push(',');
+        if let Some(lateness) = state.max_lateness_micros {
+            push_signed_seconds(line, lateness);
+        }
+        line.push(',');
+        push_unsigned(line, u64::from(state.duplicates));
+        line.push(',');
+        if let Some(wait) = state.max_queue_wait {
+            push_seconds(line, wait.as_micros());
+        }
+        line.push('\n');
         let (Some(file), None) = (self.file.as_mut(), self.error.as_ref()) else {
             return;
         };
@@ -379,6 +392,13 @@ fn start(state: &mut JobState, stats: &mut JobStats, time: SimTime) {
             .max_lateness_micros
             .map_or(lateness, |m| m.max(lateness));
         state.max_lateness_micros = Some(max);
+    }
+}
+
+/// A time cell: seconds with six decimals, empty when absent.
+fn push_optional_time(line: &mut String, time: Option<SimTime>) {
+    if let Some(time) = time {
+        push_seconds(line, time.as_micros());
     }
 }
 
