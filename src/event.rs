@@ -53,10 +53,11 @@ pub struct LockView {
 #[derive(Clone, Debug, PartialEq)]
 pub enum EventKind {
     /// A producer created the job (before its first `job_enqueued` or `job_scheduled`); the
-    /// retry policy is here so that checkers know each job's limits.
+    /// retry policy is here so that checkers know each job's limits. The intervals are shared
+    /// so that keeping the event (the checkers' history does, twice) copies no list.
     JobCreated {
         retry_max: i64,
-        retry_intervals_s: Vec<i64>,
+        retry_intervals_s: Rc<[i64]>,
         job_timeout_s: i64,
     },
     JobEnqueued {
@@ -280,19 +281,66 @@ pub fn push_integer(out: &mut String, value: i64) {
 }
 
 /// Appends `value` in decimal (see [`push_integer`]).
-pub fn push_unsigned(out: &mut String, mut value: u64) {
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (value % 10) as u8;
-        value /= 10;
-        if value == 0 {
-            break;
+pub fn push_unsigned(out: &mut String, value: u64) {
+    let mut digits = Digits::new();
+    digits.prepend_number(value);
+    out.push_str(digits.as_str());
+}
+
+/// ASCII text built right to left in a fixed buffer: numbers are written from their last
+/// digit, so no intermediate `String` is needed.
+pub struct Digits {
+    bytes: [u8; 32],
+    start: usize,
+}
+
+impl Digits {
+    pub fn new() -> Digits {
+        Digits {
+            bytes: [0; 32],
+            start: 32,
         }
     }
-    let text = std::str::from_utf8(&digits[start..]).expect("ASCII digits");
-    out.push_str(text);
+
+    /// Puts `byte` (ASCII) before what is written so far.
+    pub fn prepend(&mut self, byte: u8) {
+        debug_assert!(byte.is_ascii());
+        self.start -= 1;
+        self.bytes[self.start] = byte;
+    }
+
+    /// Puts the decimal digits of `value` before what is written so far.
+    pub fn prepend_number(&mut self, mut value: u64) {
+        loop {
+            self.prepend(b'0' + (value % 10) as u8);
+            value /= 10;
+            if value == 0 {
+                break;
+            }
+        }
+    }
+
+    /// Puts exactly `width` decimal digits of `value` (zero-padded, `value < 10^width`).
+    pub fn prepend_padded(&mut self, mut value: u64, width: usize) {
+        for _ in 0..width {
+            self.prepend(b'0' + (value % 10) as u8);
+            value /= 10;
+        }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[self.start..]
+    }
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(self.as_bytes()).expect("only ASCII is prepended")
+    }
+}
+
+impl Default for Digits {
+    fn default() -> Digits {
+        Digits::new()
+    }
 }
 
 /// Splits a `detail` cell into its `key=value` pairs: pairs are separated by spaces, a value

@@ -4,8 +4,8 @@
 
 use std::io::Write;
 
-use crate::event::{push_unsigned, Event, EventSink};
-use crate::report::csv::{push_field, push_seconds};
+use crate::event::{Event, EventSink};
+use crate::report::csv::Row;
 use crate::report::output_dir::{AtomicFile, OutputDir, ReportError};
 
 /// The file name.
@@ -18,7 +18,7 @@ pub const EVENTS_HEADER: &str = "time_s,seq,kind,pod,process,queue,job,attempt,d
 pub struct EventsCsv {
     file: Option<AtomicFile>,
     /// Reused for every row, so writing a row allocates nothing once it has grown.
-    line: String,
+    row: Row,
     /// Reused for the detail of a row.
     scratch: String,
     /// The first write error; `on_event` cannot return it, `finish` does.
@@ -34,7 +34,7 @@ impl EventsCsv {
         writeln!(file, "{EVENTS_HEADER}").map_err(|e| ReportError::io(file.tmp_path(), e))?;
         Ok(EventsCsv {
             file: Some(file),
-            line: String::with_capacity(256),
+            row: Row::with_capacity(256),
             scratch: String::with_capacity(256),
             error: None,
             rows: 0,
@@ -66,31 +66,25 @@ impl EventsCsv {
         }
     }
 
-    /// Formats `event` into `line` by appending each cell: names are borrowed, numbers are
-    /// written digit by digit and the detail goes through `scratch` only to be quoted, so a
-    /// row costs no allocation and no `write!` once the buffers have grown. The time, seq,
-    /// kind and attempt cells never need quoting.
+    /// Formats `event` into `row`: names are borrowed, numbers are written digit by digit
+    /// and the detail goes through `scratch` only to be quoted, so a row costs no allocation
+    /// and no `write!` once the buffers have grown. The kind never needs quoting.
     fn format_row(&mut self, event: &Event) {
-        let line = &mut self.line;
-        line.clear();
-        push_seconds(line, event.time.as_micros());
-        line.push(',');
-        push_unsigned(line, event.seq);
-        line.push(',');
-        line.push_str(event.kind.name());
+        let row = &mut self.row;
+        row.clear();
+        row.seconds(event.time.as_micros());
+        row.unsigned(event.seq);
+        row.plain(event.kind.name());
         for name in [&event.pod, &event.process, &event.queue, &event.job] {
-            line.push(',');
-            push_field(line, name.as_deref().unwrap_or(""));
+            row.text(name.as_deref().unwrap_or(""));
         }
-        line.push(',');
-        if let Some(attempt) = event.attempt {
-            push_unsigned(line, u64::from(attempt));
+        match event.attempt {
+            Some(attempt) => row.unsigned(u64::from(attempt)),
+            None => row.empty(),
         }
-        line.push(',');
         self.scratch.clear();
         event.kind.push_detail(&mut self.scratch);
-        push_field(line, &self.scratch);
-        line.push('\n');
+        row.text(&self.scratch);
     }
 }
 
@@ -104,7 +98,7 @@ impl EventSink for EventsCsv {
         }
         self.format_row(event);
         let file = self.file.as_mut().expect("checked above");
-        if let Err(e) = file.write_all(self.line.as_bytes()) {
+        if let Err(e) = file.write_all(self.row.end()) {
             self.error = Some(ReportError::io(file.tmp_path(), e));
         }
         self.rows += 1;

@@ -12,9 +12,9 @@
 
 use std::io::Write;
 
-use crate::event::{push_unsigned, Event, EventKind, EventSink, Name};
+use crate::event::{Event, EventKind, EventSink, Name};
 use crate::jobs::{JobSet, JobTable};
-use crate::report::csv::{push_field, push_seconds, push_signed_seconds};
+use crate::report::csv::Row;
 use crate::report::histogram::LogHistogram;
 use crate::report::output_dir::{AtomicFile, OutputDir, ReportError};
 use crate::sim::{SimDuration, SimTime};
@@ -173,7 +173,7 @@ impl Default for JobState {
 pub struct JobTracker {
     file: Option<AtomicFile>,
     error: Option<ReportError>,
-    line: String,
+    row: Row,
     /// Jobs not ended yet; end-of-run rows come out in job order (j1, j2, …, j10).
     active: JobTable<JobState>,
     /// Jobs that have ended and whose rows are written (one bit per job).
@@ -188,7 +188,7 @@ impl JobTracker {
         Ok(JobTracker {
             file: Some(file),
             error: None,
-            line: String::with_capacity(128),
+            row: Row::with_capacity(128),
             active: JobTable::new(),
             ended: JobSet::default(),
             stats: JobStats::default(),
@@ -243,40 +243,28 @@ impl JobTracker {
     fn write_row(&mut self, job: &Name, state: &JobState, end: Option<SimTime>) {
         self.stats.jobs += 1;
         self.stats.outcomes.add(state.status);
-        // Appended cell by cell into the reused line: only the job and queue names can need
+        // Appended cell by cell into the reused row: only the job and queue names can need
         // quoting; numbers, times and the outcome never do.
-        let line = &mut self.line;
-        line.clear();
-        push_field(line, job);
-        line.push(',');
-        push_field(line, state.queue.as_deref().unwrap_or(""));
-        line.push(',');
-        push_optional_time(line, state.enqueued);
-        line.push(',');
-        push_unsigned(line, u64::from(state.executions));
-        line.push(',');
-        push_unsigned(line, u64::from(state.retries_used));
-        line.push(',');
-        line.push_str(state.status.name());
-        line.push(',');
-        push_optional_time(line, state.first_start);
-        line.push(',');
-        push_optional_time(line, end);
-        line.push(',');
-        if let Some(lateness) = state.max_lateness_micros {
-            push_signed_seconds(line, lateness);
+        let row = &mut self.row;
+        row.clear();
+        row.text(job);
+        row.text(state.queue.as_deref().unwrap_or(""));
+        row.optional_time(state.enqueued);
+        row.unsigned(u64::from(state.executions));
+        row.unsigned(u64::from(state.retries_used));
+        row.plain(state.status.name());
+        row.optional_time(state.first_start);
+        row.optional_time(end);
+        match state.max_lateness_micros {
+            Some(lateness) => row.signed_seconds(lateness),
+            None => row.empty(),
         }
-        line.push(',');
-        push_unsigned(line, u64::from(state.duplicates));
-        line.push(',');
-        if let Some(wait) = state.max_queue_wait {
-            push_seconds(line, wait.as_micros());
-        }
-        line.push('\n');
+        row.unsigned(u64::from(state.duplicates));
+        row.optional_time(state.max_queue_wait.map(|wait| SimTime(wait.as_micros())));
         let (Some(file), None) = (self.file.as_mut(), self.error.as_ref()) else {
             return;
         };
-        if let Err(e) = file.write_all(self.line.as_bytes()) {
+        if let Err(e) = file.write_all(self.row.end()) {
             self.error = Some(ReportError::io(file.tmp_path(), e));
         }
     }
@@ -392,13 +380,6 @@ fn start(state: &mut JobState, stats: &mut JobStats, time: SimTime) {
             .max_lateness_micros
             .map_or(lateness, |m| m.max(lateness));
         state.max_lateness_micros = Some(max);
-    }
-}
-
-/// A time cell: seconds with six decimals, empty when absent.
-fn push_optional_time(line: &mut String, time: Option<SimTime>) {
-    if let Some(time) = time {
-        push_seconds(line, time.as_micros());
     }
 }
 
