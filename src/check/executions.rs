@@ -15,7 +15,7 @@
 //! A retry decision that arrives while such an execution runs authorises it after all; an
 //! execution's own failure cannot, because `job_failed` ends it before its retry follows.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use crate::event::{Event, EventKind, Name};
@@ -207,6 +207,9 @@ impl ExecutionTracker {
 pub struct Executions {
     state: Rc<RefCell<Observed>>,
     records: bool,
+    /// Whether this handle's `finish` was called: later calls find nothing, as a second
+    /// `ExecutionTracker::finish` does.
+    finished: Cell<bool>,
 }
 
 #[derive(Default)]
@@ -224,6 +227,7 @@ impl Executions {
         Executions {
             state: Rc::default(),
             records: true,
+            finished: Cell::new(false),
         }
     }
 
@@ -233,6 +237,7 @@ impl Executions {
         Executions {
             state: self.state.clone(),
             records: false,
+            finished: Cell::new(false),
         }
     }
 
@@ -246,8 +251,12 @@ impl Executions {
         state.last.clone()
     }
 
-    /// [`ExecutionTracker::finish`], run once whichever handle asks first.
+    /// [`ExecutionTracker::finish`], run once whichever handle asks first; each handle gets
+    /// its result once.
     pub fn finish(&self) -> Vec<Duplicate> {
+        if self.finished.replace(true) {
+            return Vec::new();
+        }
         let mut state = self.state.borrow_mut();
         let state = &mut *state;
         state
@@ -445,6 +454,39 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].time.as_secs_f64(), 3.0);
         assert_eq!(stream.checkers().tracker.duplicates("j1"), 1);
+    }
+
+    /// Followers of one tracker each get what the end of the run reveals, once, as checkers
+    /// with trackers of their own would.
+    #[test]
+    fn each_handle_on_a_shared_tracker_gets_the_end_once() {
+        let own = Executions::own();
+        let (first, second) = (own.follower(), own.follower());
+        let mut stream = Stream::new(Found::default());
+        stream
+            .create(0.0, "j1", 1, &[])
+            .start(1.0, "j1", "w1")
+            .fail(2.0, "j1", "w1");
+        stream.start(3.0, "j1", "w2");
+        let mut recorder = Stream::new(Recorder(own.clone()));
+        recorder
+            .create(0.0, "j1", 1, &[])
+            .start(1.0, "j1", "w1")
+            .fail(2.0, "j1", "w1");
+        recorder.start(3.0, "j1", "w2");
+        let expected = stream.checkers().tracker.finish().len();
+        assert_eq!(expected, 1);
+        assert_eq!(first.finish().len(), expected);
+        assert_eq!(second.finish().len(), expected);
+        assert!(first.finish().is_empty() && own.finish().len() == expected);
+    }
+
+    struct Recorder(Executions);
+
+    impl EventSink for Recorder {
+        fn on_event(&mut self, event: &Event) {
+            self.0.observe(event);
+        }
     }
 
     /// §3.9: after a horse dies, its worker reports the failure; that report must not end
