@@ -53,10 +53,11 @@ pub struct LockView {
 #[derive(Clone, Debug, PartialEq)]
 pub enum EventKind {
     /// A producer created the job (before its first `job_enqueued` or `job_scheduled`); the
-    /// retry policy is here so that checkers know each job's limits.
+    /// retry policy is here so that checkers know each job's limits. The intervals are shared
+    /// so that keeping the event (the checkers' history does, twice) copies no list.
     JobCreated {
         retry_max: i64,
-        retry_intervals_s: Vec<i64>,
+        retry_intervals_s: Rc<[i64]>,
         job_timeout_s: i64,
     },
     JobEnqueued {
@@ -213,14 +214,25 @@ impl EventKind {
     }
 }
 
+impl LockView {
+    /// Appends `scheduler=<s> believes_held=<bool> redis_holder=<h or ->`.
+    fn push_detail(&self, out: &mut String) {
+        out.push_str("scheduler=");
+        out.push_str(&self.scheduler);
+        out.push_str(if self.believes_held {
+            " believes_held=true redis_holder="
+        } else {
+            " believes_held=false redis_holder="
+        });
+        out.push_str(self.redis_holder.as_deref().unwrap_or("-"));
+    }
+}
+
 impl fmt::Display for LockView {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let holder = self.redis_holder.as_deref().unwrap_or("-");
-        write!(
-            f,
-            "scheduler={} believes_held={} redis_holder={}",
-            self.scheduler, self.believes_held, holder
-        )
+        let mut text = String::new();
+        self.push_detail(&mut text);
+        f.write_str(&text)
     }
 }
 
@@ -228,21 +240,106 @@ impl fmt::Display for LockView {
 /// empty, else in double quotes with `\"` and `\\` escaped (the logfmt convention).
 pub struct DetailValue<'a>(pub &'a str);
 
-impl fmt::Display for DetailValue<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl DetailValue<'_> {
+    /// Appends the value as [`DetailValue`] writes it, without the formatting machinery.
+    pub fn push_to(&self, out: &mut String) {
         let text = self.0;
-        let bare = !text.is_empty() && !text.contains([' ', '"', '=', '\\']);
-        if bare {
-            return f.write_str(text);
+        let needs_quotes = text.is_empty()
+            || text
+                .bytes()
+                .any(|b| matches!(b, b' ' | b'"' | b'=' | b'\\'));
+        if !needs_quotes {
+            out.push_str(text);
+            return;
         }
-        f.write_str("\"")?;
+        out.push('"');
         for c in text.chars() {
             if c == '"' || c == '\\' {
-                f.write_str("\\")?;
+                out.push('\\');
             }
-            write!(f, "{c}")?;
+            out.push(c);
         }
-        f.write_str("\"")
+        out.push('"');
+    }
+}
+
+impl fmt::Display for DetailValue<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut text = String::new();
+        self.push_to(&mut text);
+        f.write_str(&text)
+    }
+}
+
+/// Appends `value` in decimal. The event path writes hundreds of thousands of numbers, and
+/// `write!` costs several times more than this loop.
+pub fn push_integer(out: &mut String, value: i64) {
+    if value < 0 {
+        out.push('-');
+    }
+    push_unsigned(out, value.unsigned_abs());
+}
+
+/// Appends `value` in decimal (see [`push_integer`]).
+pub fn push_unsigned(out: &mut String, value: u64) {
+    let mut digits = Digits::new();
+    digits.prepend_number(value);
+    out.push_str(digits.as_str());
+}
+
+/// ASCII text built right to left in a fixed buffer: numbers are written from their last
+/// digit, so no intermediate `String` is needed.
+pub struct Digits {
+    bytes: [u8; 32],
+    start: usize,
+}
+
+impl Digits {
+    pub fn new() -> Digits {
+        Digits {
+            bytes: [0; 32],
+            start: 32,
+        }
+    }
+
+    /// Puts `byte` (ASCII) before what is written so far.
+    pub fn prepend(&mut self, byte: u8) {
+        debug_assert!(byte.is_ascii());
+        self.start -= 1;
+        self.bytes[self.start] = byte;
+    }
+
+    /// Puts the decimal digits of `value` before what is written so far.
+    pub fn prepend_number(&mut self, mut value: u64) {
+        loop {
+            self.prepend(b'0' + (value % 10) as u8);
+            value /= 10;
+            if value == 0 {
+                break;
+            }
+        }
+    }
+
+    /// Puts exactly `width` decimal digits of `value` (zero-padded, `value < 10^width`).
+    pub fn prepend_padded(&mut self, mut value: u64, width: usize) {
+        for _ in 0..width {
+            self.prepend(b'0' + (value % 10) as u8);
+            value /= 10;
+        }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[self.start..]
+    }
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(self.as_bytes()).expect("only ASCII is prepended")
+    }
+}
+
+impl Default for Digits {
+    fn default() -> Digits {
+        Digits::new()
     }
 }
 
@@ -288,86 +385,129 @@ fn quoted_value(text: &str) -> Result<(String, &str), String> {
     Err(format!("`{text}`: unterminated quoted value"))
 }
 
-impl fmt::Display for EventKind {
-    /// The `detail` column: `key=value` pairs separated by spaces, values as [`DetailValue`]
-    /// writes them.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl EventKind {
+    /// Appends the `detail` column: `key=value` pairs separated by spaces, values as
+    /// [`DetailValue`] writes them. Written by hand rather than with `write!`, because every
+    /// row of `events.csv` goes through here.
+    pub fn push_detail(&self, out: &mut String) {
         match self {
             EventKind::JobCreated {
                 retry_max,
                 retry_intervals_s,
                 job_timeout_s,
             } => {
-                let intervals: Vec<String> =
-                    retry_intervals_s.iter().map(ToString::to_string).collect();
-                write!(
-                    f,
-                    "retry_max={retry_max} retry_intervals_s=[{}] job_timeout_s={job_timeout_s}",
-                    intervals.join(",")
-                )
+                push_pair(out, "retry_max=", *retry_max);
+                out.push_str(" retry_intervals_s=[");
+                for (index, interval) in retry_intervals_s.iter().enumerate() {
+                    if index > 0 {
+                        out.push(',');
+                    }
+                    push_integer(out, *interval);
+                }
+                out.push(']');
+                push_pair(out, " job_timeout_s=", *job_timeout_s);
             }
             EventKind::JobEnqueued { source, at_front } => {
-                let source = match source {
-                    EnqueueSource::Producer => "producer",
-                    EnqueueSource::Scheduler => "scheduler",
-                };
-                write!(f, "source={source} at_front={at_front}")
+                out.push_str(match source {
+                    EnqueueSource::Producer => "source=producer",
+                    EnqueueSource::Scheduler => "source=scheduler",
+                });
+                out.push_str(if *at_front {
+                    " at_front=true"
+                } else {
+                    " at_front=false"
+                });
             }
-            EventKind::JobScheduled { due_unix_s } => write!(f, "due_unix_s={due_unix_s}"),
-            EventKind::JobStarted { worker } => write!(f, "worker={worker}"),
+            EventKind::JobScheduled { due_unix_s } => push_pair(out, "due_unix_s=", *due_unix_s),
+            EventKind::JobStarted { worker } | EventKind::WorkerBorn { worker } => {
+                push_text_pair(out, "worker=", worker)
+            }
             EventKind::JobFailed { reason }
             | EventKind::JobAbandoned { reason }
             | EventKind::JobMovedToFailed { reason }
-            | EventKind::JobLost { reason } => write!(f, "reason={}", DetailValue(reason)),
+            | EventKind::JobLost { reason } => push_value_pair(out, "reason=", reason),
             EventKind::JobRetryRequeued { retries_left } => {
-                write!(f, "retries_left={retries_left}")
+                push_pair(out, "retries_left=", *retries_left)
             }
             EventKind::JobRetryScheduled {
                 due_unix_s,
                 interval_s,
                 retries_left,
-            } => write!(
-                f,
-                "due_unix_s={due_unix_s} interval_s={interval_s} retries_left={retries_left}"
-            ),
+            } => {
+                push_pair(out, "due_unix_s=", *due_unix_s);
+                push_pair(out, " interval_s=", *interval_s);
+                push_pair(out, " retries_left=", *retries_left);
+            }
             EventKind::LockAcquired { lock }
             | EventKind::LockRefreshed { lock }
             | EventKind::LockLost { lock }
-            | EventKind::LockReleased { lock } => write!(f, "{lock}"),
-            EventKind::SchedulerTick { moved, lock } => write!(f, "moved={moved} {lock}"),
-            EventKind::SchedulerStarted { scheduler } => write!(f, "scheduler={scheduler}"),
-            EventKind::SchedulerDied { scheduler, reason } => {
-                write!(f, "scheduler={scheduler} reason={}", DetailValue(reason))
+            | EventKind::LockReleased { lock } => lock.push_detail(out),
+            EventKind::SchedulerTick { moved, lock } => {
+                push_pair(out, "moved=", i64::from(*moved));
+                out.push(' ');
+                lock.push_detail(out);
             }
-            EventKind::WorkerBorn { worker } => write!(f, "worker={worker}"),
+            EventKind::SchedulerStarted { scheduler } => {
+                push_text_pair(out, "scheduler=", scheduler)
+            }
+            EventKind::SchedulerDied { scheduler, reason } => {
+                push_text_pair(out, "scheduler=", scheduler);
+                push_value_pair(out, " reason=", reason);
+            }
             EventKind::WorkerDied { worker, reason } => {
-                write!(f, "worker={worker} reason={}", DetailValue(reason))
+                push_text_pair(out, "worker=", worker);
+                push_value_pair(out, " reason=", reason);
             }
             EventKind::Maintenance {
                 worker,
                 cleaned_queues,
             } => {
-                write!(f, "worker={worker} cleaned_queues={cleaned_queues}")
+                push_text_pair(out, "worker=", worker);
+                push_pair(out, " cleaned_queues=", i64::from(*cleaned_queues));
             }
             EventKind::RedisError {
                 phase,
                 command,
                 error,
             } => {
-                write!(
-                    f,
-                    "phase={phase} command={} error={}",
-                    DetailValue(command),
-                    DetailValue(&error.to_string())
-                )
+                push_text_pair(out, "phase=", phase);
+                push_value_pair(out, " command=", command);
+                push_value_pair(out, " error=", error);
             }
-            EventKind::Fault { description } => write!(f, "{description}"),
+            EventKind::Fault { description } => out.push_str(description),
             EventKind::JobDequeued
             | EventKind::JobFinished
             | EventKind::ProcessKilled
             | EventKind::ProcessPaused
-            | EventKind::ProcessResumed => Ok(()),
+            | EventKind::ProcessResumed => {}
         }
+    }
+}
+
+/// `key` (with its `=` and any leading space) and a number.
+fn push_pair(out: &mut String, key: &str, value: i64) {
+    out.push_str(key);
+    push_integer(out, value);
+}
+
+/// `key` and a name, written as it is.
+fn push_text_pair(out: &mut String, key: &str, text: &str) {
+    out.push_str(key);
+    out.push_str(text);
+}
+
+/// `key` and a free text, quoted as [`DetailValue`] does.
+fn push_value_pair(out: &mut String, key: &str, text: &str) {
+    out.push_str(key);
+    DetailValue(text).push_to(out);
+}
+
+impl fmt::Display for EventKind {
+    /// The `detail` column (see [`EventKind::push_detail`]).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut text = String::new();
+        self.push_detail(&mut text);
+        f.write_str(&text)
     }
 }
 

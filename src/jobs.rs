@@ -10,6 +10,7 @@
 //! simrq's job ids are `j<N>` (see [`crate::event::job_number`]); other ids (none in practice)
 //! fall back to ordered maps keyed by name.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::event::{job_id, job_number, Name};
@@ -66,6 +67,27 @@ impl<T> JobTable<T> {
         match job_number(job) {
             Some(number) => self.numbered.get(&number),
             None => self.other.get(job),
+        }
+    }
+
+    /// The entry of `job`, made by `make` if it has none; `None` if it has none and `make`
+    /// declines. One lookup, where `get` then `insert` then `entry` would take three.
+    pub fn get_or_try_insert_with(
+        &mut self,
+        job: &str,
+        make: impl FnOnce() -> Option<T>,
+    ) -> Option<&mut T> {
+        match job_number(job) {
+            Some(number) => match self.numbered.entry(number) {
+                Entry::Occupied(entry) => Some(entry.into_mut()),
+                Entry::Vacant(entry) => Some(entry.insert(make()?)),
+            },
+            None => {
+                if !self.other.contains_key(job) {
+                    self.other.insert(Name::from(job), make()?);
+                }
+                self.other.get_mut(job)
+            }
         }
     }
 

@@ -3,23 +3,28 @@
 
 use crate::event::{Event, EventSink};
 
-use super::executions::{Duplicate, ExecutionTracker};
+use super::executions::{Duplicate, Executions};
 use super::findings::Findings;
 use super::{CheckClass, Checker, EndState, Timeline, Violation};
 
 pub const NAME: &str = "duplicate_execution";
 
 pub struct DuplicateExecution {
-    tracker: ExecutionTracker,
+    tracker: Executions,
     findings: Findings,
     timeline: Timeline,
 }
 
 impl DuplicateExecution {
-    /// `allowed`: duplicates tolerated (`None`: report every one).
-    pub fn new(allowed: Option<u64>, timeline: Timeline) -> DuplicateExecution {
+    /// `allowed`: duplicates tolerated (`None`: report every one). `executions`:
+    /// [`Executions::own`], or a follower of the tracker the caller observes.
+    pub fn new(
+        allowed: Option<u64>,
+        timeline: Timeline,
+        executions: Executions,
+    ) -> DuplicateExecution {
         DuplicateExecution {
-            tracker: ExecutionTracker::default(),
+            tracker: executions,
             findings: Findings::new(NAME, CheckClass::Safety, allowed),
             timeline,
         }

@@ -15,6 +15,9 @@
 //! A retry decision that arrives while such an execution runs authorises it after all; an
 //! execution's own failure cannot, because `job_failed` ends it before its retry follows.
 
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
 use crate::event::{Event, EventKind, Name};
 use crate::sim::SimTime;
 
@@ -131,24 +134,19 @@ impl ExecutionTracker {
     /// new job; for a retired job only a start brings it back (nothing authorised, finished
     /// if it had), and other events about it are ignored.
     fn runs_of(&mut self, job: &Name, kind: &EventKind) -> Option<&mut JobRuns> {
-        if self.jobs.get(job).is_none() {
-            let revived = if self.retired.contains(job) {
-                if !matches!(kind, EventKind::JobStarted { .. }) {
-                    return None;
-                }
-                JobRuns {
-                    finished: self.retired_finished.contains(job),
-                    ..JobRuns::default()
-                }
-            } else {
-                JobRuns {
+        let (retired, retired_finished) = (&self.retired, &self.retired_finished);
+        self.jobs.get_or_try_insert_with(job, || {
+            if !retired.contains(job) {
+                return Some(JobRuns {
                     permits: 1,
                     ..JobRuns::default()
-                }
-            };
-            self.jobs.insert(job, revived);
-        }
-        Some(self.jobs.entry(job))
+                });
+            }
+            matches!(kind, EventKind::JobStarted { .. }).then(|| JobRuns {
+                finished: retired_finished.contains(job),
+                ..JobRuns::default()
+            })
+        })
     }
 
     fn retire(&mut self, job: &Name) {
@@ -202,6 +200,84 @@ impl ExecutionTracker {
     }
 }
 
+/// A checker's handle on an [`ExecutionTracker`]: either its own (it observes every event it
+/// sees) or one shared by the checkers of a [`super::Checkers`], which observes each event
+/// once for all of them; the others read what that observation found.
+#[derive(Clone)]
+pub struct Executions {
+    state: Rc<RefCell<Observed>>,
+    records: bool,
+    /// Whether this handle's `finish` was called: later calls find nothing, as a second
+    /// `ExecutionTracker::finish` does.
+    finished: Cell<bool>,
+}
+
+#[derive(Default)]
+struct Observed {
+    tracker: ExecutionTracker,
+    /// What observing the latest event found.
+    last: Option<Duplicate>,
+    /// What [`ExecutionTracker::finish`] found, kept for every handle.
+    at_end: Option<Vec<Duplicate>>,
+}
+
+impl Executions {
+    /// A private tracker, for a checker used on its own.
+    pub fn own() -> Executions {
+        Executions {
+            state: Rc::default(),
+            records: true,
+            finished: Cell::new(false),
+        }
+    }
+
+    /// A handle on the same tracker that does not observe: someone else (the handle this is
+    /// made from) observes each event first.
+    pub fn follower(&self) -> Executions {
+        Executions {
+            state: self.state.clone(),
+            records: false,
+            finished: Cell::new(false),
+        }
+    }
+
+    /// [`ExecutionTracker::observe`] for a recording handle; for a follower, what that
+    /// observation of the same event found.
+    pub fn observe(&self, event: &Event) -> Option<Duplicate> {
+        let mut state = self.state.borrow_mut();
+        if self.records {
+            state.last = state.tracker.observe(event);
+        }
+        state.last.clone()
+    }
+
+    /// [`ExecutionTracker::finish`], run once whichever handle asks first; each handle gets
+    /// its result once.
+    pub fn finish(&self) -> Vec<Duplicate> {
+        if self.finished.replace(true) {
+            return Vec::new();
+        }
+        let mut state = self.state.borrow_mut();
+        let state = &mut *state;
+        state
+            .at_end
+            .get_or_insert_with(|| state.tracker.finish())
+            .clone()
+    }
+
+    pub fn starts(&self, job: &str) -> u32 {
+        self.state.borrow().tracker.starts(job)
+    }
+
+    pub fn duplicates(&self, job: &str) -> u32 {
+        self.state.borrow().tracker.duplicates(job)
+    }
+
+    pub fn is_retired(&self, job: &str) -> bool {
+        self.state.borrow().tracker.is_retired(job)
+    }
+}
+
 fn start(runs: &mut JobRuns, event: &Event, job: &Name, worker: &Name) -> Option<Duplicate> {
     runs.starts += 1;
     let authorised = runs.starts <= runs.permits;
@@ -216,17 +292,19 @@ fn start(runs: &mut JobRuns, event: &Event, job: &Name, worker: &Name) -> Option
     } else {
         None
     };
-    let own_process = event.process.clone().unwrap_or_else(|| worker.clone());
-    let mut processes = vec![own_process];
-    let others = runs.running.iter();
-    processes.extend(others.map(|r| r.process.clone().unwrap_or(r.worker.clone())));
-    let duplicate = kind.map(|kind| Duplicate {
-        kind,
-        job: job.clone(),
-        queue: event.queue.clone(),
-        time: event.time,
-        attempt,
-        processes,
+    // The processes are listed only for a duplicate: an ordinary start allocates nothing here.
+    let duplicate = kind.map(|kind| {
+        let own_process = event.process.clone().unwrap_or_else(|| worker.clone());
+        let others = runs.running.iter();
+        let others = others.map(|r| r.process.clone().unwrap_or(r.worker.clone()));
+        Duplicate {
+            kind,
+            job: job.clone(),
+            queue: event.queue.clone(),
+            time: event.time,
+            attempt,
+            processes: std::iter::once(own_process).chain(others).collect(),
+        }
     });
     let deferred = duplicate
         .as_ref()
@@ -376,6 +454,39 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].time.as_secs_f64(), 3.0);
         assert_eq!(stream.checkers().tracker.duplicates("j1"), 1);
+    }
+
+    /// Followers of one tracker each get what the end of the run reveals, once, as checkers
+    /// with trackers of their own would.
+    #[test]
+    fn each_handle_on_a_shared_tracker_gets_the_end_once() {
+        let own = Executions::own();
+        let (first, second) = (own.follower(), own.follower());
+        let mut stream = Stream::new(Found::default());
+        stream
+            .create(0.0, "j1", 1, &[])
+            .start(1.0, "j1", "w1")
+            .fail(2.0, "j1", "w1");
+        stream.start(3.0, "j1", "w2");
+        let mut recorder = Stream::new(Recorder(own.clone()));
+        recorder
+            .create(0.0, "j1", 1, &[])
+            .start(1.0, "j1", "w1")
+            .fail(2.0, "j1", "w1");
+        recorder.start(3.0, "j1", "w2");
+        let expected = stream.checkers().tracker.finish().len();
+        assert_eq!(expected, 1);
+        assert_eq!(first.finish().len(), expected);
+        assert_eq!(second.finish().len(), expected);
+        assert!(first.finish().is_empty() && own.finish().len() == expected);
+    }
+
+    struct Recorder(Executions);
+
+    impl EventSink for Recorder {
+        fn on_event(&mut self, event: &Event) {
+            self.0.observe(event);
+        }
     }
 
     /// §3.9: after a horse dies, its worker reports the failure; that report must not end

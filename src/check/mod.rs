@@ -37,6 +37,7 @@ use crate::event::{Event, EventSink, Name};
 use crate::sim::{SimDuration, SimTime};
 
 pub use duplicates::DuplicateExecution;
+pub use executions::Executions;
 pub use history::{History, Timeline};
 pub use liveness::Liveness;
 pub use lost_jobs::LostJob;
@@ -121,6 +122,9 @@ impl Default for CheckConfig {
 /// Every enabled checker as one [`EventSink`], sharing one bounded history.
 pub struct Checkers {
     history: Rc<RefCell<History>>,
+    /// One execution tracker for `retry_count` and `duplicate_execution`, observed here once
+    /// per event rather than once by each.
+    executions: Executions,
     retry_count: RetryCount,
     retry_timing: RetryTiming,
     single_scheduler: Option<SingleActiveScheduler>,
@@ -147,6 +151,7 @@ impl Checkers {
     pub fn new(config: &CheckConfig, scheduler_queues: &[Name]) -> Checkers {
         let history = Rc::new(RefCell::new(History::default()));
         let timeline = || Timeline::shared(&history);
+        let executions = Executions::own();
         let single_scheduler = config
             .single_active_scheduler
             .then(|| SingleActiveScheduler::new(config.scheduler_tick, timeline()));
@@ -154,13 +159,18 @@ impl Checkers {
             .liveness
             .then(|| Liveness::new(config.drain, scheduler_queues.to_vec(), timeline()));
         Checkers {
-            retry_count: RetryCount::new(timeline()),
+            retry_count: RetryCount::new(timeline(), executions.follower()),
             retry_timing: RetryTiming::new(config.max_retry_lateness, timeline()),
             single_scheduler,
-            duplicates: DuplicateExecution::new(config.duplicate_executions, timeline()),
+            duplicates: DuplicateExecution::new(
+                config.duplicate_executions,
+                timeline(),
+                executions.follower(),
+            ),
             lost_jobs: LostJob::new(config.lost_jobs, timeline()),
             liveness,
             history,
+            executions,
             violations: Vec::new(),
             finished: false,
         }
@@ -262,6 +272,7 @@ fn check_rank(check: &str) -> usize {
 impl EventSink for Checkers {
     fn on_event(&mut self, event: &Event) {
         self.history.borrow_mut().record(event);
+        self.executions.observe(event);
         for checker in self.enabled_mut() {
             checker.on_event(event);
         }

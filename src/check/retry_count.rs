@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use crate::event::{Event, EventKind, EventSink, Name};
 
-use super::executions::ExecutionTracker;
+use super::executions::Executions;
 use super::findings::Findings;
 use super::{CheckClass, Checker, EndState, Timeline, Violation};
 use crate::jobs::JobTable;
@@ -15,7 +15,7 @@ use crate::jobs::JobTable;
 pub const NAME: &str = "retry_count";
 
 pub struct RetryCount {
-    tracker: ExecutionTracker,
+    tracker: Executions,
     /// `retry_max` per job, from `job_created` (`None`: unknown, not checked).
     retry_max: JobTable<Option<u32>>,
     /// Excess found, held until the end in case a duplicate of the same job explains it.
@@ -26,9 +26,10 @@ pub struct RetryCount {
 }
 
 impl RetryCount {
-    pub fn new(timeline: Timeline) -> RetryCount {
+    /// `executions`: [`Executions::own`], or a follower of the tracker the caller observes.
+    pub fn new(timeline: Timeline, executions: Executions) -> RetryCount {
         RetryCount {
-            tracker: ExecutionTracker::default(),
+            tracker: executions,
             retry_max: JobTable::new(),
             pending: BTreeMap::new(),
             findings: Findings::new(NAME, CheckClass::Safety, None),

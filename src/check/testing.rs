@@ -82,7 +82,7 @@ impl<S: EventSink + 'static> Stream<S> {
     ) -> &mut Self {
         let kind = EventKind::JobCreated {
             retry_max,
-            retry_intervals_s: intervals_s.to_vec(),
+            retry_intervals_s: intervals_s.into(),
             job_timeout_s: 180,
         };
         self.emit(at_s, "producer", job, kind)

@@ -3,12 +3,15 @@
 
 use std::fmt::Write;
 
-use crate::sim::time::write_fixed_seconds;
+use crate::event::Digits;
 use crate::sim::SimTime;
 
 /// Appends `field` to `line`, quoted when it holds a comma, a quote or a line break.
 pub fn push_field(line: &mut String, field: &str) {
-    let needs_quotes = field.contains([',', '"', '\n', '\r']);
+    // A byte scan: these are ASCII, which never occurs inside a multi-byte UTF-8 sequence.
+    let needs_quotes = field
+        .bytes()
+        .any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'));
     if !needs_quotes {
         line.push_str(field);
         return;
@@ -34,21 +37,129 @@ pub fn push_row<'a>(line: &mut String, fields: impl IntoIterator<Item = &'a str>
     line.push('\n');
 }
 
+/// `micros` as seconds with six fixed decimals (`61.000001`), as
+/// `sim::time::write_fixed_seconds` writes them, without the formatting machinery.
+fn seconds_text(micros: u64) -> Digits {
+    let mut text = Digits::new();
+    text.prepend_padded(micros % 1_000_000, 6);
+    text.prepend(b'.');
+    text.prepend_number(micros / 1_000_000);
+    text
+}
+
 /// `time` as seconds since the start of the run, six decimals.
 pub fn seconds(time: SimTime) -> String {
-    let mut text = String::new();
-    write_fixed_seconds(&mut text, time.as_micros()).expect("writing to a String");
-    text
+    seconds_text(time.as_micros()).as_str().to_string()
 }
 
 /// A signed span in microseconds as seconds with six decimals (`-0.250000`).
 pub fn signed_seconds(micros: i64) -> String {
-    let mut text = String::new();
+    let mut text = seconds_text(micros.unsigned_abs());
     if micros < 0 {
-        text.push('-');
+        text.prepend(b'-');
     }
-    write_fixed_seconds(&mut text, micros.unsigned_abs()).expect("writing to a String");
-    text
+    text.as_str().to_string()
+}
+
+/// One CSV row built as bytes in a buffer that is reused from row to row: cells are
+/// appended with the quoting of [`push_field`], numbers without `write!`, and nothing is
+/// checked as UTF-8 again, since every cell comes from a `&str` or is ASCII.
+#[derive(Debug, Default)]
+pub struct Row {
+    bytes: Vec<u8>,
+    cells: usize,
+}
+
+impl Row {
+    pub fn with_capacity(capacity: usize) -> Row {
+        Row {
+            bytes: Vec::with_capacity(capacity),
+            cells: 0,
+        }
+    }
+
+    /// Starts a new row.
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.cells = 0;
+    }
+
+    /// The separator before every cell but the first.
+    fn next_cell(&mut self) {
+        if self.cells > 0 {
+            self.bytes.push(b',');
+        }
+        self.cells += 1;
+    }
+
+    /// A text cell, quoted when it holds a comma, a quote or a line break.
+    pub fn text(&mut self, text: &str) {
+        self.next_cell();
+        // A byte scan: these are ASCII, which never occurs inside a multi-byte UTF-8 sequence.
+        let needs_quotes = text
+            .bytes()
+            .any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'));
+        if !needs_quotes {
+            self.bytes.extend_from_slice(text.as_bytes());
+            return;
+        }
+        self.bytes.push(b'"');
+        for &byte in text.as_bytes() {
+            if byte == b'"' {
+                self.bytes.push(b'"');
+            }
+            self.bytes.push(byte);
+        }
+        self.bytes.push(b'"');
+    }
+
+    /// A cell known to need no quoting (a name made of letters, digits and `_`).
+    pub fn plain(&mut self, text: &str) {
+        self.next_cell();
+        self.bytes.extend_from_slice(text.as_bytes());
+    }
+
+    pub fn empty(&mut self) {
+        self.next_cell();
+    }
+
+    pub fn unsigned(&mut self, value: u64) {
+        let mut digits = Digits::new();
+        digits.prepend_number(value);
+        self.next_cell();
+        self.bytes.extend_from_slice(digits.as_bytes());
+    }
+
+    /// Seconds with six decimals, as [`seconds`] writes them.
+    pub fn seconds(&mut self, micros: u64) {
+        self.next_cell();
+        self.bytes
+            .extend_from_slice(seconds_text(micros).as_bytes());
+    }
+
+    /// A signed span, as [`signed_seconds`] writes it.
+    pub fn signed_seconds(&mut self, micros: i64) {
+        let mut text = seconds_text(micros.unsigned_abs());
+        if micros < 0 {
+            text.prepend(b'-');
+        }
+        self.next_cell();
+        self.bytes.extend_from_slice(text.as_bytes());
+    }
+
+    /// Seconds since the start of the run, or an empty cell.
+    pub fn optional_time(&mut self, time: Option<SimTime>) {
+        match time {
+            Some(time) => self.seconds(time.as_micros()),
+            None => self.empty(),
+        }
+    }
+
+    /// Ends the row with a newline; the bytes are then ready to write.
+    pub fn end(&mut self) -> &[u8] {
+        self.bytes.push(b'\n');
+        &self.bytes
+    }
 }
 
 /// An optional value, empty when absent.
@@ -79,5 +190,36 @@ mod tests {
         assert_eq!(seconds(SimTime(1_500_000)), "1.500000");
         assert_eq!(signed_seconds(-250_000), "-0.250000");
         assert_eq!(signed_seconds(61_000_001), "61.000001");
+        assert_eq!(seconds(SimTime(0)), "0.000000");
+        assert_eq!(seconds(SimTime(u64::MAX)), "18446744073709.551615");
+    }
+
+    #[test]
+    fn a_row_quotes_as_push_row_does() {
+        let fields = ["plain", "a,b", "say \"hi\"", "two\nlines", "", "é,ü"];
+        let mut expected = String::new();
+        push_row(&mut expected, fields);
+        let mut row = Row::default();
+        for _ in 0..2 {
+            row.clear();
+            fields.iter().for_each(|field| row.text(field));
+            assert_eq!(row.end(), expected.as_bytes());
+        }
+        row.clear();
+        row.seconds(1_500_000);
+        row.signed_seconds(-250_000);
+        row.unsigned(42);
+        row.optional_time(None);
+        row.plain("finished");
+        assert_eq!(row.end(), b"1.500000,-0.250000,42,,finished\n");
+    }
+
+    #[test]
+    fn seconds_match_the_simulation_clock_format() {
+        for micros in [0, 7, 999_999, 1_000_000, 86_400_123_456, u64::MAX] {
+            let mut expected = String::new();
+            crate::sim::time::write_fixed_seconds(&mut expected, micros).unwrap();
+            assert_eq!(seconds(SimTime(micros)), expected);
+        }
     }
 }

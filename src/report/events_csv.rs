@@ -2,13 +2,11 @@
 //! with the run: rows go through a `BufWriter` into `events.csv.tmp`, which
 //! [`EventsCsv::finish`] renames to `events.csv`.
 
-use std::fmt::Write as _;
 use std::io::Write;
 
 use crate::event::{Event, EventSink};
-use crate::report::csv::push_row;
+use crate::report::csv::Row;
 use crate::report::output_dir::{AtomicFile, OutputDir, ReportError};
-use crate::sim::time::write_fixed_seconds;
 
 /// The file name.
 pub const EVENTS_CSV: &str = "events.csv";
@@ -20,8 +18,8 @@ pub const EVENTS_HEADER: &str = "time_s,seq,kind,pod,process,queue,job,attempt,d
 pub struct EventsCsv {
     file: Option<AtomicFile>,
     /// Reused for every row, so writing a row allocates nothing once it has grown.
-    line: String,
-    /// Reused for the formatted numbers and detail of a row.
+    row: Row,
+    /// Reused for the detail of a row.
     scratch: String,
     /// The first write error; `on_event` cannot return it, `finish` does.
     error: Option<ReportError>,
@@ -36,7 +34,7 @@ impl EventsCsv {
         writeln!(file, "{EVENTS_HEADER}").map_err(|e| ReportError::io(file.tmp_path(), e))?;
         Ok(EventsCsv {
             file: Some(file),
-            line: String::with_capacity(256),
+            row: Row::with_capacity(256),
             scratch: String::with_capacity(256),
             error: None,
             rows: 0,
@@ -68,33 +66,25 @@ impl EventsCsv {
         }
     }
 
-    /// Formats `event` into `line`: names are borrowed, only the numbers and the detail are
-    /// written out (into `scratch`), so a row costs no allocation once the buffers have grown.
+    /// Formats `event` into `row`: names are borrowed, numbers are written digit by digit
+    /// and the detail goes through `scratch` only to be quoted, so a row costs no allocation
+    /// and no `write!` once the buffers have grown. The kind never needs quoting.
     fn format_row(&mut self, event: &Event) {
-        let numbers = &mut self.scratch;
-        numbers.clear();
-        write_fixed_seconds(numbers, event.time.as_micros()).expect("writing to a String");
-        let time_end = numbers.len();
-        write!(numbers, "{}", event.seq).expect("writing to a String");
-        let seq_end = numbers.len();
-        if let Some(attempt) = event.attempt {
-            write!(numbers, "{attempt}").expect("writing to a String");
+        let row = &mut self.row;
+        row.clear();
+        row.seconds(event.time.as_micros());
+        row.unsigned(event.seq);
+        row.plain(event.kind.name());
+        for name in [&event.pod, &event.process, &event.queue, &event.job] {
+            row.text(name.as_deref().unwrap_or(""));
         }
-        let attempt_end = numbers.len();
-        write!(numbers, "{}", event.kind).expect("writing to a String");
-        let fields = [
-            &numbers[..time_end],
-            &numbers[time_end..seq_end],
-            event.kind.name(),
-            event.pod.as_deref().unwrap_or(""),
-            event.process.as_deref().unwrap_or(""),
-            event.queue.as_deref().unwrap_or(""),
-            event.job.as_deref().unwrap_or(""),
-            &numbers[seq_end..attempt_end],
-            &numbers[attempt_end..],
-        ];
-        self.line.clear();
-        push_row(&mut self.line, fields);
+        match event.attempt {
+            Some(attempt) => row.unsigned(u64::from(attempt)),
+            None => row.empty(),
+        }
+        self.scratch.clear();
+        event.kind.push_detail(&mut self.scratch);
+        row.text(&self.scratch);
     }
 }
 
@@ -108,7 +98,7 @@ impl EventSink for EventsCsv {
         }
         self.format_row(event);
         let file = self.file.as_mut().expect("checked above");
-        if let Err(e) = file.write_all(self.line.as_bytes()) {
+        if let Err(e) = file.write_all(self.row.end()) {
             self.error = Some(ReportError::io(file.tmp_path(), e));
         }
         self.rows += 1;

@@ -14,7 +14,7 @@ use std::io::Write;
 
 use crate::event::{Event, EventKind, EventSink, Name};
 use crate::jobs::{JobSet, JobTable};
-use crate::report::csv::{optional, push_row, seconds, signed_seconds};
+use crate::report::csv::Row;
 use crate::report::histogram::LogHistogram;
 use crate::report::output_dir::{AtomicFile, OutputDir, ReportError};
 use crate::sim::{SimDuration, SimTime};
@@ -173,7 +173,7 @@ impl Default for JobState {
 pub struct JobTracker {
     file: Option<AtomicFile>,
     error: Option<ReportError>,
-    line: String,
+    row: Row,
     /// Jobs not ended yet; end-of-run rows come out in job order (j1, j2, …, j10).
     active: JobTable<JobState>,
     /// Jobs that have ended and whose rows are written (one bit per job).
@@ -188,7 +188,7 @@ impl JobTracker {
         Ok(JobTracker {
             file: Some(file),
             error: None,
-            line: String::with_capacity(128),
+            row: Row::with_capacity(128),
             active: JobTable::new(),
             ended: JobSet::default(),
             stats: JobStats::default(),
@@ -243,27 +243,28 @@ impl JobTracker {
     fn write_row(&mut self, job: &Name, state: &JobState, end: Option<SimTime>) {
         self.stats.jobs += 1;
         self.stats.outcomes.add(state.status);
-        let fields = [
-            job.to_string(),
-            state.queue.as_deref().unwrap_or("").to_owned(),
-            optional(state.enqueued, seconds),
-            state.executions.to_string(),
-            state.retries_used.to_string(),
-            state.status.name().to_owned(),
-            optional(state.first_start, seconds),
-            optional(end, seconds),
-            optional(state.max_lateness_micros, signed_seconds),
-            state.duplicates.to_string(),
-            optional(state.max_queue_wait, |wait| {
-                seconds(SimTime(wait.as_micros()))
-            }),
-        ];
-        self.line.clear();
-        push_row(&mut self.line, fields.iter().map(String::as_str));
+        // Appended cell by cell into the reused row: only the job and queue names can need
+        // quoting; numbers, times and the outcome never do.
+        let row = &mut self.row;
+        row.clear();
+        row.text(job);
+        row.text(state.queue.as_deref().unwrap_or(""));
+        row.optional_time(state.enqueued);
+        row.unsigned(u64::from(state.executions));
+        row.unsigned(u64::from(state.retries_used));
+        row.plain(state.status.name());
+        row.optional_time(state.first_start);
+        row.optional_time(end);
+        match state.max_lateness_micros {
+            Some(lateness) => row.signed_seconds(lateness),
+            None => row.empty(),
+        }
+        row.unsigned(u64::from(state.duplicates));
+        row.optional_time(state.max_queue_wait.map(|wait| SimTime(wait.as_micros())));
         let (Some(file), None) = (self.file.as_mut(), self.error.as_ref()) else {
             return;
         };
-        if let Err(e) = file.write_all(self.line.as_bytes()) {
+        if let Err(e) = file.write_all(self.row.end()) {
             self.error = Some(ReportError::io(file.tmp_path(), e));
         }
     }

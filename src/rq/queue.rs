@@ -29,7 +29,7 @@ pub fn new_job(ctx: &ProcCtx, class: &JobClass, id: Name) -> Job {
         failure_ttl_s: class.failure_ttl_s,
         ttl_s: class.ttl_s,
         retries_left: class.retry_max,
-        retry_intervals_s: class.retry_intervals_s.clone(),
+        retry_intervals_s: class.retry_intervals_s.as_slice().into(),
         enqueue_at_front_on_retry: class.enqueue_at_front_on_retry,
         enqueue_at_front: class.at_front,
         number_of_retries: 0,
@@ -105,7 +105,7 @@ fn created(ctx: &ProcCtx, class: &JobClass) -> EventKind {
     let default_timeout = ctx.params().default_job_timeout.whole_secs() as i64;
     EventKind::JobCreated {
         retry_max: class.retry_max.unwrap_or(0),
-        retry_intervals_s: class.retry_intervals_s.clone(),
+        retry_intervals_s: class.retry_intervals_s.as_slice().into(),
         job_timeout_s: class.job_timeout_s.unwrap_or(default_timeout),
     }
 }
