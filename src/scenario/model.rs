@@ -256,6 +256,9 @@ pub struct RqSpec {
     pub retry_zadd_in_transaction: bool,
     /// What-if: the intermediate list's `first_seen` key is deleted when the job starts, so a
     /// key left by an earlier pass cannot make a retry look stuck (§9 R17). Default false.
+    /// Left out of the serialized form while false, so that scenarios written before the key
+    /// existed keep their `config_hash`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub clear_first_seen_on_start: bool,
 }
 
