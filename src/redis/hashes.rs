@@ -12,9 +12,11 @@ use crate::redis::reply::Reply;
 use crate::sim::SimTime;
 
 /// Field/value pairs in insertion order (linear search: RQ's hashes hold a few dozen fields).
+/// Fields and values are [`Arg`]s: most of RQ's (`status`, `origin`, `"queued"`, numbers)
+/// fit inline, so storing them allocates nothing.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Hash {
-    fields: Vec<(String, String)>,
+    fields: Vec<(Arg, Arg)>,
 }
 
 impl Hash {
@@ -35,7 +37,7 @@ impl Hash {
                 false
             }
             None => {
-                self.fields.push((field.to_string(), value.to_string()));
+                self.fields.push((Arg::from(field), Arg::from(value)));
                 true
             }
         }
@@ -77,7 +79,8 @@ pub fn hset(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
         .chunks(2)
         .filter(|pair| hash.set(&pair[0], &pair[1]))
         .count();
-    db.modified(&args[0]);
+    // Not `modified`: a hash just given a field is not empty, so there is nothing to drop.
+    db.watch.touch(&args[0]);
     Reply::Int(added as i64)
 }
 
