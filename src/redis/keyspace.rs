@@ -113,15 +113,19 @@ impl Db {
     /// Whether `key` is stored and live at `now`; an expired one is removed on the way (as
     /// [`Db::expire_if_needed`]). A missing key costs one lookup instead of two.
     fn live(&mut self, now: SimTime, key: &str) -> bool {
-        let due = match self.keys.entries.get(key) {
-            None => return false,
-            Some(entry) => entry.expire_at.is_some_and(|at| at <= now),
-        };
-        if due {
+        self.expiry_of(now, key).is_some()
+    }
+
+    /// The expiry time of `key` if it is live (`Some(None)`: no TTL); `None` if it is missing
+    /// or has just expired, which removes it. One lookup, where [`Db::get`] takes two.
+    pub fn expiry_of(&mut self, now: SimTime, key: &str) -> Option<Option<SimTime>> {
+        let expire_at = self.keys.entries.get(key)?.expire_at;
+        if expire_at.is_some_and(|at| at <= now) {
             self.keys.remove(key);
             self.watch.touch(key);
+            return None;
         }
-        !due
+        Some(expire_at)
     }
 
     /// The live entry of `key`.
