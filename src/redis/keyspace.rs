@@ -18,7 +18,7 @@
 //! creating a key or giving it a TTL allocates nothing for its name.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
+use std::collections::{hash_map, BTreeSet, BinaryHeap, HashMap, VecDeque};
 
 use crate::redis::arg::Arg;
 use crate::redis::hashes::Hash;
@@ -369,14 +369,23 @@ impl Db {
     /// The value of `key` as a `T`, created empty if missing. The caller must add to it or
     /// call [`Db::modified`], which removes an empty collection again.
     pub fn write_or_create<T: Kind>(&mut self, now: SimTime, key: &str) -> Typed<&mut T> {
-        let entry = if self.live(now, key) {
-            self.keys.entries.get_mut(key).expect("live")
-        } else {
-            let entry = Entry {
-                value: T::default().wrap(),
-                expire_at: None,
-            };
-            self.keys.entries.entry(Arg::from(key)).or_insert(entry)
+        let empty = || Entry {
+            value: T::default().wrap(),
+            expire_at: None,
+        };
+        // One lookup, through the entry API: RQ's keys fit inline in an Arg, so the owned
+        // key it needs costs no allocation.
+        let entry = match self.keys.entries.entry(Arg::from(key)) {
+            hash_map::Entry::Occupied(found) => {
+                let entry = found.into_mut();
+                if entry.expire_at.is_some_and(|at| at <= now) {
+                    // Expired: removed (which WATCHers see) and created anew, in place.
+                    *entry = empty();
+                    self.watch.touch(key);
+                }
+                entry
+            }
+            hash_map::Entry::Vacant(slot) => slot.insert(empty()),
         };
         T::of_mut(&mut entry.value).ok_or_else(crate::redis::errors::wrong_type)
     }
