@@ -376,6 +376,10 @@ fn validate(command: &Command) -> Result<&'static Spec, Reply> {
     if !spec.arity_ok(words.len()) {
         return Err(errors::arity(spec.name));
     }
+    if spec.subcommands.is_empty() {
+        // Most commands: no call to find that there is nothing more to check.
+        return Ok(spec);
+    }
     match spec.subcommand_error(words) {
         Some(reply) => Err(reply),
         None => Ok(spec),

@@ -2,13 +2,14 @@
 //! ZREMRANGEBYSCORE. Order is (score, member bytes), as in Redis's listpack and skiplist.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeSet, HashMap};
 
 use crate::redis::arg::Arg;
 use crate::redis::errors;
 use crate::redis::keyspace::Db;
 use crate::redis::numbers::{format_double, parse_float, parse_int};
 use crate::redis::reply::Reply;
+use crate::sim::rng::WordBuildHasher;
 use crate::sim::SimTime;
 
 /// A score that is never NaN, ordered as Redis compares doubles (so -0 equals 0).
@@ -33,7 +34,8 @@ impl Ord for Score {
 /// so the search keys built to move or remove one allocate nothing.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SortedSet {
-    scores: BTreeMap<Arg, f64>,
+    /// Looked up by member only (the order is `order`'s), so hashed rather than a tree.
+    scores: HashMap<Arg, f64, WordBuildHasher>,
     order: BTreeSet<(Score, Arg)>,
 }
 
