@@ -12,39 +12,79 @@ use crate::redis::reply::Reply;
 use crate::sim::SimTime;
 
 /// Field/value pairs in insertion order (linear search: RQ's hashes hold a few dozen fields).
+/// Fields and values are [`Arg`]s: most of RQ's (`status`, `origin`, `"queued"`, numbers)
+/// fit inline, so storing them allocates nothing.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Hash {
-    fields: Vec<(String, String)>,
+    fields: Vec<Field>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Field {
+    /// [`tag`] of the name: the search compares names only where tags match.
+    tag: u64,
+    name: Arg,
+    value: Arg,
+}
+
+/// The length and first eight bytes of a field name, in one word. Equal names have equal
+/// tags; RQ's field names (`status`, `started_at`, `enqueued_at` …) all have different ones,
+/// so a search compares one word per field instead of text.
+fn tag(name: &str) -> u64 {
+    let bytes = name.as_bytes();
+    let head = bytes.len().min(8);
+    let mut word = [0u8; 8];
+    word[..head].copy_from_slice(&bytes[..head]);
+    u64::from_le_bytes(word) ^ (bytes.len() as u64).rotate_right(8)
 }
 
 impl Hash {
-    pub fn get(&self, field: &str) -> Option<&str> {
+    fn find(&self, name: &str) -> Option<usize> {
+        let tag = tag(name);
         self.fields
             .iter()
-            .find(|(name, _)| name == field)
-            .map(|(_, value)| value.as_str())
+            .position(|field| field.tag == tag && field.name == name)
+    }
+
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.find(field).map(|at| self.fields[at].value.as_str())
     }
 
     /// Sets `field`; true if it is new.
     pub fn set(&mut self, field: &str, value: &str) -> bool {
-        match self.fields.iter_mut().find(|(name, _)| name == field) {
-            Some(slot) => {
+        match self.find(field) {
+            Some(at) => {
                 // Reuses the old value's buffer: RQ rewrites the same fields job after job.
-                slot.1.clear();
-                slot.1.push_str(value);
+                let slot = &mut self.fields[at].value;
+                slot.clear();
+                slot.push_str(value);
                 false
             }
             None => {
-                self.fields.push((field.to_string(), value.to_string()));
+                self.fields.push(Field {
+                    tag: tag(field),
+                    name: Arg::from(field),
+                    value: Arg::from(value),
+                });
                 true
             }
         }
     }
 
     pub fn remove(&mut self, field: &str) -> bool {
-        let before = self.fields.len();
-        self.fields.retain(|(name, _)| name != field);
-        self.fields.len() != before
+        match self.find(field) {
+            Some(at) => {
+                self.fields.remove(at);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Room for exactly `additional` more fields: a new job hash gets all of them at once,
+    /// instead of growing 4, 8, 16, 32.
+    fn reserve_exact(&mut self, additional: usize) {
+        self.fields.reserve_exact(additional);
     }
 
     pub fn len(&self) -> usize {
@@ -56,7 +96,9 @@ impl Hash {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.fields.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.fields
+            .iter()
+            .map(|field| (field.name.as_str(), field.value.as_str()))
     }
 }
 
@@ -73,11 +115,15 @@ pub fn hset(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
         Ok(hash) => hash,
         Err(reply) => return reply,
     };
+    if hash.is_empty() {
+        hash.reserve_exact(args.len() / 2);
+    }
     let added = args[1..]
         .chunks(2)
         .filter(|pair| hash.set(&pair[0], &pair[1]))
         .count();
-    db.modified(&args[0]);
+    // Not `modified`: a hash just given a field is not empty, so there is nothing to drop.
+    db.watch.touch(&args[0]);
     Reply::Int(added as i64)
 }
 
@@ -113,12 +159,14 @@ pub fn hmget(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
 
 pub fn hgetall(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     match db.read::<Hash>(now, &args[0]) {
-        Ok(hash) => Reply::Array(
-            hash.iter()
-                .flat_map(|h| h.iter())
-                .flat_map(|(k, v)| [Reply::Bulk(k.to_string()), Reply::Bulk(v.to_string())])
-                .collect(),
-        ),
+        Ok(hash) => {
+            let mut replies = Vec::with_capacity(2 * hash.map_or(0, Hash::len));
+            for (field, value) in hash.iter().flat_map(|h| h.iter()) {
+                replies.push(Reply::Bulk(field.to_string()));
+                replies.push(Reply::Bulk(value.to_string()));
+            }
+            Reply::Array(replies)
+        }
         Err(reply) => reply,
     }
 }

@@ -213,7 +213,7 @@ fn expire_command(db: &mut Db, now: SimTime, args: &[Arg], seconds: bool) -> Rep
         return errors::invalid_expire(name);
     }
     let key = &args[0];
-    let Some(current) = db.get(now, key).map(|e| e.expire_at) else {
+    let Some(current) = db.expiry_of(now, key) else {
         return Reply::Int(0);
     };
     let new_at = now.as_micros() as i128 + millis * MICROS_PER_MILLI;
@@ -239,12 +239,10 @@ pub fn pexpire(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
 
 /// Milliseconds left, rounded up so that a live key never shows 0; -1 without TTL, -2 missing.
 fn remaining_millis(db: &mut Db, now: SimTime, key: &str) -> i64 {
-    match db.get(now, key) {
+    match db.expiry_of(now, key) {
         None => -2,
-        Some(entry) => match entry.expire_at {
-            None => -1,
-            Some(at) => at.since(now).as_micros().div_ceil(1000) as i64,
-        },
+        Some(None) => -1,
+        Some(Some(at)) => at.since(now).as_micros().div_ceil(1000) as i64,
     }
 }
 
@@ -260,7 +258,7 @@ pub fn pttl(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
 }
 
 pub fn persist(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
-    match db.get(now, &args[0]).map(|e| e.expire_at) {
+    match db.expiry_of(now, &args[0]) {
         Some(Some(_)) => {
             db.set_expiry(&args[0], None);
             db.watch.touch(&args[0]);

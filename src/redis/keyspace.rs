@@ -13,10 +13,14 @@
 //! searched for, which made the ordered set cost a key copy and two tree walks per EXPIRE).
 //! Every removal by expiry and every write tells the WATCH table, as Redis's
 //! `signalModifiedKey` does.
+//!
+//! Keys are stored as [`Arg`]s: RQ's keys (`rq:job:j42`, `rq:queue:default`) fit inline, so
+//! creating a key or giving it a TTL allocates nothing for its name.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
+use std::collections::{hash_map, BTreeSet, BinaryHeap, HashMap, VecDeque};
 
+use crate::redis::arg::Arg;
 use crate::redis::hashes::Hash;
 use crate::redis::streams::Stream;
 use crate::redis::transactions::WatchTable;
@@ -70,9 +74,9 @@ pub struct Entry {
 #[derive(Clone, Debug, Default)]
 pub struct Keys {
     /// Looked up by key only, never iterated in an order that matters.
-    entries: HashMap<String, Entry, WordBuildHasher>,
+    entries: HashMap<Arg, Entry, WordBuildHasher>,
     /// Earliest first; possibly stale rows (see the module comment).
-    expiry: BinaryHeap<Reverse<(SimTime, String)>>,
+    expiry: BinaryHeap<Reverse<(SimTime, Arg)>>,
 }
 
 impl PartialEq for Keys {
@@ -106,43 +110,66 @@ impl Db {
         due
     }
 
+    /// Whether `key` is stored and live at `now`; an expired one is removed on the way (as
+    /// [`Db::expire_if_needed`]). A missing key costs one lookup instead of two.
+    fn live(&mut self, now: SimTime, key: &str) -> bool {
+        self.expiry_of(now, key).is_some()
+    }
+
+    /// The expiry time of `key` if it is live (`Some(None)`: no TTL); `None` if it is missing
+    /// or has just expired, which removes it. One lookup, where [`Db::get`] takes two.
+    pub fn expiry_of(&mut self, now: SimTime, key: &str) -> Option<Option<SimTime>> {
+        let expire_at = self.keys.entries.get(key)?.expire_at;
+        if expire_at.is_some_and(|at| at <= now) {
+            self.keys.remove(key);
+            self.watch.touch(key);
+            return None;
+        }
+        Some(expire_at)
+    }
+
     /// The live entry of `key`.
     pub fn get(&mut self, now: SimTime, key: &str) -> Option<&Entry> {
-        self.expire_if_needed(now, key);
+        if !self.live(now, key) {
+            return None;
+        }
         self.keys.entries.get(key)
     }
 
     pub fn get_mut(&mut self, now: SimTime, key: &str) -> Option<&mut Entry> {
-        self.expire_if_needed(now, key);
+        if !self.live(now, key) {
+            return None;
+        }
         self.keys.entries.get_mut(key)
     }
 
     pub fn exists(&mut self, now: SimTime, key: &str) -> bool {
-        self.get(now, key).is_some()
+        self.live(now, key)
     }
 
-    /// Stores `value` under `key` without a TTL (SET, or a new collection).
+    /// Stores `value` under `key` without a TTL (SET, or a new collection), replacing any old
+    /// entry whole (its TTL row goes stale).
     pub fn insert(&mut self, key: &str, value: Value) {
-        self.keys.remove(key);
-        self.keys.entries.insert(
-            key.to_string(),
-            Entry {
-                value,
-                expire_at: None,
-            },
-        );
+        let entry = Entry {
+            value,
+            expire_at: None,
+        };
+        match self.keys.entries.get_mut(key) {
+            Some(old) => *old = entry,
+            None => {
+                self.keys.entries.insert(Arg::from(key), entry);
+            }
+        }
     }
 
     /// Deletes `key`; true if it was there (live).
     pub fn delete(&mut self, now: SimTime, key: &str) -> bool {
-        if self.expire_if_needed(now, key) {
+        if !self.live(now, key) {
             return false;
         }
-        let removed = self.keys.remove(key);
-        if removed {
-            self.watch.touch(key);
-        }
-        removed
+        self.keys.remove(key);
+        self.watch.touch(key);
+        true
     }
 
     /// Sets or clears the TTL of an existing key.
@@ -185,7 +212,7 @@ impl Db {
 
     /// Empties the keyspace (FLUSHALL): WATCHers of existing keys see a change.
     pub fn flush(&mut self) {
-        let keys: Vec<String> = self.keys.entries.keys().cloned().collect();
+        let keys: Vec<Arg> = self.keys.entries.keys().cloned().collect();
         for key in keys {
             self.watch.touch(&key);
         }
@@ -229,7 +256,7 @@ impl Keys {
 
     /// The next key whose TTL has passed at `now`, its row taken off the index; stale rows on
     /// the way are dropped.
-    fn pop_due(&mut self, now: SimTime) -> Option<String> {
+    fn pop_due(&mut self, now: SimTime) -> Option<Arg> {
         loop {
             let Reverse((at, _)) = self.expiry.peek()?;
             if *at > now {
@@ -269,7 +296,7 @@ impl Keys {
         }
         entry.expire_at = expire_at;
         if let Some(at) = expire_at {
-            self.expiry.push(Reverse((at, key.to_string())));
+            self.expiry.push(Reverse((at, Arg::from(key))));
             self.compact_expiry_if_mostly_stale();
         }
     }
@@ -342,14 +369,24 @@ impl Db {
     /// The value of `key` as a `T`, created empty if missing. The caller must add to it or
     /// call [`Db::modified`], which removes an empty collection again.
     pub fn write_or_create<T: Kind>(&mut self, now: SimTime, key: &str) -> Typed<&mut T> {
-        if !self.check::<T>(now, key)? {
-            self.insert(key, T::default().wrap());
-        }
-        let entry = self
-            .keys
-            .entries
-            .get_mut(key)
-            .expect("just checked or inserted");
-        Ok(T::of_mut(&mut entry.value).expect("just checked or inserted"))
+        let empty = || Entry {
+            value: T::default().wrap(),
+            expire_at: None,
+        };
+        // One lookup, through the entry API: RQ's keys fit inline in an Arg, so the owned
+        // key it needs costs no allocation.
+        let entry = match self.keys.entries.entry(Arg::from(key)) {
+            hash_map::Entry::Occupied(found) => {
+                let entry = found.into_mut();
+                if entry.expire_at.is_some_and(|at| at <= now) {
+                    // Expired: removed (which WATCHers see) and created anew, in place.
+                    *entry = empty();
+                    self.watch.touch(key);
+                }
+                entry
+            }
+            hash_map::Entry::Vacant(slot) => slot.insert(empty()),
+        };
+        T::of_mut(&mut entry.value).ok_or_else(crate::redis::errors::wrong_type)
     }
 }

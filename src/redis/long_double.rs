@@ -180,10 +180,38 @@ fn round(negative: bool, magnitude: &Big, exponent: i32, sticky: bool) -> LongDo
         };
     }
     let drop = length - 64;
-    let mut mantissa = magnitude.shr(drop).low_u64();
+    let top = magnitude.shr(drop).low_u64();
     let half = magnitude.bit(drop - 1);
     let below_half = magnitude.any_below(drop - 1) || sticky;
-    let mut exponent = exponent + drop as i32;
+    round_top(negative, top, exponent + drop as i32, half, below_half)
+}
+
+/// [`round`] of a magnitude that fits in 128 bits, without a [`Big`].
+fn round_u128(negative: bool, magnitude: u128, exponent: i32, sticky: bool) -> LongDouble {
+    let length = 128 - magnitude.leading_zeros();
+    if length <= 64 {
+        return LongDouble {
+            negative,
+            mantissa: magnitude as u64,
+            exponent,
+        };
+    }
+    let drop = length - 64;
+    let top = (magnitude >> drop) as u64;
+    let half = (magnitude >> (drop - 1)) & 1 == 1;
+    let below_half = magnitude & ((1u128 << (drop - 1)) - 1) != 0 || sticky;
+    round_top(negative, top, exponent + drop as i32, half, below_half)
+}
+
+/// The top 64 bits `mantissa × 2^exponent` rounded to nearest, ties to even, given the bit
+/// below them (`half`) and whether anything further below is set.
+fn round_top(
+    negative: bool,
+    mut mantissa: u64,
+    mut exponent: i32,
+    half: bool,
+    below_half: bool,
+) -> LongDouble {
     if half && (below_half || mantissa & 1 == 1) {
         match mantissa.checked_add(1) {
             Some(next) => mantissa = next,
@@ -203,10 +231,18 @@ fn round(negative: bool, magnitude: &Big, exponent: i32, sticky: bool) -> LongDo
 /// Bits of precision kept beyond the mantissa while dividing by powers of ten.
 const GUARD_BITS: u32 = 160;
 
-impl LongDouble {
-    /// Parses a plain decimal (`-12.5`, `.5`, `3e-5`) as `strtold` rounds it; `None` for
-    /// anything else (infinities, hex floats) or exponents beyond ±60.
-    pub fn parse(text: &str) -> Option<LongDouble> {
+/// A plain decimal split into its parts: `±digits / 10^scale`.
+#[derive(Clone, Copy, Debug)]
+struct Decimal<'a> {
+    negative: bool,
+    whole: &'a str,
+    fraction: &'a str,
+    scale: i32,
+}
+
+impl<'a> Decimal<'a> {
+    /// `-12.5`, `.5`, `3e-5`; `None` for anything else or exponents beyond ±60.
+    fn split(text: &'a str) -> Option<Decimal<'a>> {
         let (mantissa, exponent) = match text.split_once(['e', 'E']) {
             Some((m, e)) => (m, e.strip_prefix('+').unwrap_or(e).parse::<i32>().ok()?),
             None => (text, 0),
@@ -223,15 +259,85 @@ impl LongDouble {
         if (whole.is_empty() && fraction.is_empty()) || !all_digits || exponent.abs() > 60 {
             return None;
         }
+        Some(Decimal {
+            negative,
+            whole,
+            fraction,
+            scale: fraction.len() as i32 - exponent,
+        })
+    }
+
+    /// The value as `strtold` rounds it, in big integers: any size.
+    fn exact(self) -> LongDouble {
         let mut digits = Big(Vec::new());
-        for chunk in [whole, fraction].concat().as_bytes().chunks(9) {
-            let chunk_value: u32 = std::str::from_utf8(chunk).ok()?.parse().ok()?;
+        let text = [self.whole, self.fraction].concat();
+        for chunk in text.as_bytes().chunks(9) {
+            let chunk_value: u32 = std::str::from_utf8(chunk)
+                .expect("ASCII digits")
+                .parse()
+                .expect("at most nine digits");
             digits = digits
                 .mul_small(10u32.pow(chunk.len() as u32))
                 .add(&Big::from_u128(chunk_value as u128));
         }
-        let scale = fraction.len() as i32 - exponent;
-        Some(Self::from_scaled(negative, digits, scale))
+        LongDouble::from_scaled(self.negative, digits, self.scale)
+    }
+
+    /// [`Decimal::exact`] in 128-bit arithmetic when the digits are few (at most 38), not all
+    /// zero, and the scale is 0 to 18 (HINCRBYFLOAT's usual operands). Rounding the quotient
+    /// `digits × 2^shift / 10^scale` gives the same value for any shift that leaves it at
+    /// least 65 bits long; this shift puts the digits' top bit at bit 127, which leaves at
+    /// least 67 bits after dividing by 10^18 < 2^60.
+    fn small(self) -> Option<LongDouble> {
+        if self.whole.len() + self.fraction.len() > 38 || !(0..=18).contains(&self.scale) {
+            return None;
+        }
+        let digits = (self.whole.bytes().chain(self.fraction.bytes()))
+            .fold(0u128, |value, b| value * 10 + u128::from(b - b'0'));
+        if digits == 0 {
+            // A zero's exponent depends on the scale: the exact path keeps that.
+            return None;
+        }
+        let shift = digits.leading_zeros();
+        let shifted = digits << shift;
+        let divisor = 10u128.pow(self.scale as u32);
+        let sticky = shifted % divisor != 0;
+        Some(round_u128(
+            self.negative,
+            shifted / divisor,
+            -(shift as i32),
+            sticky,
+        ))
+    }
+}
+
+/// Trailing zeros of 17 fraction digits, and a bare dot, removed; `-0` printed `0`.
+fn human(
+    negative: bool,
+    whole: impl std::fmt::Display,
+    whole_is_zero: bool,
+    fraction: u64,
+) -> String {
+    let mut digits = format!("{fraction:017}");
+    digits.truncate(digits.trim_end_matches('0').len());
+    let sign = if negative && !(whole_is_zero && digits.is_empty()) {
+        "-"
+    } else {
+        ""
+    };
+    if digits.is_empty() {
+        format!("{sign}{whole}")
+    } else {
+        format!("{sign}{whole}.{digits}")
+    }
+}
+
+impl LongDouble {
+    /// Parses a plain decimal (`-12.5`, `.5`, `3e-5`) as `strtold` rounds it; `None` for
+    /// anything else (infinities, hex floats) or exponents beyond ±60.
+    pub fn parse(text: &str) -> Option<LongDouble> {
+        let decimal = Decimal::split(text)?;
+        Some(decimal.small().unwrap_or_else(|| decimal.exact()))
     }
 
     /// `digits / 10^scale`, correctly rounded.
@@ -254,6 +360,29 @@ impl LongDouble {
     }
 
     pub fn add(self, other: LongDouble) -> LongDouble {
+        self.add_small(other)
+            .unwrap_or_else(|| self.add_exact(other))
+    }
+
+    /// [`LongDouble::add_exact`] when the exponents are at most 63 apart: both aligned
+    /// mantissas stay below 2^127, so their sum fits in 128 bits.
+    fn add_small(self, other: LongDouble) -> Option<LongDouble> {
+        if (self.exponent - other.exponent).abs() > 63 {
+            return None;
+        }
+        let exponent = self.exponent.min(other.exponent);
+        let align = |x: LongDouble| (x.mantissa as u128) << (x.exponent - exponent);
+        let (a, b) = (align(self), align(other));
+        Some(if self.negative == other.negative {
+            round_u128(self.negative, a + b, exponent, false)
+        } else if a < b {
+            round_u128(other.negative, b - a, exponent, false)
+        } else {
+            round_u128(self.negative, a - b, exponent, false)
+        })
+    }
+
+    fn add_exact(self, other: LongDouble) -> LongDouble {
         let exponent = self.exponent.min(other.exponent);
         let align =
             |x: LongDouble| Big::from_u128(x.mantissa as u128).shl((x.exponent - exponent) as u32);
@@ -275,53 +404,85 @@ impl LongDouble {
     /// `printf("%.17Lf")` with trailing zeros (and a bare dot) removed and `-0` printed `0`,
     /// as Redis's `ld2string(…, LD_STR_HUMAN)`.
     pub fn to_human(self) -> String {
-        let magnitude = Big::from_u128(self.mantissa as u128);
-        let (whole, fraction_digits) = if self.exponent >= 0 {
-            (magnitude.shl(self.exponent as u32), Big(Vec::new()))
-        } else {
-            let bits = self.exponent.unsigned_abs();
-            let whole = magnitude.shr(bits);
-            let fraction = magnitude.sub(&whole.shl(bits));
-            let scaled = fraction.mul_small(1_000_000_000).mul_small(100_000_000);
-            let quotient = scaled.shr(bits);
-            let remainder = scaled.sub(&quotient.shl(bits));
-            let half = Big::from_u128(1).shl(bits - 1);
-            let round_up = match remainder.compare(&half) {
-                Ordering::Greater => true,
-                Ordering::Equal => quotient.bit(0),
-                Ordering::Less => false,
-            };
-            let quotient = if round_up {
-                quotient.add(&Big::from_u128(1))
-            } else {
-                quotient
-            };
-            let limit = Big::from_u128(10u128.pow(17));
-            if quotient.compare(&limit) == Ordering::Less {
-                (whole, quotient)
-            } else {
-                (whole.add(&Big::from_u128(1)), quotient.sub(&limit))
+        match self.parts_small() {
+            Some((whole, fraction)) => human(self.negative, whole, whole == 0, fraction),
+            None => {
+                let (whole, fraction) = self.parts_exact();
+                human(self.negative, whole.to_decimal(), whole.is_zero(), fraction)
             }
-        };
-        let fraction = format!("{:0>17}", fraction_digits.to_decimal());
-        let fraction = fraction.trim_end_matches('0');
-        let whole = whole.to_decimal();
-        let sign = if self.negative && !(whole == "0" && fraction.is_empty()) {
-            "-"
-        } else {
-            ""
-        };
-        if fraction.is_empty() {
-            format!("{sign}{whole}")
-        } else {
-            format!("{sign}{whole}.{fraction}")
         }
+    }
+
+    /// The whole part and the 17 fraction digits rounded half to even, as an integer below
+    /// 10^17.
+    fn parts_exact(self) -> (Big, u64) {
+        let magnitude = Big::from_u128(self.mantissa as u128);
+        if self.exponent >= 0 {
+            return (magnitude.shl(self.exponent as u32), 0);
+        }
+        let bits = self.exponent.unsigned_abs();
+        let whole = magnitude.shr(bits);
+        let fraction = magnitude.sub(&whole.shl(bits));
+        let scaled = fraction.mul_small(1_000_000_000).mul_small(100_000_000);
+        let quotient = scaled.shr(bits);
+        let remainder = scaled.sub(&quotient.shl(bits));
+        let half = Big::from_u128(1).shl(bits - 1);
+        let round_up = match remainder.compare(&half) {
+            Ordering::Greater => true,
+            Ordering::Equal => quotient.bit(0),
+            Ordering::Less => false,
+        };
+        let quotient = if round_up {
+            quotient.add(&Big::from_u128(1))
+        } else {
+            quotient
+        };
+        let limit = Big::from_u128(10u128.pow(17));
+        if quotient.compare(&limit) == Ordering::Less {
+            (whole, quotient.low_u64())
+        } else {
+            (
+                whole.add(&Big::from_u128(1)),
+                quotient.sub(&limit).low_u64(),
+            )
+        }
+    }
+
+    /// [`LongDouble::parts_exact`] in 128-bit arithmetic for exponents from -127 to 64: the
+    /// whole part is below 2^128, and the fraction times 10^17 below 2^64 × 2^57.
+    fn parts_small(self) -> Option<(u128, u64)> {
+        let mantissa = self.mantissa as u128;
+        if self.exponent >= 0 {
+            return (self.exponent <= 64).then(|| (mantissa << self.exponent, 0));
+        }
+        let bits = self.exponent.unsigned_abs();
+        if bits > 127 {
+            return None;
+        }
+        let whole = mantissa >> bits;
+        let scaled = (mantissa - (whole << bits)) * 10u128.pow(17);
+        let quotient = scaled >> bits;
+        let remainder = scaled - (quotient << bits);
+        let round_up = match remainder.cmp(&(1u128 << (bits - 1))) {
+            Ordering::Greater => true,
+            Ordering::Equal => quotient & 1 == 1,
+            Ordering::Less => false,
+        };
+        let quotient = quotient + u128::from(round_up);
+        let limit = 10u128.pow(17);
+        Some(if quotient < limit {
+            (whole, quotient as u64)
+        } else {
+            (whole + 1, (quotient - limit) as u64)
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::LongDouble;
+    use super::{Decimal, LongDouble};
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
 
     fn add(a: &str, b: &str) -> String {
         LongDouble::parse(a)
@@ -340,5 +501,80 @@ mod tests {
         assert_eq!(add("1", "-1"), "0");
         assert_eq!(add("-0.5", "0.25"), "-0.25");
         assert_eq!(add("5", "-7.5"), "-2.5");
+    }
+
+    fn digits(rng: &mut impl Rng, count: usize) -> String {
+        (0..count)
+            .map(|_| char::from(b'0' + rng.gen_range(0..10u8)))
+            .collect()
+    }
+
+    /// A decimal as HINCRBYFLOAT may see it: sign, whole and fraction digits, exponent.
+    fn random_decimal(rng: &mut impl Rng) -> String {
+        let mut text = String::new();
+        if rng.gen_bool(0.3) {
+            text.push('-');
+        }
+        let whole = rng.gen_range(0..22);
+        text += &digits(rng, whole);
+        let fraction = rng.gen_range(0..22);
+        if fraction > 0 || whole == 0 {
+            text.push('.');
+            text += &digits(rng, fraction.max(1));
+        }
+        if rng.gen_bool(0.2) {
+            text += &format!("e{}", rng.gen_range(-25..25));
+        }
+        text
+    }
+
+    /// Whether the 128-bit path applied (and agreed).
+    fn parts_agree(value: LongDouble, context: &str) -> bool {
+        let Some((whole, fraction)) = value.parts_small() else {
+            return false;
+        };
+        let (exact_whole, exact_fraction) = value.parts_exact();
+        assert_eq!(whole.to_string(), exact_whole.to_decimal(), "{context}");
+        assert_eq!(fraction, exact_fraction, "{context}");
+        true
+    }
+
+    #[test]
+    fn the_128_bit_paths_agree_with_the_big_integer_paths() {
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let mut total = LongDouble::parse("0").unwrap();
+        // How often each 128-bit path ran: the comparison must exercise them all.
+        let (mut parsed, mut added, mut printed) = (0, 0, 0);
+        for _ in 0..100_000 {
+            let text = random_decimal(&mut rng);
+            let decimal = Decimal::split(&text).expect("a plain decimal");
+            let exact = decimal.exact();
+            if let Some(small) = decimal.small() {
+                assert_eq!(small, exact, "{text}");
+                parsed += 1;
+            }
+            printed += parts_agree(exact, &text) as u32;
+            let other = LongDouble::parse(&random_decimal(&mut rng)).unwrap();
+            if let Some(sum) = exact.add_small(other) {
+                assert_eq!(sum, exact.add_exact(other), "{text} {other:?}");
+                added += 1;
+            }
+            // A running total, as RQ's total_working_time, read back from its own text.
+            total = LongDouble::parse(&total.add(exact).to_human()).unwrap();
+            printed += parts_agree(total, &text) as u32;
+            let random = LongDouble {
+                negative: rng.gen_bool(0.5),
+                mantissa: rng.gen::<u64>() >> rng.gen_range(0..64),
+                exponent: rng.gen_range(-140..70),
+            };
+            printed += parts_agree(random, &format!("{random:?}")) as u32;
+            if let Some(sum) = random.add_small(exact) {
+                assert_eq!(sum, random.add_exact(exact), "{random:?} {text}");
+            }
+        }
+        assert!(
+            parsed > 30_000 && added > 30_000 && printed > 60_000,
+            "{parsed} {added} {printed}"
+        );
     }
 }

@@ -32,11 +32,11 @@ pub fn parse_float(text: &str) -> Option<f64> {
     if value.is_nan() {
         return None;
     }
-    let lower = text.to_ascii_lowercase();
-    if value.is_infinite() && !lower.contains("inf") {
+    // Only the rare infinite and zero values need the lower-case text.
+    if value.is_infinite() && !text.to_ascii_lowercase().contains("inf") {
         return None;
     }
-    if value == 0.0 && mantissa_has_nonzero_digit(&lower) {
+    if value == 0.0 && mantissa_has_nonzero_digit(&text.to_ascii_lowercase()) {
         return None;
     }
     Some(value)

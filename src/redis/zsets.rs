@@ -2,13 +2,14 @@
 //! ZREMRANGEBYSCORE. Order is (score, member bytes), as in Redis's listpack and skiplist.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeSet, HashMap};
 
 use crate::redis::arg::Arg;
 use crate::redis::errors;
 use crate::redis::keyspace::Db;
 use crate::redis::numbers::{format_double, parse_float, parse_int};
 use crate::redis::reply::Reply;
+use crate::sim::rng::WordBuildHasher;
 use crate::sim::SimTime;
 
 /// A score that is never NaN, ordered as Redis compares doubles (so -0 equals 0).
@@ -29,11 +30,13 @@ impl Ord for Score {
     }
 }
 
-/// Members with scores, indexed both ways.
+/// Members with scores, indexed both ways. Members are [`Arg`]s: RQ's (job ids) fit inline,
+/// so the search keys built to move or remove one allocate nothing.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SortedSet {
-    scores: BTreeMap<String, f64>,
-    order: BTreeSet<(Score, String)>,
+    /// Looked up by member only (the order is `order`'s), so hashed rather than a tree.
+    scores: HashMap<Arg, f64, WordBuildHasher>,
+    order: BTreeSet<(Score, Arg)>,
 }
 
 impl SortedSet {
@@ -44,16 +47,17 @@ impl SortedSet {
     /// Adds or moves `member`.
     pub fn insert(&mut self, member: &str, score: f64) {
         let score = if score == 0.0 { 0.0 } else { score };
-        if let Some(old) = self.scores.insert(member.to_string(), score) {
-            self.order.remove(&(Score(old), member.to_string()));
+        let member = Arg::from(member);
+        if let Some(old) = self.scores.insert(member.clone(), score) {
+            self.order.remove(&(Score(old), member.clone()));
         }
-        self.order.insert((Score(score), member.to_string()));
+        self.order.insert((Score(score), member));
     }
 
     pub fn remove(&mut self, member: &str) -> bool {
         match self.scores.remove(member) {
             Some(old) => {
-                self.order.remove(&(Score(old), member.to_string()));
+                self.order.remove(&(Score(old), Arg::from(member)));
                 true
             }
             None => false,
@@ -150,23 +154,31 @@ fn parse_add_flags(args: &[Arg]) -> (AddFlags, usize) {
     let mut flags = AddFlags::default();
     let mut index = 1;
     while let Some(word) = args.get(index) {
-        let word = word.to_ascii_lowercase();
-        match word.as_str() {
-            "nx" => flags.nx = true,
-            "xx" => flags.xx = true,
-            "gt" => flags.gt = true,
-            "lt" => flags.lt = true,
-            "ch" => flags.ch = true,
-            "incr" => flags.incr = true,
-            _ => break,
-        }
+        // Compared ignoring case rather than lower-cased: no String per word.
+        let is = |name: &str| word.eq_ignore_ascii_case(name);
+        let flag = if is("nx") {
+            &mut flags.nx
+        } else if is("xx") {
+            &mut flags.xx
+        } else if is("gt") {
+            &mut flags.gt
+        } else if is("lt") {
+            &mut flags.lt
+        } else if is("ch") {
+            &mut flags.ch
+        } else if is("incr") {
+            &mut flags.incr
+        } else {
+            break;
+        };
+        *flag = true;
         index += 1;
     }
     (flags, index)
 }
 
 /// Checks ZADD's arguments in Redis's order; the parsed (score, member) pairs.
-fn check_add(flags: &AddFlags, pairs: &[Arg]) -> Result<Vec<(f64, String)>, Reply> {
+fn check_add<'a>(flags: &AddFlags, pairs: &'a [Arg]) -> Result<Vec<(f64, &'a str)>, Reply> {
     if pairs.is_empty() || pairs.len() % 2 != 0 {
         return Err(errors::syntax());
     }
@@ -188,7 +200,7 @@ fn check_add(flags: &AddFlags, pairs: &[Arg]) -> Result<Vec<(f64, String)>, Repl
     pairs
         .chunks(2)
         .map(|pair| match parse_float(&pair[0]) {
-            Some(score) => Ok((score, pair[1].to_string())),
+            Some(score) => Ok((score, pair[1].as_str())),
             None => Err(errors::reply(errors::NOT_FLOAT)),
         })
         .collect()
@@ -239,19 +251,19 @@ pub fn zadd(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
         Err(reply) => return reply,
     };
     let key = &args[0];
-    match db.check::<SortedSet>(now, key) {
-        Ok(false) if flags.xx => {
-            return if flags.incr {
-                Reply::Nil
-            } else {
-                Reply::Int(0)
-            }
+    // Only XX needs to know beforehand whether the key exists; otherwise the lookup that
+    // creates the set also finds a key of another type.
+    if flags.xx {
+        match db.check::<SortedSet>(now, key) {
+            Ok(false) if flags.incr => return Reply::Nil,
+            Ok(false) => return Reply::Int(0),
+            Ok(true) => {}
+            Err(reply) => return reply,
         }
-        Ok(_) => {}
-        Err(reply) => return reply,
     }
-    let Ok(zset) = db.write_or_create::<SortedSet>(now, key) else {
-        return errors::wrong_type();
+    let zset = match db.write_or_create::<SortedSet>(now, key) {
+        Ok(zset) => zset,
+        Err(reply) => return reply,
     };
     let (mut added, mut updated, mut last) = (0, 0, None);
     let mut failure = None;
