@@ -317,7 +317,7 @@ fn scheduler_overlap_from_events_is_measured() {
     let root = tempfile::tempdir().unwrap();
     let outputs = run_into(&fresh_dir(root.path()));
     assert_eq!(outputs.gaps.dual_total(), SimDuration::from_secs(1));
-    assert_eq!(outputs.gaps.longest_gap(), SimDuration::ZERO);
+    assert_eq!(outputs.gaps.longest_gap(), Some(SimDuration::ZERO));
 }
 
 fn summary_of(outputs: &Outputs) -> Summary {

@@ -465,3 +465,21 @@ liveness = false
     assert_eq!(outputs::of_kind(&control, "worker_born").len(), 1);
     assert!(outputs::of_kind(&control, "worker_died").is_empty());
 }
+
+/// The two scheduler gaps (issue: a metric must mean what its name says). In holder-crash the
+/// holder is SIGKILLed: no live scheduler holds the lock from the kill, while the key lives on
+/// for its 61 s TTL, so `longest_scheduler_gap_s` exceeds `longest_lock_absent_s` by that TTL.
+/// A run whose queues no `--with-scheduler` worker serves has neither.
+#[test]
+fn scheduler_gap_counts_from_a_killed_holder_and_lock_absence_from_its_expiry() {
+    let crash = run(&load("holder-crash"), 1).summary;
+    let gap = crash.longest_scheduler_gap_s.expect("a served queue");
+    let absent = crash.longest_lock_absent_s.expect("a served queue");
+    assert!(
+        (gap - absent - 61.0).abs() < 1.5,
+        "gap {gap} s, lock absent {absent} s: they should differ by the 61 s TTL"
+    );
+    let unserved = run(&load("retry-simple"), 1).summary;
+    assert_eq!(unserved.longest_scheduler_gap_s, None);
+    assert_eq!(unserved.longest_lock_absent_s, None);
+}

@@ -189,13 +189,23 @@ fn holder_crash_leaves_no_scheduler_for_61_s_plus_up_to_one_maintenance_period()
             run.time_s
         );
     }
-    // The gap is measured from the first one-second sample without a holder.
-    let gap = acquired.time_s - expiry;
-    let reported = result.summary.longest_scheduler_gap_s;
+    // The lock's absence is measured from the first one-second sample without a holder; the
+    // time without a live scheduler from the kill itself.
+    let absent = acquired.time_s - expiry;
+    let reported = result
+        .summary
+        .longest_lock_absent_s
+        .expect("a served queue");
     assert!(
-        reported <= gap + 0.001 && reported >= gap - 1.0,
-        "{reported} vs {gap}"
+        reported <= absent + 0.001 && reported >= absent - 1.0,
+        "{reported} vs {absent}"
     );
+    let gap = acquired.time_s - kill.time_s;
+    let reported = result
+        .summary
+        .longest_scheduler_gap_s
+        .expect("a served queue");
+    assert!((reported - gap).abs() < 0.001, "{reported} vs {gap}");
     // Every retry that fell due in the gap was enqueued by the new holder's first tick.
     let new_holder_first_tick = acquired.time_s + 0.1;
     for scheduled in of_kind(&events, "job_retry_scheduled") {
@@ -246,7 +256,16 @@ fn rolling_deploy_leaves_the_lock_free_until_the_new_pods_maintenance() {
     );
     let gap = acquired.time_s - released.time_s;
     assert!(gap > 800.0 && gap < 810.0, "{gap}");
-    let reported = result.summary.longest_scheduler_gap_s;
+    // A released lock: no live holder and no key, the same gap either way.
+    let absent = result
+        .summary
+        .longest_lock_absent_s
+        .expect("a served queue");
+    let reported = result
+        .summary
+        .longest_scheduler_gap_s
+        .expect("a served queue");
+    assert!((absent - reported).abs() < 1.0, "{absent} vs {reported}");
     assert!(
         reported <= gap + 0.001 && reported >= gap - 1.0,
         "{reported} vs {gap}"

@@ -1,5 +1,5 @@
-//! Who holds each queue's scheduler lock over time, how long nobody did, and when two
-//! schedulers both believed they did.
+//! Who holds each queue's scheduler lock over time, how long no live scheduler did, and when
+//! two schedulers both believed they did.
 //!
 //! ```text
 //!  redis holder  │ s1 ██████████│░░░░ gap ░░░░│ s2 ████████████████
@@ -12,6 +12,15 @@
 //! lock event) and from the `redis_holder` of lock events; beliefs come from
 //! `LockView::believes_held` of scheduler events. A scheduler that dies or whose process is
 //! killed believes nothing any more; a paused one still does, which is the point.
+//!
+//! Two gaps are measured per queue, because they differ exactly when it matters:
+//! - **lock absent**: the key `rq:scheduler-lock:<q>` is not in Redis;
+//! - **no live scheduler** (the *scheduler gap*): no live scheduler process holds the lock,
+//!   either because the key is absent or because its holder was killed or died and the key
+//!   only waits for its TTL (up to 61 s in which nothing enqueues due jobs). A paused holder
+//!   still counts as live; if the pause outlasts the TTL the key goes, and so does the holder.
+//!
+//! Only queues that some `--with-scheduler` worker serves are followed.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -45,9 +54,12 @@ pub struct QueueLockTimeline {
     /// Changes only, in time order, covering the first observation to the end of the run.
     pub intervals: Vec<HolderInterval>,
     pub dual_periods: Vec<DualPeriod>,
-    /// The longest interval with no holder in Redis.
+    /// The longest interval with no live scheduler process holding the lock.
     pub longest_gap: SimDuration,
     pub longest_gap_start: Option<SimTime>,
+    /// The longest interval with no lock key in Redis.
+    pub longest_lock_absent: SimDuration,
+    pub longest_lock_absent_start: Option<SimTime>,
     pub dual_total: SimDuration,
     /// More than [`MAX_INTERVALS_PER_QUEUE`] changes: `intervals` stops early.
     pub truncated: bool,
@@ -62,13 +74,15 @@ pub struct SchedulerGapReport {
 }
 
 impl SchedulerGapReport {
-    /// The longest time any queue went without a scheduler lock holder.
-    pub fn longest_gap(&self) -> SimDuration {
-        self.queues
-            .iter()
-            .map(|q| q.longest_gap)
-            .max()
-            .unwrap_or(SimDuration::ZERO)
+    /// The longest time any followed queue went without a live scheduler holding its lock;
+    /// `None` when no queue is served by a scheduler.
+    pub fn longest_gap(&self) -> Option<SimDuration> {
+        self.queues.iter().map(|q| q.longest_gap).max()
+    }
+
+    /// The longest time any followed queue's lock key was absent from Redis.
+    pub fn longest_lock_absent(&self) -> Option<SimDuration> {
+        self.queues.iter().map(|q| q.longest_lock_absent).max()
     }
 
     /// Total time, summed over queues, with two or more believing schedulers.
@@ -83,6 +97,9 @@ impl SchedulerGapReport {
 struct QueueState {
     holder: Option<Name>,
     since: SimTime,
+    /// Whether a live scheduler process holds the lock, and since when that has been so.
+    live_holding: bool,
+    live_since: SimTime,
     timeline: QueueLockTimeline,
     believers: BTreeSet<Name>,
     dual_since: Option<SimTime>,
@@ -94,12 +111,16 @@ impl QueueState {
         QueueState {
             holder: None,
             since: time,
+            live_holding: false,
+            live_since: time,
             timeline: QueueLockTimeline {
                 queue,
                 intervals: Vec::new(),
                 dual_periods: Vec::new(),
                 longest_gap: SimDuration::ZERO,
                 longest_gap_start: None,
+                longest_lock_absent: SimDuration::ZERO,
+                longest_lock_absent_start: None,
                 dual_total: SimDuration::ZERO,
                 truncated: false,
             },
@@ -113,11 +134,13 @@ impl QueueState {
     fn close_interval(&mut self, time: SimTime) {
         let span = time.since(self.since);
         let timeline = &mut self.timeline;
-        if self.holder.is_none()
-            && (span > timeline.longest_gap || timeline.longest_gap_start.is_none())
-        {
-            timeline.longest_gap = span;
-            timeline.longest_gap_start = Some(self.since);
+        if self.holder.is_none() {
+            keep_longest(
+                &mut timeline.longest_lock_absent,
+                &mut timeline.longest_lock_absent_start,
+                self.since,
+                span,
+            );
         }
         if span == SimDuration::ZERO {
             return;
@@ -133,13 +156,42 @@ impl QueueState {
         }
     }
 
-    fn set_holder(&mut self, time: SimTime, holder: Option<&str>) {
+    fn set_holder(&mut self, time: SimTime, holder: Option<&str>, live: &BTreeSet<Name>) {
         if self.holder.as_deref() == holder {
             return;
         }
         self.close_interval(time);
         self.holder = holder.map(Name::from);
         self.since = time;
+        self.update_live_holding(time, live);
+    }
+
+    /// Starts or ends a gap without a live holder when the holder or its liveness changed.
+    fn update_live_holding(&mut self, time: SimTime, live: &BTreeSet<Name>) {
+        let holding = self.holder.as_ref().is_some_and(|h| live.contains(h));
+        if holding == self.live_holding {
+            return;
+        }
+        if holding {
+            self.close_gap(time);
+        }
+        self.live_holding = holding;
+        self.live_since = time;
+    }
+
+    /// Ends a gap without a live holder at `time` (a no-op while one holds the lock).
+    fn close_gap(&mut self, time: SimTime) {
+        if self.live_holding {
+            return;
+        }
+        let timeline = &mut self.timeline;
+        let span = time.since(self.live_since);
+        keep_longest(
+            &mut timeline.longest_gap,
+            &mut timeline.longest_gap_start,
+            self.live_since,
+            span,
+        );
     }
 
     fn set_belief(&mut self, time: SimTime, scheduler: &Name, believes: bool) {
@@ -174,12 +226,27 @@ impl QueueState {
     }
 }
 
+/// Keeps `span` (starting at `start`) if it is the longest so far, or the first.
+fn keep_longest(
+    longest: &mut SimDuration,
+    longest_start: &mut Option<SimTime>,
+    start: SimTime,
+    span: SimDuration,
+) {
+    if span > *longest || longest_start.is_none() {
+        *longest = span;
+        *longest_start = Some(start);
+    }
+}
+
 /// Follows every queue's scheduler lock. Feed it the event stream and `observe_lock`.
 #[derive(Debug, Default)]
 pub struct SchedulerGaps {
     queues: BTreeMap<Name, QueueState>,
     /// Process name → scheduler name, learned from lock events, to recognise a killed one.
     scheduler_of_process: BTreeMap<Name, Name>,
+    /// Schedulers whose process is alive: seen starting or taking a lock, not seen dying.
+    live: BTreeSet<Name>,
 }
 
 impl SchedulerGaps {
@@ -191,7 +258,10 @@ impl SchedulerGaps {
     /// at time 0 for every queue, then every second and at every lock event; only changes are
     /// kept. Times must not go backwards.
     pub fn observe_lock(&mut self, time: SimTime, queue: &str, holder: Option<&str>) {
-        self.queue_state(queue, time).set_holder(time, holder);
+        let live = std::mem::take(&mut self.live);
+        self.queue_state(queue, time)
+            .set_holder(time, holder, &live);
+        self.live = live;
     }
 
     fn queue_state(&mut self, queue: &str, time: SimTime) -> &mut QueueState {
@@ -203,12 +273,24 @@ impl SchedulerGaps {
         self.queues.get_mut(queue).expect("inserted above")
     }
 
-    /// The scheduler no longer runs: it believes nothing, on every queue.
+    /// A scheduler process runs: a lock it holds counts as held by a live scheduler.
+    fn scheduler_alive(&mut self, time: SimTime, scheduler: &Name) {
+        if self.live.insert(scheduler.clone()) {
+            for state in self.queues.values_mut() {
+                state.update_live_holding(time, &self.live);
+            }
+        }
+    }
+
+    /// The scheduler no longer runs: it believes nothing, on every queue, and a lock it still
+    /// holds in Redis is held by nobody alive.
     fn forget_scheduler(&mut self, time: SimTime, scheduler: &Name) {
+        self.live.remove(scheduler);
         for state in self.queues.values_mut() {
             if state.believers.contains(scheduler) {
                 state.set_belief(time, scheduler, false);
             }
+            state.update_live_holding(time, &self.live);
         }
     }
 
@@ -219,6 +301,7 @@ impl SchedulerGaps {
             .into_values()
             .map(|mut state| {
                 state.close_interval(end);
+                state.close_gap(end);
                 state.close_dual(end);
                 state.timeline
             })
@@ -233,6 +316,9 @@ impl SchedulerGaps {
 impl EventSink for SchedulerGaps {
     fn on_event(&mut self, event: &Event) {
         match &event.kind {
+            EventKind::SchedulerStarted { scheduler } => {
+                self.scheduler_alive(event.time, scheduler);
+            }
             EventKind::SchedulerDied { scheduler, .. } => {
                 self.forget_scheduler(event.time, scheduler);
             }
@@ -252,9 +338,16 @@ impl EventSink for SchedulerGaps {
                     self.scheduler_of_process
                         .insert(process.clone(), lock.scheduler.clone());
                 }
+                if lock.believes_held {
+                    // Its process emitted this event: it is alive (a worker taking the lock
+                    // for its scheduler, or a `--burst` worker's own pass).
+                    self.scheduler_alive(event.time, &lock.scheduler);
+                }
+                let live = std::mem::take(&mut self.live);
                 let state = self.queue_state(queue, event.time);
-                state.set_holder(event.time, lock.redis_holder.as_deref());
+                state.set_holder(event.time, lock.redis_holder.as_deref(), &live);
                 state.set_belief(event.time, &lock.scheduler, lock.believes_held);
+                self.live = live;
             }
         }
     }
@@ -311,8 +404,16 @@ mod tests {
             (Some("s2"), 400, 500),
         ];
         assert_eq!(spans, expected);
-        assert_eq!(report.longest_gap(), SimDuration::from_secs(300));
-        assert_eq!(timeline.longest_gap_start, Some(SimTime::from_secs(100)));
+        assert_eq!(
+            report.longest_lock_absent(),
+            Some(SimDuration::from_secs(300))
+        );
+        assert_eq!(
+            timeline.longest_lock_absent_start,
+            Some(SimTime::from_secs(100))
+        );
+        // Nobody was seen alive: from the first observation, no live scheduler held it.
+        assert_eq!(report.longest_gap(), Some(SimDuration::from_secs(500)));
     }
 
     #[test]
@@ -346,7 +447,62 @@ mod tests {
         let mut gaps = SchedulerGaps::new();
         gaps.observe_lock(SimTime::from_secs(0), "low", None);
         let report = gaps.finish(SimTime::from_secs(60));
-        assert_eq!(report.longest_gap(), SimDuration::from_secs(60));
+        assert_eq!(report.longest_gap(), Some(SimDuration::from_secs(60)));
+        assert_eq!(
+            report.longest_lock_absent(),
+            Some(SimDuration::from_secs(60))
+        );
         assert_eq!(report.dual_total(), SimDuration::ZERO);
+    }
+
+    #[test]
+    fn no_followed_queue_means_no_gap_at_all() {
+        let report = SchedulerGaps::new().finish(SimTime::from_secs(60));
+        assert_eq!(report.longest_gap(), None);
+        assert_eq!(report.longest_lock_absent(), None);
+    }
+
+    /// The holder is SIGKILLed at 100 s; its key lives until 150 s (the TTL), and a standby
+    /// takes over at 170 s. The key was absent 20 s; no live scheduler held it for 70 s.
+    #[test]
+    fn a_killed_holder_leaves_a_gap_that_starts_at_the_kill_not_at_the_expiry() {
+        let mut gaps = SchedulerGaps::new();
+        gaps.observe_lock(SimTime::from_secs(0), "default", None);
+        gaps.on_event(&lock_event(10, "s1", true, Some("s1")));
+        let kill = Event {
+            kind: EventKind::ProcessKilled,
+            queue: None,
+            ..lock_event(100, "s1", false, None)
+        };
+        gaps.on_event(&kill);
+        gaps.observe_lock(SimTime::from_secs(150), "default", None);
+        gaps.on_event(&lock_event(170, "s2", true, Some("s2")));
+        let report = gaps.finish(SimTime::from_secs(300));
+        let timeline = &report.queues[0];
+        assert_eq!(
+            report.longest_lock_absent(),
+            Some(SimDuration::from_secs(20))
+        );
+        assert_eq!(report.longest_gap(), Some(SimDuration::from_secs(70)));
+        assert_eq!(timeline.longest_gap_start, Some(SimTime::from_secs(100)));
+    }
+
+    /// A paused holder still counts as live: a pause within the TTL is no gap.
+    #[test]
+    fn a_live_holder_is_no_gap_and_a_scheduler_started_event_marks_it_live() {
+        let mut gaps = SchedulerGaps::new();
+        gaps.observe_lock(SimTime::from_secs(0), "default", Some("s1"));
+        let started = Event {
+            kind: EventKind::SchedulerStarted {
+                scheduler: Name::from("s1"),
+            },
+            queue: None,
+            ..lock_event(4, "s1", false, None)
+        };
+        gaps.on_event(&started);
+        gaps.observe_lock(SimTime::from_secs(50), "default", Some("s1"));
+        let report = gaps.finish(SimTime::from_secs(100));
+        assert_eq!(report.longest_gap(), Some(SimDuration::from_secs(4)));
+        assert_eq!(report.longest_lock_absent(), Some(SimDuration::ZERO));
     }
 }

@@ -101,7 +101,12 @@ pub struct Summary {
     pub outcomes: Outcomes,
     pub retry_lateness_s: RetryLateness,
     pub queue_wait_s: QueueWait,
-    pub longest_scheduler_gap_s: f64,
+    /// The longest time a queue served by a scheduler had no live scheduler process holding
+    /// its lock (what "no scheduler" means); `null` when no queue is served by one.
+    pub longest_scheduler_gap_s: Option<f64>,
+    /// The longest time such a queue's lock key was absent from Redis (shorter than the gap
+    /// by up to the lock's TTL when a holder is killed).
+    pub longest_lock_absent_s: Option<f64>,
     pub dual_scheduler_s: f64,
     pub violations: Vec<ViolationSummary>,
     pub replay: String,
@@ -140,7 +145,12 @@ impl Summary {
             outcomes: outcomes(&jobs.outcomes),
             retry_lateness_s: retry_lateness(jobs),
             queue_wait_s: queue_wait(jobs),
-            longest_scheduler_gap_s: micros_to_s(gaps.longest_gap().as_micros() as i64),
+            longest_scheduler_gap_s: gaps
+                .longest_gap()
+                .map(|g| micros_to_s(g.as_micros() as i64)),
+            longest_lock_absent_s: gaps
+                .longest_lock_absent()
+                .map(|g| micros_to_s(g.as_micros() as i64)),
             dual_scheduler_s: micros_to_s(gaps.dual_total().as_micros() as i64),
             violations: violations.iter().map(violation_summary).collect(),
             replay: run.replay.clone(),
@@ -255,8 +265,12 @@ pub fn terminal_table(summary: &Summary, color: bool) -> String {
             [wait.p50, wait.p99].map(seconds).join(" / "),
         ),
         (
-            "longest time without a scheduler".into(),
-            seconds(Some(summary.longest_scheduler_gap_s)),
+            "longest time without a live scheduler".into(),
+            seconds(summary.longest_scheduler_gap_s),
+        ),
+        (
+            "longest time without the lock key".into(),
+            seconds(summary.longest_lock_absent_s),
         ),
         (
             "time with two schedulers".into(),
@@ -350,6 +364,7 @@ mod tests {
             "retry_lateness_s",
             "queue_wait_s",
             "longest_scheduler_gap_s",
+            "longest_lock_absent_s",
             "dual_scheduler_s",
             "violations",
             "replay",

@@ -143,7 +143,7 @@ const RESULT_COLUMNS: [(&str, &str, usize); 13] = [
     ("retry late max s", "retry_lateness_max_s", 2),
     ("dup /M jobs", "duplicates_per_million", 1),
     ("lost /M jobs", "lost_per_million", 1),
-    ("no scheduler max s", "longest_scheduler_gap_s", 1),
+    ("no live scheduler max s", "longest_scheduler_gap_s", 1),
     ("jobs", "jobs", 0),
     ("failed checks", "checks_passed", 0),
 ];

@@ -28,7 +28,7 @@ pub const RUNS_CSV: &str = "runs.csv";
 /// The header of `runs.csv`.
 pub const RUNS_HEADER: &str = "seed,verdict,jobs,executions,retries,duplicate_executions,\
 lost_jobs,retry_lateness_p50_s,retry_lateness_p99_s,retry_lateness_max_s,queue_wait_p50_s,\
-queue_wait_p99_s,longest_scheduler_gap_s,dual_scheduler_s,failed_checks";
+queue_wait_p99_s,longest_scheduler_gap_s,longest_lock_absent_s,dual_scheduler_s,failed_checks";
 
 /// One metric over the runs that have it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -57,6 +57,7 @@ pub struct Metrics {
     pub queue_wait_p50_s: MetricStats,
     pub queue_wait_p99_s: MetricStats,
     pub longest_scheduler_gap_s: MetricStats,
+    pub longest_lock_absent_s: MetricStats,
 }
 
 /// The whole of `aggregate.json`.
@@ -92,7 +93,8 @@ impl Aggregate {
             retry_lateness_max_s: value(|s| s.retry_lateness_s.max),
             queue_wait_p50_s: value(|s| s.queue_wait_s.p50),
             queue_wait_p99_s: value(|s| s.queue_wait_s.p99),
-            longest_scheduler_gap_s: value(|s| Some(s.longest_scheduler_gap_s)),
+            longest_scheduler_gap_s: value(|s| s.longest_scheduler_gap_s),
+            longest_lock_absent_s: value(|s| s.longest_lock_absent_s),
         };
         let mut checks_failed: BTreeMap<String, u64> = BTreeMap::new();
         for summary in summaries {
@@ -170,7 +172,7 @@ impl Aggregate {
 
 impl Metrics {
     /// Every metric with its label, in field order.
-    pub fn rows(&self) -> [(&'static str, &MetricStats); 10] {
+    pub fn rows(&self) -> [(&'static str, &MetricStats); 11] {
         [
             ("jobs", &self.jobs),
             ("executions", &self.executions),
@@ -181,7 +183,14 @@ impl Metrics {
             ("retry lateness max (s)", &self.retry_lateness_max_s),
             ("queue wait p50 (s)", &self.queue_wait_p50_s),
             ("queue wait p99 (s)", &self.queue_wait_p99_s),
-            ("longest scheduler gap (s)", &self.longest_scheduler_gap_s),
+            (
+                "longest time without a live scheduler (s)",
+                &self.longest_scheduler_gap_s,
+            ),
+            (
+                "longest time without the lock key (s)",
+                &self.longest_lock_absent_s,
+            ),
         ]
     }
 }
@@ -285,7 +294,8 @@ pub fn runs_csv(summaries: &[Summary]) -> String {
             optional(s.retry_lateness_s.max),
             optional(s.queue_wait_s.p50),
             optional(s.queue_wait_s.p99),
-            format!("{:.6}", s.longest_scheduler_gap_s),
+            optional(s.longest_scheduler_gap_s),
+            optional(s.longest_lock_absent_s),
             format!("{:.6}", s.dual_scheduler_s),
             failed.join(";"),
         ];

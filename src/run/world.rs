@@ -158,10 +158,17 @@ impl World {
             .iter()
             .map(|q| Name::from(q.as_str()))
             .collect();
-        let (env, network, sampled) = (self.env.clone(), self.network.clone(), queues.clone());
+        // Only queues a `--with-scheduler` worker serves have a scheduler gap to speak of.
+        let locked: Vec<Name> = self
+            .cluster
+            .scheduler_queues()
+            .iter()
+            .map(|q| Name::from(q.as_str()))
+            .collect();
+        let (env, network) = (self.env.clone(), self.network.clone());
         self.sim.schedule_in(SimDuration::ZERO, move |_| {
-            sample_every(env, sampled, interval, timeseries);
-            observe_locks_every_second(network, queues, gaps);
+            sample_every(env, queues, interval, timeseries);
+            observe_locks_every_second(network, locked, gaps);
         });
     }
 }

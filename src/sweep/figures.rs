@@ -14,7 +14,7 @@ pub const WAITED_THRESHOLD_S: f64 = 0.010;
 
 /// Column names, in file order. Every figure is a number; an empty cell means "none" (for
 /// example no interval retry ran, so there is no retry lateness).
-pub const FIGURES: [&str; 22] = [
+pub const FIGURES: [&str; 23] = [
     "jobs",
     "executions",
     "throughput_per_s",
@@ -33,6 +33,7 @@ pub const FIGURES: [&str; 22] = [
     "duplicates_per_million",
     "lost_per_million",
     "longest_scheduler_gap_s",
+    "longest_lock_absent_s",
     "dual_scheduler_s",
     "violations",
     "checks_passed",
@@ -75,7 +76,8 @@ pub fn figures(result: &RunResult, scenario: &Scenario, run_dir: &Path) -> Vec<O
         Some(summary.lost_jobs as f64),
         per_million(summary.duplicate_executions),
         per_million(summary.lost_jobs),
-        Some(summary.longest_scheduler_gap_s),
+        summary.longest_scheduler_gap_s,
+        summary.longest_lock_absent_s,
         Some(summary.dual_scheduler_s),
         Some(summary.violations.len() as f64),
         Some(if summary.all_checks_pass() { 1.0 } else { 0.0 }),

@@ -205,7 +205,7 @@ fn draw_panel(svg: &mut Svg, timeline: &QueueLockTimeline, scale: Scale, top: f6
 
 fn panel_header(timeline: &QueueLockTimeline) -> String {
     let mut header = format!(
-        "queue {} — longest time without a holder {}",
+        "queue {} — longest time without a live scheduler {}",
         timeline.queue,
         duration_label(timeline.longest_gap.as_secs_f64())
     );
