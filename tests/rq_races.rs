@@ -595,12 +595,12 @@ fn r17_a_stale_first_seen_fails_a_retry_as_stuck_and_the_job_runs_after_finishin
     );
 }
 
-/// What-if `clear_first_seen_on_start`: the horse deletes `first_seen` when j1 leaves the
-/// intermediate list, so the retry's stall sets a fresh key and the cleaner waits: two runs.
+/// What-if `first_seen_per_enqueue`: the retry was enqueued anew, so its stall sets a key of
+/// its own and the cleaner waits: two runs.
 #[test]
-fn r17_clearing_first_seen_on_start_runs_the_job_twice_only() {
+fn r17_first_seen_per_enqueue_runs_the_job_twice_only() {
     let what_if = WhatIf {
-        clear_first_seen_on_start: true,
+        first_seen_per_enqueue: true,
         ..WhatIf::default()
     };
     let harness = job_stalled_after_its_pop_twice(what_if);

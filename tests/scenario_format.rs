@@ -110,7 +110,7 @@ fn rq_defaults_match_rq_semantics_section_2() {
     assert_eq!(rq.hard_kill_grace, SimDuration::from_secs(60));
     assert_eq!(rq.variant, RqVariant::V2_12);
     assert!(!rq.atomic_enqueue && !rq.fenced_enqueue && !rq.retry_zadd_in_transaction);
-    assert!(!rq.clear_first_seen_on_start);
+    assert!(!rq.first_seen_per_enqueue);
 }
 
 #[test]

@@ -179,9 +179,6 @@ async fn prepare_job_execution(ctx: &ProcCtx, task: &mut HorseTask) -> Result<()
     ];
     if task.single_queue {
         commands.push(cmd!("LREM", keys::intermediate(&job.origin), 1, &job.id));
-        if ctx.params().what_if.clear_first_seen_on_start {
-            commands.push(cmd!("DEL", keys::first_seen(&job.origin, &job.id)));
-        }
     }
     ctx.redis.transaction(commands).await.map(|_| ())
 }

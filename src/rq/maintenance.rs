@@ -208,7 +208,11 @@ impl Worker {
     }
 
     async fn handle_stuck_id(&mut self, queue: &Name, mut job: Job) -> Result<(), RedisError> {
-        let first_seen_key = keys::first_seen(queue, &job.id);
+        let mut first_seen_key = keys::first_seen(queue, &job.id);
+        if self.ctx.params().what_if.first_seen_per_enqueue {
+            first_seen_key.push(':');
+            first_seen_key.push_str(job.enqueued_at.as_deref().unwrap_or(""));
+        }
         let now_s = self.ctx.now_micros() as f64 / 1e6;
         let set = cmd!(
             "SET",

@@ -23,10 +23,10 @@ pub struct WhatIf {
     pub fenced_enqueue: bool,
     /// Put the retry's ZADD to the scheduled registry inside the failure transaction.
     pub retry_zadd_in_transaction: bool,
-    /// Delete the intermediate list's `first_seen` key when the job leaves the list to start
-    /// (in the horse's LREM transaction), so that an earlier pass's key cannot make a later
-    /// pass look stuck (§9 R17).
-    pub clear_first_seen_on_start: bool,
+    /// Key the intermediate list's `first_seen` by job id and the job's `enqueued_at`, so that
+    /// a key from an earlier pass through the list (even one a slow cleaner sets after the job
+    /// left it) never makes a later pass look stuck (§9 R17).
+    pub first_seen_per_enqueue: bool,
 }
 
 /// The time a real machine spends where RQ's steps take none in the model: properties of the

@@ -50,7 +50,7 @@ pub fn rq_params(spec: &RqSpec, redis: &RedisSpec) -> RqParams {
             atomic_enqueue: spec.atomic_enqueue,
             fenced_enqueue: spec.fenced_enqueue,
             retry_zadd_in_transaction: spec.retry_zadd_in_transaction,
-            clear_first_seen_on_start: spec.clear_first_seen_on_start,
+            first_seen_per_enqueue: spec.first_seen_per_enqueue,
         },
     }
 }

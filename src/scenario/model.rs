@@ -254,12 +254,12 @@ pub struct RqSpec {
     /// What-if: the scheduled-registry ZADD of an interval retry runs inside the retry's
     /// transaction. Default false.
     pub retry_zadd_in_transaction: bool,
-    /// What-if: the intermediate list's `first_seen` key is deleted when the job starts, so a
-    /// key left by an earlier pass cannot make a retry look stuck (§9 R17). Default false.
-    /// Left out of the serialized form while false, so that scenarios written before the key
-    /// existed keep their `config_hash`.
+    /// What-if: the intermediate list's `first_seen` key names the job's enqueue as well as
+    /// its id, so a key left by an earlier pass cannot make a retry look stuck (§9 R17).
+    /// Default false. Left out of the serialized form while false, so that scenarios written
+    /// before the key existed keep their `config_hash`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub clear_first_seen_on_start: bool,
+    pub first_seen_per_enqueue: bool,
 }
 
 impl Default for RqSpec {
@@ -285,7 +285,7 @@ impl Default for RqSpec {
             atomic_enqueue: false,
             fenced_enqueue: false,
             retry_zadd_in_transaction: false,
-            clear_first_seen_on_start: false,
+            first_seen_per_enqueue: false,
         }
     }
 }
