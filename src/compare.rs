@@ -520,7 +520,11 @@ pub fn retry_delays(run: &RunData) -> Vec<f64> {
     }
     let mut delays = Vec::new();
     for (&(job, attempt), &end) in &ends {
-        if let Some(&next_start) = starts.get(&(job, attempt + 1)) {
+        // The largest attempt number has no next attempt (and must not overflow).
+        let next = attempt
+            .checked_add(1)
+            .and_then(|next| starts.get(&(job, next)));
+        if let Some(&next_start) = next {
             delays.push(next_start - end);
         }
     }

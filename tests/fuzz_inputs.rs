@@ -524,30 +524,56 @@ const JOBS_HEADER: &str = "job,queue,enqueued_s,executions,retries_used,outcome,
 end_s,max_retry_lateness_s";
 
 /// A number cell: mostly an ordinary one, sometimes an edge a reader must accept (negative,
-/// huge, zero), rarely one it must refuse with an error (NaN, infinite, not a number).
-fn number_cell() -> impl Strategy<Value = String> {
-    prop_oneof![
-        200 => (0u32..100_000).prop_map(|n| format!("{:.6}", f64::from(n) / 100.0)),
-        10 => prop::sample::select(vec![
-            "", "0", "-1", "-0", "1e308", "-1e308", "4294967295", "1.5", " 2 ", "1e-320",
-        ])
-        .prop_map(str::to_string),
-        5 => any::<f64>().prop_map(|v| v.to_string()),
-        1 => prop::sample::select(vec![
-            "NaN", "nan", "inf", "-inf", "infinity", "1e309", "4294967296", "x",
-        ])
-        .prop_map(str::to_string),
-    ]
+/// huge, zero); with `refused`, often one it must refuse with an error (NaN, infinite, not a
+/// number), so that a reader letting one through hands it to the metrics.
+fn number_cell(refused: bool) -> BoxedStrategy<String> {
+    let ordinary = (0u32..10_000).prop_map(|n| format!("{:.6}", f64::from(n) / 100.0));
+    let edge = prop::sample::select(vec![
+        "",
+        "0",
+        "-1",
+        "-0",
+        "1e308",
+        "-1e308",
+        "4294967295",
+        "1.5",
+        " 2 ",
+        "1e-320",
+    ])
+    .prop_map(str::to_string);
+    let bad = prop::sample::select(vec![
+        "NaN",
+        "nan",
+        "inf",
+        "-inf",
+        "infinity",
+        "1e309",
+        "4294967296",
+        "x",
+    ])
+    .prop_map(str::to_string);
+    if refused {
+        prop_oneof![10 => ordinary, 2 => edge, 1 => any::<f64>().prop_map(|v| v.to_string()), 3 => bad]
+            .boxed()
+    } else {
+        prop_oneof![40 => ordinary, 4 => edge, 1 => any::<f64>().prop_map(|v| v.to_string())]
+            .boxed()
+    }
 }
 
-/// A count cell (executions, retries, attempt): mostly small, sometimes an edge.
-fn count_cell() -> impl Strategy<Value = String> {
-    prop_oneof![
-        100 => (0u32..5).prop_map(|n| n.to_string()),
-        5 => prop::sample::select(vec!["", "0", "4294967295", "7.0"]).prop_map(str::to_string),
-        1 => prop::sample::select(vec!["-1", "1.5", "4294967296", "NaN", "x"])
-            .prop_map(str::to_string),
-    ]
+/// A count cell (executions, retries, attempt): mostly small, sometimes an edge; with
+/// `refused`, sometimes one a reader must refuse.
+fn count_cell(refused: bool) -> BoxedStrategy<String> {
+    let small = (0u32..4).prop_map(|n| n.to_string());
+    let edge = prop::sample::select(vec!["", "0", "4294967295", "4294967294", "7.0"])
+        .prop_map(str::to_string);
+    let bad =
+        prop::sample::select(vec!["-1", "1.5", "4294967296", "NaN", "x"]).prop_map(str::to_string);
+    if refused {
+        prop_oneof![60 => small, 6 => edge, 1 => bad].boxed()
+    } else {
+        prop_oneof![40 => small, 2 => edge].boxed()
+    }
 }
 
 fn word_cell(words: &'static [&'static str]) -> impl Strategy<Value = String> {
@@ -588,16 +614,16 @@ fn detail_cell() -> impl Strategy<Value = String> {
     ]
 }
 
-fn events_row() -> impl Strategy<Value = Vec<String>> {
+fn events_row(refused: bool) -> impl Strategy<Value = Vec<String>> {
     (
-        number_cell(),
-        count_cell(),
+        number_cell(refused),
+        count_cell(refused),
         word_cell(KINDS),
         word_cell(NAMES),
         word_cell(NAMES),
         word_cell(NAMES),
         word_cell(JOBS),
-        count_cell(),
+        count_cell(refused),
         detail_cell(),
     )
         .prop_map(
@@ -607,17 +633,17 @@ fn events_row() -> impl Strategy<Value = Vec<String>> {
         )
 }
 
-fn jobs_row() -> impl Strategy<Value = Vec<String>> {
+fn jobs_row(refused: bool) -> impl Strategy<Value = Vec<String>> {
     (
         word_cell(JOBS),
         word_cell(NAMES),
-        number_cell(),
-        count_cell(),
-        count_cell(),
+        number_cell(refused),
+        count_cell(refused),
+        count_cell(refused),
         word_cell(OUTCOMES),
-        number_cell(),
-        number_cell(),
-        number_cell(),
+        number_cell(refused),
+        number_cell(refused),
+        number_cell(refused),
     )
         .prop_map(
             |(job, queue, enq, exe, retries, outcome, first, end, late)| {
@@ -672,11 +698,14 @@ fn compare_readers_on_arbitrary_bytes() {
 
 #[test]
 fn compare_on_well_formed_files_of_arbitrary_values() {
+    // One run in four holds values a reader must refuse.
     let run = || {
-        (
-            csv_file(EVENTS_HEADER, events_row()),
-            csv_file(JOBS_HEADER, jobs_row()),
-        )
+        prop::bool::weighted(0.25).prop_flat_map(|refused| {
+            (
+                csv_file(EVENTS_HEADER, events_row(refused)),
+                csv_file(JOBS_HEADER, jobs_row(refused)),
+            )
+        })
     };
     campaign("compare files", (run(), run()), |(real, sim)| {
         let read = |(events, jobs): &(String, String)| {

@@ -401,3 +401,17 @@ fn nan_and_infinite_times_are_located_errors_not_panics() {
         );
     }
 }
+
+#[test]
+fn the_largest_attempt_number_has_no_next_attempt() {
+    // Attempt u32::MAX + 1 must neither overflow nor wrap to attempt 0.
+    let events = format!(
+        "{EVENTS_HEADER}1.0,0,job_started,w,horse,default,job-0000,0,\n\
+         10.0,1,job_failed,w,horse,default,job-0000,4294967295,\n"
+    );
+    let run = RunData {
+        events: read_events(&CsvTable::parse("e", &events).unwrap()).unwrap(),
+        jobs: Vec::new(),
+    };
+    assert_eq!(retry_delays(&run), Vec::<f64>::new());
+}
