@@ -185,6 +185,16 @@ impl RunData {
         let jobs = read_jobs(&CsvTable::read(&dir.join("jobs.csv"))?)?;
         Ok(RunData { events, jobs })
     }
+
+    /// Parses the bytes of an events.csv and a jobs.csv; the labels name them in errors.
+    pub fn parse(
+        (events_label, events): (&str, &[u8]),
+        (jobs_label, jobs): (&str, &[u8]),
+    ) -> Result<RunData, String> {
+        let events = read_events(&CsvTable::parse_bytes(events_label, events)?)?;
+        let jobs = read_jobs(&CsvTable::parse_bytes(jobs_label, jobs)?)?;
+        Ok(RunData { events, jobs })
+    }
 }
 
 fn read_events(table: &CsvTable) -> Result<Vec<EventRow>, String> {
@@ -193,10 +203,13 @@ fn read_events(table: &CsvTable) -> Result<Vec<EventRow>, String> {
     let (time, kind, pod, job, attempt) = (time?, kind?, pod?, job?, attempt?);
     let mut events = Vec::with_capacity(table.rows().len());
     for (index, row) in table.rows().iter().enumerate() {
-        let time_s = table
-            .number(index, time)?
-            .ok_or("events.csv: empty time_s")?;
-        let attempt = table.number(index, attempt)?.map(|value| value as u32);
+        let time_s = table.number(index, time)?.ok_or_else(|| {
+            format!(
+                "{}: column `time_s`: expected seconds, found an empty field",
+                table.locate(index)
+            )
+        })?;
+        let attempt = table.count(index, attempt)?;
         events.push(EventRow {
             time_s,
             kind: row[kind].clone(),
@@ -224,8 +237,8 @@ fn read_jobs(table: &CsvTable) -> Result<Vec<JobRow>, String> {
         jobs.push(JobRow {
             job: row[job].clone(),
             outcome: row[outcome].clone(),
-            executions: table.number(index, executions)?.unwrap_or(0.0) as u32,
-            retries_used: table.number(index, retries)?.unwrap_or(0.0) as u32,
+            executions: table.count(index, executions)?.unwrap_or(0),
+            retries_used: table.count(index, retries)?.unwrap_or(0),
             max_retry_lateness_s: table.number(index, lateness)?,
         });
     }
@@ -507,7 +520,11 @@ pub fn retry_delays(run: &RunData) -> Vec<f64> {
     }
     let mut delays = Vec::new();
     for (&(job, attempt), &end) in &ends {
-        if let Some(&next_start) = starts.get(&(job, attempt + 1)) {
+        // The largest attempt number has no next attempt (and must not overflow).
+        let next = attempt
+            .checked_add(1)
+            .and_then(|next| starts.get(&(job, next)));
+        if let Some(&next_start) = next {
             delays.push(next_start - end);
         }
     }

@@ -70,6 +70,7 @@ pub mod check;
 pub mod cli;
 pub mod cluster;
 pub mod compare;
+pub mod csv_input;
 pub mod event;
 pub mod explore;
 pub mod faults;

@@ -59,26 +59,41 @@ pub fn job_class(spec: &WorkloadSpec) -> JobClass {
     class
 }
 
-/// Reads a trace file: the first column of each row is seconds since the start; a header
-/// row and blank lines are skipped.
+/// Reads a trace file: the first column of each row is seconds since the start. The file is
+/// read as CSV the way spreadsheets write it: an optional header row, quoted fields (with
+/// `""` for a quote), LF or CRLF line ends, a UTF-8 byte order mark; blank lines are skipped.
 pub fn read_trace(path: &Path) -> Result<Vec<SimTime>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    parse_trace(&path.display().to_string(), &bytes)
+}
+
+/// Parses the bytes of a trace file; `label` names the file in errors, which give its line.
+pub fn parse_trace(label: &str, bytes: &[u8]) -> Result<Vec<SimTime>, String> {
+    let mut reader = crate::csv_input::reader(bytes);
     let mut times = Vec::new();
-    for (number, line) in text.lines().enumerate() {
-        let first = line.split(',').next().unwrap_or("").trim();
+    let mut record = csv::StringRecord::new();
+    let mut first_record = true;
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(error) => return Err(crate::csv_input::error_at(label, bytes, &error)),
+        }
+        let line = crate::csv_input::line_at(bytes, record.position());
+        let first = record.get(0).unwrap_or("").trim();
         if first.is_empty() {
             continue;
         }
+        let header_allowed = std::mem::replace(&mut first_record, false);
         match first.parse::<f64>() {
             Ok(seconds) if seconds >= 0.0 && seconds.is_finite() => {
                 times.push(SimTime(SimDuration::from_secs_f64(seconds).0))
             }
-            _ if number == 0 => continue,
+            Err(_) if header_allowed => continue,
             _ => {
                 return Err(format!(
-                    "{}:{}: expected seconds, found {first:?}",
-                    path.display(),
-                    number + 1
+                    "{label}:{line}: expected seconds since the start (a number >= 0) in the \
+                     first column, found {first:?}"
                 ))
             }
         }
@@ -325,5 +340,38 @@ mod tests {
         let (peak, trough) = (per_hour[14] as f64, per_hour[2] as f64);
         assert!((peak - 71_700.0).abs() < 1_500.0, "peak hour {peak}");
         assert!((trough - 7_500.0).abs() < 500.0, "trough hour {trough}");
+    }
+
+    fn seconds(times: &[SimTime]) -> Vec<f64> {
+        times.iter().map(|t| t.as_secs_f64()).collect()
+    }
+
+    #[test]
+    fn a_trace_as_a_spreadsheet_saves_it_header_quotes_and_crlf() {
+        // A header whose quoted name holds a comma, quoted numbers, a quoted second column
+        // holding a comma and a doubled quote, CRLF line ends and a blank line.
+        let text = "\u{feff}\"seconds, since start\",\"job\"\r\n\
+                    \"2.5\",\"a, \"\"quoted\"\" name\"\r\n\
+                    \r\n\
+                    0.5,b\r\n\
+                    \"1\"\r\n";
+        let times = parse_trace("t.csv", text.as_bytes()).unwrap();
+        assert_eq!(seconds(&times), vec![0.5, 1.0, 2.5]);
+    }
+
+    #[test]
+    fn a_quoted_field_may_hold_a_line_break_without_shifting_rows() {
+        let text = "t,note\n1,\"two\nlines\"\n3,x\n";
+        let times = parse_trace("t.csv", text.as_bytes()).unwrap();
+        assert_eq!(seconds(&times), vec![1.0, 3.0]);
+    }
+
+    #[test]
+    fn a_bad_trace_row_is_located_by_its_line() {
+        let error = parse_trace("t.csv", b"seconds\r\n1\r\nsoon\r\n").unwrap_err();
+        assert!(error.starts_with("t.csv:3: "), "{error}");
+        assert!(error.contains("\"soon\""), "{error}");
+        let error = parse_trace("t.csv", b"-1\n").unwrap_err();
+        assert!(error.starts_with("t.csv:1: "), "{error}");
     }
 }

@@ -208,6 +208,7 @@ fn holder_crash_leaves_no_scheduler_for_61_s_plus_up_to_one_maintenance_period()
     assert!((reported - gap).abs() < 0.001, "{reported} vs {gap}");
     // Every retry that fell due in the gap was enqueued by the new holder's first tick.
     let new_holder_first_tick = acquired.time_s + 0.1;
+    let mut due_in_gap = 0;
     for scheduled in of_kind(&events, "job_retry_scheduled") {
         let due_s = (scheduled
             .detail("due_unix_s")
@@ -216,6 +217,7 @@ fn holder_crash_leaves_no_scheduler_for_61_s_plus_up_to_one_maintenance_period()
             .unwrap()
             - EPOCH_UNIX_S) as f64;
         if due_s > kill.time_s && due_s < acquired.time_s - 1.0 {
+            due_in_gap += 1;
             let enqueue = scheduler_enqueues(&events, &scheduled.job)
                 .into_iter()
                 .find(|e| e.seq > scheduled.seq)
@@ -228,6 +230,13 @@ fn holder_crash_leaves_no_scheduler_for_61_s_plus_up_to_one_maintenance_period()
             );
         }
     }
+    // The case the loop checks must occur, or the test checks nothing.
+    assert!(
+        due_in_gap > 0,
+        "no retry fell due between the kill at {} and the takeover at {}",
+        kill.time_s,
+        acquired.time_s
+    );
     assert!(result.summary.retry_lateness_s.max.unwrap() <= acquired.time_s - kill.time_s);
 }
 

@@ -4,7 +4,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use simrq::sweep::{merge, run_sweep, Grid, Shard, SweepPlan, SWEEP_CSV, SWEEP_SUMMARY_CSV};
+use simrq::sweep::{
+    merge, read_sweep, run_sweep, Grid, Shard, SweepPlan, SWEEP_CSV, SWEEP_SUMMARY_CSV,
+};
 
 const SMALL: &str = "\
 [run]
@@ -150,4 +152,23 @@ fn a_bad_set_path_names_the_path_and_the_valid_keys_and_exits_2() {
     let (code, stderr) = simrq(&["sweep", file, "--shard", "4/4"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("0 <= I < N"), "{stderr}");
+}
+
+/// A `--set` value holding commas and quotes (an inline table) is quoted CSV-style on the
+/// command line, written quoted into sweep.csv, and read back whole.
+#[test]
+fn a_value_holding_commas_survives_the_grid_and_sweep_csv() {
+    let uniform = r#"{ uniform = { min = "1s", max = "2s" } }"#;
+    let option = r#"workload.default.duration="{ uniform = { min = ""1s"", max = ""2s"" } }","5s""#;
+    let out = tempfile::tempdir().unwrap();
+    let written = run_sweep(&plan(&[option], 1), None, out.path(), true, &|| {}).unwrap();
+    let csv = read(out.path(), SWEEP_CSV);
+    assert!(
+        csv.contains(r#",3,"{ uniform = { min = ""1s"", max = ""2s"" } }","#),
+        "{csv}"
+    );
+    let data = read_sweep(out.path()).unwrap();
+    let values: Vec<&str> = data.rows.iter().map(|r| r.values[0].as_str()).collect();
+    assert_eq!(values, [uniform, "5s"]);
+    assert_eq!(data.rows, written.rows);
 }

@@ -21,7 +21,7 @@ pub struct ExploreArgs {
     #[arg(long, default_value_t = 1000)]
     pub seeds: u64,
     /// The first seed; seeds S, S+1, … are run.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = super::seed_arg)]
     pub first_seed: u64,
     /// Swarm testing: each seed switches a random subset of the fault kinds off.
     #[arg(long)]
@@ -49,7 +49,13 @@ pub fn run(args: ExploreArgs) -> i32 {
         base_dir: base_dir_of(&args.file),
         progress: std::io::stderr().is_terminal(),
     };
-    let last = args.first_seed + args.seeds.saturating_sub(1);
+    let last = match super::last_seed(args.first_seed, args.seeds, "--first-seed/--seeds") {
+        Ok(last) => last,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return EXIT_USAGE;
+        }
+    };
     println!(
         "exploring {} with seeds {}..={last}{}",
         args.file.display(),

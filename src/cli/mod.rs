@@ -15,6 +15,38 @@ use clap::{Parser, Subcommand};
 /// Exit code for bad input or usage.
 pub const EXIT_USAGE: i32 = 2;
 
+/// The largest seed: the largest TOML integer, so that `[run] seed` in a scenario (and in the
+/// files `explore` writes) can name every seed a command line accepts.
+pub const MAX_SEED: u64 = i64::MAX as u64;
+
+/// Parses a `--seed` or `--first-seed` value: a whole number from 0 to [`MAX_SEED`].
+fn seed_arg(text: &str) -> Result<u64, String> {
+    text.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|seed| *seed <= MAX_SEED)
+        .ok_or_else(|| {
+            format!(
+                "expected a whole number from 0 to {MAX_SEED} (the largest TOML integer, so \
+                 that `[run] seed` can name it)"
+            )
+        })
+}
+
+/// The last of `count` seeds from `first`, or an error naming `flag` when it passes
+/// [`MAX_SEED`].
+pub fn last_seed(first: u64, count: u64, flag: &str) -> Result<u64, String> {
+    first
+        .checked_add(count.saturating_sub(1))
+        .filter(|last| *last <= MAX_SEED)
+        .ok_or_else(|| {
+            format!(
+                "{flag}: seeds {first}.. and {count} of them pass the largest seed {MAX_SEED} \
+                 (the largest TOML integer)"
+            )
+        })
+}
+
 #[derive(Parser, Debug)]
 #[command(
     name = "simrq",

@@ -23,7 +23,7 @@ pub struct ReportArgs {
     #[arg(long, default_value_t = 5)]
     pub runs: u64,
     /// For a scenario file: the first seed.
-    #[arg(long)]
+    #[arg(long, value_parser = super::seed_arg)]
     pub seed: Option<u64>,
     /// Seeds of the M/M/c check against Erlang C.
     #[arg(long, default_value_t = 10)]

@@ -16,7 +16,7 @@ pub struct RunArgs {
     /// The scenario file (TOML).
     pub file: PathBuf,
     /// Root seed; default: the scenario's `[run] seed`, else one picked and printed.
-    #[arg(long)]
+    #[arg(long, value_parser = super::seed_arg)]
     pub seed: Option<u64>,
     /// Run this many seeds (seed, seed+1, …) on all cores and aggregate them.
     #[arg(long, default_value_t = 1)]

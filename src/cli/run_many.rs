@@ -9,9 +9,12 @@ use crate::run::run_many_with_progress;
 use crate::scenario::Scenario;
 
 pub fn run_many(scenario: &Scenario, args: &RunArgs, seed: u64, out: &Path) -> i32 {
-    let Some(end) = seed.checked_add(args.runs) else {
-        eprintln!("error: seed {seed} + {} runs overflows", args.runs);
-        return EXIT_USAGE;
+    let end = match super::last_seed(seed, args.runs, "--seed/--runs") {
+        Ok(last) => last + 1,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return EXIT_USAGE;
+        }
     };
     let options = args.options(seed, out);
     let bar = stderr_bar(args.runs, "{bar:40} {pos}/{len} runs, {elapsed} ({eta})");

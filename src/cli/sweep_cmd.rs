@@ -23,7 +23,7 @@ pub struct SweepArgs {
     #[arg(long, default_value_t = 5)]
     pub runs: u64,
     /// First seed; default: the scenario's `[run] seed`, else 1.
-    #[arg(long)]
+    #[arg(long, value_parser = super::seed_arg)]
     pub seed: Option<u64>,
     /// Run only slice I of N (0 <= I < N), e.g. --shard $JOB_COMPLETION_INDEX/8.
     #[arg(long, value_name = "I/N")]
@@ -67,6 +67,7 @@ pub fn plan(
         return Err("--runs must be at least 1".to_string());
     }
     let seed = seed.or(loaded.scenario.run.seed).unwrap_or(1);
+    super::last_seed(seed, runs, "--seed/--runs")?;
     let label = file.display().to_string();
     Ok(SweepPlan::new(
         loaded.scenario,

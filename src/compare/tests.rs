@@ -337,3 +337,81 @@ mod envelope {
         assert!(error.contains("at least 20"), "{error}");
     }
 }
+
+#[test]
+fn events_as_a_spreadsheet_saves_them_are_read_by_column() {
+    // A byte order mark, CRLF line ends, and `detail` cells quoted the way events.csv writes
+    // them: commas, doubled quotes and a line break inside the quotes.
+    let events = "\u{feff}time_s,seq,kind,pod,process,queue,job,attempt,detail\r\n\
+                  1.000000,0,job_started,w,horse,default,job-0000,1,\"a=1, b=\"\"x, y\"\"\"\r\n\
+                  1.100000,1,job_failed,w,horse,default,job-0000,1,\"reason=exception raised\r\n\
+                  by the job, retry_intervals_s=[1, 2, 3]\"\r\n\
+                  3.600000,2,job_started,w,horse,default,job-0000,2,\r\n";
+    let jobs = format!(
+        "\u{feff}{}job-0000,default,0.9,2,1,finished,1.000000,3.700000,0.500000\r\n",
+        JOBS_HEADER.replace('\n', "\r\n")
+    );
+    let table = CsvTable::parse("events.csv", events).unwrap();
+    assert_eq!(
+        table.rows()[1][8],
+        "reason=exception raised\r\nby the job, retry_intervals_s=[1, 2, 3]"
+    );
+    assert_eq!(table.rows()[0][8], "a=1, b=\"x, y\"");
+    let run = RunData {
+        events: read_events(&table).unwrap(),
+        jobs: read_jobs(&CsvTable::parse("jobs.csv", &jobs).unwrap()).unwrap(),
+    };
+    assert_eq!(run.events.len(), 3);
+    assert_eq!(run.events[2].attempt, Some(2));
+    assert_eq!(run.jobs[0].executions, 2);
+    let delays = retry_delays(&run);
+    assert!(
+        delays.len() == 1 && (delays[0] - 2.5).abs() < 1e-9,
+        "{delays:?}"
+    );
+}
+
+#[test]
+fn a_bad_cell_after_a_multi_line_detail_is_located_by_its_line() {
+    let events =
+        format!("{EVENTS_HEADER}1.0,0,fault,p,pod,,,,\"two\nlines\"\nlater,1,fault,p,pod,,,,\n");
+    let error = read_events(&CsvTable::parse("events.csv", &events).unwrap()).unwrap_err();
+    assert!(
+        error.starts_with("events.csv:4: column `time_s`"),
+        "{error}"
+    );
+}
+
+#[test]
+fn nan_and_infinite_times_are_located_errors_not_panics() {
+    for bad in ["NaN", "inf", "-inf"] {
+        let (events, jobs) = run_csv(&DELAYS, 65.0, "finished");
+        let events = events.replacen("1.000000,3,job_started", &format!("{bad},3,job_started"), 1);
+        let real = write_run("real", (events, jobs.clone()));
+        let sim = write_run("sim", run_csv(&DELAYS, 65.0, "finished"));
+        let error = compare_dirs(real.path(), sim.path()).unwrap_err();
+        assert!(error.contains("events.csv:5: column `time_s`"), "{error}");
+        assert!(error.contains("expected a finite number"), "{error}");
+        let jobs = jobs.replacen(",0.100000\n", &format!(",{bad}\n"), 1);
+        let real = write_run("real", (run_csv(&DELAYS, 65.0, "finished").0, jobs));
+        let error = compare_dirs(real.path(), sim.path()).unwrap_err();
+        assert!(
+            error.contains("jobs.csv:2: column `max_retry_lateness_s`"),
+            "{error}"
+        );
+    }
+}
+
+#[test]
+fn the_largest_attempt_number_has_no_next_attempt() {
+    // Attempt u32::MAX + 1 must neither overflow nor wrap to attempt 0.
+    let events = format!(
+        "{EVENTS_HEADER}1.0,0,job_started,w,horse,default,job-0000,0,\n\
+         10.0,1,job_failed,w,horse,default,job-0000,4294967295,\n"
+    );
+    let run = RunData {
+        events: read_events(&CsvTable::parse("e", &events).unwrap()).unwrap(),
+        jobs: Vec::new(),
+    };
+    assert_eq!(retry_delays(&run), Vec::<f64>::new());
+}

@@ -100,24 +100,53 @@ pub fn fraction_above(histogram: &LogHistogram, threshold_s: f64) -> Option<f64>
 }
 
 /// Busy workers / live workers, summed over the samples of `timeseries.csv` taken while the
-/// workload ran (rows repeat the cluster's counts once per queue: each time counts once).
+/// workload ran (rows repeat the cluster's counts once per queue: each time counts once). The
+/// file is read as CSV by column name, so a queue name holding a comma or a quote is no harm.
 pub fn worker_utilisation(run_dir: &Path, active_s: f64) -> Option<f64> {
-    let text =
-        std::fs::read_to_string(run_dir.join(crate::report::timeseries::TIMESERIES_CSV)).ok()?;
+    let bytes = std::fs::read(run_dir.join(crate::report::timeseries::TIMESERIES_CSV)).ok()?;
+    utilisation_of(&bytes, active_s)
+}
+
+fn utilisation_of(bytes: &[u8], active_s: f64) -> Option<f64> {
+    let mut reader = crate::csv_input::reader(bytes);
+    let mut records = reader.records();
+    let header = records.next()?.ok()?;
+    let column = |name: &str| header.iter().position(|c| c == name);
+    let (time_at, live_at, busy_at) = (
+        column("time_s")?,
+        column("live_workers")?,
+        column("busy_workers")?,
+    );
     let (mut busy, mut live) = (0.0, 0.0);
-    let mut last_time = None;
-    for line in text.lines().skip(1) {
-        let fields: Vec<&str> = line.split(',').collect();
-        if fields.len() < 9 || last_time == Some(fields[0]) {
+    let mut last_time: Option<String> = None;
+    for record in records {
+        let record = record.ok()?;
+        let time_field = record.get(time_at)?;
+        if last_time.as_deref() == Some(time_field) {
             continue;
         }
-        last_time = Some(fields[0]);
-        let time: f64 = fields[0].parse().ok()?;
+        let time: f64 = time_field.parse().ok()?;
         if time > active_s {
             break;
         }
-        live += fields[7].parse::<f64>().ok()?;
-        busy += fields[8].parse::<f64>().ok()?;
+        last_time = Some(time_field.to_string());
+        live += record.get(live_at)?.parse::<f64>().ok()?;
+        busy += record.get(busy_at)?.parse::<f64>().ok()?;
     }
     (live > 0.0).then(|| busy / live)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utilisation_reads_columns_past_a_quoted_queue_name() {
+        let text = "time_s,queue,depth,scheduled,started,failed,finished,live_workers,busy_workers,lock_holder\r\n\
+                    1.000000,\"a,b\",0,0,0,0,0,4,1,\r\n\
+                    1.000000,c,0,0,0,0,0,4,1,\r\n\
+                    2.000000,\"a,b\",0,0,0,0,0,4,3,\"w,1\"\r\n\
+                    9.000000,c,0,0,0,0,0,4,0,\r\n";
+        assert_eq!(utilisation_of(text.as_bytes(), 5.0), Some(0.5));
+    }
 }

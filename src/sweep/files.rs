@@ -160,22 +160,28 @@ pub fn read_sweep(dir: &Path) -> Result<SweepData, SweepError> {
     })
 }
 
-/// Rows of `sweep.csv`. Values and check names never hold commas or quotes (paths, numbers,
-/// durations and check names), so a plain split reads what [`push_row`] wrote.
+/// Rows of `sweep.csv`, read as CSV (quoted fields, CRLF line ends, as a spreadsheet saves it);
+/// the header row is skipped. Errors give the line.
 fn parse_rows(text: &str, manifest: &Manifest) -> Result<Vec<Row>, String> {
     let dimensions = manifest.grid.dimensions.len();
     let expected = 2 + dimensions + FIGURES.len() + 1;
+    let bytes = text.as_bytes();
+    let mut reader = crate::csv_input::reader(bytes);
     let mut rows = Vec::new();
-    for (number, line) in text.lines().enumerate().skip(1) {
-        let fields: Vec<&str> = line.split(',').map(|f| f.trim_matches('"')).collect();
+    for record in reader.records().skip(1) {
+        let record = record.map_err(|e| {
+            let line = crate::csv_input::line_at(bytes, e.position());
+            format!("line {line}: not readable as CSV: {e}")
+        })?;
+        let line = crate::csv_input::line_at(bytes, record.position());
+        let fields: Vec<&str> = record.iter().collect();
         if fields.len() != expected {
             return Err(format!(
-                "line {}: {} fields, expected {expected}",
-                number + 1,
+                "line {line}: {} fields, expected {expected}",
                 fields.len()
             ));
         }
-        let bad = |what: &str| format!("line {}: bad {what}", number + 1);
+        let bad = |what: &str| format!("line {line}: bad {what}");
         let figures = fields[2 + dimensions..2 + dimensions + FIGURES.len()]
             .iter()
             .map(|f| {

@@ -56,8 +56,10 @@ impl Shard {
 }
 
 impl Dimension {
-    /// Parses `PATH=VALUES`: a comma-separated list (`5,10,20`, `"2.12","2.10"`) or an
-    /// inclusive integer range `A..B` with an optional step `A..B:S`.
+    /// Parses `PATH=VALUES`: a comma-separated list read as one CSV row (`5,10,20`,
+    /// `"2.12","2.10"`; a value holding a comma is quoted whole, with `""` for a quote:
+    /// `"{ min = ""1s"", max = ""2s"" }"`) or an inclusive integer range `A..B` with an
+    /// optional step `A..B:S`.
     pub fn parse(option: &str) -> Result<Dimension, String> {
         let (path, values) = option.split_once('=').ok_or_else(|| {
             format!("--set {option}: expected PATH=VALUES, e.g. pods.worker.replicas=2..8")
@@ -81,11 +83,25 @@ fn parse_values(text: &str) -> Result<Vec<String>, String> {
     if let Some(range) = parse_range(text)? {
         return Ok(range);
     }
-    let values: Vec<String> = text
-        .split(',')
-        .map(|v| v.trim().trim_matches('"').to_string())
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let mut record = csv::StringRecord::new();
+    let one_row = reader
+        .read_record(&mut record)
+        .map_err(|e| format!("not a comma-separated list: {e}"))?;
+    let values: Vec<String> = record
+        .iter()
+        .map(|v| v.trim_matches('"').to_string())
         .collect();
-    if values.iter().any(String::is_empty) {
+    if reader
+        .read_record(&mut csv::StringRecord::new())
+        .unwrap_or(true)
+    {
+        return Err("the values span more than one line".to_string());
+    }
+    if !one_row || values.iter().any(String::is_empty) {
         return Err("a value is empty".to_string());
     }
     Ok(values)
@@ -191,6 +207,7 @@ mod tests {
             .contains("PATH=VALUES"));
         assert!(Dimension::parse("a=5..2").unwrap_err().contains("A <= B"));
         assert!(Dimension::parse("a=1,,2").unwrap_err().contains("empty"));
+        assert!(Dimension::parse("a=").unwrap_err().contains("empty"));
         assert!(Grid::parse(&["a=1".into(), "a=2".into()]).is_err());
     }
 
@@ -204,5 +221,14 @@ mod tests {
         }
         assert!(Shard::parse("3/3").is_err());
         assert!(Shard::parse("1").is_err());
+    }
+
+    #[test]
+    fn a_quoted_value_may_hold_commas_and_quotes() {
+        let option = r#"workload.default.duration="{ uniform = { min = ""1s"", max = ""2s"" } }", "2.12" ,x"#;
+        assert_eq!(
+            Dimension::parse(option).unwrap().values,
+            [r#"{ uniform = { min = "1s", max = "2s" } }"#, "2.12", "x"]
+        );
     }
 }
