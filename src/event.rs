@@ -180,8 +180,8 @@ impl EventKind {
     }
 
     /// Routine rows: a job's ordinary life and a healthy scheduler's heartbeat. Everything
-    /// else — faults, what they did to processes, locks and jobs (`job_lost`), errors,
-    /// maintenance — is what `[run] events = "faults"` keeps.
+    /// else — faults, what they did to processes, locks and jobs (`job_lost`, `job_abandoned`),
+    /// errors, maintenance — is what `[run] events = "faults"` keeps.
     pub fn is_routine(&self) -> bool {
         matches!(
             self,
@@ -194,7 +194,6 @@ impl EventKind {
                 | EventKind::JobFailed { .. }
                 | EventKind::JobRetryRequeued { .. }
                 | EventKind::JobRetryScheduled { .. }
-                | EventKind::JobAbandoned { .. }
                 | EventKind::JobMovedToFailed { .. }
                 | EventKind::LockRefreshed { .. }
                 | EventKind::SchedulerTick { .. }

@@ -39,12 +39,18 @@ fn events_faults_and_none_trim_events_csv_and_nothing_else() {
     );
     assert!(kept.iter().any(|e| e.kind == "fault"));
     assert!(kept.iter().any(|e| e.kind == "lock_acquired"));
+    // A job's rows are routine except what a fault did to it: lost, or abandoned by a cleaner.
+    let fault_effect = |kind: &str| kind == "job_lost" || kind == "job_abandoned";
     assert!(kept
         .iter()
-        .all(|e| !e.kind.starts_with("job_") || e.kind == "job_lost"));
+        .all(|e| !e.kind.starts_with("job_") || fault_effect(&e.kind)));
+    assert!(
+        kept.iter().any(|e| e.kind == "job_abandoned"),
+        "holder-crash abandons the killed pod's job"
+    );
     let non_routine: Vec<(u64, &str)> = every
         .iter()
-        .filter(|e| !e.kind.starts_with("job_") || e.kind == "job_lost")
+        .filter(|e| !e.kind.starts_with("job_") || fault_effect(&e.kind))
         .filter(|e| e.kind != "lock_refreshed" && e.kind != "scheduler_tick")
         .map(|e| (e.seq, e.kind.as_str()))
         .collect();

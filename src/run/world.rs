@@ -152,25 +152,19 @@ impl World {
         timeseries: Rc<RefCell<TimeseriesCsv>>,
         gaps: SharedSink<SchedulerGaps>,
     ) {
-        let queues: Vec<Name> = self
-            .cluster
-            .queues()
-            .iter()
-            .map(|q| Name::from(q.as_str()))
-            .collect();
+        let queues = names(&self.cluster.queues());
         // Only queues a `--with-scheduler` worker serves have a scheduler gap to speak of.
-        let locked: Vec<Name> = self
-            .cluster
-            .scheduler_queues()
-            .iter()
-            .map(|q| Name::from(q.as_str()))
-            .collect();
+        let locked = names(&self.cluster.scheduler_queues());
         let (env, network) = (self.env.clone(), self.network.clone());
         self.sim.schedule_in(SimDuration::ZERO, move |_| {
             sample_every(env, queues, interval, timeseries);
             observe_locks_every_second(network, locked, gaps);
         });
     }
+}
+
+fn names(queues: &[String]) -> Vec<Name> {
+    queues.iter().map(|q| Name::from(q.as_str())).collect()
 }
 
 /// How often Redis snapshots: `[redis] snapshot_every`, else 60 s when a restart fault
