@@ -239,6 +239,20 @@ fn keep_longest(
     }
 }
 
+/// `queue`'s state, made at `time` if it is the first sight of the queue. A free function, so
+/// that the caller can borrow the set of live schedulers beside it.
+fn queue_state<'a>(
+    queues: &'a mut BTreeMap<Name, QueueState>,
+    queue: &str,
+    time: SimTime,
+) -> &'a mut QueueState {
+    if !queues.contains_key(queue) {
+        let name = Name::from(queue);
+        queues.insert(name.clone(), QueueState::new(name, time));
+    }
+    queues.get_mut(queue).expect("inserted above")
+}
+
 /// Follows every queue's scheduler lock. Feed it the event stream and `observe_lock`.
 #[derive(Debug, Default)]
 pub struct SchedulerGaps {
@@ -258,19 +272,7 @@ impl SchedulerGaps {
     /// at time 0 for every queue, then every second and at every lock event; only changes are
     /// kept. Times must not go backwards.
     pub fn observe_lock(&mut self, time: SimTime, queue: &str, holder: Option<&str>) {
-        let live = std::mem::take(&mut self.live);
-        self.queue_state(queue, time)
-            .set_holder(time, holder, &live);
-        self.live = live;
-    }
-
-    fn queue_state(&mut self, queue: &str, time: SimTime) -> &mut QueueState {
-        if !self.queues.contains_key(queue) {
-            let name = Name::from(queue);
-            self.queues
-                .insert(name.clone(), QueueState::new(name, time));
-        }
-        self.queues.get_mut(queue).expect("inserted above")
+        queue_state(&mut self.queues, queue, time).set_holder(time, holder, &self.live);
     }
 
     /// A scheduler process runs: a lock it holds counts as held by a live scheduler.
@@ -343,11 +345,9 @@ impl EventSink for SchedulerGaps {
                     // for its scheduler, or a `--burst` worker's own pass).
                     self.scheduler_alive(event.time, &lock.scheduler);
                 }
-                let live = std::mem::take(&mut self.live);
-                let state = self.queue_state(queue, event.time);
-                state.set_holder(event.time, lock.redis_holder.as_deref(), &live);
+                let state = queue_state(&mut self.queues, queue, event.time);
+                state.set_holder(event.time, lock.redis_holder.as_deref(), &self.live);
                 state.set_belief(event.time, &lock.scheduler, lock.believes_held);
-                self.live = live;
             }
         }
     }

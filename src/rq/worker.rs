@@ -337,7 +337,7 @@ impl Worker {
         let mut backoff = SimDuration::from_secs(1);
         let dequeued = loop {
             match self.dequeue_attempt().await {
-                Ok(Dequeue::Job(job, queue)) => break (*job, queue),
+                Ok(Dequeue::Job(job, queue)) => break (job, queue),
                 Ok(Dequeue::Stop) => return Ok(Dequeued::Stop),
                 Ok(Dequeue::Drained) => return Ok(Dequeued::Drained),
                 Ok(Dequeue::Again) => continue,
@@ -361,7 +361,7 @@ impl Worker {
             self.report_lost_if_popped(&job, &queue, "worker exited after the pop");
             return Err(error);
         }
-        Ok(Dequeued::Job(Box::new(job), queue))
+        Ok(Dequeued::Job(job, queue))
     }
 
     async fn heartbeat_after_dequeue(&mut self) -> Result<(), RedisError> {
