@@ -8,7 +8,7 @@ use std::fmt;
 use std::rc::Rc;
 
 use crate::jobs::JobCounts;
-use crate::sim::SimTime;
+use crate::sim::{SimDuration, SimTime};
 
 /// A shared, cheaply cloned name (pod, process, queue, job, scheduler).
 pub type Name = Rc<str>;
@@ -59,6 +59,8 @@ pub enum EventKind {
         retry_max: i64,
         retry_intervals_s: Rc<[i64]>,
         job_timeout_s: i64,
+        /// `Repeat(times=…)`; 0 for a job without `Repeat` (not written in the detail then).
+        repeat_times: i64,
     },
     JobEnqueued {
         source: EnqueueSource,
@@ -143,6 +145,43 @@ pub enum EventKind {
     Fault {
         description: String,
     },
+    /// A successful run with repeats left: `Repeat.schedule` with interval 0 put the job back
+    /// at the end of its queue, in the success transaction (docs/repeat-and-webhooks.md).
+    /// It ends the run in place of `job_finished`, which only the last run gets.
+    JobRepeatRequeued {
+        repeats_left: i64,
+    },
+    /// A successful run with repeats left: `Repeat.schedule` put the job in
+    /// `rq:scheduled:<q>`, due at `due_unix_s` (stamped when that ZADD executes, which is
+    /// before the success transaction). It ends the run in place of `job_finished`.
+    JobRepeatScheduled {
+        due_unix_s: i64,
+        interval_s: i64,
+        repeats_left: i64,
+    },
+    /// `Webhook.send` returned: the sending process was busy `took` (the endpoint's latency,
+    /// capped at the webhook's timeout). Never changes the job's outcome.
+    WebhookSent {
+        status: WebhookStatus,
+        took: SimDuration,
+        timed_out: bool,
+    },
+}
+
+/// The terminal status a webhook is sent for (`Webhook.job_status`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum WebhookStatus {
+    Finished,
+    Failed,
+}
+
+impl WebhookStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            WebhookStatus::Finished => "finished",
+            WebhookStatus::Failed => "failed",
+        }
+    }
 }
 
 impl EventKind {
@@ -176,6 +215,9 @@ impl EventKind {
             EventKind::ProcessResumed => "process_resumed",
             EventKind::RedisError { .. } => "redis_error",
             EventKind::Fault { .. } => "fault",
+            EventKind::JobRepeatRequeued { .. } => "job_repeat_requeued",
+            EventKind::JobRepeatScheduled { .. } => "job_repeat_scheduled",
+            EventKind::WebhookSent { .. } => "webhook_sent",
         }
     }
 
@@ -197,6 +239,9 @@ impl EventKind {
                 | EventKind::JobMovedToFailed { .. }
                 | EventKind::LockRefreshed { .. }
                 | EventKind::SchedulerTick { .. }
+                | EventKind::JobRepeatRequeued { .. }
+                | EventKind::JobRepeatScheduled { .. }
+                | EventKind::WebhookSent { .. }
         )
     }
 
@@ -394,6 +439,7 @@ impl EventKind {
                 retry_max,
                 retry_intervals_s,
                 job_timeout_s,
+                repeat_times,
             } => {
                 push_pair(out, "retry_max=", *retry_max);
                 out.push_str(" retry_intervals_s=[");
@@ -405,6 +451,9 @@ impl EventKind {
                 }
                 out.push(']');
                 push_pair(out, " job_timeout_s=", *job_timeout_s);
+                if *repeat_times > 0 {
+                    push_pair(out, " repeat_times=", *repeat_times);
+                }
             }
             EventKind::JobEnqueued { source, at_front } => {
                 out.push_str(match source {
@@ -479,6 +528,32 @@ impl EventKind {
             | EventKind::ProcessKilled
             | EventKind::ProcessPaused
             | EventKind::ProcessResumed => {}
+            EventKind::JobRepeatRequeued { repeats_left } => {
+                push_pair(out, "repeats_left=", *repeats_left)
+            }
+            EventKind::JobRepeatScheduled {
+                due_unix_s,
+                interval_s,
+                repeats_left,
+            } => {
+                push_pair(out, "due_unix_s=", *due_unix_s);
+                push_pair(out, " interval_s=", *interval_s);
+                push_pair(out, " repeats_left=", *repeats_left);
+            }
+            EventKind::WebhookSent {
+                status,
+                took,
+                timed_out,
+            } => {
+                push_text_pair(out, "status=", status.name());
+                out.push_str(" took_s=");
+                push_seconds(out, took.as_micros());
+                out.push_str(if *timed_out {
+                    " timed_out=true"
+                } else {
+                    " timed_out=false"
+                });
+            }
         }
     }
 }
@@ -487,6 +562,15 @@ impl EventKind {
 fn push_pair(out: &mut String, key: &str, value: i64) {
     out.push_str(key);
     push_integer(out, value);
+}
+
+/// Seconds with six decimals (`4.000000`), as the time columns are written.
+fn push_seconds(out: &mut String, micros: u64) {
+    push_unsigned(out, micros / 1_000_000);
+    let mut digits = Digits::new();
+    digits.prepend_padded(micros % 1_000_000, 6);
+    digits.prepend(b'.');
+    out.push_str(digits.as_str());
 }
 
 /// `key` and a name, written as it is.

@@ -9,10 +9,10 @@ use rand::Rng;
 use rand_distr::{Distribution as _, Exp};
 
 use crate::event::Name;
-use crate::rq::body::{DurationDist, JobClass};
+use crate::rq::body::{DurationDist, JobClass, RepeatPolicy, WebhookPolicy};
 use crate::rq::env::{ProcCtx, RqEnv};
 use crate::rq::queue::{enqueue, enqueue_in};
-use crate::scenario::{Arrival, Distribution, WorkloadSpec};
+use crate::scenario::{Arrival, Distribution, WebhookOn, WorkloadSpec};
 use crate::sim::{HostId, SimDuration, SimRng, SimTime};
 
 /// The workload's name: its `name`, else its queue.
@@ -56,6 +56,20 @@ pub fn job_class(spec: &WorkloadSpec) -> JobClass {
     class.failure_ttl_s = secs(spec.failure_ttl);
     class.ttl_s = secs(spec.ttl);
     class.at_front = spec.at_front;
+    class.repeat = spec.repeat.as_ref().map(|repeat| RepeatPolicy {
+        times: i64::from(repeat.times),
+        // RQ's default `interval=0` is the list `[0]`, and so is an empty list here.
+        intervals_s: match whole_secs(&repeat.interval) {
+            none if none.is_empty() => vec![0],
+            intervals => intervals,
+        },
+    });
+    class.webhooks = spec.webhook.as_ref().map(|webhook| WebhookPolicy {
+        on_finished: webhook.on.contains(&WebhookOn::Finished),
+        on_failed: webhook.on.contains(&WebhookOn::Failed),
+        latency: duration_dist(&webhook.latency),
+        timeout: webhook.timeout,
+    });
     class
 }
 

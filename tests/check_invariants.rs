@@ -66,6 +66,7 @@ fn disabled_checks_leave_the_verdicts_and_the_rest_keep_their_order() {
     let config = CheckConfig {
         single_active_scheduler: false,
         liveness: false,
+        repeat_count: false,
         ..CheckConfig::default()
     };
     let stream = stream_with(config);

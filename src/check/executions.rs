@@ -9,6 +9,11 @@
 //!   comes from a second copy of the id in a queue (§9 R1 stale scheduler enqueue, R7 re-sent
 //!   push), even when the first copy's run has ended.
 //!
+//! A successful run of a job with `Repeat` and repeats left ends with `job_repeat_requeued`
+//! or `job_repeat_scheduled` instead of `job_finished`; that decision authorises one more
+//! start, as a retry decision does, and the job is not done until the repeat has started
+//! (docs/repeat-and-webhooks.md).
+//!
 //! The last kind is judged when the execution ends, not when it starts: a horse sends the
 //! retry's `ZADD` before the transaction that records the retry (§3.7), so a scheduler can
 //! move the job and a worker start it just before the retry decision is announced (§9 R9).
@@ -38,8 +43,10 @@ struct Running {
 struct JobRuns {
     running: Vec<Running>,
     starts: u32,
-    /// Starts authorised so far: 1 for the creation plus one per retry decision.
+    /// Starts authorised so far: 1 for the creation plus one per retry or repeat decision.
     permits: u32,
+    /// Repeat decisions whose run has not started yet: the job is not done while one is.
+    repeats_pending: u32,
     finished: bool,
     duplicates: u32,
 }
@@ -105,11 +112,16 @@ impl ExecutionTracker {
         let found = match &event.kind {
             EventKind::JobStarted { worker } => start(runs, event, job, worker),
             EventKind::JobRetryScheduled { .. } | EventKind::JobRetryRequeued { .. } => {
-                runs.permits += 1;
-                if let Some(running) = runs.running.iter_mut().find(|r| r.unauthorised.is_some()) {
-                    running.unauthorised = None;
-                }
+                authorise_one_more(runs);
                 None
+            }
+            EventKind::JobRepeatRequeued { .. } | EventKind::JobRepeatScheduled { .. } => {
+                // The run ends here (its own decision cannot authorise it), then the
+                // decision authorises the next run.
+                let ended = end(runs, event).and_then(|ended| ended.unauthorised);
+                runs.repeats_pending += 1;
+                authorise_one_more(runs);
+                ended
             }
             EventKind::JobFinished => {
                 runs.finished = true;
@@ -124,7 +136,7 @@ impl ExecutionTracker {
             runs.duplicates += 1;
         }
         let done = runs.finished || matches!(event.kind, EventKind::JobMovedToFailed { .. });
-        if done && runs.running.is_empty() {
+        if done && runs.running.is_empty() && runs.repeats_pending == 0 {
             self.retire(job);
         }
         found
@@ -278,8 +290,18 @@ impl Executions {
     }
 }
 
+/// A retry or repeat decision: one more start is authorised, and an execution running
+/// without authorisation (if any) has it after all.
+fn authorise_one_more(runs: &mut JobRuns) {
+    runs.permits += 1;
+    if let Some(running) = runs.running.iter_mut().find(|r| r.unauthorised.is_some()) {
+        running.unauthorised = None;
+    }
+}
+
 fn start(runs: &mut JobRuns, event: &Event, job: &Name, worker: &Name) -> Option<Duplicate> {
     runs.starts += 1;
+    runs.repeats_pending = runs.repeats_pending.saturating_sub(1);
     let authorised = runs.starts <= runs.permits;
     // The bus counts every execution; `starts` restarts at 1 for a retired job that is back.
     let attempt = event.attempt.unwrap_or(runs.starts);
@@ -487,6 +509,37 @@ mod tests {
         fn on_event(&mut self, event: &Event) {
             self.0.observe(event);
         }
+    }
+
+    /// docs/repeat-and-webhooks.md: each run of a `Repeat(times=2)` job is authorised by the
+    /// previous run's repeat decision; none is a duplicate, and the job is retired only after
+    /// its last run finishes.
+    #[test]
+    fn repeated_runs_are_authorised_by_their_repeat_decisions() {
+        let mut stream = Stream::new(Found::default());
+        stream.create_repeating(0.0, "j1", 0, &[], 2);
+        stream.start(1.0, "j1", "w1").repeat_requeue(2.0, "j1", "w1", 1);
+        assert_eq!(stream.checkers().tracker.jobs_held(), 1);
+        stream.start(3.0, "j1", "w2").repeat_schedule(4.0, "j1", "w2", 5, 0);
+        stream.start(9.0, "j1", "w1").finish(10.0, "j1", "w1");
+        assert!(stream.checkers().duplicates.is_empty());
+        assert_eq!(stream.checkers().tracker.jobs_held(), 0);
+        stream.start(11.0, "j1", "w3");
+        assert_eq!(stream.checkers().duplicates, [DuplicateKind::AfterFinish]);
+    }
+
+    /// A repeat whose success transaction failed after its ZADD (the run then failed for
+    /// good) still runs: the job stays held and that run is authorised.
+    #[test]
+    fn a_job_failed_with_a_repeat_pending_is_not_retired() {
+        let mut stream = Stream::new(Found::default());
+        stream.create_repeating(0.0, "j1", 0, &[], 1);
+        stream.start(1.0, "j1", "w1").repeat_schedule(2.0, "j1", "w1", 5, 0);
+        stream.fail_for_good(2.1, "j1", "w1");
+        assert_eq!(stream.checkers().tracker.jobs_held(), 1);
+        stream.start(7.0, "j1", "w2").finish(8.0, "j1", "w2");
+        assert!(stream.checkers().duplicates.is_empty());
+        assert_eq!(stream.checkers().tracker.jobs_held(), 0);
     }
 
     /// §3.9: after a horse dies, its worker reports the failure; that report must not end

@@ -3,7 +3,7 @@
 //! `--with-scheduler` workers serve (§4.8, §11: a lock left without holder delays every
 //! retry). Judged only at the end, and only if the run lasted `drain` past the last fault.
 
-use crate::event::{Event, EventSink, Name};
+use crate::event::{Event, EventKind, EventSink, Name};
 use crate::jobs::JobTable;
 use crate::sim::{SimDuration, SimTime};
 
@@ -17,6 +17,9 @@ pub const NAME: &str = "liveness";
 #[derive(Clone, Debug, Default)]
 struct OpenJob {
     queue: Option<Name>,
+    /// A repeat was decided and has not started: the id's place in `rq:finished:<q>`,
+    /// where each successful run leaves it, does not mean the job is done.
+    repeat_pending: bool,
 }
 
 pub struct Liveness {
@@ -58,20 +61,27 @@ impl Liveness {
     }
 
     fn judge_jobs(&mut self, end: &dyn EndState) {
-        let open: Vec<(Name, Option<Name>)> = self
+        let open: Vec<(Name, OpenJob)> = self
             .jobs
             .iter()
-            .map(|(job, state)| (job, state.queue.clone()))
+            .map(|(job, state)| (job, state.clone()))
             .collect();
-        for (job, queue) in open {
+        for (job, state) in open {
             let location = end.job_location(&job);
-            if matches!(location, JobLocation::Finished | JobLocation::Failed) {
+            let settled = matches!(location, JobLocation::Finished | JobLocation::Failed);
+            if settled && !state.repeat_pending {
                 continue;
             }
-            let detail = format!(
-                "{job} is {location:?}, not finished or failed, {} after the last fault",
-                end.end_time().since(end.faults_ended_at())
-            );
+            let since = end.end_time().since(end.faults_ended_at());
+            let detail = if state.repeat_pending {
+                format!(
+                    "{job} has a repeat that never started (its id is {location:?}), \
+                     {since} after the last fault"
+                )
+            } else {
+                format!("{job} is {location:?}, not finished or failed, {since} after the last fault")
+            };
+            let queue = state.queue;
             self.report(end.end_time(), queue, Some(job), detail);
         }
     }
@@ -101,6 +111,13 @@ impl EventSink for Liveness {
         let state = self.jobs.entry(job);
         if event.queue.is_some() {
             state.queue = event.queue.clone();
+        }
+        match event.kind {
+            EventKind::JobRepeatRequeued { .. } | EventKind::JobRepeatScheduled { .. } => {
+                state.repeat_pending = true;
+            }
+            EventKind::JobStarted { .. } => state.repeat_pending = false,
+            _ => {}
         }
     }
 }

@@ -9,7 +9,8 @@
 //!                  ├─► single_active_scheduler  safety   §4, §9 R1, R14
 //!                  ├─► duplicate_execution      safety   §9 R1, R2, R4, R6, R7
 //!                  ├─► lost_job                 safety   §9 R5, R8, R9, R15
-//!                  └─► liveness                 liveness quiet period after the last fault
+//!                  ├─► liveness                 liveness quiet period after the last fault
+//!                  └─► repeat_count             safety   Repeat(times=n): n + 1 successes
 //!  end of run: Checkers::finish(&dyn EndState) ──► Vec<Violation>, Checkers::verdicts()
 //! ```
 //!
@@ -24,6 +25,7 @@ pub mod findings;
 pub mod history;
 pub mod liveness;
 pub mod lost_jobs;
+pub mod repeat_count;
 pub mod retry_count;
 pub mod retry_timing;
 pub mod single_scheduler;
@@ -41,6 +43,7 @@ pub use executions::Executions;
 pub use history::{History, Timeline};
 pub use liveness::Liveness;
 pub use lost_jobs::LostJob;
+pub use repeat_count::RepeatCount;
 pub use retry_count::RetryCount;
 pub use retry_timing::RetryTiming;
 pub use single_scheduler::SingleActiveScheduler;
@@ -96,6 +99,8 @@ pub struct CheckConfig {
     pub lost_jobs: Option<u64>,
     pub single_active_scheduler: bool,
     pub liveness: bool,
+    /// `Repeat(times=n)` jobs succeed n + 1 times (docs/repeat-and-webhooks.md).
+    pub repeat_count: bool,
     /// Quiet time after the last fault before liveness is judged.
     pub drain: SimDuration,
     /// The scheduler's loop period (`RQScheduler` interval, 1 s).
@@ -113,6 +118,7 @@ impl Default for CheckConfig {
             lost_jobs: None,
             single_active_scheduler: true,
             liveness: true,
+            repeat_count: true,
             drain: SimDuration::from_secs(3600),
             scheduler_tick: SimDuration::from_secs(1),
         }
@@ -131,18 +137,20 @@ pub struct Checkers {
     duplicates: DuplicateExecution,
     lost_jobs: LostJob,
     liveness: Option<Liveness>,
+    repeat_count: Option<RepeatCount>,
     violations: Vec<Violation>,
     finished: bool,
 }
 
 /// The fixed order of checks in verdicts and among violations at the same instant.
-pub const CHECK_ORDER: [&str; 6] = [
+pub const CHECK_ORDER: [&str; 7] = [
     retry_count::NAME,
     retry_timing::NAME,
     single_scheduler::NAME,
     duplicates::NAME,
     lost_jobs::NAME,
     liveness::NAME,
+    repeat_count::NAME,
 ];
 
 impl Checkers {
@@ -158,6 +166,9 @@ impl Checkers {
         let liveness = config
             .liveness
             .then(|| Liveness::new(config.drain, scheduler_queues.to_vec(), timeline()));
+        let repeat_count = config
+            .repeat_count
+            .then(|| RepeatCount::new(timeline(), executions.follower()));
         Checkers {
             retry_count: RetryCount::new(timeline(), executions.follower()),
             retry_timing: RetryTiming::new(config.max_retry_lateness, timeline()),
@@ -169,6 +180,7 @@ impl Checkers {
             ),
             lost_jobs: LostJob::new(config.lost_jobs, timeline()),
             liveness,
+            repeat_count,
             history,
             executions,
             violations: Vec::new(),
@@ -178,19 +190,20 @@ impl Checkers {
 
     /// The enabled checkers, in [`CHECK_ORDER`].
     fn enabled(&self) -> impl Iterator<Item = &dyn Checker> {
-        let all: [Option<&dyn Checker>; 6] = [
+        let all: [Option<&dyn Checker>; 7] = [
             Some(&self.retry_count),
             Some(&self.retry_timing),
             self.single_scheduler.as_ref().map(|c| c as &dyn Checker),
             Some(&self.duplicates),
             Some(&self.lost_jobs),
             self.liveness.as_ref().map(|c| c as &dyn Checker),
+            self.repeat_count.as_ref().map(|c| c as &dyn Checker),
         ];
         all.into_iter().flatten()
     }
 
     fn enabled_mut(&mut self) -> impl Iterator<Item = &mut dyn Checker> {
-        let all: [Option<&mut dyn Checker>; 6] = [
+        let all: [Option<&mut dyn Checker>; 7] = [
             Some(&mut self.retry_count),
             Some(&mut self.retry_timing),
             self.single_scheduler
@@ -199,6 +212,7 @@ impl Checkers {
             Some(&mut self.duplicates),
             Some(&mut self.lost_jobs),
             self.liveness.as_mut().map(|c| c as &mut dyn Checker),
+            self.repeat_count.as_mut().map(|c| c as &mut dyn Checker),
         ];
         all.into_iter().flatten()
     }

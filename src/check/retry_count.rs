@@ -1,5 +1,7 @@
 //! `retry_count`: a job runs at most `1 + retry_max` times (§3.7: `retries_left` is the only
-//! counter). An excess that a duplicate execution explains (§9 R1, R2, R4) is reported once,
+//! counter), plus one run per repeat for a job with `Repeat(times)`: the repeats do not give
+//! the retries back (`retries_left` is not reset between runs, docs/repeat-and-webhooks.md),
+//! and a failure never repeats. An excess that a duplicate execution explains (§9 R1, R2, R4) is reported once,
 //! by `duplicate_execution`; this check stays quiet for such a job. What remains is a retry
 //! granted too many times, e.g. §9 R12's stale overwrite of `retries_left`.
 
@@ -16,8 +18,9 @@ pub const NAME: &str = "retry_count";
 
 pub struct RetryCount {
     tracker: Executions,
-    /// `retry_max` per job, from `job_created` (`None`: unknown, not checked).
-    retry_max: JobTable<Option<u32>>,
+    /// Executions allowed per job, `1 + retry_max + repeat_times`, and whether the job has a
+    /// `Repeat`, from `job_created` (`None`: unknown, not checked).
+    allowed: JobTable<Option<(u32, bool)>>,
     /// Excess found, held until the end in case a duplicate of the same job explains it.
     pending: BTreeMap<Name, Violation>,
     findings: Findings,
@@ -30,7 +33,7 @@ impl RetryCount {
     pub fn new(timeline: Timeline, executions: Executions) -> RetryCount {
         RetryCount {
             tracker: executions,
-            retry_max: JobTable::new(),
+            allowed: JobTable::new(),
             pending: BTreeMap::new(),
             findings: Findings::new(NAME, CheckClass::Safety, None),
             finished: false,
@@ -39,19 +42,22 @@ impl RetryCount {
     }
 
     fn judge_start(&mut self, event: &Event, job: &Name) {
-        let Some(Some(retry_max)) = self.retry_max.get(job).copied() else {
+        let Some(Some((allowed, repeated))) = self.allowed.get(job).copied() else {
             return;
         };
         let executions = self.tracker.starts(job);
-        let allowed = 1 + retry_max;
         if executions <= allowed || self.pending.contains_key(job) {
             return;
         }
         if self.tracker.duplicates(job) > 0 {
             return;
         }
-        let detail =
-            format!("{job} started execution {executions}, more than 1 + retry_max = {allowed}");
+        let limit = if repeated {
+            "1 + retry_max + repeat_times"
+        } else {
+            "1 + retry_max"
+        };
+        let detail = format!("{job} started execution {executions}, more than {limit} = {allowed}");
         let mut violation = Violation::new(NAME, CheckClass::Safety, event.time, detail);
         let processes: Vec<Name> = event.process.iter().cloned().collect();
         violation.timeline = self.timeline.lines(Some(job), event.queue.as_deref(), &[]);
@@ -66,8 +72,15 @@ impl EventSink for RetryCount {
     fn on_event(&mut self, event: &Event) {
         self.timeline.observe(event);
         let Some(job) = &event.job else { return };
-        if let EventKind::JobCreated { retry_max, .. } = &event.kind {
-            *self.retry_max.entry(job) = Some((*retry_max).max(0) as u32);
+        if let EventKind::JobCreated {
+            retry_max,
+            repeat_times,
+            ..
+        } = &event.kind
+        {
+            let allowed = 1 + (*retry_max).max(0) + (*repeat_times).max(0);
+            let allowed = allowed.min(i64::from(u32::MAX)) as u32;
+            *self.allowed.entry(job) = Some((allowed, *repeat_times > 0));
         }
         if self.tracker.observe(event).is_some() {
             // A duplicate explains any excess of this job, earlier or later.
@@ -78,7 +91,7 @@ impl EventSink for RetryCount {
         }
         if self.tracker.is_retired(job) {
             // A retired job that runs again is a duplicate, which explains any excess.
-            self.retry_max.remove(job);
+            self.allowed.remove(job);
         }
     }
 }

@@ -80,10 +80,24 @@ impl<S: EventSink + 'static> Stream<S> {
         retry_max: i64,
         intervals_s: &[i64],
     ) -> &mut Self {
+        self.create_repeating(at_s, job, retry_max, intervals_s, 0)
+    }
+
+    /// A job created with `Retry(max=retry_max, interval=intervals_s)` and
+    /// `Repeat(times=repeat_times)` (0: no `Repeat`).
+    pub fn create_repeating(
+        &mut self,
+        at_s: f64,
+        job: &str,
+        retry_max: i64,
+        intervals_s: &[i64],
+        repeat_times: i64,
+    ) -> &mut Self {
         let kind = EventKind::JobCreated {
             retry_max,
             retry_intervals_s: intervals_s.into(),
             job_timeout_s: 180,
+            repeat_times,
         };
         self.emit(at_s, "producer", job, kind)
     }
@@ -106,6 +120,38 @@ impl<S: EventSink + 'static> Stream<S> {
 
     pub fn finish(&mut self, at_s: f64, job: &str, worker: &str) -> &mut Self {
         self.emit(at_s, &horse(worker), job, EventKind::JobFinished)
+    }
+
+    /// `worker`'s horse ends a successful run of `job` with repeats left: `Repeat.schedule`
+    /// with interval 0 puts it back in the queue.
+    pub fn repeat_requeue(
+        &mut self,
+        at_s: f64,
+        job: &str,
+        worker: &str,
+        repeats_left: i64,
+    ) -> &mut Self {
+        let kind = EventKind::JobRepeatRequeued { repeats_left };
+        self.emit(at_s, &horse(worker), job, kind)
+    }
+
+    /// `worker`'s horse ends a successful run of `job` with repeats left: `Repeat.schedule`
+    /// schedules the next run in `interval_s`.
+    pub fn repeat_schedule(
+        &mut self,
+        at_s: f64,
+        job: &str,
+        worker: &str,
+        interval_s: i64,
+        repeats_left: i64,
+    ) -> &mut Self {
+        let due_unix_s = EPOCH_UNIX_S + (at_s + interval_s as f64).floor() as i64;
+        let kind = EventKind::JobRepeatScheduled {
+            due_unix_s,
+            interval_s,
+            repeats_left,
+        };
+        self.emit(at_s, &horse(worker), job, kind)
     }
 
     pub fn fail(&mut self, at_s: f64, job: &str, worker: &str) -> &mut Self {

@@ -5,6 +5,7 @@
 //!   (or job_scheduled)   ▲                                                     │ due = t + I
 //!                        └──────── job_started: lateness = start − due ◄───────┘
 //!  … job_finished / job_moved_to_failed: the row is written and the job's state dropped
+//!  (a run that repeats ends with job_repeat_requeued / job_repeat_scheduled instead)
 //! ```
 //!
 //! Memory stays bounded: only jobs that have not ended are kept (a [`JobTable`]); an ended
@@ -333,6 +334,17 @@ fn apply(state: &mut JobState, stats: &mut JobStats, event: &Event) -> Option<Ou
             state.ready_since = None;
         }
         EventKind::JobAbandoned { .. } => state.kills_awaiting_failure = 0,
+        // A successful run with repeats left: it ends here, and the job waits for its next
+        // run (in its queue, or in the scheduled registry until the scheduler moves it).
+        EventKind::JobRepeatRequeued { .. } => {
+            state.running = state.running.saturating_sub(1);
+            become_ready(state, time, Outcome::Queued);
+        }
+        EventKind::JobRepeatScheduled { .. } => {
+            state.running = state.running.saturating_sub(1);
+            state.status = Outcome::Scheduled;
+            state.ready_since = None;
+        }
         EventKind::JobLost { .. } => {
             stats.job_lost_events += 1;
             state.status = Outcome::Lost;

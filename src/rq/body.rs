@@ -49,6 +49,31 @@ pub struct JobClass {
     /// draw: the scenario's `fail_attempts`, the same rule the conformance harness's job
     /// function follows, so real and simulated runs fail on the same executions.
     pub fail_attempts: Vec<u32>,
+    /// `Repeat(times, interval)` passed at enqueue; `None` = no repeat.
+    pub repeat: Option<RepeatPolicy>,
+    /// The job's webhooks (`webhooks=[Webhook(...)]` at enqueue); `None` = none.
+    pub webhooks: Option<WebhookPolicy>,
+}
+
+/// `Repeat(times, interval)`: after each success the job runs again, `times` times in all.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RepeatPolicy {
+    /// `Repeat.times` (≥ 1).
+    pub times: i64,
+    /// `Repeat.intervals` in whole seconds; empty = 0 (re-enqueued at once).
+    pub intervals_s: Vec<i64>,
+}
+
+/// The webhooks a job carries: one `Webhook(url, job_status, timeout=…)` per status in
+/// `on`, all to an endpoint that answers after `latency` (drawn per send).
+#[derive(Clone, Debug, PartialEq)]
+pub struct WebhookPolicy {
+    pub on_finished: bool,
+    pub on_failed: bool,
+    /// How long the endpoint takes to answer; a property of the endpoint, not of RQ.
+    pub latency: DurationDist,
+    /// `Webhook.timeout`: `urlopen` gives up after this (whole seconds, ≥ 1; RQ's default 10).
+    pub timeout: SimDuration,
 }
 
 impl JobClass {
@@ -73,6 +98,8 @@ impl JobClass {
             at_front: false,
             scripted_outcomes: Vec::new(),
             fail_attempts: Vec::new(),
+            repeat: None,
+            webhooks: None,
         }
     }
 }

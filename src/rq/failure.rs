@@ -3,13 +3,14 @@
 //! §5.4).
 
 use crate::cmd;
-use crate::event::{EventKind, Name};
+use crate::event::{EventKind, Name, WebhookStatus};
 use crate::net::RedisError;
 use crate::redis::Command;
 use crate::rq::env::ProcCtx;
 use crate::rq::job::Job;
 use crate::rq::keys;
 use crate::rq::queue::enqueue_commands;
+use crate::rq::webhook::send_webhooks;
 
 /// One execution of a job: `rq:execution:<job>:<id>` and its `rq:wip:<q>` member.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -88,7 +89,9 @@ pub async fn handle_job_failure(
 }
 
 /// The terminal failure: `[TX] HSET status failed; cleanup; mapping; EXPIRE; ZADD failed;
-/// XADD result`, then `[TX] counters`. Errors are logged and dropped (§3.7).
+/// XADD result`, then `[TX] counters`, then the job's failed webhooks, sent by whichever
+/// process handles the failure (the horse, or its worker after the horse died). Errors are
+/// logged and dropped (§3.7).
 async fn fail_job(
     site: &FailureSite<'_>,
     job: &mut Job,
@@ -109,9 +112,14 @@ async fn fail_job(
         .redis
         .transaction_observed(commands, Some(moved_event))
         .await;
-    let _ = ctx.redis.transaction(counters).await;
+    let counted = ctx.redis.transaction(counters).await;
     if let Err(error) = moved {
         ctx.redis_error("handle_job_failure", "EXEC", &error);
+    }
+    // The failed webhooks follow the handler's last EXEC (the counters' here), and only if
+    // it succeeded: `send_webhooks` sits after `pipeline.execute()` in the same `try`.
+    if counted.is_ok() {
+        send_webhooks(ctx, job, WebhookStatus::Failed).await;
     }
     Ok(())
 }

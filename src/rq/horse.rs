@@ -1,8 +1,9 @@
 //! The work-horse: the child a worker forks per job (rq-semantics §3.4 steps 3–5, §3.6–§3.8).
-//! Follows `BaseWorker.perform_job`, `handle_job_success`, `handle_job_retry`.
+//! Follows `BaseWorker.perform_job`, `handle_job_success` (with `Repeat.schedule`, in
+//! `repeat.rs`), `handle_job_retry`, and the webhooks sent after them (`webhook.rs`).
 
 use crate::cmd;
-use crate::event::{EventKind, Name};
+use crate::event::{EventKind, Name, WebhookStatus};
 use crate::net::RedisError;
 use crate::rq::body::{draw_attempt, Outcome};
 use crate::rq::env::ProcCtx;
@@ -12,6 +13,8 @@ use crate::rq::failure::{
 use crate::rq::job::{return_retry_interval_s, Job};
 use crate::rq::keys;
 use crate::rq::queue::enqueue_commands;
+use crate::rq::repeat::{self, RepeatStep};
+use crate::rq::webhook::send_webhooks;
 use crate::sim::{SimDuration, SimTime};
 
 /// What the horse knows when it is forked.
@@ -97,7 +100,12 @@ async fn perform_job(
     }
     match ending {
         Ending::Returned => match handle_job_success(ctx, task, started).await {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                // `perform_job`: the finished webhooks, after the success is committed (every
+                // run of a repeated job included).
+                send_webhooks(ctx, &task.job, WebhookStatus::Finished).await;
+                Ok(())
+            }
             Err(error) => {
                 ctx.redis_error("handle_job_success", "EXEC", &error);
                 fail(
@@ -210,7 +218,7 @@ async fn fail(
 }
 
 /// `handle_job_success` (§3.6): WATCH the dependents, then one transaction; a WatchError
-/// starts over.
+/// starts over (and, as in RQ, runs `Repeat.schedule` again on the job as it is in memory).
 async fn handle_job_success(
     ctx: &ProcCtx,
     task: &mut HorseTask,
@@ -224,19 +232,23 @@ async fn handle_job_success(
         ctx.redis
             .call(cmd!("SMEMBERS", keys::dependents(&job.id)))
             .await?;
-        let commands = success_commands(ctx, task, started);
+        let (commands, repeat) = success_commands(ctx, task, started);
         // `job_finished` is stamped when Redis commits, even if the horse dies before reading
-        // the reply (or reads an error: a lost reply, §9 R3).
-        let finished = ctx.on_commit(
-            Some(&task.job.origin),
-            Some(&task.job.id),
-            vec![EventKind::JobFinished],
-        );
-        match ctx
-            .redis
-            .transaction_observed(commands, Some(finished))
-            .await
-        {
+        // the reply (or reads an error: a lost reply, §9 R3). A run with repeats left is not
+        // the job's end: its repeat event takes that place.
+        let kinds = match repeat {
+            None => vec![EventKind::JobFinished],
+            Some(RepeatStep::Requeued(event)) => vec![event],
+            Some(RepeatStep::Scheduled { zadd, event }) => {
+                // Sent at once, before the EXEC; stamped when it executes, as a retry's is.
+                let scheduled = ctx.on_job_commit(&task.job, event);
+                ctx.redis.call_observed(zadd, Some(scheduled)).await?;
+                Vec::new()
+            }
+        };
+        let committed = (!kinds.is_empty())
+            .then(|| ctx.on_commit(Some(&task.job.origin), Some(&task.job.id), kinds));
+        match ctx.redis.transaction_observed(commands, committed).await {
             Ok(_) => break,
             Err(RedisError::Watch) => continue,
             Err(error) => return Err(error),
@@ -245,11 +257,13 @@ async fn handle_job_success(
     Ok(())
 }
 
+/// The success transaction, in `handle_job_success`'s order; with repeats left,
+/// `Repeat.schedule` replaces `job.cleanup(result_ttl)`, so the job hash gets no EXPIRE.
 fn success_commands(
     ctx: &ProcCtx,
     task: &mut HorseTask,
     started: SimTime,
-) -> Vec<crate::redis::Command> {
+) -> (Vec<crate::redis::Command>, Option<RepeatStep>) {
     let worker = keys::worker(&task.worker);
     let working_time_s = ctx.sim().now().since(started).as_secs_f64();
     let job = &mut task.job;
@@ -291,20 +305,25 @@ fn success_commands(
         finished_score,
         &job.id
     ));
-    match result_ttl {
-        0 => commands.push(cmd!("DEL", &job_key)),
-        ttl if ttl > 0 => commands.push(cmd!("EXPIRE", &job_key, ttl)),
-        _ => {}
-    }
-    if result_ttl > 0 {
-        commands.push(cmd!("EXPIRE", keys::dependents(&job.id), result_ttl));
-    }
+    let repeat = if job.should_repeat() {
+        Some(repeat::schedule(ctx, job, &mut commands))
+    } else {
+        match result_ttl {
+            0 => commands.push(cmd!("DEL", &job_key)),
+            ttl if ttl > 0 => commands.push(cmd!("EXPIRE", &job_key, ttl)),
+            _ => {}
+        }
+        if result_ttl > 0 {
+            commands.push(cmd!("EXPIRE", keys::dependents(&job.id), result_ttl));
+        }
+        None
+    };
     commands.extend(execution_cleanup(
         &task.worker,
         &job.origin,
         Some(&task.execution),
     ));
-    commands
+    (commands, repeat)
 }
 
 /// `handle_job_retry` (§3.8): the function returned `Retry`; left-aligned intervals over
@@ -376,7 +395,13 @@ async fn commit_return_retry(
     // Stamped when Redis commits, even if the reply is lost.
     let committed = event.map(|kind| ctx.on_job_commit(&task.job, kind));
     match ctx.redis.transaction_observed(commands, committed).await {
-        Ok(_) => Ok(()),
+        Ok(_) => {
+            // Retries exhausted: the failed webhooks, after the failure is committed.
+            if terminal {
+                send_webhooks(ctx, &task.job, WebhookStatus::Failed).await;
+            }
+            Ok(())
+        }
         Err(error) => {
             ctx.redis_error("handle_job_retry", "EXEC", &error);
             fail(ctx, task, started, "ConnectionError in handle_job_retry").await

@@ -4,6 +4,8 @@
 //! RQ's `Job.save` writes the whole mapping in one `HSET`: whoever saves a stale copy
 //! overwrites every field (§9 R12). [`Job::mapping`] is that mapping.
 
+use std::rc::Rc;
+
 use crate::cmd;
 use crate::event::Name;
 use crate::redis::IntoArg;
@@ -35,6 +37,11 @@ pub struct Job {
     pub enqueue_at_front: bool,
     /// Return-value retries so far (§3.8).
     pub number_of_retries: i64,
+    /// `repeats_left`: runs still to come after a success (`Repeat(times=…)` at enqueue,
+    /// decremented by `Repeat.schedule`); `None` when the job has no `Repeat`.
+    pub repeats_left: Option<i64>,
+    /// `repeat_intervals`, saved whenever the job has a `Repeat`.
+    pub repeat_intervals_s: Option<Rc<[i64]>>,
 }
 
 impl Job {
@@ -89,6 +96,13 @@ impl Job {
                 Text(&format_intervals(&self.retry_intervals_s)),
             );
         }
+        // `Job.to_dict` writes both only for a job with a `Repeat` (the count even at 0).
+        if let Some(left) = self.repeats_left {
+            visit("repeats_left", Int(left));
+        }
+        if let Some(intervals) = &self.repeat_intervals_s {
+            visit("repeat_intervals", Text(&format_intervals(intervals)));
+        }
     }
 
     /// `HSET rq:job:<id> field value …` with the whole mapping.
@@ -140,6 +154,8 @@ impl Job {
                 == Some("1"),
             enqueue_at_front: field("enqueue_at_front").map(String::as_str) == Some("1"),
             number_of_retries: int("number_of_retries").unwrap_or(0),
+            repeats_left: int("repeats_left"),
+            repeat_intervals_s: field("repeat_intervals").map(|v| parse_intervals(v).into()),
         })
     }
 
@@ -165,6 +181,20 @@ impl Job {
         intervals[index.min(intervals.len() - 1)]
     }
 
+    /// Whether a success runs `Repeat.schedule` instead of `job.cleanup` (`handle_job_success`).
+    pub fn should_repeat(&self) -> bool {
+        self.repeats_left.is_some_and(|left| left > 0)
+    }
+
+    /// The interval `Repeat.schedule` uses, before it decrements `repeats_left`:
+    /// `Repeat.get_interval(repeats_left − 1, intervals)`, 0 for no intervals
+    /// (docs/repeat-and-webhooks.md).
+    pub fn repeat_interval_s(&self) -> i64 {
+        let intervals = self.repeat_intervals_s.as_deref().unwrap_or(&[]);
+        let count = self.repeats_left.unwrap_or(0) - 1;
+        repeat_interval_at_s(count, intervals)
+    }
+
     /// `Queue.should_enqueue_at_front` as the scheduler uses it (rq-semantics §4.5).
     pub fn should_enqueue_at_front(&self) -> bool {
         (self.enqueue_at_front_on_retry && self.ended_at.is_some()) || self.enqueue_at_front
@@ -179,8 +209,19 @@ pub fn return_retry_interval_s(count: i64, intervals_s: &[i64]) -> i64 {
     }
 }
 
+/// `Repeat.get_interval(count, intervals)`: `intervals[count]`, the last one past the end;
+/// 0 for no intervals (`Repeat.schedule` looks only when the list is not empty). `count` is
+/// `repeats_left − 1`, so the intervals are counted from the end: with `Repeat(times=3,
+/// interval=[5, 10])` the repeats wait 10, 10, then 5 s.
+pub fn repeat_interval_at_s(count: i64, intervals_s: &[i64]) -> i64 {
+    match intervals_s.len() {
+        0 => 0,
+        len => intervals_s[(count.max(0) as usize).min(len - 1)],
+    }
+}
+
 /// The most fields [`Job::visit_mapping`] writes.
-const MAPPING_FIELDS: usize = 18;
+const MAPPING_FIELDS: usize = 20;
 
 /// One value of the job hash as [`Job::visit_mapping`] lends it.
 #[derive(Clone, Copy)]
@@ -304,6 +345,8 @@ mod tests {
             enqueue_at_front_on_retry: false,
             enqueue_at_front: false,
             number_of_retries: 0,
+            repeats_left: None,
+            repeat_intervals_s: None,
         }
     }
 
@@ -346,8 +389,38 @@ mod tests {
             .into_iter()
             .flat_map(|(k, v)| [k.to_string(), v])
             .collect();
-        assert_eq!(Job::from_hash("j1", &flat), Some(job));
+        assert_eq!(Job::from_hash("j1", &flat), Some(job.clone()));
         assert_eq!(Job::from_hash("j1", &[]), None);
+        job.repeats_left = Some(0);
+        job.repeat_intervals_s = Some(vec![5, 10].into());
+        let flat: Vec<String> = job
+            .mapping()
+            .into_iter()
+            .flat_map(|(k, v)| [k.to_string(), v])
+            .collect();
+        assert!(flat.windows(2).any(|w| w == ["repeat_intervals", "[5, 10]"]));
+        assert_eq!(Job::from_hash("j1", &flat), Some(job));
+    }
+
+    /// `rq/repeat.py Repeat.schedule`: the interval is `get_interval(repeats_left − 1, …)`,
+    /// counted from the end of the list, the last one reused (docs/repeat-and-webhooks.md).
+    #[test]
+    fn repeat_intervals_are_counted_from_the_end() {
+        let successive = |times: i64, intervals: &[i64]| -> Vec<i64> {
+            let mut job = job_with(0, &[]);
+            job.repeat_intervals_s = Some(intervals.into());
+            (0..times)
+                .map(|done| {
+                    job.repeats_left = Some(times - done);
+                    job.repeat_interval_s()
+                })
+                .collect()
+        };
+        assert_eq!(successive(3, &[5, 10]), [10, 10, 5]);
+        assert_eq!(successive(2, &[5, 10]), [10, 5]);
+        assert_eq!(successive(3, &[5, 10, 20, 40]), [20, 10, 5]);
+        assert_eq!(successive(2, &[7]), [7, 7]);
+        assert_eq!(successive(2, &[]), [0, 0]);
     }
 
     #[test]

@@ -23,10 +23,12 @@ pub mod keys;
 mod maintenance;
 pub mod params;
 pub mod queue;
+pub mod repeat;
 pub mod scheduler;
+pub mod webhook;
 pub mod worker;
 
-pub use body::{DurationDist, JobClass, Outcome};
+pub use body::{DurationDist, JobClass, Outcome, RepeatPolicy, WebhookPolicy};
 pub use env::{ProcCtx, ProcessInfo, Role, RqEnv};
 pub use params::{RqParams, SchedulerVersion, WhatIf};
 pub use worker::{spawn_worker, WorkerSpec};

@@ -33,6 +33,12 @@ pub fn new_job(ctx: &ProcCtx, class: &JobClass, id: Name) -> Job {
         enqueue_at_front_on_retry: class.enqueue_at_front_on_retry,
         enqueue_at_front: class.at_front,
         number_of_retries: 0,
+        // `Queue.create_job`: `repeats_left = repeat.times`, `repeat_intervals = intervals`.
+        repeats_left: class.repeat.as_ref().map(|repeat| repeat.times),
+        repeat_intervals_s: class
+            .repeat
+            .as_ref()
+            .map(|repeat| repeat.intervals_s.as_slice().into()),
     }
 }
 
@@ -107,5 +113,6 @@ fn created(ctx: &ProcCtx, class: &JobClass) -> EventKind {
         retry_max: class.retry_max.unwrap_or(0),
         retry_intervals_s: class.retry_intervals_s.as_slice().into(),
         job_timeout_s: class.job_timeout_s.unwrap_or(default_timeout),
+        repeat_times: class.repeat.as_ref().map_or(0, |repeat| repeat.times),
     }
 }

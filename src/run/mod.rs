@@ -112,6 +112,9 @@ pub fn check_config(scenario: &Scenario) -> CheckConfig {
         lost_jobs: scenario.checks.lost_jobs,
         single_active_scheduler: scenario.checks.single_active_scheduler,
         liveness: scenario.checks.liveness,
+        // Checked (and given a verdict) only when some workload has `repeat`.
+        repeat_count: scenario.checks.repeat_count
+            && scenario.workload.iter().any(|w| w.repeat.is_some()),
         drain: scenario.run.drain,
         scheduler_tick: scenario.rq.scheduler_interval,
     }

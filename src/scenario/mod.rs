@@ -35,7 +35,10 @@ pub use rate::Rate;
 pub use schema::json_schema;
 pub use suggest::{edit_distance, nearest};
 pub use validate::{validate, Findings, Issue};
-pub use workload::{Arrival, Bursts, Daily, RetrySpec, ReturnRetrySpec, WorkloadSpec};
+pub use workload::{
+    Arrival, Bursts, Daily, RepeatSpec, RetrySpec, ReturnRetrySpec, WebhookOn, WebhookSpec,
+    WorkloadSpec,
+};
 
 use errors::location_of;
 use locate::SpanIndex;

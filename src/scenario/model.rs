@@ -310,6 +310,15 @@ pub struct ChecksSpec {
     pub max_queue_wait_p99: Option<SimDuration>,
     /// After the drain every job is finished or failed. Default true.
     pub liveness: bool,
+    /// A job with `Repeat(times=n)` succeeds n + 1 times, no more and no fewer; checked when
+    /// a workload has `repeat`. Default true. Left out of the serialized form while true, so
+    /// that scenarios written before the key existed keep their `config_hash`.
+    #[serde(skip_serializing_if = "is_true")]
+    pub repeat_count: bool,
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
 }
 
 impl Default for ChecksSpec {
@@ -321,6 +330,7 @@ impl Default for ChecksSpec {
             single_active_scheduler: true,
             max_queue_wait_p99: None,
             liveness: true,
+            repeat_count: true,
         }
     }
 }

@@ -19,6 +19,8 @@ pub const MAX_RETENTION: SimDuration = SimDuration::from_secs(10 * 365 * 86_400)
 pub const MAX_PODS: u32 = 10_000;
 /// Most retries of one job.
 pub const MAX_RETRIES: u32 = 1_000;
+/// Most repeats of one job.
+pub const MAX_REPEATS: u32 = 1_000;
 /// Highest arrival rate, jobs per second per workload.
 pub const MAX_ARRIVALS_PER_S: f64 = 1_000_000.0;
 /// Highest random fault rate, per second (one fault every 10 ms is already a stress test).
@@ -359,6 +361,7 @@ fn check_workload(path: &str, workload: &WorkloadSpec, findings: &mut Findings) 
         }
     }
     check_job_limits(path, workload, findings);
+    check_repeat_and_webhook(path, workload, findings);
     for (name, value) in [
         ("result_ttl", workload.result_ttl),
         ("failure_ttl", workload.failure_ttl),
@@ -416,6 +419,42 @@ fn check_job_limits(path: &str, workload: &WorkloadSpec, findings: &mut Findings
             format!("{path}.fail_attempts"),
             "executions are numbered from 1 (the first execution is 1)",
         );
+    }
+}
+
+/// `Repeat.__init__` rejects `times < 1` and negative intervals; RQ takes the intervals and
+/// `Webhook.timeout` (a positive `int`) in whole seconds.
+fn check_repeat_and_webhook(path: &str, workload: &WorkloadSpec, findings: &mut Findings) {
+    if let Some(repeat) = &workload.repeat {
+        let times = repeat.times;
+        if times == 0 {
+            findings.error(
+                format!("{path}.repeat.times"),
+                "Repeat times must be at least 1, as RQ requires",
+            );
+        } else if times > MAX_REPEATS {
+            findings.error(
+                format!("{path}.repeat.times"),
+                format!("{times} repeats: expected at most {MAX_REPEATS}"),
+            );
+        }
+        for (position, interval) in repeat.interval.iter().enumerate() {
+            let at = format!("{path}.repeat.interval[{position}]");
+            findings.duration(&at, *interval, false, MAX_DURATION);
+            findings.whole_seconds(&at, *interval);
+        }
+    }
+    if let Some(webhook) = &workload.webhook {
+        if webhook.on.is_empty() {
+            findings.error(
+                format!("{path}.webhook.on"),
+                "expected \"finished\", \"failed\" or both",
+            );
+        }
+        check_distribution(&format!("{path}.webhook.latency"), &webhook.latency, findings);
+        let at = format!("{path}.webhook.timeout");
+        findings.duration(&at, webhook.timeout, true, MAX_DURATION);
+        findings.whole_seconds(&at, webhook.timeout);
     }
 }
 

@@ -3,11 +3,13 @@
 use std::path::PathBuf;
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::de::value::{SeqAccessDeserializer, StrDeserializer};
+use serde::de::{SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::distribution::{
-    duration_or_distribution, one_or_many_durations, Distribution, DurationOrDistribution,
-    OneOrManyDurations,
+    duration_or_distribution, one_or_many_durations, serialize_duration_or_distribution,
+    Distribution, DurationOrDistribution, OneOrManyDurations,
 };
 use crate::sim::SimDuration;
 
@@ -64,6 +66,14 @@ pub struct WorkloadSpec {
     /// `ttl`: the job is dropped if it has not started this long after enqueue. Default none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ttl: Option<SimDuration>,
+    /// `Repeat(times, interval)` passed at enqueue: after each success the job runs again,
+    /// `times` more times in all. Default: no repeat.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat: Option<RepeatSpec>,
+    /// `webhooks=[Webhook(url, job_status, timeout=…)]` passed at enqueue, to an endpoint
+    /// with this latency. Default: no webhook.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<WebhookSpec>,
 }
 
 impl Default for WorkloadSpec {
@@ -86,6 +96,8 @@ impl Default for WorkloadSpec {
             result_ttl: None,
             failure_ttl: None,
             ttl: None,
+            repeat: None,
+            webhook: None,
         }
     }
 }
@@ -111,6 +123,88 @@ pub struct RetrySpec {
     /// Requeue retries at the front of the queue. Default false.
     #[serde(default)]
     pub enqueue_at_front: bool,
+}
+
+/// `repeat = { times = 2, interval = "10s" }` (docs/repeat-and-webhooks.md).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RepeatSpec {
+    /// `Repeat.times`: runs after the first successful one (RQ requires ≥ 1).
+    pub times: u32,
+    /// Delay before each repeat, whole seconds: one duration or a list, which RQ reads from
+    /// the end (`Repeat.get_interval(repeats_left − 1, …)`, the last one reused). Default
+    /// none: RQ's `interval=0`, the job is re-enqueued at once.
+    #[serde(default, deserialize_with = "one_or_many_durations")]
+    #[schemars(with = "OneOrManyDurations")]
+    pub interval: Vec<SimDuration>,
+}
+
+/// `webhook = { on = ["finished", "failed"], latency = "200ms", timeout = "10s" }`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSpec {
+    /// The terminal statuses a webhook is sent for (`Webhook.job_status`, one webhook each):
+    /// `"finished"`, `"failed"` or a list of both.
+    #[serde(deserialize_with = "one_or_many_statuses")]
+    #[schemars(with = "OneOrManyStatuses")]
+    pub on: Vec<WebhookOn>,
+    /// How long the endpoint takes to answer: a duration or a distribution, drawn per send.
+    /// Default `"0s"`.
+    #[serde(
+        default = "zero_distribution",
+        deserialize_with = "duration_or_distribution",
+        serialize_with = "serialize_duration_or_distribution"
+    )]
+    #[schemars(with = "DurationOrDistribution")]
+    pub latency: Distribution,
+    /// `Webhook.timeout`, whole seconds ≥ 1: the send gives up after this. Default `"10s"`.
+    #[serde(default = "ten_seconds")]
+    pub timeout: SimDuration,
+}
+
+/// A status a webhook is sent for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookOn {
+    Finished,
+    Failed,
+}
+
+fn zero_distribution() -> Distribution {
+    Distribution::Constant(SimDuration::ZERO)
+}
+
+fn ten_seconds() -> SimDuration {
+    SimDuration::from_secs(10)
+}
+
+/// Schema of `on`: one status or a list of them.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum OneOrManyStatuses {
+    One(WebhookOn),
+    Many(Vec<WebhookOn>),
+}
+
+/// Reads `"finished"` as `["finished"]`, and a list as itself.
+fn one_or_many_statuses<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<WebhookOn>, D::Error> {
+    struct Either;
+    impl<'de> Visitor<'de> for Either {
+        type Value = Vec<WebhookOn>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("\"finished\", \"failed\" or a list such as [\"finished\", \"failed\"]")
+        }
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Vec<WebhookOn>, E> {
+            WebhookOn::deserialize(StrDeserializer::<E>::new(text)).map(|one| vec![one])
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Vec<WebhookOn>, A::Error> {
+            Vec::deserialize(SeqAccessDeserializer::new(seq))
+        }
+    }
+    deserializer.deserialize_any(Either)
 }
 
 /// The job returns `Retry(max, interval)` with chance `probability`.
