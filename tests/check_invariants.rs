@@ -497,3 +497,117 @@ fn a_second_copy_of_the_id_runs_again_and_is_a_duplicate() {
     assert!(duplicates[0].detail.contains("no retry decided"));
     assert!(of(&violations, "retry_count").is_empty(), "{violations:#?}");
 }
+
+/// docs/repeat-and-webhooks.md: `Repeat(times=2)` with a retried failure between its runs is
+/// three successes and one retry; every check holds and each repeat is a legitimate run.
+#[test]
+fn a_repeated_job_with_a_retry_between_its_runs_passes_every_check() {
+    let mut stream = stream();
+    stream.acquire(0.0, "s1");
+    stream
+        .create_repeating(1.0, "j1", 1, &[], 2)
+        .enqueue(1.0, "j1");
+    stream
+        .start(2.0, "j1", "w1")
+        .repeat_requeue(3.0, "j1", "w1", 1);
+    stream
+        .start(4.0, "j1", "w2")
+        .fail_and_requeue(5.0, "j1", "w2", 0);
+    stream
+        .start(6.0, "j1", "w1")
+        .repeat_schedule(7.0, "j1", "w1", 10, 0);
+    stream.scheduler_enqueue(17.0, "j1", "s1");
+    stream.start(17.1, "j1", "w2").finish(18.0, "j1", "w2");
+    let violations = stream.checkers().finish(&drained_end());
+    assert!(violations.is_empty(), "{violations:#?}");
+    assert!(verdict(&stream, "repeat_count"));
+}
+
+/// An injected violation of "no more": `Repeat(times=1)` succeeds three times, each run
+/// authorised by the previous one's repeat decision (a stale `repeats_left`, no overlap).
+/// `repeat_count` reports it; `retry_count` and `duplicate_execution` do not.
+#[test]
+fn repeat_count_reports_a_job_that_repeats_too_often() {
+    let mut stream = stream();
+    stream
+        .create_repeating(0.0, "j1", 0, &[], 1)
+        .enqueue(0.0, "j1");
+    stream
+        .start(1.0, "j1", "w1")
+        .repeat_schedule(2.0, "j1", "w1", 1, 0);
+    stream
+        .start(3.0, "j1", "w2")
+        .repeat_schedule(4.0, "j1", "w2", 1, 0);
+    stream.start(5.0, "j1", "w2").finish(6.0, "j1", "w2");
+    let violations = stream.checkers().finish(&drained_end());
+    let checks: Vec<&str> = violations.iter().map(|v| v.check).collect();
+    assert_eq!(checks, ["repeat_count"], "{violations:#?}");
+    assert_eq!(violations[0].time.as_secs_f64(), 6.0);
+    assert!(violations[0].detail.contains("succeeded 3 times"));
+    assert!(!verdict(&stream, "repeat_count"));
+}
+
+/// An injected violation of "no fewer": `Repeat(times=2)` finishes after one repeat.
+#[test]
+fn repeat_count_reports_a_job_that_finished_with_repeats_missing() {
+    let mut stream = stream();
+    stream
+        .create_repeating(0.0, "j1", 0, &[], 2)
+        .enqueue(0.0, "j1");
+    stream
+        .start(1.0, "j1", "w1")
+        .repeat_requeue(2.0, "j1", "w1", 1);
+    stream.start(3.0, "j1", "w1").finish(4.0, "j1", "w1");
+    let violations = stream.checkers().finish(&drained_end());
+    let found = of(&violations, "repeat_count");
+    assert_eq!(found.len(), 1, "{violations:#?}");
+    assert!(found[0]
+        .detail
+        .contains("finished after 2 successful runs, fewer than"));
+    assert_eq!(violations.len(), 1, "{violations:#?}");
+}
+
+/// Two copies of a repeated job run at once (§9 R2-like): `duplicate_execution` reports it,
+/// and the extra success it causes is not reported a second time by `repeat_count`.
+#[test]
+fn an_excess_of_repeats_that_a_duplicate_explains_is_left_to_duplicate_execution() {
+    let mut stream = stream();
+    stream
+        .create_repeating(0.0, "j1", 0, &[], 1)
+        .enqueue(0.0, "j1");
+    stream.start(1.0, "j1", "w1").start(1.5, "j1", "w2");
+    stream.repeat_requeue(2.0, "j1", "w1", 0);
+    stream.repeat_requeue(2.5, "j1", "w2", 0);
+    stream.start(3.0, "j1", "w1").finish(4.0, "j1", "w1");
+    let violations = stream.checkers().finish(&drained_end());
+    assert_eq!(
+        of(&violations, "duplicate_execution").len(),
+        1,
+        "{violations:#?}"
+    );
+    assert!(
+        of(&violations, "repeat_count").is_empty(),
+        "{violations:#?}"
+    );
+}
+
+/// A repeat decided and never started (no scheduler moved it) fails liveness once the run
+/// has drained, although the id is still in `rq:finished:<q>` from the earlier run.
+#[test]
+fn a_repeat_that_never_runs_fails_liveness_even_with_its_id_in_the_finished_registry() {
+    let mut stream = stream();
+    stream
+        .create_repeating(0.0, "j1", 0, &[], 1)
+        .enqueue(0.0, "j1");
+    stream
+        .start(1.0, "j1", "w1")
+        .repeat_schedule(2.0, "j1", "w1", 5, 0);
+    let end = drained_end().job("j1", JobLocation::Finished);
+    let violations = stream.checkers().finish(&end);
+    let liveness = of(&violations, "liveness");
+    assert_eq!(liveness.len(), 1, "{violations:#?}");
+    assert!(liveness[0]
+        .detail
+        .contains("has a repeat that never started"));
+    assert!(of(&violations, "repeat_count").is_empty());
+}

@@ -518,9 +518,13 @@ mod tests {
     fn repeated_runs_are_authorised_by_their_repeat_decisions() {
         let mut stream = Stream::new(Found::default());
         stream.create_repeating(0.0, "j1", 0, &[], 2);
-        stream.start(1.0, "j1", "w1").repeat_requeue(2.0, "j1", "w1", 1);
+        stream
+            .start(1.0, "j1", "w1")
+            .repeat_requeue(2.0, "j1", "w1", 1);
         assert_eq!(stream.checkers().tracker.jobs_held(), 1);
-        stream.start(3.0, "j1", "w2").repeat_schedule(4.0, "j1", "w2", 5, 0);
+        stream
+            .start(3.0, "j1", "w2")
+            .repeat_schedule(4.0, "j1", "w2", 5, 0);
         stream.start(9.0, "j1", "w1").finish(10.0, "j1", "w1");
         assert!(stream.checkers().duplicates.is_empty());
         assert_eq!(stream.checkers().tracker.jobs_held(), 0);
@@ -534,7 +538,9 @@ mod tests {
     fn a_job_failed_with_a_repeat_pending_is_not_retired() {
         let mut stream = Stream::new(Found::default());
         stream.create_repeating(0.0, "j1", 0, &[], 1);
-        stream.start(1.0, "j1", "w1").repeat_schedule(2.0, "j1", "w1", 5, 0);
+        stream
+            .start(1.0, "j1", "w1")
+            .repeat_schedule(2.0, "j1", "w1", 5, 0);
         stream.fail_for_good(2.1, "j1", "w1");
         assert_eq!(stream.checkers().tracker.jobs_held(), 1);
         stream.start(7.0, "j1", "w2").finish(8.0, "j1", "w2");

@@ -79,7 +79,9 @@ impl Liveness {
                      {since} after the last fault"
                 )
             } else {
-                format!("{job} is {location:?}, not finished or failed, {since} after the last fault")
+                format!(
+                    "{job} is {location:?}, not finished or failed, {since} after the last fault"
+                )
             };
             let queue = state.queue;
             self.report(end.end_time(), queue, Some(job), detail);

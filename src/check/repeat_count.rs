@@ -168,9 +168,15 @@ mod tests {
     fn three_successes_of_repeat_times_two_pass() {
         let mut stream = checker();
         stream.create_repeating(0.0, "j1", 1, &[], 2);
-        stream.start(1.0, "j1", "w1").repeat_requeue(2.0, "j1", "w1", 1);
-        stream.start(3.0, "j1", "w1").fail_and_requeue(4.0, "j1", "w1", 0);
-        stream.start(5.0, "j1", "w1").repeat_schedule(6.0, "j1", "w1", 5, 0);
+        stream
+            .start(1.0, "j1", "w1")
+            .repeat_requeue(2.0, "j1", "w1", 1);
+        stream
+            .start(3.0, "j1", "w1")
+            .fail_and_requeue(4.0, "j1", "w1", 0);
+        stream
+            .start(5.0, "j1", "w1")
+            .repeat_schedule(6.0, "j1", "w1", 5, 0);
         stream.start(11.0, "j1", "w1").finish(12.0, "j1", "w1");
         let violations = stream.checkers().finish(&FixedEnd::at(20.0));
         assert!(violations.is_empty(), "{violations:#?}");
@@ -182,7 +188,9 @@ mod tests {
     fn a_job_failed_for_good_stops_repeating() {
         let mut stream = checker();
         stream.create_repeating(0.0, "j1", 0, &[], 3);
-        stream.start(1.0, "j1", "w1").repeat_requeue(2.0, "j1", "w1", 2);
+        stream
+            .start(1.0, "j1", "w1")
+            .repeat_requeue(2.0, "j1", "w1", 2);
         stream.start(3.0, "j1", "w1").fail_for_good(4.0, "j1", "w1");
         assert!(stream.checkers().finish(&FixedEnd::at(9.0)).is_empty());
         assert_eq!(stream.checkers().jobs_held(), 0);

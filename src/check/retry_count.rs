@@ -1,7 +1,8 @@
 //! `retry_count`: a job runs at most `1 + retry_max` times (§3.7: `retries_left` is the only
-//! counter), plus one run per repeat for a job with `Repeat(times)`: the repeats do not give
-//! the retries back (`retries_left` is not reset between runs, docs/repeat-and-webhooks.md),
-//! and a failure never repeats. An excess that a duplicate execution explains (§9 R1, R2, R4) is reported once,
+//! counter), plus one run per repeat decided (`job_repeat_requeued`, `job_repeat_scheduled`)
+//! for a job with `Repeat`: repeats do not give the retries back (`retries_left` is not reset
+//! between runs, docs/repeat-and-webhooks.md). Too many repeats are `repeat_count`'s to
+//! report, not this check's. An excess that a duplicate execution explains (§9 R1, R2, R4) is reported once,
 //! by `duplicate_execution`; this check stays quiet for such a job. What remains is a retry
 //! granted too many times, e.g. §9 R12's stale overwrite of `retries_left`.
 
@@ -16,11 +17,18 @@ use crate::jobs::JobTable;
 
 pub const NAME: &str = "retry_count";
 
+/// The runs a job may have: one, one per retry, one per repeat decided.
+#[derive(Clone, Copy, Debug)]
+struct Budget {
+    retry_max: u32,
+    repeats: u32,
+}
+
 pub struct RetryCount {
     tracker: Executions,
-    /// Executions allowed per job, `1 + retry_max + repeat_times`, and whether the job has a
-    /// `Repeat`, from `job_created` (`None`: unknown, not checked).
-    allowed: JobTable<Option<(u32, bool)>>,
+    /// Per job, from `job_created`: `retry_max`, and the repeats decided so far (`None`:
+    /// unknown, not checked).
+    allowed: JobTable<Option<Budget>>,
     /// Excess found, held until the end in case a duplicate of the same job explains it.
     pending: BTreeMap<Name, Violation>,
     findings: Findings,
@@ -42,9 +50,10 @@ impl RetryCount {
     }
 
     fn judge_start(&mut self, event: &Event, job: &Name) {
-        let Some(Some((allowed, repeated))) = self.allowed.get(job).copied() else {
+        let Some(Some(budget)) = self.allowed.get(job).copied() else {
             return;
         };
+        let allowed = 1 + budget.retry_max + budget.repeats;
         let executions = self.tracker.starts(job);
         if executions <= allowed || self.pending.contains_key(job) {
             return;
@@ -52,10 +61,10 @@ impl RetryCount {
         if self.tracker.duplicates(job) > 0 {
             return;
         }
-        let limit = if repeated {
-            "1 + retry_max + repeat_times"
+        let limit = if budget.repeats > 0 {
+            format!("1 + retry_max + {} repeats", budget.repeats)
         } else {
-            "1 + retry_max"
+            "1 + retry_max".to_string()
         };
         let detail = format!("{job} started execution {executions}, more than {limit} = {allowed}");
         let mut violation = Violation::new(NAME, CheckClass::Safety, event.time, detail);
@@ -72,15 +81,18 @@ impl EventSink for RetryCount {
     fn on_event(&mut self, event: &Event) {
         self.timeline.observe(event);
         let Some(job) = &event.job else { return };
-        if let EventKind::JobCreated {
-            retry_max,
-            repeat_times,
-            ..
-        } = &event.kind
-        {
-            let allowed = 1 + (*retry_max).max(0) + (*repeat_times).max(0);
-            let allowed = allowed.min(i64::from(u32::MAX)) as u32;
-            *self.allowed.entry(job) = Some((allowed, *repeat_times > 0));
+        match &event.kind {
+            EventKind::JobCreated { retry_max, .. } => {
+                let retry_max = (*retry_max).clamp(0, i64::from(u32::MAX / 2)) as u32;
+                let repeats = 0;
+                *self.allowed.entry(job) = Some(Budget { retry_max, repeats });
+            }
+            EventKind::JobRepeatRequeued { .. } | EventKind::JobRepeatScheduled { .. } => {
+                if let Some(Some(budget)) = self.allowed.get_or_try_insert_with(job, || None) {
+                    budget.repeats = budget.repeats.saturating_add(1).min(u32::MAX / 2);
+                }
+            }
+            _ => {}
         }
         if self.tracker.observe(event).is_some() {
             // A duplicate explains any excess of this job, earlier or later.

@@ -398,7 +398,9 @@ mod tests {
             .into_iter()
             .flat_map(|(k, v)| [k.to_string(), v])
             .collect();
-        assert!(flat.windows(2).any(|w| w == ["repeat_intervals", "[5, 10]"]));
+        assert!(flat
+            .windows(2)
+            .any(|w| w == ["repeat_intervals", "[5, 10]"]));
         assert_eq!(Job::from_hash("j1", &flat), Some(job));
     }
 

@@ -451,7 +451,11 @@ fn check_repeat_and_webhook(path: &str, workload: &WorkloadSpec, findings: &mut 
                 "expected \"finished\", \"failed\" or both",
             );
         }
-        check_distribution(&format!("{path}.webhook.latency"), &webhook.latency, findings);
+        check_distribution(
+            &format!("{path}.webhook.latency"),
+            &webhook.latency,
+            findings,
+        );
         let at = format!("{path}.webhook.timeout");
         findings.duration(&at, webhook.timeout, true, MAX_DURATION);
         findings.whole_seconds(&at, webhook.timeout);
