@@ -32,8 +32,8 @@
 use proptest::prelude::*;
 
 use crate::scenario::{
-    Arrival, Distribution, FaultKind, FaultSpec, NetMode, PodSpec, Rate, RetrySpec, Scenario,
-    Target, WorkloadSpec,
+    Arrival, Distribution, FaultKind, FaultSpec, NetMode, PodSpec, Rate, RepeatSpec, RetrySpec,
+    Scenario, Target, WebhookOn, WebhookSpec, WorkloadSpec,
 };
 use crate::sim::SimDuration;
 
@@ -96,8 +96,41 @@ pub fn retry_policy() -> impl Strategy<Value = Option<RetrySpec>> {
     ]
 }
 
+/// `Repeat(times, interval)`: mostly none, else 1–2 repeats, at once or after 1–30 s (one
+/// interval or two, which RQ reads from the end).
+pub fn repeat_policy() -> impl Strategy<Value = Option<RepeatSpec>> {
+    let interval = prop::collection::vec((0u64..=30).prop_map(secs), 0..=2);
+    prop_oneof![
+        3 => Just(None),
+        1 => (1u32..=2, interval).prop_map(|(times, interval)| Some(RepeatSpec { times, interval })),
+    ]
+}
+
+/// Webhooks: mostly none, else on `finished`, `failed` or both, to an endpoint answering in
+/// 0–5 s (constant or exponential) with a 1–10 s timeout.
+pub fn webhook_policy() -> impl Strategy<Value = Option<WebhookSpec>> {
+    let on = prop_oneof![
+        Just(vec![WebhookOn::Finished]),
+        Just(vec![WebhookOn::Failed]),
+        Just(vec![WebhookOn::Finished, WebhookOn::Failed]),
+    ];
+    let latency = prop_oneof![
+        (0u64..=5_000).prop_map(|ms| Distribution::Constant(millis(ms))),
+        (1u64..=2_000).prop_map(|ms| Distribution::Exponential { mean: millis(ms) }),
+    ];
+    prop_oneof![
+        3 => Just(None),
+        1 => (on, latency, 1u64..=10).prop_map(|(on, latency, timeout_s)| Some(WebhookSpec {
+            on,
+            latency,
+            timeout: secs(timeout_s),
+        })),
+    ]
+}
+
 /// A stream of jobs on `default`: Poisson or constant arrivals, 50 ms – 3 s executions, some
-/// failing, a retry policy, some scheduled with `enqueue_in`.
+/// failing, a retry policy, some scheduled with `enqueue_in`, some repeated, some with
+/// webhooks.
 pub fn workload(max_arrivals_per_s: f64) -> impl Strategy<Value = WorkloadSpec> {
     let rate = 0.05..max_arrivals_per_s.max(0.1);
     let arrival = prop_oneof![
@@ -105,21 +138,27 @@ pub fn workload(max_arrivals_per_s: f64) -> impl Strategy<Value = WorkloadSpec> 
         rate.prop_map(Arrival::ConstantPerS),
     ];
     let enqueue_in = prop_oneof![2 => Just(None), 1 => (1u64..=60).prop_map(|s| Some(secs(s)))];
+    let repeat_and_webhook = (repeat_policy(), webhook_policy());
     (
         arrival,
         50u64..=3_000,
         0.0..0.5f64,
         retry_policy(),
         enqueue_in,
+        repeat_and_webhook,
     )
         .prop_map(
-            |(arrival, duration_ms, fail_probability, retry, enqueue_in)| WorkloadSpec {
-                arrival,
-                duration: Distribution::Constant(millis(duration_ms)),
-                fail_probability,
-                retry,
-                enqueue_in,
-                ..WorkloadSpec::default()
+            |(arrival, duration_ms, fail_probability, retry, enqueue_in, (repeat, webhook))| {
+                WorkloadSpec {
+                    arrival,
+                    duration: Distribution::Constant(millis(duration_ms)),
+                    fail_probability,
+                    retry,
+                    enqueue_in,
+                    repeat,
+                    webhook,
+                    ..WorkloadSpec::default()
+                }
             },
         )
 }

@@ -7,6 +7,7 @@
 //! - retry timing: no interval retry starts before it is due (no clock faults here);
 //! - retry count: a job runs at most 1 + max times unless a duplicate execution is reported
 //!   for it (or `retry_count` reports the stale overwrite of §9 R12);
+//! - repeats: without faults a `Repeat(times=n)` job succeeds n + 1 times, with no duplicate;
 //! - the what-if fixes of §9 R1 (`fenced_enqueue`, `atomic_enqueue`) run no job twice under
 //!   pauses of the lock holder's scheduler past the lock TTL;
 //! - stock RQ 2.12: `explore` finds R1 in `scenarios/scheduler-pause.toml` within a bounded
@@ -175,8 +176,10 @@ proptest! {
         retry_max in 0u32..=3,
         seed in 0..1_000_000u64,
     ) {
-        // One retry budget for every job, so that jobs.csv alone gives each job's limit.
+        // One retry budget for every job, so that jobs.csv alone gives each job's limit; no
+        // repeats, which add runs of their own (`repeat_count` is judged below).
         for workload in &mut scenario.workload {
+            workload.repeat = None;
             match (&mut workload.retry, retry_max) {
                 (_, 0) => workload.retry = None,
                 (Some(retry), max) => retry.max = max,
@@ -203,6 +206,35 @@ proptest! {
                 retry_max
             );
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(cases(6))]
+
+    /// docs/repeat-and-webhooks.md: without faults, a job with `Repeat(times=n)` succeeds
+    /// n + 1 times (or fails for good), no run of it is a duplicate or an unexplained retry,
+    /// and webhooks (which only make the sender busy) change none of that.
+    #[test]
+    fn without_faults_repeated_jobs_succeed_one_plus_times(
+        mut scenario in scenario(small()),
+        times in 1u32..=3,
+        seed in 0..1_000_000u64,
+    ) {
+        scenario.faults.clear();
+        let first = &mut scenario.workload[0];
+        first.repeat.get_or_insert(simrq::scenario::RepeatSpec { times, interval: Vec::new() });
+        let result = scenario.run_seed(seed).unwrap();
+        let found: Vec<(&str, &str)> = result
+            .violations
+            .iter()
+            .filter(|v| {
+                matches!(v.check, "repeat_count" | "duplicate_execution" | "retry_count")
+            })
+            .map(|v| (v.check, v.detail.as_str()))
+            .collect();
+        prop_assert!(found.is_empty(), "{:?}", found);
+        prop_assert!(result.summary.checks.contains_key("repeat_count"));
     }
 }
 

@@ -483,3 +483,111 @@ fn scheduler_gap_counts_from_a_killed_holder_and_lock_absence_from_its_expiry() 
     assert_eq!(unserved.longest_scheduler_gap_s, None);
     assert_eq!(unserved.longest_lock_absent_s, None);
 }
+
+/// A scenario of two one-second jobs at 1 s on one `--with-scheduler` worker, with `extra`
+/// lines added to its `[[workload]]`.
+fn two_jobs_with(extra: &str) -> String {
+    format!(
+        r#"
+[run]
+duration = "2m"
+drain = "2m"
+[[pods]]
+start_delay = "0s"
+with_scheduler = true
+[[workload]]
+arrival = {{ count = 2, at = "1s" }}
+duration = "1s"
+{extra}
+"#
+    )
+}
+
+fn parsed(text: &str) -> Scenario {
+    simrq::scenario::parse(text, "inline.toml").unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// `[[workload]] repeat` (`Repeat(times, interval)`, docs/repeat-and-webhooks.md): each job
+/// runs 1 + times times; the `repeat_count` check is given a verdict only when a workload
+/// repeats, and `[checks] repeat_count = false` turns it off. Absent, neither the key nor the
+/// check's default shows in the canonical TOML, so `config_hash` is what it was.
+#[test]
+fn repeat_runs_each_job_one_plus_times_and_has_its_own_check() {
+    let plain = run(&parsed(&two_jobs_with("")), 1);
+    assert_eq!(plain.summary.executions, 2);
+    assert!(!plain.summary.checks.contains_key("repeat_count"));
+    let repeated = parsed(&two_jobs_with(r#"repeat = { times = 2, interval = "3s" }"#));
+    let result = run(&repeated, 1);
+    assert_eq!(result.summary.executions, 6);
+    assert_eq!(result.summary.jobs, 2);
+    assert_eq!(
+        result.summary.checks["repeat_count"],
+        simrq::report::summary::Verdict::Pass
+    );
+    assert_eq!(result.exit_code(), 0);
+    let mut unchecked = repeated.clone();
+    unchecked.checks.repeat_count = false;
+    assert!(!run(&unchecked, 1).summary.checks.contains_key("repeat_count"));
+    let canonical = Scenario::default().to_toml();
+    assert!(!canonical.contains("repeat"), "{canonical}");
+    assert!(!canonical.contains("webhook"), "{canonical}");
+    assert!(unchecked.to_toml().contains("repeat_count = false"));
+}
+
+/// `[[workload]] webhook`: the horse sends the finished webhook before it exits, so a 4 s
+/// endpoint starts the second job 4 s later on the one worker; a 30 s endpoint is cut at the
+/// 10 s timeout. `webhook_sent` rows say how long each send took.
+#[test]
+fn webhook_latency_delays_the_next_job_up_to_its_timeout() {
+    let second_start = |extra: &str| {
+        let events = events_of(&two_jobs_with(extra));
+        outputs::of_kind(&events, "job_started")[1].time_s
+    };
+    let base = second_start("");
+    let slow = second_start(r#"webhook = { on = "finished", latency = "4s" }"#);
+    assert!((slow - base - 4.0).abs() < 0.01, "{base} → {slow}");
+    let capped = r#"webhook = { on = ["finished", "failed"], latency = "30s", timeout = "10s" }"#;
+    let events = events_of(&two_jobs_with(capped));
+    let sent = outputs::of_kind(&events, "webhook_sent");
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[0].detail("took_s").as_deref(), Some("10.000000"));
+    assert_eq!(sent[0].detail("timed_out").as_deref(), Some("true"));
+    let start = outputs::of_kind(&events, "job_started")[1].time_s;
+    assert!((start - base - 10.0).abs() < 0.01, "{base} → {start}");
+    let failed_only = r#"webhook = { on = "failed", latency = "4s" }"#;
+    let events = events_of(&two_jobs_with(failed_only));
+    assert!(outputs::of_kind(&events, "webhook_sent").is_empty());
+}
+
+/// RQ takes `Repeat` intervals and `Webhook.timeout` in whole seconds, `times` ≥ 1 and a
+/// timeout > 0: anything else is a located error naming the key.
+#[test]
+fn repeat_and_webhook_values_rq_refuses_are_located_errors() {
+    for (extra, expected) in [
+        (
+            r#"repeat = { times = 2, interval = ["1s", "1500ms"] }"#,
+            "workload[0].repeat.interval[1]: 1500ms: RQ takes whole seconds",
+        ),
+        (
+            r#"repeat = { times = 0 }"#,
+            "workload[0].repeat.times: Repeat times must be at least 1",
+        ),
+        (
+            r#"webhook = { on = "finished", timeout = "2500ms" }"#,
+            "workload[0].webhook.timeout: 2500ms: RQ takes whole seconds",
+        ),
+        (
+            r#"webhook = { on = "failed", timeout = "0s" }"#,
+            "workload[0].webhook.timeout: must be greater than zero",
+        ),
+        (r#"webhook = { on = [] }"#, "workload[0].webhook.on: expected"),
+        (r#"webhook = { on = "done" }"#, "unknown value `done`"),
+    ] {
+        let text = two_jobs_with(extra);
+        let error = simrq::scenario::parse(&text, "inline.toml")
+            .expect_err(extra)
+            .to_string();
+        assert!(error.contains(expected), "{extra}: {error}");
+        assert!(error.starts_with("inline.toml:11:"), "{extra}: {error}");
+    }
+}
