@@ -358,3 +358,36 @@ fn a_horse_paused_between_its_repeat_zadd_and_exec_lets_the_job_repeat_once_more
         .detail
         .contains("succeeded 3 times, more than 1 + repeat_times = 2"));
 }
+
+/// Each successful run leaves the id in `rq:finished:<q>` (for `result_ttl`), also while the
+/// job is queued or running again: at the end of a run, `liveness` and `lost_job` must look
+/// past that entry. Here the run ends during the second run of a 100 s job: not finished.
+#[test]
+fn a_repeated_job_still_running_at_the_end_fails_liveness_despite_its_finished_entry() {
+    let text = r#"
+[run]
+duration = "10s"
+drain = "150s"
+[[pods]]
+start_delay = "0s"
+[[workload]]
+arrival = { count = 1, at = "1s" }
+duration = "100s"
+repeat = { times = 1 }
+"#;
+    let scenario = simrq::scenario::parse(text, "inline.toml").unwrap();
+    let result = scenario.run_seed(1).unwrap();
+    let found: Vec<(&str, &str)> = result
+        .violations
+        .iter()
+        .map(|v| (v.check, v.detail.as_str()))
+        .collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "liveness");
+    assert!(
+        found[0]
+            .1
+            .contains("j1 has not finished its repeats (its id is Started"),
+        "{found:?}"
+    );
+}

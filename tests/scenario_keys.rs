@@ -527,7 +527,10 @@ fn repeat_runs_each_job_one_plus_times_and_has_its_own_check() {
     assert_eq!(result.exit_code(), 0);
     let mut unchecked = repeated.clone();
     unchecked.checks.repeat_count = false;
-    assert!(!run(&unchecked, 1).summary.checks.contains_key("repeat_count"));
+    assert!(!run(&unchecked, 1)
+        .summary
+        .checks
+        .contains_key("repeat_count"));
     let canonical = Scenario::default().to_toml();
     assert!(!canonical.contains("repeat"), "{canonical}");
     assert!(!canonical.contains("webhook"), "{canonical}");
@@ -580,7 +583,10 @@ fn repeat_and_webhook_values_rq_refuses_are_located_errors() {
             r#"webhook = { on = "failed", timeout = "0s" }"#,
             "workload[0].webhook.timeout: must be greater than zero",
         ),
-        (r#"webhook = { on = [] }"#, "workload[0].webhook.on: expected"),
+        (
+            r#"webhook = { on = [] }"#,
+            "workload[0].webhook.on: expected",
+        ),
         (r#"webhook = { on = "done" }"#, "unknown value `done`"),
     ] {
         let text = two_jobs_with(extra);

@@ -17,8 +17,10 @@ pub const NAME: &str = "liveness";
 #[derive(Clone, Debug, Default)]
 struct OpenJob {
     queue: Option<Name>,
-    /// A repeat was decided and has not started: the id's place in `rq:finished:<q>`,
-    /// where each successful run leaves it, does not mean the job is done.
+    /// A run of it repeated (`Repeat`): its id in `rq:finished:<q>`, where each successful
+    /// run leaves it, does not mean the job is done.
+    repeated: bool,
+    /// A repeat was decided and has not started.
     repeat_pending: bool,
 }
 
@@ -67,7 +69,11 @@ impl Liveness {
             .map(|(job, state)| (job, state.clone()))
             .collect();
         for (job, state) in open {
-            let location = end.job_location(&job);
+            let location = if state.repeated {
+                end.job_location_outside_finished(&job)
+            } else {
+                end.job_location(&job)
+            };
             let settled = matches!(location, JobLocation::Finished | JobLocation::Failed);
             if settled && !state.repeat_pending {
                 continue;
@@ -77,6 +83,11 @@ impl Liveness {
                 format!(
                     "{job} has a repeat that never started (its id is {location:?}), \
                      {since} after the last fault"
+                )
+            } else if state.repeated {
+                format!(
+                    "{job} has not finished its repeats (its id is {location:?} besides \
+                     rq:finished), {since} after the last fault"
                 )
             } else {
                 format!(
@@ -116,6 +127,7 @@ impl EventSink for Liveness {
         }
         match event.kind {
             EventKind::JobRepeatRequeued { .. } | EventKind::JobRepeatScheduled { .. } => {
+                state.repeated = true;
                 state.repeat_pending = true;
             }
             EventKind::JobStarted { .. } => state.repeat_pending = false,

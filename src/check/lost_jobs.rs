@@ -21,6 +21,9 @@ struct LastSeen {
     queue: Option<Name>,
     terminal: bool,
     reported: bool,
+    /// A run of it repeated (`Repeat`): its id stays in `rq:finished:<q>` from that run, so
+    /// only the other places say whether it is lost.
+    repeated: bool,
 }
 
 pub struct LostJob {
@@ -79,6 +82,12 @@ impl EventSink for LostJob {
             seen.queue = event.queue.clone();
         }
         seen.terminal = terminal;
+        if matches!(
+            event.kind,
+            EventKind::JobRepeatRequeued { .. } | EventKind::JobRepeatScheduled { .. }
+        ) {
+            seen.repeated = true;
+        }
         if let EventKind::JobLost { reason } = &event.kind {
             if !seen.reported {
                 let detail = format!("{job} was lost: {reason}");
@@ -105,7 +114,11 @@ impl Checker for LostJob {
             .map(|(job, seen)| (job, seen.clone()))
             .collect();
         for (job, seen) in suspects {
-            let location = end.job_location(&job);
+            let location = if seen.repeated {
+                end.job_location_outside_finished(&job)
+            } else {
+                end.job_location(&job)
+            };
             if !matches!(location, JobLocation::Intermediate | JobLocation::Missing) {
                 continue;
             }

@@ -71,6 +71,12 @@ pub enum JobLocation {
 /// What the checkers need to know about the world when the run ends.
 pub trait EndState {
     fn job_location(&self, job: &str) -> JobLocation;
+    /// Where a job is, not counting `rq:finished:<q>`: every successful run of a job with
+    /// `Repeat` leaves its id there (for `result_ttl`), so for such a job only the other
+    /// places say where it stands. By default the same as [`EndState::job_location`].
+    fn job_location_outside_finished(&self, job: &str) -> JobLocation {
+        self.job_location(job)
+    }
     /// The value of `rq:scheduler-lock:<queue>`, if any.
     fn lock_holder(&self, queue: &str) -> Option<String>;
     fn end_time(&self) -> SimTime;

@@ -11,6 +11,9 @@ use crate::sim::SimTime;
 /// variants), and every queue's lock holder.
 pub struct RedisEndState {
     locations: BTreeMap<String, JobLocation>,
+    /// The same, for ids outside `rq:finished:<q>` (see
+    /// [`EndState::job_location_outside_finished`]).
+    outside_finished: BTreeMap<String, JobLocation>,
     lock_holders: BTreeMap<String, String>,
     end: SimTime,
     faults_ended_at: SimTime,
@@ -24,10 +27,14 @@ impl RedisEndState {
     ) -> RedisEndState {
         let end = network.sim().now();
         let mut locations = BTreeMap::new();
+        let mut outside_finished = BTreeMap::new();
         let mut lock_holders = BTreeMap::new();
         network.with_server(|server| {
             for queue in queues {
                 let mut note = |id: String, location: JobLocation| {
+                    if location != JobLocation::Finished {
+                        outside_finished.entry(id.clone()).or_insert(location);
+                    }
                     locations.entry(id).or_insert(location);
                 };
                 for (id, _) in server.peek_zset(end, &keys::finished(queue)) {
@@ -59,6 +66,7 @@ impl RedisEndState {
         });
         RedisEndState {
             locations,
+            outside_finished,
             lock_holders,
             end,
             faults_ended_at,
@@ -69,6 +77,13 @@ impl RedisEndState {
 impl EndState for RedisEndState {
     fn job_location(&self, job: &str) -> JobLocation {
         self.locations
+            .get(job)
+            .copied()
+            .unwrap_or(JobLocation::Missing)
+    }
+
+    fn job_location_outside_finished(&self, job: &str) -> JobLocation {
+        self.outside_finished
             .get(job)
             .copied()
             .unwrap_or(JobLocation::Missing)
