@@ -11,8 +11,10 @@
 //! - executions per job: exact. Job outcomes are drawn from the job's own arguments, so both
 //!   runs see the same failures; a different count is a behavioural difference.
 //! - outcome counts: exact, for the same reason.
-//! - duplicate executions: exact; executions beyond `1 + retries_used` for a job.
-//! - retry delay (end of a failed execution to the start of the next one): two-sample
+//! - duplicate executions: exact; executions beyond `1 + retries_used` for a job, plus one
+//!   per repeat of a job with `Repeat` (`job_repeat_requeued`, `job_repeat_scheduled`).
+//! - retry delay (end of a failed execution, or of a run that repeats, to the start of the
+//!   next one): two-sample
 //!   Kolmogorov–Smirnov p-value ≥ 0.01 and medians within max(1 s, 10 %). Real runs jitter by
 //!   the scheduler's 1 s tick and the harness's ~0.1 s polling.
 //! - worst retry lateness (jobs.csv `max_retry_lateness_s`): within max(2 s, 10 %).
@@ -483,10 +485,25 @@ fn outcome_counts(real: &RunData, sim: &RunData) -> MetricResult {
 
 /// Executions beyond `1 + retries_used`, summed over jobs.
 pub fn duplicate_count(run: &RunData) -> u32 {
+    let mut repeats: BTreeMap<&str, u32> = BTreeMap::new();
+    for event in &run.events {
+        if is_repeat(&event.kind) {
+            *repeats.entry(event.job.as_str()).or_default() += 1;
+        }
+    }
     run.jobs
         .iter()
-        .map(|job| job.executions.saturating_sub(1 + job.retries_used))
+        .map(|job| {
+            let repeated = repeats.get(job.job.as_str()).copied().unwrap_or(0);
+            job.executions
+                .saturating_sub(1 + job.retries_used + repeated)
+        })
         .sum()
+}
+
+/// A run of a job with `Repeat` that ended with its next run decided.
+fn is_repeat(kind: &str) -> bool {
+    matches!(kind, "job_repeat_requeued" | "job_repeat_scheduled")
 }
 
 fn duplicate_executions(real: &RunData, sim: &RunData) -> MetricResult {
@@ -501,8 +518,9 @@ fn duplicate_executions(real: &RunData, sim: &RunData) -> MetricResult {
     }
 }
 
-/// Seconds from the end of each execution that was retried to the start of the next one of
-/// the same job. An execution ends at its `job_failed`/`job_finished`/`job_abandoned` event.
+/// Seconds from the end of each execution that was retried (or repeated) to the start of the
+/// next one of the same job. An execution ends at its `job_failed`/`job_finished`/
+/// `job_abandoned` event, or at the repeat decision of a run with repeats left.
 pub fn retry_delays(run: &RunData) -> Vec<f64> {
     let mut starts: BTreeMap<(&str, u32), f64> = BTreeMap::new();
     let mut ends: BTreeMap<(&str, u32), f64> = BTreeMap::new();
@@ -514,6 +532,7 @@ pub fn retry_delays(run: &RunData) -> Vec<f64> {
         let slot = match event.kind.as_str() {
             "job_started" => &mut starts,
             "job_failed" | "job_finished" | "job_abandoned" => &mut ends,
+            kind if is_repeat(kind) => &mut ends,
             _ => continue,
         };
         slot.entry(key).or_insert(event.time_s);

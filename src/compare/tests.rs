@@ -51,6 +51,29 @@ fn metric<'a>(report: &'a CompareReport, name: &str) -> &'a MetricResult {
 
 const DELAYS: [f64; 8] = [2.1, 2.4, 1.8, 2.9, 2.2, 2.0, 1.6, 2.5];
 
+/// docs/repeat-and-webhooks.md: the runs of a job with `Repeat` are neither duplicates nor
+/// missing from the delays; each run that repeats ends at its repeat decision.
+#[test]
+fn repeated_runs_are_not_duplicates_and_their_delays_count() {
+    let mut events = String::from(EVENTS_HEADER);
+    events.push_str("1.000000,0,job_started,w,horse,default,job-0000,1,\n");
+    events.push_str("1.200000,1,job_repeat_scheduled,w,horse,default,job-0000,1,\n");
+    events.push_str("3.100000,2,job_started,w,horse,default,job-0000,2,\n");
+    events.push_str("3.300000,3,job_repeat_requeued,w,horse,default,job-0000,2,\n");
+    events.push_str("3.400000,4,job_started,w,horse,default,job-0000,3,\n");
+    events.push_str("3.600000,5,job_finished,w,horse,default,job-0000,3,\n");
+    let mut jobs = String::from(JOBS_HEADER);
+    jobs.push_str("job-0000,default,0.9,3,0,finished,1.000000,3.600000,\n");
+    let dir = write_run("repeat", (events, jobs));
+    let run = RunData::read(dir.path()).unwrap();
+    assert_eq!(duplicate_count(&run), 0);
+    let delays: Vec<String> = retry_delays(&run)
+        .iter()
+        .map(|d| format!("{d:.1}"))
+        .collect();
+    assert_eq!(delays, ["1.9", "0.1"]);
+}
+
 #[test]
 fn identical_runs_pass_every_metric() {
     let real = write_run("real", run_csv(&DELAYS, 65.0, "finished"));

@@ -42,7 +42,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import redis  # noqa: E402
-from rq import Queue, Retry  # noqa: E402
+from rq import Queue, Repeat, Retry  # noqa: E402
 
 import faults  # noqa: E402
 import jobs  # noqa: E402
@@ -203,6 +203,9 @@ class Run:
             intervals = retry["intervals"]
             kwargs["retry"] = Retry(max=retry["max"],
                                     interval=intervals if len(intervals) > 1 else intervals[0])
+        if workload.get("repeat") is not None:
+            kwargs["repeat"] = Repeat(times=workload["repeat"]["times"],
+                                      interval=workload["repeat"]["intervals"])
         queue = Queue(workload["queue"], connection=self.client)
         wall_t = time.time()
         try:
@@ -226,7 +229,8 @@ class Run:
         for workload in self.scenario["workloads"]:
             for number in range(workload["jobs"]):
                 self.job_specs[jobs.job_id_for(index)] = {
-                    "queue": workload["queue"], "retry": workload["retry"], "enqueued_t": None}
+                    "queue": workload["queue"], "retry": workload["retry"],
+                    "repeat": workload.get("repeat"), "enqueued_t": None}
                 offset = workload["start_s"]
                 if workload["per_s"] is not None:
                     offset += number / workload["per_s"]

@@ -16,16 +16,40 @@ def seconds(value):
     return "" if value is None else "%.6f" % value
 
 
+def repeat_interval(intervals, repeats_left):
+    """The interval of the next repeat (rq/repeat.py Repeat.schedule: get_interval of
+    repeats_left - 1, counted from the end of the list, the last one reused)."""
+    count = repeats_left - 1
+    return intervals[count] if count < len(intervals) else intervals[-1]
+
+
+def success_kind(spec, successes_before):
+    """simrq's kind for a successful run: a run with repeats left ends with its repeat
+    decision (docs/repeat-and-webhooks.md), only the last one with job_finished."""
+    repeat = spec.get("repeat") if spec else None
+    if repeat is None or successes_before >= repeat["times"]:
+        return "job_finished", ""
+    left = repeat["times"] - successes_before
+    interval = repeat_interval(repeat["intervals"], left)
+    kind = "job_repeat_scheduled" if interval else "job_repeat_requeued"
+    return kind, "interval_s=%d repeats_left=%d " % (interval, left - 1)
+
+
 def job_log_events(run, log):
-    """job_started / job_finished / job_failed events from the job function's own records."""
+    """job_started / job_finished / job_failed (and, for a job with `Repeat`,
+    job_repeat_requeued / job_repeat_scheduled) events from the job function's records."""
     events = []
+    successes = {}
     for record in log:
         spec = run.job_specs.get(record["job"])
         pod = run.pod_of_worker_pid(record.get("ppid", -1)) if record["ev"] == "start" else None
         if record["ev"] == "start":
             kind, detail = "job_started", "pid %d" % record["pid"]
         elif record["ok"]:
-            kind, detail = "job_finished", "pid %d" % record["pid"]
+            before = successes.get(record["job"], 0)
+            successes[record["job"]] = before + 1
+            kind, detail = success_kind(spec, before)
+            detail += "pid %d" % record["pid"]
         else:
             kind = "job_failed"
             detail = "raised %s" % record.get("error", "InjectedFailure")

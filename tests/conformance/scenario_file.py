@@ -15,7 +15,7 @@ simulator and nothing to the harness:
                  termination_grace_period, restart_policy, crash_loop_backoff = { initial }
     [[workload]] queue, jobs, start, arrival = { constant_per_s = R } or { count = N, at = T },
                  duration = "D" or { constant = "D" }, fail_probability, fail_attempts,
-                 retry = { max, interval }, job_timeout
+                 retry = { max, interval }, job_timeout, repeat = { times, interval }
     [[faults]]   kind = pod_kill | pod_delete | pause | redis_pause | redis_restart | scale,
                  at, pods, target, for, replicas
     [checks]     simulator only (the verdicts of `simrq run`)
@@ -136,6 +136,18 @@ def _load_retry(table, where):
     return {"max": int(retry["max"]), "intervals": intervals}
 
 
+def _load_repeat(table, where):
+    """`repeat = { times, interval }`: RQ's `Repeat(times, interval)`; no interval is RQ's 0."""
+    repeat = table.get("repeat")
+    if repeat is None:
+        return None
+    _check_keys(repeat, {"times", "interval"}, where + ".repeat")
+    interval = repeat.get("interval", [])
+    items = interval if isinstance(interval, list) else [interval]
+    intervals = [_whole_seconds(item, where + ".repeat.interval") for item in items]
+    return {"times": int(repeat["times"]), "intervals": intervals or [0]}
+
+
 def _arrival_times(table, arrival, where):
     """(first arrival s, jobs per second or None for a batch, job count), as simrq reads them:
     a constant stream's first job arrives at `start`; a batch `{ count, at }` all at `at`."""
@@ -158,7 +170,7 @@ def _arrival_times(table, arrival, where):
 def _load_workloads(doc):
     workloads = []
     allowed = {"name", "queue", "jobs", "start", "arrival", "duration", "fail_probability",
-               "fail_attempts", "retry", "job_timeout"}
+               "fail_attempts", "retry", "job_timeout", "repeat"}
     for number, table in enumerate(doc.get("workload", [])):
         where = "[[workload]] #%d" % (number + 1)
         _check_keys(table, allowed, where)
@@ -181,6 +193,7 @@ def _load_workloads(doc):
             "fail_probability": float(table.get("fail_probability", 0.0)),
             "fail_attempts": [int(a) for a in table.get("fail_attempts", [])],
             "retry": _load_retry(table, where),
+            "repeat": _load_repeat(table, where),
             "job_timeout_s": int(parse_duration(table.get("job_timeout", "180s"),
                                                 where + ".job_timeout")),
         })
