@@ -101,3 +101,36 @@ fn a_lost_job_fails_the_outcome_counts() {
         report.to_table()
     );
 }
+
+/// repeat-interval (docs/repeat-and-webhooks.md): other seeds pass; a model that repeats one
+/// time too few fails the counts, and one whose repeats wait twice as long fails the delays.
+/// (The order of the intervals, RQ's reading of the list from its end, is not visible here:
+/// both readings give each job the same set of delays. tests/rq_repeat.rs pins the order.)
+#[test]
+fn repeat_interval_passes_other_seeds_and_fails_fewer_or_later_repeats() {
+    let root = tempfile::tempdir().unwrap();
+    let model = conformance_scenario("repeat-interval");
+    let sims = envelope(&model, root.path());
+    let real = run_into(&model, 101, &root.path().join("real-101"));
+    let report = compare(&real, &sims);
+    assert!(report.passed(), "{}", report.to_table());
+    let mut fewer = model.clone();
+    fewer.workload[0].repeat.as_mut().unwrap().times = 1;
+    let real = run_into(&fewer, 101, &root.path().join("fewer"));
+    let report = compare(&real, &sims);
+    assert!(
+        failed(&report).contains(&"executions per job"),
+        "{}",
+        report.to_table()
+    );
+    let mut late = model.clone();
+    let repeat = late.workload[0].repeat.as_mut().unwrap();
+    repeat.interval = repeat.interval.iter().map(|i| *i + *i).collect();
+    let real = run_into(&late, 101, &root.path().join("late"));
+    let report = compare(&real, &sims);
+    assert!(
+        failed(&report).contains(&"retry delay distribution"),
+        "{}",
+        report.to_table()
+    );
+}
