@@ -10,6 +10,8 @@ use crate::event::{EventBus, Name};
 use crate::faults::{enabled_kinds, FaultInjector, FaultLog, FiringLog};
 use crate::net::{ClientSettings, Latency, Network};
 use crate::report::{QueueSample, Sample, SchedulerGaps, SharedSink, TimeseriesCsv};
+use crate::rq::cron::{CronJobSpec, CronSchedule};
+use crate::rq::cron_expr::CronExpr;
 use crate::rq::env::{Role, RqEnv};
 use crate::rq::keys;
 use crate::rq::params::{HostCosts, RqParams, SchedulerVersion, WhatIf};
@@ -120,7 +122,13 @@ impl World {
         if let Some(every) = snapshot_period(scenario) {
             network.snapshot_every(every);
         }
-        let classes = scenario.workload.iter().map(job_class).collect();
+        let cron_jobs = cron_job_specs(scenario);
+        let classes = scenario
+            .workload
+            .iter()
+            .map(job_class)
+            .chain(cron_jobs.iter().map(|job| job.class.clone()))
+            .collect();
         let env = RqEnv::new(
             &network,
             rq_params(&scenario.rq, &scenario.redis),
@@ -129,7 +137,7 @@ impl World {
             bus,
         )
         .with_classes(classes);
-        let cluster = Cluster::start(&env, &scenario.pods);
+        let cluster = Cluster::start(&env, &scenario.pods, cron_jobs);
         start_workloads(scenario, &env, base_dir, active_until)?;
         let enabled = enabled_kinds(&scenario.faults, scenario.run.swarm, &env.streams);
         let (fault_log, fault_firings) =
@@ -161,6 +169,29 @@ impl World {
             observe_locks_every_second(network, locked, gaps);
         });
     }
+}
+
+/// The `[[cron]]` jobs as `rq cron` registers them (validation has parsed each expression).
+fn cron_job_specs(scenario: &Scenario) -> Vec<Rc<CronJobSpec>> {
+    scenario
+        .cron
+        .iter()
+        .map(|spec| {
+            let schedule = match (&spec.interval, &spec.cron) {
+                (Some(interval), _) => CronSchedule::Interval(interval.whole_secs() as i64),
+                (None, Some(text)) => CronSchedule::Expression {
+                    text: text.clone(),
+                    expr: Rc::new(CronExpr::parse(text).expect("validated")),
+                },
+                (None, None) => unreachable!("validation requires interval or cron"),
+            };
+            Rc::new(CronJobSpec {
+                name: Name::from(spec.name.as_str()),
+                class: job_class(&spec.as_workload()),
+                schedule,
+            })
+        })
+        .collect()
 }
 
 fn names(queues: &[String]) -> Vec<Name> {

@@ -8,6 +8,7 @@ use super::distribution::{
     duration_or_distribution, is_zero, serialize_duration_or_distribution, Distribution,
     DurationOrDistribution,
 };
+use super::cron::CronSpec;
 use super::faults::FaultSpec;
 use super::pods::PodSpec;
 use super::workload::WorkloadSpec;
@@ -33,6 +34,9 @@ pub struct Scenario {
     /// Streams of enqueued jobs. At least one.
     #[serde(default)]
     pub workload: Vec<WorkloadSpec>,
+    /// The jobs of the `rq cron` config file, run by every pod group with `cron = true`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cron: Vec<CronSpec>,
     /// Scripted and random faults.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<FaultSpec>,
@@ -49,6 +53,7 @@ impl Default for Scenario {
             rq: RqSpec::default(),
             pods: vec![PodSpec::default()],
             workload: vec![WorkloadSpec::default()],
+            cron: Vec::new(),
             faults: Vec::new(),
             checks: ChecksSpec::default(),
         }
@@ -310,6 +315,15 @@ pub struct ChecksSpec {
     pub max_queue_wait_p99: Option<SimDuration>,
     /// After the drain every job is finished or failed. Default true.
     pub liveness: bool,
+    /// Duplicate enqueues of `[[cron]]` instants tolerated. Default: none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cron_duplicates: Option<u64>,
+    /// Missed `[[cron]]` instants tolerated. Default: none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cron_misses: Option<u64>,
+    /// Largest allowed delay from a cron job's due instant to its enqueue.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_cron_lateness: Option<SimDuration>,
 }
 
 impl Default for ChecksSpec {
@@ -321,6 +335,9 @@ impl Default for ChecksSpec {
             single_active_scheduler: true,
             max_queue_wait_p99: None,
             liveness: true,
+            cron_duplicates: None,
+            cron_misses: None,
+            max_cron_lateness: None,
         }
     }
 }
