@@ -326,7 +326,8 @@ fn verdict_text(verdict: Verdict, color: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-        use crate::sim::SimTime;
+    use crate::event::Name;
+    use crate::sim::SimTime;
 
     fn run_info() -> RunInfo {
         RunInfo {
