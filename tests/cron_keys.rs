@@ -284,3 +284,20 @@ fn bad_cron_settings_are_located_errors() {
     let error = parse(&no_jobs, "inline.toml").unwrap_err().to_string();
     assert!(error.contains("needs jobs"), "{error}");
 }
+
+/// `[rq] cron_lock_ttl` (what-if): with a lock around `rq cron`, three cron pods enqueue each
+/// instant once; without it, three times.
+#[test]
+fn cron_lock_ttl_leaves_one_enqueuer() {
+    let (stock, _) = run_text(&scenario(&cron_pods(3), TICK, ""));
+    let locked_text = scenario(&cron_pods(3), TICK, "").replace(
+        "[run]\n",
+        "[rq]\ncron_lock_ttl = \"90s\"\n\n[run]\n",
+    );
+    let (locked, _) = run_text(&locked_text);
+    let stock = cron_stats(&stock, "tick");
+    let locked = cron_stats(&locked, "tick");
+    assert!(stock.duplicates >= 20, "{stock:?}");
+    assert_eq!((locked.duplicates, locked.misses), (0, 0), "{locked:?}");
+    assert_eq!(locked.enqueues, stock.enqueues / 3);
+}

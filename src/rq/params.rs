@@ -27,6 +27,8 @@ pub struct WhatIf {
     /// a key from an earlier pass through the list (even one a slow cleaner sets after the job
     /// left it) never makes a later pass look stuck (§9 R17).
     pub first_seen_per_enqueue: bool,
+    /// `rq cron` under a lock with this TTL (whole seconds): only the holder enqueues.
+    pub cron_lock_ttl_s: Option<i64>,
 }
 
 /// The time a real machine spends where RQ's steps take none in the model: properties of the

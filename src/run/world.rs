@@ -53,6 +53,7 @@ pub fn rq_params(spec: &RqSpec, redis: &RedisSpec) -> RqParams {
             fenced_enqueue: spec.fenced_enqueue,
             retry_zadd_in_transaction: spec.retry_zadd_in_transaction,
             first_seen_per_enqueue: spec.first_seen_per_enqueue,
+            cron_lock_ttl_s: spec.cron_lock_ttl.map(|ttl| ttl.whole_secs() as i64),
         },
     }
 }

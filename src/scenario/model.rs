@@ -265,6 +265,11 @@ pub struct RqSpec {
     /// before the key existed keep their `config_hash`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub first_seen_per_enqueue: bool,
+    /// What-if: `rq cron` wrapped in a lock (`SET rq:cron-lock <name> NX EX ttl`, refreshed
+    /// each pass): only the holder enqueues; the others follow the schedule without
+    /// enqueueing. Default none (RQ 2.12's `rq cron` takes no lock).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cron_lock_ttl: Option<SimDuration>,
 }
 
 impl Default for RqSpec {
@@ -291,6 +296,7 @@ impl Default for RqSpec {
             fenced_enqueue: false,
             retry_zadd_in_transaction: false,
             first_seen_per_enqueue: false,
+            cron_lock_ttl: None,
         }
     }
 }

@@ -158,6 +158,10 @@ fn check_run_and_rq(scenario: &Scenario, findings: &mut Findings) {
     if let Some(problem) = run.wall_clock_phase.inconsistency() {
         findings.error("run.wall_clock_phase", problem);
     }
+    if let Some(ttl) = scenario.rq.cron_lock_ttl {
+        findings.duration("rq.cron_lock_ttl", ttl, true, MAX_DURATION);
+        findings.whole_seconds("rq.cron_lock_ttl", ttl);
+    }
     let redis = &scenario.redis;
     check_distribution("redis.latency", &redis.latency, findings);
     check_distribution("redis.startup", &redis.startup, findings);
