@@ -290,10 +290,8 @@ fn bad_cron_settings_are_located_errors() {
 #[test]
 fn cron_lock_ttl_leaves_one_enqueuer() {
     let (stock, _) = run_text(&scenario(&cron_pods(3), TICK, ""));
-    let locked_text = scenario(&cron_pods(3), TICK, "").replace(
-        "[run]\n",
-        "[rq]\ncron_lock_ttl = \"90s\"\n\n[run]\n",
-    );
+    let locked_text = scenario(&cron_pods(3), TICK, "")
+        .replace("[run]\n", "[rq]\ncron_lock_ttl = \"90s\"\n\n[run]\n");
     let (locked, _) = run_text(&locked_text);
     let stock = cron_stats(&stock, "tick");
     let locked = cron_stats(&locked, "tick");

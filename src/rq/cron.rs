@@ -202,7 +202,9 @@ async fn take_lock(ctx: &ProcCtx, ttl_s: i64) -> Result<bool, RedisError> {
     if holder.as_str() != Some(&*ctx.name) {
         return Ok(false);
     }
-    ctx.redis.call(cmd!("EXPIRE", keys::CRON_LOCK, ttl_s)).await?;
+    ctx.redis
+        .call(cmd!("EXPIRE", keys::CRON_LOCK, ttl_s))
+        .await?;
     Ok(true)
 }
 
