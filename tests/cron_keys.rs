@@ -299,3 +299,30 @@ fn cron_lock_ttl_leaves_one_enqueuer() {
     assert_eq!((locked.duplicates, locked.misses), (0, 0), "{locked:?}");
     assert_eq!(locked.enqueues, stock.enqueues / 3);
 }
+
+/// `liveness` judges the jobs that had the whole drain: `rq cron` enqueues until the end, so a
+/// slow cron job enqueued in the last minute is still running when the run ends, and that is
+/// not a liveness failure. A job enqueued before the drain that never ran still is one.
+#[test]
+fn liveness_gives_every_cron_job_the_whole_drain() {
+    let slow = "[[cron]]\nname = \"tick\"\ninterval = \"60s\"\nduration = \"57s\"\n";
+    let (result, _) = run_text(&scenario(&cron_pods(1), slow, ""));
+    let unfinished = result.summary.outcomes.started + result.summary.outcomes.queued;
+    assert!(
+        unfinished >= 1,
+        "a cron job runs at the end: {:?}",
+        result.summary.outcomes
+    );
+    assert_eq!(
+        result.summary.checks["liveness"],
+        simrq::report::summary::Verdict::Pass
+    );
+
+    // The control: the same cron job on a queue no worker serves, so its early jobs never run.
+    let stranded = format!("{slow}queue = \"nobody\"\n");
+    let (result, _) = run_text(&scenario(&cron_pods(1), &stranded, ""));
+    assert_eq!(
+        result.summary.checks["liveness"],
+        simrq::report::summary::Verdict::Fail
+    );
+}
