@@ -45,6 +45,9 @@ pub struct HostCosts {
     pub horse_exit: DurationDist,
     /// redis-server's start to accepting connections, after a restart.
     pub redis_startup: DurationDist,
+    /// A stall of the worker's main process between a dequeue and `prepare_execution`
+    /// (a pause of the process, or the conformance suite's forcing of §9 R17).
+    pub prepare_execution_stall: DurationDist,
 }
 
 impl Default for HostCosts {
@@ -54,6 +57,7 @@ impl Default for HostCosts {
             horse_startup: DurationDist::Constant(SimDuration::ZERO),
             horse_exit: DurationDist::Constant(SimDuration::ZERO),
             redis_startup: DurationDist::Constant(SimDuration::ZERO),
+            prepare_execution_stall: DurationDist::Constant(SimDuration::ZERO),
         }
     }
 }

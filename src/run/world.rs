@@ -43,6 +43,7 @@ pub fn rq_params(spec: &RqSpec, redis: &RedisSpec) -> RqParams {
             horse_startup: duration_dist(&spec.horse_startup),
             horse_exit: duration_dist(&spec.horse_exit),
             redis_startup: duration_dist(&redis.startup),
+            prepare_execution_stall: duration_dist(&spec.prepare_execution_stall),
         },
         scheduler_version: match spec.variant {
             RqVariant::V2_12 => SchedulerVersion::V2_12,

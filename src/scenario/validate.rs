@@ -215,6 +215,7 @@ fn check_run_and_rq(scenario: &Scenario, findings: &mut Findings) {
         ("worker_startup", &rq.worker_startup),
         ("horse_startup", &rq.horse_startup),
         ("horse_exit", &rq.horse_exit),
+        ("prepare_execution_stall", &rq.prepare_execution_stall),
     ] {
         check_distribution(&format!("rq.{name}"), value, findings);
     }
