@@ -1,12 +1,14 @@
 //! Kubernetes as far as RQ workers feel it (rq-semantics §6.4): each pod is a container whose
-//! PID 1 is `rq worker`; a kubelet restarts it with CrashLoopBackOff; deleting a pod sends
-//! SIGTERM, then SIGKILL after the grace period; a Deployment replaces deleted pods, rolls
-//! out with maxSurge/maxUnavailable, and scales.
+//! PID 1 is `rq worker`, and, with `cron = true`, a second container whose PID 1 is `rq cron`;
+//! a kubelet restarts each container with CrashLoopBackOff; deleting a pod sends SIGTERM to
+//! each container, then SIGKILL after the grace period; a Deployment replaces deleted pods,
+//! rolls out with maxSurge/maxUnavailable, and scales.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use crate::event::{EventContext, EventKind, Name};
+use crate::rq::cron::{spawn_cron, CronJobSpec};
 use crate::rq::env::{ProcessInfo, Role, RqEnv};
 use crate::rq::worker::{spawn_worker, WorkerSpec};
 use crate::scenario::{PodSpec, RestartPolicy};
@@ -20,8 +22,12 @@ pub struct Pod {
     pub name: Name,
     pub group: usize,
     pub host: HostId,
-    /// The current `rq worker` process (PID 1 of the container).
+    /// The current `rq worker` process (PID 1 of the worker container).
     worker: Cell<Option<Pid>>,
+    /// The current `rq cron` process (PID 1 of the cron container).
+    cron: Cell<Option<Pid>>,
+    /// Containers whose kubelet loop still runs; the last one to end removes the pod.
+    containers: Cell<u32>,
     deleting: Cell<bool>,
     ready: Cell<bool>,
     restarts: Cell<u32>,
@@ -30,6 +36,10 @@ pub struct Pod {
 impl Pod {
     pub fn worker(&self) -> Option<Pid> {
         self.worker.get()
+    }
+
+    pub fn cron(&self) -> Option<Pid> {
+        self.cron.get()
     }
 
     pub fn is_ready(&self) -> bool {
@@ -46,13 +56,19 @@ struct Group {
 /// Every pod group of the scenario and the controllers that keep them running.
 pub struct Cluster {
     env: Rc<RqEnv>,
+    /// The `[[cron]]` jobs every `rq cron` container runs.
+    cron_jobs: Vec<Rc<CronJobSpec>>,
     kubelet_host: HostId,
     groups: RefCell<Vec<Group>>,
 }
 
 impl Cluster {
     /// Creates the groups and starts `replicas` pods of each.
-    pub fn start(env: &Rc<RqEnv>, specs: &[PodSpec]) -> Rc<Cluster> {
+    pub fn start(
+        env: &Rc<RqEnv>,
+        specs: &[PodSpec],
+        cron_jobs: Vec<Rc<CronJobSpec>>,
+    ) -> Rc<Cluster> {
         let kubelet_host = env.sim.add_host();
         let groups = specs.iter().map(|spec| Group {
             spec: spec.clone(),
@@ -61,6 +77,7 @@ impl Cluster {
         });
         let cluster = Rc::new(Cluster {
             env: env.clone(),
+            cron_jobs,
             kubelet_host,
             groups: RefCell::new(groups.collect()),
         });
@@ -115,12 +132,13 @@ impl Cluster {
         queues
     }
 
-    /// All queues any group listens on.
+    /// All queues any group's workers listen on.
     pub fn queues(&self) -> Vec<String> {
         let mut queues: Vec<String> = self
             .groups
             .borrow()
             .iter()
+            .filter(|g| g.spec.worker)
             .flat_map(|g| g.spec.queues.clone())
             .collect();
         queues.sort();
@@ -144,6 +162,8 @@ impl Cluster {
                 group,
                 host: self.env.sim.add_host(),
                 worker: Cell::new(None),
+                cron: Cell::new(None),
+                containers: Cell::new(0),
                 deleting: Cell::new(false),
                 ready: Cell::new(false),
                 restarts: Cell::new(0),
@@ -151,11 +171,23 @@ impl Cluster {
             group_state.pods.push(pod.clone());
             pod
         };
-        let lifecycle = self.clone().pod_lifecycle(pod.clone());
-        let label = format!("kubelet/{}", pod.name);
-        self.env
-            .sim
-            .spawn(self.kubelet_host, &label, None, lifecycle);
+        let spec = self.spec(group);
+        for (runs, container) in [
+            (spec.worker, Container::Worker),
+            (spec.cron, Container::Cron),
+        ] {
+            if runs {
+                pod.containers.set(pod.containers.get() + 1);
+                let lifecycle = self.clone().container_lifecycle(pod.clone(), container);
+                let label = match container {
+                    Container::Worker => format!("kubelet/{}", pod.name),
+                    Container::Cron => format!("kubelet/{}/cron", pod.name),
+                };
+                self.env
+                    .sim
+                    .spawn(self.kubelet_host, &label, None, lifecycle);
+            }
+        }
         pod
     }
 
@@ -163,11 +195,11 @@ impl Cluster {
         self.groups.borrow()[group].spec.clone()
     }
 
-    /// The kubelet's view of one pod: start the container, restart it when its PID 1 exits
-    /// as `restartPolicy` says (with CrashLoopBackOff), tear down what is left of it each time.
-    /// A container that is not restarted leaves the pod terminated: no replacement is made
-    /// (a bare pod's behaviour; a Deployment only allows `Always`).
-    async fn pod_lifecycle(self: Rc<Self>, pod: Rc<Pod>) -> i32 {
+    /// The kubelet's view of one container of a pod: start it, restart it when its PID 1
+    /// exits as `restartPolicy` says (with CrashLoopBackOff), tear down what is left of it
+    /// each time. A pod whose containers are not restarted is terminated: no replacement is
+    /// made (a bare pod's behaviour; a Deployment only allows `Always`).
+    async fn container_lifecycle(self: Rc<Self>, pod: Rc<Pod>, container: Container) -> i32 {
         let spec = self.spec(pod.group);
         let sim = self.env.sim.clone();
         let mut backoff = spec.crash_loop_backoff.initial;
@@ -177,15 +209,15 @@ impl Cluster {
                 break;
             }
             let started = sim.now();
-            let worker = spawn_worker(&self.env, self.worker_spec(&spec, &pod));
-            pod.worker.set(Some(worker));
-            pod.ready.set(true);
-            let status = match sim.exit_cell(worker) {
+            let pid1 = self.start_container(&spec, &pod, container);
+            let status = match sim.exit_cell(pid1) {
                 Some(exit) => sim.wait_exit(exit).await,
                 None => ExitStatus::Killed,
             };
-            pod.ready.set(false);
-            self.kill_container(&pod);
+            if container.sets_readiness(&spec) {
+                pod.ready.set(false);
+            }
+            self.kill_container(&pod, container);
             if pod.deleting.get() || !restarts(spec.restart_policy, status) {
                 break;
             }
@@ -196,8 +228,32 @@ impl Cluster {
             sim.sleep(backoff).await;
             backoff = (backoff.saturating_mul(2)).min(spec.crash_loop_backoff.cap);
         }
-        self.remove_pod(&pod);
+        pod.containers.set(pod.containers.get() - 1);
+        if pod.containers.get() == 0 {
+            self.remove_pod(&pod);
+        }
         0
+    }
+
+    /// Starts the PID 1 of `container`; the worker container (or, in a pod without one, the
+    /// cron container) makes the pod ready.
+    fn start_container(&self, spec: &PodSpec, pod: &Rc<Pod>, container: Container) -> Pid {
+        let pid = match container {
+            Container::Worker => {
+                let pid = spawn_worker(&self.env, self.worker_spec(spec, pod));
+                pod.worker.set(Some(pid));
+                pid
+            }
+            Container::Cron => {
+                let pid = spawn_cron(&self.env, &pod.name, pod.host, &self.cron_jobs);
+                pod.cron.set(Some(pid));
+                pid
+            }
+        };
+        if container.sets_readiness(spec) {
+            pod.ready.set(true);
+        }
+        pid
     }
 
     fn worker_spec(&self, spec: &PodSpec, pod: &Pod) -> WorkerSpec {
@@ -225,8 +281,18 @@ impl Cluster {
             .collect()
     }
 
-    /// SIGKILL to every process of the container (its PID 1 exited, or the pod is killed).
-    fn kill_container(&self, pod: &Pod) {
+    /// SIGKILL to every process of one container (its PID 1 exited): `rq cron` alone in the
+    /// cron container, the worker and its children in the other.
+    fn kill_container(&self, pod: &Pod, container: Container) {
+        for process in self.processes(pod) {
+            if (process.role == Role::Cron) == (container == Container::Cron) {
+                self.kill_process(&process);
+            }
+        }
+    }
+
+    /// SIGKILL to every process of every container of the pod.
+    fn kill_all_containers(&self, pod: &Pod) {
         for process in self.processes(pod) {
             self.kill_process(&process);
         }
@@ -273,7 +339,7 @@ impl Cluster {
     /// `pod_kill`: SIGKILL to every process of the pod (OOM, node loss); the kubelet
     /// restarts the container after its back-off.
     pub fn kill_pod(&self, pod: &Pod) {
-        self.kill_container(pod);
+        self.kill_all_containers(pod);
     }
 
     /// `kubectl delete pod`: SIGTERM to PID 1, SIGKILL to all after the grace period; the
@@ -286,12 +352,15 @@ impl Cluster {
         if let Some(worker) = pod.worker().filter(|_| spec.pid1) {
             self.env.sim.signal(worker, Signal::Term);
         }
+        if let Some(cron) = pod.cron() {
+            self.env.sim.signal(cron, Signal::Term);
+        }
         let cluster = self.clone();
         let victim = pod.clone();
         self.env
             .sim
             .schedule_in(spec.termination_grace_period, move |_| {
-                cluster.kill_container(&victim)
+                cluster.kill_all_containers(&victim)
             });
         if replace {
             self.create_pod(pod.group);
@@ -367,6 +436,26 @@ impl Cluster {
 
     pub fn now(&self) -> SimTime {
         self.env.sim.now()
+    }
+}
+
+/// The containers a pod may run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Container {
+    /// `rq worker` (with its work-horses and scheduler).
+    Worker,
+    /// `rq cron`.
+    Cron,
+}
+
+impl Container {
+    /// The pod is ready while this container runs: the worker's, or in a pod that runs only
+    /// `rq cron`, the cron container's.
+    fn sets_readiness(self, spec: &PodSpec) -> bool {
+        match self {
+            Container::Worker => true,
+            Container::Cron => !spec.worker,
+        }
     }
 }
 

@@ -36,6 +36,8 @@ pub enum EnqueueSource {
     Producer,
     /// The scheduler moving a due job (`enqueue_scheduled_jobs`).
     Scheduler,
+    /// An `rq cron` process enqueueing a cron job (`CronJob.enqueue`).
+    Cron,
 }
 
 /// What a scheduler process believes about one queue's lock, beside the truth in Redis.
@@ -123,6 +125,24 @@ pub enum EventKind {
         scheduler: Name,
         reason: String,
     },
+    /// An `rq cron` process registered itself (`CronScheduler.register_birth`).
+    CronSchedulerStarted {
+        scheduler: Name,
+    },
+    /// An `rq cron` process ended: `reason` is `stopped` (SIGTERM/SIGINT, death registered)
+    /// or the error that ended its loop.
+    CronSchedulerStopped {
+        scheduler: Name,
+        reason: String,
+    },
+    /// `CronJob.enqueue` committed: the job (in the event's `job`) was enqueued for the cron
+    /// job `cron_job`. `due_unix_ms`: the instant it was due on the enqueuing host's clock
+    /// (a cron expression's instant, or the previous enqueue + interval); `None` for an
+    /// interval job's first run, which `rq cron` enqueues as soon as it starts.
+    CronJobEnqueued {
+        cron_job: Name,
+        due_unix_ms: Option<i64>,
+    },
     WorkerBorn {
         worker: Name,
     },
@@ -207,6 +227,9 @@ impl EventKind {
             EventKind::SchedulerTick { .. } => "scheduler_tick",
             EventKind::SchedulerStarted { .. } => "scheduler_started",
             EventKind::SchedulerDied { .. } => "scheduler_died",
+            EventKind::CronSchedulerStarted { .. } => "cron_scheduler_started",
+            EventKind::CronSchedulerStopped { .. } => "cron_scheduler_stopped",
+            EventKind::CronJobEnqueued { .. } => "cron_job_enqueued",
             EventKind::WorkerBorn { .. } => "worker_born",
             EventKind::WorkerDied { .. } => "worker_died",
             EventKind::Maintenance { .. } => "maintenance",
@@ -237,6 +260,7 @@ impl EventKind {
                 | EventKind::JobRetryRequeued { .. }
                 | EventKind::JobRetryScheduled { .. }
                 | EventKind::JobMovedToFailed { .. }
+                | EventKind::CronJobEnqueued { .. }
                 | EventKind::LockRefreshed { .. }
                 | EventKind::SchedulerTick { .. }
                 | EventKind::JobRepeatRequeued { .. }
@@ -459,6 +483,7 @@ impl EventKind {
                 out.push_str(match source {
                     EnqueueSource::Producer => "source=producer",
                     EnqueueSource::Scheduler => "source=scheduler",
+                    EnqueueSource::Cron => "source=cron",
                 });
                 out.push_str(if *at_front {
                     " at_front=true"
@@ -501,6 +526,23 @@ impl EventKind {
             EventKind::SchedulerDied { scheduler, reason } => {
                 push_text_pair(out, "scheduler=", scheduler);
                 push_value_pair(out, " reason=", reason);
+            }
+            EventKind::CronSchedulerStarted { scheduler } => {
+                push_text_pair(out, "scheduler=", scheduler)
+            }
+            EventKind::CronSchedulerStopped { scheduler, reason } => {
+                push_text_pair(out, "scheduler=", scheduler);
+                push_value_pair(out, " reason=", reason);
+            }
+            EventKind::CronJobEnqueued {
+                cron_job,
+                due_unix_ms,
+            } => {
+                push_value_pair(out, "cron_job=", cron_job);
+                match due_unix_ms {
+                    Some(due) => push_pair(out, " due_unix_ms=", *due),
+                    None => out.push_str(" due_unix_ms=-"),
+                }
             }
             EventKind::WorkerDied { worker, reason } => {
                 push_text_pair(out, "worker=", worker);

@@ -236,7 +236,12 @@ impl FaultInjector {
                 let holder = self.holder_process()?;
                 self.cluster.pod(&holder.pod)
             }
-            Target::Any | Target::All | Target::Worker | Target::Horse | Target::Scheduler => {
+            Target::Any
+            | Target::All
+            | Target::Worker
+            | Target::Horse
+            | Target::Scheduler
+            | Target::Cron => {
                 let pods: Vec<Rc<Pod>> = self
                     .cluster
                     .pods(self.group(spec))
@@ -325,6 +330,7 @@ impl FaultInjector {
             Target::Worker => Some(Role::Worker),
             Target::Horse => Some(Role::Horse),
             Target::Scheduler => Some(Role::Scheduler),
+            Target::Cron => Some(Role::Cron),
             Target::Any | Target::All | Target::Pod(_) => None,
         };
         let Some(role) = role else {

@@ -197,6 +197,12 @@ fn zsets() -> impl Strategy<Value = Words> {
             words
         }),
         (key(), bound(), bound()).prop_map(|(k, min, max)| words!["ZREMRANGEBYSCORE", k, min, max]),
+        (key(), -4i64..5, -4i64..5).prop_map(|(k, start, stop)| words![
+            "ZREMRANGEBYRANK",
+            k,
+            start.to_string(),
+            stop.to_string()
+        ]),
     ]
 }
 

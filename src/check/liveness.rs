@@ -13,10 +13,12 @@ use super::{CheckClass, Checker, EndState, JobLocation, Timeline, Violation};
 
 pub const NAME: &str = "liveness";
 
-/// A job that has not (yet) finished or failed for good: its latest queue.
+/// A job that has not (yet) finished or failed for good: its latest queue, and when it was
+/// first seen (its `job_created`).
 #[derive(Clone, Debug, Default)]
 struct OpenJob {
     queue: Option<Name>,
+    created: SimTime,
     /// A run of it repeated (`Repeat`): its id in `rq:finished:<q>`, where each successful
     /// run leaves it, does not mean the job is done.
     repeated: bool,
@@ -63,9 +65,16 @@ impl Liveness {
     }
 
     fn judge_jobs(&mut self, end: &dyn EndState) {
+        // Every job gets the whole drain: producers stop at the end of the active phase, but
+        // `rq cron` enqueues until the end, and its latest jobs may rightly still be running.
+        let judged_until = end
+            .end_time()
+            .as_micros()
+            .saturating_sub(self.drain.as_micros());
         let open: Vec<(Name, OpenJob)> = self
             .jobs
             .iter()
+            .filter(|(_, state)| state.created.as_micros() <= judged_until)
             .map(|(job, state)| (job, state.clone()))
             .collect();
         for (job, state) in open {
@@ -121,7 +130,11 @@ impl EventSink for Liveness {
             self.jobs.remove(job);
             return;
         }
+        let known = self.jobs.get(job).is_some();
         let state = self.jobs.entry(job);
+        if !known {
+            state.created = event.time;
+        }
         if event.queue.is_some() {
             state.queue = event.queue.clone();
         }

@@ -19,6 +19,7 @@
 //! [`EventSink`]), and at the end calls [`Checkers::finish`] with a view of Redis
 //! ([`EndState`]). Each checker is also usable alone ([`Checker`]).
 
+pub mod cron;
 pub mod duplicates;
 pub mod executions;
 pub mod findings;

@@ -157,6 +157,7 @@ static COMMANDS: &[Spec] = &[
     data("zcard", 2, zsets::zcard),
     data("zrangebyscore", -4, zsets::zrangebyscore),
     data("zremrangebyscore", 4, zsets::zremrangebyscore),
+    data("zremrangebyrank", 4, zsets::zremrangebyrank),
     data("xadd", -5, streams::xadd),
     data("xlen", 2, streams::xlen),
     data("eval", -3, scripts::eval),

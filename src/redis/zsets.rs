@@ -399,6 +399,46 @@ pub fn zremrangebyscore(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     Reply::Int(removed as i64)
 }
 
+/// ZREMRANGEBYRANK key start stop: ranks in score order, negative ones from the end, clamped
+/// to the set as `zslParseRange`'s callers do (`t_zset.c zremrangeGenericCommand`).
+pub fn zremrangebyrank(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
+    let (Some(start), Some(stop)) = (parse_int(&args[1]), parse_int(&args[2])) else {
+        return errors::reply(errors::NOT_INTEGER);
+    };
+    let removed = match db.write::<SortedSet>(now, &args[0]) {
+        Ok(Some(zset)) => {
+            let len = zset.len() as i64;
+            let start = if start < 0 {
+                (len + start).max(0)
+            } else {
+                start
+            };
+            let stop = if stop < 0 {
+                len + stop
+            } else {
+                stop.min(len - 1)
+            };
+            if start > stop || start >= len {
+                0
+            } else {
+                let doomed: Vec<String> = zset
+                    .iter()
+                    .skip(start as usize)
+                    .take((stop - start + 1) as usize)
+                    .map(|(m, _)| m.to_string())
+                    .collect();
+                doomed.iter().filter(|m| zset.remove(m)).count()
+            }
+        }
+        Ok(None) => 0,
+        Err(reply) => return reply,
+    };
+    if removed > 0 {
+        db.modified(&args[0]);
+    }
+    Reply::Int(removed as i64)
+}
+
 #[cfg(test)]
 mod tests {
     use crate::redis::test_support::*;
@@ -444,6 +484,38 @@ mod tests {
             Reply::Int(0)
         );
         assert_eq!(run0(&mut s, &["EXISTS", "missing"]), Reply::Int(0));
+    }
+
+    /// Redis 7.0 `ZREMRANGEBYRANK`, as redis-server answers (also in the differential test).
+    #[test]
+    fn zremrangebyrank_removes_by_rank_from_either_end() {
+        let mut s = Server::new();
+        run0(
+            &mut s,
+            &["ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d"],
+        );
+        assert_eq!(
+            run0(&mut s, &["ZREMRANGEBYRANK", "z", "0", "-4"]),
+            Reply::Int(1)
+        );
+        assert_eq!(
+            run0(&mut s, &["ZREMRANGEBYRANK", "z", "5", "9"]),
+            Reply::Int(0)
+        );
+        assert_eq!(
+            run0(&mut s, &["ZREMRANGEBYRANK", "z", "-1", "99"]),
+            Reply::Int(1)
+        );
+        assert_eq!(run0(&mut s, &["ZCARD", "z"]), Reply::Int(2));
+        assert_eq!(
+            run0(&mut s, &["ZREMRANGEBYRANK", "z", "0", "-1"]),
+            Reply::Int(2)
+        );
+        assert_eq!(run0(&mut s, &["EXISTS", "z"]), Reply::Int(0));
+        assert_eq!(
+            run0(&mut s, &["ZREMRANGEBYRANK", "z", "x", "1"]),
+            err("ERR value is not an integer or out of range")
+        );
     }
 
     #[test]

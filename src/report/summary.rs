@@ -9,6 +9,7 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
+use crate::check::cron::CronJobStats;
 use crate::check::{CheckClass, Violation};
 use crate::report::jobs::{JobStats, OutcomeCounts};
 use crate::report::output_dir::{OutputDir, ReportError};
@@ -112,6 +113,10 @@ pub struct Summary {
     pub replay: String,
     /// By check name.
     pub checks: BTreeMap<String, Verdict>,
+    /// Per `[[cron]]` job: scheduled instants, enqueues, duplicates, misses, overlaps and
+    /// lateness; absent when the scenario has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cron: Option<BTreeMap<String, CronJobStats>>,
 }
 
 /// Seconds from microseconds, exact to the microsecond.
@@ -155,6 +160,7 @@ impl Summary {
             violations: violations.iter().map(violation_summary).collect(),
             replay: run.replay.clone(),
             checks: verdicts(&run.checks, violations),
+            cron: None,
         }
     }
 
@@ -277,6 +283,22 @@ pub fn terminal_table(summary: &Summary, color: bool) -> String {
             seconds(Some(summary.dual_scheduler_s)),
         ),
     ];
+    for (name, cron) in summary.cron.iter().flatten() {
+        rows.push((
+            format!("cron {name}: instants / enqueues"),
+            format!("{} / {}", cron.scheduled, cron.enqueues),
+        ));
+        rows.push((
+            format!("cron {name}: duplicates / misses / overlaps"),
+            format!("{} / {} / {}", cron.duplicates, cron.misses, cron.overlaps),
+        ));
+        rows.push((
+            format!("cron {name}: lateness p99 / max"),
+            [cron.lateness_p99_s, cron.lateness_max_s]
+                .map(seconds)
+                .join(" / "),
+        ));
+    }
     for (check, verdict) in &summary.checks {
         rows.push((format!("check {check}"), verdict_text(*verdict, color)));
     }

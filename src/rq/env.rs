@@ -21,6 +21,8 @@ pub enum Role {
     Horse,
     Scheduler,
     Producer,
+    /// An `rq cron` process.
+    Cron,
 }
 
 /// A live process as the fault injector sees it.

@@ -10,6 +10,23 @@ use crate::redis::Arg;
 pub const QUEUES: &str = "rq:queues";
 pub const WORKERS: &str = "rq:workers";
 pub const SUSPENDED: &str = "rq:suspended";
+/// `cron_scheduler_registry.get_registry_key()`: cron scheduler names scored by heartbeat.
+pub const CRON_SCHEDULERS: &str = "rq:cron_schedulers";
+/// `cron_job_registry.get_registry_key()`: cron job names scored by their latest enqueue.
+pub const CRON_JOBS: &str = "rq:cron_jobs";
+
+/// The what-if lock around `rq cron` (`[rq] cron_lock_ttl`); not a key of RQ's.
+pub const CRON_LOCK: &str = "rq:cron-lock";
+
+/// `CronScheduler.key`: the scheduler's hash.
+pub fn cron_scheduler(name: &str) -> Arg {
+    join(&["rq:cron_scheduler:", name])
+}
+
+/// `get_cron_job_history_key`: ids of the jobs one cron job enqueued, scored by enqueue time.
+pub fn cron_job_history(name: &str) -> Arg {
+    join(&["rq:cron_job:", name, ":jobs"])
+}
 
 pub fn queue(queue: &str) -> Arg {
     join(&["rq:queue:", queue])

@@ -14,6 +14,8 @@
 //! `scheduler.rs`, maintenance in `maintenance.rs`.
 
 pub mod body;
+pub mod cron;
+pub mod cron_expr;
 pub mod env;
 mod execute;
 pub mod failure;

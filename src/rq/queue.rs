@@ -107,7 +107,7 @@ pub async fn enqueue_in(
 }
 
 /// The `job_created` event of a job of `class`.
-fn created(ctx: &ProcCtx, class: &JobClass) -> EventKind {
+pub(crate) fn created(ctx: &ProcCtx, class: &JobClass) -> EventKind {
     let default_timeout = ctx.params().default_job_timeout.whole_secs() as i64;
     EventKind::JobCreated {
         retry_max: class.retry_max.unwrap_or(0),

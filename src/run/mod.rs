@@ -20,6 +20,7 @@ use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
+use crate::check::cron::{CronCheck, CronLimits, Schedule as CronSchedule};
 use crate::check::{CheckClass, CheckConfig, Checkers, Violation};
 use crate::event::{EventBus, Name};
 use crate::faults::FaultLog;
@@ -27,6 +28,7 @@ use crate::report::{
     terminal_table, EventsCsv, JobStats, JobTracker, OutputDir, QueueSeries, ReportError, RunInfo,
     SchedulerGapReport, SchedulerGaps, SharedSink, Summary, TimeseriesCsv,
 };
+use crate::rq::cron_expr::CronExpr;
 use crate::scenario::{EventRows, Scenario};
 use crate::sim::{Sim, SimDuration, SimTime};
 
@@ -138,6 +140,8 @@ pub fn config_hash(scenario: &Scenario) -> String {
 
 struct Sinks {
     events: Option<SharedSink<EventsCsv>>,
+    /// The `cron_schedule` check, when the scenario has `[[cron]]` jobs.
+    cron: Option<SharedSink<CronCheck>>,
     jobs: SharedSink<JobTracker>,
     gaps: SharedSink<SchedulerGaps>,
     checkers: SharedSink<Checkers>,
@@ -157,6 +161,7 @@ fn sinks(
     };
     let sinks = Sinks {
         events,
+        cron: (!scenario.cron.is_empty()).then(|| SharedSink::new(cron_check(scenario))),
         jobs: SharedSink::new(JobTracker::create(dir)?),
         gaps: SharedSink::new(SchedulerGaps::new()),
         checkers: SharedSink::new(Checkers::new(&check_config(scenario), scheduler_queues)),
@@ -169,6 +174,9 @@ fn sinks(
     bus.add_sink(sinks.jobs.boxed());
     bus.add_sink(sinks.gaps.boxed());
     bus.add_sink(sinks.checkers.boxed());
+    if let Some(cron) = &sinks.cron {
+        bus.add_sink(cron.boxed());
+    }
     Ok((sinks, bus))
 }
 
@@ -195,6 +203,10 @@ pub fn run_scenario_with_progress(
     let active_until = SimTime(scenario.run.duration.as_micros());
     let world = World::build(scenario, options.seed, &options.base_dir, bus, active_until)
         .map_err(RunError::Input)?;
+    if let Some(cron) = &sinks.cron {
+        cron.borrow_mut()
+            .set_origin(world.sim.wall_clock_origin_micros());
+    }
     world.start_sampling(
         scenario.run.sample_interval,
         sinks.timeseries.clone(),
@@ -289,6 +301,12 @@ fn finish(
         checks.push(QUEUE_WAIT_CHECK.to_string());
         violations.extend(queue_wait_violation(&jobs, limit, end));
     }
+    let cron = sinks.cron.as_ref().map(|check| {
+        let (stats, found) = check.borrow().finish(end);
+        checks.push(crate::check::cron::NAME.to_string());
+        violations.extend(found);
+        stats
+    });
     let info = RunInfo {
         seed: options.seed,
         scenario: options.scenario_label.clone(),
@@ -297,7 +315,8 @@ fn finish(
         replay: replay_command(options),
         checks,
     };
-    let summary = Summary::build(&info, &jobs, &gaps, &violations);
+    let mut summary = Summary::build(&info, &jobs, &gaps, &violations);
+    summary.cron = cron;
     summary.write(dir)?;
     let faults = world.fault_log.borrow().clone();
     let fault_firings = world.fault_firings.borrow().clone();
@@ -317,6 +336,29 @@ fn finish(
         write_charts(dir, &result, end)?;
     }
     Ok(result)
+}
+
+/// The `cron_schedule` check of the scenario's `[[cron]]` jobs and `[checks]` limits.
+fn cron_check(scenario: &Scenario) -> CronCheck {
+    let jobs = scenario
+        .cron
+        .iter()
+        .map(|spec| {
+            let schedule = match (&spec.interval, &spec.cron) {
+                (Some(interval), _) => CronSchedule::Interval(*interval),
+                (None, text) => CronSchedule::Expression(Rc::new(
+                    CronExpr::parse(text.as_deref().unwrap_or_default()).expect("validated"),
+                )),
+            };
+            (Name::from(spec.name.as_str()), schedule)
+        })
+        .collect();
+    let limits = CronLimits {
+        duplicates: scenario.checks.cron_duplicates,
+        misses: scenario.checks.cron_misses,
+        max_lateness: scenario.checks.max_cron_lateness,
+    };
+    CronCheck::new(jobs, limits)
 }
 
 /// The check behind `[checks] max_queue_wait_p99`.

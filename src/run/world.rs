@@ -10,6 +10,8 @@ use crate::event::{EventBus, Name};
 use crate::faults::{enabled_kinds, FaultInjector, FaultLog, FiringLog};
 use crate::net::{ClientSettings, Latency, Network};
 use crate::report::{QueueSample, Sample, SchedulerGaps, SharedSink, TimeseriesCsv};
+use crate::rq::cron::{CronJobSpec, CronSchedule};
+use crate::rq::cron_expr::CronExpr;
 use crate::rq::env::{Role, RqEnv};
 use crate::rq::keys;
 use crate::rq::params::{HostCosts, RqParams, SchedulerVersion, WhatIf};
@@ -41,6 +43,7 @@ pub fn rq_params(spec: &RqSpec, redis: &RedisSpec) -> RqParams {
             horse_startup: duration_dist(&spec.horse_startup),
             horse_exit: duration_dist(&spec.horse_exit),
             redis_startup: duration_dist(&redis.startup),
+            prepare_execution_stall: duration_dist(&spec.prepare_execution_stall),
         },
         scheduler_version: match spec.variant {
             RqVariant::V2_12 => SchedulerVersion::V2_12,
@@ -51,6 +54,7 @@ pub fn rq_params(spec: &RqSpec, redis: &RedisSpec) -> RqParams {
             fenced_enqueue: spec.fenced_enqueue,
             retry_zadd_in_transaction: spec.retry_zadd_in_transaction,
             first_seen_per_enqueue: spec.first_seen_per_enqueue,
+            cron_lock_ttl_s: spec.cron_lock_ttl.map(|ttl| ttl.whole_secs() as i64),
         },
     }
 }
@@ -120,7 +124,13 @@ impl World {
         if let Some(every) = snapshot_period(scenario) {
             network.snapshot_every(every);
         }
-        let classes = scenario.workload.iter().map(job_class).collect();
+        let cron_jobs = cron_job_specs(scenario);
+        let classes = scenario
+            .workload
+            .iter()
+            .map(job_class)
+            .chain(cron_jobs.iter().map(|job| job.class.clone()))
+            .collect();
         let env = RqEnv::new(
             &network,
             rq_params(&scenario.rq, &scenario.redis),
@@ -129,7 +139,7 @@ impl World {
             bus,
         )
         .with_classes(classes);
-        let cluster = Cluster::start(&env, &scenario.pods);
+        let cluster = Cluster::start(&env, &scenario.pods, cron_jobs);
         start_workloads(scenario, &env, base_dir, active_until)?;
         let enabled = enabled_kinds(&scenario.faults, scenario.run.swarm, &env.streams);
         let (fault_log, fault_firings) =
@@ -161,6 +171,29 @@ impl World {
             observe_locks_every_second(network, locked, gaps);
         });
     }
+}
+
+/// The `[[cron]]` jobs as `rq cron` registers them (validation has parsed each expression).
+fn cron_job_specs(scenario: &Scenario) -> Vec<Rc<CronJobSpec>> {
+    scenario
+        .cron
+        .iter()
+        .map(|spec| {
+            let schedule = match (&spec.interval, &spec.cron) {
+                (Some(interval), _) => CronSchedule::Interval(interval.whole_secs() as i64),
+                (None, Some(text)) => CronSchedule::Expression {
+                    text: text.clone(),
+                    expr: Rc::new(CronExpr::parse(text).expect("validated")),
+                },
+                (None, None) => unreachable!("validation requires interval or cron"),
+            };
+            Rc::new(CronJobSpec {
+                name: Name::from(spec.name.as_str()),
+                class: job_class(&spec.as_workload()),
+                schedule,
+            })
+        })
+        .collect()
 }
 
 fn names(queues: &[String]) -> Vec<Name> {

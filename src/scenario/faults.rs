@@ -152,6 +152,8 @@ pub enum Target {
     Horse,
     /// Only the scheduler process of a random pod (skipped if it runs none).
     Scheduler,
+    /// Only the `rq cron` process of a random pod (skipped if it runs none).
+    Cron,
     /// One pod by name: `<group>-<index>`.
     Pod(String),
     /// `net` only: every pod of the selection at once; without `pods`, every client of
@@ -164,9 +166,12 @@ impl Target {
         *self == Target::Any
     }
 
-    /// One process of a pod, not the pod: `worker`, `horse` or `scheduler`.
+    /// One process of a pod, not the pod: `worker`, `horse`, `scheduler` or `cron`.
     pub fn is_process(&self) -> bool {
-        matches!(self, Target::Worker | Target::Horse | Target::Scheduler)
+        matches!(
+            self,
+            Target::Worker | Target::Horse | Target::Scheduler | Target::Cron
+        )
     }
 }
 
@@ -179,6 +184,7 @@ impl From<String> for Target {
             "worker" => Target::Worker,
             "horse" => Target::Horse,
             "scheduler" => Target::Scheduler,
+            "cron" => Target::Cron,
             _ => Target::Pod(text),
         }
     }
@@ -199,6 +205,7 @@ impl fmt::Display for Target {
             Target::Worker => "worker",
             Target::Horse => "horse",
             Target::Scheduler => "scheduler",
+            Target::Cron => "cron",
             Target::Pod(name) => name,
         })
     }
@@ -215,13 +222,20 @@ impl JsonSchema for Target {
             ..Default::default()
         };
         schema.metadata().description = Some(
-            "\"any\", \"scheduler_holder\", \"worker\", \"horse\", \"scheduler\" or a pod name \
-             such as \"worker-2\""
+            "\"any\", \"scheduler_holder\", \"worker\", \"horse\", \"scheduler\", \"cron\" or a \
+             pod name such as \"worker-2\""
                 .into(),
         );
-        schema.metadata().examples = ["any", "scheduler_holder", "worker", "horse", "scheduler"]
-            .map(Into::into)
-            .to_vec();
+        schema.metadata().examples = [
+            "any",
+            "scheduler_holder",
+            "worker",
+            "horse",
+            "scheduler",
+            "cron",
+        ]
+        .map(Into::into)
+        .to_vec();
         schema.into()
     }
 }

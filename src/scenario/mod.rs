@@ -12,6 +12,7 @@
 //! in the `file:line:column: key: message` form; nothing here panics on any input.
 //! `docs/scenario-format.md` describes each key for users.
 
+mod cron;
 mod distribution;
 mod errors;
 mod faults;
@@ -26,6 +27,7 @@ mod workload;
 
 use std::path::Path;
 
+pub use cron::{CronSpec, CRON_RESULT_TTL};
 pub use distribution::Distribution;
 pub use errors::{ErrorKind, Location, ScenarioError};
 pub use faults::{ClockOffset, FaultKind, FaultSpec, NetMode, Persistence, Target};

@@ -4,6 +4,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::cron::CronSpec;
 use super::distribution::{
     duration_or_distribution, is_zero, serialize_duration_or_distribution, Distribution,
     DurationOrDistribution,
@@ -33,6 +34,9 @@ pub struct Scenario {
     /// Streams of enqueued jobs. At least one.
     #[serde(default)]
     pub workload: Vec<WorkloadSpec>,
+    /// The jobs of the `rq cron` config file, run by every pod group with `cron = true`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cron: Vec<CronSpec>,
     /// Scripted and random faults.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<FaultSpec>,
@@ -49,6 +53,7 @@ impl Default for Scenario {
             rq: RqSpec::default(),
             pods: vec![PodSpec::default()],
             workload: vec![WorkloadSpec::default()],
+            cron: Vec::new(),
             faults: Vec::new(),
             checks: ChecksSpec::default(),
         }
@@ -244,6 +249,20 @@ pub struct RqSpec {
     )]
     #[schemars(with = "DurationOrDistribution")]
     pub horse_exit: Distribution,
+    /// A stall of the worker's main process after each dequeue, before `prepare_execution`
+    /// writes the execution to the started registry (a GC or swap pause, CPU starvation, or
+    /// the conformance suite's forcing): a duration or a distribution, drawn per execution.
+    /// Meanwhile a BLMOVE'd id is in the intermediate list only, where another worker's
+    /// maintenance can take it for stuck (§5.4, §9 R17). Default `"0s"`. Left out of the
+    /// serialized form while zero, so that scenarios written before the key existed keep their
+    /// `config_hash`.
+    #[serde(
+        deserialize_with = "duration_or_distribution",
+        serialize_with = "serialize_duration_or_distribution",
+        skip_serializing_if = "is_zero"
+    )]
+    #[schemars(with = "DurationOrDistribution")]
+    pub prepare_execution_stall: Distribution,
     /// `"2.12"` (default) or `"2.10"`.
     pub variant: RqVariant,
     /// What-if: move due jobs with one atomic script instead of RQ's pipeline. Default false.
@@ -260,6 +279,11 @@ pub struct RqSpec {
     /// before the key existed keep their `config_hash`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub first_seen_per_enqueue: bool,
+    /// What-if: `rq cron` wrapped in a lock (`SET rq:cron-lock <name> NX EX ttl`, refreshed
+    /// each pass): only the holder enqueues; the others follow the schedule without
+    /// enqueueing. Default none (RQ 2.12's `rq cron` takes no lock).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cron_lock_ttl: Option<SimDuration>,
 }
 
 impl Default for RqSpec {
@@ -281,11 +305,13 @@ impl Default for RqSpec {
             worker_startup: Distribution::Constant(SimDuration::ZERO),
             horse_startup: Distribution::Constant(SimDuration::ZERO),
             horse_exit: Distribution::Constant(SimDuration::ZERO),
+            prepare_execution_stall: Distribution::Constant(SimDuration::ZERO),
             variant: RqVariant::V2_12,
             atomic_enqueue: false,
             fenced_enqueue: false,
             retry_zadd_in_transaction: false,
             first_seen_per_enqueue: false,
+            cron_lock_ttl: None,
         }
     }
 }
@@ -310,6 +336,15 @@ pub struct ChecksSpec {
     pub max_queue_wait_p99: Option<SimDuration>,
     /// After the drain every job is finished or failed. Default true.
     pub liveness: bool,
+    /// Duplicate enqueues of `[[cron]]` instants tolerated. Default: none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cron_duplicates: Option<u64>,
+    /// Missed `[[cron]]` instants tolerated. Default: none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cron_misses: Option<u64>,
+    /// Largest allowed delay from a cron job's due instant to its enqueue.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_cron_lateness: Option<SimDuration>,
     /// A job with `Repeat(times=n)` succeeds n + 1 times, no more and no fewer; checked when
     /// a workload has `repeat`. Default true. Left out of the serialized form while true, so
     /// that scenarios written before the key existed keep their `config_hash`.
@@ -330,6 +365,9 @@ impl Default for ChecksSpec {
             single_active_scheduler: true,
             max_queue_wait_p99: None,
             liveness: true,
+            cron_duplicates: None,
+            cron_misses: None,
+            max_cron_lateness: None,
             repeat_count: true,
         }
     }

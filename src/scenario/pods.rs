@@ -37,6 +37,23 @@ pub struct PodSpec {
     /// `rq worker --burst`: pop without blocking and exit 0 once every queue is empty; the
     /// kubelet then restarts the container as `restart_policy` says. Default false.
     pub burst: bool,
+    /// The container runs `rq worker`. Default true; false leaves a pod that runs only
+    /// `rq cron` (with `cron = true`).
+    #[serde(skip_serializing_if = "is_true")]
+    pub worker: bool,
+    /// Each pod also runs `rq cron` with the `[[cron]]` jobs, as a second container: it
+    /// starts, stops and is killed with the pod, and the kubelet restarts it on its own.
+    /// Default false.
+    #[serde(skip_serializing_if = "is_false")]
+    pub cron: bool,
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 impl Default for PodSpec {
@@ -54,6 +71,8 @@ impl Default for PodSpec {
             pid1: true,
             worker_name: None,
             burst: false,
+            worker: true,
+            cron: false,
         }
     }
 }

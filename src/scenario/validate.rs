@@ -3,12 +3,14 @@
 
 use std::collections::BTreeSet;
 
+use super::cron::CronSpec;
 use super::distribution::Distribution;
 use super::errors::ErrorKind;
 use super::faults::{FaultKind, FaultSpec, Target};
 use super::model::Scenario;
 use super::pods::PodSpec;
 use super::workload::{Arrival, WorkloadSpec};
+use crate::rq::cron_expr::CronExpr;
 use crate::sim::SimDuration;
 
 /// Longest duration accepted for times and periods: longer is a typo, not a scenario.
@@ -104,7 +106,7 @@ impl Findings {
 /// Checks a parsed scenario. A scenario from [`super::parse`] has already passed.
 pub fn validate(scenario: &Scenario) -> Findings {
     let mut findings = Findings::default();
-    if scenario.pods.is_empty() || scenario.workload.is_empty() {
+    if scenario.pods.is_empty() || (scenario.workload.is_empty() && scenario.cron.is_empty()) {
         let path = if scenario.pods.is_empty() {
             "pods"
         } else {
@@ -113,7 +115,8 @@ pub fn validate(scenario: &Scenario) -> Findings {
         findings.errors.push(Issue {
             path: path.into(),
             kind: ErrorKind::Empty,
-            message: "empty scenario: at least one [[pods]] and one [[workload]]".into(),
+            message: "empty scenario: at least one [[pods]] and one [[workload]] or [[cron]]"
+                .into(),
         });
         return findings;
     }
@@ -123,6 +126,11 @@ pub fn validate(scenario: &Scenario) -> Findings {
         check_workload(&format!("workload[{position}]"), workload, &mut findings);
     }
     check_workload_names(&scenario.workload, &mut findings);
+    for (position, cron) in scenario.cron.iter().enumerate() {
+        check_cron(&format!("cron[{position}]"), cron, &mut findings);
+    }
+    check_cron_names(scenario, &mut findings);
+    check_cron_pods(scenario, &mut findings);
     check_queues_served(scenario, &mut findings);
     for (position, fault) in scenario.faults.iter().enumerate() {
         check_fault(
@@ -151,6 +159,10 @@ fn check_run_and_rq(scenario: &Scenario, findings: &mut Findings) {
     }
     if let Some(problem) = run.wall_clock_phase.inconsistency() {
         findings.error("run.wall_clock_phase", problem);
+    }
+    if let Some(ttl) = scenario.rq.cron_lock_ttl {
+        findings.duration("rq.cron_lock_ttl", ttl, true, MAX_DURATION);
+        findings.whole_seconds("rq.cron_lock_ttl", ttl);
     }
     let redis = &scenario.redis;
     check_distribution("redis.latency", &redis.latency, findings);
@@ -205,6 +217,7 @@ fn check_run_and_rq(scenario: &Scenario, findings: &mut Findings) {
         ("worker_startup", &rq.worker_startup),
         ("horse_startup", &rq.horse_startup),
         ("horse_exit", &rq.horse_exit),
+        ("prepare_execution_stall", &rq.prepare_execution_stall),
     ] {
         check_distribution(&format!("rq.{name}"), value, findings);
     }
@@ -244,7 +257,24 @@ fn check_pods(pods: &[PodSpec], findings: &mut Findings) {
             );
         }
         total += u64::from(pod.replicas);
-        if pod.queues.is_empty() {
+        if !pod.worker && !pod.cron {
+            findings.error(
+                format!("{path}.worker"),
+                "a pod runs `rq worker` (worker = true), `rq cron` (cron = true) or both",
+            );
+        }
+        if !pod.worker && (pod.with_scheduler || pod.burst) {
+            let key = if pod.with_scheduler {
+                "with_scheduler"
+            } else {
+                "burst"
+            };
+            findings.error(
+                format!("{path}.{key}"),
+                "is an option of `rq worker`, and this group runs no worker (worker = false)",
+            );
+        }
+        if pod.worker && pod.queues.is_empty() {
             findings.error(
                 format!("{path}.queues"),
                 "a worker listens on at least one queue",
@@ -573,8 +603,20 @@ fn check_queues_served(scenario: &Scenario, findings: &mut Findings) {
     let served: BTreeSet<&str> = scenario
         .pods
         .iter()
+        .filter(|pod| pod.worker)
         .flat_map(|pod| pod.queues.iter().map(String::as_str))
         .collect();
+    for (position, cron) in scenario.cron.iter().enumerate() {
+        if !served.contains(cron.queue.as_str()) {
+            findings.warn(
+                format!("cron[{position}].queue"),
+                format!(
+                    "no worker listens on queue `{}`; the cron job's jobs will never run",
+                    cron.queue
+                ),
+            );
+        }
+    }
     for (position, workload) in scenario.workload.iter().enumerate() {
         if !served.contains(workload.queue.as_str()) {
             let listed: Vec<&str> = served.iter().copied().collect();
@@ -774,6 +816,87 @@ fn check_fault_parameters(path: &str, fault: &FaultSpec, findings: &mut Findings
                 "a `{}` fault acts on its whole `pods` group; it takes no target",
                 kind.name()
             ),
+        );
+    }
+}
+
+/// `[[cron]]`: what `CronJob.__init__` and `croniter` accept, and RQ's whole seconds.
+fn check_cron(path: &str, cron: &CronSpec, findings: &mut Findings) {
+    if cron.name.trim().is_empty() {
+        findings.error(format!("{path}.name"), "a cron job needs a name");
+    }
+    if cron.queue.trim().is_empty() {
+        findings.error(format!("{path}.queue"), "a queue needs a name");
+    }
+    match (&cron.interval, &cron.cron) {
+        (Some(_), Some(_)) => findings.error(
+            format!("{path}.cron"),
+            "give `interval` or `cron`, not both (RQ: \"Cannot specify both interval and cron\")",
+        ),
+        (None, None) => findings.error(
+            path,
+            "a cron job needs `interval` (e.g. \"60s\") or `cron` (e.g. \"*/5 * * * *\")",
+        ),
+        (Some(interval), None) => {
+            findings.duration(&format!("{path}.interval"), *interval, true, MAX_DURATION);
+            findings.whole_seconds(&format!("{path}.interval"), *interval);
+        }
+        (None, Some(expression)) => {
+            if let Err(error) = CronExpr::parse(expression) {
+                findings.error(format!("{path}.cron"), error.to_string());
+            }
+        }
+    }
+    check_distribution(&format!("{path}.duration"), &cron.duration, findings);
+    findings.probability(&format!("{path}.fail_probability"), cron.fail_probability);
+    if let Some(timeout) = cron.job_timeout {
+        findings.duration(&format!("{path}.job_timeout"), timeout, true, MAX_DURATION);
+    }
+    for (name, value) in [
+        ("job_timeout", cron.job_timeout),
+        ("result_ttl", cron.result_ttl),
+        ("failure_ttl", cron.failure_ttl),
+        ("ttl", cron.ttl),
+    ] {
+        if let Some(value) = value {
+            findings.duration(&format!("{path}.{name}"), value, false, MAX_RETENTION);
+            findings.whole_seconds(&format!("{path}.{name}"), value);
+        }
+    }
+}
+
+/// A cron job's name is its job function's name, so it may not repeat a workload's or
+/// another cron job's.
+fn check_cron_names(scenario: &Scenario, findings: &mut Findings) {
+    let mut names: BTreeSet<&str> = scenario.workload.iter().map(WorkloadSpec::label).collect();
+    for (position, cron) in scenario.cron.iter().enumerate() {
+        if !cron.name.trim().is_empty() && !names.insert(cron.name.as_str()) {
+            findings.reference(
+                format!("cron[{position}].name"),
+                format!(
+                    "duplicate name `{}`: each [[cron]] needs a name no workload or other cron \
+                     job has",
+                    cron.name
+                ),
+            );
+        }
+    }
+}
+
+/// `cron = true` needs jobs to run, and jobs need a pod that runs `rq cron`.
+fn check_cron_pods(scenario: &Scenario, findings: &mut Findings) {
+    let runs_cron = scenario.pods.iter().any(|pod| pod.cron);
+    if scenario.cron.is_empty() {
+        if let Some(position) = scenario.pods.iter().position(|pod| pod.cron) {
+            findings.error(
+                format!("pods[{position}].cron"),
+                "`rq cron` needs jobs: add at least one [[cron]] section",
+            );
+        }
+    } else if !runs_cron {
+        findings.warn(
+            "cron[0]",
+            "no pod group has `cron = true`: no `rq cron` runs, so no cron job is ever enqueued",
         );
     }
 }

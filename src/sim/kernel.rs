@@ -228,6 +228,11 @@ impl Sim {
         self.kernel.wall_clock_phase_micros.set(phase_micros);
     }
 
+    /// The true wall clock's Unix microseconds at virtual instant zero (no host's skew).
+    pub fn wall_clock_origin_micros(&self) -> i64 {
+        EPOCH_UNIX_MICROS + self.kernel.wall_clock_phase_micros.get()
+    }
+
     /// `host`'s wall clock as Unix microseconds: what `datetime.now()` returns there.
     pub fn wall_clock_micros(&self, host: HostId) -> i64 {
         EPOCH_UNIX_MICROS

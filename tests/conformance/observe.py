@@ -89,6 +89,7 @@ class Poller(threading.Thread):
         self.reported_kills = set()
         self.previous_poll_t = 0.0
         self.state_lock = threading.Lock()
+        self.waiting = set()
 
     def run(self):
         while not self.stop_flag.is_set():
@@ -117,7 +118,15 @@ class Poller(threading.Thread):
             self._observe_schedulers(now, snapshot)
             self._observe_locks(now, snapshot)
             self._observe_jobs(now, snapshot)
+            self.waiting = {job_id for view in snapshot["queues"].values()
+                            for job_id in (set(view["scheduled"]) | set(view["listed"])
+                                           | set(view["intermediate"]))}
         self.previous_poll_t = now
+
+    def waiting_ids(self):
+        """Ids that the last poll saw scheduled, queued or in an intermediate list."""
+        with self.state_lock:
+            return set(self.waiting)
 
     def read_redis(self):
         queues = self.run_state.queue_names()
