@@ -49,7 +49,7 @@ from rq import Queue, Repeat, Retry  # noqa: E402
 
 import faults  # noqa: E402
 import jobs  # noqa: E402
-from observe import EventLog, Poller  # noqa: E402
+from observe import EventLog, Poller, detail  # noqa: E402
 from outputs import write_events, write_jobs  # noqa: E402
 from processes import Pod, ProcessTable, RedisServer  # noqa: E402
 from scenario_file import RQ_DEFAULTS, ScenarioError, load_scenario  # noqa: E402
@@ -178,8 +178,8 @@ class Run:
         pod.start(self.worker_argv(spec), self.worker_env(),
                   os.path.join(self.logs_dir, "%s.log" % name))
         self.events.add(time.time(), "worker_born", pod=name, process="worker",
-                        detail="pid %d%s" % (pod.worker_pid,
-                                            " with scheduler" if spec["with_scheduler"] else ""))
+                        detail=detail(("pid", pod.worker_pid),
+                                      ("with_scheduler", str(spec["with_scheduler"]).lower())))
 
     def group_spec(self, group):
         return next(spec for spec in self.scenario["pods"] if spec["name"] == group)
@@ -230,11 +230,13 @@ class Run:
                           self.scenario["run"]["seed"], **kwargs)
         except redis.RedisError as error:
             self.events.add(wall_t, "redis_error", process="producer", job=job_id,
-                            detail="enqueue failed (%s); retrying" % type(error).__name__)
+                            detail=detail(("phase", "enqueue"), ("error", type(error).__name__),
+                                          ("action", "retrying")))
             return False
         self.job_specs[job_id]["enqueued_t"] = wall_t
         self.events.add(wall_t, "job_enqueued", process="producer", queue=workload["queue"],
-                        job=job_id, detail="retry max %s" % (retry["max"] if retry else 0))
+                        job=job_id, detail=detail(("source", "producer"),
+                                                  ("retry_max", retry["max"] if retry else 0)))
         return True
 
     def plan(self):

@@ -5,7 +5,7 @@ Times are seconds since the run start (the moment before the first pod starts), 
 
 import csv
 
-from observe import read_job_log
+from observe import detail, parse_detail, read_job_log
 
 EVENT_COLUMNS = ["time_s", "seq", "kind", "pod", "process", "queue", "job", "attempt", "detail"]
 JOB_COLUMNS = ["job", "queue", "enqueued_s", "executions", "retries_used", "outcome",
@@ -28,11 +28,12 @@ def success_kind(spec, successes_before):
     decision (docs/repeat-and-webhooks.md), only the last one with job_finished."""
     repeat = spec.get("repeat") if spec else None
     if repeat is None or successes_before >= repeat["times"]:
-        return "job_finished", ""
+        return "job_finished", []
     left = repeat["times"] - successes_before
     interval = repeat_interval(repeat["intervals"], left)
-    kind = "job_repeat_scheduled" if interval else "job_repeat_requeued"
-    return kind, "interval_s=%d repeats_left=%d " % (interval, left - 1)
+    if interval == 0:
+        return "job_repeat_requeued", [("repeats_left", left - 1)]
+    return "job_repeat_scheduled", [("interval_s", interval), ("repeats_left", left - 1)]
 
 
 def job_log_events(run, log):
@@ -44,20 +45,20 @@ def job_log_events(run, log):
         spec = run.job_specs.get(record["job"])
         pod = run.pod_of_worker_pid(record.get("ppid", -1)) if record["ev"] == "start" else None
         if record["ev"] == "start":
-            kind, detail = "job_started", "pid %d" % record["pid"]
+            kind, text = "job_started", detail(("pid", record["pid"]))
         elif record["ok"]:
             before = successes.get(record["job"], 0)
             successes[record["job"]] = before + 1
-            kind, detail = success_kind(spec, before)
-            detail += "pid %d" % record["pid"]
+            kind, pairs = success_kind(spec, before)
+            text = detail(*pairs, ("pid", record["pid"]))
         else:
             kind = "job_failed"
-            detail = "raised %s" % record.get("error", "InjectedFailure")
+            text = detail(("reason", "raised " + record.get("error", "InjectedFailure")))
         events.append({
             "t": record["t"], "order": -1, "kind": kind,
             "pod": pod.name if pod else run.pod_name_of_horse(record["pid"], log),
             "process": "horse", "queue": spec["queue"] if spec else "", "job": record["job"],
-            "attempt": record["attempt"], "detail": detail, "scheduler": "",
+            "attempt": record["attempt"], "detail": text, "scheduler": "",
         })
     return events
 
@@ -109,7 +110,7 @@ def _execution_end(job_id, attempt, log, events, run):
 
 def retry_decisions(job_id, events):
     """(poll time, interval s) of each retry RQ decided for the job, in order: the poller writes
-    one `job_retry_scheduled` (interval > 0) or `job_retry_requeued` "interval 0" event per
+    one `job_retry_scheduled` (interval > 0) or `job_retry_requeued` `interval_s=0` event per
     decrement of `retries_left` it sees. A decrement that a stale write of the job hash undid
     (a horse saving the copy it fetched before a cleaner's retry, §9 R17) still counts: the
     retry was scheduled and runs."""
@@ -118,8 +119,9 @@ def retry_decisions(job_id, events):
         if event["job"] != job_id:
             continue
         if event["kind"] == "job_retry_scheduled":
-            decisions.append((event["t"], int(event["detail"].split()[1].rstrip("s"))))
-        elif event["kind"] == "job_retry_requeued" and event["detail"] == "interval 0":
+            decisions.append((event["t"], int(parse_detail(event["detail"])["interval_s"])))
+        elif (event["kind"] == "job_retry_requeued"
+              and parse_detail(event["detail"]).get("interval_s") == "0"):
             decisions.append((event["t"], 0))
     return decisions
 

@@ -184,11 +184,11 @@ class RealJobsCsv(unittest.TestCase):
                {"ev": "end", "job": "j1", "attempt": 2, "t": 80.87, "ok": True},
                {"ev": "start", "job": "j1", "attempt": 3, "t": third_start_t},
                {"ev": "end", "job": "j1", "attempt": 3, "t": third_start_t + 0.1, "ok": True}]
-        kinds = [(6.25, "job_retry_scheduled", "interval 70s due_s=75.878233"),
-                 (76.81, "job_retry_requeued", "moved by the scheduler"),
-                 (77.22, "job_retry_scheduled", "interval 70s due_s=146.878233"),
-                 (146.99, "job_retry_requeued", "moved by the scheduler"),
-                 (147.40, "job_retry_scheduled", "interval 70s due_s=216.878233")]
+        kinds = [(6.25, "job_retry_scheduled", "interval_s=70 due_s=75.878233"),
+                 (76.81, "job_retry_requeued", "source=scheduler"),
+                 (77.22, "job_retry_scheduled", "interval_s=70 due_s=146.878233"),
+                 (146.99, "job_retry_requeued", "source=scheduler"),
+                 (147.40, "job_retry_scheduled", "interval_s=70 due_s=216.878233")]
         events = [{"t": t, "order": n, "kind": kind, "job": "j1", "detail": detail,
                    "attempt": "", "pod": ""} for n, (t, kind, detail) in enumerate(kinds)]
         return log, events
@@ -214,3 +214,46 @@ class RealJobsCsv(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class DetailGrammarTest(unittest.TestCase):
+    """The harness writes `detail` as simrq does (README, events.csv: logfmt pairs)."""
+
+    def test_values_with_spaces_quotes_or_equals_are_quoted_and_round_trip(self):
+        from observe import detail, parse_detail
+        pairs = (("reason", "work-horse terminated unexpectedly"), ("pid", 42),
+                 ("odd", 'a "b" = c\\d'), ("empty", ""))
+        text = detail(*pairs)
+        self.assertEqual(
+            text, 'reason="work-horse terminated unexpectedly" pid=42 odd="a \\"b\\" = c\\\\d" '
+                  'empty=""')
+        self.assertEqual(parse_detail(text), {k: str(v) for k, v in pairs})
+
+    def test_every_detail_the_harness_writes_is_pairs(self):
+        """No free-text detail is left in the harness's sources: each goes through `detail`."""
+        import re
+        for name in ("harness.py", "observe.py", "outputs.py", "faults.py"):
+            with open(os.path.join(os.path.dirname(__file__), name), encoding="utf-8") as f:
+                source = f.read()
+            literal = re.findall(r'detail="[^"]', source)
+            self.assertEqual(literal, [], "%s writes a free-text detail" % name)
+
+
+class RepeatRunsTest(unittest.TestCase):
+    """A successful run of a job with `Repeat` is written as simrq writes it
+    (docs/repeat-and-webhooks.md): its repeat decision, with RQ's interval read from the end of
+    the list (rq/repeat.py `Repeat.schedule`), and only the last run as `job_finished`."""
+
+    def test_runs_with_repeats_left_end_with_their_repeat_decision(self):
+        spec = {"repeat": {"times": 3, "intervals": [1, 3]}}
+        kinds = [outputs.success_kind(spec, before) for before in range(4)]
+        self.assertEqual(kinds, [
+            ("job_repeat_scheduled", [("interval_s", 3), ("repeats_left", 2)]),
+            ("job_repeat_scheduled", [("interval_s", 3), ("repeats_left", 1)]),
+            ("job_repeat_scheduled", [("interval_s", 1), ("repeats_left", 0)]),
+            ("job_finished", []),
+        ])
+        zero = {"repeat": {"times": 1, "intervals": [0]}}
+        self.assertEqual(outputs.success_kind(zero, 0),
+                         ("job_repeat_requeued", [("repeats_left", 0)]))
+        self.assertEqual(outputs.success_kind({"repeat": None}, 0), ("job_finished", []))
