@@ -19,6 +19,7 @@ harness takes the first candidate by name.
 """
 
 import signal
+import sys
 import time
 
 TARGET_WAIT_S = 10.0
@@ -63,6 +64,8 @@ def resolve_pod(run, fault):
 def process_pids(run, pod, process):
     """(pid, role) pairs of `process` in `pod`: children first, the worker last."""
     pids = []
+    if process == "pod" and run.cron is not None:
+        pids += run.cron.pids_of(pod.name)  # the pod's `rq cron` (cron.py)
     if process in ("pod", "horse"):
         pids += [(pid, "horse") for pid in horse_pids(run, pod)]
     if process in ("pod", "scheduler"):
@@ -91,6 +94,8 @@ def paused_process(fault):
 
 def apply(run, fault):
     describe = "%s target=%s" % (fault["kind"], fault["target"])
+    if fault["target"] == "cron":
+        return run.cron.apply_fault(fault, sys.modules[__name__])
     if fault["kind"] == "redis_pause":
         return _redis_pause(run, fault, fault["kind"])
     if fault["kind"] == "redis_restart":
@@ -122,6 +127,8 @@ def terminate_pod(run, pod):
     """SIGTERM to PID 1 (the worker), SIGKILL to what is left after the grace period."""
     run.table.remember_tree(pod.worker_pid)
     _signal_all(run, pod, [(pod.worker_pid, "worker")], signal.SIGTERM, None)
+    if run.cron is not None:
+        _signal_all(run, pod, run.cron.pids_of(pod.name), signal.SIGTERM, None)
 
     def grace_over():
         left = [(pid, role) for pid, role in process_pids(run, pod, "pod")]

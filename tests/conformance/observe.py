@@ -117,6 +117,8 @@ class Poller(threading.Thread):
             self._observe_schedulers(now, snapshot)
             self._observe_locks(now, snapshot)
             self._observe_jobs(now, snapshot)
+        if self.run_state.cron is not None:
+            self.run_state.cron.poll(now, self.client)  # `rq cron` (cron.py)
         self.previous_poll_t = now
 
     def read_redis(self):
