@@ -172,7 +172,10 @@ impl Cluster {
             pod
         };
         let spec = self.spec(group);
-        for (runs, container) in [(spec.worker, Container::Worker), (spec.cron, Container::Cron)] {
+        for (runs, container) in [
+            (spec.worker, Container::Worker),
+            (spec.cron, Container::Cron),
+        ] {
             if runs {
                 pod.containers.set(pod.containers.get() + 1);
                 let lifecycle = self.clone().container_lifecycle(pod.clone(), container);

@@ -163,7 +163,10 @@ impl CronCheck {
                 scheduled: slots.iter().filter(|s| s.counted).count() as u64,
                 enqueues: tracked.enqueues.len() as u64,
                 duplicates: slots.iter().map(|s| s.enqueues.saturating_sub(1)).sum(),
-                misses: slots.iter().filter(|s| s.counted && s.enqueues == 0).count() as u64,
+                misses: slots
+                    .iter()
+                    .filter(|s| s.counted && s.enqueues == 0)
+                    .count() as u64,
                 overlaps: tracked.overlaps,
                 lateness_p50_s: tracked.lateness.quantile_s(0.5).map(round_s),
                 lateness_p99_s: tracked.lateness.quantile_s(0.99).map(round_s),
@@ -199,8 +202,9 @@ impl CronCheck {
         }
         if let (Some(limit), Some((late, name))) = (self.limits.max_lateness, worst_late) {
             if late > limit {
-                let detail =
-                    format!("cron job {name} was enqueued {late} after its due instant (limit {limit})");
+                let detail = format!(
+                    "cron job {name} was enqueued {late} after its due instant (limit {limit})"
+                );
                 violations.push(Violation::new(NAME, CheckClass::Safety, end, detail));
             }
         }
@@ -268,7 +272,9 @@ fn interval_windows(
     let whole = end.since(first).as_micros() / width;
     let mut counts: BTreeMap<u64, u64> = (0..whole).map(|k| (k, 0)).collect();
     for (time, _) in enqueues {
-        *counts.entry(time.since(first).as_micros() / width).or_default() += 1;
+        *counts
+            .entry(time.since(first).as_micros() / width)
+            .or_default() += 1;
     }
     counts
         .into_iter()

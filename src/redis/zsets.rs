@@ -408,8 +408,16 @@ pub fn zremrangebyrank(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     let removed = match db.write::<SortedSet>(now, &args[0]) {
         Ok(Some(zset)) => {
             let len = zset.len() as i64;
-            let start = if start < 0 { (len + start).max(0) } else { start };
-            let stop = if stop < 0 { len + stop } else { stop.min(len - 1) };
+            let start = if start < 0 {
+                (len + start).max(0)
+            } else {
+                start
+            };
+            let stop = if stop < 0 {
+                len + stop
+            } else {
+                stop.min(len - 1)
+            };
             if start > stop || start >= len {
                 0
             } else {
@@ -482,12 +490,27 @@ mod tests {
     #[test]
     fn zremrangebyrank_removes_by_rank_from_either_end() {
         let mut s = Server::new();
-        run0(&mut s, &["ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d"]);
-        assert_eq!(run0(&mut s, &["ZREMRANGEBYRANK", "z", "0", "-4"]), Reply::Int(1));
-        assert_eq!(run0(&mut s, &["ZREMRANGEBYRANK", "z", "5", "9"]), Reply::Int(0));
-        assert_eq!(run0(&mut s, &["ZREMRANGEBYRANK", "z", "-1", "99"]), Reply::Int(1));
+        run0(
+            &mut s,
+            &["ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d"],
+        );
+        assert_eq!(
+            run0(&mut s, &["ZREMRANGEBYRANK", "z", "0", "-4"]),
+            Reply::Int(1)
+        );
+        assert_eq!(
+            run0(&mut s, &["ZREMRANGEBYRANK", "z", "5", "9"]),
+            Reply::Int(0)
+        );
+        assert_eq!(
+            run0(&mut s, &["ZREMRANGEBYRANK", "z", "-1", "99"]),
+            Reply::Int(1)
+        );
         assert_eq!(run0(&mut s, &["ZCARD", "z"]), Reply::Int(2));
-        assert_eq!(run0(&mut s, &["ZREMRANGEBYRANK", "z", "0", "-1"]), Reply::Int(2));
+        assert_eq!(
+            run0(&mut s, &["ZREMRANGEBYRANK", "z", "0", "-1"]),
+            Reply::Int(2)
+        );
         assert_eq!(run0(&mut s, &["EXISTS", "z"]), Reply::Int(0));
         assert_eq!(
             run0(&mut s, &["ZREMRANGEBYRANK", "z", "x", "1"]),

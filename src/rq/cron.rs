@@ -116,11 +116,9 @@ pub fn spawn_cron(env: &Rc<RqEnv>, pod: &Name, host: HostId, jobs: &[Rc<CronJobS
 
 /// `rq cron`: start-up, `CronScheduler.start`, and the CLI's exit code.
 async fn run(ctx: ProcCtx, specs: Vec<Rc<CronJobSpec>>) -> i32 {
-    let startup = ctx
-        .env
-        .host_cost(&ctx.params().host.worker_startup, || {
-            format!("cron/{}", ctx.name)
-        });
+    let startup = ctx.env.host_cost(&ctx.params().host.worker_startup, || {
+        format!("cron/{}", ctx.name)
+    });
     if startup > SimDuration::ZERO {
         ctx.sim().sleep(startup).await;
     }

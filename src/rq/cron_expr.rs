@@ -270,8 +270,16 @@ mod tests {
         let day = 86_400;
         assert_eq!(next("*/5 * * * *", START), START + 300, "strictly after");
         assert_eq!(next("*/5 * * * *", START + 30), START + 300);
-        assert_eq!(next("0 0 1 * 1", START), START - 300 + 4 * day, "Monday Jan 5");
-        assert_eq!(next("0 0 */2 * 1", START), START - 300 + 2 * day, "Jan 3: OR");
+        assert_eq!(
+            next("0 0 1 * 1", START),
+            START - 300 + 4 * day,
+            "Monday Jan 5"
+        );
+        assert_eq!(
+            next("0 0 */2 * 1", START),
+            START - 300 + 2 * day,
+            "Jan 3: OR"
+        );
         assert_eq!(next("0 0 * * 1", START), START - 300 + 4 * day);
         assert_eq!(next("0 9-17/2 * * mon-fri", START), START - 300 + 9 * 3600);
         assert_eq!(next("@hourly", START), START - 300 + 3600);

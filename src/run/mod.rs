@@ -22,13 +22,13 @@ use std::rc::Rc;
 
 use crate::check::cron::{CronCheck, CronLimits, Schedule as CronSchedule};
 use crate::check::{CheckClass, CheckConfig, Checkers, Violation};
-use crate::rq::cron_expr::CronExpr;
 use crate::event::{EventBus, Name};
 use crate::faults::FaultLog;
 use crate::report::{
     terminal_table, EventsCsv, JobStats, JobTracker, OutputDir, QueueSeries, ReportError, RunInfo,
     SchedulerGapReport, SchedulerGaps, SharedSink, Summary, TimeseriesCsv,
 };
+use crate::rq::cron_expr::CronExpr;
 use crate::scenario::{EventRows, Scenario};
 use crate::sim::{Sim, SimDuration, SimTime};
 

@@ -234,8 +234,8 @@ impl JsonSchema for Target {
             "scheduler",
             "cron",
         ]
-            .map(Into::into)
-            .to_vec();
+        .map(Into::into)
+        .to_vec();
         schema.into()
     }
 }

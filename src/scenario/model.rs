@@ -4,11 +4,11 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::cron::CronSpec;
 use super::distribution::{
     duration_or_distribution, is_zero, serialize_duration_or_distribution, Distribution,
     DurationOrDistribution,
 };
-use super::cron::CronSpec;
 use super::faults::FaultSpec;
 use super::pods::PodSpec;
 use super::workload::WorkloadSpec;

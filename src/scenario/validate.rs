@@ -257,7 +257,11 @@ fn check_pods(pods: &[PodSpec], findings: &mut Findings) {
             );
         }
         if !pod.worker && (pod.with_scheduler || pod.burst) {
-            let key = if pod.with_scheduler { "with_scheduler" } else { "burst" };
+            let key = if pod.with_scheduler {
+                "with_scheduler"
+            } else {
+                "burst"
+            };
             findings.error(
                 format!("{path}.{key}"),
                 "is an option of `rq worker`, and this group runs no worker (worker = false)",
