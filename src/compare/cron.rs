@@ -12,9 +12,10 @@
 //! (tests/conformance/cron.py) cannot run the check, so it writes what the check needs beside
 //! its events.csv: each cron job's schedule, the Unix time of its run's instant zero (to place
 //! a cron expression's instants) and the run's end. Both sides are then judged by the same code:
-//! an interval job's enqueues fall into windows of one interval from its first enqueue (k > 1
-//! in a window: k − 1 duplicates; an empty whole window: a miss); a cron expression's instants
-//! from the first `rq cron` start are matched with the enqueues due for them.
+//! an interval job's enqueues fall into windows of one interval centred on its first enqueue's
+//! schedule (k > 1 in a window: k − 1 duplicates; an empty whole window: a miss); a cron
+//! expression's instants from the first `rq cron` start are matched with the enqueues due for
+//! them.
 //!
 //! The counts are exact (every seed must give the real run's); lateness (an enqueue's time
 //! minus its due instant) is a time metric: in the envelope of the seeds, or within
@@ -452,5 +453,187 @@ pub(super) fn cron_lateness_envelope(
         tolerance: format!("p50 and max in the seeds' p1…p99 ± {margin} s"),
         passed: problems.is_empty(),
         note: summarize(&problems),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compare::{compare_envelope, compare_runs, EnvelopeTolerances};
+
+    const T0: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
+    const HEADER: &str = "time_s,seq,kind,pod,process,queue,job,attempt,detail\n";
+
+    fn meta(end_s: f64) -> CronMeta {
+        CronMeta {
+            jobs: vec![
+                ("tick".into(), MetaSchedule::IntervalS(5)),
+                (
+                    "minutely".into(),
+                    MetaSchedule::Expression("* * * * *".into()),
+                ),
+            ],
+            t0_unix_s: T0 as f64,
+            end_s,
+        }
+    }
+
+    fn enqueue(time_s: f64, job: &str, cron_job: &str, due_s: Option<f64>) -> String {
+        let due = due_s.map_or("-".to_string(), |s| {
+            format!("{}", ((T0 as f64 + s) * 1000.0).round() as i64)
+        });
+        format!(
+            "{time_s:.6},0,cron_job_enqueued,app-0,cron,default,{job},,cron_job={cron_job} \
+             due_unix_ms={due}\n"
+        )
+    }
+
+    /// Two processes start at 0.5 s and 0.6 s; both run `tick` at once and 5 s later, then
+    /// die; one enqueues `minutely` 2 ms after 60 s.
+    fn events() -> String {
+        let mut text = String::from(HEADER);
+        text.push_str("0.500000,0,cron_scheduler_started,app-0,cron,,,,scheduler=a\n");
+        text.push_str(&enqueue(0.5, "j1", "tick", None));
+        text.push_str("0.600000,0,cron_scheduler_started,app-1,cron,,,,scheduler=b\n");
+        text.push_str(&enqueue(0.6, "j2", "tick", None));
+        text.push_str(&enqueue(5.501, "j3", "tick", Some(5.5)));
+        text.push_str(&enqueue(5.6, "j4", "tick", Some(5.6)));
+        text.push_str(&enqueue(60.002, "j5", "minutely", Some(60.0)));
+        text.push_str("60.1,0,job_started,app-0,horse,default,j5,1,pid 7\n");
+        text
+    }
+
+    #[test]
+    fn the_harness_events_are_judged_as_the_check_judges_simulated_ones() {
+        let table = CsvTable::parse("events.csv", &events()).unwrap();
+        let run = figures_from_events(&table, &meta(70.0)).unwrap();
+        // tick: windows of 5 s around 0.5 s + 5 k; 14 whole ones before 70 s (from -2 s), the
+        // first two with two enqueues each, the other 12 empty.
+        let tick = &run["tick"];
+        assert_eq!((tick.enqueues, tick.duplicates, tick.misses), (4, 2, 12));
+        assert_eq!(tick.lateness_max_s, Some(0.001));
+        // minutely: the instant at 60 s, enqueued once, 2 ms late.
+        let minutely = &run["minutely"];
+        assert_eq!(
+            (minutely.enqueues, minutely.duplicates, minutely.misses),
+            (1, 0, 0)
+        );
+        assert_eq!(minutely.lateness_max_s, Some(0.002));
+        // Cut at 50 s, the instant at 60 s is not watched.
+        let early = figures_from_events(&table, &meta(50.0)).unwrap();
+        assert_eq!(early["minutely"].misses, 0);
+        assert_eq!(early["tick"].misses, 8);
+    }
+
+    #[test]
+    fn a_missed_instant_counts() {
+        let text: String = events()
+            .lines()
+            .filter(|line| !line.contains("minutely"))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        let table = CsvTable::parse("events.csv", &text).unwrap();
+        let run = figures_from_events(&table, &meta(70.0)).unwrap();
+        assert_eq!((run["minutely"].enqueues, run["minutely"].misses), (0, 1));
+        assert_eq!(run["minutely"].lateness_max_s, None);
+    }
+
+    #[test]
+    fn directories_give_their_figures() {
+        let dir = tempfile::tempdir().unwrap();
+        // A run of the harness: settings.json beside events.csv.
+        std::fs::write(dir.path().join("events.csv"), events()).unwrap();
+        let settings = serde_json::json!({"cron": {"t0_unix_s": T0, "end_s": 70.0, "jobs": [
+            {"name": "tick", "interval_s": 5}, {"name": "minutely", "cron": "* * * * *"}]}});
+        std::fs::write(dir.path().join("settings.json"), settings.to_string()).unwrap();
+        let real = read_cron(dir.path()).unwrap().unwrap();
+        assert_eq!(real["tick"].duplicates, 2);
+        // A simrq run: summary.json's section wins.
+        let summary = serde_json::json!({"cron": {"tick": {"scheduled": 6, "enqueues": 7,
+            "duplicates": 1, "misses": 0, "overlaps": 0, "lateness_p50_s": 0.001,
+            "lateness_p99_s": 0.002, "lateness_max_s": 0.002}}});
+        std::fs::write(dir.path().join("summary.json"), summary.to_string()).unwrap();
+        let sim = read_cron(dir.path()).unwrap().unwrap();
+        assert_eq!(sim["tick"].enqueues, 7);
+        assert_eq!(sim["tick"].lateness_max_s, Some(0.002));
+        // No cron section: no cron figures.
+        std::fs::write(dir.path().join("summary.json"), "{\"jobs\": 3}").unwrap();
+        assert_eq!(read_cron(dir.path()).unwrap(), None);
+        // A broken section is an error, not silence.
+        std::fs::remove_file(dir.path().join("summary.json")).unwrap();
+        std::fs::write(dir.path().join("settings.json"), r#"{"cron": {"jobs": 3}}"#).unwrap();
+        assert!(read_cron(dir.path()).unwrap_err().contains("jobs"));
+    }
+
+    fn run_with(enqueues: u64, lateness_s: f64) -> RunData {
+        let figures = CronFigures {
+            enqueues,
+            duplicates: enqueues / 2,
+            misses: 0,
+            lateness_p50_s: Some(lateness_s / 2.0),
+            lateness_max_s: Some(lateness_s),
+        };
+        RunData {
+            events: Vec::new(),
+            jobs: Vec::new(),
+            cron: Some(CronRun::from([("tick".to_string(), figures)])),
+        }
+    }
+
+    fn verdicts(report: &crate::compare::CompareReport) -> Vec<(&str, bool)> {
+        report
+            .metrics
+            .iter()
+            .filter(|m| m.name.starts_with("cron"))
+            .map(|m| (m.name.as_str(), m.passed))
+            .collect()
+    }
+
+    #[test]
+    fn pairwise_counts_are_exact_and_lateness_has_a_tolerance() {
+        let real = run_with(14, 0.004);
+        let same = compare_runs(&real, &run_with(14, 0.001));
+        assert!(same.passed(), "{}", same.to_table());
+        let report = compare_runs(&real, &run_with(16, 3.0));
+        assert_eq!(
+            verdicts(&report),
+            [
+                ("cron enqueues", false),
+                ("cron duplicate enqueues", false),
+                ("cron missed instants", true),
+                ("cron enqueue lateness", false),
+            ]
+        );
+        let plain = RunData {
+            cron: None,
+            ..run_with(1, 0.0)
+        };
+        assert_eq!(
+            compare_runs(&plain, &plain).metrics.len(),
+            6,
+            "no cron rows"
+        );
+    }
+
+    #[test]
+    fn the_envelope_wants_the_counts_in_every_seed_and_the_lateness_in_the_band() {
+        let sims: Vec<RunData> = (0..20)
+            .map(|seed| run_with(14, 0.001 + seed as f64 * 0.0001))
+            .collect();
+        let tolerances = EnvelopeTolerances::default();
+        let inside = compare_envelope(&run_with(14, 0.3), &sims, tolerances);
+        assert!(inside.passed(), "{}", inside.to_table());
+        let far = compare_envelope(&run_with(14, 1.5), &sims, tolerances);
+        assert_eq!(verdicts(&far)[3], ("cron enqueue lateness", false));
+        let mut one_off = sims.clone();
+        one_off[7] = run_with(13, 0.001);
+        let report = compare_envelope(&run_with(14, 0.001), &one_off, tolerances);
+        assert_eq!(verdicts(&report)[0], ("cron enqueues", false));
+        let missing = RunData {
+            cron: None,
+            ..run_with(0, 0.0)
+        };
+        let report = compare_envelope(&missing, &sims, tolerances);
+        assert!(!report.passed(), "a real run without the cron job differs");
     }
 }
