@@ -71,7 +71,7 @@ impl CronSpec {
         WorkloadSpec {
             name: Some(self.name.clone()),
             queue: self.queue.clone(),
-            duration: self.duration.clone(),
+            duration: self.duration,
             fail_probability: self.fail_probability,
             job_timeout: self.job_timeout,
             result_ttl: Some(self.result_ttl.unwrap_or(CRON_RESULT_TTL)),
