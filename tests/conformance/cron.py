@@ -12,8 +12,9 @@ scenario's `[[cron]]` sections:
 Processes. A pod's `rq cron` starts with the pod (after `start_delay`). `pod_kill` with
 `target = "cron"` SIGKILLs only that process, and it is started again after
 `crash_loop_backoff.initial` + `start_delay` (simrq's kubelet restarts the cron container on its
-own); `pause` with `target = "cron"` SIGSTOPs it for `for`; `pod_delete` SIGTERMs it with the
-pod's worker (faults.py). A pod-level `pod_kill` kills it with the rest of the pod.
+own); `pause` with `target = "cron"` SIGSTOPs it for `for`. A pod-level `pod_kill` kills it
+with the rest of the pod, and `pod_delete` SIGTERMs it with the pod's worker (faults.py); a pod
+that runs only `rq cron` (`worker = false`) takes pod faults aimed at it by name here.
 
 What is observed (`CronSide.poll`, called by the ~100 ms poller):
 - `rq:cron_schedulers` and each `rq:cron_scheduler:<name>` hash: a new name is
@@ -237,47 +238,58 @@ class CronSide:
             except subprocess.TimeoutExpired:
                 pass
 
-    # faults with target = "cron"
+    # faults on `rq cron`: target = "cron", or a pod that runs only `rq cron` (worker = false)
+
+    def handles(self, fault):
+        """True for the faults cron.py applies: `target = "cron"` (pod_kill, pause), and
+        pod_kill, pod_delete and pause aimed by name at a pod that runs only `rq cron`
+        (faults.py knows pods by their worker). Role targets and `any` pick worker pods."""
+        if fault["target"] == "cron":
+            return True
+        return any(not proc.spec["worker"] and self.base(proc.pod) == fault["target"]
+                   for proc in self.processes)
+
+    @staticmethod
+    def base(pod_name):
+        return pod_name.split(".")[0]
 
     def resolve(self, fault):
-        """The first live `rq cron` (by pod name) of the fault's group; waits up to 10 s."""
+        """The first live `rq cron` (by pod name) the fault aims at; waits up to 10 s."""
         deadline = time.time() + TARGET_WAIT_S
         while True:
             found = sorted((proc for proc in self.live()
-                            if fault["pods"] is None or proc.spec["name"] == fault["pods"]),
+                            if (fault["pods"] is None or proc.spec["name"] == fault["pods"])
+                            and fault["target"] in ("cron", self.base(proc.pod))),
                            key=lambda proc: proc.pod)
             if found or time.time() > deadline:
                 return found[0] if found else None
             time.sleep(0.05)
 
-    def apply_fault(self, fault, faults_module):
+    def apply_fault(self, fault):
         run = self.run
-        describe = "%s target=cron" % fault["kind"]
+        describe = "%s target=%s" % (fault["kind"], fault["target"])
         proc = self.resolve(fault)
-        if proc is None or fault["kind"] not in ("pod_kill", "pause", "pod_delete"):
-            why = "no rq cron process" if proc is None else "not supported for target cron"
+        kinds = ("pod_kill", "pause") if fault["target"] == "cron" else (
+            "pod_kill", "pause", "pod_delete")
+        if proc is None or fault["kind"] not in kinds:
+            why = "no rq cron process" if proc is None else "not a fault of an rq cron process"
             run.events.add(time.time(), "fault", process="harness",
                            detail="%s: %s, fault skipped" % (describe, why))
             return
-        if fault["kind"] == "pod_delete":
-            pod = run.pods.get(proc.pod)
-            if pod is not None and pod.alive():
-                return faults_module.apply(run, dict(fault, target=proc.pod))
-            run.events.add(time.time(), "fault", pod=proc.pod, process="cron", detail=describe)
-            self.delete_cron_only_pod(proc)
-            return
         run.events.add(time.time(), "fault", pod=proc.pod, process="cron", detail=describe)
-        if fault["kind"] == "pause":
+        if fault["kind"] == "pod_delete":
+            self.delete_cron_only_pod(proc)
+        elif fault["kind"] == "pause":
             self.signal(proc, signal.SIGSTOP, "process_paused")
             run.at(run.now_s() + fault["for_s"],
                    lambda: self.signal(proc, signal.SIGCONT, "process_resumed"))
-            return
-        self.signal(proc, signal.SIGKILL, "process_killed")
-        if proc.spec["restart_policy"] != "Never":
-            # The kubelet restarts the cron container after CrashLoopBackOff's first delay
-            # and the container's start delay, as simrq's does.
-            delay_s = proc.spec["restart_backoff_s"] + proc.spec["start_delay_s"]
-            run.at(run.now_s() + delay_s, lambda: self.start(proc.pod, proc.spec))
+        else:
+            self.signal(proc, signal.SIGKILL, "process_killed")
+            if proc.spec["restart_policy"] != "Never":
+                # The kubelet restarts the cron container after CrashLoopBackOff's first
+                # delay and the container's start delay, as simrq's does.
+                delay_s = proc.spec["restart_backoff_s"] + proc.spec["start_delay_s"]
+                run.at(run.now_s() + delay_s, lambda: self.start(proc.pod, proc.spec))
 
     def signal(self, proc, signum, kind):
         if self.run.table.signal(proc.pid, signum):

@@ -19,7 +19,6 @@ harness takes the first candidate by name.
 """
 
 import signal
-import sys
 import time
 
 TARGET_WAIT_S = 10.0
@@ -94,8 +93,8 @@ def paused_process(fault):
 
 def apply(run, fault):
     describe = "%s target=%s" % (fault["kind"], fault["target"])
-    if fault["target"] == "cron":
-        return run.cron.apply_fault(fault, sys.modules[__name__])
+    if run.cron is not None and run.cron.handles(fault):
+        return run.cron.apply_fault(fault)  # `rq cron` processes (cron.py)
     if fault["kind"] == "redis_pause":
         return _redis_pause(run, fault, fault["kind"])
     if fault["kind"] == "redis_restart":

@@ -230,6 +230,34 @@ class CronSide(unittest.TestCase):
         self.assertEqual(cron.job_aliases(specs),
                          {"j1": "j1", "a3": "j2", "b7": "j3", "j2": "j4"})
 
+    def test_which_faults_are_cron_faults(self):
+        class Running:
+            pid = 1
+
+            @staticmethod
+            def poll():
+                return None
+
+        class Run:
+            scenario = {"cron": []}
+            out_dir = "/nonexistent"
+
+        side = cron.CronSide(Run())
+        worker_pod = {"name": "app", "worker": True}
+        cron_only = {"name": "c", "worker": False}
+        side.processes = [cron.CronProcess("app-0", worker_pod, Running()),
+                          cron.CronProcess("c-0.1", cron_only, Running())]
+
+        def fault(target, pods=None):
+            return {"kind": "pod_kill", "target": target, "pods": pods}
+        self.assertTrue(side.handles(fault("cron")))
+        self.assertTrue(side.handles(fault("c-0")))       # a cron-only pod, by name
+        self.assertFalse(side.handles(fault("app-0")))    # its worker's pod: faults.py
+        self.assertFalse(side.handles(fault("any")))
+        self.assertEqual(side.resolve(fault("cron")).pod, "app-0")
+        self.assertEqual(side.resolve(fault("cron", pods="c")).pod, "c-0.1")
+        self.assertEqual(side.resolve(fault("c-0")).pod, "c-0.1")
+
     def test_minute_alignment(self):
         self.assertAlmostEqual(cron.seconds_to_next_minute(1_767_225_645.25), 14.75)
         self.assertAlmostEqual(cron.seconds_to_next_minute(1_767_225_660.0), 60.0)
