@@ -9,6 +9,7 @@ use crate::event::{Event, EventBus, EventKind, EventSink, Name};
 use crate::net::{ClientSettings, Latency, Network};
 use crate::redis::Server;
 use crate::rq::body::JobClass;
+use crate::rq::cron::{spawn_cron, CronJobSpec};
 use crate::rq::env::{ProcCtx, ProcessInfo, Role, RqEnv};
 use crate::rq::params::RqParams;
 use crate::rq::queue::{enqueue, enqueue_in};
@@ -121,6 +122,12 @@ impl Harness {
             name: None,
         };
         spawn_worker(&self.env, spec)
+    }
+
+    /// Starts `rq cron` on `host`, in `pod`, with these cron jobs (their classes must be among
+    /// the harness's classes).
+    pub fn start_cron(&self, pod: &str, host: HostId, jobs: &[Rc<CronJobSpec>]) -> Pid {
+        spawn_cron(&self.env, &Name::from(pod), host, jobs)
     }
 
     /// Enqueues one job of `class` now (a producer process issues the commands).

@@ -32,8 +32,8 @@
 use proptest::prelude::*;
 
 use crate::scenario::{
-    Arrival, Distribution, FaultKind, FaultSpec, NetMode, PodSpec, Rate, RetrySpec, Scenario,
-    Target, WorkloadSpec,
+    Arrival, CronSpec, Distribution, FaultKind, FaultSpec, NetMode, PodSpec, Rate, RetrySpec,
+    Scenario, Target, WorkloadSpec,
 };
 use crate::sim::SimDuration;
 
@@ -51,6 +51,9 @@ pub struct ScenarioShape {
     /// Allow `pod_kill` and `net` faults (which can legitimately duplicate or lose jobs,
     /// §9 R2–R5); pauses are always allowed.
     pub kills_and_net: bool,
+    /// `[[cron]]` jobs: up to this many, run by `rq cron` in every pod of the
+    /// `--with-scheduler` group (0: no cron jobs, no `rq cron`).
+    pub max_cron_jobs: usize,
 }
 
 impl Default for ScenarioShape {
@@ -62,6 +65,7 @@ impl Default for ScenarioShape {
             max_faults: 4,
             max_arrivals_per_s: 2.0,
             kills_and_net: true,
+            max_cron_jobs: 0,
         }
     }
 }
@@ -122,6 +126,41 @@ pub fn workload(max_arrivals_per_s: f64) -> impl Strategy<Value = WorkloadSpec> 
                 ..WorkloadSpec::default()
             },
         )
+}
+
+/// One `[[cron]]` job on `default` named `name`: every 5–300 s, or a cron expression (every
+/// 1–10 minutes, or at one minute of every hour), running 50 ms – 30 s, sometimes failing.
+pub fn cron_job(name: &str) -> impl Strategy<Value = CronSpec> {
+    let name = name.to_string();
+    let schedule = prop_oneof![
+        (5u64..=300).prop_map(|s| (Some(secs(s)), None)),
+        (1u32..=10).prop_map(|m| (None, Some(format!("*/{m} * * * *")))),
+        (0u32..=59).prop_map(|m| (None, Some(format!("{m} * * * *")))),
+    ];
+    (
+        schedule,
+        50u64..=30_000,
+        prop_oneof![Just(0.0), 0.0..0.5f64],
+    )
+        .prop_map(
+            move |((interval, cron), duration_ms, fail_probability)| CronSpec {
+                name: name.clone(),
+                interval,
+                cron,
+                duration: Distribution::Constant(millis(duration_ms)),
+                fail_probability,
+                ..CronSpec::default()
+            },
+        )
+}
+
+/// Up to `max` cron jobs, named `cron0`, `cron1`, …
+pub fn cron_jobs(max: usize) -> impl Strategy<Value = Vec<CronSpec>> {
+    (0..=max).prop_flat_map(|count| {
+        (0..count)
+            .map(|index| cron_job(&format!("cron{index}")))
+            .collect::<Vec<_>>()
+    })
 }
 
 /// A SIGSTOP/SIGCONT of the scheduler lock holder's scheduler, at 0..`duration_s`, for
@@ -225,26 +264,29 @@ pub fn scenario(shape: ScenarioShape) -> impl Strategy<Value = Scenario> {
         workloads,
         maintenance_s,
         1..=shape.max_pods.max(1),
+        cron_jobs(shape.max_cron_jobs),
     )
         .prop_flat_map(
-            move |(duration_s, plain, workloads, maintenance_s, replicas)| {
+            move |(duration_s, plain, workloads, maintenance_s, replicas, cron)| {
                 let faults = fault_plan(duration_s, shape.max_faults, shape.kills_and_net);
                 (
-                    Just((duration_s, plain, workloads, maintenance_s, replicas)),
+                    Just((duration_s, plain, workloads, maintenance_s, replicas, cron)),
                     faults,
                 )
             },
         )
         .prop_map(
-            |((duration_s, plain, workloads, maintenance_s, replicas), faults)| {
+            |((duration_s, plain, workloads, maintenance_s, replicas, cron), faults)| {
                 let mut scenario = Scenario::default();
                 scenario.run.duration = secs(duration_s);
                 scenario.rq.maintenance_interval = secs(maintenance_s);
                 scenario.pods = vec![PodSpec {
                     replicas,
                     with_scheduler: true,
+                    cron: !cron.is_empty(),
                     ..PodSpec::default()
                 }];
+                scenario.cron = cron;
                 scenario.pods.extend(plain);
                 scenario.workload = named(workloads);
                 scenario.faults = faults;

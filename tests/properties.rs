@@ -374,3 +374,37 @@ fn a_scripted_pause_fault_round_trips_through_the_minimal_file() {
     assert!(!text.contains("termination_grace_period"), "{text}");
     assert_eq!(Scenario::from_toml(&text).unwrap(), scenario);
 }
+
+/// `rq cron` takes no lock (docs/cron.md): with k pods running it and no faults, every instant
+/// of a cron expression is enqueued exactly k times and none is missed; an interval job misses
+/// no window.
+fn cron_shape() -> ScenarioShape {
+    ScenarioShape {
+        max_duration_s: 900,
+        max_faults: 0,
+        max_cron_jobs: 3,
+        ..ScenarioShape::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(cases(6))]
+
+    #[test]
+    fn every_rq_cron_enqueues_every_instant_once(
+        scenario in scenario(cron_shape()),
+        seed in 0..1_000_000u64,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let result = run_into(dir.path(), &scenario, seed, false);
+        let replicas = scenario.pods[0].replicas as u64;
+        for spec in &scenario.cron {
+            let stats = &result.summary.cron.as_ref().expect("cron figures")[&spec.name];
+            prop_assert_eq!(stats.misses, 0, "{}: {:?}", spec.name, stats);
+            if spec.cron.is_some() {
+                prop_assert_eq!(stats.enqueues, replicas * stats.scheduled, "{:?}", stats);
+                prop_assert_eq!(stats.duplicates, (replicas - 1) * stats.scheduled);
+            }
+        }
+    }
+}

@@ -13,10 +13,12 @@ use super::{CheckClass, Checker, EndState, JobLocation, Timeline, Violation};
 
 pub const NAME: &str = "liveness";
 
-/// A job that has not (yet) finished or failed for good: its latest queue.
+/// A job that has not (yet) finished or failed for good: its latest queue, and when it was
+/// first seen (its `job_created`).
 #[derive(Clone, Debug, Default)]
 struct OpenJob {
     queue: Option<Name>,
+    created: SimTime,
 }
 
 pub struct Liveness {
@@ -58,9 +60,16 @@ impl Liveness {
     }
 
     fn judge_jobs(&mut self, end: &dyn EndState) {
+        // Every job gets the whole drain: producers stop at the end of the active phase, but
+        // `rq cron` enqueues until the end, and its latest jobs may rightly still be running.
+        let judged_until = end
+            .end_time()
+            .as_micros()
+            .saturating_sub(self.drain.as_micros());
         let open: Vec<(Name, Option<Name>)> = self
             .jobs
             .iter()
+            .filter(|(_, state)| state.created.as_micros() <= judged_until)
             .map(|(job, state)| (job, state.queue.clone()))
             .collect();
         for (job, queue) in open {
@@ -98,7 +107,11 @@ impl EventSink for Liveness {
             self.jobs.remove(job);
             return;
         }
+        let known = self.jobs.get(job).is_some();
         let state = self.jobs.entry(job);
+        if !known {
+            state.created = event.time;
+        }
         if event.queue.is_some() {
             state.queue = event.queue.clone();
         }

@@ -9,6 +9,13 @@
 //!
 //! Memory stays bounded: only jobs that have not ended are kept (a [`JobTable`]); an ended
 //! job leaves one bit (a [`JobSet`]) so that a run of it after its end is still recognised.
+//!
+//! A job that finishes (or is failed for good) while a retry of it is still scheduled or
+//! queued has not ended: that retry will run it again (§9 R17: a cleaner scheduled a retry of
+//! a job whose worker was about to run it; R2: a cleaner retried a job still running). Its row
+//! waits for the retry's run, or for the end of the run, so that `executions` counts every
+//! start; a start after such a finish is still counted as a duplicate. Retries are matched to
+//! starts first in, first out: each start runs the oldest retry still waiting.
 
 use std::io::Write;
 
@@ -134,8 +141,16 @@ struct JobState {
     first_start: Option<SimTime>,
     /// When the job was lost (cleared if it comes back).
     lost_at: Option<SimTime>,
-    /// Due time of an interval retry whose start has not been seen yet.
+    /// Due time of the oldest interval retry whose start has not been seen yet.
     retry_due: Option<SimTime>,
+    /// Due times of younger interval retries waiting behind `retry_due` (empty, and so not
+    /// allocated, unless two retries of the job wait at once).
+    later_retry_dues: Vec<SimTime>,
+    /// Retries (scheduled or requeued) decided and not yet matched by a start.
+    retries_waiting: u32,
+    /// When the job finished or was failed for good while `retries_waiting` > 0: it has
+    /// ended in RQ's eyes, but a waiting retry will run it again.
+    ended_at: Option<SimTime>,
     max_lateness_micros: Option<i64>,
     /// The latest time the job was put in its queue and not started since.
     ready_since: Option<SimTime>,
@@ -159,6 +174,9 @@ impl Default for JobState {
             first_start: None,
             lost_at: None,
             retry_due: None,
+            later_retry_dues: Vec::new(),
+            retries_waiting: 0,
+            ended_at: None,
             max_lateness_micros: None,
             ready_since: None,
             max_queue_wait: None,
@@ -206,13 +224,17 @@ impl JobTracker {
     pub fn finish(&mut self, end: SimTime) -> Result<JobStats, ReportError> {
         let active = std::mem::take(&mut self.active);
         for (job, state) in active.iter() {
-            if let Some(due) = state.retry_due {
+            for &due in state.retry_due.iter().chain(&state.later_retry_dues) {
                 self.stats.retries_pending_at_end += 1;
                 let overdue = micros_between(due, end);
                 let max = &mut self.stats.max_pending_retry_overdue_micros;
                 *max = Some(max.map_or(overdue, |m| m.max(overdue)));
             }
-            self.write_row(&job, state, state.lost_at);
+            let end = match state.status {
+                Outcome::Finished | Outcome::Failed => state.ended_at,
+                _ => state.lost_at,
+            };
+            self.write_row(&job, state, end);
         }
         let file = self.file.take();
         if let Some(error) = self.error.take() {
@@ -288,7 +310,12 @@ impl EventSink for JobTracker {
             state.queue = event.queue.clone();
         }
         if let Some(outcome) = apply(state, &mut self.stats, event) {
-            self.end_job(job, outcome, event.time);
+            if state.retries_waiting == 0 {
+                self.end_job(job, outcome, event.time);
+            } else {
+                state.status = outcome;
+                state.ended_at = Some(event.time);
+            }
         }
     }
 }
@@ -328,7 +355,10 @@ fn apply(state: &mut JobState, stats: &mut JobStats, event: &Event) -> Option<Ou
         EventKind::JobRetryScheduled { interval_s, .. } => {
             count_retry(state, stats);
             let interval = SimDuration::from_secs(u64::try_from(*interval_s).unwrap_or(0));
-            state.retry_due = Some(time + interval);
+            match state.retry_due {
+                None => state.retry_due = Some(time + interval),
+                Some(_) => state.later_retry_dues.push(time + interval),
+            }
             state.status = Outcome::Scheduled;
             state.ready_since = None;
         }
@@ -352,6 +382,7 @@ fn become_ready(state: &mut JobState, time: SimTime, status: Outcome) {
 
 fn count_retry(state: &mut JobState, stats: &mut JobStats) {
     state.retries_used += 1;
+    state.retries_waiting += 1;
     stats.retries += 1;
     // The failure that led here has been handled: a kill's report is no longer expected.
     state.kills_awaiting_failure = 0;
@@ -360,7 +391,13 @@ fn count_retry(state: &mut JobState, stats: &mut JobStats) {
 fn start(state: &mut JobState, stats: &mut JobStats, time: SimTime) {
     state.executions += 1;
     stats.executions += 1;
-    if state.running > 0 {
+    state.retries_waiting = state.retries_waiting.saturating_sub(1);
+    if state.ended_at.take().is_some() {
+        // It had finished (or failed for good): a run after the end, as in `on_event_after_end`.
+        state.duplicates += 1;
+        stats.duplicate_executions += 1;
+        stats.executions_after_end += 1;
+    } else if state.running > 0 {
         state.duplicates += 1;
         stats.duplicate_executions += 1;
     }
@@ -373,7 +410,11 @@ fn start(state: &mut JobState, stats: &mut JobStats, time: SimTime) {
         stats.queue_wait.record(wait.as_micros() as i64);
         state.max_queue_wait = Some(state.max_queue_wait.map_or(wait, |m| m.max(wait)));
     }
-    if let Some(due) = state.retry_due.take() {
+    let oldest_due = state.retry_due.take();
+    if !state.later_retry_dues.is_empty() {
+        state.retry_due = Some(state.later_retry_dues.remove(0));
+    }
+    if let Some(due) = oldest_due {
         let lateness = micros_between(due, time);
         stats.retry_lateness.record(lateness);
         let max = state

@@ -14,6 +14,7 @@
 //! seeds; any row can be rerun in full with the command the report prints.
 
 pub mod charts;
+pub mod cron;
 pub mod doc;
 pub mod sections;
 pub mod slo;
@@ -117,6 +118,7 @@ pub fn write_report(
     blocks.extend(slo::slo_section(input));
     blocks.extend(sections::charts(input, &scratch)?);
     blocks.extend(sections::what_if(input));
+    blocks.extend(cron::cron_section(input, &scratch)?);
     if let Some(runs) = options.theory_runs {
         let check = theory::check_mmc(
             theory::MMC_SCENARIO,

@@ -150,11 +150,21 @@ async fn start(ctx: &ProcCtx, jobs: &mut [CronJobState]) -> Result<(), RedisErro
         scheduler: ctx.name.clone(),
     };
     ctx.emit(None, None, started);
+    let mut holding = false;
     loop {
         if ctx.sim().current_signals().total() > 0 {
-            return Ok(());
+            return release_lock(ctx, holding).await;
         }
-        if enqueue_jobs(ctx, jobs).await? {
+        let leads = match ctx.params().what_if.cron_lock_ttl_s {
+            None => true,
+            Some(ttl) => {
+                holding = take_lock(ctx, ttl).await?;
+                holding
+            }
+        };
+        if !leads {
+            follow_schedule(jobs, ctx.now_micros());
+        } else if enqueue_jobs(ctx, jobs).await? {
             save(ctx, jobs).await?;
         }
         heartbeat(ctx, jobs).await?;
@@ -163,7 +173,7 @@ async fn start(ctx: &ProcCtx, jobs: &mut [CronJobState]) -> Result<(), RedisErro
             let nap = ctx.sim().sleep(SimDuration::from_micros(sleep as u64));
             if ctx.sim().interruptible(nap).await.is_err() {
                 // The signal handler raises `StopRequested` out of `time.sleep`.
-                return Ok(());
+                return release_lock(ctx, holding).await;
             }
         }
     }
@@ -187,6 +197,42 @@ async fn enqueue_jobs(ctx: &ProcCtx, jobs: &mut [CronJobState]) -> Result<bool, 
         enqueued = true;
     }
     Ok(enqueued)
+}
+
+/// What-if `[rq] cron_lock_ttl`: `SET NX EX`, or refresh the TTL of a lock this process
+/// already holds; whether it holds the lock now.
+async fn take_lock(ctx: &ProcCtx, ttl_s: i64) -> Result<bool, RedisError> {
+    let set = cmd!("SET", keys::CRON_LOCK, &ctx.name, "NX", "EX", ttl_s);
+    if ctx.redis.call(set).await? != Reply::Nil {
+        return Ok(true);
+    }
+    let holder = ctx.redis.call(cmd!("GET", keys::CRON_LOCK)).await?;
+    if holder.as_str() != Some(&*ctx.name) {
+        return Ok(false);
+    }
+    ctx.redis
+        .call(cmd!("EXPIRE", keys::CRON_LOCK, ttl_s))
+        .await?;
+    Ok(true)
+}
+
+/// What-if: a stopping holder deletes its lock, so that a standby takes over at its next pass.
+async fn release_lock(ctx: &ProcCtx, holding: bool) -> Result<(), RedisError> {
+    if holding {
+        let holder = ctx.redis.call(cmd!("GET", keys::CRON_LOCK)).await?;
+        if holder.as_str() == Some(&*ctx.name) {
+            ctx.redis.call(cmd!("DEL", keys::CRON_LOCK)).await?;
+        }
+    }
+    Ok(())
+}
+
+/// What-if: a standby that does not hold the lock moves its due jobs' times on as if it had
+/// enqueued them, so that it takes over on the schedule instead of catching up.
+fn follow_schedule(jobs: &mut [CronJobState], now: i64) {
+    for job in jobs.iter_mut().filter(|job| job.should_run(now)) {
+        job.set_enqueue_time(now);
+    }
 }
 
 /// `CronJob.enqueue`: `Queue.enqueue` into a pipeline, with the job history and the cron

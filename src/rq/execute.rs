@@ -13,11 +13,12 @@ use crate::rq::job::Job;
 use crate::rq::keys;
 use crate::rq::worker::{SignalAction, State, Worker};
 use crate::sim::kernel::ExitStatus;
-use crate::sim::SimTime;
+use crate::sim::{SimDuration, SimTime};
 
 impl Worker {
     /// `Worker.execute_job`: prepare, fork, monitor, then `state idle`. Returns
-    /// `ForceStop` if a cold shutdown happened meanwhile.
+    /// `ForceStop` if a cold shutdown happened meanwhile, `StopNow` if a stop came during a
+    /// stall before `prepare_execution`.
     pub(super) async fn execute_job(
         &mut self,
         job: Job,
@@ -28,6 +29,11 @@ impl Worker {
             job: job.id.clone(),
             id: self.ctx.env.fresh_id("x"),
         };
+        let stalled = self.stall_before_prepare_execution(&execution).await;
+        if stalled != SignalAction::Continue {
+            self.report_lost_if_popped(&job, queue, "worker stopped before prepare_execution");
+            return Ok(stalled);
+        }
         if let Err(error) = self.prepare_execution(&execution, queue, timeout_s).await {
             self.ctx.redis_error("prepare_execution", "EXEC", &error);
             self.report_lost_if_popped(
@@ -54,6 +60,35 @@ impl Worker {
             .call(cmd!("HSET", keys::worker(&self.name), "state", "idle"))
             .await?;
         Ok(action)
+    }
+
+    /// `[rq] prepare_execution_stall`: the main process stops after the dequeue, before
+    /// `prepare_execution`, with the popped id in the intermediate list only (BLMOVE) and the
+    /// worker's state still `idle` — the window of §9 R17. Zero (the default) draws nothing
+    /// and returns at once. A SIGTERM or SIGINT meanwhile runs its handler at once, as Python
+    /// runs it inside `time.sleep`: an idle worker's warm shutdown raises `StopRequested`
+    /// (returned here as `StopNow`), a second signal within 1 s is ignored and the sleep goes
+    /// on to its end (PEP 475).
+    async fn stall_before_prepare_execution(&mut self, execution: &Execution) -> SignalAction {
+        let stall = self
+            .ctx
+            .env
+            .host_cost(&self.ctx.params().host.prepare_execution_stall, || {
+                format!("worker/prepare-stall/{}", execution.member())
+            });
+        if stall == SimDuration::ZERO {
+            return SignalAction::Continue;
+        }
+        let sim = self.ctx.sim().clone();
+        let until = sim.now() + stall;
+        loop {
+            let action = self.handle_new_signals().await;
+            if action != SignalAction::Continue || sim.now() >= until {
+                return action;
+            }
+            // Interrupted or not, the loop's top handles what arrived and checks the time.
+            let _ = sim.interruptible(sim.sleep_until(until)).await;
+        }
     }
 
     fn job_timeout_s(&self, job: &Job) -> i64 {

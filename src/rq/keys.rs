@@ -15,6 +15,9 @@ pub const CRON_SCHEDULERS: &str = "rq:cron_schedulers";
 /// `cron_job_registry.get_registry_key()`: cron job names scored by their latest enqueue.
 pub const CRON_JOBS: &str = "rq:cron_jobs";
 
+/// The what-if lock around `rq cron` (`[rq] cron_lock_ttl`); not a key of RQ's.
+pub const CRON_LOCK: &str = "rq:cron-lock";
+
 /// `CronScheduler.key`: the scheduler's hash.
 pub fn cron_scheduler(name: &str) -> Arg {
     join(&["rq:cron_scheduler:", name])

@@ -27,6 +27,8 @@ pub struct WhatIf {
     /// a key from an earlier pass through the list (even one a slow cleaner sets after the job
     /// left it) never makes a later pass look stuck (§9 R17).
     pub first_seen_per_enqueue: bool,
+    /// `rq cron` under a lock with this TTL (whole seconds): only the holder enqueues.
+    pub cron_lock_ttl_s: Option<i64>,
 }
 
 /// The time a real machine spends where RQ's steps take none in the model: properties of the
@@ -43,6 +45,9 @@ pub struct HostCosts {
     pub horse_exit: DurationDist,
     /// redis-server's start to accepting connections, after a restart.
     pub redis_startup: DurationDist,
+    /// A stall of the worker's main process between a dequeue and `prepare_execution`
+    /// (a pause of the process, or the conformance suite's forcing of §9 R17).
+    pub prepare_execution_stall: DurationDist,
 }
 
 impl Default for HostCosts {
@@ -52,6 +57,7 @@ impl Default for HostCosts {
             horse_startup: DurationDist::Constant(SimDuration::ZERO),
             horse_exit: DurationDist::Constant(SimDuration::ZERO),
             redis_startup: DurationDist::Constant(SimDuration::ZERO),
+            prepare_execution_stall: DurationDist::Constant(SimDuration::ZERO),
         }
     }
 }

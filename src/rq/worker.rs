@@ -283,7 +283,9 @@ impl Worker {
                 Err(error) => return LoopEnd::Error(error),
             };
             match self.execute_job(job, &queue).await {
-                Ok(SignalAction::ForceStop) => return LoopEnd::Stopped,
+                // A cold shutdown during the job, or a stop before `prepare_execution`
+                // (`StopRequested` raised out of `execute_job`).
+                Ok(SignalAction::ForceStop | SignalAction::StopNow) => return LoopEnd::Stopped,
                 Ok(_) => {}
                 Err(error) => return LoopEnd::Error(error),
             }

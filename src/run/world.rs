@@ -43,6 +43,7 @@ pub fn rq_params(spec: &RqSpec, redis: &RedisSpec) -> RqParams {
             horse_startup: duration_dist(&spec.horse_startup),
             horse_exit: duration_dist(&spec.horse_exit),
             redis_startup: duration_dist(&redis.startup),
+            prepare_execution_stall: duration_dist(&spec.prepare_execution_stall),
         },
         scheduler_version: match spec.variant {
             RqVariant::V2_12 => SchedulerVersion::V2_12,
@@ -53,6 +54,7 @@ pub fn rq_params(spec: &RqSpec, redis: &RedisSpec) -> RqParams {
             fenced_enqueue: spec.fenced_enqueue,
             retry_zadd_in_transaction: spec.retry_zadd_in_transaction,
             first_seen_per_enqueue: spec.first_seen_per_enqueue,
+            cron_lock_ttl_s: spec.cron_lock_ttl.map(|ttl| ttl.whole_secs() as i64),
         },
     }
 }

@@ -249,6 +249,20 @@ pub struct RqSpec {
     )]
     #[schemars(with = "DurationOrDistribution")]
     pub horse_exit: Distribution,
+    /// A stall of the worker's main process after each dequeue, before `prepare_execution`
+    /// writes the execution to the started registry (a GC or swap pause, CPU starvation, or
+    /// the conformance suite's forcing): a duration or a distribution, drawn per execution.
+    /// Meanwhile a BLMOVE'd id is in the intermediate list only, where another worker's
+    /// maintenance can take it for stuck (§5.4, §9 R17). Default `"0s"`. Left out of the
+    /// serialized form while zero, so that scenarios written before the key existed keep their
+    /// `config_hash`.
+    #[serde(
+        deserialize_with = "duration_or_distribution",
+        serialize_with = "serialize_duration_or_distribution",
+        skip_serializing_if = "is_zero"
+    )]
+    #[schemars(with = "DurationOrDistribution")]
+    pub prepare_execution_stall: Distribution,
     /// `"2.12"` (default) or `"2.10"`.
     pub variant: RqVariant,
     /// What-if: move due jobs with one atomic script instead of RQ's pipeline. Default false.
@@ -265,6 +279,11 @@ pub struct RqSpec {
     /// before the key existed keep their `config_hash`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub first_seen_per_enqueue: bool,
+    /// What-if: `rq cron` wrapped in a lock (`SET rq:cron-lock <name> NX EX ttl`, refreshed
+    /// each pass): only the holder enqueues; the others follow the schedule without
+    /// enqueueing. Default none (RQ 2.12's `rq cron` takes no lock).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cron_lock_ttl: Option<SimDuration>,
 }
 
 impl Default for RqSpec {
@@ -286,11 +305,13 @@ impl Default for RqSpec {
             worker_startup: Distribution::Constant(SimDuration::ZERO),
             horse_startup: Distribution::Constant(SimDuration::ZERO),
             horse_exit: Distribution::Constant(SimDuration::ZERO),
+            prepare_execution_stall: Distribution::Constant(SimDuration::ZERO),
             variant: RqVariant::V2_12,
             atomic_enqueue: false,
             fenced_enqueue: false,
             retry_zadd_in_transaction: false,
             first_seen_per_enqueue: false,
+            cron_lock_ttl: None,
         }
     }
 }

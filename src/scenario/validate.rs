@@ -158,6 +158,10 @@ fn check_run_and_rq(scenario: &Scenario, findings: &mut Findings) {
     if let Some(problem) = run.wall_clock_phase.inconsistency() {
         findings.error("run.wall_clock_phase", problem);
     }
+    if let Some(ttl) = scenario.rq.cron_lock_ttl {
+        findings.duration("rq.cron_lock_ttl", ttl, true, MAX_DURATION);
+        findings.whole_seconds("rq.cron_lock_ttl", ttl);
+    }
     let redis = &scenario.redis;
     check_distribution("redis.latency", &redis.latency, findings);
     check_distribution("redis.startup", &redis.startup, findings);
@@ -211,6 +215,7 @@ fn check_run_and_rq(scenario: &Scenario, findings: &mut Findings) {
         ("worker_startup", &rq.worker_startup),
         ("horse_startup", &rq.horse_startup),
         ("horse_exit", &rq.horse_exit),
+        ("prepare_execution_stall", &rq.prepare_execution_stall),
     ] {
         check_distribution(&format!("rq.{name}"), value, findings);
     }

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The conformance suite as CI runs it (.ci/run calls this): real RQ 2.12 and redis-server on
 # one side, simrq on the other, every scenario compared; exits non-zero when a metric is
-# outside its tolerance. About 6 minutes of real runs plus the release build.
+# outside its tolerance. About 8 minutes of real runs plus the release build.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
+# cargo builds into $CARGO_TARGET_DIR when it is set; the suite must run that binary.
+simrq="${CARGO_TARGET_DIR:-$root/target}/release/simrq"
 
 echo "== conformance: setup (rq 2.12.0 in a venv, redis-server)"
 bash "$here/setup.sh"
@@ -18,6 +20,6 @@ echo "== conformance: cargo build --release"
 echo "== conformance: suite (each scenario real once, simulated with seeds 1-30, the real run against their envelope)"
 start=$(date +%s)
 status=0
-"$here/.venv/bin/python" "$here/suite.py" --simrq "$root/target/release/simrq" || status=$?
+"$here/.venv/bin/python" "$here/suite.py" --simrq "$simrq" || status=$?
 echo "conformance suite: $(( $(date +%s) - start )) s; table in $here/runs/fidelity.md"
 exit "$status"

@@ -54,6 +54,8 @@ import subprocess
 import sys
 import time
 
+from observe import detail
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONFIG_NAME = "cron_config.py"
 REGISTRY_KEY = "rq:cron_schedulers"
@@ -267,14 +269,14 @@ class CronSide:
 
     def apply_fault(self, fault):
         run = self.run
-        describe = "%s target=%s" % (fault["kind"], fault["target"])
+        describe = detail(("fault", fault["kind"]), ("target", fault["target"]))
         proc = self.resolve(fault)
         kinds = ("pod_kill", "pause") if fault["target"] == "cron" else (
             "pod_kill", "pause", "pod_delete")
         if proc is None or fault["kind"] not in kinds:
-            why = "no rq cron process" if proc is None else "not a fault of an rq cron process"
+            why = "no_cron_process" if proc is None else "not_a_cron_fault"
             run.events.add(time.time(), "fault", process="harness",
-                           detail="%s: %s, fault skipped" % (describe, why))
+                           detail=describe + " " + detail(("skipped", why)))
             return
         run.events.add(time.time(), "fault", pod=proc.pod, process="cron", detail=describe)
         if fault["kind"] == "pod_delete":
@@ -294,7 +296,8 @@ class CronSide:
     def signal(self, proc, signum, kind):
         if self.run.table.signal(proc.pid, signum):
             self.run.events.add(time.time(), kind, pod=proc.pod, process="cron",
-                                detail="%s pid %d" % (signal.Signals(signum).name, proc.pid))
+                                detail=detail(("signal", signal.Signals(signum).name),
+                                              ("pid", proc.pid)))
             if signum == signal.SIGKILL:
                 self.run.kill_log.append((time.time(), proc.pod))
 
@@ -360,7 +363,7 @@ class CronSide:
             times += [rq_time_us(entry.get("latest_enqueue_time")) / 1e6 for entry in entries
                       if entry.get("latest_enqueue_time")]
             self.run.events.add(min(times), "cron_scheduler_started", pod=state["pod"],
-                                process="cron", detail="scheduler=%s" % name)
+                                process="cron", detail=detail(("scheduler", name)))
         for entry in entries:
             log = state["logs"].get(entry.get("name"))
             if log is not None:
@@ -394,10 +397,10 @@ class CronSide:
                                       "enqueued_t": wall_t, "cron_job": job["name"]}
         events = self.run.events
         events.add(wall_t, "job_enqueued", pod=pod, process="cron", queue=job["queue"],
-                   job=job_id, detail="source=cron")
+                   job=job_id, detail=detail(("source", "cron"), ("at_front", "false")))
         events.add(wall_t, "cron_job_enqueued", pod=pod, process="cron", queue=job["queue"],
-                   job=job_id, detail="cron_job=%s due_unix_ms=%s" % (job["name"],
-                                                                      due_text(due_us)))
+                   job=job_id, detail=detail(("cron_job", job["name"]),
+                                             ("due_unix_ms", due_text(due_us))))
 
     def track_exits(self, now):
         for proc in self.processes:
@@ -407,9 +410,10 @@ class CronSide:
             code = proc.process.returncode
             if code < 0:
                 continue  # a signal: the fault's process_killed says it
-            reason = "stopped" if code == 0 else '"exit code %d"' % code
+            reason = "stopped" if code == 0 else "exit code %d" % code
             self.run.events.add(now, "cron_scheduler_stopped", pod=proc.pod, process="cron",
-                                detail="scheduler=%s reason=%s" % (proc.scheduler or "-", reason))
+                                detail=detail(("scheduler", proc.scheduler or "-"),
+                                              ("reason", reason)))
 
     def final_poll(self, client):
         """After the poller stopped and the processes were killed: ids enqueued since the

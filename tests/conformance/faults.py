@@ -21,6 +21,8 @@ harness takes the first candidate by name.
 import signal
 import time
 
+from observe import detail
+
 TARGET_WAIT_S = 10.0
 SIGNALS = {"SIGKILL": signal.SIGKILL, "SIGTERM": signal.SIGTERM, "SIGINT": signal.SIGINT}
 
@@ -79,7 +81,7 @@ def _signal_all(run, pod, pids, signum, kind):
     for pid, role in pids:
         if run.table.signal(pid, signum) and kind is not None:
             run.events.add(time.time(), kind, pod=pod.name, process=role,
-                           detail="%s pid %d" % (signal.Signals(signum).name, pid))
+                           detail=detail(("signal", signal.Signals(signum).name), ("pid", pid)))
             if signum == signal.SIGKILL:
                 run.kill_log.append((time.time(), pod.name))
 
@@ -92,19 +94,19 @@ def paused_process(fault):
 
 
 def apply(run, fault):
-    describe = "%s target=%s" % (fault["kind"], fault["target"])
+    describe = detail(("fault", fault["kind"]), ("target", fault["target"]))
     if run.cron is not None and run.cron.handles(fault):
         return run.cron.apply_fault(fault)  # `rq cron` processes (cron.py)
     if fault["kind"] == "redis_pause":
-        return _redis_pause(run, fault, fault["kind"])
+        return _redis_pause(run, fault, detail(("fault", fault["kind"])))
     if fault["kind"] == "redis_restart":
-        return _redis_restart(run, fault, fault["kind"])
+        return _redis_restart(run, fault, detail(("fault", fault["kind"])))
     if fault["kind"] == "scale":
         return _scale(run, fault)
     pod = resolve_pod(run, fault)
     if pod is None:
         run.events.add(time.time(), "fault", process="harness",
-                       detail="%s: no pod matched, fault skipped" % describe)
+                       detail=describe + " skipped=no_target")
         return
     run.table.remember_tree(pod.worker_pid)
     process = paused_process(fault) if fault["kind"] == "pause" else "pod"
@@ -146,7 +148,8 @@ def _scale(run, fault):
     group.sort(key=lambda pod: pod.index)
     wanted = int(fault["replicas"])
     run.events.add(time.time(), "fault", process="harness",
-                   detail="scale group=%s replicas=%d" % (fault["pods"], wanted))
+                   detail=detail(("fault", "scale"), ("group", fault["pods"]),
+                                 ("replicas", wanted)))
     for pod in group[wanted:][::-1]:
         terminate_pod(run, pod)
     spec = run.group_spec(fault["pods"])
@@ -165,12 +168,12 @@ def _redis_pause(run, fault, describe):
     run.events.add(time.time(), "fault", pod="redis", process="redis-server", detail=describe)
     run.redis.pause()
     run.events.add(time.time(), "process_paused", pod="redis", process="redis-server",
-                   detail="SIGSTOP for %.3f s" % fault["for_s"])
+                   detail=detail(("signal", "SIGSTOP"), ("for_s", "%.3f" % fault["for_s"])))
 
     def resume():
         run.redis.resume()
         run.events.add(time.time(), "process_resumed", pod="redis", process="redis-server",
-                       detail="SIGCONT")
+                       detail=detail(("signal", "SIGCONT")))
     run.at(run.now_s() + fault["for_s"], resume)
 
 
@@ -179,10 +182,10 @@ def _redis_restart(run, fault, describe):
     run.redis.kill()
     run.redis_epoch += 1
     run.events.add(time.time(), "process_killed", pod="redis", process="redis-server",
-                   detail="SIGKILL, keyspace lost")
+                   detail=detail(("signal", "SIGKILL"), ("keyspace", "lost")))
 
     def start_again():
         run.redis.start()
         run.events.add(time.time(), "process_resumed", pod="redis", process="redis-server",
-                       detail="restarted empty on port %d" % run.redis.port)
+                       detail=detail(("restarted", "empty"), ("port", run.redis.port)))
     run.at(run.now_s() + fault["for_s"], start_again)

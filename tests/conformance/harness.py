@@ -13,8 +13,9 @@ What it does, in order:
    with `Retry(max, interval)` and `job_timeout`;
 4. applies the scripted faults with real signals (SIGKILL, SIGTERM, SIGSTOP/SIGCONT) to a
    worker's main process, its work-horse or its scheduler process, or to redis-server;
-5. polls Redis and /proc every ~100 ms (observe.py) until every job is finished or failed and
-   `--settle` (2 s) has passed, or until `duration` + `drain`, the simulated run's horizon;
+5. polls Redis and /proc every ~100 ms (observe.py) until every job is finished or failed, none
+   is scheduled or queued to run again, and `--settle` (2 s) has passed, or until `duration` +
+   `drain`, the simulated run's horizon;
 6. stops everything it started, by pid, and writes DIR/events.csv, DIR/jobs.csv,
    DIR/settings.json (what was compressed), DIR/job-log.jsonl and DIR/logs/.
 
@@ -22,7 +23,9 @@ Time is compressed only through RQ's own settings. The scheduler interval (1 s) 
 (interval + 60 = 61 s) are left as they are: RQ builds its scheduler with the constructor
 default and no CLI option reaches it. The 120 s fallback period is a module constant; a scenario
 that sets `[rq] scheduler_fallback_period` runs its workers with `-w conformance_worker.Worker`,
-which changes that constant at import (see conformance_worker.py).
+which changes that constant at import (see conformance_worker.py). A scenario that sets
+`[rq] prepare_execution_stall` runs the same class, whose main process sleeps that long before
+`prepare_execution` (race R17: the popped id waits in the intermediate list meanwhile).
 """
 
 import argparse
@@ -47,10 +50,22 @@ from rq import Queue, Retry  # noqa: E402
 import cron  # noqa: E402
 import faults  # noqa: E402
 import jobs  # noqa: E402
-from observe import EventLog, Poller  # noqa: E402
+from observe import EventLog, Poller, detail  # noqa: E402
 from outputs import write_events, write_jobs  # noqa: E402
 from processes import Pod, ProcessTable, RedisServer  # noqa: E402
 from scenario_file import RQ_DEFAULTS, ScenarioError, load_scenario  # noqa: E402
+
+
+# Read by conformance_worker.Worker (kept as text here: importing that module would import RQ's
+# worker and its constants into the harness).
+STALL_ENV = "SIMRQ_PREPARE_EXECUTION_STALL_S"
+
+
+def needs_conformance_worker(rq):
+    """True when the scenario changes something only conformance_worker.Worker reaches: the
+    scheduler fallback period, or a stall before `prepare_execution`."""
+    return ("scheduler_fallback_period" in rq["changed"]
+            or rq["prepare_execution_stall_s"] > 0)
 
 
 class Run:
@@ -145,7 +160,7 @@ class Run:
                 "--worker-ttl", str(int(rq["worker_ttl"])),
                 "--maintenance-interval", str(int(rq["maintenance_interval"])),
                 "--job-monitoring-interval", str(int(rq["job_monitoring_interval"]))]
-        if "scheduler_fallback_period" in rq["changed"]:
+        if needs_conformance_worker(rq):
             argv += ["-w", "conformance_worker.Worker"]
         if spec["with_scheduler"]:
             argv.append("--with-scheduler")
@@ -158,6 +173,7 @@ class Run:
         env[jobs.LOG_ENV] = self.job_log_path
         env["SIMRQ_SCHEDULER_FALLBACK_PERIOD_S"] = str(
             int(self.scenario["rq"]["scheduler_fallback_period"]))
+        env[STALL_ENV] = repr(self.scenario["rq"]["prepare_execution_stall_s"])
         return env
 
     def start_pod(self, name, spec):
@@ -170,8 +186,8 @@ class Run:
         pod.start(self.worker_argv(spec), self.worker_env(),
                   os.path.join(self.logs_dir, "%s.log" % name))
         self.events.add(time.time(), "worker_born", pod=name, process="worker",
-                        detail="pid %d%s" % (pod.worker_pid,
-                                            " with scheduler" if spec["with_scheduler"] else ""))
+                        detail=detail(("pid", pod.worker_pid),
+                                      ("with_scheduler", str(spec["with_scheduler"]).lower())))
 
     def group_spec(self, group):
         return next(spec for spec in self.scenario["pods"] if spec["name"] == group)
@@ -219,11 +235,13 @@ class Run:
                           self.scenario["run"]["seed"], **kwargs)
         except redis.RedisError as error:
             self.events.add(wall_t, "redis_error", process="producer", job=job_id,
-                            detail="enqueue failed (%s); retrying" % type(error).__name__)
+                            detail=detail(("phase", "enqueue"), ("error", type(error).__name__),
+                                          ("action", "retrying")))
             return False
         self.job_specs[job_id]["enqueued_t"] = wall_t
         self.events.add(wall_t, "job_enqueued", process="producer", queue=workload["queue"],
-                        job=job_id, detail="retry max %s" % (retry["max"] if retry else 0))
+                        job=job_id, detail=detail(("source", "producer"),
+                                                  ("retry_max", retry["max"] if retry else 0)))
         return True
 
     def plan(self):
@@ -246,14 +264,20 @@ class Run:
     # --- running ------------------------------------------------------------------------------
 
     def all_jobs_done(self):
+        """Every job finished or failed, and none is still waiting to run again: a job can
+        finish while a retry of it is scheduled or queued (race R17: a cleaner scheduled one
+        while the job was about to run)."""
         if self.cron is not None:
             return False  # a cron job never ends: the run lasts duration + drain
         states = self.poller.jobs
         if len(self.enqueued_job_ids()) < len(self.job_specs):
             return False
+        waiting = self.poller.waiting_ids()
         for job_id in self.job_specs:
             state = states.get(job_id)
             if state is None or state["status"] not in ("finished", "failed"):
+                return False
+            if job_id in waiting:
                 return False
         return True
 
@@ -336,7 +360,7 @@ class Run:
 
 def compressed_settings(scenario):
     rq = scenario["rq"]
-    return {
+    settings = {
         "rq_version": "2.12.0",
         "changed_from_rq_defaults": {key: {"value_s": rq[key], "rq_default_s": RQ_DEFAULTS[key]}
                                      for key in rq["changed"]},
@@ -345,6 +369,10 @@ def compressed_settings(scenario):
         "derived": {"dequeue_timeout_s": max(1, int(rq["worker_ttl"]) - 15),
                     "socket_timeout_s": max(1, int(rq["worker_ttl"]) - 15) + 10},
     }
+    if rq["prepare_execution_stall_s"] > 0:
+        # Not an RQ setting: conformance_worker.Worker's sleep before prepare_execution.
+        settings["forced"] = {"prepare_execution_stall_s": rq["prepare_execution_stall_s"]}
+    return settings
 
 
 def write_outputs(run, reason, wall_s):

@@ -31,6 +31,45 @@ POLL_INTERVAL_S = 0.1
 EXPIRY_MARGIN_MS = 500
 
 
+def detail_value(value):
+    """One `detail` value as simrq writes it (src/event.rs `DetailValue`): bare, or in double
+    quotes with `\\"` and `\\\\` escaped when it is empty or holds a space, a quote, `=` or a
+    backslash (the logfmt convention documented in the README)."""
+    text = str(value)
+    if text and not any(c in text for c in ' "=\\'):
+        return text
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def detail(*pairs):
+    """`key=value` pairs separated by spaces, in the order given: `detail(("pid", 4), ...)`."""
+    return " ".join("%s=%s" % (key, detail_value(value)) for key, value in pairs)
+
+
+def parse_detail(text):
+    """The pairs of a `detail` cell as a dict (the inverse of `detail`)."""
+    pairs, index = {}, 0
+    while index < len(text):
+        if text[index] == " ":
+            index += 1
+            continue
+        equals = text.index("=", index)
+        key, index = text[index:equals], equals + 1
+        if index < len(text) and text[index] == '"':
+            value, index = [], index + 1
+            while text[index] != '"':
+                if text[index] == "\\":
+                    index += 1
+                value.append(text[index])
+                index += 1
+            pairs[key], index = "".join(value), index + 1
+        else:
+            end = text.find(" ", index)
+            end = len(text) if end < 0 else end
+            pairs[key], index = text[index:end], end
+    return pairs
+
+
 class EventLog:
     """Events from every source; sorted by (time, arrival order) when written."""
 
@@ -89,6 +128,7 @@ class Poller(threading.Thread):
         self.reported_kills = set()
         self.previous_poll_t = 0.0
         self.state_lock = threading.Lock()
+        self.waiting = set()
 
     def run(self):
         while not self.stop_flag.is_set():
@@ -97,7 +137,8 @@ class Poller(threading.Thread):
                 self.tick()
             except Exception as error:  # noqa: BLE001 - a poll error must not end the run
                 self.events.add(time.time(), "redis_error", process="harness",
-                                detail="poller: %s" % type(error).__name__)
+                                detail=detail(("phase", "poller"),
+                                              ("error", type(error).__name__)))
             elapsed = time.monotonic() - started
             self.stop_flag.wait(max(0.0, POLL_INTERVAL_S - elapsed))
 
@@ -109,7 +150,8 @@ class Poller(threading.Thread):
         except redis.RedisError as error:
             if not self.redis_down:
                 self.events.add(now, "redis_error", process="harness",
-                                detail="poll failed: %s" % type(error).__name__)
+                                detail=detail(("phase", "poll"),
+                                              ("error", type(error).__name__)))
             self.redis_down = True
             return
         self.redis_down = False
@@ -117,9 +159,17 @@ class Poller(threading.Thread):
             self._observe_schedulers(now, snapshot)
             self._observe_locks(now, snapshot)
             self._observe_jobs(now, snapshot)
+            self.waiting = {job_id for view in snapshot["queues"].values()
+                            for job_id in (set(view["scheduled"]) | set(view["listed"])
+                                           | set(view["intermediate"]))}
         if self.run_state.cron is not None:
             self.run_state.cron.poll(now, self.client)  # `rq cron` (cron.py)
         self.previous_poll_t = now
+
+    def waiting_ids(self):
+        """Ids that the last poll saw scheduled, queued or in an intermediate list."""
+        with self.state_lock:
+            return set(self.waiting)
 
     def read_redis(self):
         queues = self.run_state.queue_names()
@@ -169,12 +219,12 @@ class Poller(threading.Thread):
             elif pod.process is not None and not getattr(pod, "death_reported", False):
                 pod.death_reported = True
                 self.events.add(now, "worker_died", pod=pod.name, process="worker",
-                                detail="exit code %s" % pod.process.returncode)
+                                detail=detail(("exit_code", pod.process.returncode)))
         for name, info in self.schedulers.items():
             if info["alive"] and not is_running(info["pid"]):
                 info["alive"] = False
                 self.events.add(now, "scheduler_died", pod=info["pod"], process="scheduler",
-                                detail="scheduler %s pid %d" % (name[:8], info["pid"]),
+                                detail=detail(("scheduler", name), ("pid", info["pid"])),
                                 scheduler=name)
 
     def _observe_schedulers(self, now, snapshot):
@@ -186,7 +236,7 @@ class Poller(threading.Thread):
             pod = self.run_state.pod_of_child(pid) or (info or {}).get("pod", "")
             self.schedulers[name] = {"pid": pid, "pod": pod, "alive": is_running(pid)}
             self.events.add(now, "scheduler_started", pod=pod, process="scheduler",
-                            detail="scheduler %s pid %d" % (name[:8], pid), scheduler=name)
+                            detail=detail(("scheduler", name), ("pid", pid)), scheduler=name)
 
     def _observe_locks(self, now, snapshot):
         restarted = self.run_state.redis_epoch != self.redis_epoch_seen
@@ -202,10 +252,11 @@ class Poller(threading.Thread):
                 else:
                     kind, why = "lock_released", "deleted by its owner"
                 self.events.add(now, kind, process="scheduler", queue=queue,
-                                detail="%s %s" % (previous[:8], why), scheduler=previous)
+                                detail=detail(("scheduler", previous), ("why", why)),
+                                scheduler=previous)
             if holder is not None and holder != previous:
                 self.events.add(now, "lock_acquired", process="scheduler", queue=queue,
-                                detail=holder[:8], scheduler=holder)
+                                detail=detail(("scheduler", holder)), scheduler=holder)
             self.lock_holders[queue] = (holder, view["pttl_ms"])
 
     def holder_pods(self):
@@ -241,10 +292,10 @@ class Poller(threading.Thread):
             if state["status"] is not None and view["status"] is None:
                 where = "scheduled registry" if state["in_scheduled"] else state["status"]
                 self.events.add(now, "job_lost", queue=spec["queue"], job=job_id,
-                                detail="job hash gone (was %s)" % where)
+                                detail=detail(("reason", "job hash gone"), ("was", where)))
             elif state["in_scheduled"] and not in_scheduled and not decrements:
                 self.events.add(now, "job_retry_requeued", queue=spec["queue"], job=job_id,
-                                detail="moved by the scheduler")
+                                detail=detail(("source", "scheduler")))
             if view["status"] in ("finished", "failed"):
                 self.run_state.terminal_seen.setdefault(job_id, now)
             state.update(status=view["status"], in_scheduled=in_scheduled)
@@ -256,15 +307,17 @@ class Poller(threading.Thread):
         queue = spec["queue"]
         if interval == 0:
             self.events.add(now, "job_retry_requeued", queue=queue, job=job_id,
-                            detail="interval 0")
+                            detail=detail(("interval_s", 0)))
             return
         due = queue_view["scheduled"].get(job_id)
-        due_text = "" if due is None else " due_s=%.6f" % (due - self.run_state.t0)
+        pairs = [("interval_s", interval)]
+        if due is not None:
+            pairs.append(("due_s", "%.6f" % (due - self.run_state.t0)))
         self.events.add(now, "job_retry_scheduled", queue=queue, job=job_id,
-                        detail="interval %ds%s" % (interval, due_text))
+                        detail=detail(*pairs))
         if not in_scheduled:
             self.events.add(now, "job_retry_requeued", queue=queue, job=job_id,
-                            detail="moved by the scheduler before this poll")
+                            detail=detail(("source", "scheduler"), ("seen", "late")))
 
     def _report_killed_execution(self, now, job_id, spec, log):
         """Report the execution RQ just gave up on, if it never wrote an end record.
@@ -285,7 +338,8 @@ class Poller(threading.Thread):
         pod = self.run_state.pod_of_worker_pid(last["ppid"])
         worker_alive = pod is not None and pod.alive()
         kind = "job_failed" if worker_alive else "job_abandoned"
-        detail = ("work-horse terminated unexpectedly" if worker_alive
+        reason = ("work-horse terminated unexpectedly" if worker_alive
                   else "execution never ended; its worker is gone")
         self.events.add(now, kind, pod=pod.name if pod else "", process="horse",
-                        queue=spec["queue"], job=job_id, attempt=last["attempt"], detail=detail)
+                        queue=spec["queue"], job=job_id, attempt=last["attempt"],
+                        detail=detail(("reason", reason)))

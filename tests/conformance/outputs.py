@@ -5,7 +5,7 @@ Times are seconds since the run start (the moment before the first pod starts), 
 
 import csv
 
-from observe import read_job_log, retry_interval
+from observe import detail, parse_detail, read_job_log
 
 EVENT_COLUMNS = ["time_s", "seq", "kind", "pod", "process", "queue", "job", "attempt", "detail"]
 JOB_COLUMNS = ["job", "queue", "enqueued_s", "executions", "retries_used", "outcome",
@@ -23,17 +23,17 @@ def job_log_events(run, log):
         spec = run.job_specs.get(record["job"])
         pod = run.pod_of_worker_pid(record.get("ppid", -1)) if record["ev"] == "start" else None
         if record["ev"] == "start":
-            kind, detail = "job_started", "pid %d" % record["pid"]
+            kind, text = "job_started", detail(("pid", record["pid"]))
         elif record["ok"]:
-            kind, detail = "job_finished", "pid %d" % record["pid"]
+            kind, text = "job_finished", detail(("pid", record["pid"]))
         else:
             kind = "job_failed"
-            detail = "raised %s" % record.get("error", "InjectedFailure")
+            text = detail(("reason", "raised " + record.get("error", "InjectedFailure")))
         events.append({
             "t": record["t"], "order": -1, "kind": kind,
             "pod": pod.name if pod else run.pod_name_of_horse(record["pid"], log),
             "process": "horse", "queue": spec["queue"] if spec else "", "job": record["job"],
-            "attempt": record["attempt"], "detail": detail, "scheduler": "",
+            "attempt": record["attempt"], "detail": text, "scheduler": "",
         })
     return events
 
@@ -91,26 +91,60 @@ def _execution_end(job_id, attempt, log, events, run):
     return None
 
 
-def _max_lateness(job_id, spec, starts, log, events, run):
-    """Largest (retry start - (previous execution end + its interval)), or None.
+def retry_decisions(job_id, events):
+    """(poll time, interval s) of each retry RQ decided for the job, in order: the poller writes
+    one `job_retry_scheduled` (interval > 0) or `job_retry_requeued` `interval_s=0` event per
+    decrement of `retries_left` it sees. A decrement that a stale write of the job hash undid
+    (a horse saving the copy it fetched before a cleaner's retry, §9 R17) still counts: the
+    retry was scheduled and runs."""
+    decisions = []
+    for event in sorted(events, key=lambda e: (e["t"], e["order"])):
+        if event["job"] != job_id:
+            continue
+        if event["kind"] == "job_retry_scheduled":
+            decisions.append((event["t"], int(parse_detail(event["detail"])["interval_s"])))
+        elif (event["kind"] == "job_retry_requeued"
+              and parse_detail(event["detail"]).get("interval_s") == "0"):
+            decisions.append((event["t"], 0))
+    return decisions
 
-    Only interval retries count, as in simrq's jobs.csv: lateness measures the scheduler
-    (a due time and the start after it); an interval-0 retry is requeued at once and its wait
-    is queueing, which `max_queue_wait_s` measures in simrq."""
-    retry = spec["retry"]
-    if retry is None or len(starts) < 2:
+
+def _failed_end_between(job_id, starts, log, events, run, after_t, until_t):
+    """The end of an execution that failed or was killed in (after_t, until_t], or None."""
+    succeeded = {r["attempt"] for r in log
+                 if r["job"] == job_id and r["ev"] == "end" and r["ok"]}
+    found = None
+    for start in starts:
+        if start["attempt"] in succeeded:
+            continue
+        end = _execution_end(job_id, start["attempt"], log, events, run)
+        if end is not None and after_t < end <= until_t:
+            found = end
+    return found
+
+
+def _max_lateness(job_id, spec, starts, log, events, run):
+    """Largest (retry start - (retry decision + its interval)), or None.
+
+    Retries are matched to the job's later starts first in, first out, as simrq's jobs.csv
+    does. A retry decided right after an execution failed (or was killed) dates from that
+    execution's end (exact, from the job log); one decided without a failure (a cleaner's retry
+    of a job stuck in the intermediate list, §9 R17) from the poll that saw it (≤ ~0.1 s late).
+    Only interval retries count, as in simrq: lateness measures the scheduler (a due time and
+    the start after it); an interval-0 retry is requeued at once and its wait is queueing,
+    which `max_queue_wait_s` measures in simrq."""
+    if spec["retry"] is None or len(starts) < 2:
         return None
     worst = None
-    for number in range(1, len(starts)):
-        if number > retry["max"]:
-            break
-        previous_end = _execution_end(job_id, starts[number - 1]["attempt"], log, events, run)
-        if previous_end is None:
-            continue
-        interval = retry_interval(retry, retry["max"] - number + 1)
+    previous_t = float("-inf")
+    for start, (decided_t, interval) in zip(starts[1:], retry_decisions(job_id, events)):
+        failed_end = _failed_end_between(job_id, starts, log, events, run, previous_t,
+                                         decided_t)
+        previous_t = decided_t
         if interval == 0:
             continue
-        lateness = starts[number]["t"] - (previous_end + interval)
+        reference_t = decided_t if failed_end is None else failed_end
+        lateness = start["t"] - (reference_t + interval)
         worst = lateness if worst is None else max(worst, lateness)
     return worst
 
@@ -121,13 +155,9 @@ def job_row(run, job_id, log, events, final):
     ends = [r for r in log if r["job"] == job_id and r["ev"] == "end"]
     job_final = final["jobs"].get(job_id)
     outcome = _outcome(job_final, final["queues"][spec["queue"]])
-    retry_max = spec["retry"]["max"] if spec["retry"] else 0
-    if job_final and job_final.get("retries_left") is not None:
-        retries_used = retry_max - job_final["retries_left"]
-    else:
-        retries_used = sum(1 for e in events if e["job"] == job_id
-                           and e["kind"] in ("job_retry_scheduled", "job_retry_requeued")
-                           and e["detail"] != "moved by the scheduler")
+    # Retries decided, as simrq counts them (not `max - retries_left` at the end, which a
+    # stale write of the job hash can raise again).
+    retries_used = len(retry_decisions(job_id, events))
     end_t = None
     if outcome in ("finished", "failed"):
         end_t = ends[-1]["t"] if ends else run.terminal_seen.get(job_id)

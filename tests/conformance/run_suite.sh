@@ -5,6 +5,8 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
+# cargo builds into $CARGO_TARGET_DIR when it is set; the suite must run that binary.
+simrq="${CARGO_TARGET_DIR:-$root/target}/release/simrq"
 bash "$here/setup.sh"
 (cd "$root" && cargo build --release --quiet)
-exec "$here/.venv/bin/python" "$here/suite.py" --simrq "$root/target/release/simrq" "$@"
+exec "$here/.venv/bin/python" "$here/suite.py" --simrq "$simrq" "$@"

@@ -10,6 +10,8 @@ simulator and nothing to the harness:
     [redis]      simulator only (latency, client retries …): the real Redis is what it is
     [rq]         worker_ttl, maintenance_interval, job_monitoring_interval (RQ CLI settings),
                  scheduler_fallback_period (module constant, set by conformance_worker.py),
+                 prepare_execution_stall (a fixed duration: conformance_worker.py sleeps
+                 that long before `prepare_execution`),
                  worker_startup, horse_startup, horse_exit (simulator only: the host's timing)
     [[pods]]     name, replicas, with_scheduler, queues, start_delay (default 5s, as simrq),
                  termination_grace_period, restart_policy, crash_loop_backoff = { initial },
@@ -84,14 +86,27 @@ def _load_run(doc):
     }
 
 
+def _load_stall(table):
+    """`[rq] prepare_execution_stall` in seconds (0.0 when absent). simrq also accepts a
+    distribution there; the real worker sleeps a fixed time, so the harness takes only a
+    duration."""
+    value = table.get("prepare_execution_stall", "0s")
+    if isinstance(value, dict):
+        raise ScenarioError("[rq].prepare_execution_stall: the harness's worker stalls for a "
+                            "fixed time: give a duration like \"4s\", not a distribution")
+    return parse_duration(value, "[rq].prepare_execution_stall")
+
+
 def _load_rq(doc):
     table = doc.get("rq", {})
     # The host's costs: the simulator charges them, the real machine has its own.
-    _check_keys(table, set(RQ_DEFAULTS) | {"worker_startup", "horse_startup", "horse_exit"}, "[rq]")
+    host_costs = {"worker_startup", "horse_startup", "horse_exit"}
+    _check_keys(table, set(RQ_DEFAULTS) | host_costs | {"prepare_execution_stall"}, "[rq]")
     settings = {}
     for key, default in RQ_DEFAULTS.items():
         settings[key] = parse_duration(table.get(key, default), "[rq].%s" % key)
     settings["changed"] = sorted(key for key in RQ_DEFAULTS if key in table)
+    settings["prepare_execution_stall_s"] = _load_stall(table)
     return settings
 
 

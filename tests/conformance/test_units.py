@@ -1,5 +1,6 @@
-"""Unit tests of the harness's pure parts: the failure rule, the scenario reader, and the
-`rq cron` side (cron.py: the config file, RQ's time format, passes and due instants, job ids).
+"""Unit tests of the harness's pure parts: the failure rule, the scenario reader, the
+conformance worker's stall, and the `rq cron` side (cron.py: the config file, RQ's time
+format, passes and due instants, job ids).
 
     tests/conformance/.venv/bin/python -m unittest discover -s tests/conformance -p 'test_*.py'
 
@@ -7,12 +8,17 @@ The pinned draws below are the values the simulator's implementation of the same
 reproduce (jobs.py `failure_draw`).
 """
 
+import logging
 import os
 import tempfile
 import unittest
+from unittest import mock
 
+import conformance_worker
 import cron
+import harness
 import jobs
+import outputs
 from observe import retry_interval
 from scenario_file import ScenarioError, load_scenario, parse_duration
 
@@ -113,6 +119,99 @@ class ScenarioReader(unittest.TestCase):
         scenario = load_scenario(path)
         self.assertEqual(scenario["rq"]["changed"], ["maintenance_interval"])
         self.assertEqual(scenario["rq"]["worker_ttl"], 420.0)
+
+    def test_prepare_execution_stall_defaults_to_none(self):
+        path = self.write('[[pods]]\n[[workload]]\njobs = 1\n')
+        rq = load_scenario(path)["rq"]
+        self.assertEqual(rq["prepare_execution_stall_s"], 0.0)
+        self.assertFalse(harness.needs_conformance_worker(rq))
+        self.assertNotIn("forced", harness.compressed_settings({"rq": rq}))
+
+    def test_prepare_execution_stall_runs_the_conformance_worker(self):
+        path = self.write('[rq]\nprepare_execution_stall = "4s"\n[[pods]]\n'
+                          '[[workload]]\njobs = 1\n')
+        rq = load_scenario(path)["rq"]
+        self.assertEqual(rq["prepare_execution_stall_s"], 4.0)
+        self.assertEqual(rq["changed"], [])   # not an RQ setting
+        self.assertTrue(harness.needs_conformance_worker(rq))
+        self.assertEqual(harness.compressed_settings({"rq": rq})["forced"],
+                         {"prepare_execution_stall_s": 4.0})
+
+    def test_prepare_execution_stall_must_be_fixed(self):
+        path = self.write('[rq]\nprepare_execution_stall = { uniform = { min = "1s", '
+                          'max = "2s" } }\n[[pods]]\n[[workload]]\njobs = 1\n')
+        with self.assertRaisesRegex(ScenarioError, "prepare_execution_stall.*fixed time"):
+            load_scenario(path)
+
+
+class ConformanceWorker(unittest.TestCase):
+    """conformance_worker.Worker: a sleep before RQ's own prepare_execution, only when asked."""
+
+    def prepared_after(self, environ):
+        """The calls (sleep or RQ's prepare_execution), in order, for one job."""
+        calls = []
+        worker = object.__new__(conformance_worker.Worker)
+        worker.name, worker.log = "w", logging.getLogger("test")
+        rq_prepare = lambda _self, job: calls.append(("prepare_execution", job))  # noqa: E731
+        with mock.patch.dict(os.environ, environ, clear=False), \
+                mock.patch.object(conformance_worker.time, "sleep",
+                                  lambda s: calls.append(("sleep", s))), \
+                mock.patch.object(conformance_worker.RQWorker, "prepare_execution", rq_prepare):
+            worker.prepare_execution(mock.Mock(id="j1"))
+        return [(name, arg if name == "sleep" else arg.id) for name, arg in calls]
+
+    def test_stalls_before_prepare_execution(self):
+        calls = self.prepared_after({conformance_worker.STALL_ENV: "4.0"})
+        self.assertEqual(calls, [("sleep", 4.0), ("prepare_execution", "j1")])
+
+    def test_no_stall_unless_asked(self):
+        for value in ("0.0", ""):
+            calls = self.prepared_after({conformance_worker.STALL_ENV: value})
+            self.assertEqual(calls, [("prepare_execution", "j1")])
+        self.assertEqual(conformance_worker.prepare_execution_stall_s({}), 0.0)
+        self.assertEqual(harness.STALL_ENV, conformance_worker.STALL_ENV)
+
+
+class RealJobsCsv(unittest.TestCase):
+    """outputs.py: retries counted and matched to starts as simrq's jobs.csv does."""
+
+    @staticmethod
+    def history(third_start_t):
+        """j1 of stale-first-seen (race R17), times in s: fails once; a cleaner schedules a
+        second retry at 77.2 s (no execution failed) while the first retry is about to run;
+        the horse's stale save restores retries_left, so a third retry is scheduled at 147.4 s."""
+        log = [{"ev": "start", "job": "j1", "attempt": 1, "t": 6.05},
+               {"ev": "end", "job": "j1", "attempt": 1, "t": 6.16, "ok": False},
+               {"ev": "start", "job": "j1", "attempt": 2, "t": 80.76},
+               {"ev": "end", "job": "j1", "attempt": 2, "t": 80.87, "ok": True},
+               {"ev": "start", "job": "j1", "attempt": 3, "t": third_start_t},
+               {"ev": "end", "job": "j1", "attempt": 3, "t": third_start_t + 0.1, "ok": True}]
+        kinds = [(6.25, "job_retry_scheduled", "interval_s=70 due_s=75.878233"),
+                 (76.81, "job_retry_requeued", "source=scheduler"),
+                 (77.22, "job_retry_scheduled", "interval_s=70 due_s=146.878233"),
+                 (146.99, "job_retry_requeued", "source=scheduler"),
+                 (147.40, "job_retry_scheduled", "interval_s=70 due_s=216.878233")]
+        events = [{"t": t, "order": n, "kind": kind, "job": "j1", "detail": detail,
+                   "attempt": "", "pod": ""} for n, (t, kind, detail) in enumerate(kinds)]
+        return log, events
+
+    def test_retries_used_counts_every_decision(self):
+        _, events = self.history(152.0)
+        decisions = outputs.retry_decisions("j1", events)
+        self.assertEqual(decisions, [(6.25, 70), (77.22, 70), (147.40, 70)])
+
+    def test_each_start_runs_the_oldest_waiting_retry(self):
+        log, events = self.history(152.0)
+        starts = [r for r in log if r["ev"] == "start"]
+        spec = {"retry": {"max": 2, "intervals": [70]}}
+        lateness = outputs._max_lateness("j1", spec, starts, log, events, run=None)
+        # Start 2 ran the retry of the failure at 6.16 s: 80.76 - 76.16 = 4.60. Start 3 ran the
+        # cleaner's retry decided at 77.22 s, not one that followed start 2's success at 80.87 s.
+        self.assertAlmostEqual(lateness, 152.0 - (77.22 + 70), places=6)
+        log, events = self.history(150.0)
+        lateness = outputs._max_lateness("j1", spec, starts[:2] + [dict(starts[2], t=150.0)],
+                                         log, events, run=None)
+        self.assertAlmostEqual(lateness, 80.76 - (6.16 + 70), places=6)
 
 
 
@@ -265,3 +364,26 @@ class CronSide(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class DetailGrammarTest(unittest.TestCase):
+    """The harness writes `detail` as simrq does (README, events.csv: logfmt pairs)."""
+
+    def test_values_with_spaces_quotes_or_equals_are_quoted_and_round_trip(self):
+        from observe import detail, parse_detail
+        pairs = (("reason", "work-horse terminated unexpectedly"), ("pid", 42),
+                 ("odd", 'a "b" = c\\d'), ("empty", ""))
+        text = detail(*pairs)
+        self.assertEqual(
+            text, 'reason="work-horse terminated unexpectedly" pid=42 odd="a \\"b\\" = c\\\\d" '
+                  'empty=""')
+        self.assertEqual(parse_detail(text), {k: str(v) for k, v in pairs})
+
+    def test_every_detail_the_harness_writes_is_pairs(self):
+        """No free-text detail is left in the harness's sources: each goes through `detail`."""
+        import re
+        for name in ("harness.py", "observe.py", "outputs.py", "faults.py", "cron.py"):
+            with open(os.path.join(os.path.dirname(__file__), name), encoding="utf-8") as f:
+                source = f.read()
+            literal = re.findall(r'detail="[^"]', source)
+            self.assertEqual(literal, [], "%s writes a free-text detail" % name)
