@@ -22,7 +22,11 @@
 //!   count, each within max(2 s, 10 %) — maintenance runs are periodic, so a takeover lands
 //!   anywhere in one maintenance period. A lock that expires is seen by the real harness's
 //!   poller (`lock_lost`) but by no simulated process, so the loss itself is not required.
+//! - cron jobs (only when a run has `[[cron]]` jobs; src/compare/cron.rs): per cron job, the
+//!   enqueues, duplicate enqueues and missed instants of the `cron_schedule` check (exact), and
+//!   the enqueue lateness p50 and max (within max(2 s, 10 %)).
 
+pub mod cron;
 mod envelope;
 mod ks;
 mod table;
@@ -173,19 +177,23 @@ pub struct JobRow {
     pub max_retry_lateness_s: Option<f64>,
 }
 
-/// Both files of one run directory.
+/// Both files of one run directory, and its cron jobs' figures when it had any.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunData {
     pub events: Vec<EventRow>,
     pub jobs: Vec<JobRow>,
+    /// Per cron job (see [`cron::read_cron`]); `None` without `[[cron]]` jobs.
+    pub cron: Option<cron::CronRun>,
 }
 
 impl RunData {
-    /// Reads `dir/events.csv` and `dir/jobs.csv`.
+    /// Reads `dir/events.csv` and `dir/jobs.csv`, and the cron figures from `summary.json`
+    /// (simrq) or `settings.json` (the conformance harness).
     pub fn read(dir: &Path) -> Result<RunData, String> {
         let events = read_events(&CsvTable::read(&dir.join("events.csv"))?)?;
         let jobs = read_jobs(&CsvTable::read(&dir.join("jobs.csv"))?)?;
-        Ok(RunData { events, jobs })
+        let cron = cron::read_cron(dir)?;
+        Ok(RunData { events, jobs, cron })
     }
 
     /// Parses the bytes of an events.csv and a jobs.csv; the labels name them in errors.
@@ -195,7 +203,11 @@ impl RunData {
     ) -> Result<RunData, String> {
         let events = read_events(&CsvTable::parse_bytes(events_label, events)?)?;
         let jobs = read_jobs(&CsvTable::parse_bytes(jobs_label, jobs)?)?;
-        Ok(RunData { events, jobs })
+        Ok(RunData {
+            events,
+            jobs,
+            cron: None,
+        })
     }
 }
 
@@ -292,16 +304,23 @@ pub fn compare_dirs_with_options(
 
 /// Compares two runs already read.
 pub fn compare_runs(real: &RunData, sim: &RunData) -> CompareReport {
-    CompareReport {
-        metrics: vec![
-            executions_per_job(real, sim),
-            outcome_counts(real, sim),
-            duplicate_executions(real, sim),
-            retry_delays_pair(real, sim),
-            worst_lateness(real, sim),
-            takeover_times_pair(real, sim),
-        ],
+    let mut metrics = vec![
+        executions_per_job(real, sim),
+        outcome_counts(real, sim),
+        duplicate_executions(real, sim),
+        retry_delays_pair(real, sim),
+        worst_lateness(real, sim),
+        takeover_times_pair(real, sim),
+    ];
+    if cron::has_cron([real, sim].into_iter()) {
+        metrics.extend([
+            cron::cron_enqueues(real, sim),
+            cron::cron_duplicates(real, sim),
+            cron::cron_misses(real, sim),
+            cron::cron_lateness_pair(real, sim),
+        ]);
     }
+    CompareReport { metrics }
 }
 
 /// Reads the real run and every simulated seed's run, and compares the real one against

@@ -134,3 +134,81 @@ fn repeat_interval_passes_other_seeds_and_fails_fewer_or_later_repeats() {
         report.to_table()
     );
 }
+
+/// A simulated run laid out as the conformance harness writes a real one: events.csv and
+/// jobs.csv, and, instead of summary.json, settings.json's `cron` section (the schedules, the
+/// Unix time of instant zero, the end) from which `simrq compare` judges the cron jobs itself.
+fn as_harness_run(scenario: &Scenario, sim: &Path, out: &Path) -> PathBuf {
+    std::fs::create_dir_all(out).unwrap();
+    for file in ["events.csv", "jobs.csv"] {
+        std::fs::copy(sim.join(file), out.join(file)).unwrap();
+    }
+    let jobs: Vec<serde_json::Value> = scenario
+        .cron
+        .iter()
+        .map(|job| match (&job.interval, &job.cron) {
+            (Some(interval), _) => {
+                serde_json::json!({"name": job.name, "interval_s": interval.whole_secs()})
+            }
+            (None, text) => serde_json::json!({"name": job.name, "cron": text}),
+        })
+        .collect();
+    let end_s = (scenario.run.duration + scenario.run.drain).as_secs_f64();
+    // The conformance scenarios leave `wall_clock_phase` at 0: instant zero is simrq's epoch.
+    let t0 = simrq::event::EPOCH_UNIX_S;
+    let settings = serde_json::json!({"cron": {"t0_unix_s": t0, "end_s": end_s, "jobs": jobs}});
+    std::fs::write(out.join("settings.json"), settings.to_string()).unwrap();
+    out.to_path_buf()
+}
+
+#[test]
+fn cron_counts_from_the_harness_files_match_the_check_and_a_lock_would_fail_them() {
+    let root = tempfile::tempdir().unwrap();
+    let model = conformance_scenario("cron-two-processes");
+    let sims = envelope(&model, root.path());
+    for seed in [101, 102] {
+        let sim = run_into(&model, seed, &root.path().join(format!("sim-{seed}")));
+        let real = as_harness_run(&model, &sim, &root.path().join(format!("real-{seed}")));
+        // The same figures from events.csv as the check wrote into summary.json.
+        assert_eq!(
+            simrq::compare::cron::read_cron(&real).unwrap(),
+            simrq::compare::cron::read_cron(&sim).unwrap()
+        );
+        let report = compare(&real, &sims);
+        assert!(report.passed(), "seed {seed}:\n{}", report.to_table());
+    }
+    // The wrong model: only one `rq cron` enqueues (as if it took a lock).
+    let mut one = model.clone();
+    one.pods[0].replicas = 1;
+    let sim = run_into(&one, 101, &root.path().join("one"));
+    let real = as_harness_run(&one, &sim, &root.path().join("one-real"));
+    let report = compare(&real, &sims);
+    let failed = failed(&report);
+    assert!(
+        failed.contains(&"cron enqueues") && failed.contains(&"cron duplicate enqueues"),
+        "{}",
+        report.to_table()
+    );
+}
+
+#[test]
+fn a_restart_that_resumed_the_schedule_fails_the_missed_instants() {
+    let root = tempfile::tempdir().unwrap();
+    let model = conformance_scenario("cron-kill-restart");
+    let sims = envelope(&model, root.path());
+    let sim = run_into(&model, 101, &root.path().join("sim"));
+    let real = as_harness_run(&model, &sim, &root.path().join("real"));
+    let report = compare(&real, &sims);
+    assert!(report.passed(), "{}", report.to_table());
+    // The wrong model: `rq cron` is back within a second, before the minute instant.
+    let mut quick = model.clone();
+    quick.pods[0].crash_loop_backoff.initial = simrq::sim::SimDuration::from_millis(500);
+    let sim = run_into(&quick, 101, &root.path().join("quick"));
+    let real = as_harness_run(&quick, &sim, &root.path().join("quick-real"));
+    let report = compare(&real, &sims);
+    assert!(
+        failed(&report).contains(&"cron missed instants"),
+        "{}",
+        report.to_table()
+    );
+}

@@ -17,11 +17,13 @@
 //! | retry delay distribution | median delay; every delay | real median in the envelope of seed medians, and every real delay within [min, max] of all simulated delays, each ± tolerance |
 //! | worst retry lateness | the worst | in the envelope |
 //! | time to scheduler takeover | the k-th takeover | same count in every seed; the k-th real takeover in the envelope of the seeds' k-th |
+//! | cron enqueues, duplicate enqueues, missed instants (runs with `[[cron]]`) | per cron job | every seed equal |
+//! | cron enqueue lateness | per cron job: p50, max | each in the envelope |
 
 use super::{
-    describe_sample, duplicate_executions, executions_per_job, list_times, median, outcome_counts,
-    retry_delays, summarize, takeover_times, worst_lateness_value, CompareReport, MetricResult,
-    RunData,
+    cron, describe_sample, duplicate_executions, executions_per_job, list_times, median,
+    outcome_counts, retry_delays, summarize, takeover_times, worst_lateness_value, CompareReport,
+    MetricResult, RunData,
 };
 
 /// Lower and upper percentile of the per-seed values that bound the envelope.
@@ -94,16 +96,23 @@ pub fn compare_envelope(
     sims: &[RunData],
     tolerances: EnvelopeTolerances,
 ) -> CompareReport {
-    CompareReport {
-        metrics: vec![
-            exact_in_every_seed(real, sims, executions_per_job),
-            exact_in_every_seed(real, sims, outcome_counts),
-            exact_in_every_seed(real, sims, duplicate_executions),
-            retry_delay_envelope(real, sims, tolerances),
-            lateness_envelope(real, sims, tolerances.time_s),
-            takeover_envelope(real, sims, tolerances.time_s),
-        ],
+    let mut metrics = vec![
+        exact_in_every_seed(real, sims, executions_per_job),
+        exact_in_every_seed(real, sims, outcome_counts),
+        exact_in_every_seed(real, sims, duplicate_executions),
+        retry_delay_envelope(real, sims, tolerances),
+        lateness_envelope(real, sims, tolerances.time_s),
+        takeover_envelope(real, sims, tolerances.time_s),
+    ];
+    if cron::has_cron(std::iter::once(real).chain(sims)) {
+        metrics.extend([
+            exact_in_every_seed(real, sims, cron::cron_enqueues),
+            exact_in_every_seed(real, sims, cron::cron_duplicates),
+            exact_in_every_seed(real, sims, cron::cron_misses),
+            cron::cron_lateness_envelope(real, sims, tolerances.time_s),
+        ]);
     }
+    CompareReport { metrics }
 }
 
 /// A pairwise exact metric that must hold for every seed; the sim column shows the values

@@ -145,6 +145,7 @@ fn retry_delays_pair_each_end_with_the_next_start() {
     let run = RunData {
         events: read_events(&CsvTable::parse("e", &events).unwrap()).unwrap(),
         jobs: read_jobs(&CsvTable::parse("j", &jobs).unwrap()).unwrap(),
+        cron: None,
     };
     let delays = retry_delays(&run);
     assert_eq!(delays.len(), 2);
@@ -383,6 +384,7 @@ fn events_as_a_spreadsheet_saves_them_are_read_by_column() {
     let run = RunData {
         events: read_events(&table).unwrap(),
         jobs: read_jobs(&CsvTable::parse("jobs.csv", &jobs).unwrap()).unwrap(),
+        cron: None,
     };
     assert_eq!(run.events.len(), 3);
     assert_eq!(run.events[2].attempt, Some(2));
@@ -435,6 +437,7 @@ fn the_largest_attempt_number_has_no_next_attempt() {
     let run = RunData {
         events: read_events(&CsvTable::parse("e", &events).unwrap()).unwrap(),
         jobs: Vec::new(),
+        cron: None,
     };
     assert_eq!(retry_delays(&run), Vec::<f64>::new());
 }

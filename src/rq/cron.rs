@@ -180,10 +180,18 @@ async fn start(ctx: &ProcCtx, jobs: &mut [CronJobState]) -> Result<(), RedisErro
 }
 
 /// `CronScheduler.enqueue_jobs`: every due job, each in its own transaction; whether any ran.
+/// The pass's `enqueue_time` is read once, but each job's `should_run` reads the clock again
+/// (rq/cron.py `CronJob.should_run`: `now() >= self.next_enqueue_time`). A cron instant that
+/// arrives while an earlier job of the pass is being enqueued is therefore enqueued in this pass
+/// and stamped with the pass's earlier start, from which croniter's next instant is that same
+/// instant: the next pass enqueues it again (FINDINGS.md, tests/conformance).
 async fn enqueue_jobs(ctx: &ProcCtx, jobs: &mut [CronJobState]) -> Result<bool, RedisError> {
     let enqueue_time = ctx.now_micros();
     let mut enqueued = false;
-    for job in jobs.iter_mut().filter(|job| job.should_run(enqueue_time)) {
+    for job in jobs.iter_mut() {
+        if !job.should_run(ctx.now_micros()) {
+            continue;
+        }
         enqueue(ctx, job).await?;
         job.set_enqueue_time(enqueue_time);
         enqueued = true;

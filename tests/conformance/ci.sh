@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The conformance suite as CI runs it (.ci/run calls this): real RQ 2.12 and redis-server on
 # one side, simrq on the other, every scenario compared; exits non-zero when a metric is
-# outside its tolerance. About 8 minutes of real runs plus the release build.
+# outside its tolerance. About 10 minutes of real runs plus the release build.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"

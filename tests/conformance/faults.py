@@ -65,6 +65,8 @@ def resolve_pod(run, fault):
 def process_pids(run, pod, process):
     """(pid, role) pairs of `process` in `pod`: children first, the worker last."""
     pids = []
+    if process == "pod" and run.cron is not None:
+        pids += run.cron.pids_of(pod.name)  # the pod's `rq cron` (cron.py)
     if process in ("pod", "horse"):
         pids += [(pid, "horse") for pid in horse_pids(run, pod)]
     if process in ("pod", "scheduler"):
@@ -93,6 +95,8 @@ def paused_process(fault):
 
 def apply(run, fault):
     describe = detail(("fault", fault["kind"]), ("target", fault["target"]))
+    if run.cron is not None and run.cron.handles(fault):
+        return run.cron.apply_fault(fault)  # `rq cron` processes (cron.py)
     if fault["kind"] == "redis_pause":
         return _redis_pause(run, fault, detail(("fault", fault["kind"])))
     if fault["kind"] == "redis_restart":
@@ -124,6 +128,8 @@ def terminate_pod(run, pod):
     """SIGTERM to PID 1 (the worker), SIGKILL to what is left after the grace period."""
     run.table.remember_tree(pod.worker_pid)
     _signal_all(run, pod, [(pod.worker_pid, "worker")], signal.SIGTERM, None)
+    if run.cron is not None:
+        _signal_all(run, pod, run.cron.pids_of(pod.name), signal.SIGTERM, None)
 
     def grace_over():
         left = [(pid, role) for pid, role in process_pids(run, pod, "pod")]

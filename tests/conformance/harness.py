@@ -47,6 +47,7 @@ sys.path.insert(0, HERE)
 import redis  # noqa: E402
 from rq import Queue, Repeat, Retry  # noqa: E402
 
+import cron  # noqa: E402
 import faults  # noqa: E402
 import jobs  # noqa: E402
 from observe import EventLog, Poller, detail  # noqa: E402
@@ -98,11 +99,14 @@ class Run:
         self.producer_inbox = queue.Queue()
         self.producer = threading.Thread(target=self.producer_loop, name="producer",
                                          daemon=True)
+        # `rq cron` processes and their observation (cron.py), when the scenario has [[cron]].
+        self.cron = cron.CronSide(self) if scenario["cron"] else None
 
     # --- lookups used by the poller, the faults and the outputs -------------------------------
 
     def queue_names(self):
         names = {w["queue"] for w in self.scenario["workloads"]}
+        names.update(job["queue"] for job in self.scenario["cron"])
         for spec in self.scenario["pods"]:
             names.update(spec["queues"])
         return sorted(names)
@@ -173,6 +177,10 @@ class Run:
         return env
 
     def start_pod(self, name, spec):
+        if spec["cron"]:
+            self.cron.start(name, spec)
+        if not spec["worker"]:
+            return
         pod = Pod(name, spec, self.table)
         self.pods[name] = pod
         pod.start(self.worker_argv(spec), self.worker_env(),
@@ -263,6 +271,8 @@ class Run:
         """Every job finished or failed, and none is still waiting to run again: a job can
         finish while a retry of it is scheduled or queued (race R17: a cleaner scheduled one
         while the job was about to run)."""
+        if self.cron is not None:
+            return False  # a cron job never ends: the run lasts duration + drain
         states = self.poller.jobs
         if len(self.enqueued_job_ids()) < len(self.job_specs):
             return False
@@ -282,6 +292,9 @@ class Run:
         # Redis may still apply; it retries only on errors (Redis down or restarting).
         self.client = redis.Redis.from_url(self.redis.url, socket_timeout=60,
                                            socket_connect_timeout=2)
+        if self.cron is not None:
+            self.cron.write_config()
+            self.cron.wait_for_minute()
         self.t0 = time.time()
         self.plan()
         self.poller = Poller(self)
@@ -327,6 +340,10 @@ class Run:
         if self.poller is not None:
             self.poller.stop_flag.set()
             self.poller.join(timeout=5)
+        if self.cron is not None:
+            self.cron.teardown()
+            self.cron.final_poll(redis.Redis.from_url(self.redis.url, socket_timeout=2,
+                                                      socket_connect_timeout=2))
         for pod in self.pods.values():
             if pod.alive():
                 self.table.remember_tree(pod.worker_pid)
@@ -370,6 +387,9 @@ def write_outputs(run, reason, wall_s):
     settings.update({"scenario": run.scenario["path"], "seed": run.scenario["run"]["seed"],
                      "ended_because": reason, "wall_time_s": round(wall_s, 3),
                      "redis_port": run.redis.port})
+    if run.cron is not None and run.t0 is not None:
+        settings["cron"] = run.cron.settings()
+        run.cron.write_aliases(os.path.join(run.out_dir, "job-aliases.csv"))
     with open(os.path.join(run.out_dir, "settings.json"), "w", encoding="utf-8") as handle:
         json.dump(settings, handle, indent=2, sort_keys=True)
         handle.write("\n")

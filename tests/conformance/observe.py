@@ -162,6 +162,8 @@ class Poller(threading.Thread):
             self.waiting = {job_id for view in snapshot["queues"].values()
                             for job_id in (set(view["scheduled"]) | set(view["listed"])
                                            | set(view["intermediate"]))}
+        if self.run_state.cron is not None:
+            self.run_state.cron.poll(now, self.client)  # `rq cron` (cron.py)
         self.previous_poll_t = now
 
     def waiting_ids(self):

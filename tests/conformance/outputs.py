@@ -69,8 +69,15 @@ def fill_scheduler_pods(events, schedulers):
             event["pod"] = schedulers[event["scheduler"]]["pod"]
 
 
+def job_aliases(run):
+    """Job id -> the id written: simrq's `j<N>` for runs with `rq cron` (cron.py), else itself."""
+    cron = getattr(run, "cron", None)
+    return cron.job_aliases() if cron is not None else {}
+
+
 def write_events(run, path):
     log = read_job_log(run.job_log_path)
+    aliases = job_aliases(run)
     events = run.events.snapshot() + job_log_events(run, log)
     fill_scheduler_pods(events, run.poller.schedulers)
     events.sort(key=lambda event: (event["t"], event["order"]))
@@ -79,7 +86,8 @@ def write_events(run, path):
         writer.writerow(EVENT_COLUMNS)
         for seq, event in enumerate(events):
             writer.writerow([seconds(event["t"] - run.t0), seq, event["kind"], event["pod"],
-                             event["process"], event["queue"], event["job"], event["attempt"],
+                             event["process"], event["queue"],
+                             aliases.get(event["job"], event["job"]), event["attempt"],
                              event["detail"]])
     return events
 
@@ -188,8 +196,14 @@ def job_row(run, job_id, log, events, final):
 
 def write_jobs(run, path, events, final):
     log = read_job_log(run.job_log_path)
+    aliases = job_aliases(run)
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(JOB_COLUMNS)
-        for job_id in sorted(run.job_specs):
-            writer.writerow(job_row(run, job_id, log, events, final))
+        order = sorted(run.job_specs)
+        if aliases:
+            order = sorted(run.job_specs, key=lambda job_id: int(aliases[job_id][1:]))
+        for job_id in order:
+            row = job_row(run, job_id, log, events, final)
+            row[0] = aliases.get(job_id, job_id)
+            writer.writerow(row)

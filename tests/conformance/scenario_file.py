@@ -14,12 +14,15 @@ simulator and nothing to the harness:
                  that long before `prepare_execution`),
                  worker_startup, horse_startup, horse_exit (simulator only: the host's timing)
     [[pods]]     name, replicas, with_scheduler, queues, start_delay (default 5s, as simrq),
-                 termination_grace_period, restart_policy, crash_loop_backoff = { initial }
+                 termination_grace_period, restart_policy, crash_loop_backoff = { initial },
+                 cron (also run `rq cron`, see cron.py), worker (default true)
+    [[cron]]     name, queue, interval (whole seconds) or cron (five fields), duration,
+                 fail_probability = 0, job_timeout
     [[workload]] queue, jobs, start, arrival = { constant_per_s = R } or { count = N, at = T },
                  duration = "D" or { constant = "D" }, fail_probability, fail_attempts,
                  retry = { max, interval }, job_timeout, repeat = { times, interval }
     [[faults]]   kind = pod_kill | pod_delete | pause | redis_pause | redis_restart | scale,
-                 at, pods, target, for, replicas
+                 at, pods, target (`cron`: the pod's `rq cron` process), for, replicas
     [checks]     simulator only (the verdicts of `simrq run`)
 """
 
@@ -35,7 +38,7 @@ RQ_DEFAULTS = {
 
 FAULT_KINDS = {"pod_kill", "pod_delete", "pause", "redis_pause", "redis_restart", "scale"}
 # simrq's role targets; any other string names a pod (`worker-1`).
-ROLE_TARGETS = {"any", "scheduler_holder", "worker", "horse", "scheduler"}
+ROLE_TARGETS = {"any", "scheduler_holder", "worker", "horse", "scheduler", "cron"}
 RESTART_POLICIES = {"Always", "OnFailure", "Never"}
 
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -110,7 +113,8 @@ def _load_rq(doc):
 def _load_pods(doc):
     pods = []
     allowed = {"name", "replicas", "with_scheduler", "queues", "start_delay",
-               "termination_grace_period", "restart_policy", "crash_loop_backoff"}
+               "termination_grace_period", "restart_policy", "crash_loop_backoff", "cron",
+               "worker"}
     for number, table in enumerate(doc.get("pods", [])):
         where = "[[pods]] #%d" % (number + 1)
         _check_keys(table, allowed, where)
@@ -132,7 +136,12 @@ def _load_pods(doc):
                                            where + ".start_delay"),
             "grace_s": parse_duration(table.get("termination_grace_period", "30s"),
                                       where + ".termination_grace_period"),
+            "cron": bool(table.get("cron", False)),
+            "worker": bool(table.get("worker", True)),
         })
+        if not (pods[-1]["cron"] or pods[-1]["worker"]):
+            raise ScenarioError("%s: a pod runs `rq worker`, `rq cron` (cron = true) or both"
+                                % where)
     if not pods:
         raise ScenarioError("the scenario has no [[pods]]")
     return pods
@@ -212,9 +221,48 @@ def _load_workloads(doc):
             "job_timeout_s": int(parse_duration(table.get("job_timeout", "180s"),
                                                 where + ".job_timeout")),
         })
-    if not workloads:
-        raise ScenarioError("the scenario has no [[workload]]")
     return workloads
+
+
+def _cron_seconds(value, where):
+    seconds = parse_duration(value, where)
+    if seconds != int(seconds) or seconds <= 0:
+        raise ScenarioError("%s: `rq cron` takes a positive whole number of seconds, got %r"
+                            % (where, value))
+    return int(seconds)
+
+
+def _load_cron(doc):
+    """`[[cron]]`: the jobs of the `rq cron` config file (cron.py writes it)."""
+    jobs = []
+    allowed = {"name", "queue", "interval", "cron", "duration", "fail_probability",
+               "job_timeout"}
+    for number, table in enumerate(doc.get("cron", [])):
+        where = "[[cron]] #%d" % (number + 1)
+        _check_keys(table, allowed, where)
+        if not table.get("name"):
+            raise ScenarioError("%s.name: a cron job needs a name" % where)
+        if ("interval" in table) == ("cron" in table):
+            raise ScenarioError("%s: give `interval` or `cron`, not both or neither" % where)
+        if float(table.get("fail_probability", 0.0)) != 0.0:
+            raise ScenarioError("%s.fail_probability: the harness's cron jobs never fail "
+                                "(simrq draws failures from its own streams)" % where)
+        duration = table.get("duration", "100ms")
+        if isinstance(duration, dict):
+            _check_keys(duration, {"constant"}, where + ".duration")
+            duration = duration.get("constant", "100ms")
+        timeout = table.get("job_timeout")
+        jobs.append({
+            "name": str(table["name"]),
+            "queue": table.get("queue", "default"),
+            "interval_s": (_cron_seconds(table["interval"], where + ".interval")
+                           if "interval" in table else None),
+            "cron": table.get("cron"),
+            "duration_s": parse_duration(duration, where + ".duration"),
+            "job_timeout_s": (None if timeout is None
+                              else _cron_seconds(timeout, where + ".job_timeout")),
+        })
+    return jobs
 
 
 def _load_fault(table, where):
@@ -247,14 +295,19 @@ def load_scenario(path):
             doc = tomllib.load(handle)
         except tomllib.TOMLDecodeError as error:
             raise ScenarioError("%s: %s" % (path, error)) from error
-    _check_keys(doc, {"run", "rq", "pods", "workload", "faults", "checks", "redis"}, path)
+    _check_keys(doc, {"run", "rq", "pods", "workload", "faults", "checks", "redis", "cron"},
+                path)
     faults = [_load_fault(table, "[[faults]] #%d" % (number + 1))
               for number, table in enumerate(doc.get("faults", []))]
-    return {
+    scenario = {
         "path": str(path),
         "run": _load_run(doc),
         "rq": _load_rq(doc),
         "pods": _load_pods(doc),
         "workloads": _load_workloads(doc),
+        "cron": _load_cron(doc),
         "faults": sorted(faults, key=lambda fault: fault["at_s"]),
     }
+    if not scenario["workloads"] and not scenario["cron"]:
+        raise ScenarioError("the scenario has no [[workload]] and no [[cron]]")
+    return scenario

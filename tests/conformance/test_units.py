@@ -1,5 +1,6 @@
-"""Unit tests of the harness's pure parts: the failure rule, the scenario reader and the
-conformance worker's stall.
+"""Unit tests of the harness's pure parts: the failure rule, the scenario reader, the
+conformance worker's stall, and the `rq cron` side (cron.py: the config file, RQ's time
+format, passes and due instants, job ids).
 
     tests/conformance/.venv/bin/python -m unittest discover -s tests/conformance -p 'test_*.py'
 
@@ -14,6 +15,7 @@ import unittest
 from unittest import mock
 
 import conformance_worker
+import cron
 import harness
 import jobs
 import outputs
@@ -78,7 +80,7 @@ class ScenarioReader(unittest.TestCase):
         self.assertGreaterEqual(len(names), 8)
         for name in names:
             scenario = load_scenario(os.path.join(folder, name))
-            self.assertTrue(scenario["pods"] and scenario["workloads"], name)
+            self.assertTrue(scenario["pods"] and (scenario["workloads"] or scenario["cron"]), name)
 
     def test_unknown_key_is_named(self):
         path = self.write('[[pods]]\nname = "w"\nreplica = 2\n[[workload]]\njobs = 1\n')
@@ -212,6 +214,154 @@ class RealJobsCsv(unittest.TestCase):
         self.assertAlmostEqual(lateness, 80.76 - (6.16 + 70), places=6)
 
 
+
+class CronReader(unittest.TestCase):
+    write = ScenarioReader.write
+
+    def test_cron_sections_and_pod_keys(self):
+        path = self.write('[[pods]]\nname = "app"\ncron = true\n[[pods]]\nname = "c"\n'
+                          'worker = false\ncron = true\n'
+                          '[[cron]]\nname = "tick"\ninterval = "5s"\n'
+                          '[[cron]]\nname = "nightly"\nqueue = "q"\ncron = "0 3 * * *"\n'
+                          'duration = { constant = "2s" }\njob_timeout = "60s"\n')
+        scenario = load_scenario(path)
+        self.assertEqual(scenario["workloads"], [])
+        app, only_cron = scenario["pods"]
+        self.assertEqual((app["cron"], app["worker"]), (True, True))
+        self.assertEqual((only_cron["cron"], only_cron["worker"]), (True, False))
+        tick, nightly = scenario["cron"]
+        self.assertEqual((tick["interval_s"], tick["cron"], tick["queue"], tick["duration_s"]),
+                         (5, None, "default", 0.1))
+        self.assertEqual((nightly["interval_s"], nightly["cron"], nightly["job_timeout_s"]),
+                         (None, "0 3 * * *", 60))
+
+    def test_cron_needs_one_schedule_and_no_failures(self):
+        for body, message in [('interval = "5s"\ncron = "* * * * *"', "not both"),
+                              ('queue = "default"', "not both or neither"),
+                              ('interval = "2500ms"', "whole number of seconds"),
+                              ('interval = "5s"\nfail_probability = 0.5', "never fail")]:
+            path = self.write('[[pods]]\ncron = true\n[[cron]]\nname = "x"\n%s\n' % body)
+            with self.assertRaisesRegex(ScenarioError, message):
+                load_scenario(path)
+
+    def test_a_pod_runs_something(self):
+        path = self.write('[[pods]]\nworker = false\n[[cron]]\nname = "x"\ninterval = 5\n')
+        with self.assertRaisesRegex(ScenarioError, "rq worker"):
+            load_scenario(path)
+
+    def test_no_workload_needs_cron(self):
+        path = self.write('[[pods]]\n')
+        with self.assertRaisesRegex(ScenarioError, "no \\[\\[workload\\]\\] and no"):
+            load_scenario(path)
+
+    def test_cron_is_a_fault_target(self):
+        path = self.write('[[pods]]\ncron = true\n[[cron]]\nname = "x"\ninterval = 5\n'
+                          '[[faults]]\nkind = "pod_kill"\ntarget = "cron"\nat = "3s"\n')
+        self.assertEqual(load_scenario(path)["faults"][0]["target"], "cron")
+
+
+class CronSide(unittest.TestCase):
+    def test_config_file(self):
+        text = cron.config_source([
+            {"name": "tick", "queue": "default", "interval_s": 5, "cron": None,
+             "duration_s": 0.1, "job_timeout_s": None},
+            {"name": "minutely", "queue": "q", "interval_s": None, "cron": "* * * * *",
+             "duration_s": 2.0, "job_timeout_s": 30},
+        ])
+        self.assertIn("from rq import cron\nfrom cron_jobs import cron_work\n", text)
+        self.assertIn("cron.register(cron_work, 'default', args=(0.1,), interval=5, "
+                      "name='tick')\n", text)
+        self.assertIn("cron.register(cron_work, 'q', args=(2.0,), cron='* * * * *', "
+                      "job_timeout=30, name='minutely')\n", text)
+        compile(text, "cron_config.py", "exec")
+
+    def test_rq_times_and_due_text(self):
+        # 2026-01-01T00:00:00Z is 1767225600 (simrq's virtual instant zero).
+        self.assertEqual(cron.rq_time_us("2026-01-01T00:01:00.000250Z"),
+                         1_767_225_660_000_250)
+        self.assertIsNone(cron.rq_time_us(None))
+        self.assertEqual(cron.due_text(1_767_225_660_000_250), "1767225660000")
+        self.assertEqual(cron.due_text(1_767_225_665_128_999), "1767225665128")
+        self.assertEqual(cron.due_text(None), "-")
+
+    def test_interval_passes_are_due_at_the_previous_next_time(self):
+        log = cron.PassLog({"cron": None})
+        log.observe(None, None)                        # register_birth: nothing yet
+        log.observe(1_000_000, 6_000_000)              # first pass: the first run
+        log.observe(1_000_000, 6_000_000)              # a poll with no new pass
+        log.observe(6_000_400, 11_000_400)
+        self.assertEqual(log.passes, [[1_000_000, None, False], [6_000_400, 6_000_000, False]])
+
+    def test_a_first_state_after_a_pass(self):
+        interval = cron.PassLog({"cron": None})
+        interval.observe(1_000_000, 6_000_000)
+        self.assertEqual(interval.passes, [[1_000_000, None, False]])
+        minutely = cron.PassLog({"cron": "* * * * *"})
+        minutely.observe(1_767_225_660_000_300, 1_767_225_720_000_000)
+        self.assertEqual(minutely.passes[0][1], 1_767_225_660_000_000)
+
+    def test_expression_passes_are_due_at_their_instant(self):
+        log = cron.PassLog({"cron": "* * * * *"})
+        log.observe(None, 1_767_225_660_000_000)       # CronJob.__init__: the first instant
+        log.observe(1_767_225_660_000_450, 1_767_225_720_000_000)
+        self.assertEqual(log.passes, [[1_767_225_660_000_450, 1_767_225_660_000_000, False]])
+
+    def test_enqueues_match_the_latest_pass_before_them(self):
+        log = cron.PassLog({"cron": None})
+        log.observe(1_000_000, 6_000_000)
+        log.observe(6_000_000, 11_000_000)
+        self.assertEqual(log.candidate(6_000_300)[0], 6_000_000)
+        self.assertEqual(log.candidate(1_000_300)[0], 1_000_000)
+        self.assertIsNone(log.candidate(999_000))       # before any pass
+        self.assertIsNone(log.candidate(8_000_000))     # 2 s after the pass: not its enqueue
+        log.candidate(6_000_300)[2] = True               # one enqueue per pass
+        self.assertIsNone(log.candidate(6_000_300))
+
+    def test_previous_instant(self):
+        self.assertEqual(cron.previous_instant_us("*/5 * * * *", 1_767_225_900_000_700),
+                         1_767_225_900_000_000)
+        self.assertEqual(cron.previous_instant_us("*/5 * * * *", 1_767_225_959_000_000),
+                         1_767_225_900_000_000)
+
+    def test_job_aliases_follow_enqueue_order(self):
+        specs = {"b7": {"enqueued_t": 5.0}, "j1": {"enqueued_t": 1.0},
+                 "a3": {"enqueued_t": 5.0}, "j2": {"enqueued_t": None}}
+        self.assertEqual(cron.job_aliases(specs),
+                         {"j1": "j1", "a3": "j2", "b7": "j3", "j2": "j4"})
+
+    def test_which_faults_are_cron_faults(self):
+        class Running:
+            pid = 1
+
+            @staticmethod
+            def poll():
+                return None
+
+        class Run:
+            scenario = {"cron": []}
+            out_dir = "/nonexistent"
+
+        side = cron.CronSide(Run())
+        worker_pod = {"name": "app", "worker": True}
+        cron_only = {"name": "c", "worker": False}
+        side.processes = [cron.CronProcess("app-0", worker_pod, Running()),
+                          cron.CronProcess("c-0.1", cron_only, Running())]
+
+        def fault(target, pods=None):
+            return {"kind": "pod_kill", "target": target, "pods": pods}
+        self.assertTrue(side.handles(fault("cron")))
+        self.assertTrue(side.handles(fault("c-0")))       # a cron-only pod, by name
+        self.assertFalse(side.handles(fault("app-0")))    # its worker's pod: faults.py
+        self.assertFalse(side.handles(fault("any")))
+        self.assertEqual(side.resolve(fault("cron")).pod, "app-0")
+        self.assertEqual(side.resolve(fault("cron", pods="c")).pod, "c-0.1")
+        self.assertEqual(side.resolve(fault("c-0")).pod, "c-0.1")
+
+    def test_minute_alignment(self):
+        self.assertAlmostEqual(cron.seconds_to_next_minute(1_767_225_645.25), 14.75)
+        self.assertAlmostEqual(cron.seconds_to_next_minute(1_767_225_660.0), 60.0)
+
+
 if __name__ == "__main__":
     unittest.main()
 
@@ -232,7 +382,7 @@ class DetailGrammarTest(unittest.TestCase):
     def test_every_detail_the_harness_writes_is_pairs(self):
         """No free-text detail is left in the harness's sources: each goes through `detail`."""
         import re
-        for name in ("harness.py", "observe.py", "outputs.py", "faults.py"):
+        for name in ("harness.py", "observe.py", "outputs.py", "faults.py", "cron.py"):
             with open(os.path.join(os.path.dirname(__file__), name), encoding="utf-8") as f:
                 source = f.read()
             literal = re.findall(r'detail="[^"]', source)
