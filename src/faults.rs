@@ -176,10 +176,11 @@ impl FaultInjector {
     }
 
     /// Ids waiting in a queue list or a scheduled registry, with their queue: the jobs only
-    /// Redis remembers (a running job's horse still holds it and will write its end).
+    /// Redis remembers (a running job's horse still holds it and will write its end). Every
+    /// queue a workload enqueues on counts, served or not.
     fn waiting_jobs(&self) -> BTreeSet<(Name, Name)> {
         let now = self.env.sim.now();
-        let queues = self.cluster.queues();
+        let queues = self.env.job_queues(self.cluster.queues());
         self.env.network.with_server(|server| {
             let mut waiting = BTreeSet::new();
             for queue in &queues {
