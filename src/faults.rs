@@ -234,7 +234,7 @@ impl FaultInjector {
         match &spec.target {
             Target::Pod(name) => self.cluster.pod(name),
             Target::SchedulerHolder => {
-                let holder = self.holder_process()?;
+                let holder = self.holder_process(spec)?;
                 self.cluster.pod(&holder.pod)
             }
             Target::Any | Target::All | Target::Worker | Target::Horse | Target::Scheduler => {
@@ -249,9 +249,19 @@ impl FaultInjector {
         }
     }
 
-    /// The scheduler process named by some queue's lock in Redis right now.
-    fn holder_process(&self) -> Option<ProcessInfo> {
-        let processes = self.env.live_processes();
+    /// The scheduler process named by some queue's lock in Redis right now, in the fault's
+    /// `pods` group if it names one (none there: the fault is skipped).
+    fn holder_process(&self, spec: &FaultSpec) -> Option<ProcessInfo> {
+        let group_pods: Option<BTreeSet<Name>> = self.group(spec).map(|group| {
+            let pods = self.cluster.pods(Some(group));
+            pods.iter().map(|pod| pod.name.clone()).collect()
+        });
+        let processes: Vec<ProcessInfo> = self
+            .env
+            .live_processes()
+            .into_iter()
+            .filter(|p| group_pods.as_ref().is_none_or(|pods| pods.contains(&p.pod)))
+            .collect();
         self.cluster.queues().iter().find_map(|queue| {
             let holder = self
                 .env
@@ -322,7 +332,7 @@ impl FaultInjector {
     /// scheduler, or a whole pod (a frozen VM, for a pause) for `any` and pod names.
     fn process_targets(&self, spec: &FaultSpec) -> Vec<ProcessInfo> {
         let role = match spec.target {
-            Target::SchedulerHolder => return self.holder_process().into_iter().collect(),
+            Target::SchedulerHolder => return self.holder_process(spec).into_iter().collect(),
             Target::Worker => Some(Role::Worker),
             Target::Horse => Some(Role::Horse),
             Target::Scheduler => Some(Role::Scheduler),
