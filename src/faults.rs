@@ -176,10 +176,11 @@ impl FaultInjector {
     }
 
     /// Ids waiting in a queue list or a scheduled registry, with their queue: the jobs only
-    /// Redis remembers (a running job's horse still holds it and will write its end).
+    /// Redis remembers (a running job's horse still holds it and will write its end). Every
+    /// queue a workload enqueues on counts, served or not.
     fn waiting_jobs(&self) -> BTreeSet<(Name, Name)> {
         let now = self.env.sim.now();
-        let queues = self.cluster.queues();
+        let queues = self.env.job_queues(self.cluster.queues());
         self.env.network.with_server(|server| {
             let mut waiting = BTreeSet::new();
             for queue in &queues {
@@ -233,7 +234,7 @@ impl FaultInjector {
         match &spec.target {
             Target::Pod(name) => self.cluster.pod(name),
             Target::SchedulerHolder => {
-                let holder = self.holder_process()?;
+                let holder = self.holder_process(spec)?;
                 self.cluster.pod(&holder.pod)
             }
             Target::Any
@@ -253,9 +254,19 @@ impl FaultInjector {
         }
     }
 
-    /// The scheduler process named by some queue's lock in Redis right now.
-    fn holder_process(&self) -> Option<ProcessInfo> {
-        let processes = self.env.live_processes();
+    /// The scheduler process named by some queue's lock in Redis right now, in the fault's
+    /// `pods` group if it names one (none there: the fault is skipped).
+    fn holder_process(&self, spec: &FaultSpec) -> Option<ProcessInfo> {
+        let group_pods: Option<BTreeSet<Name>> = self.group(spec).map(|group| {
+            let pods = self.cluster.pods(Some(group));
+            pods.iter().map(|pod| pod.name.clone()).collect()
+        });
+        let processes: Vec<ProcessInfo> = self
+            .env
+            .live_processes()
+            .into_iter()
+            .filter(|p| group_pods.as_ref().is_none_or(|pods| pods.contains(&p.pod)))
+            .collect();
         self.cluster.queues().iter().find_map(|queue| {
             let holder = self
                 .env
@@ -326,7 +337,7 @@ impl FaultInjector {
     /// scheduler, or a whole pod (a frozen VM, for a pause) for `any` and pod names.
     fn process_targets(&self, spec: &FaultSpec) -> Vec<ProcessInfo> {
         let role = match spec.target {
-            Target::SchedulerHolder => return self.holder_process().into_iter().collect(),
+            Target::SchedulerHolder => return self.holder_process(spec).into_iter().collect(),
             Target::Worker => Some(Role::Worker),
             Target::Horse => Some(Role::Horse),
             Target::Scheduler => Some(Role::Scheduler),

@@ -363,12 +363,12 @@ at = "30s"
     assert_eq!(live_workers(1, 0), (4, 5, 4));
     let (low, high, end) = live_workers(1, 2);
     assert!(
-        low >= 2 && high <= 5 && end == 4,
+        low == 2 && high <= 5 && end == 4,
         "surge 1, unavailable 2: {low}..{high}, end {end}"
     );
     let (low, high, end) = live_workers(0, 1);
     assert!(
-        low >= 3 && high <= 4 && end == 4,
+        low == 3 && high <= 4 && end == 4,
         "surge 0: {low}..{high}, end {end}"
     );
 }

@@ -220,6 +220,20 @@ impl SingleActiveScheduler {
         }
     }
 
+    /// RQ's worker acquires the locks in its own process and then forks the scheduler
+    /// (`Worker._start_scheduler`, rq-semantics §4.3), which alone acts on them from then on.
+    /// The believer becomes the forked process, so that a pause or a kill of the scheduler
+    /// process counts even before its first tick names it (it used to stay the worker, and a
+    /// scheduler paused between its fork and its first tick was taken for a running one).
+    fn on_scheduler_started(&mut self, event: &Event, scheduler: &Name) {
+        for state in self.queues.values_mut() {
+            if let Some(believer) = state.believers.get_mut(scheduler) {
+                believer.process = event.process.clone();
+                believer.pod = event.pod.clone();
+            }
+        }
+    }
+
     /// Pauses, resumes and deaths change who is running.
     fn on_process_event(&mut self, event: &Event) {
         let process = event.process.as_ref();
@@ -285,6 +299,9 @@ impl EventSink for SingleActiveScheduler {
                 self.on_lock_event(event, queue, &lock);
                 self.check_overlap(queue, event.time);
             }
+            (EventKind::SchedulerStarted { scheduler }, _) => {
+                self.on_scheduler_started(event, scheduler);
+            }
             (
                 EventKind::ProcessPaused
                 | EventKind::ProcessResumed
@@ -337,6 +354,39 @@ mod tests {
         stream.acquire(80.0, "s2").refresh(90.0, "s2", "s2");
         let violations = stream.checkers().finish(&FixedEnd::at(100.0));
         assert!(violations.is_empty(), "{violations:#?}");
+    }
+
+    /// §4.3: the worker takes the lock in its own process and forks the scheduler, which
+    /// alone acts on it. A pause of the forked process before its first tick stops the
+    /// believer (scheduler-pause with fenced_enqueue and first_seen_per_enqueue, seed 656:
+    /// s7 was paused 18 ms after its fork and reported as running beside the next holder).
+    #[test]
+    fn a_scheduler_paused_between_its_fork_and_its_first_tick_is_not_running() {
+        let mut stream = checker();
+        let lock = LockView {
+            scheduler: Name::from("s7"),
+            believes_held: true,
+            redis_holder: Some(Name::from("s7")),
+        };
+        stream.emit(0.0, "worker-2.w3", "", EventKind::LockAcquired { lock });
+        let started = EventKind::SchedulerStarted {
+            scheduler: Name::from("s7"),
+        };
+        stream.emit(0.0, "worker-2.w3:scheduler", "", started);
+        stream.pause(0.02, "worker-2.w3:scheduler");
+        stream.acquire(71.0, "s6").refresh(72.0, "s6", "s6");
+        stream.refresh(73.0, "s6", "s6").refresh(74.0, "s6", "s6");
+        stream.emit(90.0, "worker-2.w3:scheduler", "", EventKind::ProcessResumed);
+        stream.lose(90.04, "s7", "s6");
+        let violations = stream.checkers().finish(&FixedEnd::at(100.0));
+        assert!(violations.is_empty(), "{violations:#?}");
+        // The same stream with the forked scheduler running is two believers.
+        let mut running = checker();
+        running
+            .acquire(0.0, "s7")
+            .acquire(71.0, "s6")
+            .refresh(73.0, "s6", "s6");
+        assert_eq!(running.checkers().finish(&FixedEnd::at(74.0)).len(), 1);
     }
 
     /// §9 R14 (b): an overlap still open when the run ends is judged at the end.

@@ -19,9 +19,9 @@ pub struct ReportArgs {
     /// For a scenario file: a sweep dimension, as for `simrq sweep`.
     #[arg(long = "set", value_name = "PATH=VALUES")]
     pub set: Vec<String>,
-    /// For a scenario file: seeds per point.
-    #[arg(long, default_value_t = 5)]
-    pub runs: u64,
+    /// For a scenario file: seeds per point (default 5).
+    #[arg(long)]
+    pub runs: Option<u64>,
     /// For a scenario file: the first seed.
     #[arg(long, value_parser = super::seed_arg)]
     pub seed: Option<u64>,
@@ -58,14 +58,24 @@ fn command(args: &ReportArgs) -> String {
     ];
     words.extend(args.set.iter().map(|s| format!("--set {s}")));
     if args.input.is_file() {
-        words.push(format!("--runs {}", args.runs));
+        words.push(format!("--runs {}", args.runs.unwrap_or(DEFAULT_RUNS)));
         words.extend(args.seed.map(|s| format!("--seed {s}")));
     }
     words.push("--force".to_string());
     words.join(" ")
 }
 
+/// Seeds per point when a scenario file is run as a sweep without `--runs`.
+const DEFAULT_RUNS: u64 = 5;
+
 fn report(args: &ReportArgs) -> Result<PathBuf, String> {
+    if args.input.is_dir() && (!args.set.is_empty() || args.runs.is_some() || args.seed.is_some()) {
+        return Err(format!(
+            "{} is a sweep directory, reported as it was run: --set, --runs and --seed apply \
+             only to a scenario file",
+            args.input.display()
+        ));
+    }
     let non_empty = args.out.read_dir().is_ok_and(|mut d| d.next().is_some());
     if non_empty && !args.force {
         return Err(format!(
@@ -76,7 +86,8 @@ fn report(args: &ReportArgs) -> Result<PathBuf, String> {
     let (sweep_dir, link) = if args.input.is_dir() {
         (args.input.clone(), relative_link(&args.input, &args.out))
     } else {
-        let plan = plan(&args.input, &args.set, args.seed, args.runs)?;
+        let runs = args.runs.unwrap_or(DEFAULT_RUNS);
+        let plan = plan(&args.input, &args.set, args.seed, runs)?;
         let dir = args.out.join("sweep");
         println!(
             "seed: {} ({} points × {} seeds)",

@@ -287,6 +287,7 @@ impl Network {
         self.inner.next_conn.set(conn.0 + 1);
         let record = ConnRecord {
             epoch: self.inner.epoch.get(),
+            host: Some(host),
             ..ConnRecord::default()
         };
         self.inner.conns.borrow_mut().insert(conn, record);

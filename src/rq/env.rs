@@ -81,6 +81,15 @@ impl RqEnv {
         self
     }
 
+    /// `served` (the queues some pod listens on) and every queue a workload enqueues on,
+    /// sorted: where a job may wait, served or not.
+    pub fn job_queues(&self, mut served: Vec<String>) -> Vec<String> {
+        served.extend(self.classes.values().map(|class| class.queue.to_string()));
+        served.sort();
+        served.dedup();
+        served
+    }
+
     pub fn emit(&self, context: EventContext, kind: EventKind) {
         self.events.borrow_mut().emit(self.sim.now(), context, kind);
     }

@@ -280,8 +280,9 @@ fn finish(
 ) -> Result<RunResult, RunError> {
     let end = world.sim.now();
     let faults_ended_at = last_fault_end(&world.fault_log, scenario, faults_until);
-    let end_state =
-        RedisEndState::capture(&world.network, &world.cluster.queues(), faults_ended_at);
+    // Jobs on a queue no pod serves are still in Redis, not lost.
+    let queues = world.env.job_queues(world.cluster.queues());
+    let end_state = RedisEndState::capture(&world.network, &queues, faults_ended_at);
     let violations = sinks.checkers.borrow_mut().finish(&end_state);
     if let Some(events) = &sinks.events {
         events.borrow_mut().finish()?;

@@ -648,6 +648,12 @@ fn check_fault(path: &str, fault: &FaultSpec, scenario: &Scenario, findings: &mu
         }
     }
     if let Target::Pod(name) = &fault.target {
+        let in_group = |group: &str| {
+            scenario
+                .pods
+                .iter()
+                .any(|pod| pod.name == group && is_pod_of(name, pod))
+        };
         if !pod_instance_exists(name, scenario) {
             findings.reference(
                 format!("{path}.target"),
@@ -657,6 +663,14 @@ fn check_fault(path: &str, fault: &FaultSpec, scenario: &Scenario, findings: &mu
                     scenario.pods[0].name
                 ),
             );
+        } else if let Some(group) = group.filter(|group| !in_group(group)) {
+            findings.reference(
+                format!("{path}.target"),
+                format!(
+                    "pod `{name}` is not in the `pods` group `{group}`: name one of its pods \
+                     (`{group}-0` …) or leave `pods` out"
+                ),
+            );
         }
     }
     check_fault_parameters(path, fault, findings);
@@ -664,12 +678,15 @@ fn check_fault(path: &str, fault: &FaultSpec, scenario: &Scenario, findings: &mu
 
 /// `worker-2` exists when group `worker` has at least 3 replicas.
 fn pod_instance_exists(name: &str, scenario: &Scenario) -> bool {
-    scenario.pods.iter().any(|pod| {
-        name.strip_prefix(pod.name.as_str())
-            .and_then(|rest| rest.strip_prefix('-'))
-            .and_then(|index| index.parse::<u32>().ok())
-            .is_some_and(|index| index < pod.replicas)
-    })
+    scenario.pods.iter().any(|pod| is_pod_of(name, pod))
+}
+
+/// `name` is one of the first `replicas` pods of `group`: `<group>-<index>`.
+fn is_pod_of(name: &str, group: &PodSpec) -> bool {
+    name.strip_prefix(group.name.as_str())
+        .and_then(|rest| rest.strip_prefix('-'))
+        .and_then(|index| index.parse::<u32>().ok())
+        .is_some_and(|index| index < group.replicas)
 }
 
 fn check_fault_timing(path: &str, fault: &FaultSpec, scenario: &Scenario, findings: &mut Findings) {
