@@ -7,12 +7,11 @@ mod common;
 use std::rc::Rc;
 
 use common::*;
-use simrq::check::cron::{CronCheck, CronLimits, Schedule};
+use simrq::check::cron::{CronCheck, CronLimits};
 use simrq::event::{EventKind, EventSink, Name};
 use simrq::harness::{Harness, HarnessConfig};
 use simrq::net::Restore;
 use simrq::rq::cron::{CronJobSpec, CronSchedule};
-use simrq::rq::cron_expr::CronExpr;
 use simrq::rq::{JobClass, Role};
 use simrq::sim::{ExitStatus, Signal, SimDuration};
 
@@ -32,10 +31,7 @@ fn at_cron(text: &str) -> Rc<CronJobSpec> {
     Rc::new(CronJobSpec {
         name: Name::from("tick"),
         class: tick_class(),
-        schedule: CronSchedule::Expression {
-            text: text.to_string(),
-            expr: Rc::new(CronExpr::parse(text).unwrap()),
-        },
+        schedule: CronSchedule::expression(text).unwrap(),
     })
 }
 
@@ -75,7 +71,7 @@ fn ttl_s(harness: &Harness, key: &str) -> i64 {
 }
 
 /// The cron check over the harness's events, judged at the current time.
-fn judge(harness: &Harness, schedule: Schedule) -> simrq::check::cron::CronJobStats {
+fn judge(harness: &Harness, schedule: CronSchedule) -> simrq::check::cron::CronJobStats {
     let mut check = CronCheck::new(vec![(Name::from("tick"), schedule)], CronLimits::default());
     check.set_origin(harness.sim.wall_clock_origin_micros());
     for event in harness.events() {
@@ -102,7 +98,7 @@ fn two_cron_processes_enqueue_every_instant_twice() {
             expected,
             "{processes} process(es)"
         );
-        let stats = judge(&harness, Schedule::Interval(SimDuration::from_secs(5)));
+        let stats = judge(&harness, CronSchedule::Interval(5));
         assert_eq!(stats.duplicates, expected as u64 - 7);
         assert_eq!(stats.misses, 0);
     }
@@ -203,7 +199,7 @@ fn a_redis_outage_ends_rq_cron_with_exit_1() {
 /// computes its next instant from its own start. The control never stops.
 #[test]
 fn instants_pass_unenqueued_while_the_only_cron_process_is_down() {
-    let expression = || Schedule::Expression(Rc::new(CronExpr::parse("* * * * *").unwrap()));
+    let expression = || CronSchedule::expression("* * * * *").unwrap();
     let control = world();
     let host = control.add_host();
     control.start_cron("cron-0", host, &[at_cron("* * * * *")]);
@@ -242,7 +238,7 @@ fn a_restarted_interval_job_runs_at_once() {
     assert_eq!(times.len(), 2);
     assert!(times[1] >= 130.0, "{times:?}");
     assert_eq!(due_of(&harness)[1], None, "a first run again");
-    let stats = judge(&harness, Schedule::Interval(SimDuration::from_secs(60)));
+    let stats = judge(&harness, CronSchedule::Interval(60));
     assert_eq!(stats.misses, 1, "the window [60 s, 120 s) had no enqueue");
 }
 
@@ -263,6 +259,6 @@ fn a_slow_cron_job_overlaps_its_next_run() {
     harness.start_worker("worker-1", b, &["default"], false);
     harness.start_cron("cron-0", c, &[spec]);
     harness.run_until(at(30.0));
-    let stats = judge(&harness, Schedule::Interval(SimDuration::from_secs(5)));
+    let stats = judge(&harness, CronSchedule::Interval(5));
     assert!(stats.overlaps >= 2, "{stats:?}");
 }

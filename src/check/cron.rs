@@ -24,10 +24,11 @@
 //! is reported, not judged: RQ allows it.
 
 use std::collections::{BTreeMap, HashMap};
-use std::rc::Rc;
 
 use crate::event::{Event, EventKind, EventSink, Name};
+use crate::report::summary::round_s;
 use crate::report::LogHistogram;
+use crate::rq::cron::CronSchedule;
 use crate::rq::cron_expr::CronExpr;
 use crate::sim::{SimDuration, SimTime};
 
@@ -39,13 +40,6 @@ pub const NAME: &str = "cron_schedule";
 /// An instant this close to the end of the run is not judged: its enqueue may still be on its
 /// way to Redis.
 const SETTLE: SimDuration = SimDuration::from_secs(1);
-
-/// A cron job's schedule as the check needs it.
-#[derive(Clone, Debug)]
-pub enum Schedule {
-    Interval(SimDuration),
-    Expression(Rc<CronExpr>),
-}
 
 /// `[checks]` limits of the cron check.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -85,7 +79,7 @@ struct Tracked {
 
 /// The cron check: an event sink, judged at the end with [`CronCheck::finish`].
 pub struct CronCheck {
-    jobs: BTreeMap<Name, (Schedule, Tracked)>,
+    jobs: BTreeMap<Name, (CronSchedule, Tracked)>,
     /// Which cron job each enqueued job belongs to.
     owner: HashMap<Name, Name>,
     limits: CronLimits,
@@ -95,7 +89,7 @@ pub struct CronCheck {
 }
 
 impl CronCheck {
-    pub fn new(jobs: Vec<(Name, Schedule)>, limits: CronLimits) -> CronCheck {
+    pub fn new(jobs: Vec<(Name, CronSchedule)>, limits: CronLimits) -> CronCheck {
         CronCheck {
             jobs: jobs
                 .into_iter()
@@ -162,8 +156,13 @@ impl CronCheck {
         let mut worst_late: Option<(SimDuration, Name)> = None;
         for (name, (schedule, tracked)) in &self.jobs {
             let slots = match schedule {
-                Schedule::Interval(interval) => interval_windows(&tracked.enqueues, *interval, end),
-                Schedule::Expression(expr) => self.instants(expr, &tracked.enqueues, end),
+                CronSchedule::Interval(seconds) => {
+                    let interval = SimDuration::from_secs(*seconds as u64);
+                    interval_windows(&tracked.enqueues, interval, end)
+                }
+                CronSchedule::Expression { expr, .. } => {
+                    self.instants(expr, &tracked.enqueues, end)
+                }
             };
             let job_stats = CronJobStats {
                 scheduled: slots.iter().filter(|s| s.counted).count() as u64,
@@ -178,14 +177,8 @@ impl CronCheck {
                 lateness_p99_s: tracked.lateness.quantile_s(0.99).map(round_s),
                 lateness_max_s: tracked.lateness.max_micros().map(|m| m as f64 / 1e6),
             };
-            for slot in &slots {
-                if slot.enqueues > 1 {
-                    duplicates += slot.enqueues - 1;
-                }
-                if slot.counted && slot.enqueues == 0 {
-                    misses += 1;
-                }
-            }
+            duplicates += job_stats.duplicates;
+            misses += job_stats.misses;
             if let Some(max) = tracked.lateness.max_micros() {
                 let late = SimDuration(max.max(0) as u64);
                 if worst_late.as_ref().is_none_or(|(worst, _)| late > *worst) {
@@ -314,10 +307,6 @@ fn report_slots(findings: &mut Findings, name: &Name, slots: &[Slot]) {
             });
         }
     }
-}
-
-fn round_s(seconds: f64) -> f64 {
-    (seconds * 1e6).round() / 1e6
 }
 
 impl EventSink for CronCheck {

@@ -23,12 +23,11 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::rc::Rc;
 
-use crate::check::cron::{CronCheck, CronLimits, Schedule};
+use crate::check::cron::{CronCheck, CronLimits};
 use crate::event::{parse_detail, Event, EventKind, EventSink, Name};
-use crate::rq::cron_expr::CronExpr;
-use crate::sim::{SimDuration, SimTime};
+use crate::rq::cron::CronSchedule;
+use crate::sim::SimTime;
 
 use super::envelope::Band;
 use super::{summarize, tolerance_s, CsvTable, MetricResult, RunData, LATENESS_TOLERANCE_S};
@@ -166,12 +165,10 @@ impl CronMeta {
         let mut jobs = Vec::new();
         for (name, schedule) in &self.jobs {
             let schedule = match schedule {
-                MetaSchedule::IntervalS(seconds) => {
-                    Schedule::Interval(SimDuration::from_secs(*seconds))
+                MetaSchedule::IntervalS(seconds) => CronSchedule::Interval(*seconds as i64),
+                MetaSchedule::Expression(text) => {
+                    CronSchedule::expression(text).map_err(|error| format!("{name}: {error}"))?
                 }
-                MetaSchedule::Expression(text) => Schedule::Expression(Rc::new(
-                    CronExpr::parse(text).map_err(|error| format!("{name}: {error}"))?,
-                )),
             };
             jobs.push((Name::from(name.as_str()), schedule));
         }

@@ -385,18 +385,9 @@ pub fn zremrangebyscore(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     let Some(range) = ScoreRange::parse(&args[1], &args[2]) else {
         return errors::reply(errors::MIN_MAX_NOT_FLOAT);
     };
-    let removed = match db.write::<SortedSet>(now, &args[0]) {
-        Ok(Some(zset)) => {
-            let doomed: Vec<String> = zset.range(&range).map(|(m, _)| m.to_string()).collect();
-            doomed.iter().filter(|m| zset.remove(m)).count()
-        }
-        Ok(None) => 0,
-        Err(reply) => return reply,
-    };
-    if removed > 0 {
-        db.modified(&args[0]);
-    }
-    Reply::Int(removed as i64)
+    remove_members(db, now, &args[0], |zset| {
+        zset.range(&range).map(|(m, _)| m.to_string()).collect()
+    })
 }
 
 /// ZREMRANGEBYRANK key start stop: ranks in score order, negative ones from the end, clamped
@@ -405,36 +396,48 @@ pub fn zremrangebyrank(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     let (Some(start), Some(stop)) = (parse_int(&args[1]), parse_int(&args[2])) else {
         return errors::reply(errors::NOT_INTEGER);
     };
-    let removed = match db.write::<SortedSet>(now, &args[0]) {
+    remove_members(db, now, &args[0], |zset| {
+        let len = zset.len() as i64;
+        let start = if start < 0 {
+            (len + start).max(0)
+        } else {
+            start
+        };
+        let stop = if stop < 0 {
+            len + stop
+        } else {
+            stop.min(len - 1)
+        };
+        if start > stop || start >= len {
+            return Vec::new();
+        }
+        let ranks = start as usize..=stop as usize;
+        zset.iter()
+            .skip(*ranks.start())
+            .take(ranks.count())
+            .map(|(m, _)| m.to_string())
+            .collect()
+    })
+}
+
+/// The ZREMRANGEBY* commands' common part: remove the members `doomed` picks from the set at
+/// `key`, and answer how many went.
+fn remove_members(
+    db: &mut Db,
+    now: SimTime,
+    key: &Arg,
+    doomed: impl FnOnce(&SortedSet) -> Vec<String>,
+) -> Reply {
+    let removed = match db.write::<SortedSet>(now, key) {
         Ok(Some(zset)) => {
-            let len = zset.len() as i64;
-            let start = if start < 0 {
-                (len + start).max(0)
-            } else {
-                start
-            };
-            let stop = if stop < 0 {
-                len + stop
-            } else {
-                stop.min(len - 1)
-            };
-            if start > stop || start >= len {
-                0
-            } else {
-                let doomed: Vec<String> = zset
-                    .iter()
-                    .skip(start as usize)
-                    .take((stop - start + 1) as usize)
-                    .map(|(m, _)| m.to_string())
-                    .collect();
-                doomed.iter().filter(|m| zset.remove(m)).count()
-            }
+            let members = doomed(zset);
+            members.iter().filter(|m| zset.remove(m)).count()
         }
         Ok(None) => 0,
         Err(reply) => return reply,
     };
     if removed > 0 {
-        db.modified(&args[0]);
+        db.modified(key);
     }
     Reply::Int(removed as i64)
 }

@@ -125,7 +125,7 @@ fn micros_to_s(micros: i64) -> f64 {
 }
 
 /// An estimated number of seconds rounded to the microsecond.
-fn round_s(seconds: f64) -> f64 {
+pub(crate) fn round_s(seconds: f64) -> f64 {
     (seconds * 1e6).round() / 1e6
 }
 

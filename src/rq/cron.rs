@@ -15,11 +15,12 @@ use crate::event::{EnqueueSource, EventKind, Name};
 use crate::net::RedisError;
 use crate::redis::{Command, Reply};
 use crate::rq::body::JobClass;
-use crate::rq::cron_expr::CronExpr;
+use crate::rq::cron_expr::{CronError, CronExpr};
 use crate::rq::env::{ProcCtx, ProcessInfo, Role, RqEnv};
 use crate::rq::job::utc_format;
 use crate::rq::keys;
 use crate::rq::queue::{enqueue_commands, new_job};
+use crate::scenario::CronSpec;
 use crate::sim::{HostId, Pid, SimDuration};
 
 /// `DEFAULT_CRON_SCHEDULER_TTL`: the scheduler hash's TTL and the registry's staleness limit.
@@ -38,6 +39,25 @@ pub enum CronSchedule {
     Interval(i64),
     /// At each instant of the expression (UTC), from the first instant after the start.
     Expression { text: String, expr: Rc<CronExpr> },
+}
+
+impl CronSchedule {
+    /// A cron expression's schedule, as croniter reads `text`.
+    pub fn expression(text: &str) -> Result<CronSchedule, CronError> {
+        Ok(CronSchedule::Expression {
+            text: text.to_string(),
+            expr: Rc::new(CronExpr::parse(text)?),
+        })
+    }
+
+    /// The schedule of a `[[cron]]` section (validated: exactly one of `interval`, `cron`).
+    pub fn of(spec: &CronSpec) -> CronSchedule {
+        match (&spec.interval, &spec.cron) {
+            (Some(interval), _) => CronSchedule::Interval(interval.whole_secs() as i64),
+            (None, Some(text)) => CronSchedule::expression(text).expect("validated"),
+            (None, None) => unreachable!("validation requires interval or cron"),
+        }
+    }
 }
 
 /// One `cron.register(func, queue_name, ...)` of the config file.
@@ -427,10 +447,9 @@ mod tests {
     /// rq/cron.py `CronJob.__init__`: a cron job waits for its first instant after start.
     #[test]
     fn cron_jobs_wait_for_their_first_instant() {
-        let expr = Rc::new(CronExpr::parse("*/5 * * * *").unwrap());
-        let text = "*/5 * * * *".to_string();
         let start = 1_767_225_900_000_000 + 1; // 00:05:00.000001
-        let job = state(CronSchedule::Expression { text, expr }, start);
+        let schedule = CronSchedule::expression("*/5 * * * *").unwrap();
+        let job = state(schedule, start);
         assert!(!job.should_run(start));
         assert_eq!(job.next_enqueue, Some(1_767_226_200_000_000));
         let sleep = calculate_sleep_interval(&[job], start);

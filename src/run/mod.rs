@@ -20,7 +20,7 @@ use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use crate::check::cron::{CronCheck, CronLimits, Schedule as CronSchedule};
+use crate::check::cron::{CronCheck, CronLimits};
 use crate::check::{CheckClass, CheckConfig, Checkers, Violation};
 use crate::event::{EventBus, Name};
 use crate::faults::FaultLog;
@@ -28,7 +28,7 @@ use crate::report::{
     terminal_table, EventsCsv, JobStats, JobTracker, OutputDir, QueueSeries, ReportError, RunInfo,
     SchedulerGapReport, SchedulerGaps, SharedSink, Summary, TimeseriesCsv,
 };
-use crate::rq::cron_expr::CronExpr;
+use crate::rq::cron::CronSchedule;
 use crate::scenario::{EventRows, Scenario};
 use crate::sim::{Sim, SimDuration, SimTime};
 
@@ -344,15 +344,7 @@ fn cron_check(scenario: &Scenario) -> CronCheck {
     let jobs = scenario
         .cron
         .iter()
-        .map(|spec| {
-            let schedule = match (&spec.interval, &spec.cron) {
-                (Some(interval), _) => CronSchedule::Interval(*interval),
-                (None, text) => CronSchedule::Expression(Rc::new(
-                    CronExpr::parse(text.as_deref().unwrap_or_default()).expect("validated"),
-                )),
-            };
-            (Name::from(spec.name.as_str()), schedule)
-        })
+        .map(|spec| (Name::from(spec.name.as_str()), CronSchedule::of(spec)))
         .collect();
     let limits = CronLimits {
         duplicates: scenario.checks.cron_duplicates,

@@ -11,7 +11,6 @@ use crate::faults::{enabled_kinds, FaultInjector, FaultLog, FiringLog};
 use crate::net::{ClientSettings, Latency, Network};
 use crate::report::{QueueSample, Sample, SchedulerGaps, SharedSink, TimeseriesCsv};
 use crate::rq::cron::{CronJobSpec, CronSchedule};
-use crate::rq::cron_expr::CronExpr;
 use crate::rq::env::{Role, RqEnv};
 use crate::rq::keys;
 use crate::rq::params::{HostCosts, RqParams, SchedulerVersion, WhatIf};
@@ -179,18 +178,10 @@ fn cron_job_specs(scenario: &Scenario) -> Vec<Rc<CronJobSpec>> {
         .cron
         .iter()
         .map(|spec| {
-            let schedule = match (&spec.interval, &spec.cron) {
-                (Some(interval), _) => CronSchedule::Interval(interval.whole_secs() as i64),
-                (None, Some(text)) => CronSchedule::Expression {
-                    text: text.clone(),
-                    expr: Rc::new(CronExpr::parse(text).expect("validated")),
-                },
-                (None, None) => unreachable!("validation requires interval or cron"),
-            };
             Rc::new(CronJobSpec {
                 name: Name::from(spec.name.as_str()),
                 class: job_class(&spec.as_workload()),
-                schedule,
+                schedule: CronSchedule::of(spec),
             })
         })
         .collect()
