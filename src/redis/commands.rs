@@ -231,13 +231,13 @@ fn slot_of(name: &str) -> usize {
 fn ping(_db: &mut Db, _now: SimTime, args: &[Arg]) -> Reply {
     match args {
         [] => Reply::Status("PONG".into()),
-        [message] => Reply::Bulk(message.to_string()),
+        [message] => Reply::Bulk(message.clone()),
         _ => crate::redis::errors::arity("ping"),
     }
 }
 
 fn echo(_db: &mut Db, _now: SimTime, args: &[Arg]) -> Reply {
-    Reply::Bulk(args[0].to_string())
+    Reply::Bulk(args[0].clone())
 }
 
 /// The version RQ reads from `INFO server` (`rq/utils.py get_version`).
@@ -245,10 +245,10 @@ pub const REDIS_VERSION: &str = "7.0.15";
 
 /// INFO, whatever the section: the model's server section (what RQ reads).
 fn info(_db: &mut Db, _now: SimTime, _args: &[Arg]) -> Reply {
-    Reply::Bulk(format!(
+    Reply::Bulk(Arg::from(format!(
         "# Server\r\nredis_version:{REDIS_VERSION}\r\nredis_mode:standalone\r\n\
          os:simrq\r\narch_bits:64\r\ntcp_port:6379\r\n"
-    ))
+    )))
 }
 
 /// SCRIPT LOAD | EXISTS | FLUSH (subcommand and arity already checked).

@@ -103,7 +103,7 @@ impl Hash {
 }
 
 fn bulk_or_nil(value: Option<&str>) -> Reply {
-    value.map_or(Reply::Nil, |v| Reply::Bulk(v.to_string()))
+    value.map_or(Reply::Nil, |v| Reply::Bulk(Arg::from(v)))
 }
 
 /// HSET key field value [field value …]: the number of new fields.
@@ -162,8 +162,8 @@ pub fn hgetall(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
         Ok(hash) => {
             let mut replies = Vec::with_capacity(2 * hash.map_or(0, Hash::len));
             for (field, value) in hash.iter().flat_map(|h| h.iter()) {
-                replies.push(Reply::Bulk(field.to_string()));
-                replies.push(Reply::Bulk(value.to_string()));
+                replies.push(Reply::Bulk(Arg::from(field)));
+                replies.push(Reply::Bulk(Arg::from(value)));
             }
             Reply::Array(replies)
         }
@@ -236,7 +236,7 @@ pub fn hincrbyfloat(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
         return errors::reply(errors::INCR_NAN_OR_INFINITY);
     };
     store_field(db, now, args, &sum);
-    Reply::Bulk(sum)
+    Reply::Bulk(Arg::from(sum))
 }
 
 /// Writes `value` into field `args[1]` of hash `args[0]`, already checked to be a hash.

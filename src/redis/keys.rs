@@ -95,7 +95,7 @@ pub fn set(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     };
     let found = old.is_some();
     let old_reply = match &old {
-        Some((text, _)) if options.get => Reply::Bulk(text.clone()),
+        Some((text, _)) if options.get => Reply::Bulk(Arg::from(text.as_str())),
         _ => Reply::Nil,
     };
     if (options.nx && found) || (options.xx && !found) {
@@ -118,7 +118,7 @@ pub fn set(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
 
 pub fn get(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     match db.read::<String>(now, &args[0]) {
-        Ok(value) => value.map_or(Reply::Nil, |v| Reply::Bulk(v.clone())),
+        Ok(value) => value.map_or(Reply::Nil, |v| Reply::Bulk(Arg::from(v.as_str()))),
         Err(reply) => reply,
     }
 }

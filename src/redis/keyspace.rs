@@ -32,9 +32,9 @@ use crate::sim::SimTime;
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
     Str(String),
-    List(VecDeque<String>),
+    List(VecDeque<Arg>),
     Hash(Hash),
-    Set(BTreeSet<String>),
+    Set(BTreeSet<Arg>),
     ZSet(SortedSet),
     Stream(Stream),
 }
@@ -332,9 +332,9 @@ macro_rules! kind {
 }
 
 kind!(String, Str);
-kind!(VecDeque<String>, List);
+kind!(VecDeque<Arg>, List);
 kind!(Hash, Hash);
-kind!(BTreeSet<String>, Set);
+kind!(BTreeSet<Arg>, Set);
 kind!(SortedSet, ZSet);
 kind!(Stream, Stream);
 

@@ -10,7 +10,7 @@ use crate::redis::numbers::parse_int;
 use crate::redis::reply::Reply;
 use crate::sim::SimTime;
 
-pub type List = VecDeque<String>;
+pub type List = VecDeque<Arg>;
 
 /// An end of a list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,14 +32,14 @@ impl Side {
     }
 }
 
-fn push(list: &mut List, side: Side, value: String) {
+fn push(list: &mut List, side: Side, value: Arg) {
     match side {
         Side::Left => list.push_front(value),
         Side::Right => list.push_back(value),
     }
 }
 
-fn pop(list: &mut List, side: Side) -> Option<String> {
+fn pop(list: &mut List, side: Side) -> Option<Arg> {
     match side {
         Side::Left => list.pop_front(),
         Side::Right => list.pop_back(),
@@ -52,7 +52,7 @@ fn push_command(db: &mut Db, now: SimTime, args: &[Arg], side: Side) -> Reply {
         Err(reply) => return reply,
     };
     for value in &args[1..] {
-        push(list, side, value.to_string());
+        push(list, side, value.clone());
     }
     let length = list.len();
     db.modified(&args[0]);
@@ -255,7 +255,7 @@ pub fn pop_first(db: &mut Db, now: SimTime, keys: &[String]) -> Option<Reply> {
                 };
                 db.modified(key);
                 return Some(Reply::Array(vec![
-                    Reply::Bulk(key.clone()),
+                    Reply::Bulk(Arg::from(key.as_str())),
                     Reply::Bulk(value),
                 ]));
             }

@@ -77,7 +77,7 @@ pub(crate) mod test_support {
     }
 
     pub fn bulk(text: &str) -> Reply {
-        Reply::Bulk(text.to_string())
+        Reply::Bulk(Arg::from(text))
     }
 
     pub fn bulks(texts: &[&str]) -> Reply {

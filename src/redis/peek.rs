@@ -44,7 +44,7 @@ impl Server {
     /// The elements of a list, left to right.
     pub fn peek_list(&self, now: SimTime, key: &str) -> Vec<String> {
         self.peek::<List>(now, key)
-            .map(|list| list.iter().cloned().collect())
+            .map(|list| list.iter().map(|value| value.to_string()).collect())
             .unwrap_or_default()
     }
 
@@ -86,8 +86,8 @@ impl Server {
 
     /// Members of a set, in byte order.
     pub fn peek_set(&self, now: SimTime, key: &str) -> Vec<String> {
-        self.peek::<std::collections::BTreeSet<String>>(now, key)
-            .map(|set| set.iter().cloned().collect())
+        self.peek::<std::collections::BTreeSet<crate::redis::Arg>>(now, key)
+            .map(|set| set.iter().map(|member| member.to_string()).collect())
             .unwrap_or_default()
     }
 }

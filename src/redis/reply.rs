@@ -53,7 +53,9 @@ pub enum Reply {
     /// `-ERR …`, `-WRONGTYPE …`, `-EXECABORT …`: the full message, prefix included.
     Error(String),
     Int(i64),
-    Bulk(String),
+    /// An [`Arg`]: job ids, statuses, timestamps and numbers fit inline, so most bulk
+    /// replies (HGETALL's fields, a popped job id) allocate nothing.
+    Bulk(Arg),
     /// The null bulk string (`$-1`): GET of a missing key, BLMOVE timeout.
     Nil,
     Array(Vec<Reply>),
@@ -100,13 +102,28 @@ impl Reply {
         }
     }
 
+    /// An array of bulk strings as words, without copying them (HGETALL for `Job.restore`).
+    pub fn into_args(self) -> Vec<Arg> {
+        match self {
+            Reply::Array(items) => items
+                .into_iter()
+                .filter_map(|item| match item {
+                    Reply::Bulk(text) => Some(text),
+                    Reply::Status(text) => Some(Arg::from(text)),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// An array of bulk strings as owned strings (HGETALL, LRANGE, ZRANGEBYSCORE, SMEMBERS).
     pub fn into_strings(self) -> Vec<String> {
         match self {
             Reply::Array(items) => items
                 .into_iter()
                 .filter_map(|item| match item {
-                    Reply::Bulk(text) => Some(text),
+                    Reply::Bulk(text) => Some(text.into_string()),
                     Reply::Status(text) => Some(text.into_owned()),
                     _ => None,
                 })

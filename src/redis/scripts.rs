@@ -106,7 +106,7 @@ pub fn evalsha(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
 /// SCRIPT LOAD text: the SHA-1 of one of the known scripts.
 pub fn script_load(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     match Script::by_text(&args[0]) {
-        Some(script) => Reply::Bulk(script.sha().to_string()),
+        Some(script) => Reply::Bulk(Arg::from(script.sha())),
         None => eval(db, now, &[args[0].clone(), Arg::const_new("0")]),
     }
 }

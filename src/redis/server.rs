@@ -403,9 +403,11 @@ impl Server {
                 connection.name = Some(args[1].to_string()).filter(|name| !name.is_empty());
                 Reply::ok()
             }
-            "getname" => connection.name.clone().map_or(Reply::Nil, Reply::Bulk),
+            "getname" => {
+                (connection.name.as_deref()).map_or(Reply::Nil, |name| Reply::Bulk(Arg::from(name)))
+            }
             "id" => Reply::Int(conn.0 as i64),
-            _ => Reply::Bulk(self.client_list()),
+            _ => Reply::Bulk(Arg::from(self.client_list())),
         }
     }
 

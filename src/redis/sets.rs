@@ -8,7 +8,7 @@ use crate::redis::keyspace::Db;
 use crate::redis::reply::Reply;
 use crate::sim::SimTime;
 
-type Set = BTreeSet<String>;
+type Set = BTreeSet<Arg>;
 
 pub fn sadd(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     let set = match db.write_or_create::<Set>(now, &args[0]) {
@@ -17,7 +17,7 @@ pub fn sadd(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     };
     let added = args[1..]
         .iter()
-        .filter(|m| set.insert(m.to_string()))
+        .filter(|m| set.insert((*m).clone()))
         .count();
     if added > 0 {
         db.watch.touch(&args[0]);

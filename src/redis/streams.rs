@@ -163,7 +163,10 @@ pub fn xadd(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
         stream.trim(max_length, approximate);
     }
     db.watch.touch(&args[0]);
-    Reply::Bulk(format!("{}-{}", id.ms, id.seq))
+    Reply::Bulk(crate::redis::arg::IntoArg::into_arg(format!(
+        "{}-{}",
+        id.ms, id.seq
+    )))
 }
 
 pub fn xlen(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {

@@ -284,7 +284,7 @@ pub fn zadd(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
         return reply;
     }
     match (flags.incr, last) {
-        (true, Some(score)) => Reply::Bulk(format_double(score)),
+        (true, Some(score)) => Reply::Bulk(Arg::from(format_double(score))),
         (true, None) => Reply::Nil,
         (false, _) if flags.ch => Reply::Int(added + updated),
         (false, _) => Reply::Int(added),
@@ -307,7 +307,7 @@ pub fn zscore(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     match db.read::<SortedSet>(now, &args[0]) {
         Ok(zset) => zset
             .and_then(|z| z.score(&args[1]))
-            .map_or(Reply::Nil, |s| Reply::Bulk(format_double(s))),
+            .map_or(Reply::Nil, |s| Reply::Bulk(Arg::from(format_double(s)))),
         Err(reply) => reply,
     }
 }
@@ -373,9 +373,9 @@ pub fn zrangebyscore(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     let count = usize::try_from(options.count).unwrap_or(usize::MAX);
     let mut items = Vec::new();
     for (member, score) in zset.range(&range).skip(options.offset as usize).take(count) {
-        items.push(Reply::Bulk(member.to_string()));
+        items.push(Reply::Bulk(Arg::from(member)));
         if options.with_scores {
-            items.push(Reply::Bulk(format_double(score)));
+            items.push(Reply::Bulk(Arg::from(format_double(score))));
         }
     }
     Reply::Array(items)

@@ -120,21 +120,22 @@ impl Job {
     }
 
     /// `Job.restore` from an HGETALL reply; `None` for a missing (empty) hash.
-    pub fn from_hash(id: &str, flat: &[String]) -> Option<Job> {
+    pub fn from_hash<S: AsRef<str>>(id: &str, flat: &[S]) -> Option<Job> {
         if flat.is_empty() {
             return None;
         }
         let field = |name: &str| {
             flat.chunks(2)
-                .find(|pair| pair[0] == name)
+                .find(|pair| pair[0].as_ref() == name)
                 .and_then(|pair| pair.get(1))
+                .map(AsRef::as_ref)
         };
-        let get = |name: &str| field(name).cloned();
+        let get = |name: &str| field(name).map(str::to_string);
         let int = |name: &str| field(name).and_then(|v| v.parse::<i64>().ok());
         Some(Job {
             id: Name::from(id),
-            origin: Name::from(field("origin").map_or("", String::as_str)),
-            func_name: Name::from(field("func_name").map_or("", String::as_str)),
+            origin: Name::from(field("origin").unwrap_or("")),
+            func_name: Name::from(field("func_name").unwrap_or("")),
             status: get("status").unwrap_or_default(),
             created_at: get("created_at").unwrap_or_default(),
             enqueued_at: get("enqueued_at"),
@@ -150,9 +151,8 @@ impl Job {
             retry_intervals_s: field("retry_intervals")
                 .map(|v| parse_intervals(v))
                 .unwrap_or_default(),
-            enqueue_at_front_on_retry: field("enqueue_at_front_on_retry").map(String::as_str)
-                == Some("1"),
-            enqueue_at_front: field("enqueue_at_front").map(String::as_str) == Some("1"),
+            enqueue_at_front_on_retry: field("enqueue_at_front_on_retry") == Some("1"),
+            enqueue_at_front: field("enqueue_at_front") == Some("1"),
             number_of_retries: int("number_of_retries").unwrap_or(0),
             repeats_left: int("repeats_left"),
             repeat_intervals_s: field("repeat_intervals").map(|v| parse_intervals(v).into()),
@@ -390,7 +390,7 @@ mod tests {
             .flat_map(|(k, v)| [k.to_string(), v])
             .collect();
         assert_eq!(Job::from_hash("j1", &flat), Some(job.clone()));
-        assert_eq!(Job::from_hash("j1", &[]), None);
+        assert_eq!(Job::from_hash::<String>("j1", &[]), None);
         job.repeats_left = Some(0);
         job.repeat_intervals_s = Some(vec![5, 10].into());
         let flat: Vec<String> = job

@@ -465,7 +465,7 @@ async fn fetch_many(
     let jobs = ids
         .iter()
         .zip(replies)
-        .map(|(id, reply)| Job::from_hash(id, &reply.into_strings()));
+        .map(|(id, reply)| Job::from_hash(id, &reply.into_args()));
     Ok(jobs.collect())
 }
 

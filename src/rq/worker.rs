@@ -403,7 +403,7 @@ impl Worker {
         };
         let (id, queue) = popped;
         let hash = self.ctx.redis.call(cmd!("HGETALL", keys::job(&id))).await?;
-        match Job::from_hash(&id, &hash.into_strings()) {
+        match Job::from_hash(&id, &hash.into_args()) {
             Some(job) => {
                 self.ctx
                     .emit(Some(&queue), Some(&job.id), EventKind::JobDequeued);
@@ -464,7 +464,7 @@ impl Worker {
                 "RIGHT"
             );
             return Ok(match self.ctx.redis.call(command).await? {
-                Reply::Bulk(id) => Popped::Id(Name::from(id), queue.clone()),
+                Reply::Bulk(id) => Popped::Id(Name::from(id.as_str()), queue.clone()),
                 _ => Popped::Empty,
             });
         }
@@ -475,7 +475,7 @@ impl Worker {
                 .call(cmd!("LPOP", keys::queue(&queue)))
                 .await?
             {
-                return Ok(Popped::Id(Name::from(id), queue));
+                return Ok(Popped::Id(Name::from(id.as_str()), queue));
             }
         }
         Ok(Popped::Empty)
@@ -483,9 +483,9 @@ impl Worker {
 
     fn parse_pop(&self, reply: Reply) -> Popped {
         match reply {
-            Reply::Bulk(id) => Popped::Id(Name::from(id), self.queues[0].clone()),
+            Reply::Bulk(id) => Popped::Id(Name::from(id.as_str()), self.queues[0].clone()),
             Reply::Array(items) => {
-                let strings = Reply::Array(items).into_strings();
+                let strings = Reply::Array(items).into_args();
                 match strings.as_slice() {
                     [key, id] => {
                         let queue = key.strip_prefix("rq:queue:").unwrap_or(key);

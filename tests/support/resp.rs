@@ -57,7 +57,7 @@ impl Client {
             ":" => Reply::Int(rest.parse().expect("integer reply")),
             "$" => match rest.parse::<i64>().expect("bulk length") {
                 -1 => Reply::Nil,
-                length => Reply::Bulk(self.read_bulk(length as usize)),
+                length => Reply::Bulk(self.read_bulk(length as usize).into()),
             },
             "*" => match rest.parse::<i64>().expect("array length") {
                 -1 => Reply::NilArray,
