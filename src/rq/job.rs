@@ -149,7 +149,7 @@ impl Job {
             ttl_s: int("ttl"),
             retries_left: int("retries_left"),
             retry_intervals_s: field("retry_intervals")
-                .map(|v| parse_intervals(v))
+                .map(parse_intervals)
                 .unwrap_or_default(),
             enqueue_at_front_on_retry: field("enqueue_at_front_on_retry") == Some("1"),
             enqueue_at_front: field("enqueue_at_front") == Some("1"),
