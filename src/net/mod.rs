@@ -15,10 +15,11 @@ pub mod link;
 mod slab;
 
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use crate::redis::{Command, ConnId, Outcome, Reply, Server, Snapshot};
+use crate::sim::rng::WordBuildHasher;
 use crate::sim::{EventHook, HookId, HostId, Pid, Sim, SimDuration, SimRng, SimTime};
 use slab::{Slab, SlabKey};
 
@@ -174,7 +175,8 @@ struct NetInner {
     rng: RefCell<SimRng>,
     faults: RefCell<link::LinkFaults>,
     next_conn: Cell<u64>,
-    conns: RefCell<BTreeMap<ConnId, ConnRecord>>,
+    /// Looked up on every message; walked (in id order) only by faults.
+    conns: RefCell<HashMap<ConnId, ConnRecord, WordBuildHasher>>,
     epoch: Cell<u64>,
     snapshot: RefCell<Option<Snapshot>>,
     commands_executed: Cell<u64>,
@@ -248,12 +250,14 @@ impl Network {
             let affected = conns
                 .iter_mut()
                 .filter(|(_, r)| host.is_none() || r.host == host);
-            affected
+            let mut blocked: Vec<_> = affected
                 .filter_map(|(id, record)| {
                     record.reset = true;
                     Some((*id, record.blocked.take()?.0))
                 })
-                .collect()
+                .collect();
+            blocked.sort_unstable_by_key(|(id, _)| *id);
+            blocked
         };
         for (conn, slot) in blocked {
             self.inner.server.borrow_mut().disconnect(conn);
@@ -618,10 +622,12 @@ impl Network {
         }
         let blocked: Vec<(ConnId, SlotKey)> = {
             let mut conns = self.inner.conns.borrow_mut();
-            conns
+            let mut blocked: Vec<_> = conns
                 .iter_mut()
                 .filter_map(|(id, r)| Some((*id, r.blocked.take()?.0)))
-                .collect()
+                .collect();
+            blocked.sort_unstable_by_key(|(id, _)| *id);
+            blocked
         };
         for (conn, slot) in blocked {
             self.reply(conn, slot, Err(LinkError), Verdict::Pass);
