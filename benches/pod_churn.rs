@@ -43,6 +43,7 @@ unsafe impl GlobalAlloc for Counting {
 mod alloc_sites {
     use std::cell::{Cell, RefCell};
     use std::collections::HashMap;
+    use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::OnceLock;
 
     thread_local! {
@@ -60,11 +61,20 @@ mod alloc_sites {
         })
     }
 
+    /// [`period`] once it is known (`u64::MAX` before): reading it costs one load, so that
+    /// counting allocations with sampling off costs a run next to nothing.
+    static KNOWN_PERIOD: AtomicU64 = AtomicU64::new(u64::MAX);
+
     pub fn sample(count: u64) {
+        if KNOWN_PERIOD.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        // Reading the environment allocates: the guard keeps that from coming back here.
         if INSIDE.with(|inside| inside.replace(true)) {
             return;
         }
         let period = period();
+        KNOWN_PERIOD.store(period, Ordering::Relaxed);
         // Scrambled so that a period does not alias with the run's own allocation cycle.
         if period > 0 && (count.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) % period == 0 {
             let trace = std::backtrace::Backtrace::force_capture().to_string();
