@@ -132,7 +132,8 @@ impl<A> EventQueue<A> {
         Some(pending.action)
     }
 
-    /// The time of the earliest live event.
+    /// The time of the earliest live event (the kernel asks through `pop_until`).
+    #[cfg(test)]
     pub fn next_time(&mut self) -> Option<SimTime> {
         self.next_heap()
             .map(|heap| heap.peek().expect("non-empty").0.time())
@@ -157,22 +158,24 @@ impl<A> EventQueue<A> {
     /// Takes the earliest live event if it is due by `deadline`; otherwise says whether any
     /// live event is left (for later).
     pub fn pop_until(&mut self, deadline: SimTime) -> Result<(EventId, A), bool> {
-        match self.next_time() {
-            Some(time) if time <= deadline => Ok(self.pop_top()),
-            next => Err(next.is_some()),
+        let Some(heap) = self.next_heap() else {
+            return Err(false);
+        };
+        if heap.peek().expect("non-empty").0.time() > deadline {
+            return Err(true);
         }
+        let Reverse(id) = heap.pop().expect("non-empty");
+        Ok(self.take(id))
     }
 
     /// Takes the earliest live event.
     pub fn pop(&mut self) -> Option<(EventId, A)> {
-        self.next_time()?;
-        Some(self.pop_top())
+        let Reverse(id) = self.next_heap()?.pop().expect("non-empty");
+        Some(self.take(id))
     }
 
-    /// Takes the top entry, which `next_time` has just shown to be live.
-    fn pop_top(&mut self) -> (EventId, A) {
-        let heap = self.next_heap().expect("a live top");
-        let Reverse(id) = heap.pop().expect("a live top");
+    /// The action of `id`, just taken off the top of its heap.
+    fn take(&mut self, id: EventId) -> (EventId, A) {
         self.last_taken = id.time();
         let pending = self.slots[id.slot()].take().expect("top is live");
         self.free_slots.push(id.slot() as u32);
