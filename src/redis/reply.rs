@@ -40,7 +40,7 @@ impl fmt::Display for Command {
 #[macro_export]
 macro_rules! cmd {
     ($($arg:expr),+ $(,)?) => {
-        $crate::redis::Command($crate::redis::Words::from_iter([$($crate::redis::IntoArg::into_arg($arg)),+]))
+        $crate::redis::Command(vec![$($crate::redis::IntoArg::into_arg($arg)),+])
     };
 }
 
