@@ -8,6 +8,10 @@ use simrq::cmd;
 use simrq::redis::{acquire_or_refresh_lock_command, Command, ConnId, Outcome, Server};
 use simrq::sim::{SimDuration, SimTime};
 
+/// The allocator of the `simrq` binary, so the figure is the one a run sees.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const PRODUCER: ConnId = ConnId(1);
 const WORKER: ConnId = ConnId(2);
 const HORSE: ConnId = ConnId(3);
