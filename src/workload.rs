@@ -42,7 +42,7 @@ pub fn job_class(spec: &WorkloadSpec) -> JobClass {
     class.hang_probability = spec.hang_probability;
     if let Some(retry) = &spec.retry {
         class.retry_max = Some(i64::from(retry.max));
-        class.retry_intervals_s = whole_secs(&retry.interval);
+        class.retry_intervals_s = whole_secs(&retry.interval).into();
         class.enqueue_at_front_on_retry = retry.enqueue_at_front;
     }
     if let Some(returned) = &spec.return_retry {

@@ -200,7 +200,7 @@ impl ProcCtx {
     }
 
     /// `utcformat(now())`.
-    pub fn utcnow(&self) -> String {
+    pub fn utcnow(&self) -> crate::rq::job::UtcStamp {
         utc_format(self.now_micros())
     }
 

@@ -129,7 +129,7 @@ pub fn failed_registry_commands(ctx: &ProcCtx, job: &mut Job, reason: &str) -> V
     let failure_ttl = job
         .failure_ttl_s
         .unwrap_or(ctx.params().failure_ttl.whole_secs() as i64);
-    job.status = "failed".to_string();
+    job.status = "failed".into();
     job.ended_at.get_or_insert_with(|| ctx.utcnow());
     vec![
         job.save_command(),
@@ -188,7 +188,7 @@ pub async fn retry_job(ctx: &ProcCtx, job: &mut Job) -> Result<RetryPlan, RedisE
         });
     }
     let due_unix_s = (ctx.now_micros() + interval_s * 1_000_000).div_euclid(1_000_000);
-    job.status = "scheduled".to_string();
+    job.status = "scheduled".into();
     let retry_event = EventKind::JobRetryScheduled {
         due_unix_s,
         interval_s,

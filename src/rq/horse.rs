@@ -161,10 +161,10 @@ async fn run_job_body(ctx: &ProcCtx, job: &Job) -> Ending {
 async fn prepare_job_execution(ctx: &ProcCtx, task: &mut HorseTask) -> Result<(), RedisError> {
     let (job, worker) = (&mut task.job, keys::worker(&task.worker));
     let now = ctx.utcnow();
-    job.status = "started".to_string();
+    job.status = "started".into();
     job.started_at = Some(now.clone());
     job.last_heartbeat = Some(now.clone());
-    job.worker_name = Some(task.worker.to_string());
+    job.worker_name = Some(task.worker.clone());
     let job_key = keys::job(&job.id);
     let mut commands = vec![
         cmd!("HSET", &worker, "current_job", &job.id),
@@ -267,7 +267,7 @@ fn success_commands(
     let worker = keys::worker(&task.worker);
     let working_time_s = ctx.sim().now().since(started).as_secs_f64();
     let job = &mut task.job;
-    job.status = "finished".to_string();
+    job.status = "finished".into();
     let result_ttl = job
         .result_ttl_s
         .unwrap_or(ctx.params().result_ttl.whole_secs() as i64);
@@ -360,7 +360,7 @@ async fn handle_job_retry(
         return commit_return_retry(ctx, task, started, commands, Some(event)).await;
     }
     let due_unix_s = (ctx.now_micros() + interval_s * 1_000_000).div_euclid(1_000_000);
-    job.status = "scheduled".to_string();
+    job.status = "scheduled".into();
     ctx.redis
         .call(cmd!("HSET", keys::job(&job.id), "status", "scheduled"))
         .await?;

@@ -17,7 +17,7 @@ pub fn new_job(ctx: &ProcCtx, class: &JobClass, id: Name) -> Job {
         id,
         origin: class.queue.clone(),
         func_name: class.name.clone(),
-        status: "queued".to_string(),
+        status: "queued".into(),
         created_at: ctx.utcnow(),
         enqueued_at: None,
         started_at: None,
@@ -29,7 +29,7 @@ pub fn new_job(ctx: &ProcCtx, class: &JobClass, id: Name) -> Job {
         failure_ttl_s: class.failure_ttl_s,
         ttl_s: class.ttl_s,
         retries_left: class.retry_max,
-        retry_intervals_s: class.retry_intervals_s.as_slice().into(),
+        retry_intervals_s: class.retry_intervals_s.clone(),
         enqueue_at_front_on_retry: class.enqueue_at_front_on_retry,
         enqueue_at_front: class.at_front,
         number_of_retries: 0,
@@ -44,7 +44,7 @@ pub fn new_job(ctx: &ProcCtx, class: &JobClass, id: Name) -> Job {
 
 /// `Queue._enqueue_job` into a pipeline: status queued, the saved mapping, the push.
 pub fn enqueue_commands(ctx: &ProcCtx, job: &mut Job, at_front: bool) -> Vec<Command> {
-    job.status = "queued".to_string();
+    job.status = "queued".into();
     job.enqueued_at = Some(ctx.utcnow());
     let mut commands = vec![
         cmd!("HSET", keys::job(&job.id), "status", "queued"),
@@ -87,7 +87,7 @@ pub async fn enqueue_in(
 ) -> Result<Name, RedisError> {
     let id = crate::event::job_id(ctx.env.next_job_number());
     let mut job = new_job(ctx, class, id.clone());
-    job.status = "scheduled".to_string();
+    job.status = "scheduled".into();
     let due = (ctx.now_micros() + delay.as_micros() as i64).div_euclid(1_000_000);
     let zadd = cmd!("ZADD", keys::scheduled(&job.origin), due, &id);
     ctx.redis.call(zadd).await?;
@@ -111,7 +111,7 @@ pub(crate) fn created(ctx: &ProcCtx, class: &JobClass) -> EventKind {
     let default_timeout = ctx.params().default_job_timeout.whole_secs() as i64;
     EventKind::JobCreated {
         retry_max: class.retry_max.unwrap_or(0),
-        retry_intervals_s: class.retry_intervals_s.as_slice().into(),
+        retry_intervals_s: class.retry_intervals_s.clone(),
         job_timeout_s: class.job_timeout_s.unwrap_or(default_timeout),
         repeat_times: class.repeat.as_ref().map_or(0, |repeat| repeat.times),
     }
