@@ -5,7 +5,7 @@
 use std::rc::Rc;
 
 use crate::event::Name;
-use crate::rq::env::RqEnv;
+use crate::rq::env::{with_text, RqEnv};
 pub use crate::sim::DurationDist;
 use crate::sim::SimDuration;
 use rand::Rng;
@@ -113,7 +113,8 @@ pub fn draw_attempt(
     job: &str,
     execution: u32,
 ) -> (SimDuration, Outcome) {
-    let mut rng = env.streams.stream(&format!("job/{job}/{execution}"));
+    let name = format_args!("job/{job}/{execution}");
+    let mut rng = with_text(name, |name| env.streams.stream(name));
     let duration = class.duration.sample(&mut rng);
     if let Some(outcome) = class
         .scripted_outcomes

@@ -21,8 +21,8 @@ pub struct Execution {
 
 impl Execution {
     /// The StartedJobRegistry member `<job>:<execution>`.
-    pub fn member(&self) -> String {
-        format!("{}:{}", self.job, self.id)
+    pub fn member(&self) -> crate::redis::Arg {
+        keys::started_member(&self.job, &self.id)
     }
 }
 

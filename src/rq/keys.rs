@@ -53,6 +53,11 @@ pub fn started(queue: &str) -> Arg {
     join(&["rq:wip:", queue])
 }
 
+/// A StartedJobRegistry member: `<job>:<execution>`.
+pub fn started_member(job: &str, execution: &str) -> Arg {
+    join(&[job, ":", execution])
+}
+
 pub fn scheduled(queue: &str) -> Arg {
     join(&["rq:scheduled:", queue])
 }
