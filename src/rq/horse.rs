@@ -12,7 +12,7 @@ use crate::rq::failure::{
 };
 use crate::rq::job::{return_retry_interval_s, Job};
 use crate::rq::keys;
-use crate::rq::queue::enqueue_commands;
+use crate::rq::queue::{enqueue_commands, PIPELINE_CAPACITY};
 use crate::rq::repeat::{self, RepeatStep};
 use crate::rq::webhook::send_webhooks;
 use crate::sim::{SimDuration, SimTime};
@@ -166,7 +166,8 @@ async fn prepare_job_execution(ctx: &ProcCtx, task: &mut HorseTask) -> Result<()
     job.last_heartbeat = Some(now.clone());
     job.worker_name = Some(task.worker.clone());
     let job_key = keys::job(&job.id);
-    let mut commands = vec![
+    let mut commands = Vec::with_capacity(7);
+    commands.extend([
         cmd!("HSET", &worker, "current_job", &job.id),
         cmd!("HSET", &worker, "current_job_working_time", 0),
         cmd!("HSET", &worker, "last_heartbeat", &now),
@@ -184,7 +185,7 @@ async fn prepare_job_execution(ctx: &ProcCtx, task: &mut HorseTask) -> Result<()
             "worker_name",
             &task.worker
         ),
-    ];
+    ]);
     if task.single_queue {
         commands.push(cmd!("LREM", keys::intermediate(&job.origin), 1, &job.id));
     }
@@ -272,7 +273,8 @@ fn success_commands(
         .result_ttl_s
         .unwrap_or(ctx.params().result_ttl.whole_secs() as i64);
     let job_key = keys::job(&job.id);
-    let mut commands = vec![
+    let mut commands = Vec::with_capacity(PIPELINE_CAPACITY);
+    commands.extend([
         cmd!("HINCRBY", &worker, "successful_job_count", 1),
         cmd!(
             "HINCRBYFLOAT",
@@ -293,7 +295,7 @@ fn success_commands(
             1
         ),
         cmd!("EXPIRE", keys::results(&job.id), result_ttl.max(1)),
-    ];
+    ]);
     let finished_score = if result_ttl < 0 {
         "+inf".to_string()
     } else {
@@ -318,11 +320,12 @@ fn success_commands(
         }
         None
     };
-    commands.extend(execution_cleanup(
+    execution_cleanup(
         &task.worker,
         &job.origin,
         Some(&task.execution),
-    ));
+        &mut commands,
+    );
     (commands, repeat)
 }
 
@@ -345,7 +348,13 @@ async fn handle_job_retry(
     let intervals = class
         .map(|c| c.return_retry_intervals_s.clone())
         .unwrap_or_default();
-    let mut commands = execution_cleanup(&task.worker, &task.job.origin, Some(&task.execution));
+    let mut commands = Vec::with_capacity(PIPELINE_CAPACITY);
+    execution_cleanup(
+        &task.worker,
+        &task.job.origin,
+        Some(&task.execution),
+        &mut commands,
+    );
     let job = &mut task.job;
     if job.number_of_retries >= max {
         commands.extend(failed_registry_commands(ctx, job, "MAX_RETRIES_EXCEEDED"));
@@ -355,7 +364,7 @@ async fn handle_job_retry(
     job.number_of_retries += 1;
     let retries_left = job.retries_left.unwrap_or(0);
     if interval_s <= 0 {
-        commands.extend(enqueue_commands(ctx, job, false));
+        enqueue_commands(ctx, job, false, &mut commands);
         let event = EventKind::JobRetryRequeued { retries_left };
         return commit_return_retry(ctx, task, started, commands, Some(event)).await;
     }

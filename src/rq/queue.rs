@@ -11,6 +11,13 @@ use crate::rq::job::Job;
 use crate::rq::keys;
 use crate::sim::SimDuration;
 
+/// Room for the commands of a job's end (success, failure or retry), so that its pipeline is
+/// allocated once rather than grown.
+pub const PIPELINE_CAPACITY: usize = 16;
+
+/// The most commands `Queue.enqueue`'s pipeline holds: SADD, then [`enqueue_commands`].
+const ENQUEUE_COMMANDS: usize = 5;
+
 /// A new job of `class`, as `Job.create` builds it.
 pub fn new_job(ctx: &ProcCtx, class: &JobClass, id: Name) -> Job {
     Job {
@@ -42,28 +49,26 @@ pub fn new_job(ctx: &ProcCtx, class: &JobClass, id: Name) -> Job {
     }
 }
 
-/// `Queue._enqueue_job` into a pipeline: status queued, the saved mapping, the push.
-pub fn enqueue_commands(ctx: &ProcCtx, job: &mut Job, at_front: bool) -> Vec<Command> {
+/// `Queue._enqueue_job(job, pipeline)`: status queued, the saved mapping, the push.
+pub fn enqueue_commands(ctx: &ProcCtx, job: &mut Job, at_front: bool, pipeline: &mut Vec<Command>) {
     job.status = "queued".into();
     job.enqueued_at = Some(ctx.utcnow());
-    let mut commands = vec![
-        cmd!("HSET", keys::job(&job.id), "status", "queued"),
-        job.save_command(),
-    ];
+    pipeline.push(cmd!("HSET", keys::job(&job.id), "status", "queued"));
+    pipeline.push(job.save_command());
     if let Some(ttl) = job.ttl_s {
-        commands.push(cmd!("EXPIRE", keys::job(&job.id), ttl));
+        pipeline.push(cmd!("EXPIRE", keys::job(&job.id), ttl));
     }
     let push = if at_front { "LPUSH" } else { "RPUSH" };
-    commands.push(cmd!(push, keys::queue(&job.origin), &job.id));
-    commands
+    pipeline.push(cmd!(push, keys::queue(&job.origin), &job.id));
 }
 
 /// `Queue.enqueue`: `[TX] SADD rq:queues; HSET …; RPUSH` (LPUSH with `at_front`).
 pub async fn enqueue(ctx: &ProcCtx, class: &JobClass) -> Result<Name, RedisError> {
     let id = crate::event::job_id(ctx.env.next_job_number());
     let mut job = new_job(ctx, class, id.clone());
-    let mut commands = vec![cmd!("SADD", keys::QUEUES, keys::queue(&job.origin))];
-    commands.extend(enqueue_commands(ctx, &mut job, class.at_front));
+    let mut commands = Vec::with_capacity(ENQUEUE_COMMANDS);
+    commands.push(cmd!("SADD", keys::QUEUES, keys::queue(&job.origin)));
+    enqueue_commands(ctx, &mut job, class.at_front, &mut commands);
     let enqueued = EventKind::JobEnqueued {
         source: EnqueueSource::Producer,
         at_front: class.at_front,

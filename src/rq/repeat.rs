@@ -38,7 +38,7 @@ pub fn schedule(ctx: &ProcCtx, job: &mut Job, pipeline: &mut Vec<Command>) -> Re
     pipeline.push(job.save_command());
     if interval_s == 0 {
         // `_enqueue_job(job, pipeline)`: no `at_front`, and no SADD of `rq:queues`.
-        pipeline.extend(enqueue_commands(ctx, job, false));
+        enqueue_commands(ctx, job, false, pipeline);
         return RepeatStep::Requeued(EventKind::JobRepeatRequeued { repeats_left });
     }
     // `datetime.now() + timedelta(seconds=interval)`, floored to a Unix second by

@@ -501,7 +501,7 @@ fn enqueue_transaction(
     for mut job in jobs.into_iter().flatten() {
         job.timeout_s.get_or_insert(default_timeout);
         let at_front = job.should_enqueue_at_front();
-        commands.extend(enqueue_commands(ctx, &mut job, at_front));
+        enqueue_commands(ctx, &mut job, at_front, &mut commands);
         moved.push((job.id.clone(), at_front));
     }
     let scheduled_key = keys::scheduled(queue);
