@@ -12,7 +12,7 @@ use rand::Rng;
 use crate::event::{name_of, EventBus, EventContext, EventKind, Name};
 use crate::net::{Client, ClientSettings, Network};
 use crate::rq::body::{DurationDist, JobClass};
-use crate::rq::job::utc_format;
+use crate::rq::job::{StampWriter, UtcStamp};
 use crate::rq::params::RqParams;
 use crate::sim::{HostId, Pid, RngStreams, Sim, SimDuration};
 
@@ -50,6 +50,8 @@ pub struct RqEnv {
     next_id: Cell<u64>,
     next_job: Cell<usize>,
     processes: RefCell<BTreeMap<Pid, ProcessInfo>>,
+    /// Every process's `utcnow`.
+    stamps: StampWriter,
 }
 
 impl RqEnv {
@@ -71,6 +73,7 @@ impl RqEnv {
             next_id: Cell::new(1),
             next_job: Cell::new(1),
             processes: RefCell::default(),
+            stamps: StampWriter::default(),
         })
     }
 
@@ -214,8 +217,8 @@ impl ProcCtx {
     }
 
     /// `utcformat(now())`.
-    pub fn utcnow(&self) -> crate::rq::job::UtcStamp {
-        utc_format(self.now_micros())
+    pub fn utcnow(&self) -> UtcStamp {
+        self.env.stamps.format(self.now_micros())
     }
 
     pub fn context(&self, queue: Option<&Name>, job: Option<&Name>) -> EventContext {

@@ -5,6 +5,7 @@
 //! overwrites every field (§9 R12). [`Job::mapping`] is that mapping.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::rc::Rc;
 
 use arrayvec::ArrayString;
@@ -389,6 +390,48 @@ impl IntoArg for UtcStamp {
     }
 }
 
+/// [`utc_format`] for the many stamps of a simulation: the text up to the minute
+/// (`2026-01-01T01:01:`) is kept from the previous stamp, so most stamps write only their
+/// seconds and microseconds. RQ stamps a job several times, and the calendar and the check
+/// that the bytes are text were most of `utc_format`'s cost.
+#[derive(Default)]
+pub struct StampWriter {
+    /// The minute (whole minutes since the epoch) of the latest stamp, and its text up to
+    /// the seconds.
+    minute: Cell<Option<(i64, ArrayString<MINUTE_TEXT>)>>,
+}
+
+/// `2026-01-01T01:01:`: a stamp's text before its seconds.
+const MINUTE_TEXT: usize = 17;
+
+impl StampWriter {
+    /// `utc_format(unix_micros)`, to the byte.
+    pub fn format(&self, unix_micros: i64) -> UtcStamp {
+        let minute = unix_micros.div_euclid(60_000_000);
+        let prefix = match self.minute.get() {
+            Some((cached, prefix)) if cached == minute => prefix,
+            _ => {
+                let stamp = utc_format(unix_micros);
+                // A year past 9999 makes a longer text; RQ's dates never get there.
+                let Some(prefix) = stamp.get(..MINUTE_TEXT).filter(|_| stamp.len() == 27) else {
+                    return stamp;
+                };
+                let prefix = ArrayString::from(prefix).expect("the prefix fits");
+                self.minute.set(Some((minute, prefix)));
+                prefix
+            }
+        };
+        let micros_of_minute = unix_micros.rem_euclid(60_000_000);
+        let mut rest = *b"00.000000Z";
+        write_digits(&mut rest[0..2], micros_of_minute / 1_000_000);
+        write_digits(&mut rest[3..9], micros_of_minute % 1_000_000);
+        let mut text = ArrayString::new();
+        text.push_str(&prefix);
+        text.push_str(std::str::from_utf8(&rest).expect("digits and separators are ASCII"));
+        UtcStamp::Inline(text)
+    }
+}
+
 /// Writes the last `slot.len()` decimal digits of `value` (not negative) into `slot`,
 /// zero-padded: a stamp is written for nearly every command, so no formatter is involved.
 fn write_digits(slot: &mut [u8], mut value: i64) {
@@ -529,6 +572,34 @@ mod tests {
             assert_eq!(UtcStamp::new(text), text);
         }
         assert!(matches!(utc_format(i64::MAX), UtcStamp::Inline(_)));
+    }
+
+    /// Minutes kept or not, forwards, backwards (hosts' clocks differ) and on either side of
+    /// a minute's end, the writer gives `utc_format`'s text.
+    #[test]
+    fn the_stamp_writer_writes_what_utc_format_writes() {
+        let writer = StampWriter::default();
+        let minute = 60_000_000;
+        let start = 1_767_225_600_000_000 + 7 * minute;
+        let times = [
+            0,
+            1,
+            minute - 1,
+            minute,
+            59_999_999,
+            -1,
+            3 * minute + 123_456,
+            2,
+        ];
+        for unix_micros in times
+            .map(|offset| start + offset)
+            .into_iter()
+            .chain([0, -1])
+        {
+            assert_eq!(writer.format(unix_micros), utc_format(unix_micros));
+        }
+        let far = 253_402_300_800_000_000;
+        assert_eq!(writer.format(far), utc_format(far));
     }
 
     #[test]
