@@ -5,7 +5,7 @@ fn main() {
     let mut class = JobClass::simple("flaky", "default", SimDuration::from_millis(100));
     class.fail_probability = 1.0;
     class.retry_max = Some(2);
-    class.retry_intervals_s = vec![10, 30, 60];
+    class.retry_intervals_s = [10, 30, 60].into();
     let harness = Harness::new(HarnessConfig::default(), vec![class]);
     let host = harness.add_host();
     harness.start_worker("worker-0", host, &["default"], true);

@@ -652,7 +652,16 @@ pub fn job_number(job: &str) -> Option<usize> {
 
 /// The id of the `number`-th job.
 pub fn job_id(number: usize) -> Name {
-    Name::from(format!("j{number}"))
+    name_of(format_args!("j{number}"))
+}
+
+/// A [`Name`] written by `format_args!`, formatted on the stack first (a `CompactString` keeps
+/// up to 24 bytes inline): one allocation, the name's own, where `Name::from(format!(…))`
+/// makes a `String` too. Names are made for every job, execution and horse.
+pub fn name_of(args: fmt::Arguments<'_>) -> Name {
+    let mut text = compact_str::CompactString::default();
+    fmt::Write::write_fmt(&mut text, args).expect("writing to a CompactString cannot fail");
+    Name::from(text.as_str())
 }
 
 /// Stamps events with their sequence number and attempt, then hands them to every sink.
@@ -723,6 +732,16 @@ impl EventBus {
 mod tests {
     use super::*;
     use std::cell::RefCell;
+
+    #[test]
+    fn names_read_as_format_writes_them() {
+        assert_eq!(&*job_id(42), "j42");
+        let long = "worker-with-a-long-pod-name-0.w17";
+        assert_eq!(
+            &*name_of(format_args!("{long}:horse")),
+            format!("{long}:horse")
+        );
+    }
 
     struct Recorder(Rc<RefCell<Vec<Event>>>);
     impl EventSink for Recorder {

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use rand::Rng;
 use rand_distr::{Distribution as _, Exp};
 
-use crate::event::Name;
+use crate::event::{name_of, Name};
 use crate::rq::body::{DurationDist, JobClass, RepeatPolicy, WebhookPolicy};
 use crate::rq::env::{ProcCtx, RqEnv};
 use crate::rq::queue::{enqueue, enqueue_in};
@@ -42,7 +42,7 @@ pub fn job_class(spec: &WorkloadSpec) -> JobClass {
     class.hang_probability = spec.hang_probability;
     if let Some(retry) = &spec.retry {
         class.retry_max = Some(i64::from(retry.max));
-        class.retry_intervals_s = whole_secs(&retry.interval);
+        class.retry_intervals_s = whole_secs(&retry.interval).into();
         class.enqueue_at_front_on_retry = retry.enqueue_at_front;
     }
     if let Some(returned) = &spec.return_retry {
@@ -238,6 +238,8 @@ pub fn start_producer(
 ) {
     let env2 = env.clone();
     let name = format!("producer/{}", class.name);
+    // Shared by the short process of every arrival, which only reads it.
+    let class = Rc::new(class);
     let body = async move {
         let sim = env2.sim.clone();
         let pod = Name::from("producer");
@@ -249,7 +251,7 @@ pub fn start_producer(
             sim.sleep_until(time).await;
             for _ in 0..count {
                 sequence += 1;
-                let process = Name::from(format!("producer/{}#{sequence}", class.name));
+                let process = name_of(format_args!("producer/{}#{sequence}", class.name));
                 let ctx = ProcCtx::new(&env2, &pod, &process, host);
                 let class = class.clone();
                 sim.spawn(host, &process, None, async move {

@@ -293,7 +293,7 @@ fn flaky_job_beside_a_scheduler(class: JobClass) -> (Harness, simrq::sim::HostId
 #[test]
 fn an_interval_retry_whose_zadd_reply_is_lost_is_still_reported() {
     let mut class = long_class("flaky", 5, Some(2));
-    class.retry_intervals_s = vec![60];
+    class.retry_intervals_s = [60].into();
     class.scripted_outcomes = vec![Outcome::Raise, Outcome::Succeed];
     let (harness, host_a) = flaky_job_beside_a_scheduler(class);
     step_until(&harness, SimDuration::from_secs(10), |h| {
@@ -348,7 +348,7 @@ fn an_interval_retry_whose_zadd_reply_is_lost_is_still_reported() {
 #[test]
 fn r4_interval_retry_committed_half_way_runs_the_job_again_later() {
     let mut class = long_class("flaky", 5, Some(2));
-    class.retry_intervals_s = vec![60];
+    class.retry_intervals_s = [60].into();
     class.scripted_outcomes = vec![Outcome::Raise, Outcome::Succeed, Outcome::Succeed];
     // With the default 500 s the finished hash would be gone by the time of the cleaner's
     // run, and the stale wip entry would be skipped silently (§5.3).
@@ -528,7 +528,7 @@ fn r15_idle_warm_shutdown_loses_a_job_with_two_queues() {
 /// A job that fails once, then succeeds, with `Retry(max=2, interval=70)`.
 fn fails_once_then_retries_after_70_s() -> JobClass {
     let mut class = long_class("flaky", 5, Some(2));
-    class.retry_intervals_s = vec![70];
+    class.retry_intervals_s = [70].into();
     class.fail_attempts = vec![1];
     class
 }

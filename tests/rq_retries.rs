@@ -8,7 +8,7 @@ fn failing_class(max: i64, intervals: &[i64]) -> JobClass {
     let mut class = JobClass::simple("flaky", "default", SimDuration::from_millis(100));
     class.fail_probability = 1.0;
     class.retry_max = Some(max);
-    class.retry_intervals_s = intervals.to_vec();
+    class.retry_intervals_s = intervals.into();
     class
 }
 

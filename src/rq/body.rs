@@ -2,8 +2,10 @@
 //! workload class, deterministic in (seed, job id, execution number), so the same job fails
 //! on the same attempts whichever worker runs it.
 
+use std::rc::Rc;
+
 use crate::event::Name;
-use crate::rq::env::RqEnv;
+use crate::rq::env::{with_text, RqEnv};
 pub use crate::sim::DurationDist;
 use crate::sim::SimDuration;
 use rand::Rng;
@@ -31,7 +33,7 @@ pub struct JobClass {
     pub hang_probability: f64,
     /// `Retry(max, interval)`; `None` = no retry.
     pub retry_max: Option<i64>,
-    pub retry_intervals_s: Vec<i64>,
+    pub retry_intervals_s: Rc<[i64]>,
     pub enqueue_at_front_on_retry: bool,
     /// The `Retry(max, interval)` the job returns when its outcome is `ReturnRetry` (§3.8).
     pub return_retry_max: i64,
@@ -87,7 +89,7 @@ impl JobClass {
             return_retry_probability: 0.0,
             hang_probability: 0.0,
             retry_max: None,
-            retry_intervals_s: Vec::new(),
+            retry_intervals_s: Rc::from([]),
             enqueue_at_front_on_retry: false,
             return_retry_max: 0,
             return_retry_intervals_s: Vec::new(),
@@ -111,7 +113,8 @@ pub fn draw_attempt(
     job: &str,
     execution: u32,
 ) -> (SimDuration, Outcome) {
-    let mut rng = env.streams.stream(&format!("job/{job}/{execution}"));
+    let name = format_args!("job/{job}/{execution}");
+    let mut rng = with_text(name, |name| env.streams.stream(name));
     let duration = class.duration.sample(&mut rng);
     if let Some(outcome) = class
         .scripted_outcomes

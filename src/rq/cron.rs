@@ -263,7 +263,7 @@ async fn enqueue(ctx: &ProcCtx, state: &CronJobState) -> Result<(), RedisError> 
     let id = crate::event::job_id(ctx.env.next_job_number());
     let mut job = new_job(ctx, class, id.clone());
     let mut commands = vec![cmd!("SADD", keys::QUEUES, keys::queue(&job.origin))];
-    commands.extend(enqueue_commands(ctx, &mut job, class.at_front));
+    enqueue_commands(ctx, &mut job, class.at_front, &mut commands);
     let enqueued_at = unix_seconds(ctx.now_micros());
     let history = keys::cron_job_history(&spec.name);
     commands.extend([

@@ -3,14 +3,16 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
+use std::fmt;
 use std::rc::Rc;
 
+use arrayvec::ArrayString;
 use rand::Rng;
 
-use crate::event::{EventBus, EventContext, EventKind, Name};
+use crate::event::{name_of, EventBus, EventContext, EventKind, Name};
 use crate::net::{Client, ClientSettings, Network};
 use crate::rq::body::{DurationDist, JobClass};
-use crate::rq::job::utc_format;
+use crate::rq::job::{StampWriter, UtcStamp};
 use crate::rq::params::RqParams;
 use crate::sim::{HostId, Pid, RngStreams, Sim, SimDuration};
 
@@ -48,6 +50,8 @@ pub struct RqEnv {
     next_id: Cell<u64>,
     next_job: Cell<usize>,
     processes: RefCell<BTreeMap<Pid, ProcessInfo>>,
+    /// Every process's `utcnow`.
+    stamps: StampWriter,
 }
 
 impl RqEnv {
@@ -69,6 +73,7 @@ impl RqEnv {
             next_id: Cell::new(1),
             next_job: Cell::new(1),
             processes: RefCell::default(),
+            stamps: StampWriter::default(),
         })
     }
 
@@ -108,7 +113,7 @@ impl RqEnv {
     pub fn fresh_id(&self, prefix: &str) -> Name {
         let id = self.next_id.get();
         self.next_id.set(id + 1);
-        Name::from(format!("{prefix}{id}"))
+        name_of(format_args!("{prefix}{id}"))
     }
 
     /// One draw of a host cost (`[rq] worker_startup`, `horse_startup`, `horse_exit`) from
@@ -155,9 +160,19 @@ impl RqEnv {
 
     /// A uniformly random number in [0, 1) from the named stream of this job attempt.
     pub fn attempt_draw(&self, job: &str, execution: u32, what: &str) -> f64 {
-        self.streams
-            .stream(&format!("job/{job}/{execution}/{what}"))
-            .gen::<f64>()
+        let name = format_args!("job/{job}/{execution}/{what}");
+        with_text(name, |name| self.streams.stream(name)).gen::<f64>()
+    }
+}
+
+/// Lends `args`, formatted, to `use_text`: on the stack when it fits, as the names of
+/// streams and clients do (they are only hashed), else in a `String`. A job's draws and every
+/// process's client each name a stream, and the `String` was an allocation apiece.
+pub fn with_text<R>(args: fmt::Arguments<'_>, use_text: impl FnOnce(&str) -> R) -> R {
+    let mut text = ArrayString::<64>::new();
+    match fmt::Write::write_fmt(&mut text, args) {
+        Ok(()) => use_text(&text),
+        Err(_) => use_text(&fmt::format(args)),
     }
 }
 
@@ -177,7 +192,9 @@ impl ProcCtx {
             pod: pod.clone(),
             name: name.clone(),
             host,
-            redis: Rc::new(env.client(host, &format!("client/{name}"))),
+            redis: Rc::new(with_text(format_args!("client/{name}"), |stream| {
+                env.client(host, stream)
+            })),
         }
     }
 
@@ -200,8 +217,8 @@ impl ProcCtx {
     }
 
     /// `utcformat(now())`.
-    pub fn utcnow(&self) -> String {
-        utc_format(self.now_micros())
+    pub fn utcnow(&self) -> UtcStamp {
+        self.env.stamps.format(self.now_micros())
     }
 
     pub fn context(&self, queue: Option<&Name>, job: Option<&Name>) -> EventContext {
@@ -251,5 +268,18 @@ impl ProcCtx {
             error: error.to_string(),
         };
         self.emit(None, None, kind);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn with_text_lends_short_and_long_text_alike() {
+        let long = "x".repeat(100);
+        for text in ["client/worker-0.w1", long.as_str()] {
+            assert_eq!(with_text(format_args!("{text}"), str::to_string), text);
+        }
     }
 }

@@ -3,7 +3,7 @@
 //! kill, and what happens after the horse exits.
 
 use crate::cmd;
-use crate::event::{EventKind, Name};
+use crate::event::{name_of, EventKind, Name};
 use crate::net::RedisError;
 use crate::redis::Command;
 use crate::rq::env::{ProcCtx, ProcessInfo, Role};
@@ -133,7 +133,7 @@ impl Worker {
     /// `os.fork()`: the horse runs `main_work_horse` with the job as the worker fetched it.
     fn fork_work_horse(&mut self, job: &Job, execution: &Execution) -> crate::sim::Pid {
         let env = self.ctx.env.clone();
-        let name = Name::from(format!("{}:horse", self.name));
+        let name = name_of(format_args!("{}:horse", self.name));
         let horse_ctx = ProcCtx::new(&env, &self.ctx.pod, &name, self.ctx.host);
         let task = HorseTask {
             worker: self.name.clone(),

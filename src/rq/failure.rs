@@ -9,7 +9,7 @@ use crate::redis::Command;
 use crate::rq::env::ProcCtx;
 use crate::rq::job::Job;
 use crate::rq::keys;
-use crate::rq::queue::enqueue_commands;
+use crate::rq::queue::{enqueue_commands, PIPELINE_CAPACITY};
 use crate::rq::webhook::send_webhooks;
 
 /// One execution of a job: `rq:execution:<job>:<id>` and its `rq:wip:<q>` member.
@@ -21,8 +21,8 @@ pub struct Execution {
 
 impl Execution {
     /// The StartedJobRegistry member `<job>:<execution>`.
-    pub fn member(&self) -> String {
-        format!("{}:{}", self.job, self.id)
+    pub fn member(&self) -> crate::redis::Arg {
+        keys::started_member(&self.job, &self.id)
     }
 }
 
@@ -35,23 +35,23 @@ pub struct FailureSite<'a> {
     pub working_time_s: f64,
 }
 
-/// `StartedJobRegistry.remove_execution` and the worker-side cleanup.
+/// `StartedJobRegistry.remove_execution` and the worker-side cleanup, into a pipeline.
 pub fn execution_cleanup(
     worker: &Name,
     queue: &str,
     execution: Option<&Execution>,
-) -> Vec<Command> {
-    let mut commands = vec![cmd!("HDEL", keys::worker(worker), "current_job")];
+    pipeline: &mut Vec<Command>,
+) {
+    pipeline.push(cmd!("HDEL", keys::worker(worker), "current_job"));
     if let Some(execution) = execution {
-        commands.push(cmd!("DEL", keys::execution(&execution.job, &execution.id)));
-        commands.push(cmd!("ZREM", keys::started(queue), execution.member()));
-        commands.push(cmd!(
+        pipeline.push(cmd!("DEL", keys::execution(&execution.job, &execution.id)));
+        pipeline.push(cmd!("ZREM", keys::started(queue), execution.member()));
+        pipeline.push(cmd!(
             "ZREM",
             keys::executions(&execution.job),
             &execution.id
         ));
     }
-    commands
 }
 
 fn failure_counters(worker: &Name, working_time_s: f64) -> Vec<Command> {
@@ -76,7 +76,8 @@ pub async fn handle_job_failure(
 ) -> Result<(), RedisError> {
     let ctx = site.ctx;
     let queue = job.origin.clone();
-    let mut commands = execution_cleanup(site.worker, &queue, site.execution);
+    let mut commands = Vec::with_capacity(PIPELINE_CAPACITY);
+    execution_cleanup(site.worker, &queue, site.execution, &mut commands);
     commands.extend(failure_counters(site.worker, site.working_time_s));
     if !job.should_retry() {
         return fail_job(site, job, reason, commands).await;
@@ -129,7 +130,7 @@ pub fn failed_registry_commands(ctx: &ProcCtx, job: &mut Job, reason: &str) -> V
     let failure_ttl = job
         .failure_ttl_s
         .unwrap_or(ctx.params().failure_ttl.whole_secs() as i64);
-    job.status = "failed".to_string();
+    job.status = "failed".into();
     job.ended_at.get_or_insert_with(|| ctx.utcnow());
     vec![
         job.save_command(),
@@ -180,7 +181,7 @@ pub async fn retry_job(ctx: &ProcCtx, job: &mut Job) -> Result<RetryPlan, RedisE
     if interval_s <= 0 {
         let at_front = job.enqueue_at_front_on_retry;
         let mut commands = vec![cmd!("SADD", keys::QUEUES, keys::queue(&job.origin))];
-        commands.extend(enqueue_commands(ctx, job, at_front));
+        enqueue_commands(ctx, job, at_front, &mut commands);
         let pending_event = Some(EventKind::JobRetryRequeued { retries_left });
         return Ok(RetryPlan {
             commands,
@@ -188,7 +189,7 @@ pub async fn retry_job(ctx: &ProcCtx, job: &mut Job) -> Result<RetryPlan, RedisE
         });
     }
     let due_unix_s = (ctx.now_micros() + interval_s * 1_000_000).div_euclid(1_000_000);
-    job.status = "scheduled".to_string();
+    job.status = "scheduled".into();
     let retry_event = EventKind::JobRetryScheduled {
         due_unix_s,
         interval_s,

@@ -12,7 +12,7 @@ use crate::rq::failure::{
 };
 use crate::rq::job::{return_retry_interval_s, Job};
 use crate::rq::keys;
-use crate::rq::queue::enqueue_commands;
+use crate::rq::queue::{enqueue_commands, PIPELINE_CAPACITY};
 use crate::rq::repeat::{self, RepeatStep};
 use crate::rq::webhook::send_webhooks;
 use crate::sim::{SimDuration, SimTime};
@@ -161,12 +161,13 @@ async fn run_job_body(ctx: &ProcCtx, job: &Job) -> Ending {
 async fn prepare_job_execution(ctx: &ProcCtx, task: &mut HorseTask) -> Result<(), RedisError> {
     let (job, worker) = (&mut task.job, keys::worker(&task.worker));
     let now = ctx.utcnow();
-    job.status = "started".to_string();
+    job.status = "started".into();
     job.started_at = Some(now.clone());
     job.last_heartbeat = Some(now.clone());
-    job.worker_name = Some(task.worker.to_string());
+    job.worker_name = Some(task.worker.clone());
     let job_key = keys::job(&job.id);
-    let mut commands = vec![
+    let mut commands = Vec::with_capacity(7);
+    commands.extend([
         cmd!("HSET", &worker, "current_job", &job.id),
         cmd!("HSET", &worker, "current_job_working_time", 0),
         cmd!("HSET", &worker, "last_heartbeat", &now),
@@ -184,7 +185,7 @@ async fn prepare_job_execution(ctx: &ProcCtx, task: &mut HorseTask) -> Result<()
             "worker_name",
             &task.worker
         ),
-    ];
+    ]);
     if task.single_queue {
         commands.push(cmd!("LREM", keys::intermediate(&job.origin), 1, &job.id));
     }
@@ -267,12 +268,13 @@ fn success_commands(
     let worker = keys::worker(&task.worker);
     let working_time_s = ctx.sim().now().since(started).as_secs_f64();
     let job = &mut task.job;
-    job.status = "finished".to_string();
+    job.status = "finished".into();
     let result_ttl = job
         .result_ttl_s
         .unwrap_or(ctx.params().result_ttl.whole_secs() as i64);
     let job_key = keys::job(&job.id);
-    let mut commands = vec![
+    let mut commands = Vec::with_capacity(PIPELINE_CAPACITY);
+    commands.extend([
         cmd!("HINCRBY", &worker, "successful_job_count", 1),
         cmd!(
             "HINCRBYFLOAT",
@@ -293,7 +295,7 @@ fn success_commands(
             1
         ),
         cmd!("EXPIRE", keys::results(&job.id), result_ttl.max(1)),
-    ];
+    ]);
     let finished_score = if result_ttl < 0 {
         "+inf".to_string()
     } else {
@@ -318,11 +320,12 @@ fn success_commands(
         }
         None
     };
-    commands.extend(execution_cleanup(
+    execution_cleanup(
         &task.worker,
         &job.origin,
         Some(&task.execution),
-    ));
+        &mut commands,
+    );
     (commands, repeat)
 }
 
@@ -345,7 +348,13 @@ async fn handle_job_retry(
     let intervals = class
         .map(|c| c.return_retry_intervals_s.clone())
         .unwrap_or_default();
-    let mut commands = execution_cleanup(&task.worker, &task.job.origin, Some(&task.execution));
+    let mut commands = Vec::with_capacity(PIPELINE_CAPACITY);
+    execution_cleanup(
+        &task.worker,
+        &task.job.origin,
+        Some(&task.execution),
+        &mut commands,
+    );
     let job = &mut task.job;
     if job.number_of_retries >= max {
         commands.extend(failed_registry_commands(ctx, job, "MAX_RETRIES_EXCEEDED"));
@@ -355,12 +364,12 @@ async fn handle_job_retry(
     job.number_of_retries += 1;
     let retries_left = job.retries_left.unwrap_or(0);
     if interval_s <= 0 {
-        commands.extend(enqueue_commands(ctx, job, false));
+        enqueue_commands(ctx, job, false, &mut commands);
         let event = EventKind::JobRetryRequeued { retries_left };
         return commit_return_retry(ctx, task, started, commands, Some(event)).await;
     }
     let due_unix_s = (ctx.now_micros() + interval_s * 1_000_000).div_euclid(1_000_000);
-    job.status = "scheduled".to_string();
+    job.status = "scheduled".into();
     ctx.redis
         .call(cmd!("HSET", keys::job(&job.id), "status", "scheduled"))
         .await?;

@@ -4,7 +4,11 @@
 //! RQ's `Job.save` writes the whole mapping in one `HSET`: whoever saves a stale copy
 //! overwrites every field (§9 R12). [`Job::mapping`] is that mapping.
 
+use std::borrow::Cow;
+use std::cell::Cell;
 use std::rc::Rc;
+
+use arrayvec::ArrayString;
 
 use crate::cmd;
 use crate::event::Name;
@@ -18,13 +22,14 @@ pub struct Job {
     pub origin: Name,
     /// `func_name`: the workload class whose body simrq runs.
     pub func_name: Name,
-    pub status: String,
-    pub created_at: String,
-    pub enqueued_at: Option<String>,
-    pub started_at: Option<String>,
-    pub ended_at: Option<String>,
-    pub last_heartbeat: Option<String>,
-    pub worker_name: Option<String>,
+    /// `JobStatus`: one of RQ's constants, unless a hash held something else.
+    pub status: Cow<'static, str>,
+    pub created_at: UtcStamp,
+    pub enqueued_at: Option<UtcStamp>,
+    pub started_at: Option<UtcStamp>,
+    pub ended_at: Option<UtcStamp>,
+    pub last_heartbeat: Option<UtcStamp>,
+    pub worker_name: Option<Name>,
     /// Seconds; -1 = no timeout; `None` = the queue's default (180 s).
     pub timeout_s: Option<i64>,
     pub result_ttl_s: Option<i64>,
@@ -32,7 +37,8 @@ pub struct Job {
     pub ttl_s: Option<i64>,
     /// `Retry.max` left; `None` when the job has no Retry.
     pub retries_left: Option<i64>,
-    pub retry_intervals_s: Vec<i64>,
+    /// Shared with the job's class, so that creating and copying a job copies no list.
+    pub retry_intervals_s: Rc<[i64]>,
     pub enqueue_at_front_on_retry: bool,
     pub enqueue_at_front: bool,
     /// Return-value retries so far (§3.8).
@@ -55,7 +61,7 @@ impl Job {
     /// Calls `visit` with each field of [`Job::mapping`] in order, lending the values instead
     /// of building a `String` for each: saving a job is on every job's hot path.
     fn visit_mapping(&self, mut visit: impl FnMut(&'static str, FieldValue<'_>)) {
-        use FieldValue::{Int, Text};
+        use FieldValue::{Int, Intervals, Text};
         visit("origin", Text(&self.origin));
         visit("func_name", Text(&self.func_name));
         visit("status", Text(&self.status));
@@ -67,11 +73,11 @@ impl Job {
             Text(flag(self.enqueue_at_front_on_retry)),
         );
         let optional_text = [
-            ("enqueued_at", &self.enqueued_at),
-            ("started_at", &self.started_at),
-            ("ended_at", &self.ended_at),
-            ("last_heartbeat", &self.last_heartbeat),
-            ("worker_name", &self.worker_name),
+            ("enqueued_at", self.enqueued_at.as_deref()),
+            ("started_at", self.started_at.as_deref()),
+            ("ended_at", self.ended_at.as_deref()),
+            ("last_heartbeat", self.last_heartbeat.as_deref()),
+            ("worker_name", self.worker_name.as_deref()),
         ];
         for (field, value) in optional_text {
             if let Some(value) = value {
@@ -91,17 +97,14 @@ impl Job {
             }
         }
         if self.retries_left.is_some() {
-            visit(
-                "retry_intervals",
-                Text(&format_intervals(&self.retry_intervals_s)),
-            );
+            visit("retry_intervals", Intervals(&self.retry_intervals_s));
         }
         // `Job.to_dict` writes both only for a job with a `Repeat` (the count even at 0).
         if let Some(left) = self.repeats_left {
             visit("repeats_left", Int(left));
         }
         if let Some(intervals) = &self.repeat_intervals_s {
-            visit("repeat_intervals", Text(&format_intervals(intervals)));
+            visit("repeat_intervals", Intervals(intervals));
         }
     }
 
@@ -114,6 +117,7 @@ impl Job {
             command.0.push(match value {
                 FieldValue::Text(text) => text.into_arg(),
                 FieldValue::Int(number) => number.into_arg(),
+                FieldValue::Intervals(intervals) => intervals_word(intervals),
             });
         });
         command
@@ -130,27 +134,26 @@ impl Job {
                 .and_then(|pair| pair.get(1))
                 .map(AsRef::as_ref)
         };
-        let get = |name: &str| field(name).map(str::to_string);
+        let stamp = |name: &str| field(name).map(UtcStamp::new);
         let int = |name: &str| field(name).and_then(|v| v.parse::<i64>().ok());
         Some(Job {
             id: Name::from(id),
             origin: Name::from(field("origin").unwrap_or("")),
             func_name: Name::from(field("func_name").unwrap_or("")),
-            status: get("status").unwrap_or_default(),
-            created_at: get("created_at").unwrap_or_default(),
-            enqueued_at: get("enqueued_at"),
-            started_at: get("started_at"),
-            ended_at: get("ended_at"),
-            last_heartbeat: get("last_heartbeat"),
-            worker_name: get("worker_name"),
+            status: status(field("status").unwrap_or("")),
+            created_at: stamp("created_at").unwrap_or_else(|| UtcStamp::new("")),
+            enqueued_at: stamp("enqueued_at"),
+            started_at: stamp("started_at"),
+            ended_at: stamp("ended_at"),
+            last_heartbeat: stamp("last_heartbeat"),
+            worker_name: field("worker_name").map(Name::from),
             timeout_s: int("timeout"),
             result_ttl_s: int("result_ttl"),
             failure_ttl_s: int("failure_ttl"),
             ttl_s: int("ttl"),
             retries_left: int("retries_left"),
             retry_intervals_s: field("retry_intervals")
-                .map(parse_intervals)
-                .unwrap_or_default(),
+                .map_or_else(|| Rc::from([]), |v| parse_intervals(v).into()),
             enqueue_at_front_on_retry: field("enqueue_at_front_on_retry") == Some("1"),
             enqueue_at_front: field("enqueue_at_front") == Some("1"),
             number_of_retries: int("number_of_retries").unwrap_or(0),
@@ -228,6 +231,8 @@ const MAPPING_FIELDS: usize = 20;
 enum FieldValue<'a> {
     Text(&'a str),
     Int(i64),
+    /// A list of seconds, written as Python's `json.dumps` writes it: `[10, 30, 60]`.
+    Intervals(&'a [i64]),
 }
 
 impl std::fmt::Display for FieldValue<'_> {
@@ -235,7 +240,26 @@ impl std::fmt::Display for FieldValue<'_> {
         match self {
             FieldValue::Text(text) => f.write_str(text),
             FieldValue::Int(number) => write!(f, "{number}"),
+            FieldValue::Intervals(intervals) => f.write_str(&intervals_word(intervals)),
         }
+    }
+}
+
+/// RQ's `JobStatus` values as constants, anything else as read.
+fn status(text: &str) -> Cow<'static, str> {
+    const STATUSES: [&str; 8] = [
+        "queued",
+        "finished",
+        "failed",
+        "started",
+        "deferred",
+        "scheduled",
+        "stopped",
+        "canceled",
+    ];
+    match STATUSES.iter().find(|known| **known == text) {
+        Some(known) => Cow::Borrowed(known),
+        None => Cow::Owned(text.to_string()),
     }
 }
 
@@ -247,19 +271,29 @@ fn flag(value: bool) -> &'static str {
     }
 }
 
-/// Python's `json.dumps` of a list of ints: `[10, 30, 60]`.
-fn format_intervals(intervals: &[i64]) -> String {
-    use std::fmt::Write;
-    let mut text = String::with_capacity(2 + 6 * intervals.len());
+/// Python's `json.dumps` of a list of ints, `[10, 30, 60]`, as one command word. Written on
+/// the stack without the formatting machinery, which cost more than the rest of saving a job,
+/// then copied into the word (inline for a short list).
+fn intervals_word(intervals: &[i64]) -> crate::redis::Arg {
+    let mut text = ArrayString::<64>::new();
     text.push('[');
     for (index, interval) in intervals.iter().enumerate() {
-        if index > 0 {
-            text.push_str(", ");
+        let separator = if index == 0 { "" } else { ", " };
+        let number = interval.into_arg();
+        if text.try_push_str(separator).is_err() || text.try_push_str(&number).is_err() {
+            return long_intervals_word(intervals);
         }
-        write!(text, "{interval}").expect("writing to a String cannot fail");
     }
-    text.push(']');
-    text
+    if text.try_push(']').is_err() {
+        return long_intervals_word(intervals);
+    }
+    crate::redis::Arg::new(text)
+}
+
+/// [`intervals_word`] of a list too long for the stack.
+fn long_intervals_word(intervals: &[i64]) -> crate::redis::Arg {
+    let numbers: Vec<String> = intervals.iter().map(i64::to_string).collect();
+    crate::redis::Arg::from(format!("[{}]", numbers.join(", ")))
 }
 
 fn parse_intervals(text: &str) -> Vec<i64> {
@@ -271,9 +305,9 @@ fn parse_intervals(text: &str) -> Vec<i64> {
 
 /// `rq/utils.py utcformat`: `%Y-%m-%dT%H:%M:%S.%fZ` of a Unix time in microseconds.
 ///
-/// Written digit by digit: RQ stamps several of these on every job, and `format!` made this
-/// one of the simulation's hottest functions.
-pub fn utc_format(unix_micros: i64) -> String {
+/// Written digit by digit into a [`UtcStamp`] on the stack: RQ stamps several of these on
+/// every job, and `format!` made this one of the simulation's hottest functions.
+pub fn utc_format(unix_micros: i64) -> UtcStamp {
     let seconds = unix_micros.div_euclid(1_000_000);
     let micros = unix_micros.rem_euclid(1_000_000);
     let (days, second_of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
@@ -281,9 +315,9 @@ pub fn utc_format(unix_micros: i64) -> String {
     let (hour, minute) = (second_of_day / 3_600, second_of_day / 60 % 60);
     let second = second_of_day % 60;
     if !(0..=9_999).contains(&year) {
-        return format!(
+        return UtcStamp::new(&format!(
             "{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{micros:06}Z"
-        );
+        ));
     }
     let mut text = *b"0000-00-00T00:00:00.000000Z";
     write_digits(&mut text[0..4], year);
@@ -293,7 +327,120 @@ pub fn utc_format(unix_micros: i64) -> String {
     write_digits(&mut text[14..16], minute);
     write_digits(&mut text[17..19], second);
     write_digits(&mut text[20..26], micros);
-    String::from_utf8(text.to_vec()).expect("digits and separators are ASCII")
+    UtcStamp::new(std::str::from_utf8(&text).expect("digits and separators are ASCII"))
+}
+
+/// The text of a [`utc_format`] timestamp, kept inline so that making and copying one
+/// allocates nothing: a stamp is 27 bytes, too long for a command word's inline space, so
+/// a `String` per stamp was an allocation beside each copy into a command.
+///
+/// Any text of up to [`UtcStamp::CAPACITY`] bytes fits, so a job hash's field reads back
+/// exactly whatever it holds; longer text, which only a hash RQ did not write could hold,
+/// lives on the heap.
+#[derive(Clone, PartialEq, Eq)]
+pub enum UtcStamp {
+    Inline(ArrayString<{ UtcStamp::CAPACITY }>),
+    Long(Rc<str>),
+}
+
+impl UtcStamp {
+    /// Enough for every year `utc_format` can write (up to 29 bytes).
+    pub const CAPACITY: usize = 30;
+
+    pub fn new(text: &str) -> UtcStamp {
+        match ArrayString::from(text) {
+            Ok(inline) => UtcStamp::Inline(inline),
+            Err(_) => UtcStamp::Long(Rc::from(text)),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            UtcStamp::Inline(text) => text,
+            UtcStamp::Long(text) => text,
+        }
+    }
+}
+
+impl std::ops::Deref for UtcStamp {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for UtcStamp {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::fmt::Display for UtcStamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Debug for UtcStamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl PartialEq<&str> for UtcStamp {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+/// A stamp as a command word (`cmd!("HSET", key, "last_heartbeat", ctx.utcnow())`).
+impl IntoArg for UtcStamp {
+    fn into_arg(self) -> crate::redis::Arg {
+        crate::redis::Arg::new(self.as_str())
+    }
+}
+
+/// [`utc_format`] for the many stamps of a simulation: the text up to the minute
+/// (`2026-01-01T01:01:`) is kept from the previous stamp, so most stamps write only their
+/// seconds and microseconds. RQ stamps a job several times, and the calendar and the check
+/// that the bytes are text were most of `utc_format`'s cost.
+#[derive(Default)]
+pub struct StampWriter {
+    /// The minute (whole minutes since the epoch) of the latest stamp, and its text up to
+    /// the seconds.
+    minute: Cell<Option<(i64, ArrayString<MINUTE_TEXT>)>>,
+}
+
+/// `2026-01-01T01:01:`: a stamp's text before its seconds.
+const MINUTE_TEXT: usize = 17;
+
+impl StampWriter {
+    /// `utc_format(unix_micros)`, to the byte.
+    pub fn format(&self, unix_micros: i64) -> UtcStamp {
+        let minute = unix_micros.div_euclid(60_000_000);
+        let prefix = match self.minute.get() {
+            Some((cached, prefix)) if cached == minute => prefix,
+            _ => {
+                let stamp = utc_format(unix_micros);
+                // A year past 9999 makes a longer text; RQ's dates never get there.
+                let Some(prefix) = stamp.get(..MINUTE_TEXT).filter(|_| stamp.len() == 27) else {
+                    return stamp;
+                };
+                let prefix = ArrayString::from(prefix).expect("the prefix fits");
+                self.minute.set(Some((minute, prefix)));
+                prefix
+            }
+        };
+        let micros_of_minute = unix_micros.rem_euclid(60_000_000);
+        let mut rest = *b"00.000000Z";
+        write_digits(&mut rest[0..2], micros_of_minute / 1_000_000);
+        write_digits(&mut rest[3..9], micros_of_minute % 1_000_000);
+        let mut text = ArrayString::new();
+        text.push_str(&prefix);
+        text.push_str(std::str::from_utf8(&rest).expect("digits and separators are ASCII"));
+        UtcStamp::Inline(text)
+    }
 }
 
 /// Writes the last `slot.len()` decimal digits of `value` (not negative) into `slot`,
@@ -330,7 +477,7 @@ mod tests {
             origin: Name::from("default"),
             func_name: Name::from("default"),
             status: "queued".into(),
-            created_at: String::new(),
+            created_at: UtcStamp::new(""),
             enqueued_at: None,
             started_at: None,
             ended_at: None,
@@ -341,7 +488,7 @@ mod tests {
             failure_ttl_s: None,
             ttl_s: None,
             retries_left: Some(retries_left),
-            retry_intervals_s: intervals.to_vec(),
+            retry_intervals_s: intervals.into(),
             enqueue_at_front_on_retry: false,
             enqueue_at_front: false,
             number_of_retries: 0,
@@ -423,6 +570,56 @@ mod tests {
         assert_eq!(successive(3, &[5, 10, 20, 40]), [20, 10, 5]);
         assert_eq!(successive(2, &[7]), [7, 7]);
         assert_eq!(successive(2, &[]), [0, 0]);
+    }
+
+    /// A hash field reads back as it was written, short or long.
+    #[test]
+    fn a_stamp_keeps_any_text() {
+        for text in [
+            "",
+            "2026-01-01T01:01:01.000123Z",
+            &"9".repeat(UtcStamp::CAPACITY + 1),
+        ] {
+            assert_eq!(UtcStamp::new(text), text);
+        }
+        assert!(matches!(utc_format(i64::MAX), UtcStamp::Inline(_)));
+    }
+
+    /// Minutes kept or not, forwards, backwards (hosts' clocks differ) and on either side of
+    /// a minute's end, the writer gives `utc_format`'s text.
+    #[test]
+    fn the_stamp_writer_writes_what_utc_format_writes() {
+        let writer = StampWriter::default();
+        let minute = 60_000_000;
+        let start = 1_767_225_600_000_000 + 7 * minute;
+        let times = [
+            0,
+            1,
+            minute - 1,
+            minute,
+            59_999_999,
+            -1,
+            3 * minute + 123_456,
+            2,
+        ];
+        for unix_micros in times
+            .map(|offset| start + offset)
+            .into_iter()
+            .chain([0, -1])
+        {
+            assert_eq!(writer.format(unix_micros), utc_format(unix_micros));
+        }
+        let far = 253_402_300_800_000_000;
+        assert_eq!(writer.format(far), utc_format(far));
+    }
+
+    #[test]
+    fn intervals_are_written_as_json_dumps_writes_them() {
+        assert_eq!(intervals_word(&[]), "[]");
+        assert_eq!(intervals_word(&[10, 30, 60]), "[10, 30, 60]");
+        let long: Vec<i64> = (0..40).map(|n| n * 1_000).collect();
+        let numbers: Vec<String> = long.iter().map(i64::to_string).collect();
+        assert_eq!(intervals_word(&long), format!("[{}]", numbers.join(", ")));
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! [`join`] rather than `format!`: keys are named for nearly every command RQ sends, and the
 //! formatting machinery costs several times the copy.
 
+use arrayvec::ArrayString;
+
 use crate::redis::Arg;
 
 pub const QUEUES: &str = "rq:queues";
@@ -53,6 +55,11 @@ pub fn started(queue: &str) -> Arg {
     join(&["rq:wip:", queue])
 }
 
+/// A StartedJobRegistry member: `<job>:<execution>`.
+pub fn started_member(job: &str, execution: &str) -> Arg {
+    join(&[job, ":", execution])
+}
+
 pub fn scheduled(queue: &str) -> Arg {
     join(&["rq:scheduled:", queue])
 }
@@ -97,11 +104,13 @@ pub fn maintenance_lock(queue: &str) -> Arg {
     join(&["rq:clean_registries:", queue])
 }
 
-/// The concatenation of `parts`, allocated at most once.
+/// The concatenation of `parts`, allocated at most once. Joined on the stack, then copied
+/// into the word at once: each `push_str` on an `Arg` costs several times a plain copy, and
+/// this runs for nearly every command.
 fn join(parts: &[&str]) -> Arg {
-    let mut name = Arg::with_capacity(parts.iter().map(|part| part.len()).sum());
-    for part in parts {
-        name.push_str(part);
+    let mut name = ArrayString::<64>::new();
+    if parts.iter().all(|part| name.try_push_str(part).is_ok()) {
+        return Arg::new(name);
     }
-    name
+    Arg::from(parts.concat())
 }

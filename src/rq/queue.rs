@@ -11,13 +11,20 @@ use crate::rq::job::Job;
 use crate::rq::keys;
 use crate::sim::SimDuration;
 
+/// Room for the commands of a job's end (success, failure or retry), so that its pipeline is
+/// allocated once rather than grown.
+pub const PIPELINE_CAPACITY: usize = 16;
+
+/// The most commands `Queue.enqueue`'s pipeline holds: SADD, then [`enqueue_commands`].
+const ENQUEUE_COMMANDS: usize = 5;
+
 /// A new job of `class`, as `Job.create` builds it.
 pub fn new_job(ctx: &ProcCtx, class: &JobClass, id: Name) -> Job {
     Job {
         id,
         origin: class.queue.clone(),
         func_name: class.name.clone(),
-        status: "queued".to_string(),
+        status: "queued".into(),
         created_at: ctx.utcnow(),
         enqueued_at: None,
         started_at: None,
@@ -29,7 +36,7 @@ pub fn new_job(ctx: &ProcCtx, class: &JobClass, id: Name) -> Job {
         failure_ttl_s: class.failure_ttl_s,
         ttl_s: class.ttl_s,
         retries_left: class.retry_max,
-        retry_intervals_s: class.retry_intervals_s.as_slice().into(),
+        retry_intervals_s: class.retry_intervals_s.clone(),
         enqueue_at_front_on_retry: class.enqueue_at_front_on_retry,
         enqueue_at_front: class.at_front,
         number_of_retries: 0,
@@ -42,28 +49,26 @@ pub fn new_job(ctx: &ProcCtx, class: &JobClass, id: Name) -> Job {
     }
 }
 
-/// `Queue._enqueue_job` into a pipeline: status queued, the saved mapping, the push.
-pub fn enqueue_commands(ctx: &ProcCtx, job: &mut Job, at_front: bool) -> Vec<Command> {
-    job.status = "queued".to_string();
+/// `Queue._enqueue_job(job, pipeline)`: status queued, the saved mapping, the push.
+pub fn enqueue_commands(ctx: &ProcCtx, job: &mut Job, at_front: bool, pipeline: &mut Vec<Command>) {
+    job.status = "queued".into();
     job.enqueued_at = Some(ctx.utcnow());
-    let mut commands = vec![
-        cmd!("HSET", keys::job(&job.id), "status", "queued"),
-        job.save_command(),
-    ];
+    pipeline.push(cmd!("HSET", keys::job(&job.id), "status", "queued"));
+    pipeline.push(job.save_command());
     if let Some(ttl) = job.ttl_s {
-        commands.push(cmd!("EXPIRE", keys::job(&job.id), ttl));
+        pipeline.push(cmd!("EXPIRE", keys::job(&job.id), ttl));
     }
     let push = if at_front { "LPUSH" } else { "RPUSH" };
-    commands.push(cmd!(push, keys::queue(&job.origin), &job.id));
-    commands
+    pipeline.push(cmd!(push, keys::queue(&job.origin), &job.id));
 }
 
 /// `Queue.enqueue`: `[TX] SADD rq:queues; HSET …; RPUSH` (LPUSH with `at_front`).
 pub async fn enqueue(ctx: &ProcCtx, class: &JobClass) -> Result<Name, RedisError> {
     let id = crate::event::job_id(ctx.env.next_job_number());
     let mut job = new_job(ctx, class, id.clone());
-    let mut commands = vec![cmd!("SADD", keys::QUEUES, keys::queue(&job.origin))];
-    commands.extend(enqueue_commands(ctx, &mut job, class.at_front));
+    let mut commands = Vec::with_capacity(ENQUEUE_COMMANDS);
+    commands.push(cmd!("SADD", keys::QUEUES, keys::queue(&job.origin)));
+    enqueue_commands(ctx, &mut job, class.at_front, &mut commands);
     let enqueued = EventKind::JobEnqueued {
         source: EnqueueSource::Producer,
         at_front: class.at_front,
@@ -87,7 +92,7 @@ pub async fn enqueue_in(
 ) -> Result<Name, RedisError> {
     let id = crate::event::job_id(ctx.env.next_job_number());
     let mut job = new_job(ctx, class, id.clone());
-    job.status = "scheduled".to_string();
+    job.status = "scheduled".into();
     let due = (ctx.now_micros() + delay.as_micros() as i64).div_euclid(1_000_000);
     let zadd = cmd!("ZADD", keys::scheduled(&job.origin), due, &id);
     ctx.redis.call(zadd).await?;
@@ -111,7 +116,7 @@ pub(crate) fn created(ctx: &ProcCtx, class: &JobClass) -> EventKind {
     let default_timeout = ctx.params().default_job_timeout.whole_secs() as i64;
     EventKind::JobCreated {
         retry_max: class.retry_max.unwrap_or(0),
-        retry_intervals_s: class.retry_intervals_s.as_slice().into(),
+        retry_intervals_s: class.retry_intervals_s.clone(),
         job_timeout_s: class.job_timeout_s.unwrap_or(default_timeout),
         repeat_times: class.repeat.as_ref().map_or(0, |repeat| repeat.times),
     }

@@ -38,13 +38,13 @@ pub fn schedule(ctx: &ProcCtx, job: &mut Job, pipeline: &mut Vec<Command>) -> Re
     pipeline.push(job.save_command());
     if interval_s == 0 {
         // `_enqueue_job(job, pipeline)`: no `at_front`, and no SADD of `rq:queues`.
-        pipeline.extend(enqueue_commands(ctx, job, false));
+        enqueue_commands(ctx, job, false, pipeline);
         return RepeatStep::Requeued(EventKind::JobRepeatRequeued { repeats_left });
     }
     // `datetime.now() + timedelta(seconds=interval)`, floored to a Unix second by
     // `ScheduledJobRegistry.schedule` (`calendar.timegm`).
     let due_unix_s = (ctx.now_micros() + interval_s * 1_000_000).div_euclid(1_000_000);
-    job.status = "scheduled".to_string();
+    job.status = "scheduled".into();
     pipeline.push(cmd!("SADD", keys::QUEUES, keys::queue(&job.origin)));
     pipeline.push(cmd!("HSET", keys::job(&job.id), "status", "scheduled"));
     pipeline.push(job.save_command());

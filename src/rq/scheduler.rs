@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::rc::Rc;
 
 use crate::cmd;
-use crate::event::{EnqueueSource, EventContext, EventKind, LockView, Name};
+use crate::event::{name_of, EnqueueSource, EventContext, EventKind, LockView, Name};
 use crate::net::RedisError;
 use crate::redis::{Command, IntoArg, Reply};
 use crate::rq::env::{ProcCtx, ProcessInfo, Role, RqEnv};
@@ -124,7 +124,7 @@ impl RqScheduler {
     /// `RQScheduler.start`: forks the scheduler process (same pod, child of the worker).
     pub fn start(&mut self, ctx: &ProcCtx) {
         let env = ctx.env.clone();
-        let process_name = Name::from(format!("{}:scheduler", self.worker_process));
+        let process_name = name_of(format_args!("{}:scheduler", self.worker_process));
         let child = ProcCtx::new(&env, &self.pod, &process_name, self.host);
         let copy = self.clone();
         let sim = env.sim.clone();
@@ -501,7 +501,7 @@ fn enqueue_transaction(
     for mut job in jobs.into_iter().flatten() {
         job.timeout_s.get_or_insert(default_timeout);
         let at_front = job.should_enqueue_at_front();
-        commands.extend(enqueue_commands(ctx, &mut job, at_front));
+        enqueue_commands(ctx, &mut job, at_front, &mut commands);
         moved.push((job.id.clone(), at_front));
     }
     let scheduled_key = keys::scheduled(queue);
