@@ -186,13 +186,16 @@ pub fn hexists(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
 }
 
 pub fn hdel(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
-    let removed = match db.write::<Hash>(now, &args[0]) {
+    let (removed, emptied) = match db.write::<Hash>(now, &args[0]) {
         Ok(None) => return Reply::Int(0),
-        Ok(Some(hash)) => args[1..].iter().filter(|field| hash.remove(field)).count(),
+        Ok(Some(hash)) => {
+            let removed = args[1..].iter().filter(|field| hash.remove(field)).count();
+            (removed, hash.is_empty())
+        }
         Err(reply) => return reply,
     };
     if removed > 0 {
-        db.modified(&args[0]);
+        db.modified(&args[0], emptied);
     }
     Reply::Int(removed as i64)
 }
@@ -244,7 +247,8 @@ fn store_field(db: &mut Db, now: SimTime, args: &[Arg], value: &str) {
     if let Ok(hash) = db.write_or_create::<Hash>(now, &args[0]) {
         hash.set(&args[1], value);
     }
-    db.modified(&args[0]);
+    // The hash holds the field just set: not empty.
+    db.modified(&args[0], false);
 }
 
 #[cfg(test)]
