@@ -70,6 +70,15 @@ pub struct Entry {
     pub expire_at: Option<SimTime>,
 }
 
+/// What [`Db::change_expiry`] does with a live key's TTL.
+pub enum ExpiryChange {
+    Keep,
+    /// A new TTL (`None`: none).
+    Set(Option<SimTime>),
+    /// The key goes, as EXPIRE with a time already past does.
+    Delete,
+}
+
 /// The stored keys, with absolute expiry times (what a snapshot holds).
 #[derive(Clone, Debug, Default)]
 pub struct Keys {
@@ -175,6 +184,40 @@ impl Db {
     /// Sets or clears the TTL of an existing key.
     pub fn set_expiry(&mut self, key: &str, expire_at: Option<SimTime>) {
         self.keys.set_expiry(key, expire_at);
+    }
+
+    /// EXPIRE's and PERSIST's lookup: `decide` sees the TTL of `key` (`None`: no TTL) if it is
+    /// live and says what to do with it; WATCHers see a change. False if the key is missing
+    /// or has just expired (which removes it) or `decide` kept the TTL. One lookup, where
+    /// [`Db::expiry_of`] then [`Db::set_expiry`] take two.
+    pub fn change_expiry(
+        &mut self,
+        now: SimTime,
+        key: &str,
+        decide: impl FnOnce(Option<SimTime>) -> ExpiryChange,
+    ) -> bool {
+        let Some(entry) = self.keys.entries.get_mut(key) else {
+            return false;
+        };
+        if entry.expire_at.is_some_and(|at| at <= now) {
+            self.keys.remove(key);
+            self.watch.touch(key);
+            return false;
+        }
+        match decide(entry.expire_at) {
+            ExpiryChange::Keep => return false,
+            ExpiryChange::Set(expire_at) => {
+                if entry.expire_at != expire_at {
+                    entry.expire_at = expire_at;
+                    self.keys.index_expiry(key, expire_at);
+                }
+            }
+            ExpiryChange::Delete => {
+                self.keys.remove(key);
+            }
+        }
+        self.watch.touch(key);
+        true
     }
 
     /// A write changed `key` and left its collection `emptied` or not: WATCHers see it, and an
@@ -299,6 +342,11 @@ impl Keys {
             return;
         }
         entry.expire_at = expire_at;
+        self.index_expiry(key, expire_at);
+    }
+
+    /// Adds the row of a TTL just given to `key` (its old row, if any, goes stale).
+    fn index_expiry(&mut self, key: &str, expire_at: Option<SimTime>) {
         if let Some(at) = expire_at {
             self.expiry.push(Reverse((at, Arg::from(key))));
             self.compact_expiry_if_mostly_stale();
