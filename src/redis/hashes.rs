@@ -235,11 +235,12 @@ pub fn hincrbyfloat(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     if increment.is_infinite() {
         return errors::reply(errors::NAN_OR_INFINITY);
     }
+    // A copy (the hash is written below), inline for the usual short numbers.
     let current = match db.read::<Hash>(now, &args[0]) {
-        Ok(hash) => hash.and_then(|h| h.get(&args[1])).map(str::to_string),
+        Ok(hash) => hash.and_then(|h| h.get(&args[1])).map(Arg::from),
         Err(reply) => return reply,
     };
-    let current_text = current.unwrap_or_else(|| "0".to_string());
+    let current_text = current.unwrap_or_else(|| Arg::const_new("0"));
     let Some(current) = parse_float(&current_text) else {
         return errors::reply(errors::HASH_NOT_FLOAT);
     };
