@@ -3,7 +3,7 @@
 
 use crate::redis::arg::Arg;
 use crate::redis::errors;
-use crate::redis::keyspace::{Db, Value};
+use crate::redis::keyspace::{Db, ExpiryChange, Value};
 use crate::redis::numbers::parse_int;
 use crate::redis::reply::Reply;
 use crate::sim::SimTime;
@@ -212,21 +212,17 @@ fn expire_command(db: &mut Db, now: SimTime, args: &[Arg], seconds: bool) -> Rep
     if millis > i64::MAX as i128 - now.as_micros() as i128 / MICROS_PER_MILLI {
         return errors::invalid_expire(name);
     }
-    let key = &args[0];
-    let Some(current) = db.expiry_of(now, key) else {
-        return Reply::Int(0);
-    };
     let new_at = now.as_micros() as i128 + millis * MICROS_PER_MILLI;
-    if !condition.allows(new_at, current) {
-        return Reply::Int(0);
-    }
-    if new_at <= now.as_micros() as i128 {
-        db.delete(now, key);
-    } else {
-        db.set_expiry(key, Some(micros_after(now, millis)));
-        db.watch.touch(key);
-    }
-    Reply::Int(1)
+    let changed = db.change_expiry(now, &args[0], |current| {
+        if !condition.allows(new_at, current) {
+            ExpiryChange::Keep
+        } else if new_at <= now.as_micros() as i128 {
+            ExpiryChange::Delete
+        } else {
+            ExpiryChange::Set(Some(micros_after(now, millis)))
+        }
+    });
+    Reply::Int(changed.into())
 }
 
 pub fn expire(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
@@ -258,14 +254,11 @@ pub fn pttl(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
 }
 
 pub fn persist(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
-    match db.expiry_of(now, &args[0]) {
-        Some(Some(_)) => {
-            db.set_expiry(&args[0], None);
-            db.watch.touch(&args[0]);
-            Reply::Int(1)
-        }
-        _ => Reply::Int(0),
-    }
+    let changed = db.change_expiry(now, &args[0], |current| match current {
+        Some(_) => ExpiryChange::Set(None),
+        None => ExpiryChange::Keep,
+    });
+    Reply::Int(changed.into())
 }
 
 #[cfg(test)]
@@ -390,6 +383,60 @@ mod tests {
             run0(&mut s, &["EXPIRE", "k", "5", "FOO"]),
             err("ERR Unsupported option FOO")
         );
+    }
+
+    /// EXPIRE and PERSIST decide and write in one lookup (`Db::change_expiry`): a change
+    /// (a new TTL, a deletion, an expired key removed) must abort a WATCHer's EXEC, and a
+    /// refusal must not.
+    #[test]
+    fn expire_and_persist_abort_watchers_exactly_when_they_change_the_key() {
+        // (setup, write, its reply, whether the WATCHer's EXEC aborts)
+        let cases: &[(&[&str], &[&str], i64, bool)] = &[
+            (
+                &["SET", "k", "v", "EX", "10"],
+                &["EXPIRE", "k", "20"],
+                1,
+                true,
+            ),
+            (
+                &["SET", "k", "v", "EX", "10"],
+                &["EXPIRE", "k", "20", "NX"],
+                0,
+                false,
+            ),
+            (
+                &["SET", "k", "v", "EX", "10"],
+                &["EXPIRE", "k", "5", "GT"],
+                0,
+                false,
+            ),
+            (&["SET", "k", "v"], &["EXPIRE", "k", "0"], 1, true),
+            (&["SET", "k", "v"], &["PEXPIRE", "k", "500", "XX"], 0, false),
+            (&["SET", "k", "v", "EX", "10"], &["PERSIST", "k"], 1, true),
+            (&["SET", "k", "v"], &["PERSIST", "k"], 0, false),
+            // Expired by the time of the write: removed, which WATCHers see.
+            (
+                &["SET", "k", "v", "PX", "1"],
+                &["EXPIRE", "k", "20"],
+                0,
+                true,
+            ),
+            (&["SET", "other", "v"], &["EXPIRE", "k", "20"], 0, false),
+        ];
+        for (setup, write, reply, aborts) in cases {
+            let mut s = Server::new();
+            run0(&mut s, setup);
+            run0(&mut s, &["WATCH", "k"]);
+            let later = at(0.5);
+            assert_eq!(
+                run(&mut s, later, B, write),
+                Reply::Int(*reply),
+                "{write:?}"
+            );
+            run(&mut s, later, A, &["MULTI"]);
+            let exec = run(&mut s, later, A, &["EXEC"]);
+            assert_eq!(exec == Reply::NilArray, *aborts, "{setup:?} {write:?}");
+        }
     }
 
     #[test]

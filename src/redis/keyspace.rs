@@ -70,6 +70,15 @@ pub struct Entry {
     pub expire_at: Option<SimTime>,
 }
 
+/// What [`Db::change_expiry`] does with a live key's TTL.
+pub enum ExpiryChange {
+    Keep,
+    /// A new TTL (`None`: none).
+    Set(Option<SimTime>),
+    /// The key goes, as EXPIRE with a time already past does.
+    Delete,
+}
+
 /// The stored keys, with absolute expiry times (what a snapshot holds).
 #[derive(Clone, Debug, Default)]
 pub struct Keys {
@@ -177,10 +186,48 @@ impl Db {
         self.keys.set_expiry(key, expire_at);
     }
 
-    /// A write changed `key`: WATCHers see it, and an emptied collection disappears.
-    pub fn modified(&mut self, key: &str) {
+    /// EXPIRE's and PERSIST's lookup: `decide` sees the TTL of `key` (`None`: no TTL) if it is
+    /// live and says what to do with it; WATCHers see a change. False if the key is missing
+    /// or has just expired (which removes it) or `decide` kept the TTL. One lookup, where
+    /// [`Db::expiry_of`] then [`Db::set_expiry`] take two.
+    pub fn change_expiry(
+        &mut self,
+        now: SimTime,
+        key: &str,
+        decide: impl FnOnce(Option<SimTime>) -> ExpiryChange,
+    ) -> bool {
+        let Some(entry) = self.keys.entries.get_mut(key) else {
+            return false;
+        };
+        if entry.expire_at.is_some_and(|at| at <= now) {
+            self.keys.remove(key);
+            self.watch.touch(key);
+            return false;
+        }
+        match decide(entry.expire_at) {
+            ExpiryChange::Keep => return false,
+            ExpiryChange::Set(expire_at) => {
+                if entry.expire_at != expire_at {
+                    entry.expire_at = expire_at;
+                    self.keys.index_expiry(key, expire_at);
+                }
+            }
+            ExpiryChange::Delete => {
+                self.keys.remove(key);
+            }
+        }
         self.watch.touch(key);
-        self.drop_if_empty(key);
+        true
+    }
+
+    /// A write changed `key` and left its collection `emptied` or not: WATCHers see it, and an
+    /// emptied collection disappears. The caller held the collection, so it knows whether it
+    /// is empty: a key that stays costs no lookup.
+    pub fn modified(&mut self, key: &str, emptied: bool) {
+        self.watch.touch(key);
+        if emptied {
+            self.keys.remove(key);
+        }
     }
 
     /// Removes `key` if it is an empty collection (one created for a write that added nothing).
@@ -295,6 +342,11 @@ impl Keys {
             return;
         }
         entry.expire_at = expire_at;
+        self.index_expiry(key, expire_at);
+    }
+
+    /// Adds the row of a TTL just given to `key` (its old row, if any, goes stale).
+    fn index_expiry(&mut self, key: &str, expire_at: Option<SimTime>) {
         if let Some(at) = expire_at {
             self.expiry.push(Reverse((at, Arg::from(key))));
             self.compact_expiry_if_mostly_stale();
@@ -367,7 +419,7 @@ impl Db {
     }
 
     /// The value of `key` as a `T`, created empty if missing. The caller must add to it or
-    /// call [`Db::modified`], which removes an empty collection again.
+    /// remove the empty collection again ([`Db::modified`], [`Db::drop_if_empty`]).
     pub fn write_or_create<T: Kind>(&mut self, now: SimTime, key: &str) -> Typed<&mut T> {
         let empty = || Entry {
             value: T::default().wrap(),
@@ -388,5 +440,64 @@ impl Db {
             hash_map::Entry::Vacant(slot) => slot.insert(empty()),
         };
         T::of_mut(&mut entry.value).ok_or_else(crate::redis::errors::wrong_type)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::redis::test_support::*;
+    use crate::redis::{Reply, Server};
+
+    /// The writes tell [`super::Db::modified`] whether they emptied the collection instead of
+    /// it looking again: every one that takes the last element must delete the key, and one
+    /// that leaves elements must keep it.
+    #[test]
+    fn a_write_that_takes_the_last_element_deletes_the_key_and_no_other_does() {
+        let fill: &[&[&str]] = &[
+            &["RPUSH", "l", "a", "b"],
+            &["HSET", "h", "f", "1", "g", "2"],
+            &["SADD", "s", "a", "b"],
+            &["ZADD", "z", "1", "a", "2", "b"],
+        ];
+        let cases: &[(&str, &[&str], &[&str])] = &[
+            ("l", &["LPOP", "l"], &["LPOP", "l"]),
+            ("l", &["RPOP", "l", "1"], &["RPOP", "l", "5"]),
+            ("l", &["LREM", "l", "0", "a"], &["LREM", "l", "0", "b"]),
+            (
+                "l",
+                &["LMOVE", "l", "m", "LEFT", "LEFT"],
+                &["LMOVE", "l", "m", "LEFT", "LEFT"],
+            ),
+            ("l", &["BLPOP", "l", "0"], &["BLPOP", "l", "0"]),
+            ("h", &["HDEL", "h", "f"], &["HDEL", "h", "g", "zz"]),
+            ("s", &["SREM", "s", "a"], &["SREM", "s", "b"]),
+            ("z", &["ZREM", "z", "a"], &["ZREM", "z", "b"]),
+            (
+                "z",
+                &["ZREMRANGEBYSCORE", "z", "1", "1"],
+                &["ZREMRANGEBYRANK", "z", "0", "-1"],
+            ),
+        ];
+        for (key, first, last) in cases {
+            let mut s = Server::new();
+            for words in fill {
+                run0(&mut s, words);
+            }
+            run0(&mut s, first);
+            assert_eq!(run0(&mut s, &["EXISTS", key]), Reply::Int(1), "{first:?}");
+            run0(&mut s, last);
+            assert_eq!(run0(&mut s, &["EXISTS", key]), Reply::Int(0), "{last:?}");
+        }
+        let mut s = Server::new();
+        run0(&mut s, &["LMOVE", "l", "m", "LEFT", "LEFT"]);
+        run0(&mut s, &["ZADD", "z", "XX", "1", "a"]);
+        run0(&mut s, &["ZADD", "z", "INCR", "nan", "a"]);
+        run0(&mut s, &["HINCRBYFLOAT", "h", "f", "1.5"]);
+        // Nothing moved, nothing added: no key; a field set: a hash.
+        assert_eq!(run0(&mut s, &["EXISTS", "m", "z"]), Reply::Int(0));
+        assert_eq!(run0(&mut s, &["EXISTS", "h"]), Reply::Int(1));
+        run0(&mut s, &["RPUSH", "l", "a"]);
+        run0(&mut s, &["LMOVE", "l", "l", "LEFT", "RIGHT"]);
+        assert_eq!(run0(&mut s, &["EXISTS", "l"]), Reply::Int(1));
     }
 }

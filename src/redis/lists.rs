@@ -55,7 +55,8 @@ fn push_command(db: &mut Db, now: SimTime, args: &[Arg], side: Side) -> Reply {
         push(list, side, value.clone());
     }
     let length = list.len();
-    db.modified(&args[0]);
+    // The arity guarantees at least one pushed value: the list is not empty.
+    db.modified(&args[0], false);
     db.list_pushed(&args[0]);
     Reply::Int(length as i64)
 }
@@ -95,7 +96,8 @@ fn pop_command(db: &mut Db, now: SimTime, args: &[Arg], side: Side, name: &str) 
                 .collect(),
         ),
     };
-    db.modified(&args[0]);
+    let emptied = list.is_empty();
+    db.modified(&args[0], emptied);
     reply
 }
 
@@ -154,8 +156,9 @@ pub fn lrem(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
         Err(reply) => return reply,
     };
     let removed = remove_matching(list, &args[2], count);
+    let emptied = list.is_empty();
     if removed > 0 {
-        db.modified(&args[0]);
+        db.modified(&args[0], emptied);
     }
     Reply::Int(removed as i64)
 }
@@ -211,18 +214,18 @@ pub fn move_element(
     if source == destination {
         return rotate(db, now, source, from, to);
     }
-    let value = match db.write::<List>(now, source) {
-        Ok(Some(list)) => pop(list, from),
-        _ => None,
+    let (value, emptied) = match db.write::<List>(now, source) {
+        Ok(Some(list)) => (pop(list, from), list.is_empty()),
+        _ => (None, false),
     };
     let Some(value) = value else {
         return Reply::Nil;
     };
-    db.modified(source);
+    db.modified(source, emptied);
     if let Ok(list) = db.write_or_create::<List>(now, destination) {
         push(list, to, value.clone());
     }
-    db.modified(destination);
+    db.modified(destination, false);
     db.list_pushed(destination);
     Reply::Bulk(value)
 }
@@ -237,7 +240,7 @@ fn rotate(db: &mut Db, now: SimTime, key: &str, from: Side, to: Side) -> Reply {
         return Reply::Nil;
     };
     push(list, to, value.clone());
-    db.modified(key);
+    db.modified(key, false);
     db.list_pushed(key);
     Reply::Bulk(value)
 }
@@ -253,7 +256,8 @@ pub fn pop_first(db: &mut Db, now: SimTime, keys: &[String]) -> Option<Reply> {
                 let Some(value) = list.pop_front() else {
                     continue;
                 };
-                db.modified(key);
+                let emptied = list.is_empty();
+                db.modified(key, emptied);
                 return Some(Reply::Array(vec![
                     Reply::Bulk(Arg::from(key.as_str())),
                     Reply::Bulk(value),

@@ -311,25 +311,51 @@ impl<'a> Decimal<'a> {
     }
 }
 
-/// Trailing zeros of 17 fraction digits, and a bare dot, removed; `-0` printed `0`.
-fn human(
-    negative: bool,
-    whole: impl std::fmt::Display,
-    whole_is_zero: bool,
-    fraction: u64,
-) -> String {
-    let mut digits = format!("{fraction:017}");
-    digits.truncate(digits.trim_end_matches('0').len());
-    let sign = if negative && !(whole_is_zero && digits.is_empty()) {
-        "-"
-    } else {
-        ""
-    };
-    if digits.is_empty() {
-        format!("{sign}{whole}")
-    } else {
-        format!("{sign}{whole}.{digits}")
+/// Trailing zeros of 17 fraction digits, and a bare dot, removed; `-0` printed `0`. The
+/// digits are written by hand: `format!` of a `u128` and of a zero-padded fraction cost
+/// most of an HINCRBYFLOAT.
+fn human(negative: bool, whole: &str, fraction: u64) -> String {
+    let mut digits = [b'0'; 17];
+    let mut rest = fraction;
+    for digit in digits.iter_mut().rev() {
+        *digit = b'0' + (rest % 10) as u8;
+        rest /= 10;
     }
+    let kept = digits
+        .iter()
+        .rposition(|&d| d != b'0')
+        .map_or(0, |last| last + 1);
+    let mut text = String::with_capacity(whole.len() + kept + 2);
+    if negative && !(whole == "0" && kept == 0) {
+        text.push('-');
+    }
+    text.push_str(whole);
+    if kept > 0 {
+        text.push('.');
+        text.push_str(std::str::from_utf8(&digits[..kept]).expect("ASCII digits"));
+    }
+    text
+}
+
+/// The decimal digits of `value`, into `buffer`; u64 division where the value allows (a
+/// u128 division is a library call).
+fn decimal(mut value: u128, buffer: &mut [u8; 39]) -> &str {
+    let mut at = buffer.len();
+    while value > u128::from(u64::MAX) {
+        at -= 1;
+        buffer[at] = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
+    let mut small = value as u64;
+    loop {
+        at -= 1;
+        buffer[at] = b'0' + (small % 10) as u8;
+        small /= 10;
+        if small == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buffer[at..]).expect("ASCII digits")
 }
 
 impl LongDouble {
@@ -405,10 +431,10 @@ impl LongDouble {
     /// as Redis's `ld2string(…, LD_STR_HUMAN)`.
     pub fn to_human(self) -> String {
         match self.parts_small() {
-            Some((whole, fraction)) => human(self.negative, whole, whole == 0, fraction),
+            Some((whole, fraction)) => human(self.negative, decimal(whole, &mut [0; 39]), fraction),
             None => {
                 let (whole, fraction) = self.parts_exact();
-                human(self.negative, whole.to_decimal(), whole.is_zero(), fraction)
+                human(self.negative, &whole.to_decimal(), fraction)
             }
         }
     }
@@ -489,6 +515,56 @@ mod tests {
             .unwrap()
             .add(LongDouble::parse(b).unwrap())
             .to_human()
+    }
+
+    /// The `format!` rendering that `human` and `decimal` replaced, for comparison.
+    fn human_by_format(negative: bool, whole: u128, fraction: u64) -> String {
+        let mut digits = format!("{fraction:017}");
+        digits.truncate(digits.trim_end_matches('0').len());
+        let sign = if negative && !(whole == 0 && digits.is_empty()) {
+            "-"
+        } else {
+            ""
+        };
+        if digits.is_empty() {
+            format!("{sign}{whole}")
+        } else {
+            format!("{sign}{whole}.{digits}")
+        }
+    }
+
+    #[test]
+    fn hand_written_digits_read_as_format_writes_them() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let edges = [
+            0,
+            1,
+            9,
+            10,
+            u64::MAX as u128,
+            u64::MAX as u128 + 1,
+            u128::MAX,
+        ];
+        for round in 0..100_000 {
+            let whole = match round % 3 {
+                0 => edges[round % edges.len()],
+                1 => rng.gen::<u128>() >> rng.gen_range(0..128),
+                _ => u128::from(rng.gen::<u64>() >> rng.gen_range(0..64)),
+            };
+            let fraction = match round % 4 {
+                0 => 0,
+                1 => rng.gen_range(0..10u64.pow(17)) / 10u64.pow(rng.gen_range(0..17)),
+                // Trailing zeros to trim.
+                2 => {
+                    let step = 10u64.pow(rng.gen_range(0..17));
+                    rng.gen_range(0..10u64.pow(17)) / step * step
+                }
+                _ => rng.gen_range(0..10u64.pow(17)),
+            };
+            let negative = rng.gen_bool(0.5);
+            let text = super::human(negative, super::decimal(whole, &mut [0; 39]), fraction);
+            assert_eq!(text, human_by_format(negative, whole, fraction));
+        }
     }
 
     #[test]

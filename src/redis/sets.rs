@@ -26,13 +26,16 @@ pub fn sadd(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
 }
 
 pub fn srem(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
-    let removed = match db.write::<Set>(now, &args[0]) {
-        Ok(Some(set)) => args[1..].iter().filter(|m| set.remove(m.as_str())).count(),
-        Ok(None) => 0,
+    let (removed, emptied) = match db.write::<Set>(now, &args[0]) {
+        Ok(Some(set)) => {
+            let removed = args[1..].iter().filter(|m| set.remove(m.as_str())).count();
+            (removed, set.is_empty())
+        }
+        Ok(None) => (0, false),
         Err(reply) => return reply,
     };
     if removed > 0 {
-        db.modified(&args[0]);
+        db.modified(&args[0], emptied);
     }
     Reply::Int(removed as i64)
 }

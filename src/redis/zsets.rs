@@ -276,10 +276,15 @@ pub fn zadd(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
             Err(reply) => failure = Some(reply),
         }
     }
+    // A set created for members that were all refused is removed again; a set that holds
+    // members needs no second lookup.
+    let emptied = zset.is_empty();
     if added + updated > 0 {
         db.watch.touch(key);
     }
-    db.drop_if_empty(key);
+    if emptied {
+        db.drop_if_empty(key);
+    }
     if let Some(reply) = failure {
         return reply;
     }
@@ -292,13 +297,16 @@ pub fn zadd(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
 }
 
 pub fn zrem(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
-    let removed = match db.write::<SortedSet>(now, &args[0]) {
-        Ok(Some(zset)) => args[1..].iter().filter(|m| zset.remove(m)).count(),
-        Ok(None) => 0,
+    let (removed, emptied) = match db.write::<SortedSet>(now, &args[0]) {
+        Ok(Some(zset)) => {
+            let removed = args[1..].iter().filter(|m| zset.remove(m)).count();
+            (removed, zset.is_empty())
+        }
+        Ok(None) => (0, false),
         Err(reply) => return reply,
     };
     if removed > 0 {
-        db.modified(&args[0]);
+        db.modified(&args[0], emptied);
     }
     Reply::Int(removed as i64)
 }
@@ -428,16 +436,17 @@ fn remove_members(
     key: &Arg,
     doomed: impl FnOnce(&SortedSet) -> Vec<String>,
 ) -> Reply {
-    let removed = match db.write::<SortedSet>(now, key) {
+    let (removed, emptied) = match db.write::<SortedSet>(now, key) {
         Ok(Some(zset)) => {
             let members = doomed(zset);
-            members.iter().filter(|m| zset.remove(m)).count()
+            let removed = members.iter().filter(|m| zset.remove(m)).count();
+            (removed, zset.is_empty())
         }
-        Ok(None) => 0,
+        Ok(None) => (0, false),
         Err(reply) => return reply,
     };
     if removed > 0 {
-        db.modified(key);
+        db.modified(key, emptied);
     }
     Reply::Int(removed as i64)
 }
