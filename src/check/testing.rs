@@ -145,9 +145,8 @@ impl<S: EventSink + 'static> Stream<S> {
         interval_s: i64,
         repeats_left: i64,
     ) -> &mut Self {
-        let due_unix_s = EPOCH_UNIX_S + (at_s + interval_s as f64).floor() as i64;
         let kind = EventKind::JobRepeatScheduled {
-            due_unix_s,
+            due_unix_s: due_unix_s(at_s, interval_s),
             interval_s,
             repeats_left,
         };
@@ -171,9 +170,8 @@ impl<S: EventSink + 'static> Stream<S> {
         retries_left: i64,
     ) -> &mut Self {
         self.fail(at_s, job, worker);
-        let due_unix_s = EPOCH_UNIX_S + (at_s + interval_s as f64).floor() as i64;
         let kind = EventKind::JobRetryScheduled {
-            due_unix_s,
+            due_unix_s: due_unix_s(at_s, interval_s),
             interval_s,
             retries_left,
         };
@@ -335,4 +333,10 @@ impl EndState for FixedEnd {
     fn faults_ended_at(&self) -> SimTime {
         self.faults_ended_at
     }
+}
+
+/// The due time a horse at `at_s` writes for a run `interval_s` later: whole Unix seconds,
+/// floored, as RQ's scheduled-job score is.
+fn due_unix_s(at_s: f64, interval_s: i64) -> i64 {
+    EPOCH_UNIX_S + (at_s + interval_s as f64).floor() as i64
 }

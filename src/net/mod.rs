@@ -245,24 +245,36 @@ impl Network {
     }
 
     fn reset_connections(&self, host: Option<HostId>) {
-        let blocked: Vec<(ConnId, SlotKey)> = {
-            let mut conns = self.inner.conns.borrow_mut();
-            let affected = conns
-                .iter_mut()
-                .filter(|(_, r)| host.is_none() || r.host == host);
-            let mut blocked: Vec<_> = affected
-                .filter_map(|(id, record)| {
-                    record.reset = true;
-                    Some((*id, record.blocked.take()?.0))
-                })
-                .collect();
-            blocked.sort_unstable_by_key(|(id, _)| *id);
-            blocked
+        let affected = |record: &mut ConnRecord| {
+            let hit = host.is_none() || record.host == host;
+            record.reset |= hit;
+            hit
         };
-        for (conn, slot) in blocked {
+        for (conn, slot) in self.take_parked(affected) {
             self.inner.server.borrow_mut().disconnect(conn);
             self.reply(conn, slot, Err(LinkError), Verdict::Pass);
         }
+    }
+
+    /// Takes the parked blocking pop off every connection that `affected` picks (it may mark
+    /// the record too), in connection id order: the records are hashed, and the replies these
+    /// fail must be scheduled in the same order every run.
+    fn take_parked(
+        &self,
+        mut affected: impl FnMut(&mut ConnRecord) -> bool,
+    ) -> Vec<(ConnId, SlotKey)> {
+        let mut conns = self.inner.conns.borrow_mut();
+        let mut parked: Vec<_> = conns
+            .iter_mut()
+            .filter_map(|(id, record)| {
+                if !affected(record) {
+                    return None;
+                }
+                Some((*id, record.blocked.take()?.0))
+            })
+            .collect();
+        parked.sort_unstable_by_key(|(id, _)| *id);
+        parked
     }
 
     fn verdict(&self, host: HostId) -> Verdict {
@@ -620,16 +632,7 @@ impl Network {
         for delivery in pending {
             self.reply(delivery.conn, delivery.slot, Err(LinkError), Verdict::Pass);
         }
-        let blocked: Vec<(ConnId, SlotKey)> = {
-            let mut conns = self.inner.conns.borrow_mut();
-            let mut blocked: Vec<_> = conns
-                .iter_mut()
-                .filter_map(|(id, r)| Some((*id, r.blocked.take()?.0)))
-                .collect();
-            blocked.sort_unstable_by_key(|(id, _)| *id);
-            blocked
-        };
-        for (conn, slot) in blocked {
+        for (conn, slot) in self.take_parked(|_| true) {
             self.reply(conn, slot, Err(LinkError), Verdict::Pass);
         }
         let snapshot = match restore {
