@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Instruction counts of a short pod-churn run, which do not vary with this machine's noise.
+#
+#   tools/callgrind.sh [DURATION] [OUT]     default 3m, out/callgrind.<DURATION>
+#
+# Builds the pod_churn bench, runs it under callgrind from the repository root and prints the
+# bench's own figures (allocations per job) and the total instruction count. Read the profile
+# with `callgrind_annotate --auto=no --threshold=100 OUT`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration=${1:-3m}
+out=${2:-out/callgrind.$duration}
+mkdir -p "$(dirname "$out")"
+bin=$(cargo bench --bench pod_churn --no-run --message-format=json 2>/dev/null |
+    python3 -c 'import json,sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "pod_churn" and m.get("executable"):
+        print(m["executable"])')
+valgrind --tool=callgrind --callgrind-out-file="$out" "$bin" "$duration" 2>"$out.log"
+grep -m1 -E "^==[0-9]+== Collected" "$out.log" || true
+callgrind_annotate --auto=no --threshold=100 "$out" | sed -n '/PROGRAM TOTALS/,+1p'
