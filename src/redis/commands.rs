@@ -182,6 +182,37 @@ static COMMANDS: &[Spec] = &[
     ),
 ];
 
+/// The command named `name` (any ASCII case), found by a scan that can run at compile time:
+/// `cmd!` resolves its literal name with it, so a command RQ sends costs no lookup when it
+/// runs. [`lookup`] is the run-time search for textual commands.
+pub const fn spec_named(name: &str) -> Option<&'static Spec> {
+    let mut at = 0;
+    while at < COMMANDS.len() {
+        if same_name(COMMANDS[at].name, name) {
+            return Some(&COMMANDS[at]);
+        }
+        at += 1;
+    }
+    None
+}
+
+/// `str::eq_ignore_ascii_case`, written out so that it runs at compile time under the
+/// project's minimum Rust version.
+const fn same_name(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut at = 0;
+    while at < a.len() {
+        if !a[at].eq_ignore_ascii_case(&b[at]) {
+            return false;
+        }
+        at += 1;
+    }
+    true
+}
+
 /// Slots of the lookup table: a power of two over twice the number of commands, so that a
 /// probe sequence stays short.
 const SLOTS: usize = 128;
@@ -302,6 +333,30 @@ fn script(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_compile_time_scan_finds_what_the_run_time_lookup_finds() {
+        for spec in COMMANDS {
+            let upper = spec.name.to_ascii_uppercase();
+            for name in [spec.name, upper.as_str(), &upper[..upper.len() - 1]] {
+                let runtime = lookup(name).map(|s| s as *const Spec);
+                assert_eq!(
+                    spec_named(name).map(|s| s as *const Spec),
+                    runtime,
+                    "{name}"
+                );
+            }
+        }
+        for name in ["", "nope", "HSETX", "GET ", "ſet"] {
+            assert!(spec_named(name).is_none(), "{name:?}");
+        }
+        // `cmd!` resolves its literal name at compile time.
+        const HSET: Option<&Spec> = spec_named("HSET");
+        assert!(std::ptr::eq(HSET.unwrap(), lookup("hset").unwrap()));
+        let command = crate::cmd!("hSeT", "k", "f", 1);
+        assert_eq!(command.spec().map(|s| s.name), Some("hset"));
+        assert_eq!(crate::cmd!("NOSUCH", "k").spec().map(|s| s.name), None);
+    }
 
     #[test]
     fn lookup_finds_every_command_in_any_case_and_nothing_else() {

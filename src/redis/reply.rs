@@ -4,43 +4,121 @@ use std::borrow::Cow;
 use std::fmt;
 
 use crate::redis::arg::{Arg, IntoArg};
+use crate::redis::commands::{self, Spec};
 
 /// The words of one command. A `Vec`: holding up to six words inline (a small vector) saved one
 /// allocation per command but measured 3 % slower end to end (wider values to move around).
 pub type Words = Vec<Arg>;
 
-/// One command as sent on the wire: the name then its arguments (`["HSET", "k", "f", "v"]`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Command(pub Words);
+/// One command as sent on the wire: the name then its arguments (`["HSET", "k", "f", "v"]`),
+/// with the command table's entry for the name, found once when the command is made: at
+/// compile time for `cmd!` with a literal name, by one lookup for a textual command. The
+/// server then runs it without looking the name up again.
+#[derive(Clone)]
+pub struct Command {
+    words: Words,
+    spec: Option<&'static Spec>,
+}
 
 impl Command {
     /// A command from its words, as a textual front end or an argv builder has them.
     pub fn from_words<W: IntoArg>(words: impl IntoIterator<Item = W>) -> Command {
-        Command(words.into_iter().map(IntoArg::into_arg).collect())
+        let words: Words = words.into_iter().map(IntoArg::into_arg).collect();
+        let spec = words.first().and_then(|name| commands::lookup(name));
+        Command { words, spec }
+    }
+
+    /// A command whose name (the first word) was already looked up as `spec`: what `cmd!`
+    /// builds. The name and the spec must agree, which `cmd!` guarantees.
+    #[doc(hidden)]
+    pub fn with_spec(spec: Option<&'static Spec>, words: Words) -> Command {
+        debug_assert!(
+            words
+                .first()
+                .map(|name| commands::lookup(name).map(|s| s.name))
+                == Some(spec.map(|s| s.name)),
+            "{words:?}"
+        );
+        Command { words, spec }
+    }
+
+    /// Appends an argument (a variadic command such as `DEL k1 k2 …` built in a loop).
+    pub fn push(&mut self, word: impl IntoArg) {
+        self.words.push(word.into_arg());
+    }
+
+    /// Room for `additional` more arguments.
+    pub fn reserve(&mut self, additional: usize) {
+        self.words.reserve(additional);
+    }
+
+    /// The command table's entry for the name; `None` for an unknown command.
+    pub fn spec(&self) -> Option<&'static Spec> {
+        self.spec
+    }
+
+    /// Every word, the name first.
+    pub fn words(&self) -> &[Arg] {
+        &self.words
     }
 
     pub fn name(&self) -> &str {
-        self.0.first().map(Arg::as_str).unwrap_or("")
+        self.words.first().map(Arg::as_str).unwrap_or("")
     }
 
     pub fn args(&self) -> &[Arg] {
-        self.0.get(1..).unwrap_or(&[])
+        self.words.get(1..).unwrap_or(&[])
+    }
+}
+
+/// Two commands are equal when their words are: the spec follows from the name.
+impl PartialEq for Command {
+    fn eq(&self, other: &Command) -> bool {
+        self.words == other.words
+    }
+}
+
+impl Eq for Command {}
+
+impl<W: IntoArg> Extend<W> for Command {
+    fn extend<I: IntoIterator<Item = W>>(&mut self, words: I) {
+        self.words.extend(words.into_iter().map(IntoArg::into_arg));
+    }
+}
+
+impl fmt::Debug for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Command").field(&self.words).finish()
     }
 }
 
 impl fmt::Display for Command {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0.join(" "))
+        write!(f, "{}", self.words.join(" "))
     }
 }
 
 /// Builds a [`Command`] from words, integers and floats: `cmd!("ZADD", key, score, member)`.
 /// Each operand becomes an [`Arg`] through [`IntoArg`], which writes it as `to_string` would
-/// but keeps short words inline instead of allocating a `String` for each.
+/// but keeps short words inline instead of allocating a `String` for each. A literal name is
+/// looked up in the command table at compile time.
 #[macro_export]
 macro_rules! cmd {
+    ($name:literal $(, $arg:expr)* $(,)?) => {{
+        const SPEC: Option<&'static $crate::redis::commands::Spec> =
+            $crate::redis::commands::spec_named($name);
+        $crate::redis::Command::with_spec(
+            SPEC,
+            vec![
+                $crate::redis::IntoArg::into_arg($name)
+                $(, $crate::redis::IntoArg::into_arg($arg))*
+            ],
+        )
+    }};
     ($($arg:expr),+ $(,)?) => {
-        $crate::redis::Command(vec![$($crate::redis::IntoArg::into_arg($arg)),+])
+        $crate::redis::Command::from_words(
+            [$($crate::redis::IntoArg::into_arg($arg)),+]
+        )
     };
 }
 

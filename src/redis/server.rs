@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use crate::redis::arg::Arg;
 use crate::redis::blocking::{try_pop, BlockedClients, BlockingPop};
-use crate::redis::commands::{self, Handler, Spec};
+use crate::redis::commands::{Handler, Spec};
 use crate::redis::errors;
 use crate::redis::keyspace::{Db, Keys};
 use crate::redis::reply::{Command, Reply};
@@ -172,7 +172,7 @@ impl Server {
                 return Step::Reply(reply);
             }
         };
-        let words = &command.0;
+        let words = command.words();
         if !spec.runs_inside_multi() {
             if let Some(transaction) = self.transaction_mut(conn) {
                 transaction.queued.push((spec, command.clone()));
@@ -369,8 +369,8 @@ impl Server {
 /// The checks Redis makes before running or queueing a command: known name, arity, and for
 /// container commands the subcommand. An error reply aborts an open transaction.
 fn validate(command: &Command) -> Result<&'static Spec, Reply> {
-    let words = &command.0;
-    let Some(spec) = commands::lookup(command.name()) else {
+    let words = command.words();
+    let Some(spec) = command.spec() else {
         return Err(errors::unknown_command(words));
     };
     if !spec.arity_ok(words.len()) {

@@ -111,10 +111,10 @@ impl Job {
     /// `HSET rq:job:<id> field value …` with the whole mapping.
     pub fn save_command(&self) -> crate::redis::Command {
         let mut command = cmd!("HSET", crate::rq::keys::job(&self.id));
-        command.0.reserve(2 * MAPPING_FIELDS);
+        command.reserve(2 * MAPPING_FIELDS);
         self.visit_mapping(|field, value| {
-            command.0.push(field.into_arg());
-            command.0.push(match value {
+            command.push(field);
+            command.push(match value {
                 FieldValue::Text(text) => text.into_arg(),
                 FieldValue::Int(number) => number.into_arg(),
                 FieldValue::Intervals(intervals) => intervals_word(intervals),

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use crate::cmd;
 use crate::event::{name_of, EnqueueSource, EventContext, EventKind, LockView, Name};
 use crate::net::RedisError;
-use crate::redis::{Command, IntoArg, Reply};
+use crate::redis::{Command, Reply};
 use crate::rq::env::{ProcCtx, ProcessInfo, Role, RqEnv};
 use crate::rq::job::Job;
 use crate::rq::keys;
@@ -325,9 +325,7 @@ async fn stop(ctx: &ProcCtx, scheduler: &mut RqScheduler) -> Result<(), RedisErr
         }
         SchedulerVersion::V2_10 if !held.is_empty() => {
             let mut command = cmd!("DEL");
-            command
-                .0
-                .extend(held.iter().map(|q| keys::scheduler_lock(q).into_arg()));
+            command.extend(held.iter().map(|q| keys::scheduler_lock(q)));
             ctx.redis.call(command).await?;
         }
         SchedulerVersion::V2_10 => {}

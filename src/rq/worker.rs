@@ -9,7 +9,7 @@ use std::rc::Rc;
 use crate::cmd;
 use crate::event::{EventKind, Name};
 use crate::net::RedisError;
-use crate::redis::{IntoArg, Reply};
+use crate::redis::Reply;
 use crate::rq::env::{ProcCtx, ProcessInfo, Role, RqEnv};
 use crate::rq::job::Job;
 use crate::rq::keys;
@@ -431,10 +431,8 @@ impl Worker {
             )
         } else {
             let mut command = cmd!("BLPOP");
-            command
-                .0
-                .extend(self.queues.iter().map(|q| keys::queue(q).into_arg()));
-            command.0.push(timeout_s.into_arg());
+            command.extend(self.queues.iter().map(|q| keys::queue(q)));
+            command.push(timeout_s);
             command
         };
         let redis = self.ctx.redis.clone();
