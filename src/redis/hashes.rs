@@ -17,6 +17,15 @@ use crate::sim::SimTime;
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Hash {
     fields: Vec<Field>,
+    /// A one-word Bloom filter of the fields' tags (the bits of [`tag_bit`]): a name whose
+    /// bit is clear is not here, which the fields of a new job hash, all absent, learn
+    /// without a scan.
+    tag_bits: u64,
+}
+
+/// The bit of `tag` in [`Hash::tag_bits`]: six bits of a multiplicative hash of it.
+fn tag_bit(tag: u64) -> u64 {
+    1 << (tag.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58)
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -44,6 +53,9 @@ fn tag(name: &str) -> u64 {
 impl Hash {
     fn find(&self, name: &str) -> Option<usize> {
         let tag = tag(name);
+        if self.tag_bits & tag_bit(tag) == 0 {
+            return None;
+        }
         self.fields
             .iter()
             .position(|field| field.tag == tag && field.name == name)
@@ -69,8 +81,10 @@ impl Hash {
                 false
             }
             None => {
+                let tag = tag(field);
+                self.tag_bits |= tag_bit(tag);
                 self.fields.push(Field {
-                    tag: tag(field),
+                    tag,
                     name: Arg::from(field),
                     value: Arg::from(value),
                 });
@@ -83,6 +97,7 @@ impl Hash {
         match self.find(field) {
             Some(at) => {
                 self.fields.remove(at);
+                self.tag_bits = self.fields.iter().fold(0, |bits, f| bits | tag_bit(f.tag));
                 true
             }
             None => false,
@@ -291,6 +306,59 @@ mod tests {
         assert_eq!(run0(&mut s, &["HEXISTS", "h", "c"]), Reply::Int(1));
         assert_eq!(run0(&mut s, &["HLEN", "h"]), Reply::Int(3));
         assert_eq!(run0(&mut s, &["HGETALL", "missing"]), bulks(&[]));
+    }
+
+    /// Whatever the order of the fields written (the hash's, reversed, rotated, shuffled,
+    /// repeated within one command), HSET's count of new fields and the contents are those of
+    /// a plain map that keeps insertion order.
+    #[test]
+    fn hset_in_any_field_order_agrees_with_an_insertion_ordered_map() {
+        let names: Vec<String> = (0..12).map(|i| format!("field{i}")).collect();
+        let mut s = Server::new();
+        let mut model: Vec<(String, String)> = Vec::new();
+        let mut state = 7u64;
+        for round in 0..60 {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let count = 1 + (state >> 33) as usize % 14;
+            let picks: Vec<&String> = (0..count)
+                .map(|i| match round % 4 {
+                    0 => &names[i % names.len()],
+                    1 => &names[(names.len() - 1) - i % names.len()],
+                    2 => &names[(i + round) % names.len()],
+                    _ => &names[((state >> (i % 30)) as usize) % names.len()],
+                })
+                .collect();
+            let mut words = vec!["HSET".to_string(), "h".to_string()];
+            let mut added = 0;
+            for (i, name) in picks.iter().enumerate() {
+                let value = format!("{round}.{i}");
+                match model.iter_mut().find(|(n, _)| n == *name) {
+                    Some(pair) => pair.1 = value.clone(),
+                    None => {
+                        model.push(((*name).clone(), value.clone()));
+                        added += 1;
+                    }
+                }
+                words.extend([(*name).clone(), value]);
+            }
+            let words: Vec<&str> = words.iter().map(String::as_str).collect();
+            assert_eq!(run0(&mut s, &words), Reply::Int(added), "round {round}");
+            let flat: Vec<&str> = model
+                .iter()
+                .flat_map(|(n, v)| [n.as_str(), v.as_str()])
+                .collect();
+            assert_eq!(
+                run0(&mut s, &["HGETALL", "h"]),
+                bulks(&flat),
+                "round {round}"
+            );
+            if round % 7 == 6 {
+                let gone = model.remove(round % model.len()).0;
+                assert_eq!(run0(&mut s, &["HDEL", "h", &gone]), Reply::Int(1));
+            }
+        }
     }
 
     /// An overwrite copies a short value inline or reuses a long one's buffer: whichever
