@@ -499,6 +499,58 @@ mod tests {
         assert_eq!(s.active_expire(at(1_020_000.0)), 1);
     }
 
+    /// Keys whose TTLs are pushed later, brought earlier, cleared, deleted and re-created at
+    /// random: each active expiry removes exactly the keys whose TTL has passed, as a scan of
+    /// every key finds them, and a TTL pushed later adds no row to the index.
+    #[test]
+    fn active_expiry_removes_exactly_the_keys_due_however_their_ttls_moved() {
+        let mut s = Server::new();
+        let mut state = 11u64;
+        let mut draw = |bound: u64| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) % bound
+        };
+        let keys: Vec<String> = (0..40).map(|i| format!("k{i}")).collect();
+        for step in 0..2_000u64 {
+            let now = at(step as f64);
+            let key = &keys[draw(40) as usize];
+            match draw(10) {
+                0 => drop(run(&mut s, now, A, &["DEL", key])),
+                1 => drop(run(&mut s, now, A, &["PERSIST", key])),
+                2 | 3 => drop(run(&mut s, now, A, &["SET", key, "v"])),
+                _ => {
+                    let seconds = 1 + draw(30);
+                    run(&mut s, now, A, &["SET", key, "v", "NX"]);
+                    run(&mut s, now, A, &["EXPIRE", key, &seconds.to_string()]);
+                }
+            }
+            if step % 5 == 0 {
+                let due: Vec<&String> = keys
+                    .iter()
+                    .filter(|k| s.db.keys.is_expired(now, k))
+                    .collect();
+                let live = s.key_count() - due.len();
+                assert_eq!(s.active_expire(now), due.len(), "step {step}");
+                assert_eq!(s.key_count(), live, "step {step}");
+            }
+        }
+        let mut s = Server::new();
+        run0(&mut s, &["SET", "heartbeat", "v"]);
+        for seconds in 10..100 {
+            run0(&mut s, &["EXPIRE", "heartbeat", &seconds.to_string()]);
+        }
+        assert_eq!(
+            s.db.keys.expiry_rows(),
+            1,
+            "one row for a TTL pushed later 90 times"
+        );
+        assert_eq!(s.active_expire(at(98.0)), 0);
+        assert_eq!(s.db.keys.expiry_rows(), 1, "the row moved to the TTL");
+        assert_eq!(s.active_expire(at(99.0)), 1);
+    }
+
     #[test]
     fn wrong_type_on_get() {
         let mut s = Server::new();

@@ -1,16 +1,18 @@
 //! The keyspace: keys, their values and their TTLs on the server clock.
 //!
 //! ```text
-//!   entries: HashMap<key, Entry { value, expire_at }>   (unkeyed hasher: no random seed)
-//!   expiry:  min-heap of (expire_at, key)    -- pushed whenever a key gets a TTL
+//!   entries: HashMap<key, Entry { value, expire_at, row_at }>   (unkeyed hasher: no random seed)
+//!   expiry:  min-heap of (row_at, key)    -- pushed when a key gets a TTL earlier than its row
 //! ```
 //!
 //! A key whose `expire_at` has come (`now >= expire_at`) is logically gone. Reads and writes
 //! remove it first (lazy expiry); [`Db::active_expire`] pops the expiry index so that keys
-//! nobody touches again are removed too and memory stays bounded. A heap row is only a hint:
-//! it acts only if the key still has exactly that expiry time, so a TTL that was changed,
-//! cleared or deleted leaves a stale row that is skipped when it comes up (rows are never
-//! searched for, which made the ordered set cost a key copy and two tree walks per EXPIRE).
+//! nobody touches again are removed too and memory stays bounded. A heap row is only a
+//! reminder to look at the key: a key keeps one row at or before its TTL (`row_at`), so a TTL
+//! pushed later, as RQ's refreshes do, adds no row; the row moves to the new time when it
+//! comes up. A row that no longer is its key's `row_at` (the key was deleted, replaced or
+//! given an earlier TTL) is stale and skipped. Rows are never searched for, which made an
+//! ordered set cost a key copy and two tree walks per EXPIRE.
 //! Every removal by expiry and every write tells the WATCH table, as Redis's
 //! `signalModifiedKey` does.
 //!
@@ -64,10 +66,31 @@ impl Value {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct Entry {
     pub value: Value,
     pub expire_at: Option<SimTime>,
+    /// When this key's row in the expiry index comes up: at or before `expire_at` while the
+    /// key has a TTL. A TTL pushed later (RQ refreshes most of its TTLs) keeps the row, and
+    /// the row moves itself to the new time when it comes up.
+    row_at: Option<SimTime>,
+}
+
+impl Entry {
+    fn new(value: Value) -> Entry {
+        Entry {
+            value,
+            expire_at: None,
+            row_at: None,
+        }
+    }
+}
+
+/// The same value and TTL (where the expiry index's row is is bookkeeping).
+impl PartialEq for Entry {
+    fn eq(&self, other: &Entry) -> bool {
+        self.value == other.value && self.expire_at == other.expire_at
+    }
 }
 
 /// What [`Db::change_expiry`] does with a live key's TTL.
@@ -159,10 +182,7 @@ impl Db {
     /// Stores `value` under `key` without a TTL (SET, or a new collection), replacing any old
     /// entry whole (its TTL row goes stale).
     pub fn insert(&mut self, key: &str, value: Value) {
-        let entry = Entry {
-            value,
-            expire_at: None,
-        };
+        let entry = Entry::new(value);
         match self.keys.entries.get_mut(key) {
             Some(old) => *old = entry,
             None => {
@@ -209,7 +229,9 @@ impl Db {
             ExpiryChange::Set(expire_at) => {
                 if entry.expire_at != expire_at {
                     entry.expire_at = expire_at;
-                    self.keys.index_expiry(key, expire_at);
+                    if index_row(&mut self.keys.expiry, key, entry) {
+                        self.keys.compact_expiry_if_mostly_stale();
+                    }
                 }
             }
             ExpiryChange::Delete => {
@@ -301,8 +323,9 @@ impl Keys {
         self.expiry.len()
     }
 
-    /// The next key whose TTL has passed at `now`, its row taken off the index; stale rows on
-    /// the way are dropped.
+    /// The next key whose TTL has passed at `now`, its row taken off the index. On the way,
+    /// stale rows are dropped and the row of a key whose TTL was pushed later moves to the
+    /// new time. Every key due at `now` comes out, in the order of its row's time.
     fn pop_due(&mut self, now: SimTime) -> Option<Arg> {
         loop {
             let Reverse((at, _)) = self.expiry.peek()?;
@@ -310,9 +333,19 @@ impl Keys {
                 return None;
             }
             let Reverse((at, key)) = self.expiry.pop().expect("peeked");
-            let current = self.entries.get(&key).and_then(|entry| entry.expire_at);
-            if current == Some(at) {
-                return Some(key);
+            let Some(entry) = self.entries.get_mut(&key) else {
+                continue;
+            };
+            if entry.row_at != Some(at) {
+                continue;
+            }
+            match entry.expire_at {
+                Some(expire_at) if expire_at <= now => return Some(key),
+                Some(later) => {
+                    entry.row_at = Some(later);
+                    self.expiry.push(Reverse((later, key)));
+                }
+                None => entry.row_at = None,
             }
         }
     }
@@ -329,8 +362,11 @@ impl Keys {
         }
         self.expiry = self
             .entries
-            .iter()
-            .filter_map(|(key, entry)| Some(Reverse((entry.expire_at?, key.clone()))))
+            .iter_mut()
+            .filter_map(|(key, entry)| {
+                entry.row_at = entry.expire_at;
+                Some(Reverse((entry.expire_at?, key.clone())))
+            })
             .collect();
     }
 
@@ -342,16 +378,28 @@ impl Keys {
             return;
         }
         entry.expire_at = expire_at;
-        self.index_expiry(key, expire_at);
-    }
-
-    /// Adds the row of a TTL just given to `key` (its old row, if any, goes stale).
-    fn index_expiry(&mut self, key: &str, expire_at: Option<SimTime>) {
-        if let Some(at) = expire_at {
-            self.expiry.push(Reverse((at, Arg::from(key))));
+        if index_row(&mut self.expiry, key, entry) {
             self.compact_expiry_if_mostly_stale();
         }
     }
+}
+
+/// Gives `entry`, the entry of `key`, a row in the expiry index for its TTL unless it has
+/// one at or before it already (see [`Entry::row_at`]); true if it added one.
+fn index_row(
+    expiry: &mut BinaryHeap<Reverse<(SimTime, Arg)>>,
+    key: &str,
+    entry: &mut Entry,
+) -> bool {
+    let Some(at) = entry.expire_at else {
+        return false;
+    };
+    if entry.row_at.is_some_and(|row| row <= at) {
+        return false;
+    }
+    entry.row_at = Some(at);
+    expiry.push(Reverse((at, Arg::from(key))));
+    true
 }
 
 /// A value type the typed accessors can ask for.
@@ -421,10 +469,7 @@ impl Db {
     /// The value of `key` as a `T`, created empty if missing. The caller must add to it or
     /// remove the empty collection again ([`Db::modified`], [`Db::drop_if_empty`]).
     pub fn write_or_create<T: Kind>(&mut self, now: SimTime, key: &str) -> Typed<&mut T> {
-        let empty = || Entry {
-            value: T::default().wrap(),
-            expire_at: None,
-        };
+        let empty = || Entry::new(T::default().wrap());
         // One lookup, through the entry API: RQ's keys fit inline in an Arg, so the owned
         // key it needs costs no allocation.
         let entry = match self.keys.entries.entry(Arg::from(key)) {
