@@ -71,6 +71,54 @@ impl Command {
     }
 }
 
+/// A dropped command's buffer goes back to [`spare`], for the next command to fill.
+impl Drop for Command {
+    fn drop(&mut self) {
+        spare::give_back(std::mem::take(&mut self.words));
+    }
+}
+
+/// Word buffers of commands that have run, kept for the next `cmd!`: RQ sends about 69
+/// commands a job, and each would otherwise allocate its buffer and free it again once the
+/// server has run it. One list per thread, of a bounded length.
+#[doc(hidden)]
+pub mod spare {
+    use std::cell::RefCell;
+
+    use super::Words;
+
+    /// Buffers kept: more than a pipeline's commands in flight at once.
+    const KEPT: usize = 64;
+    /// Buffers bigger than this (a job's HSET) are freed instead of kept.
+    const LARGEST: usize = 16;
+
+    thread_local! {
+        static SPARE: RefCell<Vec<Words>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// An empty buffer with room for at least `words`.
+    pub fn take(words: usize) -> Words {
+        let mut buffer = SPARE
+            .with(|spare| spare.borrow_mut().pop())
+            .unwrap_or_default();
+        buffer.reserve(words);
+        buffer
+    }
+
+    pub fn give_back(mut buffer: Words) {
+        if buffer.capacity() == 0 || buffer.capacity() > LARGEST {
+            return;
+        }
+        buffer.clear();
+        SPARE.with(|spare| {
+            let mut spare = spare.borrow_mut();
+            if spare.len() < KEPT {
+                spare.push(buffer);
+            }
+        });
+    }
+}
+
 /// Two commands are equal when their words are: the spec follows from the name.
 impl PartialEq for Command {
     fn eq(&self, other: &Command) -> bool {
@@ -107,13 +155,11 @@ macro_rules! cmd {
     ($name:literal $(, $arg:expr)* $(,)?) => {{
         const SPEC: Option<&'static $crate::redis::commands::Spec> =
             $crate::redis::commands::spec_named($name);
-        $crate::redis::Command::with_spec(
-            SPEC,
-            vec![
-                $crate::redis::IntoArg::into_arg($name)
-                $(, $crate::redis::IntoArg::into_arg($arg))*
-            ],
-        )
+        const WORDS: usize = 1 + <[&str]>::len(&[$(stringify!($arg)),*]);
+        let mut words = $crate::redis::reply::spare::take(WORDS);
+        words.push($crate::redis::IntoArg::into_arg($name));
+        $(words.push($crate::redis::IntoArg::into_arg($arg));)*
+        $crate::redis::Command::with_spec(SPEC, words)
     }};
     ($($arg:expr),+ $(,)?) => {
         $crate::redis::Command::from_words(
@@ -208,5 +254,28 @@ impl Reply {
                 .collect(),
             _ => Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// A command made after another was dropped reuses its buffer but holds only its own
+    /// words; a buffer too big to keep is freed.
+    #[test]
+    fn a_dropped_commands_buffer_is_reused_empty() {
+        let first = crate::cmd!("SET", "a", "b", "EX", 10);
+        let buffer = first.words().as_ptr();
+        drop(first);
+        let second = crate::cmd!("GET", "k");
+        assert_eq!(second.words().as_ptr(), buffer, "the buffer was reused");
+        assert_eq!(second.words(), ["GET", "k"]);
+        assert_eq!(second.spec().map(|s| s.name), Some("get"));
+        drop(second);
+        let mut big = crate::cmd!("DEL");
+        big.extend((0..40).map(|i| format!("k{i}")));
+        drop(big);
+        let next = crate::cmd!("DEL", "x");
+        assert!(next.words.capacity() < 40, "a big buffer is not kept");
+        assert_eq!(next.words(), ["DEL", "x"]);
     }
 }
