@@ -58,6 +58,9 @@ pub(crate) struct Request {
     transaction: bool,
 }
 
+/// The longest request buffer kept for reuse (commands); RQ's pipelines are shorter.
+const MAX_POOLED_REQUEST_LEN: usize = 64;
+
 /// Spent request buffers and transaction words, handed to the next request.
 #[derive(Default)]
 struct RequestPool {
@@ -98,8 +101,12 @@ impl RequestPool {
             let multi = commands.swap_remove(0);
             self.multi_exec.push((multi, exec));
         }
-        commands.clear();
-        self.buffers.push(commands);
+        // A rare long pipeline (a registry cleanup) would otherwise pin its buffer for the
+        // rest of the run.
+        if commands.capacity() <= MAX_POOLED_REQUEST_LEN {
+            commands.clear();
+            self.buffers.push(commands);
+        }
     }
 }
 
