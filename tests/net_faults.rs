@@ -121,6 +121,30 @@ fn client_retries_resend_after_a_lost_reply() {
     assert_eq!(network.with_server(|s| s.peek_list_len(sim.now(), "q")), 2);
 }
 
+/// A retry after a socket timeout while the first copy still waits at a paused server: both
+/// copies run when it resumes, and the client reads the second one's reply.
+#[test]
+fn a_timed_out_transaction_is_resent_while_its_first_copy_is_still_in_transit() {
+    let (sim, network) = world();
+    let settings = ClientSettings {
+        socket_timeout: Some(SimDuration::from_secs(1)),
+        retries: 1,
+        ..Default::default()
+    };
+    network.pause_server(SimDuration::from_millis(1_500));
+    let log = client_process(&sim, &network, settings, |sim, client, log| async move {
+        let replies = client.transaction(vec![cmd!("RPUSH", "q", "j1")]).await;
+        note(&log, &sim, format!("{replies:?}"));
+        let length = client.call(cmd!("LLEN", "q")).await;
+        note(&log, &sim, format!("{length:?}"));
+    });
+    sim.run_until(SimTime::from_secs(10));
+    assert_eq!(
+        *log.borrow(),
+        ["Ok([Int(2)])@1.501000", "Ok(Int(2))@1.503000"]
+    );
+}
+
 /// A `refuse` fault resets open connections: a pending BLMOVE fails at once (§7).
 #[test]
 fn a_refuse_fault_resets_a_pending_blocking_pop() {

@@ -4,12 +4,11 @@
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
-use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use rand::Rng;
 
-use super::{LinkError, Network, Observer, OnApplied, Sees, SlotKey, Verdict};
+use super::{LinkError, Network, Observer, OnApplied, Request, Sees, SlotKey, Verdict};
 use crate::redis::{Command, ConnId, Reply};
 use crate::sim::{HostId, Sim, SimDuration, SimRng};
 
@@ -97,9 +96,10 @@ impl Client {
         self.network.sim()
     }
 
-    /// One command; an error reply becomes `Err(Response)`.
-    pub async fn call(&self, command: Command) -> Result<Reply, RedisError> {
-        self.call_observed(command, None).await
+    /// One command; an error reply becomes `Err(Response)`. (Not an `async fn`: it returns
+    /// [`Client::call_observed`]'s future as is, one state machine fewer per command.)
+    pub fn call(&self, command: Command) -> impl Future<Output = Result<Reply, RedisError>> + '_ {
+        self.call_observed(command, None)
     }
 
     /// [`Client::call`], calling `on_applied` with the reply at the instant Redis executes the
@@ -113,7 +113,8 @@ impl Client {
             callback,
             sees: Sees::Success,
         });
-        let mut replies = self.request(Rc::from([command]), on_applied).await?;
+        let request = self.network.single_request(command);
+        let mut replies = self.request(request, on_applied).await?;
         match replies.pop() {
             Some(Reply::Error(message)) => Err(RedisError::Response(message)),
             Some(reply) => Ok(reply),
@@ -123,8 +124,11 @@ impl Client {
 
     /// `pipeline(transaction=True).execute()`: `MULTI`, the commands, `EXEC`, written at once.
     /// Returns EXEC's replies; the first error reply inside is raised, as redis-py does.
-    pub async fn transaction(&self, commands: Vec<Command>) -> Result<Vec<Reply>, RedisError> {
-        self.transaction_observed(commands, None).await
+    pub fn transaction(
+        &self,
+        commands: Vec<Command>,
+    ) -> impl Future<Output = Result<Vec<Reply>, RedisError>> + '_ {
+        self.transaction_observed(commands, None)
     }
 
     /// [`Client::transaction`], calling `on_committed` with EXEC's replies at the instant Redis
@@ -136,11 +140,7 @@ impl Client {
         commands: Vec<Command>,
         on_committed: Option<OnApplied>,
     ) -> Result<Vec<Reply>, RedisError> {
-        // One allocation of the exact length: the iterator's length is known.
-        let request: Rc<[Command]> = std::iter::once(crate::cmd!("MULTI"))
-            .chain(commands)
-            .chain(std::iter::once(crate::cmd!("EXEC")))
-            .collect();
+        let request = self.network.transaction_request(commands);
         let on_applied = on_committed.map(|callback| Observer {
             callback,
             sees: Sees::Commit,
@@ -160,18 +160,26 @@ impl Client {
     /// Sends `request` with redis-py's retry loop around it.
     async fn request(
         &self,
-        request: Rc<[Command]>,
+        mut request: Request,
         on_applied: Option<Observer>,
     ) -> Result<Vec<Reply>, RedisError> {
         let mut failures = 0u32;
         loop {
-            match self.attempt(&request, on_applied.clone()).await {
-                Err(error) if error.is_connection_level() && failures < self.settings.retries => {
+            let may_retry = failures < self.settings.retries;
+            let (result, returned) = self.attempt(request, on_applied.clone(), may_retry).await;
+            match (result, returned) {
+                (Err(error), Some(again)) if error.is_connection_level() && may_retry => {
                     failures += 1;
+                    request = again;
                     let backoff = self.backoff(failures);
                     self.sim().sleep(backoff).await;
                 }
-                result => return result,
+                (result, returned) => {
+                    if let Some(unsent) = returned {
+                        self.network.recycle(unsent);
+                    }
+                    return result;
+                }
             }
         }
     }
@@ -186,37 +194,45 @@ impl Client {
         SimDuration(self.rng.borrow_mut().gen_range(0..=ceiling.0))
     }
 
+    /// Sends `request` once. Gives the request back when the attempt failed at the connection
+    /// level and `may_retry` (redis-py sends it again), or when it was never sent.
     async fn attempt(
         &self,
-        request: &Rc<[Command]>,
+        request: Request,
         on_applied: Option<Observer>,
-    ) -> Result<Vec<Reply>, RedisError> {
-        let conn = self.connect().await?;
+        may_retry: bool,
+    ) -> (Result<Vec<Reply>, RedisError>, Option<Request>) {
+        let conn = match self.connect().await {
+            Ok(conn) => conn,
+            Err(error) => return (Err(error), Some(request)),
+        };
         let verdict = self.network.verdict(self.host);
         if verdict == Verdict::Refuse {
             self.disconnect();
-            return Err(RedisError::Connection);
+            return (Err(RedisError::Connection), Some(request));
         }
-        let slot = self
-            .network
-            .send(conn, request.clone(), verdict, on_applied);
-        let wait = InFlight {
+        let slot = self.network.send(conn, request, verdict, on_applied);
+        let mut wait = InFlight {
             client: self,
             slot,
-            finished: false,
+            read: false,
+            released: false,
         };
         let result = match self.settings.socket_timeout {
             Some(limit) => self
                 .sim()
-                .timeout(limit, wait)
+                .timeout(limit, &mut wait)
                 .await
                 .unwrap_or(Err(RedisError::Timeout)),
-            None => wait.await,
+            None => (&mut wait).await,
         };
-        if result.as_ref().is_err_and(RedisError::is_connection_level) {
+        let failed = result.as_ref().is_err_and(RedisError::is_connection_level);
+        let returned = wait.release(failed && may_retry);
+        drop(wait);
+        if failed {
             self.disconnect();
         }
-        result
+        (result, returned)
     }
 
     async fn connect(&self) -> Result<ConnId, RedisError> {
@@ -256,7 +272,18 @@ impl Drop for Client {
 struct InFlight<'a> {
     client: &'a Client,
     slot: SlotKey,
-    finished: bool,
+    read: bool,
+    released: bool,
+}
+
+impl InFlight<'_> {
+    /// Lets go of the reply slot; see [`Network::release_by_client`].
+    fn release(&mut self, keep_request: bool) -> Option<Request> {
+        self.released = true;
+        self.client
+            .network
+            .release_by_client(self.slot, keep_request)
+    }
 }
 
 impl Future for InFlight<'_> {
@@ -265,7 +292,7 @@ impl Future for InFlight<'_> {
         let network = &self.client.network;
         match network.take_reply(self.slot, network.sim().current_pid()) {
             Some(result) => {
-                self.finished = true;
+                self.read = true;
                 Poll::Ready(result.map_err(|LinkError| RedisError::Connection))
             }
             None => Poll::Pending,
@@ -275,8 +302,10 @@ impl Future for InFlight<'_> {
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        if !self.finished {
-            self.client.network.release_by_client(self.slot);
+        if !self.released {
+            self.release(false);
+        }
+        if !self.read {
             self.client.disconnect();
         }
     }

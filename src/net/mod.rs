@@ -26,11 +26,18 @@ use slab::{Slab, SlabKey};
 pub use client::{Client, ClientSettings, RedisError};
 pub use link::{Latency, LinkFault, Verdict};
 
-/// Where a reply waits for the process that sent the request. It lives in the network's slab
-/// while either side holds it: the client until it has read the reply or given up, the
-/// network until the reply has landed (or the request was dropped on the way).
+/// One request from send to read: its commands, and the reply that waits for the process that
+/// sent it. It lives in the network's slab while either side holds it: the client until it has
+/// read the reply or given up, the network until the reply has landed (or the request was
+/// dropped on the way). Keeping the commands here, rather than in a shared `Rc` per request,
+/// lets their buffer be reused by the next request once both sides are done.
 struct ReplySlot {
     conn: ConnId,
+    /// The commands, kept after they ran so that the client can send them again (redis-py's
+    /// retries) without a copy.
+    request: Request,
+    on_applied: Option<Observer>,
+    verdict: Verdict,
     /// The reply, from the instant the server sends it; the client may read it once it has
     /// `landed` (its delivery event ran).
     reply: Option<Result<Vec<Reply>, LinkError>>,
@@ -43,24 +50,91 @@ struct ReplySlot {
 /// A reply slot's key, held by the client's in-flight read.
 type SlotKey = SlabKey;
 
+/// The commands of one request as the client writes them on its connection.
+pub(crate) struct Request {
+    commands: Vec<Command>,
+    /// Wrapped in `MULTI` … `EXEC`: those two words are kept for the next transaction when the
+    /// request is done (building them costs an allocation each).
+    transaction: bool,
+}
+
+/// The longest request buffer kept for reuse (commands); RQ's pipelines are shorter.
+const MAX_POOLED_REQUEST_LEN: usize = 64;
+
+/// Spent request buffers and transaction words, handed to the next request.
+#[derive(Default)]
+struct RequestPool {
+    buffers: Vec<Vec<Command>>,
+    multi_exec: Vec<(Command, Command)>,
+}
+
+impl RequestPool {
+    fn single(&mut self, command: Command) -> Request {
+        let mut commands = self.buffers.pop().unwrap_or_default();
+        commands.push(command);
+        Request {
+            commands,
+            transaction: false,
+        }
+    }
+
+    fn transaction(&mut self, queued: Vec<Command>) -> Request {
+        let (multi, exec) = self
+            .multi_exec
+            .pop()
+            .unwrap_or_else(|| (crate::cmd!("MULTI"), crate::cmd!("EXEC")));
+        let mut commands = self.buffers.pop().unwrap_or_default();
+        commands.reserve(queued.len() + 2);
+        commands.push(multi);
+        commands.extend(queued);
+        commands.push(exec);
+        Request {
+            commands,
+            transaction: true,
+        }
+    }
+
+    fn recycle(&mut self, request: Request) {
+        let mut commands = request.commands;
+        if request.transaction && commands.len() >= 2 {
+            let exec = commands.pop().expect("checked above");
+            let multi = commands.swap_remove(0);
+            self.multi_exec.push((multi, exec));
+        }
+        // A rare long pipeline (a registry cleanup) would otherwise pin its buffer for the
+        // rest of the run.
+        if commands.capacity() <= MAX_POOLED_REQUEST_LEN {
+            commands.clear();
+            self.buffers.push(commands);
+        }
+    }
+}
+
 /// The network's hot events, carried by the kernel as a `u64` (see [`NetEvent::encode`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum NetEvent {
-    /// A request reaches the server: the key of its [`Delivery`].
-    Arrive(SlabKey),
+    /// A request reaches the server: the key of its reply slot.
+    Arrive(SlotKey),
     /// A reply reaches the client: the key of its reply slot.
     Reply(SlotKey),
     /// A blocking pop's timeout ran out: the key of the parked request's reply slot.
     BlockTimeout(SlotKey),
+    /// The server notices that the client closed the connection.
+    Closed(ConnId),
 }
 
 impl NetEvent {
-    /// Kind in the top two bits, then a 30-bit index, then the 32-bit generation.
+    /// Kind in the top two bits; then a 30-bit index and the 32-bit generation of a slot, or
+    /// a 62-bit connection id.
     fn encode(self) -> u64 {
         let (kind, key) = match self {
             NetEvent::Arrive(key) => (0u64, key),
             NetEvent::Reply(key) => (1, key),
             NetEvent::BlockTimeout(key) => (2, key),
+            NetEvent::Closed(conn) => {
+                assert!(conn.0 < 1 << 62, "more than 2^62 connections");
+                return 3 << 62 | conn.0;
+            }
         };
         assert!(key.index < 1 << 30, "more than 2^30 messages in flight");
         kind << 62 | u64::from(key.index) << 32 | u64::from(key.generation)
@@ -75,7 +149,7 @@ impl NetEvent {
             0 => NetEvent::Arrive(key),
             1 => NetEvent::Reply(key),
             2 => NetEvent::BlockTimeout(key),
-            kind => unreachable!("no network event of kind {kind}"),
+            _ => NetEvent::Closed(ConnId(event & ((1 << 62) - 1))),
         }
     }
 }
@@ -110,7 +184,8 @@ struct ConnRecord {
 
 enum ServerState {
     Up,
-    Paused(Vec<Delivery>),
+    /// The requests that arrived meanwhile, in arrival order.
+    Paused(Vec<SlotKey>),
     Down,
 }
 
@@ -154,21 +229,11 @@ impl Observer {
     }
 }
 
-struct Delivery {
-    on_applied: Option<Observer>,
-    conn: ConnId,
-    /// Shared with the client, which may send it again (redis-py retries).
-    request: Rc<[Command]>,
-    slot: SlotKey,
-    verdict: Verdict,
-}
-
 struct NetInner {
     sim: Sim,
     hook: HookId,
-    /// Requests on their way to the server.
-    deliveries: RefCell<Slab<Delivery>>,
     slots: RefCell<Slab<ReplySlot>>,
+    pool: RefCell<RequestPool>,
     server: RefCell<Server>,
     state: RefCell<ServerState>,
     latency: Latency,
@@ -193,8 +258,8 @@ impl Network {
         let inner = Rc::new_cyclic(|inner: &std::rc::Weak<NetInner>| NetInner {
             sim: sim.clone(),
             hook: sim.register_hook(inner.clone()),
-            deliveries: RefCell::default(),
             slots: RefCell::default(),
+            pool: RefCell::default(),
             server: RefCell::new(Server::new()),
             state: RefCell::new(ServerState::Up),
             latency,
@@ -313,10 +378,7 @@ impl Network {
     /// The client closed the socket; the server notices after one latency.
     fn close(&self, conn: ConnId) {
         let arrival = self.arrival_time(conn);
-        self.inner.sim.schedule_at(arrival, {
-            let network = self.clone();
-            move |_| network.closed_at_server(conn)
-        });
+        self.schedule(arrival, NetEvent::Closed(conn));
     }
 
     fn closed_at_server(&self, conn: ConnId) {
@@ -339,35 +401,44 @@ impl Network {
         }
     }
 
+    /// A request of one command, in a reused buffer.
+    fn single_request(&self, command: Command) -> Request {
+        self.inner.pool.borrow_mut().single(command)
+    }
+
+    /// `MULTI`, `queued`, `EXEC` as one request, in a reused buffer with reused words.
+    fn transaction_request(&self, queued: Vec<Command>) -> Request {
+        self.inner.pool.borrow_mut().transaction(queued)
+    }
+
+    /// Hands back a request that the client will not send (again).
+    fn recycle(&self, request: Request) {
+        self.inner.pool.borrow_mut().recycle(request);
+    }
+
     /// Sends a request on `conn`; the reply (or the link error) lands in the returned slot.
     fn send(
         &self,
         conn: ConnId,
-        request: Rc<[Command]>,
+        request: Request,
         verdict: Verdict,
         on_applied: Option<Observer>,
     ) -> SlotKey {
         let slot = self.inner.slots.borrow_mut().insert(ReplySlot {
             conn,
+            request,
+            on_applied,
+            verdict,
             reply: None,
             landed: false,
             waiter: None,
             client_holds: true,
             network_holds: verdict != Verdict::Drop,
         });
-        if verdict == Verdict::Drop {
-            return slot;
+        if verdict != Verdict::Drop {
+            let arrival = self.arrival_time(conn);
+            self.schedule(arrival, NetEvent::Arrive(slot));
         }
-        let arrival = self.arrival_time(conn);
-        let delivery = Delivery {
-            on_applied,
-            conn,
-            request,
-            slot,
-            verdict,
-        };
-        let key = self.inner.deliveries.borrow_mut().insert(delivery);
-        self.schedule(arrival, NetEvent::Arrive(key));
         slot
     }
 
@@ -379,17 +450,15 @@ impl Network {
 
     fn on_event(&self, event: NetEvent) {
         match event {
-            NetEvent::Arrive(key) => {
-                let delivery = self.inner.deliveries.borrow_mut().remove(key);
-                self.arrive(delivery.expect("every delivery arrives once"));
-            }
+            NetEvent::Arrive(slot) => self.arrive(slot),
             NetEvent::Reply(slot) => self.land_reply(slot),
             NetEvent::BlockTimeout(slot) => self.block_timed_out(slot),
+            NetEvent::Closed(conn) => self.closed_at_server(conn),
         }
     }
 
-    /// The client's side of a reply slot: the reply if it has landed (which releases the
-    /// client's hold), else `pid` is woken when it does.
+    /// The client's side of a reply slot: the reply if it has landed, else `pid` is woken
+    /// when it does. The client still holds the slot until [`Network::release_by_client`].
     fn take_reply(&self, slot: SlotKey, pid: Pid) -> Option<Result<Vec<Reply>, LinkError>> {
         let mut slots = self.inner.slots.borrow_mut();
         let entry = slots.get_mut(slot).expect("the client holds its slot");
@@ -397,22 +466,28 @@ impl Network {
             entry.waiter = Some(pid);
             return None;
         }
-        let reply = entry.reply.take();
-        entry.client_holds = false;
-        if !entry.network_holds {
-            slots.free(slot);
-        }
-        reply
+        entry.reply.take()
     }
 
-    /// The client is done with `slot` (it read the reply or stopped waiting).
-    fn release_by_client(&self, slot: SlotKey) {
+    /// The client is done with `slot` (it read the reply or stopped waiting). With
+    /// `keep_request` it gets the request back to send again: moved out if the network is
+    /// done with it too, else copied (the first copy may still reach the server).
+    fn release_by_client(&self, slot: SlotKey, keep_request: bool) -> Option<Request> {
         let mut slots = self.inner.slots.borrow_mut();
         let entry = slots.get_mut(slot).expect("the client holds its slot");
         entry.client_holds = false;
-        if !entry.network_holds {
-            slots.free(slot);
+        if entry.network_holds {
+            return keep_request.then(|| Request {
+                commands: entry.request.commands.clone(),
+                transaction: entry.request.transaction,
+            });
         }
+        let request = slots.remove(slot).expect("checked above").request;
+        if keep_request {
+            return Some(request);
+        }
+        self.recycle(request);
+        None
     }
 
     /// The network is done with `slot` (its reply landed, or the request was lost).
@@ -421,60 +496,80 @@ impl Network {
         let entry = slots.get_mut(slot).expect("the network holds its slot");
         entry.network_holds = false;
         if !entry.client_holds {
-            slots.free(slot);
+            self.free_slot(&mut slots, slot);
         }
     }
 
-    fn arrive(&self, delivery: Delivery) {
-        let current_epoch = self.inner.epoch.get();
-        let epoch = self
+    /// Removes a slot that neither side holds any more; its buffer goes to the next request.
+    fn free_slot(&self, slots: &mut Slab<ReplySlot>, slot: SlotKey) {
+        let entry = slots.remove(slot).expect("a slot is freed once");
+        self.recycle(entry.request);
+    }
+
+    fn arrive(&self, slot: SlotKey) {
+        let conn = self
             .inner
-            .conns
-            .borrow()
-            .get(&delivery.conn)
-            .map(|r| r.epoch);
+            .slots
+            .borrow_mut()
+            .get_mut(slot)
+            .map(|entry| entry.conn);
+        let conn = conn.expect("the network holds a request in transit");
+        let current_epoch = self.inner.epoch.get();
+        let epoch = self.inner.conns.borrow().get(&conn).map(|r| r.epoch);
         if epoch != Some(current_epoch) {
-            return self.reply(delivery.conn, delivery.slot, Err(LinkError), Verdict::Pass);
+            return self.reply(conn, slot, Err(LinkError), Verdict::Pass);
         }
         let mut state = self.inner.state.borrow_mut();
         match &mut *state {
-            ServerState::Paused(waiting) => waiting.push(delivery),
+            ServerState::Paused(waiting) => waiting.push(slot),
             ServerState::Down => {
                 drop(state);
-                self.reply(delivery.conn, delivery.slot, Err(LinkError), Verdict::Pass);
+                self.reply(conn, slot, Err(LinkError), Verdict::Pass);
             }
             ServerState::Up => {
                 drop(state);
-                self.execute(delivery);
+                self.execute(slot);
             }
         }
     }
 
-    fn execute(&self, delivery: Delivery) {
+    fn execute(&self, slot: SlotKey) {
+        // The commands leave the slot while the server runs them (the slab is not borrowed
+        // across the server's work) and go back for a possible resend.
+        let (conn, commands, on_applied, verdict) = {
+            let mut slots = self.inner.slots.borrow_mut();
+            let entry = slots
+                .get_mut(slot)
+                .expect("the network holds a request in transit");
+            let commands = std::mem::take(&mut entry.request.commands);
+            (entry.conn, commands, entry.on_applied.take(), entry.verdict)
+        };
         let now = self.inner.sim.now();
         let outcome = {
             let mut server = self.inner.server.borrow_mut();
             server.active_expire(now);
-            server.execute(now, delivery.conn, &delivery.request)
+            server.execute(now, conn, &commands)
         };
-        let executed = self.inner.commands_executed.get() + delivery.request.len() as u64;
+        let executed = self.inner.commands_executed.get() + commands.len() as u64;
         self.inner.commands_executed.set(executed);
+        if let Some(entry) = self.inner.slots.borrow_mut().get_mut(slot) {
+            entry.request.commands = commands;
+        }
         match outcome {
             Outcome::Replies(replies) => {
-                if let Some(on_applied) = &delivery.on_applied {
+                if let Some(on_applied) = &on_applied {
                     on_applied.notify(&replies);
                 }
-                self.reply(delivery.conn, delivery.slot, Ok(replies), delivery.verdict)
+                self.reply(conn, slot, Ok(replies), verdict)
             }
-            Outcome::Blocked { timeout } => self.park(delivery, timeout),
+            Outcome::Blocked { timeout } => self.park(conn, slot, verdict, timeout),
         }
         self.serve_unblocked();
     }
 
-    fn park(&self, delivery: Delivery, timeout: Option<SimDuration>) {
-        let slot = delivery.slot;
-        match self.inner.conns.borrow_mut().get_mut(&delivery.conn) {
-            Some(record) => record.blocked = Some((slot, delivery.verdict)),
+    fn park(&self, conn: ConnId, slot: SlotKey, verdict: Verdict, timeout: Option<SimDuration>) {
+        match self.inner.conns.borrow_mut().get_mut(&conn) {
+            Some(record) => record.blocked = Some((slot, verdict)),
             None => self.release_by_network(slot),
         }
         if let Some(timeout) = timeout {
@@ -511,6 +606,10 @@ impl Network {
 
     fn serve_unblocked(&self) {
         let served = self.inner.server.borrow_mut().take_unblocked();
+        // Nearly every request serves no one: skip building and dropping an iterator.
+        if served.is_empty() {
+            return;
+        }
         for (conn, reply) in served {
             self.reply_to_blocked(conn, reply);
         }
@@ -571,7 +670,7 @@ impl Network {
                 entry.waiter.take()
             } else {
                 // The client stopped waiting: no one reads this reply.
-                slots.free(slot);
+                self.free_slot(&mut slots, slot);
                 None
             }
         };
@@ -615,8 +714,8 @@ impl Network {
                 return;
             }
         };
-        for delivery in waiting {
-            self.execute(delivery);
+        for slot in waiting {
+            self.execute(slot);
         }
     }
 
@@ -629,8 +728,15 @@ impl Network {
                 _ => Vec::new(),
             };
         self.inner.epoch.set(self.inner.epoch.get() + 1);
-        for delivery in pending {
-            self.reply(delivery.conn, delivery.slot, Err(LinkError), Verdict::Pass);
+        for slot in pending {
+            let conn = self
+                .inner
+                .slots
+                .borrow_mut()
+                .get_mut(slot)
+                .map(|entry| entry.conn);
+            let conn = conn.expect("the network holds a request waiting for the server");
+            self.reply(conn, slot, Err(LinkError), Verdict::Pass);
         }
         for (conn, slot) in self.take_parked(|_| true) {
             self.reply(conn, slot, Err(LinkError), Verdict::Pass);

@@ -1,5 +1,5 @@
 //! A slab: values in a vector, addressed by index plus generation, with freed entries reused.
-//! The network keeps in-flight requests and reply slots here, so that an event carries a
+//! The network keeps its requests and their reply slots here, so that an event carries a
 //! [`SlabKey`] instead of a boxed value and a request costs no allocation once warm.
 
 /// Where a value lives. A key outlives its value safely: once the value is removed, the
@@ -56,19 +56,6 @@ impl<T> Slab<T> {
             return None;
         }
         entry.value.as_mut()
-    }
-
-    /// Drops the value in place (no move out); a stale key is a no-op.
-    pub fn free(&mut self, key: SlabKey) {
-        let Some(entry) = self.entries.get_mut(key.index as usize) else {
-            return;
-        };
-        if entry.generation != key.generation || entry.value.is_none() {
-            return;
-        }
-        entry.value = None;
-        entry.generation = entry.generation.wrapping_add(1);
-        self.free.push(key.index);
     }
 
     pub fn remove(&mut self, key: SlabKey) -> Option<T> {
