@@ -10,7 +10,7 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use crate::event::{Event, EventKind, Name};
+use crate::event::{Event, EventKind, JobId, Name};
 
 use crate::jobs::JobTable;
 
@@ -32,7 +32,7 @@ impl History {
             self.recent.pop_front();
         }
         self.recent.push_back(event.clone());
-        let Some(job) = &event.job else { return };
+        let Some(job) = event.job else { return };
         if is_terminal(&event.kind) {
             self.by_job.remove(job);
             return;
@@ -52,12 +52,12 @@ impl History {
     /// one line each (`time_s kind process detail`).
     pub fn timeline(
         &self,
-        job: Option<&str>,
+        job: Option<JobId>,
         queue: Option<&str>,
         processes: &[Name],
     ) -> Vec<String> {
         let involves = |event: &Event| {
-            let same_job = job.is_some() && event.job.as_deref() == job;
+            let same_job = job.is_some() && event.job == job;
             let same_queue =
                 event.job.is_none() && queue.is_some() && event.queue.as_deref() == queue;
             let same_process = event
@@ -147,7 +147,12 @@ impl Timeline {
         }
     }
 
-    pub fn lines(&self, job: Option<&str>, queue: Option<&str>, processes: &[Name]) -> Vec<String> {
+    pub fn lines(
+        &self,
+        job: Option<JobId>,
+        queue: Option<&str>,
+        processes: &[Name],
+    ) -> Vec<String> {
         self.history.borrow().timeline(job, queue, processes)
     }
 }
@@ -155,10 +160,9 @@ impl Timeline {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::job_id;
     use crate::sim::SimTime;
 
-    fn event(seq: u64, job: Option<Name>, kind: EventKind) -> Event {
+    fn event(seq: u64, job: Option<JobId>, kind: EventKind) -> Event {
         Event {
             time: SimTime::from_secs(seq),
             seq,
@@ -175,9 +179,9 @@ mod tests {
     fn timelines_are_bounded_and_name_each_event() {
         let mut history = History::default();
         for seq in 0..40 {
-            history.record(&event(seq, Some(job_id(1)), EventKind::JobDequeued));
+            history.record(&event(seq, Some(JobId(1)), EventKind::JobDequeued));
         }
-        let lines = history.timeline(Some("j1"), None, &[]);
+        let lines = history.timeline(Some(JobId(1)), None, &[]);
         assert_eq!(lines.len(), TIMELINE_LEN);
         assert_eq!(
             lines.last().unwrap(),
@@ -189,13 +193,9 @@ mod tests {
     fn a_terminal_job_drops_its_own_history_and_the_ring_stays_bounded() {
         let mut history = History::default();
         for number in 0..1000 {
-            let job = Some(job_id(number));
-            history.record(&event(
-                2 * number as u64,
-                job.clone(),
-                EventKind::JobDequeued,
-            ));
-            history.record(&event(2 * number as u64 + 1, job, EventKind::JobFinished));
+            let job = Some(JobId(number));
+            history.record(&event(2 * number, job, EventKind::JobDequeued));
+            history.record(&event(2 * number + 1, job, EventKind::JobFinished));
         }
         assert_eq!(history.jobs_held(), 0);
         assert_eq!(history.recent.len(), GLOBAL_EVENTS);

@@ -16,7 +16,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::event::{EnqueueSource, Event, EventKind, EventSink, LockView, Name};
+use crate::event::{EnqueueSource, Event, EventKind, EventSink, JobId, LockView, Name};
 use crate::sim::{SimDuration, SimTime};
 
 use super::findings::Findings;
@@ -83,7 +83,8 @@ impl SingleActiveScheduler {
         let timeline = &self.timeline;
         self.findings.add(|| {
             let mut violation = Violation::new(NAME, CheckClass::Safety, time, detail);
-            violation.timeline = timeline.lines(job.as_deref(), Some(queue), &processes);
+            let job_id = job.as_deref().and_then(JobId::parse);
+            violation.timeline = timeline.lines(job_id, Some(queue), &processes);
             violation.queue = Some(queue.clone());
             violation.job = job;
             violation.processes = processes;
@@ -291,7 +292,7 @@ impl EventSink for SingleActiveScheduler {
                         .enqueued
                         .entry(process.clone())
                         .or_default()
-                        .push(job.clone());
+                        .push(job.name());
                 }
             }
             (kind, Some(queue)) if kind.lock_view().is_some() => {

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::event::Digits;
+use crate::event::{Digits, JobId};
 use crate::sim::SimTime;
 
 /// Appends `field` to `line`, quoted when it holds a comma, a quote or a line break.
@@ -117,6 +117,12 @@ impl Row {
     pub fn plain(&mut self, text: &str) {
         self.next_cell();
         self.bytes.extend_from_slice(text.as_bytes());
+    }
+
+    /// A job id, `j<N>`, which never needs quoting.
+    pub fn job(&mut self, job: JobId) {
+        self.next_cell();
+        job.push_to(&mut self.bytes);
     }
 
     pub fn empty(&mut self) {
