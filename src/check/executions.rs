@@ -253,6 +253,14 @@ impl Executions {
         }
     }
 
+    /// [`ExecutionTracker::observe`] for a recording handle, keeping what it found for the
+    /// followers without returning a copy (see [`Executions::observe`]).
+    pub fn record(&self, event: &Event) {
+        assert!(self.records, "only the handle that observes records");
+        let mut state = self.state.borrow_mut();
+        state.last = state.tracker.observe(event);
+    }
+
     /// [`ExecutionTracker::observe`] for a recording handle; for a follower, what that
     /// observation of the same event found.
     pub fn observe(&self, event: &Event) -> Option<Duplicate> {
