@@ -355,6 +355,18 @@ pub fn push_unsigned(out: &mut String, value: u64) {
     out.push_str(digits.as_str());
 }
 
+/// `00`, `01`, … `99`: the two digits of every number below 100.
+const DIGIT_PAIRS: [u8; 200] = {
+    let mut pairs = [0u8; 200];
+    let mut number = 0;
+    while number < 100 {
+        pairs[2 * number] = b'0' + (number / 10) as u8;
+        pairs[2 * number + 1] = b'0' + (number % 10) as u8;
+        number += 1;
+    }
+    pairs
+};
+
 /// ASCII text built right to left in a fixed buffer: numbers are written from their last
 /// digit, so no intermediate `String` is needed.
 pub struct Digits {
@@ -377,23 +389,36 @@ impl Digits {
         self.bytes[self.start] = byte;
     }
 
-    /// Puts the decimal digits of `value` before what is written so far.
+    /// Puts the decimal digits of `value` before what is written so far, two digits per
+    /// division.
     pub fn prepend_number(&mut self, mut value: u64) {
-        loop {
-            self.prepend(b'0' + (value % 10) as u8);
-            value /= 10;
-            if value == 0 {
-                break;
-            }
+        while value >= 100 {
+            self.prepend_pair(value % 100);
+            value /= 100;
+        }
+        if value >= 10 {
+            self.prepend_pair(value);
+        } else {
+            self.prepend(b'0' + value as u8);
         }
     }
 
     /// Puts exactly `width` decimal digits of `value` (zero-padded, `value < 10^width`).
     pub fn prepend_padded(&mut self, mut value: u64, width: usize) {
-        for _ in 0..width {
-            self.prepend(b'0' + (value % 10) as u8);
-            value /= 10;
+        for _ in 0..width / 2 {
+            self.prepend_pair(value % 100);
+            value /= 100;
         }
+        if width % 2 == 1 {
+            self.prepend(b'0' + (value % 10) as u8);
+        }
+    }
+
+    /// Puts the two digits of `pair` (below 100).
+    fn prepend_pair(&mut self, pair: u64) {
+        let at = 2 * pair as usize;
+        self.start -= 2;
+        self.bytes[self.start..self.start + 2].copy_from_slice(&DIGIT_PAIRS[at..at + 2]);
     }
 
     pub fn as_bytes(&self) -> &[u8] {
@@ -826,6 +851,24 @@ mod tests {
         assert_eq!(bus.executions(JobId(3)), 2);
         assert_eq!(seen[3].kind.name(), "job_started");
         assert_eq!(seen[2].kind.to_string(), "reason=boom");
+    }
+
+    #[test]
+    fn digits_read_as_format_writes_them() {
+        let mut values: Vec<u64> = (0..1_000).collect();
+        values.extend((0..64).map(|bit| 1u64 << bit));
+        values.extend([9_999, 10_000, 99_999, 123_456_789, u64::MAX]);
+        for value in values {
+            let mut digits = Digits::new();
+            digits.prepend_number(value);
+            assert_eq!(digits.as_str(), value.to_string());
+            for width in [1, 2, 5, 6, 7] {
+                let padded = value % 10u64.pow(width as u32);
+                let mut digits = Digits::new();
+                digits.prepend_padded(padded, width);
+                assert_eq!(digits.as_str(), format!("{padded:0width$}"));
+            }
+        }
     }
 
     #[test]
