@@ -20,7 +20,7 @@ fn main() {
             e.time,
             e.kind.name(),
             e.process.as_deref(),
-            e.job.as_deref(),
+            e.job.map(|job| job.to_string()),
             e.attempt,
             e.kind
         );

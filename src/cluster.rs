@@ -7,7 +7,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use crate::event::{EventContext, EventKind, Name};
+use crate::event::{EventContext, EventKind, JobId, Name};
 use crate::rq::cron::{spawn_cron, CronJobSpec};
 use crate::rq::env::{ProcessInfo, Role, RqEnv};
 use crate::rq::worker::{spawn_worker, WorkerSpec};
@@ -331,7 +331,7 @@ impl Cluster {
             pod: Some(process.pod.clone()),
             process: Some(process.name.clone()),
             queue: None,
-            job,
+            job: job.map(|job| JobId::of(&job)),
         };
         self.env.emit(context, kind);
     }

@@ -22,7 +22,7 @@ pub struct Event {
     pub pod: Option<Name>,
     pub process: Option<Name>,
     pub queue: Option<Name>,
-    pub job: Option<Name>,
+    pub job: Option<JobId>,
     /// For job events: which execution of the job this is (1 = first run), as counted by
     /// simrq from `job_started` events, i.e. ground truth rather than RQ's own counters.
     pub attempt: Option<u32>,
@@ -355,6 +355,18 @@ pub fn push_unsigned(out: &mut String, value: u64) {
     out.push_str(digits.as_str());
 }
 
+/// `00`, `01`, … `99`: the two digits of every number below 100.
+const DIGIT_PAIRS: [u8; 200] = {
+    let mut pairs = [0u8; 200];
+    let mut number = 0;
+    while number < 100 {
+        pairs[2 * number] = b'0' + (number / 10) as u8;
+        pairs[2 * number + 1] = b'0' + (number % 10) as u8;
+        number += 1;
+    }
+    pairs
+};
+
 /// ASCII text built right to left in a fixed buffer: numbers are written from their last
 /// digit, so no intermediate `String` is needed.
 pub struct Digits {
@@ -377,23 +389,36 @@ impl Digits {
         self.bytes[self.start] = byte;
     }
 
-    /// Puts the decimal digits of `value` before what is written so far.
+    /// Puts the decimal digits of `value` before what is written so far, two digits per
+    /// division.
     pub fn prepend_number(&mut self, mut value: u64) {
-        loop {
-            self.prepend(b'0' + (value % 10) as u8);
-            value /= 10;
-            if value == 0 {
-                break;
-            }
+        while value >= 100 {
+            self.prepend_pair(value % 100);
+            value /= 100;
+        }
+        if value >= 10 {
+            self.prepend_pair(value);
+        } else {
+            self.prepend(b'0' + value as u8);
         }
     }
 
     /// Puts exactly `width` decimal digits of `value` (zero-padded, `value < 10^width`).
     pub fn prepend_padded(&mut self, mut value: u64, width: usize) {
-        for _ in 0..width {
-            self.prepend(b'0' + (value % 10) as u8);
-            value /= 10;
+        for _ in 0..width / 2 {
+            self.prepend_pair(value % 100);
+            value /= 100;
         }
+        if width % 2 == 1 {
+            self.prepend(b'0' + (value % 10) as u8);
+        }
+    }
+
+    /// Puts the two digits of `pair` (below 100).
+    fn prepend_pair(&mut self, pair: u64) {
+        let at = 2 * pair as usize;
+        self.start -= 2;
+        self.bytes[self.start..self.start + 2].copy_from_slice(&DIGIT_PAIRS[at..at + 2]);
     }
 
     pub fn as_bytes(&self) -> &[u8] {
@@ -644,10 +669,51 @@ pub trait EventSink {
 /// Wall-clock Unix seconds of virtual instant zero (see `sim::kernel::EPOCH_UNIX_MICROS`).
 pub const EPOCH_UNIX_S: i64 = crate::sim::kernel::EPOCH_UNIX_MICROS / 1_000_000;
 
-/// Job ids simrq creates are `j` followed by a decimal number (`j17`); this returns the
-/// number, so per-job state can live in dense vectors instead of growing maps.
-pub fn job_number(job: &str) -> Option<usize> {
-    job.strip_prefix('j')?.parse().ok()
+/// A job's id. simrq names its jobs `j<N>` (`j17`); events and per-job state carry the
+/// number, so that a sink finds a job's state by number without reading text, and the id is
+/// written out only by the sinks that write it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct JobId(pub u64);
+
+impl JobId {
+    /// The id written as `j<N>`; `None` for any other text.
+    pub fn parse(text: &str) -> Option<JobId> {
+        let digits = text.strip_prefix('j')?;
+        // `j007` would not be written back as it was read.
+        if digits.len() > 1 && digits.starts_with('0') {
+            return None;
+        }
+        digits.parse().ok().map(JobId)
+    }
+
+    /// The id of a job simrq created; every job id in a simulation is `j<N>`.
+    pub fn of(text: &str) -> JobId {
+        JobId::parse(text).unwrap_or_else(|| panic!("`{text}` is not a simrq job id (j<N>)"))
+    }
+
+    /// The number, as an index into per-job tables.
+    pub fn index(self) -> usize {
+        usize::try_from(self.0).expect("job numbers fit in usize")
+    }
+
+    /// The id as text (`j17`), for the rare places that keep it as a [`Name`].
+    pub fn name(self) -> Name {
+        job_id(self.index())
+    }
+
+    /// Appends `j<N>`.
+    pub fn push_to(self, out: &mut Vec<u8>) {
+        let mut digits = Digits::new();
+        digits.prepend_number(self.0);
+        digits.prepend(b'j');
+        out.extend_from_slice(digits.as_bytes());
+    }
+}
+
+impl fmt::Display for JobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "j{}", self.0)
+    }
 }
 
 /// The id of the `number`-th job.
@@ -678,7 +744,7 @@ pub struct EventContext {
     pub pod: Option<Name>,
     pub process: Option<Name>,
     pub queue: Option<Name>,
-    pub job: Option<Name>,
+    pub job: Option<JobId>,
 }
 
 impl EventBus {
@@ -692,7 +758,7 @@ impl EventBus {
 
     /// Emits one event at `time`.
     pub fn emit(&mut self, time: SimTime, context: EventContext, kind: EventKind) {
-        let attempt = self.attempt_for(context.job.as_deref(), &kind);
+        let attempt = self.attempt_for(context.job, &kind);
         let event = Event {
             time,
             seq: self.next_seq,
@@ -710,11 +776,11 @@ impl EventBus {
     }
 
     /// Executions so far of `job` (0 if it never started).
-    pub fn executions(&self, job: &str) -> u32 {
+    pub fn executions(&self, job: JobId) -> u32 {
         self.executions_by_job.get(job)
     }
 
-    fn attempt_for(&mut self, job: Option<&str>, kind: &EventKind) -> Option<u32> {
+    fn attempt_for(&mut self, job: Option<JobId>, kind: &EventKind) -> Option<u32> {
         let job = job?;
         Some(match kind {
             EventKind::JobStarted { .. } => self.executions_by_job.increment(job),
@@ -756,7 +822,7 @@ mod tests {
         let mut bus = EventBus::new();
         bus.add_sink(Box::new(Recorder(seen.clone())));
         let job = EventContext {
-            job: Some(job_id(3)),
+            job: Some(JobId(3)),
             ..Default::default()
         };
         let started = || EventKind::JobStarted {
@@ -782,14 +848,39 @@ mod tests {
         let attempts: Vec<Option<u32>> = seen.iter().map(|e| e.attempt).collect();
         assert_eq!(seqs, [0, 1, 2, 3, 4]);
         assert_eq!(attempts, [Some(0), Some(1), Some(1), Some(2), None]);
-        assert_eq!(bus.executions("j3"), 2);
+        assert_eq!(bus.executions(JobId(3)), 2);
         assert_eq!(seen[3].kind.name(), "job_started");
         assert_eq!(seen[2].kind.to_string(), "reason=boom");
     }
 
     #[test]
+    fn digits_read_as_format_writes_them() {
+        let mut values: Vec<u64> = (0..1_000).collect();
+        values.extend((0..64).map(|bit| 1u64 << bit));
+        values.extend([9_999, 10_000, 99_999, 123_456_789, u64::MAX]);
+        for value in values {
+            let mut digits = Digits::new();
+            digits.prepend_number(value);
+            assert_eq!(digits.as_str(), value.to_string());
+            for width in [1, 2, 5, 6, 7] {
+                let padded = value % 10u64.pow(width as u32);
+                let mut digits = Digits::new();
+                digits.prepend_padded(padded, width);
+                assert_eq!(digits.as_str(), format!("{padded:0width$}"));
+            }
+        }
+    }
+
+    #[test]
     fn job_ids_round_trip_through_their_number() {
-        assert_eq!(job_number(&job_id(42)), Some(42));
-        assert_eq!(job_number("not-a-simrq-id"), None);
+        assert_eq!(JobId::parse(&job_id(42)), Some(JobId(42)));
+        assert_eq!(JobId(42).to_string(), "j42");
+        let mut written = Vec::new();
+        JobId(42).push_to(&mut written);
+        assert_eq!(written, b"j42");
+        for other in ["not-a-simrq-id", "j", "j007", "j-1", "k1"] {
+            assert_eq!(JobId::parse(other), None, "{other}");
+        }
+        assert_eq!(JobId::parse("j0"), Some(JobId(0)));
     }
 }

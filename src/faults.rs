@@ -11,7 +11,7 @@ use rand::Rng;
 use rand_distr::{Distribution as _, Exp};
 
 use crate::cluster::{Cluster, Pod};
-use crate::event::{DetailValue, EventContext, EventKind, Name};
+use crate::event::{DetailValue, EventContext, EventKind, JobId, Name};
 use crate::net::{LinkFault, Restore, Verdict};
 use crate::rq::env::{ProcessInfo, Role, RqEnv};
 use crate::scenario::{FaultKind, FaultSpec, NetMode, Persistence, Target};
@@ -215,7 +215,7 @@ impl FaultInjector {
         for (queue, job) in waiting_before.difference(&waiting_after) {
             let context = EventContext {
                 queue: Some(queue.clone()),
-                job: Some(job.clone()),
+                job: Some(JobId::of(job)),
                 ..EventContext::default()
             };
             let reason = "the Redis restart lost it".to_string();

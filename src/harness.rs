@@ -266,7 +266,7 @@ impl Harness {
             pod: Some(process.pod.clone()),
             process: Some(process.name.clone()),
             queue: None,
-            job,
+            job: job.map(|job| crate::event::JobId::of(&job)),
         };
         self.env.emit(context, kind);
     }

@@ -7,54 +7,32 @@
 //!   has finished", so a later execution is a duplicate);
 //! - [`JobCounts`]: one byte per job number for small counters that must stay exact.
 //!
-//! simrq's job ids are `j<N>` (see [`crate::event::job_number`]); other ids (none in practice)
-//! fall back to ordered maps keyed by name.
+//! All three are keyed by [`JobId`], the number of simrq's `j<N>` ids.
 
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
-use crate::event::{job_id, job_number, Name};
+use crate::event::JobId;
 use crate::sim::rng::WordBuildHasher;
-
-/// Where a job's entry lives: by number for simrq's ids, by name otherwise.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum JobKey {
-    Number(usize),
-    Other(Name),
-}
-
-impl JobKey {
-    fn of(job: &str) -> JobKey {
-        match job_number(job) {
-            Some(number) => JobKey::Number(number),
-            None => JobKey::Other(Name::from(job)),
-        }
-    }
-}
 
 /// A table of `T` per job; entries exist from first use until [`JobTable::remove`].
 #[derive(Clone, Debug)]
 pub struct JobTable<T> {
-    numbered: HashMap<usize, T, WordBuildHasher>,
-    other: BTreeMap<Name, T>,
+    entries: HashMap<JobId, T, WordBuildHasher>,
 }
 
 impl<T> Default for JobTable<T> {
     fn default() -> Self {
         JobTable {
-            numbered: HashMap::default(),
-            other: BTreeMap::new(),
+            entries: HashMap::default(),
         }
     }
 }
 
 impl<T: Default> JobTable<T> {
     /// The entry of `job`, created with `T::default()` on first use.
-    pub fn entry(&mut self, job: &str) -> &mut T {
-        match job_number(job) {
-            Some(number) => self.numbered.entry(number).or_default(),
-            None => self.other.entry(Name::from(job)).or_default(),
-        }
+    pub fn entry(&mut self, job: JobId) -> &mut T {
+        self.entries.entry(job).or_default()
     }
 }
 
@@ -63,71 +41,51 @@ impl<T> JobTable<T> {
         JobTable::default()
     }
 
-    pub fn get(&self, job: &str) -> Option<&T> {
-        match job_number(job) {
-            Some(number) => self.numbered.get(&number),
-            None => self.other.get(job),
-        }
+    pub fn get(&self, job: JobId) -> Option<&T> {
+        self.entries.get(&job)
+    }
+
+    pub fn get_mut(&mut self, job: JobId) -> Option<&mut T> {
+        self.entries.get_mut(&job)
     }
 
     /// The entry of `job`, made by `make` if it has none; `None` if it has none and `make`
     /// declines. One lookup, where `get` then `insert` then `entry` would take three.
     pub fn get_or_try_insert_with(
         &mut self,
-        job: &str,
+        job: JobId,
         make: impl FnOnce() -> Option<T>,
     ) -> Option<&mut T> {
-        match job_number(job) {
-            Some(number) => match self.numbered.entry(number) {
-                Entry::Occupied(entry) => Some(entry.into_mut()),
-                Entry::Vacant(entry) => Some(entry.insert(make()?)),
-            },
-            None => {
-                if !self.other.contains_key(job) {
-                    self.other.insert(Name::from(job), make()?);
-                }
-                self.other.get_mut(job)
-            }
+        match self.entries.entry(job) {
+            Entry::Occupied(entry) => Some(entry.into_mut()),
+            Entry::Vacant(entry) => Some(entry.insert(make()?)),
         }
     }
 
-    pub fn insert(&mut self, job: &str, state: T) {
-        match job_number(job) {
-            Some(number) => {
-                self.numbered.insert(number, state);
-            }
-            None => {
-                self.other.insert(Name::from(job), state);
-            }
-        }
+    pub fn insert(&mut self, job: JobId, state: T) {
+        self.entries.insert(job, state);
     }
 
     /// Drops the entry of `job` (the job needs no more state here) and returns it.
-    pub fn remove(&mut self, job: &str) -> Option<T> {
-        match job_number(job) {
-            Some(number) => self.numbered.remove(&number),
-            None => self.other.remove(job),
-        }
+    pub fn remove(&mut self, job: JobId) -> Option<T> {
+        self.entries.remove(&job)
     }
 
     /// Jobs with an entry.
     pub fn len(&self) -> usize {
-        self.numbered.len() + self.other.len()
+        self.entries.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// Every job with an entry and its state, simrq ids first in number order, then the
-    /// others by name: the order is the same whatever order the entries were made in.
-    pub fn iter(&self) -> impl Iterator<Item = (Name, &T)> + '_ {
-        let mut numbers: Vec<usize> = self.numbered.keys().copied().collect();
-        numbers.sort_unstable();
-        let numbered = numbers
-            .into_iter()
-            .map(|number| (job_id(number), &self.numbered[&number]));
-        numbered.chain(self.other.iter().map(|(job, state)| (job.clone(), state)))
+    /// Every job with an entry and its state, in job number order: the order is the same
+    /// whatever order the entries were made in.
+    pub fn iter(&self) -> impl Iterator<Item = (JobId, &T)> + '_ {
+        let mut jobs: Vec<JobId> = self.entries.keys().copied().collect();
+        jobs.sort_unstable();
+        jobs.into_iter().map(|job| (job, &self.entries[&job]))
     }
 }
 
@@ -135,33 +93,23 @@ impl<T> JobTable<T> {
 #[derive(Clone, Debug, Default)]
 pub struct JobSet {
     bits: Vec<u64>,
-    other: BTreeSet<Name>,
 }
 
 impl JobSet {
-    pub fn insert(&mut self, job: &str) {
-        match JobKey::of(job) {
-            JobKey::Number(number) => {
-                let word = number / 64;
-                if self.bits.len() <= word {
-                    self.bits.resize(word + 1, 0);
-                }
-                self.bits[word] |= 1 << (number % 64);
-            }
-            JobKey::Other(name) => {
-                self.other.insert(name);
-            }
+    pub fn insert(&mut self, job: JobId) {
+        let number = job.index();
+        let word = number / 64;
+        if self.bits.len() <= word {
+            self.bits.resize(word + 1, 0);
         }
+        self.bits[word] |= 1 << (number % 64);
     }
 
-    pub fn contains(&self, job: &str) -> bool {
-        match job_number(job) {
-            Some(number) => self
-                .bits
-                .get(number / 64)
-                .is_some_and(|word| word & (1 << (number % 64)) != 0),
-            None => self.other.contains(job),
-        }
+    pub fn contains(&self, job: JobId) -> bool {
+        let number = job.index();
+        self.bits
+            .get(number / 64)
+            .is_some_and(|word| word & (1 << (number % 64)) != 0)
     }
 }
 
@@ -170,43 +118,37 @@ impl JobSet {
 #[derive(Clone, Debug, Default)]
 pub struct JobCounts {
     small: Vec<u8>,
-    large: BTreeMap<JobKey, u32>,
+    large: BTreeMap<JobId, u32>,
 }
 
 /// Marks a `small` slot whose count lives in `large`.
 const SPILLED: u8 = u8::MAX;
 
 impl JobCounts {
-    pub fn get(&self, job: &str) -> u32 {
-        let key = JobKey::of(job);
-        match &key {
-            JobKey::Number(number) => match self.small.get(*number) {
-                Some(&SPILLED) => self.large[&key],
-                Some(&count) => u32::from(count),
-                None => 0,
-            },
-            JobKey::Other(_) => self.large.get(&key).copied().unwrap_or(0),
+    pub fn get(&self, job: JobId) -> u32 {
+        match self.small.get(job.index()) {
+            Some(&SPILLED) => self.large[&job],
+            Some(&count) => u32::from(count),
+            None => 0,
         }
     }
 
     /// Adds one to the count of `job` and returns the new count.
-    pub fn increment(&mut self, job: &str) -> u32 {
-        let key = JobKey::of(job);
-        if let JobKey::Number(number) = key {
-            if self.small.len() <= number {
-                self.small.resize(number + 1, 0);
-            }
-            let slot = &mut self.small[number];
-            if *slot < SPILLED - 1 {
-                *slot += 1;
-                return u32::from(*slot);
-            }
-            if *slot == SPILLED - 1 {
-                *slot = SPILLED;
-                self.large.insert(key.clone(), u32::from(SPILLED - 1));
-            }
+    pub fn increment(&mut self, job: JobId) -> u32 {
+        let number = job.index();
+        if self.small.len() <= number {
+            self.small.resize(number + 1, 0);
         }
-        let count = self.large.entry(key).or_insert(0);
+        let slot = &mut self.small[number];
+        if *slot < SPILLED - 1 {
+            *slot += 1;
+            return u32::from(*slot);
+        }
+        if *slot == SPILLED - 1 {
+            *slot = SPILLED;
+            self.large.insert(job, u32::from(SPILLED - 1));
+        }
+        let count = self.large.entry(job).or_insert(0);
         *count += 1;
         *count
     }
@@ -219,28 +161,27 @@ mod tests {
     #[test]
     fn tables_iterate_in_job_order_and_forget_removed_jobs() {
         let mut table: JobTable<u32> = JobTable::new();
-        *table.entry("j5") += 2;
-        *table.entry("j1") += 1;
-        *table.entry("custom") += 7;
-        *table.entry("j3") += 3;
-        assert_eq!(table.remove("j3"), Some(3));
+        *table.entry(JobId(5)) += 2;
+        *table.entry(JobId(10)) += 7;
+        *table.entry(JobId(1)) += 1;
+        *table.entry(JobId(3)) += 3;
+        assert_eq!(table.remove(JobId(3)), Some(3));
         let seen: Vec<(String, u32)> = table.iter().map(|(j, n)| (j.to_string(), *n)).collect();
         assert_eq!(
             seen,
-            [("j1".into(), 1), ("j5".into(), 2), ("custom".into(), 7)]
+            [("j1".into(), 1), ("j5".into(), 2), ("j10".into(), 7)]
         );
-        assert_eq!(table.get("j3"), None);
-        assert_eq!(table.get("j5"), Some(&2));
+        assert_eq!(table.get(JobId(3)), None);
+        assert_eq!(table.get(JobId(5)), Some(&2));
         assert_eq!(table.len(), 3);
     }
 
     #[test]
-    fn a_set_holds_numbered_and_other_ids() {
+    fn a_set_holds_one_bit_per_job() {
         let mut set = JobSet::default();
-        set.insert("j130");
-        set.insert("custom");
-        assert!(set.contains("j130") && set.contains("custom"));
-        assert!(!set.contains("j129") && !set.contains("j131") && !set.contains("j100000"));
+        set.insert(JobId(130));
+        assert!(set.contains(JobId(130)));
+        assert!(![129, 131, 100_000].iter().any(|&n| set.contains(JobId(n))));
         assert_eq!(set.bits.len(), 3, "one bit per job number");
     }
 
@@ -248,13 +189,11 @@ mod tests {
     fn counts_stay_exact_past_one_byte() {
         let mut counts = JobCounts::default();
         for expected in 1..=300 {
-            assert_eq!(counts.increment("j2"), expected);
+            assert_eq!(counts.increment(JobId(2)), expected);
         }
-        assert_eq!(counts.get("j2"), 300);
-        assert_eq!(counts.get("j1"), 0);
-        assert_eq!(counts.increment("custom"), 1);
-        assert_eq!(counts.get("custom"), 1);
+        assert_eq!(counts.get(JobId(2)), 300);
+        assert_eq!(counts.get(JobId(1)), 0);
         assert_eq!(counts.small.len(), 3, "one byte per job number");
-        assert_eq!(counts.large.len(), 2, "j2 past 254, and the other id");
+        assert_eq!(counts.large.len(), 1, "j2 past 254");
     }
 }

@@ -5,7 +5,7 @@ use std::fs;
 use std::path::Path;
 
 use simrq::check::{CheckClass, Violation};
-use simrq::event::{EnqueueSource, EventBus, EventContext, EventKind, LockView, Name};
+use simrq::event::{EnqueueSource, EventBus, EventContext, EventKind, JobId, LockView, Name};
 use simrq::report::jobs::JOBS_CSV;
 use simrq::report::{
     EventsCsv, JobStats, JobTracker, OutputDir, RunInfo, SchedulerGaps, SharedSink, Summary,
@@ -21,7 +21,7 @@ fn job(id: &str) -> EventContext {
         pod: Some(Name::from("worker-0")),
         process: Some(Name::from("worker-0.1")),
         queue: Some(Name::from("default")),
-        job: Some(Name::from(id)),
+        job: Some(JobId::of(id)),
     }
 }
 

@@ -25,7 +25,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::event::{Event, EventKind, EventSink, Name};
+use crate::event::{Event, EventKind, EventSink, JobId, Name};
 use crate::report::summary::round_s;
 use crate::report::LogHistogram;
 use crate::rq::cron::CronSchedule;
@@ -73,7 +73,7 @@ struct Tracked {
     enqueues: Vec<(SimTime, Option<i64>)>,
     lateness: LogHistogram,
     /// Jobs of this cron job running now, with their start count.
-    running: BTreeMap<Name, u32>,
+    running: BTreeMap<JobId, u32>,
     overlaps: u64,
 }
 
@@ -81,7 +81,7 @@ struct Tracked {
 pub struct CronCheck {
     jobs: BTreeMap<Name, (CronSchedule, Tracked)>,
     /// Which cron job each enqueued job belongs to.
-    owner: HashMap<Name, Name>,
+    owner: HashMap<JobId, Name>,
     limits: CronLimits,
     /// Unix microseconds of virtual instant zero on the true clock.
     origin_unix_micros: i64,
@@ -120,29 +120,29 @@ impl CronCheck {
         }
         tracked.enqueues.push((event.time, due));
         if let Some(job) = &event.job {
-            self.owner.insert(job.clone(), cron_job.clone());
+            self.owner.insert(*job, cron_job.clone());
         }
     }
 
     /// A job's execution started or ended (`job_started`; `job_finished`, `job_failed`, or
     /// its horse killed).
-    fn on_execution(&mut self, job: &Name, started: bool) {
-        let Some(cron_job) = self.owner.get(job) else {
+    fn on_execution(&mut self, job: JobId, started: bool) {
+        let Some(cron_job) = self.owner.get(&job) else {
             return;
         };
         let Some((_, tracked)) = self.jobs.get_mut(cron_job) else {
             return;
         };
         if started {
-            let others_running = tracked.running.keys().any(|other| other != job);
+            let others_running = tracked.running.keys().any(|other| *other != job);
             if others_running {
                 tracked.overlaps += 1;
             }
-            *tracked.running.entry(job.clone()).or_default() += 1;
-        } else if let Some(count) = tracked.running.get_mut(job) {
+            *tracked.running.entry(job).or_default() += 1;
+        } else if let Some(count) = tracked.running.get_mut(&job) {
             *count -= 1;
             if *count == 0 {
-                tracked.running.remove(job);
+                tracked.running.remove(&job);
             }
         }
     }
@@ -320,12 +320,12 @@ impl EventSink for CronCheck {
                 due_unix_ms,
             } => self.on_enqueued(event, cron_job, *due_unix_ms),
             EventKind::JobStarted { .. } => {
-                if let Some(job) = &event.job {
+                if let Some(job) = event.job {
                     self.on_execution(job, true);
                 }
             }
             EventKind::JobFinished | EventKind::JobFailed { .. } | EventKind::ProcessKilled => {
-                if let Some(job) = &event.job {
+                if let Some(job) = event.job {
                     self.on_execution(job, false);
                 }
             }

@@ -40,13 +40,13 @@ impl DuplicateExecution {
     fn report(&mut self, duplicate: Duplicate) {
         let timeline = &self.timeline;
         self.findings.add(|| {
-            let job = duplicate.job.clone();
+            let job = duplicate.job;
             let detail = duplicate.describe();
             let mut violation = Violation::new(NAME, CheckClass::Safety, duplicate.time, detail);
             let queue = duplicate.queue.as_deref();
-            violation.timeline = timeline.lines(Some(&job), queue, &duplicate.processes);
+            violation.timeline = timeline.lines(Some(job), queue, &duplicate.processes);
             violation.queue = duplicate.queue;
-            violation.job = Some(job);
+            violation.job = Some(job.name());
             violation.processes = duplicate.processes;
             violation
         });

@@ -23,7 +23,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use crate::event::{Event, EventKind, Name};
+use crate::event::{Event, EventKind, JobId, Name};
 use crate::sim::SimTime;
 
 use crate::jobs::{JobSet, JobTable};
@@ -63,7 +63,7 @@ pub enum DuplicateKind {
 #[derive(Clone, Debug)]
 pub struct Duplicate {
     pub kind: DuplicateKind,
-    pub job: Name,
+    pub job: JobId,
     pub queue: Option<Name>,
     /// When the duplicate started.
     pub time: SimTime,
@@ -107,7 +107,7 @@ impl ExecutionTracker {
     /// Updates the state with `event`; returns a duplicate the event reveals: a start, or the
     /// end of an execution that nothing authorised.
     pub fn observe(&mut self, event: &Event) -> Option<Duplicate> {
-        let job = event.job.as_ref()?;
+        let job = event.job?;
         let runs = self.runs_of(job, &event.kind)?;
         let found = match &event.kind {
             EventKind::JobStarted { worker } => start(runs, event, job, worker),
@@ -145,7 +145,7 @@ impl ExecutionTracker {
     /// The state of `job` for an event of `kind`: created with one start authorised for a
     /// new job; for a retired job only a start brings it back (nothing authorised, finished
     /// if it had), and other events about it are ignored.
-    fn runs_of(&mut self, job: &Name, kind: &EventKind) -> Option<&mut JobRuns> {
+    fn runs_of(&mut self, job: JobId, kind: &EventKind) -> Option<&mut JobRuns> {
         let (retired, retired_finished) = (&self.retired, &self.retired_finished);
         self.jobs.get_or_try_insert_with(job, || {
             if !retired.contains(job) {
@@ -161,7 +161,7 @@ impl ExecutionTracker {
         })
     }
 
-    fn retire(&mut self, job: &Name) {
+    fn retire(&mut self, job: JobId) {
         if let Some(runs) = self.jobs.remove(job) {
             self.retired.insert(job);
             if runs.finished {
@@ -171,7 +171,7 @@ impl ExecutionTracker {
     }
 
     /// Whether `job` is done and its state dropped (see the type's docs).
-    pub fn is_retired(&self, job: &str) -> bool {
+    pub fn is_retired(&self, job: JobId) -> bool {
         self.jobs.get(job).is_none() && self.retired.contains(job)
     }
 
@@ -183,14 +183,14 @@ impl ExecutionTracker {
     /// At the end of the run: executions still running that nothing authorised.
     pub fn finish(&mut self) -> Vec<Duplicate> {
         let mut found = Vec::new();
-        let jobs: Vec<Name> = self
+        let jobs: Vec<JobId> = self
             .jobs
             .iter()
             .filter(|(_, runs)| runs.running.iter().any(|r| r.unauthorised.is_some()))
             .map(|(job, _)| job)
             .collect();
         for job in jobs {
-            let runs = self.jobs.entry(&job);
+            let runs = self.jobs.entry(job);
             for running in &mut runs.running {
                 if let Some(duplicate) = running.unauthorised.take() {
                     runs.duplicates += 1;
@@ -202,12 +202,12 @@ impl ExecutionTracker {
     }
 
     /// Executions of `job` so far.
-    pub fn starts(&self, job: &str) -> u32 {
+    pub fn starts(&self, job: JobId) -> u32 {
         self.jobs.get(job).map_or(0, |runs| runs.starts)
     }
 
     /// Duplicate executions of `job` found so far.
-    pub fn duplicates(&self, job: &str) -> u32 {
+    pub fn duplicates(&self, job: JobId) -> u32 {
         self.jobs.get(job).map_or(0, |runs| runs.duplicates)
     }
 }
@@ -253,6 +253,14 @@ impl Executions {
         }
     }
 
+    /// [`ExecutionTracker::observe`] for a recording handle, keeping what it found for the
+    /// followers without returning a copy (see [`Executions::observe`]).
+    pub fn record(&self, event: &Event) {
+        assert!(self.records, "only the handle that observes records");
+        let mut state = self.state.borrow_mut();
+        state.last = state.tracker.observe(event);
+    }
+
     /// [`ExecutionTracker::observe`] for a recording handle; for a follower, what that
     /// observation of the same event found.
     pub fn observe(&self, event: &Event) -> Option<Duplicate> {
@@ -277,15 +285,15 @@ impl Executions {
             .clone()
     }
 
-    pub fn starts(&self, job: &str) -> u32 {
+    pub fn starts(&self, job: JobId) -> u32 {
         self.state.borrow().tracker.starts(job)
     }
 
-    pub fn duplicates(&self, job: &str) -> u32 {
+    pub fn duplicates(&self, job: JobId) -> u32 {
         self.state.borrow().tracker.duplicates(job)
     }
 
-    pub fn is_retired(&self, job: &str) -> bool {
+    pub fn is_retired(&self, job: JobId) -> bool {
         self.state.borrow().tracker.is_retired(job)
     }
 }
@@ -299,7 +307,7 @@ fn authorise_one_more(runs: &mut JobRuns) {
     }
 }
 
-fn start(runs: &mut JobRuns, event: &Event, job: &Name, worker: &Name) -> Option<Duplicate> {
+fn start(runs: &mut JobRuns, event: &Event, job: JobId, worker: &Name) -> Option<Duplicate> {
     runs.starts += 1;
     runs.repeats_pending = runs.repeats_pending.saturating_sub(1);
     let authorised = runs.starts <= runs.permits;
@@ -321,7 +329,7 @@ fn start(runs: &mut JobRuns, event: &Event, job: &Name, worker: &Name) -> Option
         let others = others.map(|r| r.process.clone().unwrap_or(r.worker.clone()));
         Duplicate {
             kind,
-            job: job.clone(),
+            job,
             queue: event.queue.clone(),
             time: event.time,
             attempt,
@@ -395,7 +403,7 @@ mod tests {
         );
         stream.fail_and_requeue(6.0, "j1", "w3", 0);
         assert_eq!(stream.checkers().duplicates, [DuplicateKind::Unauthorised]);
-        assert_eq!(stream.checkers().tracker.starts("j1"), 3);
+        assert_eq!(stream.checkers().tracker.starts(JobId(1)), 3);
     }
 
     /// §9 R9: the horse's ZADD precedes the transaction that records the retry; the job may
@@ -433,7 +441,7 @@ mod tests {
             stream.finish(2.0, job, "w1");
         }
         assert_eq!(stream.checkers().tracker.jobs_held(), 0);
-        assert!(stream.checkers().tracker.is_retired("j2"));
+        assert!(stream.checkers().tracker.is_retired(JobId(2)));
         stream.start(3.0, "j2", "w2");
         assert_eq!(stream.checkers().duplicates, [DuplicateKind::AfterFinish]);
         stream.finish(4.0, "j2", "w2");
@@ -475,7 +483,7 @@ mod tests {
         let found = stream.checkers().tracker.finish();
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].time.as_secs_f64(), 3.0);
-        assert_eq!(stream.checkers().tracker.duplicates("j1"), 1);
+        assert_eq!(stream.checkers().tracker.duplicates(JobId(1)), 1);
     }
 
     /// Followers of one tracker each get what the end of the run reveals, once, as checkers

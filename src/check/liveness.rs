@@ -3,7 +3,7 @@
 //! `--with-scheduler` workers serve (§4.8, §11: a lock left without holder delays every
 //! retry). Judged only at the end, and only if the run lasted `drain` past the last fault.
 
-use crate::event::{Event, EventKind, EventSink, Name};
+use crate::event::{Event, EventKind, EventSink, JobId, Name};
 use crate::jobs::JobTable;
 use crate::sim::{SimDuration, SimTime};
 
@@ -53,13 +53,13 @@ impl Liveness {
         self.judged
     }
 
-    fn report(&mut self, time: SimTime, queue: Option<Name>, job: Option<Name>, detail: String) {
+    fn report(&mut self, time: SimTime, queue: Option<Name>, job: Option<JobId>, detail: String) {
         let timeline = &self.timeline;
         self.findings.add(|| {
             let mut violation = Violation::new(NAME, CheckClass::Liveness, time, detail);
-            violation.timeline = timeline.lines(job.as_deref(), queue.as_deref(), &[]);
+            violation.timeline = timeline.lines(job, queue.as_deref(), &[]);
             violation.queue = queue;
-            violation.job = job;
+            violation.job = job.map(JobId::name);
             violation
         });
     }
@@ -71,17 +71,18 @@ impl Liveness {
             .end_time()
             .as_micros()
             .saturating_sub(self.drain.as_micros());
-        let open: Vec<(Name, OpenJob)> = self
+        let open: Vec<(JobId, OpenJob)> = self
             .jobs
             .iter()
             .filter(|(_, state)| state.created.as_micros() <= judged_until)
             .map(|(job, state)| (job, state.clone()))
             .collect();
         for (job, state) in open {
+            let id = job.to_string();
             let location = if state.repeated {
-                end.job_location_outside_finished(&job)
+                end.job_location_outside_finished(&id)
             } else {
-                end.job_location(&job)
+                end.job_location(&id)
             };
             let settled = matches!(location, JobLocation::Finished | JobLocation::Failed);
             if settled && !state.repeat_pending {
@@ -125,16 +126,21 @@ impl Liveness {
 impl EventSink for Liveness {
     fn on_event(&mut self, event: &Event) {
         self.timeline.observe(event);
-        let Some(job) = &event.job else { return };
+        let Some(job) = event.job else { return };
         if is_terminal(&event.kind) {
             self.jobs.remove(job);
             return;
         }
-        let known = self.jobs.get(job).is_some();
-        let state = self.jobs.entry(job);
-        if !known {
-            state.created = event.time;
-        }
+        let first_seen = || {
+            Some(OpenJob {
+                created: event.time,
+                ..OpenJob::default()
+            })
+        };
+        let state = self
+            .jobs
+            .get_or_try_insert_with(job, first_seen)
+            .expect("made when missing");
         if event.queue.is_some() {
             state.queue = event.queue.clone();
         }

@@ -4,7 +4,7 @@
 //! A job whose last word was `job_finished` or `job_moved_to_failed` is not lost when its id
 //! has left Redis: `result_ttl` and `failure_ttl` expire it in the normal course.
 
-use crate::event::{Event, EventKind, EventSink, Name};
+use crate::event::{Event, EventKind, EventSink, JobId, Name};
 use crate::jobs::JobTable;
 use crate::sim::SimTime;
 
@@ -50,7 +50,7 @@ impl LostJob {
         self.findings.occurrences()
     }
 
-    fn report(&mut self, job: &Name, time: SimTime, detail: String) {
+    fn report(&mut self, job: JobId, time: SimTime, detail: String) {
         let seen = self.jobs.entry(job);
         seen.reported = true;
         let queue = seen.queue.clone();
@@ -59,7 +59,7 @@ impl LostJob {
             let mut violation = Violation::new(NAME, CheckClass::Safety, time, detail);
             violation.timeline = timeline.lines(Some(job), None, &[]);
             violation.queue = queue;
-            violation.job = Some(job.clone());
+            violation.job = Some(job.name());
             violation
         });
     }
@@ -68,7 +68,7 @@ impl LostJob {
 impl EventSink for LostJob {
     fn on_event(&mut self, event: &Event) {
         self.timeline.observe(event);
-        let Some(job) = &event.job else { return };
+        let Some(job) = event.job else { return };
         let terminal = is_terminal(&event.kind);
         if terminal && !self.jobs.get(job).is_some_and(|seen| seen.reported) {
             // Nothing to judge at the end unless the job comes back: forget it.
@@ -107,17 +107,18 @@ impl Checker for LostJob {
             return self.findings.violations();
         }
         self.finished = true;
-        let suspects: Vec<(Name, LastSeen)> = self
+        let suspects: Vec<(JobId, LastSeen)> = self
             .jobs
             .iter()
             .filter(|(_, seen)| !seen.terminal && !seen.reported)
             .map(|(job, seen)| (job, seen.clone()))
             .collect();
         for (job, seen) in suspects {
+            let id = job.to_string();
             let location = if seen.repeated {
-                end.job_location_outside_finished(&job)
+                end.job_location_outside_finished(&id)
             } else {
-                end.job_location(&job)
+                end.job_location(&id)
             };
             if !matches!(location, JobLocation::Intermediate | JobLocation::Missing) {
                 continue;
@@ -126,7 +127,7 @@ impl Checker for LostJob {
                 "{job} is {location:?} at the end; last seen at {} ({})",
                 seen.time, seen.kind
             );
-            self.report(&job, seen.time, detail);
+            self.report(job, seen.time, detail);
         }
         self.findings.violations()
     }

@@ -293,7 +293,7 @@ fn check_rank(check: &str) -> usize {
 impl EventSink for Checkers {
     fn on_event(&mut self, event: &Event) {
         self.history.borrow_mut().record(event);
-        self.executions.observe(event);
+        self.executions.record(event);
         for checker in self.enabled_mut() {
             checker.on_event(event);
         }

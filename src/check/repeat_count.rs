@@ -16,7 +16,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::event::{Event, EventKind, EventSink, Name};
+use crate::event::{Event, EventKind, EventSink, JobId};
 use crate::jobs::JobTable;
 
 use super::executions::Executions;
@@ -36,7 +36,7 @@ pub struct RepeatCount {
     tracker: Executions,
     jobs: JobTable<Repeated>,
     /// Excess found, held until the end in case a duplicate of the same job explains it.
-    pending: BTreeMap<Name, Violation>,
+    pending: BTreeMap<JobId, Violation>,
     findings: Findings,
     finished: bool,
     timeline: Timeline,
@@ -55,17 +55,17 @@ impl RepeatCount {
         }
     }
 
-    fn violation(&self, event: &Event, job: &Name, detail: String) -> Violation {
+    fn violation(&self, event: &Event, job: JobId, detail: String) -> Violation {
         let mut violation = Violation::new(NAME, CheckClass::Safety, event.time, detail);
         violation.timeline = self.timeline.lines(Some(job), event.queue.as_deref(), &[]);
         violation.queue = event.queue.clone();
-        violation.job = Some(job.clone());
+        violation.job = Some(job.name());
         violation.processes = event.process.iter().cloned().collect();
         violation
     }
 
     /// One more success of `job`; `last`: it was `job_finished` (no repeats left).
-    fn judge_success(&mut self, event: &Event, job: &Name, last: bool) {
+    fn judge_success(&mut self, event: &Event, job: JobId, last: bool) {
         // Only jobs created with `Repeat` have an entry; none is made here.
         let Some(state) = self.jobs.get_or_try_insert_with(job, || None) else {
             return;
@@ -73,13 +73,13 @@ impl RepeatCount {
         state.successes += 1;
         let Repeated { times, successes } = *state;
         let expected = times + 1;
-        if successes > expected && !self.pending.contains_key(job) {
+        if successes > expected && !self.pending.contains_key(&job) {
             if self.tracker.duplicates(job) == 0 {
                 let detail = format!(
                     "{job} succeeded {successes} times, more than 1 + repeat_times = {expected}"
                 );
                 let violation = self.violation(event, job, detail);
-                self.pending.insert(job.clone(), violation);
+                self.pending.insert(job, violation);
             }
         } else if last && successes < expected {
             let detail = format!(
@@ -103,10 +103,10 @@ impl RepeatCount {
 impl EventSink for RepeatCount {
     fn on_event(&mut self, event: &Event) {
         self.timeline.observe(event);
-        let Some(job) = &event.job else { return };
+        let Some(job) = event.job else { return };
         if self.tracker.observe(event).is_some() {
             // A duplicate explains any excess of this job, earlier or later.
-            self.pending.remove(job);
+            self.pending.remove(&job);
         }
         match &event.kind {
             EventKind::JobCreated { repeat_times, .. } if *repeat_times > 0 => {

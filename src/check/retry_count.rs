@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::event::{Event, EventKind, EventSink, Name};
+use crate::event::{Event, EventKind, EventSink, JobId, Name};
 
 use super::executions::Executions;
 use super::findings::Findings;
@@ -49,13 +49,13 @@ impl RetryCount {
         }
     }
 
-    fn judge_start(&mut self, event: &Event, job: &Name) {
+    fn judge_start(&mut self, event: &Event, job: JobId) {
         let Some(Some(budget)) = self.allowed.get(job).copied() else {
             return;
         };
         let allowed = 1 + budget.retry_max + budget.repeats;
         let executions = self.tracker.starts(job);
-        if executions <= allowed || self.pending.contains_key(job) {
+        if executions <= allowed || self.pending.contains_key(&*job.name()) {
             return;
         }
         if self.tracker.duplicates(job) > 0 {
@@ -71,16 +71,16 @@ impl RetryCount {
         let processes: Vec<Name> = event.process.iter().cloned().collect();
         violation.timeline = self.timeline.lines(Some(job), event.queue.as_deref(), &[]);
         violation.queue = event.queue.clone();
-        violation.job = Some(job.clone());
+        violation.job = Some(job.name());
         violation.processes = processes;
-        self.pending.insert(job.clone(), violation);
+        self.pending.insert(job.name(), violation);
     }
 }
 
 impl EventSink for RetryCount {
     fn on_event(&mut self, event: &Event) {
         self.timeline.observe(event);
-        let Some(job) = &event.job else { return };
+        let Some(job) = event.job else { return };
         match &event.kind {
             EventKind::JobCreated { retry_max, .. } => {
                 let retry_max = (*retry_max).clamp(0, i64::from(u32::MAX / 2)) as u32;
@@ -96,7 +96,7 @@ impl EventSink for RetryCount {
         }
         if self.tracker.observe(event).is_some() {
             // A duplicate explains any excess of this job, earlier or later.
-            self.pending.remove(job);
+            self.pending.remove(&*job.name());
         }
         if matches!(event.kind, EventKind::JobStarted { .. }) {
             self.judge_start(event, job);
@@ -117,7 +117,7 @@ impl Checker for RetryCount {
         if !self.finished {
             self.finished = true;
             for duplicate in self.tracker.finish() {
-                self.pending.remove(&duplicate.job);
+                self.pending.remove(&*duplicate.job.name());
             }
             for violation in std::mem::take(&mut self.pending).into_values() {
                 self.findings.add(|| violation);

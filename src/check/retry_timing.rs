@@ -7,7 +7,7 @@
 //! `max_retry_lateness` set it must not exceed that bound (§9 R10, R11), and a retry still
 //! waiting when the run ends counts as late once the bound has passed.
 
-use crate::event::{Event, EventKind, EventSink, Name};
+use crate::event::{Event, EventKind, EventSink, JobId, Name};
 use crate::jobs::JobTable;
 use crate::sim::{SimDuration, SimTime};
 
@@ -61,7 +61,7 @@ impl RetryTiming {
         self.worst_lateness
     }
 
-    fn judge_start(&mut self, event: &Event, job: &Name, retry: ScheduledRetry) {
+    fn judge_start(&mut self, event: &Event, job: JobId, retry: ScheduledRetry) {
         let earliest = retry.due() - FLOOR_TOLERANCE;
         let lateness = event.time.since(retry.due());
         self.worst_lateness = self.worst_lateness.max(lateness);
@@ -88,7 +88,7 @@ impl RetryTiming {
             let mut violation = Violation::new(NAME, CheckClass::Safety, event.time, detail);
             violation.timeline = timeline.lines(Some(job), event.queue.as_deref(), &[]);
             violation.queue = event.queue.clone();
-            violation.job = Some(job.clone());
+            violation.job = Some(job.name());
             violation.processes = processes;
             violation
         });
@@ -97,7 +97,7 @@ impl RetryTiming {
     /// Retries still waiting at the end whose bound has passed.
     fn judge_waiting(&mut self, end_time: SimTime) {
         let Some(max) = self.max_lateness else { return };
-        let overdue: Vec<(Name, ScheduledRetry)> = self
+        let overdue: Vec<(JobId, ScheduledRetry)> = self
             .waiting
             .iter()
             .map(|(job, retry)| (job, retry.clone()))
@@ -114,10 +114,10 @@ impl RetryTiming {
             let timeline = &self.timeline;
             self.findings.add(|| {
                 let mut violation = Violation::new(NAME, CheckClass::Safety, late_at, detail);
-                violation.timeline = timeline.lines(Some(&job), retry.queue.as_deref(), &[]);
+                violation.timeline = timeline.lines(Some(job), retry.queue.as_deref(), &[]);
                 violation.queue = retry.queue.clone();
                 violation.processes = retry.process.iter().cloned().collect();
-                violation.job = Some(job.clone());
+                violation.job = Some(job.name());
                 violation
             });
         }
@@ -127,7 +127,7 @@ impl RetryTiming {
 impl EventSink for RetryTiming {
     fn on_event(&mut self, event: &Event) {
         self.timeline.observe(event);
-        let Some(job) = &event.job else { return };
+        let Some(job) = event.job else { return };
         match &event.kind {
             EventKind::JobRetryScheduled { interval_s, .. } => {
                 let retry = ScheduledRetry {

@@ -16,7 +16,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::event::{EnqueueSource, Event, EventKind, EventSink, LockView, Name};
+use crate::event::{EnqueueSource, Event, EventKind, EventSink, JobId, LockView, Name};
 use crate::sim::{SimDuration, SimTime};
 
 use super::findings::Findings;
@@ -45,7 +45,7 @@ struct QueueLock {
     /// The holder in Redis as last reported, and when.
     truth: Option<(SimTime, Option<Name>)>,
     /// Jobs each scheduler process enqueued since its last tick.
-    enqueued: BTreeMap<Name, Vec<Name>>,
+    enqueued: BTreeMap<Name, Vec<JobId>>,
 }
 
 pub struct SingleActiveScheduler {
@@ -76,16 +76,16 @@ impl SingleActiveScheduler {
         &mut self,
         time: SimTime,
         queue: &Name,
-        job: Option<Name>,
+        job: Option<JobId>,
         processes: Vec<Name>,
         detail: String,
     ) {
         let timeline = &self.timeline;
         self.findings.add(|| {
             let mut violation = Violation::new(NAME, CheckClass::Safety, time, detail);
-            violation.timeline = timeline.lines(job.as_deref(), Some(queue), &processes);
+            violation.timeline = timeline.lines(job, Some(queue), &processes);
             violation.queue = Some(queue.clone());
-            violation.job = job;
+            violation.job = job.map(JobId::name);
             violation.processes = processes;
             violation
         });
@@ -120,7 +120,7 @@ impl SingleActiveScheduler {
             return;
         }
         let holder = lock.redis_holder.as_deref().unwrap_or("nobody");
-        let listed: Vec<&str> = jobs.iter().take(5).map(|j| &**j).collect();
+        let listed: Vec<String> = jobs.iter().take(5).map(JobId::to_string).collect();
         let detail = format!(
             "scheduler {} enqueued {moved} due job(s) {listed:?} while the lock of {queue} \
              was held by {holder} (§9 R1, R14)",
@@ -128,7 +128,7 @@ impl SingleActiveScheduler {
         );
         let mut processes = vec![key];
         processes.extend(lock.redis_holder.clone());
-        self.report(event.time, queue, jobs.first().cloned(), processes, detail);
+        self.report(event.time, queue, jobs.first().copied(), processes, detail);
     }
 
     /// Part (c): one lock value per instant.
@@ -291,7 +291,7 @@ impl EventSink for SingleActiveScheduler {
                         .enqueued
                         .entry(process.clone())
                         .or_default()
-                        .push(job.clone());
+                        .push(*job);
                 }
             }
             (kind, Some(queue)) if kind.lock_view().is_some() => {

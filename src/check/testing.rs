@@ -18,7 +18,8 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use crate::event::{
-    EnqueueSource, EventBus, EventContext, EventKind, EventSink, LockView, Name, EPOCH_UNIX_S,
+    EnqueueSource, EventBus, EventContext, EventKind, EventSink, JobId, LockView, Name,
+    EPOCH_UNIX_S,
 };
 use crate::sim::{SimDuration, SimTime};
 
@@ -67,7 +68,7 @@ impl<S: EventSink + 'static> Stream<S> {
             pod: name(process).map(|p| pod_of(&p)),
             process: name(process),
             queue: Some(self.queue.clone()),
-            job: name(job),
+            job: (!job.is_empty()).then(|| JobId::of(job)),
         };
         self.bus.emit(secs(at_s), context, kind);
         self

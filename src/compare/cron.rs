@@ -21,11 +21,11 @@
 //! minus its due instant) is a time metric: in the envelope of the seeds, or within
 //! max(2 s, 10 %) pairwise.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use crate::check::cron::{CronCheck, CronLimits};
-use crate::event::{parse_detail, Event, EventKind, EventSink, Name};
+use crate::event::{parse_detail, Event, EventKind, EventSink, JobId, Name};
 use crate::rq::cron::CronSchedule;
 use crate::sim::SimTime;
 
@@ -184,6 +184,9 @@ pub fn figures_from_events(table: &CsvTable, meta: &CronMeta) -> Result<CronRun,
     let [time, kind, job, detail] =
         ["time_s", "kind", "job", "detail"].map(|name| table.column(name));
     let (time, kind, job, detail) = (time?, kind?, job?, detail?);
+    // The check only matches a job's events with each other, so any id the file uses gets a
+    // number of its own, in order of first appearance.
+    let mut job_ids: HashMap<String, JobId> = HashMap::new();
     for (index, row) in table.rows().iter().enumerate() {
         let event_kind = match row[kind].as_str() {
             "cron_scheduler_started" => EventKind::CronSchedulerStarted {
@@ -230,7 +233,10 @@ pub fn figures_from_events(table: &CsvTable, meta: &CronMeta) -> Result<CronRun,
             pod: None,
             process: None,
             queue: None,
-            job: (!row[job].is_empty()).then(|| Name::from(row[job].as_str())),
+            job: (!row[job].is_empty()).then(|| {
+                let next = JobId(job_ids.len() as u64 + 1);
+                *job_ids.entry(row[job].clone()).or_insert(next)
+            }),
             attempt: None,
             kind: event_kind,
         };

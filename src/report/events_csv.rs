@@ -75,8 +75,12 @@ impl EventsCsv {
         row.seconds(event.time.as_micros());
         row.unsigned(event.seq);
         row.plain(event.kind.name());
-        for name in [&event.pod, &event.process, &event.queue, &event.job] {
+        for name in [&event.pod, &event.process, &event.queue] {
             row.text(name.as_deref().unwrap_or(""));
+        }
+        match event.job {
+            Some(job) => row.job(job),
+            None => row.empty(),
         }
         match event.attempt {
             Some(attempt) => row.unsigned(u64::from(attempt)),
@@ -108,7 +112,7 @@ impl EventSink for EventsCsv {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{EventBus, EventContext, EventKind, Name};
+    use crate::event::{EventBus, EventContext, EventKind, JobId, Name};
     use crate::report::shared::SharedSink;
     use crate::sim::SimTime;
 
@@ -123,7 +127,7 @@ mod tests {
             pod: Some(Name::from("worker-0")),
             process: Some(Name::from("horse-1")),
             queue: Some(Name::from("default")),
-            job: Some(Name::from("j7")),
+            job: Some(JobId(7)),
         };
         let worker = Name::from("w0");
         bus.emit(

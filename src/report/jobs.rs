@@ -20,7 +20,7 @@
 
 use std::io::Write;
 
-use crate::event::{Event, EventKind, EventSink, Name};
+use crate::event::{Event, EventKind, EventSink, JobId, Name};
 use crate::jobs::{JobSet, JobTable};
 use crate::report::csv::Row;
 use crate::report::histogram::LogHistogram;
@@ -235,7 +235,7 @@ impl JobTracker {
                 Outcome::Finished | Outcome::Failed => state.ended_at,
                 _ => state.lost_at,
             };
-            self.write_row(&job, state, end);
+            self.write_row(job, state, end);
         }
         let file = self.file.take();
         if let Some(error) = self.error.take() {
@@ -256,21 +256,21 @@ impl JobTracker {
         }
     }
 
-    fn end_job(&mut self, job: &Name, outcome: Outcome, time: SimTime) {
+    fn end_job(&mut self, job: JobId, outcome: Outcome, time: SimTime) {
         let mut state = self.active.remove(job).expect("the job is active");
         state.status = outcome;
         self.write_row(job, &state, Some(time));
         self.ended.insert(job);
     }
 
-    fn write_row(&mut self, job: &Name, state: &JobState, end: Option<SimTime>) {
+    fn write_row(&mut self, job: JobId, state: &JobState, end: Option<SimTime>) {
         self.stats.jobs += 1;
         self.stats.outcomes.add(state.status);
-        // Appended cell by cell into the reused row: only the job and queue names can need
+        // Appended cell by cell into the reused row: only the queue name can need
         // quoting; numbers, times and the outcome never do.
         let row = &mut self.row;
         row.clear();
-        row.text(job);
+        row.job(job);
         row.text(state.queue.as_deref().unwrap_or(""));
         row.optional_time(state.enqueued);
         row.unsigned(u64::from(state.executions));
@@ -298,7 +298,7 @@ impl EventSink for JobTracker {
         if self.file.is_none() {
             return;
         }
-        let Some(job) = &event.job else { return };
+        let Some(job) = event.job else { return };
         if self.ended.contains(job) {
             self.on_event_after_end(event);
             return;

@@ -9,7 +9,7 @@ use std::rc::Rc;
 use arrayvec::ArrayString;
 use rand::Rng;
 
-use crate::event::{name_of, EventBus, EventContext, EventKind, Name};
+use crate::event::{name_of, EventBus, EventContext, EventKind, JobId, Name};
 use crate::net::{Client, ClientSettings, Network};
 use crate::rq::body::{DurationDist, JobClass};
 use crate::rq::job::{StampWriter, UtcStamp};
@@ -101,7 +101,7 @@ impl RqEnv {
 
     /// Executions so far of `job`, counted from `job_started` events.
     pub fn executions(&self, job: &str) -> u32 {
-        self.events.borrow().executions(job)
+        self.events.borrow().executions(JobId::of(job))
     }
 
     pub fn take_events(&self) -> EventBus {
@@ -226,7 +226,7 @@ impl ProcCtx {
             pod: Some(self.pod.clone()),
             process: Some(self.name.clone()),
             queue: queue.cloned(),
-            job: job.cloned(),
+            job: job.map(|job| JobId::of(job)),
         }
     }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::rc::Rc;
 
 use crate::cmd;
-use crate::event::{name_of, EnqueueSource, EventContext, EventKind, LockView, Name};
+use crate::event::{name_of, EnqueueSource, EventContext, EventKind, JobId, LockView, Name};
 use crate::net::RedisError;
 use crate::redis::{Command, Reply};
 use crate::rq::env::{ProcCtx, ProcessInfo, Role, RqEnv};
@@ -415,7 +415,7 @@ fn tick_observer(
     Rc::new(move |_| {
         for (job, at_front) in &moved {
             let job_context = EventContext {
-                job: Some(job.clone()),
+                job: Some(JobId::of(job)),
                 ..context.clone()
             };
             let kind = EventKind::JobEnqueued {

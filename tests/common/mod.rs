@@ -40,7 +40,7 @@ pub fn job_events(harness: &Harness, kind: &str, job: &str) -> Vec<Event> {
     harness
         .events_of(kind)
         .into_iter()
-        .filter(|e| e.job.as_deref() == Some(job))
+        .filter(|e| e.job.is_some_and(|id| id.to_string() == job))
         .collect()
 }
 
