@@ -15,7 +15,7 @@ use std::time::Instant;
 
 /// The allocator of the `simrq` binary, so the figures are those a user sees.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: simrq::alloc::Allocator = simrq::alloc::Allocator;
 
 use simrq::queueing::MmcQueue;
 use simrq::run::{run_scenario, RunOptions, RunResult};

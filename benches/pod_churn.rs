@@ -11,7 +11,7 @@ use std::time::Instant;
 
 /// The allocator of the `simrq` binary, so the figures are those a user sees, counting the
 /// allocations (a `realloc` counts as one) so that a change to a hot path shows what it saves.
-struct Counting(mimalloc::MiMalloc);
+struct Counting(simrq::alloc::Allocator);
 
 static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
 
@@ -115,7 +115,7 @@ mod alloc_sites {
 }
 
 #[global_allocator]
-static ALLOCATOR: Counting = Counting(mimalloc::MiMalloc);
+static ALLOCATOR: Counting = Counting(simrq::alloc::Allocator);
 
 use simrq::run::{run_scenario, RunOptions};
 use simrq::scenario;

@@ -10,7 +10,7 @@ use simrq::sim::{SimDuration, SimTime};
 
 /// The allocator of the `simrq` binary, so the figure is the one a run sees.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: simrq::alloc::Allocator = simrq::alloc::Allocator;
 
 const PRODUCER: ConnId = ConnId(1);
 const WORKER: ConnId = ConnId(2);

@@ -66,6 +66,7 @@
 //! // A 10 s pause is shorter than the 61 s lock TTL: nothing runs twice.
 //! assert!(result.violations.iter().all(|v| v.check != "duplicate_execution"));
 //! ```
+pub mod alloc;
 pub mod check;
 pub mod cli;
 pub mod cluster;

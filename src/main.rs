@@ -6,4 +6,4 @@ fn main() {
 /// mimalloc: the simulation allocates many small strings; it is markedly faster than the
 /// system allocator for that pattern (see the README's benchmark figures).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: simrq::alloc::Allocator = simrq::alloc::Allocator;
