@@ -2,7 +2,8 @@
 //! worker pods and 20 jobs/s, with every output written. Prints wall time, kernel events per
 //! second, Redis commands per second and peak memory (VmHWM).
 //!
-//! `cargo bench --bench pod_churn -- [HOURS or DURATION]` (default 24, e.g. `10m`). Run 1 and 2 hours to see that
+//! `cargo bench --bench pod_churn -- [HOURS or DURATION] [--events=all|faults|none]` (default
+//! 24 and all, e.g. `10m`). Run 1 and 2 hours to see that
 //! peak memory does not grow with the simulated duration.
 
 use std::alloc::{GlobalAlloc, Layout};
@@ -120,11 +121,12 @@ static ALLOCATOR: Counting = Counting(simrq::alloc::Allocator);
 use simrq::run::{run_scenario, RunOptions};
 use simrq::scenario;
 
-fn scaled_scenario(duration: &str) -> simrq::Scenario {
+fn scaled_scenario(duration: &str, events: &str) -> simrq::Scenario {
     let text =
         std::fs::read_to_string("scenarios/pod-churn.toml").expect("run from the repository root");
     let mut value: toml::Value = toml::from_str(&text).expect("pod-churn.toml is TOML");
     value["run"]["duration"] = toml::Value::String(duration.to_string());
+    value["run"]["events"] = toml::Value::String(events.to_string());
     value["pods"][0]["replicas"] = toml::Value::Integer(50);
     value["workload"][0]["arrival"] = toml::from_str("poisson_per_s = 20").expect("valid");
     let scaled = toml::to_string(&value).expect("serialises");
@@ -135,6 +137,13 @@ fn peak_memory_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// `--events=all|faults|none`: which rows `events.csv` gets (`[run] events`); all by default.
+fn events_argument() -> String {
+    std::env::args()
+        .find_map(|a| a.strip_prefix("--events=").map(str::to_string))
+        .unwrap_or_else(|| "all".to_string())
 }
 
 /// The simulated duration: the first argument that is a number of hours ("24") or a duration
@@ -153,7 +162,8 @@ fn duration_argument() -> String {
 
 fn main() {
     let duration = duration_argument();
-    let scenario = scaled_scenario(&duration);
+    let events = events_argument();
+    let scenario = scaled_scenario(&duration, &events);
     let out = std::env::temp_dir().join(format!("simrq-bench-pod-churn-{duration}"));
     let mut options = RunOptions::new(7, &out, "pod-churn (scaled)");
     options.force = true;
@@ -162,7 +172,7 @@ fn main() {
     let result = run_scenario(&scenario, &options).expect("the run completes");
     let wall_s = started.elapsed().as_secs_f64();
     let allocations = ALLOCATIONS.load(Ordering::Relaxed) - allocations_before;
-    println!("pod-churn scaled: {duration} simulated, 50 pods, 20 jobs/s");
+    println!("pod-churn scaled: {duration} simulated, 50 pods, 20 jobs/s, events = {events}");
     println!("  jobs                {}", result.summary.jobs);
     println!("  wall time           {wall_s:.1} s");
     println!(
