@@ -114,8 +114,7 @@ impl Client {
             sees: Sees::Success,
         });
         let request = self.network.single_request(command);
-        let mut replies = self.request(request, on_applied).await?;
-        match replies.pop() {
+        match self.request(request, on_applied).await? {
             Some(Reply::Error(message)) => Err(RedisError::Response(message)),
             Some(reply) => Ok(reply),
             None => Err(RedisError::Connection),
@@ -145,8 +144,7 @@ impl Client {
             callback,
             sees: Sees::Commit,
         });
-        let mut replies = self.request(request, on_applied).await?;
-        match replies.pop() {
+        match self.request(request, on_applied).await? {
             Some(Reply::NilArray) => Err(RedisError::Watch),
             Some(Reply::Array(items)) => match items.iter().find(|r| r.is_error()) {
                 Some(Reply::Error(message)) => Err(RedisError::Response(message.clone())),
@@ -157,12 +155,13 @@ impl Client {
         }
     }
 
-    /// Sends `request` with redis-py's retry loop around it.
+    /// Sends `request` with redis-py's retry loop around it; its last reply (the one command's,
+    /// or EXEC's).
     async fn request(
         &self,
         mut request: Request,
         on_applied: Option<Observer>,
-    ) -> Result<Vec<Reply>, RedisError> {
+    ) -> Result<Option<Reply>, RedisError> {
         let mut failures = 0u32;
         loop {
             let may_retry = failures < self.settings.retries;
@@ -201,7 +200,7 @@ impl Client {
         request: Request,
         on_applied: Option<Observer>,
         may_retry: bool,
-    ) -> (Result<Vec<Reply>, RedisError>, Option<Request>) {
+    ) -> (Result<Option<Reply>, RedisError>, Option<Request>) {
         let conn = match self.connect().await {
             Ok(conn) => conn,
             Err(error) => return (Err(error), Some(request)),
@@ -267,8 +266,8 @@ impl Drop for Client {
     }
 }
 
-/// Waits for one reply. Dropped before the reply came (an exception or SIGKILL interrupted
-/// the read), it closes the connection, as redis-py does.
+/// Waits for one request's last reply. Dropped before the reply came (an exception or SIGKILL
+/// interrupted the read), it closes the connection, as redis-py does.
 struct InFlight<'a> {
     client: &'a Client,
     slot: SlotKey,
@@ -287,7 +286,7 @@ impl InFlight<'_> {
 }
 
 impl Future for InFlight<'_> {
-    type Output = Result<Vec<Reply>, RedisError>;
+    type Output = Result<Option<Reply>, RedisError>;
     fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Self::Output> {
         let network = &self.client.network;
         match network.take_reply(self.slot, network.sim().current_pid()) {

@@ -18,7 +18,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use crate::redis::{Command, ConnId, Outcome, Reply, Server, Snapshot};
+use crate::redis::{Command, ConnId, Executed, Reply, Server, Snapshot};
 use crate::sim::rng::WordBuildHasher;
 use crate::sim::{EventHook, HookId, HostId, Pid, Sim, SimDuration, SimRng, SimTime};
 use slab::{Slab, SlabKey};
@@ -38,8 +38,8 @@ struct ReplySlot {
     request: Request,
     on_applied: Option<Observer>,
     verdict: Verdict,
-    /// The reply, from the instant the server sends it; the client may read it once it has
-    /// `landed` (its delivery event ran).
+    /// The replies, from the instant the server sends them, in a buffer from the pool; the
+    /// client may read them once they have `landed` (their delivery event ran).
     reply: Option<Result<Vec<Reply>, LinkError>>,
     landed: bool,
     waiter: Option<Pid>,
@@ -58,14 +58,16 @@ pub(crate) struct Request {
     transaction: bool,
 }
 
-/// The longest request buffer kept for reuse (commands); RQ's pipelines are shorter.
+/// The longest request or reply buffer kept for reuse (commands or replies); RQ's pipelines
+/// are shorter.
 const MAX_POOLED_REQUEST_LEN: usize = 64;
 
-/// Spent request buffers and transaction words, handed to the next request.
+/// Spent request buffers, transaction words and reply buffers, handed to the next request.
 #[derive(Default)]
 struct RequestPool {
     buffers: Vec<Vec<Command>>,
     multi_exec: Vec<(Command, Command)>,
+    replies: Vec<Vec<Reply>>,
 }
 
 impl RequestPool {
@@ -106,6 +108,18 @@ impl RequestPool {
         if commands.capacity() <= MAX_POOLED_REQUEST_LEN {
             commands.clear();
             self.buffers.push(commands);
+        }
+    }
+
+    /// An empty buffer for the server to write a request's replies into.
+    fn reply_buffer(&mut self) -> Vec<Reply> {
+        self.replies.pop().unwrap_or_default()
+    }
+
+    fn recycle_replies(&mut self, mut replies: Vec<Reply>) {
+        if replies.capacity() <= MAX_POOLED_REQUEST_LEN {
+            replies.clear();
+            self.replies.push(replies);
         }
     }
 }
@@ -416,6 +430,17 @@ impl Network {
         self.inner.pool.borrow_mut().recycle(request);
     }
 
+    fn reply_buffer(&self) -> Vec<Reply> {
+        self.inner.pool.borrow_mut().reply_buffer()
+    }
+
+    /// Hands back a reply buffer that no one will read (further).
+    fn recycle_replies(&self, reply: Option<Result<Vec<Reply>, LinkError>>) {
+        if let Some(Ok(replies)) = reply {
+            self.inner.pool.borrow_mut().recycle_replies(replies);
+        }
+    }
+
     /// Sends a request on `conn`; the reply (or the link error) lands in the returned slot.
     fn send(
         &self,
@@ -457,16 +482,23 @@ impl Network {
         }
     }
 
-    /// The client's side of a reply slot: the reply if it has landed, else `pid` is woken
-    /// when it does. The client still holds the slot until [`Network::release_by_client`].
-    fn take_reply(&self, slot: SlotKey, pid: Pid) -> Option<Result<Vec<Reply>, LinkError>> {
+    /// The client's side of a reply slot: the last reply (the one a client reads: the
+    /// command's, or EXEC's) if it has landed, else `pid` is woken when it does. The client
+    /// still holds the slot until [`Network::release_by_client`]; the reply buffer goes back
+    /// to the pool at once.
+    fn take_reply(&self, slot: SlotKey, pid: Pid) -> Option<Result<Option<Reply>, LinkError>> {
         let mut slots = self.inner.slots.borrow_mut();
         let entry = slots.get_mut(slot).expect("the client holds its slot");
         if !entry.landed {
             entry.waiter = Some(pid);
             return None;
         }
-        entry.reply.take()
+        let result = entry.reply.take()?;
+        Some(result.map(|mut replies| {
+            let last = replies.pop();
+            self.inner.pool.borrow_mut().recycle_replies(replies);
+            last
+        }))
     }
 
     /// The client is done with `slot` (it read the reply or stopped waiting). With
@@ -482,7 +514,9 @@ impl Network {
                 transaction: entry.request.transaction,
             });
         }
-        let request = slots.remove(slot).expect("checked above").request;
+        let entry = slots.remove(slot).expect("checked above");
+        self.recycle_replies(entry.reply);
+        let request = entry.request;
         if keep_request {
             return Some(request);
         }
@@ -503,6 +537,7 @@ impl Network {
     /// Removes a slot that neither side holds any more; its buffer goes to the next request.
     fn free_slot(&self, slots: &mut Slab<ReplySlot>, slot: SlotKey) {
         let entry = slots.remove(slot).expect("a slot is freed once");
+        self.recycle_replies(entry.reply);
         self.recycle(entry.request);
     }
 
@@ -545,10 +580,11 @@ impl Network {
             (entry.conn, commands, entry.on_applied.take(), entry.verdict)
         };
         let now = self.inner.sim.now();
+        let mut replies = self.reply_buffer();
         let outcome = {
             let mut server = self.inner.server.borrow_mut();
             server.active_expire(now);
-            server.execute(now, conn, &commands)
+            server.execute_into(now, conn, &commands, &mut replies)
         };
         let executed = self.inner.commands_executed.get() + commands.len() as u64;
         self.inner.commands_executed.set(executed);
@@ -556,13 +592,16 @@ impl Network {
             entry.request.commands = commands;
         }
         match outcome {
-            Outcome::Replies(replies) => {
+            Executed::Replied => {
                 if let Some(on_applied) = &on_applied {
                     on_applied.notify(&replies);
                 }
                 self.reply(conn, slot, Ok(replies), verdict)
             }
-            Outcome::Blocked { timeout } => self.park(conn, slot, verdict, timeout),
+            Executed::Blocked { timeout } => {
+                self.recycle_replies(Some(Ok(replies)));
+                self.park(conn, slot, verdict, timeout)
+            }
         }
         self.serve_unblocked();
     }
@@ -623,7 +662,9 @@ impl Network {
             .get_mut(&conn)
             .and_then(|r| r.blocked.take());
         if let Some((slot, verdict)) = parked {
-            self.reply(conn, slot, Ok(vec![reply]), verdict);
+            let mut replies = self.reply_buffer();
+            replies.push(reply);
+            self.reply(conn, slot, Ok(replies), verdict);
         }
     }
 
@@ -635,6 +676,7 @@ impl Network {
         verdict: Verdict,
     ) {
         let result = if verdict == Verdict::LoseReply {
+            self.recycle_replies(Some(result));
             Err(LinkError)
         } else {
             result

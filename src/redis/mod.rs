@@ -48,7 +48,7 @@ pub use scripts::{
     acquire_or_refresh_lock_command, release_lock_command, ACQUIRE_OR_REFRESH_LOCK_SCRIPT,
     ACQUIRE_OR_REFRESH_LOCK_SHA, RELEASE_LOCK_SCRIPT, RELEASE_LOCK_SHA,
 };
-pub use server::{ConnId, Outcome, Server, Snapshot};
+pub use server::{ConnId, Executed, Outcome, Server, Snapshot};
 
 #[cfg(test)]
 pub(crate) mod test_support {

@@ -24,14 +24,25 @@ use crate::sim::{SimDuration, SimTime};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ConnId(pub u64);
 
-/// What the server did with a request.
+/// What the server did with a request, its replies in a buffer of the caller's
+/// ([`Server::execute_into`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Executed {
+    /// One reply per command of the request, in order, appended to the caller's buffer.
+    Replied,
+    /// The request was a single blocking pop that found nothing: the client is parked until
+    /// a push serves it ([`Server::take_unblocked`]) or its timeout passes
+    /// ([`Server::block_timed_out`]); `None` means it blocks forever (timeout 0). Nothing was
+    /// appended.
+    Blocked { timeout: Option<SimDuration> },
+}
+
+/// What the server did with a request, its replies in a fresh `Vec` ([`Server::execute`]).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
     /// One reply per command of the request, in order.
     Replies(Vec<Reply>),
-    /// The request was a single blocking pop that found nothing: the client is parked until
-    /// a push serves it ([`Server::take_unblocked`]) or its timeout passes
-    /// ([`Server::block_timed_out`]); `None` means it blocks forever (timeout 0).
+    /// As [`Executed::Blocked`].
     Blocked { timeout: Option<SimDuration> },
 }
 
@@ -83,25 +94,43 @@ impl Server {
     }
 
     /// Executes the commands a client wrote in one go (one command, or a pipeline such as
-    /// `MULTI … EXEC`) at server time `now`. A blocking pop blocks only when it is the whole
-    /// request; inside a longer pipeline it answers as its non-blocking form would (nil).
-    pub fn execute(&mut self, now: SimTime, conn: ConnId, request: &[Command]) -> Outcome {
+    /// `MULTI … EXEC`) at server time `now`, appending their replies to `replies` (the
+    /// network passes a reused buffer, so a request allocates none). A blocking pop blocks
+    /// only when it is the whole request; inside a longer pipeline it answers as its
+    /// non-blocking form would (nil).
+    pub fn execute_into(
+        &mut self,
+        now: SimTime,
+        conn: ConnId,
+        request: &[Command],
+        replies: &mut Vec<Reply>,
+    ) -> Executed {
         self.latest = self.latest.max(now);
         self.connections.entry(conn).or_default();
-        if let Some(replies) = self.execute_whole_transaction(now, conn, request) {
-            return Outcome::Replies(replies);
+        if self.execute_whole_transaction(now, conn, request, replies) {
+            return Executed::Replied;
         }
         let may_block = request.len() == 1;
-        let mut replies = Vec::with_capacity(request.len());
+        replies.reserve(request.len());
         for command in request {
             let step = self.execute_command(now, conn, command, may_block);
             self.serve_blocked(now);
             match step {
                 Step::Reply(reply) => replies.push(reply),
-                Step::Block(timeout) => return Outcome::Blocked { timeout },
+                Step::Block(timeout) => return Executed::Blocked { timeout },
             }
         }
-        Outcome::Replies(replies)
+        Executed::Replied
+    }
+
+    /// [`Server::execute_into`] with the replies in a fresh `Vec`: for tests and tools that
+    /// drive the model directly.
+    pub fn execute(&mut self, now: SimTime, conn: ConnId, request: &[Command]) -> Outcome {
+        let mut replies = Vec::with_capacity(request.len());
+        match self.execute_into(now, conn, request, &mut replies) {
+            Executed::Replied => Outcome::Replies(replies),
+            Executed::Blocked { timeout } => Outcome::Blocked { timeout },
+        }
     }
 
     /// Replies for blocked clients that the last `execute` served, in FIFO order.
@@ -279,16 +308,18 @@ impl Server {
     /// `MULTI, c1 … cn, EXEC` written in one go (how redis-py sends a transaction) runs
     /// straight from the request, without queueing a copy of each command. The replies and
     /// effects are those of the general path, which runs the same request just as
-    /// atomically. `None`: not such a request (or WATCH/MULTI/DISCARD inside it, or a
-    /// transaction already open): take the general path.
+    /// atomically. Appends the replies and returns true, or appends none and returns false
+    /// when it is not such a request (or WATCH/MULTI/DISCARD inside it, or a transaction
+    /// already open): take the general path.
     fn execute_whole_transaction(
         &mut self,
         now: SimTime,
         conn: ConnId,
         request: &[Command],
-    ) -> Option<Vec<Reply>> {
+        replies: &mut Vec<Reply>,
+    ) -> bool {
         let [first, queued @ .., last] = request else {
-            return None;
+            return false;
         };
         let is = |command: &Command, handler: fn(&Handler) -> bool| {
             validate(command).is_ok_and(|spec| handler(&spec.handler))
@@ -297,9 +328,10 @@ impl Server {
             || !is(last, |h| matches!(h, Handler::Exec))
             || self.transaction_mut(conn).is_some()
         {
-            return None;
+            return false;
         }
-        let mut replies = Vec::with_capacity(request.len());
+        let start = replies.len();
+        replies.reserve(request.len());
         replies.push(Reply::ok());
         let mut aborted = false;
         let mut specs = std::mem::take(&mut self.checked_specs);
@@ -308,7 +340,8 @@ impl Server {
             match validate(command) {
                 Ok(spec) if spec.runs_inside_multi() => {
                     self.checked_specs = specs;
-                    return None;
+                    replies.truncate(start);
+                    return false;
                 }
                 Ok(spec) => {
                     specs.push(spec);
@@ -326,7 +359,7 @@ impl Server {
         replies.push(self.commit(now, conn, aborted, checked));
         self.checked_specs = specs;
         self.serve_blocked(now);
-        Some(replies)
+        true
     }
 
     /// After a command: hands the lists it pushed to to the clients blocked on them.
@@ -464,6 +497,33 @@ mod tests {
             run(&mut s, t, A, &["LRANGE", "q", "0", "-1"]),
             bulks(&["a"])
         );
+    }
+
+    /// The network hands the server a reused buffer: replies are appended after what it
+    /// holds, and a `MULTI … EXEC` that leaves the whole-transaction path part way (WATCH
+    /// inside) leaves none of that path's replies behind.
+    #[test]
+    fn execute_into_appends_and_a_fallen_back_transaction_replies_once() {
+        let mut s = Server::new();
+        let mut replies = vec![Reply::Int(7)];
+        let request: Vec<_> = [
+            &["MULTI"][..],
+            &["SET", "k", "v"],
+            &["WATCH", "k"],
+            &["EXEC"],
+        ]
+        .iter()
+        .map(|words| command(words))
+        .collect();
+        let outcome = s.execute_into(SimTime::ZERO, A, &request, &mut replies);
+        assert_eq!(outcome, super::Executed::Replied);
+        let super::Outcome::Replies(fresh) = Server::new().execute(SimTime::ZERO, A, &request)
+        else {
+            panic!("blocked");
+        };
+        assert_eq!(replies[0], Reply::Int(7));
+        assert_eq!(replies[1..], fresh[..]);
+        assert_eq!(fresh.len(), request.len());
     }
 
     #[test]
