@@ -126,7 +126,8 @@ fn scaled_scenario(duration: &str, events: &str) -> simrq::Scenario {
         std::fs::read_to_string("scenarios/pod-churn.toml").expect("run from the repository root");
     let mut value: toml::Value = toml::from_str(&text).expect("pod-churn.toml is TOML");
     value["run"]["duration"] = toml::Value::String(duration.to_string());
-    value["run"]["events"] = toml::Value::String(events.to_string());
+    let run = value["run"].as_table_mut().expect("[run] is a table");
+    run.insert("events".into(), toml::Value::String(events.to_string()));
     value["pods"][0]["replicas"] = toml::Value::Integer(50);
     value["workload"][0]["arrival"] = toml::from_str("poisson_per_s = 20").expect("valid");
     let scaled = toml::to_string(&value).expect("serialises");
