@@ -541,14 +541,19 @@ impl Network {
         self.recycle(entry.request);
     }
 
-    fn arrive(&self, slot: SlotKey) {
+    /// The connection of a request the network still holds (`holder` says why it must).
+    fn conn_of(&self, slot: SlotKey, holder: &str) -> ConnId {
         let conn = self
             .inner
             .slots
             .borrow_mut()
             .get_mut(slot)
             .map(|entry| entry.conn);
-        let conn = conn.expect("the network holds a request in transit");
+        conn.expect(holder)
+    }
+
+    fn arrive(&self, slot: SlotKey) {
+        let conn = self.conn_of(slot, "the network holds a request in transit");
         let current_epoch = self.inner.epoch.get();
         let epoch = self.inner.conns.borrow().get(&conn).map(|r| r.epoch);
         if epoch != Some(current_epoch) {
@@ -771,13 +776,7 @@ impl Network {
             };
         self.inner.epoch.set(self.inner.epoch.get() + 1);
         for slot in pending {
-            let conn = self
-                .inner
-                .slots
-                .borrow_mut()
-                .get_mut(slot)
-                .map(|entry| entry.conn);
-            let conn = conn.expect("the network holds a request waiting for the server");
+            let conn = self.conn_of(slot, "the network holds a request waiting for the server");
             self.reply(conn, slot, Err(LinkError), Verdict::Pass);
         }
         for (conn, slot) in self.take_parked(|_| true) {
