@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Where a long pod-churn run spends its time, by layer (perf's sampling, so it sees cache misses
+# that callgrind's instruction counts do not; the 24 h run's working set is ~100 MiB).
+#
+#   tools/profile.sh [HOURS] [OUT]     default 24 hours, out/perf.<HOURS>h.data
+#
+# Builds the pod_churn bench, records it pinned to one core with `perf record -F 499`, prints
+# the bench's own figures and the per-layer summary of tools/perf-layers.py.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+hours=${1:-24}
+out=${2:-out/perf.${hours}h.data}
+mkdir -p "$(dirname "$out")"
+bin=$(cargo bench --bench pod_churn --no-run --message-format=json 2>/dev/null |
+    python3 -c 'import json,sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "pod_churn" and m.get("executable"):
+        print(m["executable"])')
+perf record -q -F 499 -o "$out" taskset -c 1 "$bin" "$hours"
+tools/perf-layers.py "$out"
