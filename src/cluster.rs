@@ -263,6 +263,7 @@ impl Cluster {
             queues: spec.queues.iter().map(|q| Name::from(q.as_str())).collect(),
             with_scheduler: spec.with_scheduler,
             burst: spec.burst,
+            max_jobs: spec.max_jobs,
             name: spec.worker_name.as_ref().map(|n| Name::from(n.as_str())),
         }
     }

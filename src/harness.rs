@@ -105,6 +105,13 @@ impl Harness {
         self.spawn(pod, host, queues, with_scheduler, true)
     }
 
+    /// Starts `rq worker --max-jobs MAX QUEUES…` on `host`, named after `pod`.
+    pub fn start_max_jobs_worker(&self, pod: &str, host: HostId, queues: &[&str], max: u32) -> Pid {
+        let mut spec = self.worker_spec(pod, host, queues, false, false);
+        spec.max_jobs = Some(max);
+        spawn_worker(&self.env, spec)
+    }
+
     fn spawn(
         &self,
         pod: &str,
@@ -113,15 +120,29 @@ impl Harness {
         with_scheduler: bool,
         burst: bool,
     ) -> Pid {
-        let spec = WorkerSpec {
+        spawn_worker(
+            &self.env,
+            self.worker_spec(pod, host, queues, with_scheduler, burst),
+        )
+    }
+
+    fn worker_spec(
+        &self,
+        pod: &str,
+        host: HostId,
+        queues: &[&str],
+        with_scheduler: bool,
+        burst: bool,
+    ) -> WorkerSpec {
+        WorkerSpec {
             pod: Name::from(pod),
             host,
             queues: queues.iter().map(|q| Name::from(*q)).collect(),
             with_scheduler,
             burst,
+            max_jobs: None,
             name: None,
-        };
-        spawn_worker(&self.env, spec)
+        }
     }
 
     /// Starts `rq cron` on `host`, in `pod`, with these cron jobs (their classes must be among

@@ -78,15 +78,21 @@ fn millis(ms: u64) -> SimDuration {
     SimDuration::from_millis(ms)
 }
 
-/// One pod group of 1..=`max_replicas` pods on `default`, with or without the scheduler.
+/// One pod group of 1..=`max_replicas` pods on `default`, with or without the scheduler, and
+/// a third of the time `rq worker --max-jobs` 1–20 (the worker quits and the kubelet restarts
+/// it, so jobs meet worker exits that no fault caused).
 pub fn pod_group(name: &str, max_replicas: u32) -> impl Strategy<Value = PodSpec> {
     let name = name.to_string();
-    (1..=max_replicas.max(1), any::<bool>()).prop_map(move |(replicas, with_scheduler)| PodSpec {
-        name: name.clone(),
-        replicas,
-        with_scheduler,
-        ..PodSpec::default()
-    })
+    let max_jobs = prop::option::weighted(1.0 / 3.0, 1u32..=20);
+    (1..=max_replicas.max(1), any::<bool>(), max_jobs).prop_map(
+        move |(replicas, with_scheduler, max_jobs)| PodSpec {
+            name: name.clone(),
+            replicas,
+            with_scheduler,
+            max_jobs,
+            ..PodSpec::default()
+        },
+    )
 }
 
 /// `Retry(max, interval)`: none, immediate, or 1–3 intervals of 1–60 s.

@@ -119,6 +119,24 @@ fn a_batch_too_large_to_start_at_once_is_a_located_error() {
     assert!(scenario::parse(largest, "big.toml").is_ok());
 }
 
+/// `rq worker`'s options on a group that runs no worker are located errors, and the same keys
+/// on a worker group parse.
+#[test]
+fn worker_options_on_a_group_without_a_worker_are_located_errors() {
+    for (option, key) in [
+        ("with_scheduler = true", "pods[0].with_scheduler"),
+        ("burst = true", "pods[0].burst"),
+        ("max_jobs = 5", "pods[0].max_jobs"),
+    ] {
+        let text = format!("[[pods]]\nworker = false\ncron = true\n{option}\n[[workload]]\n");
+        let error = scenario::parse(&text, "modes.toml").unwrap_err();
+        assert_eq!(error.key.as_deref(), Some(key), "{error}");
+        assert!(error.message.contains("option of `rq worker`"), "{error}");
+        let worker = format!("[[pods]]\n{option}\n[[workload]]\n");
+        assert!(scenario::parse(&worker, "modes.toml").is_ok(), "{option}");
+    }
+}
+
 const EVENTS: &str = "time_s,seq,kind,pod,process,queue,job,attempt,detail\n\
     1.000000,0,job_started,w,horse,default,job-0000,1,\"a=1, b=2\"\n\
     1.100000,1,job_failed,w,horse,default,job-0000,1,\n\

@@ -1443,6 +1443,48 @@ fn pods_crash_loop_backoff_doubles_from_initial_to_cap() {
     assert_eq!(custom[..5], [3.0, 5.0, 9.0, 13.0, 13.0]);
 }
 
+/// `[[pods]] max_jobs`: `rq worker --max-jobs 3` quits after its third job with exit 0 and the
+/// kubelet restarts it (docs/rq-dependencies-and-operations.md §2.1); without the key the one
+/// worker runs every job and never dies.
+#[test]
+fn pods_max_jobs_makes_the_worker_quit_after_n_jobs_and_restart() {
+    let ran = |pods_lines: &str| {
+        sim(
+            &format!(
+                r#"
+[run]
+duration = "2m"
+drain = "0s"
+[[pods]]
+start_delay = "1s"
+{pods_lines}
+[[workload]]
+arrival = {{ constant_per_s = 0.5 }}
+[checks]
+liveness = false
+"#
+            ),
+            1,
+        )
+    };
+    let limited = ran("max_jobs = 3");
+    let died = limited.rows("worker_died");
+    assert!(died.len() >= 2, "{} deaths", died.len());
+    assert!(died
+        .iter()
+        .all(|row| row.detail("reason").as_deref() == Some("finished executing 3 jobs, quitting")));
+    // Every death but perhaps the last (its restart may fall after the run) brings a birth.
+    let born = limited.rows("worker_born").len();
+    assert!(
+        born == died.len() || born == died.len() + 1,
+        "{born} births"
+    );
+    let unlimited = ran("");
+    assert!(unlimited.rows("worker_died").is_empty());
+    assert_eq!(unlimited.rows("worker_born").len(), 1);
+    assert!(unlimited.rows("job_finished").len() > limited.rows("job_finished").len());
+}
+
 // ----- [[workload]] ----------------------------------------------------------------------
 
 /// One `--with-scheduler` worker and one job of `workload_lines` at 1 s.

@@ -444,3 +444,25 @@ proptest! {
         }
     }
 }
+
+/// The generator reaches `rq worker --max-jobs` (docs/rq-dependencies-and-operations.md §2.1)
+/// in some scenarios and leaves it out of others, so the properties above meet workers that
+/// quit after N jobs as well as long-lived ones.
+#[test]
+fn generated_scenarios_include_max_jobs_workers_and_others() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::{RngAlgorithm, TestRng, TestRunner};
+    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]);
+    let mut runner = TestRunner::new_with_rng(Config::default(), rng);
+    let strategy = scenario(ScenarioShape::default());
+    let with_max_jobs = (0..200)
+        .filter(|_| {
+            let scenario = strategy.new_tree(&mut runner).unwrap().current();
+            scenario.pods.iter().any(|pod| pod.max_jobs.is_some())
+        })
+        .count();
+    assert!(
+        (10..190).contains(&with_max_jobs),
+        "{with_max_jobs} of 200 with --max-jobs"
+    );
+}

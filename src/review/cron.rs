@@ -159,6 +159,7 @@ fn in_one_pod(base: &Scenario) -> Scenario {
         cron: true,
         with_scheduler: false,
         burst: false,
+        max_jobs: None,
         worker_name: None,
         ..template
     });

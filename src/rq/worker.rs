@@ -25,6 +25,8 @@ pub struct WorkerSpec {
     pub with_scheduler: bool,
     /// `--burst`: pop without blocking and quit once every queue is empty.
     pub burst: bool,
+    /// `--max-jobs N`: quit after N executed jobs, whatever their outcome.
+    pub max_jobs: Option<u32>,
     /// `--name`; `None` gives a fresh name per start, as RQ's uuid4 default does.
     pub name: Option<Name>,
 }
@@ -53,6 +55,8 @@ pub(super) enum LoopEnd {
     Stopped,
     /// `--burst` found every queue empty: "done, quitting".
     Drained,
+    /// `--max-jobs` reached: "finished executing N jobs, quitting".
+    MaxJobs(u32),
     Error(RedisError),
 }
 
@@ -64,6 +68,9 @@ pub struct Worker {
     pub(super) scheduler: Option<RqScheduler>,
     pub(super) with_scheduler: bool,
     pub(super) burst: bool,
+    pub(super) max_jobs: Option<u32>,
+    /// `completed_jobs` of `BaseWorker.work`: jobs executed, whatever their outcome.
+    pub(super) completed_jobs: u32,
     /// `last_cleaned_at`, this host's wall clock in Unix microseconds.
     pub(super) last_cleaned_at: Option<i64>,
     pub(super) stop_requested: bool,
@@ -87,6 +94,8 @@ pub fn spawn_worker(env: &Rc<RqEnv>, spec: WorkerSpec) -> Pid {
         scheduler: None,
         with_scheduler: spec.with_scheduler,
         burst: spec.burst,
+        max_jobs: spec.max_jobs,
+        completed_jobs: 0,
         last_cleaned_at: None,
         stop_requested: false,
         state: State::Started,
@@ -143,6 +152,11 @@ impl Worker {
             }
             LoopEnd::Drained => {
                 self.emit_died("burst: queues empty, quitting");
+                0
+            }
+            // The CLI ignores `work()`'s result: a worker that reached `--max-jobs` exits 0.
+            LoopEnd::MaxJobs(completed) => {
+                self.emit_died(&format!("finished executing {completed} jobs, quitting"));
                 0
             }
             LoopEnd::Error(error) => {
@@ -292,7 +306,17 @@ impl Worker {
             if let Err(error) = self.heartbeat().await {
                 return LoopEnd::Error(error);
             }
+            if self.reached_max_jobs() {
+                return LoopEnd::MaxJobs(self.completed_jobs);
+            }
         }
+    }
+
+    /// `BaseWorker.work` after a job and its heartbeat: every executed job counts, and the
+    /// check comes only after one, so `--max-jobs 0` quits after the first job as 1 does.
+    fn reached_max_jobs(&mut self) -> bool {
+        self.completed_jobs += 1;
+        self.max_jobs.is_some_and(|max| self.completed_jobs >= max)
     }
 
     /// `check_for_suspension` with its heartbeat (§3.2).

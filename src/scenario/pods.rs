@@ -37,6 +37,10 @@ pub struct PodSpec {
     /// `rq worker --burst`: pop without blocking and exit 0 once every queue is empty; the
     /// kubelet then restarts the container as `restart_policy` says. Default false.
     pub burst: bool,
+    /// `rq worker --max-jobs N`: exit 0 after N executed jobs (any outcome counts); the
+    /// kubelet then restarts the container as `restart_policy` says. Default none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_jobs: Option<u32>,
     /// The container runs `rq worker`. Default true; false leaves a pod that runs only
     /// `rq cron` (with `cron = true`).
     #[serde(skip_serializing_if = "is_true")]
@@ -71,6 +75,7 @@ impl Default for PodSpec {
             pid1: true,
             worker_name: None,
             burst: false,
+            max_jobs: None,
             worker: true,
             cron: false,
         }

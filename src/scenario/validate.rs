@@ -263,12 +263,12 @@ fn check_pods(pods: &[PodSpec], findings: &mut Findings) {
                 "a pod runs `rq worker` (worker = true), `rq cron` (cron = true) or both",
             );
         }
-        if !pod.worker && (pod.with_scheduler || pod.burst) {
-            let key = if pod.with_scheduler {
-                "with_scheduler"
-            } else {
-                "burst"
-            };
+        let worker_only = [
+            ("with_scheduler", pod.with_scheduler),
+            ("burst", pod.burst),
+            ("max_jobs", pod.max_jobs.is_some()),
+        ];
+        if let Some((key, _)) = worker_only.iter().find(|(_, set)| !pod.worker && *set) {
             findings.error(
                 format!("{path}.{key}"),
                 "is an option of `rq worker`, and this group runs no worker (worker = false)",
