@@ -2,7 +2,7 @@
 //! module turns it into kernel events that act on the cluster, the network or Redis.
 //! `swarm` switches a random subset of fault kinds off per seed.
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::BTreeSet;
 use std::rc::Rc;
 
@@ -13,9 +13,10 @@ use rand_distr::{Distribution as _, Exp};
 use crate::cluster::{Cluster, Pod};
 use crate::event::{DetailValue, EventContext, EventKind, JobId, Name};
 use crate::net::{LinkFault, Restore, Verdict};
-use crate::rq::env::{ProcessInfo, Role, RqEnv};
+use crate::rq::env::{ProcCtx, ProcessInfo, Role, RqEnv};
+use crate::rq::operator;
 use crate::scenario::{FaultKind, FaultSpec, NetMode, Persistence, Target};
-use crate::sim::{RngStreams, SimDuration, SimRng, SimTime};
+use crate::sim::{HostId, RngStreams, SimDuration, SimRng, SimTime};
 
 /// A fault that happened, for charts.
 pub type FaultLog = Rc<RefCell<Vec<(SimTime, String)>>>;
@@ -32,6 +33,8 @@ pub struct FaultInjector {
     until: SimTime,
     log: FaultLog,
     firings: FiringLog,
+    /// Where the operator's `rq` commands run, made at the first one.
+    operator_host: OnceCell<HostId>,
 }
 
 /// Fault kinds left on for this seed: all, or with `swarm` a random non-empty subset.
@@ -74,6 +77,7 @@ impl FaultInjector {
             until,
             log: FaultLog::default(),
             firings: FiringLog::default(),
+            operator_host: OnceCell::new(),
         });
         for (index, spec) in specs
             .iter()
@@ -172,7 +176,37 @@ impl FaultInjector {
                 self.env.network.pause_server(span);
             }
             FaultKind::ClockOffset | FaultKind::ClockStep => self.clock(spec),
+            FaultKind::Suspend | FaultKind::Resume => self.operator(spec),
         }
+    }
+
+    /// `rq suspend` / `rq resume`, run by an operator as a short process of its own on a host
+    /// outside the pods.
+    fn operator(self: &Rc<Self>, spec: &FaultSpec) {
+        let duration = spec.for_duration;
+        let command = match (spec.kind, duration) {
+            (FaultKind::Suspend, Some(span)) => {
+                format!("rq suspend --duration {}", span.whole_secs())
+            }
+            (FaultKind::Suspend, None) => "rq suspend".to_string(),
+            _ => "rq resume".to_string(),
+        };
+        self.record(format!("fault={} command=\"{command}\"", spec.kind.name()));
+        let host = *self.operator_host.get_or_init(|| self.env.sim.add_host());
+        let name = Name::from(format!("operator/{command}").as_str());
+        let ctx = ProcCtx::new(&self.env, &Name::from("operator"), &name, host);
+        let suspend = spec.kind == FaultKind::Suspend;
+        self.env.sim.spawn(host, &name, None, async move {
+            let result = if suspend {
+                operator::suspend(&ctx, duration).await
+            } else {
+                operator::resume(&ctx).await
+            };
+            if let Err(error) = &result {
+                ctx.redis_error("operator", &command, error);
+            }
+            i32::from(result.is_err())
+        });
     }
 
     /// Ids waiting in a queue list or a scheduled registry, with their queue: the jobs only

@@ -161,6 +161,30 @@ impl Harness {
         self.produce(class, Some(delay_s));
     }
 
+    /// An operator runs `rq suspend` (`--duration` with `duration`) now, from the producers'
+    /// host.
+    pub fn suspend(&self, duration: Option<SimDuration>) {
+        let ctx = self.operator_ctx("operator/rq suspend");
+        self.sim
+            .spawn(self.producer_host, "operator", None, async move {
+                i32::from(crate::rq::operator::suspend(&ctx, duration).await.is_err())
+            });
+    }
+
+    /// An operator runs `rq resume` now.
+    pub fn resume(&self) {
+        let ctx = self.operator_ctx("operator/rq resume");
+        self.sim
+            .spawn(self.producer_host, "operator", None, async move {
+                i32::from(crate::rq::operator::resume(&ctx).await.is_err())
+            });
+    }
+
+    fn operator_ctx(&self, process: &str) -> ProcCtx {
+        let pod = Name::from("operator");
+        ProcCtx::new(&self.env, &pod, &Name::from(process), self.producer_host)
+    }
+
     fn produce(&self, class: &str, delay_s: Option<i64>) {
         let env = self.env.clone();
         let class = env

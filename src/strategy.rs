@@ -219,7 +219,8 @@ pub fn scheduler_pause(duration_s: u64) -> impl Strategy<Value = FaultSpec> {
 }
 
 /// One fault at 0..`duration_s`: a pause (of the lock holder, a worker, a horse, a scheduler
-/// or a whole pod), and with `kills_and_net` also a pod kill or a network fault.
+/// or a whole pod), and with `kills_and_net` also a pod kill, a network fault or an operator's
+/// `rq suspend --duration` of 1–60 s.
 pub fn fault(duration_s: u64, kills_and_net: bool) -> impl Strategy<Value = FaultSpec> {
     let at = (0..duration_s.max(1) * 1_000).prop_map(millis);
     let target = prop_oneof![
@@ -250,12 +251,17 @@ pub fn fault(duration_s: u64, kills_and_net: bool) -> impl Strategy<Value = Faul
         Just(NetMode::Refuse),
         Just(NetMode::LostReply)
     ];
-    let net = (at, mode, 1u64..=30).prop_map(|(at, mode, for_s)| FaultSpec {
+    let net = (at.clone(), mode, 1u64..=30).prop_map(|(at, mode, for_s)| FaultSpec {
         mode: Some(mode),
         for_duration: Some(secs(for_s)),
         ..FaultSpec::at(FaultKind::Net, at)
     });
-    prop_oneof![2 => pause, 1 => kill, 1 => net].boxed()
+    // `rq suspend --duration`: the operator's own fault, which lifts itself.
+    let suspend = (at, 1u64..=60).prop_map(|(at, for_s)| FaultSpec {
+        for_duration: Some(secs(for_s)),
+        ..FaultSpec::at(FaultKind::Suspend, at)
+    });
+    prop_oneof![4 => pause, 2 => kill, 2 => net, 1 => suspend].boxed()
 }
 
 /// Up to `max_faults` scripted faults, and sometimes a random-rate pause of the holder.

@@ -2834,7 +2834,7 @@ fn every_documented_key_is_in_the_coverage_table() {
         "keys missing from docs/key-coverage.md: {missing:?}"
     );
     let kinds = documented_fault_kinds();
-    assert_eq!(kinds.len(), 10, "{kinds:?}");
+    assert_eq!(kinds.len(), 12, "{kinds:?}");
     let missing: Vec<&String> = kinds
         .iter()
         .filter(|kind| !coverage.contains(&format!("`[[faults]] kind = \"{kind}\"`")))
@@ -2920,4 +2920,122 @@ fn a_target_on_a_redis_fault_is_a_located_error() {
         );
         assert!(error.to_string().contains("takes no target"), "{error}");
     }
+}
+
+/// One worker, a 0.5 s job every second from 1 s, and `faults`.
+fn operated(faults: &str, pods_lines: &str) -> Ran {
+    sim(
+        &format!(
+            r#"
+[run]
+duration = "60s"
+drain = "0s"
+[[pods]]
+start_delay = "0s"
+{pods_lines}
+[[workload]]
+start = "1s"
+arrival = {{ constant_per_s = 1 }}
+duration = {{ constant = "500ms" }}
+[checks]
+liveness = false
+{faults}
+"#
+        ),
+        1,
+    )
+}
+
+/// `[[faults]] kind = "suspend"` and `"resume"` (docs/rq-dependencies-and-operations.md §3.5):
+/// after `rq suspend` at 10 s the worker still takes the job its blocking pop was waiting for,
+/// then sees the suspension at the top of its loop and starts nothing until `rq resume` at
+/// 30 s; without the faults jobs start all along.
+#[test]
+fn faults_suspend_stops_workers_at_the_top_of_their_loop_until_resume() {
+    let faults = "[[faults]]\nkind = \"suspend\"\nat = \"10s\"\n\
+                  [[faults]]\nkind = \"resume\"\nat = \"30s\"\n";
+    let suspended = operated(faults, "");
+    let starts = suspended.times("job_started");
+    let during: Vec<f64> = starts
+        .iter()
+        .copied()
+        .filter(|t| (10.0..30.0).contains(t))
+        .collect();
+    assert!(during.len() <= 1, "started while suspended: {during:?}");
+    assert!(during.iter().all(|t| *t < 11.0), "{during:?}");
+    assert!(
+        starts.iter().any(|t| (30.0..32.0).contains(t)),
+        "{starts:?}"
+    );
+    assert_eq!(suspended.rows("fault").len(), 2);
+    let control = operated("", "");
+    let during = control.times("job_started");
+    assert!(during.iter().filter(|t| (10.0..30.0).contains(*t)).count() >= 18);
+}
+
+/// `[[faults]] for` on a `suspend`: `rq suspend --duration 5` lets the key expire, so work
+/// resumes about 5 s later without any `resume`; without `for` it stays suspended.
+#[test]
+fn faults_suspend_for_expires_the_suspension() {
+    let timed = operated(
+        "[[faults]]\nkind = \"suspend\"\nat = \"10s\"\nfor = \"5s\"\n",
+        "",
+    );
+    let starts = timed.times("job_started");
+    assert!(
+        starts.iter().any(|t| (15.0..17.0).contains(t)),
+        "{starts:?}"
+    );
+    assert!(
+        !starts.iter().any(|t| (11.0..15.0).contains(t)),
+        "{starts:?}"
+    );
+    let forever = operated("[[faults]]\nkind = \"suspend\"\nat = \"10s\"\n", "");
+    assert!(forever.times("job_started").iter().all(|t| *t < 11.0));
+}
+
+/// A `--burst` worker that finds `rq:suspended` at the top of its loop exits 0 ("suspended in
+/// burst mode, exiting"), and its restart while still suspended exits 1 at start-up, as RQ's
+/// CLI does (§3.5, §2.2).
+#[test]
+fn a_suspended_burst_worker_exits_and_its_restart_fails_at_start() {
+    let ran = operated(
+        "[[faults]]\nkind = \"suspend\"\nat = \"10s\"\n",
+        "burst = true\ncrash_loop_backoff = { initial = \"2s\", cap = \"4s\" }",
+    );
+    let reasons: Vec<String> = ran
+        .rows("worker_died")
+        .iter()
+        .filter_map(|row| row.detail("reason"))
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r == "suspended in burst mode, exiting"),
+        "{reasons:?}"
+    );
+    assert!(reasons.iter().any(|r| r == "suspended"), "{reasons:?}");
+    assert!(ran.times("job_started").iter().all(|t| *t < 11.0));
+}
+
+/// `rq suspend` and `rq resume` are commands against Redis: a target or `pods` is a located
+/// error, and `rq suspend --duration` takes whole seconds.
+#[test]
+fn suspend_and_resume_take_no_target_and_whole_seconds() {
+    for (lines, key) in [
+        (
+            "kind = \"suspend\"\ntarget = \"worker-0\"",
+            "faults[0].target",
+        ),
+        ("kind = \"resume\"\npods = \"worker\"", "faults[0].pods"),
+        ("kind = \"suspend\"\nfor = \"1500ms\"", "faults[0].for"),
+        ("kind = \"resume\"\nfor = \"5s\"", "faults[0].for"),
+    ] {
+        let text = format!("[[pods]]\n[[workload]]\n[[faults]]\n{lines}\nat = \"1m\"\n");
+        let error = simrq::scenario::parse(&text, "k.toml").unwrap_err();
+        assert_eq!(error.key.as_deref(), Some(key), "{lines}: {error}");
+    }
+    let fine =
+        "[[pods]]\n[[workload]]\n[[faults]]\nkind = \"suspend\"\nfor = \"5s\"\nat = \"1m\"\n";
+    assert!(simrq::scenario::parse(fine, "k.toml").is_ok());
 }

@@ -466,3 +466,25 @@ fn generated_scenarios_include_max_jobs_workers_and_others() {
         "{with_max_jobs} of 200 with --max-jobs"
     );
 }
+
+/// The generator reaches the operator's `rq suspend` (docs/rq-dependencies-and-operations.md
+/// §3.5) when faults may kill and cut the network, and never otherwise.
+#[test]
+fn generated_fault_plans_include_rq_suspend_when_kills_and_net_are_on() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::{RngAlgorithm, TestRng, TestRunner};
+    let count = |kills_and_net: bool| {
+        let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[9; 32]);
+        let mut runner = TestRunner::new_with_rng(Config::default(), rng);
+        let strategy = simrq::strategy::fault_plan(600, 4, kills_and_net);
+        (0..200)
+            .filter(|_| {
+                let plan = strategy.new_tree(&mut runner).unwrap().current();
+                plan.iter().any(|fault| fault.kind == FaultKind::Suspend)
+            })
+            .count()
+    };
+    let with_suspend = count(true);
+    assert!((10..190).contains(&with_suspend), "{with_suspend} of 200");
+    assert_eq!(count(false), 0);
+}

@@ -23,6 +23,7 @@ pub mod horse;
 pub mod job;
 pub mod keys;
 mod maintenance;
+pub mod operator;
 pub mod params;
 pub mod queue;
 pub mod repeat;

@@ -37,6 +37,28 @@ pub(super) enum State {
     Started,
     Idle,
     Busy,
+    Suspended,
+}
+
+impl State {
+    /// As `WorkerStatus` writes it into the worker's hash.
+    fn name(self) -> &'static str {
+        match self {
+            State::Started => "started",
+            State::Idle => "idle",
+            State::Busy => "busy",
+            State::Suspended => "suspended",
+        }
+    }
+}
+
+/// What `check_for_suspension` ended with.
+enum Suspension {
+    NotSuspended,
+    /// A signal's handler stopped the worker while it waited.
+    Stop,
+    /// `--burst` and suspended: `StopRequested`, "suspended in burst mode, exiting".
+    BurstExit,
 }
 
 /// What a signal handler decided.
@@ -57,6 +79,8 @@ pub(super) enum LoopEnd {
     Drained,
     /// `--max-jobs` reached: "finished executing N jobs, quitting".
     MaxJobs(u32),
+    /// `--burst` found `rq:suspended` set.
+    SuspendedInBurst,
     Error(RedisError),
 }
 
@@ -155,6 +179,10 @@ impl Worker {
                 0
             }
             // The CLI ignores `work()`'s result: a worker that reached `--max-jobs` exits 0.
+            LoopEnd::SuspendedInBurst => {
+                self.emit_died("suspended in burst mode, exiting");
+                0
+            }
             LoopEnd::MaxJobs(completed) => {
                 self.emit_died(&format!("finished executing {completed} jobs, quitting"));
                 0
@@ -279,8 +307,11 @@ impl Worker {
                 SignalAction::Continue => {}
                 SignalAction::StopNow | SignalAction::ForceStop => return LoopEnd::Stopped,
             }
-            if let Err(error) = self.check_for_suspension().await {
-                return LoopEnd::Error(error);
+            match self.check_for_suspension().await {
+                Ok(Suspension::NotSuspended) => {}
+                Ok(Suspension::Stop) => return LoopEnd::Stopped,
+                Ok(Suspension::BurstExit) => return LoopEnd::SuspendedInBurst,
+                Err(error) => return LoopEnd::Error(error),
             }
             if self.maintenance_due() {
                 if let Err(error) = self.run_maintenance_tasks().await {
@@ -319,15 +350,63 @@ impl Worker {
         self.max_jobs.is_some_and(|max| self.completed_jobs >= max)
     }
 
-    /// `check_for_suspension` with its heartbeat (§3.2).
-    async fn check_for_suspension(&mut self) -> Result<(), RedisError> {
+    /// `check_for_suspension` (§3.2; docs/rq-dependencies-and-operations.md §3.5): while
+    /// `rq:suspended` exists, a burst worker quits, any other marks itself `suspended` once and
+    /// asks again every second; on resume it writes its state back. Only here, at the top of
+    /// the loop: a worker blocked in its pop or running a job does not see a suspension.
+    async fn check_for_suspension(&mut self) -> Result<Suspension, RedisError> {
+        let mut before = None;
+        while !self.stop_requested && self.is_suspended().await? {
+            if self.burst {
+                return Ok(Suspension::BurstExit);
+            }
+            if before.is_none() {
+                before = Some(self.state);
+                self.set_state(State::Suspended).await?;
+            }
+            if !self.sleep_through_signals(SimDuration::from_secs(1)).await {
+                return Ok(Suspension::Stop);
+            }
+        }
+        if let Some(state) = before {
+            self.set_state(state).await?;
+        }
+        Ok(Suspension::NotSuspended)
+    }
+
+    /// `is_suspended` with the worker, which heartbeats in the same transaction.
+    async fn is_suspended(&mut self) -> Result<bool, RedisError> {
         let key = keys::worker(&self.name);
         let commands = vec![
             cmd!("HSET", &key, "last_heartbeat", self.ctx.utcnow()),
             cmd!("EXPIRE", &key, self.ctx.params().idle_worker_key_ttl_s()),
             cmd!("EXISTS", keys::SUSPENDED),
         ];
-        self.ctx.redis.transaction(commands).await.map(|_| ())
+        let replies = self.ctx.redis.transaction(commands).await?;
+        Ok(matches!(replies.last(), Some(Reply::Int(1))))
+    }
+
+    /// `set_state`: the state in memory and in the worker's hash.
+    async fn set_state(&mut self, state: State) -> Result<(), RedisError> {
+        self.state = state;
+        let command = cmd!("HSET", keys::worker(&self.name), "state", state.name());
+        self.ctx.redis.call(command).await.map(|_| ())
+    }
+
+    /// `time.sleep(duration)` in the main process: a signal runs its handler at once, and the
+    /// sleep goes on for the rest of its time unless the handler stopped the worker. False
+    /// when it did.
+    async fn sleep_through_signals(&mut self, duration: SimDuration) -> bool {
+        let until = self.ctx.sim().now() + duration;
+        loop {
+            let sleep = self.ctx.sim().sleep_until(until);
+            if self.ctx.sim().interruptible(sleep).await.is_ok() {
+                return true;
+            }
+            if self.handle_new_signals().await != SignalAction::Continue {
+                return false;
+            }
+        }
     }
 
     /// `BaseWorker.heartbeat`.

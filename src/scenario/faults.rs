@@ -31,7 +31,7 @@ pub struct FaultSpec {
     #[serde(default, skip_serializing_if = "Target::is_any")]
     pub target: Target,
     /// How long a `pause`, `net` or `redis_pause` lasts; how long Redis is down in a
-    /// `redis_restart` (default 1 s).
+    /// `redis_restart` (default 1 s); a `suspend`'s `--duration` (default: until `resume`).
     #[serde(rename = "for", default, skip_serializing_if = "Option::is_none")]
     pub for_duration: Option<SimDuration>,
     /// For `net`: what the network does. Default `"drop"`.
@@ -93,6 +93,10 @@ pub enum FaultKind {
     ClockStep,
     /// The `pods` group is scaled to `replicas`.
     Scale,
+    /// An operator runs `rq suspend` (`rq suspend --duration N` with `for`).
+    Suspend,
+    /// An operator runs `rq resume`.
+    Resume,
 }
 
 impl FaultKind {
@@ -108,6 +112,8 @@ impl FaultKind {
             FaultKind::ClockOffset => "clock_offset",
             FaultKind::ClockStep => "clock_step",
             FaultKind::Scale => "scale",
+            FaultKind::Suspend => "suspend",
+            FaultKind::Resume => "resume",
         }
     }
 }

@@ -729,9 +729,13 @@ fn check_fault_timing(path: &str, fault: &FaultSpec, scenario: &Scenario, findin
     }
 }
 
-/// Faults that hit the Redis server, not a pod: they take neither `pods` nor `target`.
+/// Faults that act on the Redis server, not a pod (its restarts and pauses, and the operator's
+/// `rq suspend` / `rq resume`): they take neither `pods` nor `target`.
 fn redis_wide(kind: FaultKind) -> bool {
-    matches!(kind, FaultKind::RedisRestart | FaultKind::RedisPause)
+    matches!(
+        kind,
+        FaultKind::RedisRestart | FaultKind::RedisPause | FaultKind::Suspend | FaultKind::Resume
+    )
 }
 
 fn check_fault_parameters(path: &str, fault: &FaultSpec, findings: &mut Findings) {
@@ -748,7 +752,7 @@ fn check_fault_parameters(path: &str, fault: &FaultSpec, findings: &mut Findings
             "for",
             fault.for_duration.is_some(),
             needs_for,
-            needs_for || kind == FaultKind::RedisRestart,
+            needs_for || matches!(kind, FaultKind::RedisRestart | FaultKind::Suspend),
         ),
         ("offset", fault.offset.is_some(), needs_offset, needs_offset),
         (
@@ -778,6 +782,12 @@ fn check_fault_parameters(path: &str, fault: &FaultSpec, findings: &mut Findings
     }
     if let Some(span) = fault.for_duration {
         findings.duration(&format!("{path}.for"), span, true, MAX_DURATION);
+        if kind == FaultKind::Suspend && span.as_micros() % 1_000_000 != 0 {
+            findings.error(
+                format!("{path}.for"),
+                format!("{span}: `rq suspend --duration` takes whole seconds, at least 1"),
+            );
+        }
     }
     if let Some(offset) = fault.offset {
         findings.duration(
@@ -797,7 +807,7 @@ fn check_fault_parameters(path: &str, fault: &FaultSpec, findings: &mut Findings
         findings.error(
             format!("{path}.target"),
             format!(
-                "a `{}` fault hits the Redis server; it takes no target",
+                "a `{}` fault acts on the Redis server, not on a pod; it takes no target",
                 kind.name()
             ),
         );
