@@ -189,9 +189,16 @@ impl BlockedClients {
     pub fn serve(&mut self, db: &mut Db, now: SimTime, served: &mut Vec<(ConnId, Reply)>) {
         let mut next = 0;
         while next < db.pushed_lists.len() {
-            // A copy, as serving may push to more lists; RQ's keys are inline in an Arg.
-            let key = db.pushed_lists[next].clone();
             next += 1;
+            // Most pushed lists have no client waiting (RQ's intermediate lists never do).
+            if !self
+                .waiting
+                .contains_key(db.pushed_lists[next - 1].as_str())
+            {
+                continue;
+            }
+            // A copy, as serving may push to more lists; RQ's queue keys are inline in an Arg.
+            let key = db.pushed_lists[next - 1].clone();
             self.serve_key(db, now, &key, served);
         }
         db.pushed_lists.clear();

@@ -83,8 +83,8 @@ pub async fn handle_job_failure(
         return fail_job(site, job, reason, commands).await;
     }
     let retry = retry_job(ctx, job).await?;
-    commands.extend(retry.commands.iter().cloned());
     let committed = retry.on_commit(ctx, job);
+    commands.extend(retry.commands);
     let _ = ctx.redis.transaction_observed(commands, committed).await;
     Ok(())
 }

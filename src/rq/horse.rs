@@ -5,6 +5,7 @@
 use crate::cmd;
 use crate::event::{EventKind, Name, WebhookStatus};
 use crate::net::RedisError;
+use crate::redis::IntoArg;
 use crate::rq::body::{draw_attempt, Outcome};
 use crate::rq::env::ProcCtx;
 use crate::rq::failure::{
@@ -297,9 +298,9 @@ fn success_commands(
         cmd!("EXPIRE", keys::results(&job.id), result_ttl.max(1)),
     ]);
     let finished_score = if result_ttl < 0 {
-        "+inf".to_string()
+        "+inf".into_arg()
     } else {
-        (ctx.ts() + result_ttl).to_string()
+        (ctx.ts() + result_ttl).into_arg()
     };
     commands.push(cmd!(
         "ZADD",

@@ -58,8 +58,11 @@ pub fn enqueue_commands(ctx: &ProcCtx, job: &mut Job, at_front: bool, pipeline: 
     if let Some(ttl) = job.ttl_s {
         pipeline.push(cmd!("EXPIRE", keys::job(&job.id), ttl));
     }
-    let push = if at_front { "LPUSH" } else { "RPUSH" };
-    pipeline.push(cmd!(push, keys::queue(&job.origin), &job.id));
+    pipeline.push(if at_front {
+        cmd!("LPUSH", keys::queue(&job.origin), &job.id)
+    } else {
+        cmd!("RPUSH", keys::queue(&job.origin), &job.id)
+    });
 }
 
 /// `Queue.enqueue`: `[TX] SADD rq:queues; HSET …; RPUSH` (LPUSH with `at_front`).

@@ -403,7 +403,7 @@ impl Worker {
         };
         let (id, queue) = popped;
         let hash = self.ctx.redis.call(cmd!("HGETALL", keys::job(&id))).await?;
-        match Job::from_hash(&id, &hash.into_args()) {
+        match Job::from_reply(&id, &hash) {
             Some(job) => {
                 self.ctx
                     .emit(Some(&queue), Some(&job.id), EventKind::JobDequeued);
@@ -482,16 +482,19 @@ impl Worker {
     fn parse_pop(&self, reply: Reply) -> Popped {
         match reply {
             Reply::Bulk(id) => Popped::Id(Name::from(id.as_str()), self.queues[0].clone()),
-            Reply::Array(items) => {
-                let strings = Reply::Array(items).into_args();
-                match strings.as_slice() {
-                    [key, id] => {
+            Reply::Array(items) => match items.as_slice() {
+                [key, id] => match (key.as_str(), id.as_str()) {
+                    (Some(key), Some(id)) => {
                         let queue = key.strip_prefix("rq:queue:").unwrap_or(key);
-                        Popped::Id(Name::from(id.as_str()), Name::from(queue))
+                        // The worker's own name of the queue, rather than a new copy.
+                        let queue = (self.queues.iter().find(|name| ***name == *queue))
+                            .map_or_else(|| Name::from(queue), Name::clone);
+                        Popped::Id(Name::from(id), queue)
                     }
                     _ => Popped::Timeout,
-                }
-            }
+                },
+                _ => Popped::Timeout,
+            },
             _ => Popped::Timeout,
         }
     }
