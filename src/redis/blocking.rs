@@ -50,11 +50,19 @@ pub struct BlockingPop<'a> {
     pub timeout: Option<SimDuration>,
 }
 
-/// A blocked client's request, owned while it waits.
+/// A blocked client's request, owned while it waits. The first key apart from the rest:
+/// a BLMOVE (RQ's worker on one queue) has only that one, and parks without a `Vec`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Parked {
-    keys: Vec<Arg>,
+    first_key: Arg,
+    more_keys: Vec<Arg>,
     pub pop: Pop<Arg>,
+}
+
+impl Parked {
+    fn keys(&self) -> impl Iterator<Item = &Arg> {
+        std::iter::once(&self.first_key).chain(&self.more_keys)
+    }
 }
 
 /// Parses a blocking timeout (float seconds) as Redis 7.0 does, to whole milliseconds.
@@ -158,14 +166,19 @@ impl BlockedClients {
                 to,
             },
         };
-        let keys = request.keys.to_vec();
-        self.requests.insert(conn, Parked { keys, pop });
+        let (first, more) = request.keys.split_first().expect("arity checked");
+        let parked = Parked {
+            first_key: first.clone(),
+            more_keys: more.to_vec(),
+            pop,
+        };
+        self.requests.insert(conn, parked);
     }
 
     /// Forgets `conn`'s blocked request; returns it if there was one.
     pub fn unblock(&mut self, conn: ConnId) -> Option<Parked> {
         let request = self.requests.remove(&conn)?;
-        for key in &request.keys {
+        for key in request.keys() {
             if let Some(queue) = self.waiting.get_mut(key) {
                 queue.retain(|waiting| *waiting != conn);
                 if queue.is_empty() {
