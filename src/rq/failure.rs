@@ -5,6 +5,7 @@
 use crate::cmd;
 use crate::event::{EventKind, Name, WebhookStatus};
 use crate::net::RedisError;
+use crate::redis::reply::spare;
 use crate::redis::Command;
 use crate::rq::env::ProcCtx;
 use crate::rq::job::Job;
@@ -76,7 +77,7 @@ pub async fn handle_job_failure(
 ) -> Result<(), RedisError> {
     let ctx = site.ctx;
     let queue = job.origin.clone();
-    let mut commands = Vec::with_capacity(PIPELINE_CAPACITY);
+    let mut commands = spare::pipeline(PIPELINE_CAPACITY);
     execution_cleanup(site.worker, &queue, site.execution, &mut commands);
     commands.extend(failure_counters(site.worker, site.working_time_s));
     if !job.should_retry() {

@@ -4,6 +4,7 @@
 use crate::cmd;
 use crate::event::{EnqueueSource, EventKind, Name};
 use crate::net::RedisError;
+use crate::redis::reply::spare;
 use crate::redis::Command;
 use crate::rq::body::JobClass;
 use crate::rq::env::ProcCtx;
@@ -69,7 +70,7 @@ pub fn enqueue_commands(ctx: &ProcCtx, job: &mut Job, at_front: bool, pipeline: 
 pub async fn enqueue(ctx: &ProcCtx, class: &JobClass) -> Result<Name, RedisError> {
     let id = crate::event::job_id(ctx.env.next_job_number());
     let mut job = new_job(ctx, class, id.clone());
-    let mut commands = Vec::with_capacity(ENQUEUE_COMMANDS);
+    let mut commands = spare::pipeline(ENQUEUE_COMMANDS);
     commands.push(cmd!("SADD", keys::QUEUES, keys::queue(&job.origin)));
     enqueue_commands(ctx, &mut job, class.at_front, &mut commands);
     let enqueued = EventKind::JobEnqueued {

@@ -6,7 +6,6 @@
 use std::pin::pin;
 use std::rc::Rc;
 
-use crate::cmd;
 use crate::event::{EventKind, Name};
 use crate::net::RedisError;
 use crate::redis::Reply;
@@ -15,6 +14,7 @@ use crate::rq::job::Job;
 use crate::rq::keys;
 use crate::rq::scheduler::RqScheduler;
 use crate::sim::{HostId, KillScope, Pid, SimDuration, SimTime};
+use crate::{cmd, pipeline};
 
 /// How `rq worker` is started in a pod.
 #[derive(Clone, Debug)]
@@ -298,7 +298,7 @@ impl Worker {
     /// `check_for_suspension` with its heartbeat (§3.2).
     async fn check_for_suspension(&mut self) -> Result<(), RedisError> {
         let key = keys::worker(&self.name);
-        let commands = vec![
+        let commands = pipeline![
             cmd!("HSET", &key, "last_heartbeat", self.ctx.utcnow()),
             cmd!("EXPIRE", &key, self.ctx.params().idle_worker_key_ttl_s()),
             cmd!("EXISTS", keys::SUSPENDED),
@@ -310,7 +310,7 @@ impl Worker {
     pub(super) async fn heartbeat(&mut self) -> Result<(), RedisError> {
         let key = keys::worker(&self.name);
         let ttl = self.ctx.params().idle_worker_key_ttl_s();
-        let commands = vec![
+        let commands = pipeline![
             cmd!("HSET", &key, "last_heartbeat", self.ctx.utcnow()),
             cmd!("EXPIRE", &key, ttl),
         ];
