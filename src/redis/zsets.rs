@@ -81,7 +81,7 @@ impl SortedSet {
 
     /// Members within `range`, in order.
     pub fn range<'a>(&'a self, range: &'a ScoreRange) -> impl Iterator<Item = (&'a str, f64)> {
-        self.from_min(range)
+        self.starting_at_min(range)
             .take_while(move |(score, _)| range.below_max(score.0))
             .map(|(score, member)| (member.as_str(), score.0))
     }
@@ -89,7 +89,10 @@ impl SortedSet {
     /// The members from the first above `range`'s minimum on, in order. The tree is entered
     /// at the minimum's score: (score, "") comes before every member of that score, so only
     /// ties at an exclusive minimum are stepped over.
-    fn from_min<'a>(&'a self, range: &'a ScoreRange) -> impl Iterator<Item = &'a (Score, Arg)> {
+    fn starting_at_min<'a>(
+        &'a self,
+        range: &'a ScoreRange,
+    ) -> impl Iterator<Item = &'a (Score, Arg)> {
         self.order
             .range((Score(range.min), Arg::default())..)
             .skip_while(move |(score, _)| !range.above_min(score.0))
@@ -98,7 +101,7 @@ impl SortedSet {
     /// Removes the members within `range`; how many went. In place: each step removes the
     /// first member left in the range, found again from the one just removed.
     pub fn remove_range(&mut self, range: &ScoreRange) -> usize {
-        let first = self.from_min(range).next().cloned();
+        let first = self.starting_at_min(range).next().cloned();
         self.remove_run(first, |(score, _)| range.below_max(score.0))
     }
 
