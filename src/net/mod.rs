@@ -80,7 +80,7 @@ impl RequestPool {
         }
     }
 
-    fn transaction(&mut self, queued: Vec<Command>) -> Request {
+    fn transaction(&mut self, mut queued: Vec<Command>) -> Request {
         let (multi, exec) = self
             .multi_exec
             .pop()
@@ -88,8 +88,10 @@ impl RequestPool {
         let mut commands = self.buffers.pop().unwrap_or_default();
         commands.reserve(queued.len() + 2);
         commands.push(multi);
-        commands.extend(queued);
+        commands.append(&mut queued);
         commands.push(exec);
+        // The caller's emptied `Vec` goes back for its next pipeline (`pipeline!`).
+        crate::redis::reply::spare::give_back_pipeline(queued);
         Request {
             commands,
             transaction: true,

@@ -15,20 +15,21 @@ use crate::redis::reply::Reply;
 use crate::redis::server::ConnId;
 use crate::sim::{SimDuration, SimTime};
 
-/// What a blocked client waits to do.
+/// What a blocked client waits to do, naming the destination list by `K`: a `&str` into
+/// the command's words while the pop is tried, an owned [`Arg`] once the client is parked.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Pop {
+pub enum Pop<K> {
     /// BLPOP: pop the left of whichever key gets data first.
     First,
     /// BLMOVE: move from the (single) key to `destination`.
     Move {
-        destination: String,
+        destination: K,
         from: Side,
         to: Side,
     },
 }
 
-impl Pop {
+impl<K> Pop<K> {
     /// The reply when the timeout passes.
     pub fn timeout_reply(&self) -> Reply {
         match self {
@@ -38,13 +39,30 @@ impl Pop {
     }
 }
 
-/// A blocking pop, parsed.
+/// A blocking pop, parsed. It borrows the command's words: most pops are answered at once
+/// (RQ's workers BLMOVE from a queue that usually holds jobs), so parsing copies nothing;
+/// only a client that blocks gets an owned copy ([`Parked`]).
 #[derive(Clone, Debug, PartialEq)]
-pub struct BlockingPop {
-    pub keys: Vec<String>,
-    pub pop: Pop,
+pub struct BlockingPop<'a> {
+    pub keys: &'a [Arg],
+    pub pop: Pop<&'a str>,
     /// `None` = forever (timeout 0).
     pub timeout: Option<SimDuration>,
+}
+
+/// A blocked client's request, owned while it waits. The first key apart from the rest:
+/// a BLMOVE (RQ's worker on one queue) has only that one, and parks without a `Vec`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Parked {
+    first_key: Arg,
+    more_keys: Vec<Arg>,
+    pub pop: Pop<Arg>,
+}
+
+impl Parked {
+    fn keys(&self) -> impl Iterator<Item = &Arg> {
+        std::iter::once(&self.first_key).chain(&self.more_keys)
+    }
 }
 
 /// Parses a blocking timeout (float seconds) as Redis 7.0 does, to whole milliseconds.
@@ -75,25 +93,25 @@ fn fits_long_double(text: &str) -> bool {
 }
 
 /// BLPOP key… timeout.
-pub fn parse_blpop(args: &[Arg]) -> Result<BlockingPop, Reply> {
+pub fn parse_blpop(args: &[Arg]) -> Result<BlockingPop<'_>, Reply> {
     let (timeout, keys) = args.split_last().expect("arity checked");
     Ok(BlockingPop {
         timeout: parse_timeout(timeout)?,
-        keys: keys.iter().map(Arg::to_string).collect(),
+        keys,
         pop: Pop::First,
     })
 }
 
 /// BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout.
-pub fn parse_blmove(args: &[Arg]) -> Result<BlockingPop, Reply> {
+pub fn parse_blmove(args: &[Arg]) -> Result<BlockingPop<'_>, Reply> {
     let (Some(from), Some(to)) = (Side::parse(&args[2]), Side::parse(&args[3])) else {
         return Err(errors::syntax());
     };
     Ok(BlockingPop {
         timeout: parse_timeout(&args[4])?,
-        keys: vec![args[0].to_string()],
+        keys: &args[..1],
         pop: Pop::Move {
-            destination: args[1].to_string(),
+            destination: &args[1],
             from,
             to,
         },
@@ -104,7 +122,7 @@ pub fn parse_blmove(args: &[Arg]) -> Result<BlockingPop, Reply> {
 /// client would block.
 pub fn try_pop(db: &mut Db, now: SimTime, request: &BlockingPop) -> Option<Reply> {
     match &request.pop {
-        Pop::First => pop_first(db, now, &request.keys),
+        Pop::First => pop_first(db, now, request.keys),
         Pop::Move {
             destination,
             from,
@@ -123,26 +141,44 @@ pub fn try_pop(db: &mut Db, now: SimTime, request: &BlockingPop) -> Option<Reply
 /// The parked clients.
 #[derive(Default)]
 pub struct BlockedClients {
-    requests: BTreeMap<ConnId, BlockingPop>,
-    waiting: BTreeMap<String, VecDeque<ConnId>>,
+    requests: BTreeMap<ConnId, Parked>,
+    waiting: BTreeMap<Arg, VecDeque<ConnId>>,
 }
 
 impl BlockedClients {
     pub fn block(&mut self, conn: ConnId, request: BlockingPop) {
         self.unblock(conn);
-        for key in &request.keys {
+        for key in request.keys {
             let queue = self.waiting.entry(key.clone()).or_default();
             if !queue.contains(&conn) {
                 queue.push_back(conn);
             }
         }
-        self.requests.insert(conn, request);
+        let pop = match request.pop {
+            Pop::First => Pop::First,
+            Pop::Move {
+                destination,
+                from,
+                to,
+            } => Pop::Move {
+                destination: Arg::from(destination),
+                from,
+                to,
+            },
+        };
+        let (first, more) = request.keys.split_first().expect("arity checked");
+        let parked = Parked {
+            first_key: first.clone(),
+            more_keys: more.to_vec(),
+            pop,
+        };
+        self.requests.insert(conn, parked);
     }
 
     /// Forgets `conn`'s blocked request; returns it if there was one.
-    pub fn unblock(&mut self, conn: ConnId) -> Option<BlockingPop> {
+    pub fn unblock(&mut self, conn: ConnId) -> Option<Parked> {
         let request = self.requests.remove(&conn)?;
-        for key in &request.keys {
+        for key in request.keys() {
             if let Some(queue) = self.waiting.get_mut(key) {
                 queue.retain(|waiting| *waiting != conn);
                 if queue.is_empty() {
@@ -166,8 +202,16 @@ impl BlockedClients {
     pub fn serve(&mut self, db: &mut Db, now: SimTime, served: &mut Vec<(ConnId, Reply)>) {
         let mut next = 0;
         while next < db.pushed_lists.len() {
-            let key = db.pushed_lists[next].clone();
             next += 1;
+            // Most pushed lists have no client waiting (RQ's intermediate lists never do).
+            if !self
+                .waiting
+                .contains_key(db.pushed_lists[next - 1].as_str())
+            {
+                continue;
+            }
+            // A copy, as serving may push to more lists; RQ's queue keys are inline in an Arg.
+            let key = db.pushed_lists[next - 1].clone();
             self.serve_key(db, now, &key, served);
         }
         db.pushed_lists.clear();
@@ -190,7 +234,7 @@ impl BlockedClients {
             }
             let request = self.unblock(conn).expect("a waiting client has a request");
             let reply = match request.pop {
-                Pop::First => pop_first(db, now, &[key.to_string()]).unwrap_or(Reply::NilArray),
+                Pop::First => pop_first(db, now, &[key]).unwrap_or(Reply::NilArray),
                 Pop::Move {
                     destination,
                     from,

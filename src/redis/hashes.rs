@@ -4,7 +4,7 @@
 //! at most 64 bytes). An updated field keeps its place; HDEL removes it. Big Redis hashes
 //! become hash tables with an unspecified order; the model keeps insertion order for them too.
 
-use crate::redis::arg::Arg;
+use crate::redis::arg::{Arg, IntoArg};
 use crate::redis::errors;
 use crate::redis::keyspace::Db;
 use crate::redis::numbers::{add_float_strings, parse_float, parse_int};
@@ -239,7 +239,7 @@ pub fn hincrby(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     let Some(sum) = current.checked_add(increment) else {
         return errors::reply(errors::OVERFLOW);
     };
-    store_field(db, now, args, &sum.to_string());
+    store_field(db, now, args, &sum.into_arg());
     Reply::Int(sum)
 }
 

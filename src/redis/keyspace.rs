@@ -124,8 +124,9 @@ impl PartialEq for Keys {
 pub struct Db {
     pub keys: Keys,
     pub watch: WatchTable,
-    /// Lists pushed to since the blocked clients were last served, in push order.
-    pub pushed_lists: Vec<String>,
+    /// Lists pushed to since the blocked clients were last served, in push order. Arg keys:
+    /// RQ's fit inline, so noting a push allocates nothing.
+    pub pushed_lists: Vec<Arg>,
 }
 
 impl Db {
@@ -264,7 +265,7 @@ impl Db {
     /// A push made `key` a non-empty list: blocked clients may be served.
     pub fn list_pushed(&mut self, key: &str) {
         if !self.pushed_lists.iter().any(|pushed| pushed == key) {
-            self.pushed_lists.push(key.to_string());
+            self.pushed_lists.push(Arg::from(key));
         }
     }
 

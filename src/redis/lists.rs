@@ -163,28 +163,34 @@ pub fn lrem(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     Reply::Int(removed as i64)
 }
 
-/// Removes up to `count` copies of `element` (all if 0; from the tail if negative).
+/// Removes up to `count` copies of `element` (all if 0; from the tail if negative), in place
+/// rather than through a `Vec` of positions.
 fn remove_matching(list: &mut List, element: &str, count: i64) -> usize {
     let limit = if count == 0 {
         usize::MAX
     } else {
         count.unsigned_abs() as usize
     };
-    let mut positions: Vec<usize> = list
-        .iter()
-        .enumerate()
-        .filter(|(_, value)| *value == element)
-        .map(|(index, _)| index)
-        .collect();
-    if count < 0 {
-        positions.reverse();
-    }
-    positions.truncate(limit);
-    positions.sort_unstable();
-    for index in positions.iter().rev() {
-        list.remove(*index);
-    }
-    positions.len()
+    // From the tail, the copies removed are the last `limit`: those after the first `spared`.
+    let mut spared = if count < 0 {
+        let copies = list.iter().filter(|value| *value == element).count();
+        copies.saturating_sub(limit)
+    } else {
+        0
+    };
+    let mut removed = 0;
+    list.retain(|value| {
+        if removed == limit || value != element {
+            return true;
+        }
+        if spared > 0 {
+            spared -= 1;
+            return true;
+        }
+        removed += 1;
+        false
+    });
+    removed
 }
 
 pub fn lmove(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
@@ -247,8 +253,9 @@ fn rotate(db: &mut Db, now: SimTime, key: &str, from: Side, to: Side) -> Reply {
 
 /// BLPOP's core without blocking: `[key, value]` from the first non-empty list, WRONGTYPE at
 /// the first key of another type, `None` if every list is empty.
-pub fn pop_first(db: &mut Db, now: SimTime, keys: &[String]) -> Option<Reply> {
+pub fn pop_first(db: &mut Db, now: SimTime, keys: &[impl AsRef<str>]) -> Option<Reply> {
     for key in keys {
+        let key = key.as_ref();
         match db.write::<List>(now, key) {
             Ok(None) => continue,
             Err(reply) => return Some(reply),
@@ -259,7 +266,7 @@ pub fn pop_first(db: &mut Db, now: SimTime, keys: &[String]) -> Option<Reply> {
                 let emptied = list.is_empty();
                 db.modified(key, emptied);
                 return Some(Reply::Array(vec![
-                    Reply::Bulk(Arg::from(key.as_str())),
+                    Reply::Bulk(Arg::from(key)),
                     Reply::Bulk(value),
                 ]));
             }

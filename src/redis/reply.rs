@@ -85,7 +85,7 @@ impl Drop for Command {
 pub mod spare {
     use std::cell::RefCell;
 
-    use super::Words;
+    use super::{Command, Words};
 
     /// Buffers kept: more than a pipeline's commands in flight at once.
     const KEPT: usize = 64;
@@ -117,6 +117,51 @@ pub mod spare {
             }
         });
     }
+
+    /// Pipelines kept: a few per process between its building and the network's copy.
+    const KEPT_PIPELINES: usize = 16;
+    /// Pipelines bigger than this (a registry cleanup) are freed instead of kept.
+    const LARGEST_PIPELINE: usize = 32;
+
+    thread_local! {
+        static PIPELINES: RefCell<Vec<Vec<Command>>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// An empty `Vec` for a pipeline's or transaction's commands, with room for at least
+    /// `commands`. The network moves a transaction's commands into its own request buffer
+    /// and hands the emptied `Vec` back ([`give_back_pipeline`]): RQ sends about six
+    /// transactions a job, each of which would otherwise allocate its `Vec` and free it.
+    pub fn pipeline(commands: usize) -> Vec<Command> {
+        let mut buffer = PIPELINES
+            .with(|spare| spare.borrow_mut().pop())
+            .unwrap_or_default();
+        buffer.reserve(commands);
+        buffer
+    }
+
+    pub fn give_back_pipeline(mut buffer: Vec<Command>) {
+        if buffer.capacity() == 0 || buffer.capacity() > LARGEST_PIPELINE {
+            return;
+        }
+        buffer.clear();
+        PIPELINES.with(|spare| {
+            let mut spare = spare.borrow_mut();
+            if spare.len() < KEPT_PIPELINES {
+                spare.push(buffer);
+            }
+        });
+    }
+}
+
+/// `vec![c1, c2, …]` for a pipeline's commands, in a spare buffer ([`spare::pipeline`]).
+#[macro_export]
+macro_rules! pipeline {
+    ($($command:expr),* $(,)?) => {{
+        const COMMANDS: usize = <[&str]>::len(&[$(stringify!($command)),*]);
+        let mut commands = $crate::redis::reply::spare::pipeline(COMMANDS);
+        $(commands.push($command);)*
+        commands
+    }};
 }
 
 /// Two commands are equal when their words are: the spec follows from the name.
@@ -277,5 +322,17 @@ mod tests {
         let next = crate::cmd!("DEL", "x");
         assert!(next.words.capacity() < 40, "a big buffer is not kept");
         assert_eq!(next.words(), ["DEL", "x"]);
+    }
+
+    /// A pipeline given back (as the network does with a transaction's) is the next one
+    /// `pipeline!` fills, empty.
+    #[test]
+    fn a_given_back_pipeline_is_reused_empty() {
+        let first = crate::pipeline![crate::cmd!("GET", "a"), crate::cmd!("GET", "b")];
+        let buffer = first.as_ptr();
+        super::spare::give_back_pipeline(first);
+        let second = crate::pipeline![crate::cmd!("GET", "c")];
+        assert_eq!(second.as_ptr(), buffer, "the buffer was reused");
+        assert_eq!(second, [crate::cmd!("GET", "c")]);
     }
 }

@@ -382,7 +382,6 @@ impl Server {
             .db
             .watch
             .watched_keys(conn)
-            .iter()
             .any(|key| self.db.keys.is_expired(now, key));
         let dirty = watched_expired || self.db.watch.is_dirty(conn);
         self.db.watch.unwatch_all(conn);

@@ -2,6 +2,9 @@
 //! appends results there.
 
 use std::collections::VecDeque;
+use std::fmt::Write;
+
+use arrayvec::ArrayString;
 
 use crate::redis::arg::Arg;
 use crate::redis::errors;
@@ -36,7 +39,9 @@ impl StreamId {
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Stream {
-    entries: VecDeque<(StreamId, Vec<(String, String)>)>,
+    /// Each entry's field/value pairs as [`Arg`]s: RQ's result fields are short, so storing
+    /// them allocates nothing beyond the entry's `Vec`.
+    entries: VecDeque<(StreamId, Vec<(Arg, Arg)>)>,
     last_id: StreamId,
 }
 
@@ -155,7 +160,7 @@ pub fn xadd(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     };
     let pairs = fields
         .chunks(2)
-        .map(|p| (p[0].to_string(), p[1].to_string()))
+        .map(|p| (p[0].clone(), p[1].clone()))
         .collect();
     stream.entries.push_back((id, pairs));
     stream.last_id = id;
@@ -163,10 +168,10 @@ pub fn xadd(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
         stream.trim(max_length, approximate);
     }
     db.watch.touch(&args[0]);
-    Reply::Bulk(crate::redis::arg::IntoArg::into_arg(format!(
-        "{}-{}",
-        id.ms, id.seq
-    )))
+    // Written on the stack, not into a `String` allocated per XADD: `u64-u64` fits.
+    let mut text = ArrayString::<48>::new();
+    write!(text, "{}-{}", id.ms, id.seq).expect("two u64s and a dash fit");
+    Reply::Bulk(Arg::from(text.as_str()))
 }
 
 pub fn xlen(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {

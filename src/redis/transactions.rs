@@ -4,65 +4,61 @@
 //! so does removing it by expiry. EXEC of a dirty connection, or one whose WATCHed key has
 //! expired meanwhile, replies a null array and runs nothing.
 
-use std::collections::{BTreeMap, BTreeSet};
-
+use crate::redis::arg::Arg;
 use crate::redis::commands::Spec;
 use crate::redis::reply::Command;
 use crate::redis::server::ConnId;
 
+/// Every WATCH in force, as flat lists rather than maps both ways: RQ watches one key per
+/// transaction and few connections are between WATCH and EXEC at any moment, so scanning a
+/// few entries is cheap, while maps allocated and freed a node and two key copies per WATCH.
 #[derive(Default)]
 pub struct WatchTable {
-    watchers: BTreeMap<String, BTreeSet<ConnId>>,
-    watched: BTreeMap<ConnId, Vec<String>>,
-    dirty: BTreeSet<ConnId>,
+    /// (key, connection) per WATCH, each pair once. Arg keys: RQ's fit inline.
+    watches: Vec<(Arg, ConnId)>,
+    /// Connections whose watched keys were touched, each once.
+    dirty: Vec<ConnId>,
 }
 
 impl WatchTable {
     /// `key` was written or removed: its watchers' transactions must fail.
     pub fn touch(&mut self, key: &str) {
         // Most writes happen while nobody WATCHes anything: no key comparison then.
-        if self.watchers.is_empty() {
+        if self.watches.is_empty() {
             return;
         }
-        if let Some(connections) = self.watchers.get(key) {
-            self.dirty.extend(connections.iter().copied());
+        for (watched, conn) in &self.watches {
+            if watched == key && !self.dirty.contains(conn) {
+                self.dirty.push(*conn);
+            }
         }
     }
 
     pub fn watch(&mut self, conn: ConnId, key: &str) {
-        let keys = self.watched.entry(conn).or_default();
-        if keys.iter().any(|watched| watched == key) {
-            return;
+        if !self
+            .watches
+            .iter()
+            .any(|(watched, by)| *by == conn && watched == key)
+        {
+            self.watches.push((Arg::from(key), conn));
         }
-        keys.push(key.to_string());
-        self.watchers
-            .entry(key.to_string())
-            .or_default()
-            .insert(conn);
     }
 
     /// Forgets every WATCH of `conn` and its dirtiness.
     pub fn unwatch_all(&mut self, conn: ConnId) {
-        self.dirty.remove(&conn);
-        let Some(keys) = self.watched.remove(&conn) else {
-            return;
-        };
-        for key in keys {
-            if let Some(connections) = self.watchers.get_mut(&key) {
-                connections.remove(&conn);
-                if connections.is_empty() {
-                    self.watchers.remove(&key);
-                }
-            }
-        }
+        self.dirty.retain(|dirty| *dirty != conn);
+        self.watches.retain(|(_, by)| *by != conn);
     }
 
     pub fn is_dirty(&self, conn: ConnId) -> bool {
         self.dirty.contains(&conn)
     }
 
-    pub fn watched_keys(&self, conn: ConnId) -> &[String] {
-        self.watched.get(&conn).map_or(&[], Vec::as_slice)
+    pub fn watched_keys(&self, conn: ConnId) -> impl Iterator<Item = &str> {
+        self.watches
+            .iter()
+            .filter(move |(_, by)| *by == conn)
+            .map(|(key, _)| key.as_str())
     }
 }
 

@@ -81,11 +81,56 @@ impl SortedSet {
 
     /// Members within `range`, in order.
     pub fn range<'a>(&'a self, range: &'a ScoreRange) -> impl Iterator<Item = (&'a str, f64)> {
-        self.order
-            .iter()
-            .skip_while(move |(score, _)| !range.above_min(score.0))
+        self.starting_at_min(range)
             .take_while(move |(score, _)| range.below_max(score.0))
             .map(|(score, member)| (member.as_str(), score.0))
+    }
+
+    /// The members from the first above `range`'s minimum on, in order. The tree is entered
+    /// at the minimum's score: (score, "") comes before every member of that score, so only
+    /// ties at an exclusive minimum are stepped over.
+    fn starting_at_min<'a>(
+        &'a self,
+        range: &'a ScoreRange,
+    ) -> impl Iterator<Item = &'a (Score, Arg)> {
+        self.order
+            .range((Score(range.min), Arg::default())..)
+            .skip_while(move |(score, _)| !range.above_min(score.0))
+    }
+
+    /// Removes the members within `range`; how many went. In place: each step removes the
+    /// first member left in the range, found again from the one just removed.
+    pub fn remove_range(&mut self, range: &ScoreRange) -> usize {
+        let first = self.starting_at_min(range).next().cloned();
+        self.remove_run(first, |(score, _)| range.below_max(score.0))
+    }
+
+    /// Removes the members at ranks `ranks` (in score order); how many went.
+    pub fn remove_ranks(&mut self, ranks: std::ops::RangeInclusive<usize>) -> usize {
+        let first = self.order.iter().nth(*ranks.start()).cloned();
+        let mut left = ranks.count();
+        self.remove_run(first, |_| {
+            let more = left > 0;
+            left = left.saturating_sub(1);
+            more
+        })
+    }
+
+    /// Removes `first` and the members after it, in order, while `more` accepts them.
+    fn remove_run(
+        &mut self,
+        first: Option<(Score, Arg)>,
+        mut more: impl FnMut(&(Score, Arg)) -> bool,
+    ) -> usize {
+        let mut removed = 0;
+        let mut next = first;
+        while let Some(entry) = next.take().filter(&mut more) {
+            self.order.remove(&entry);
+            self.scores.remove(entry.1.as_str());
+            removed += 1;
+            next = self.order.range(&entry..).next().cloned();
+        }
+        removed
     }
 }
 
@@ -177,8 +222,10 @@ fn parse_add_flags(args: &[Arg]) -> (AddFlags, usize) {
     (flags, index)
 }
 
-/// Checks ZADD's arguments in Redis's order; the parsed (score, member) pairs.
-fn check_add<'a>(flags: &AddFlags, pairs: &'a [Arg]) -> Result<Vec<(f64, &'a str)>, Reply> {
+/// Checks ZADD's arguments in Redis's order, every score included, so that a bad one
+/// refuses the whole command before anything is added. The scores are parsed again as they
+/// are added ([`scored`]) rather than kept in a `Vec` allocated per ZADD.
+fn check_add(flags: &AddFlags, pairs: &[Arg]) -> Result<(), Reply> {
     if pairs.is_empty() || pairs.len() % 2 != 0 {
         return Err(errors::syntax());
     }
@@ -197,13 +244,18 @@ fn check_add<'a>(flags: &AddFlags, pairs: &'a [Arg]) -> Result<Vec<(f64, &'a str
             "ERR INCR option supports a single increment-element pair",
         ));
     }
-    pairs
-        .chunks(2)
-        .map(|pair| match parse_float(&pair[0]) {
-            Some(score) => Ok((score, pair[1].as_str())),
-            None => Err(errors::reply(errors::NOT_FLOAT)),
-        })
-        .collect()
+    match pairs.chunks(2).all(|pair| parse_float(&pair[0]).is_some()) {
+        true => Ok(()),
+        false => Err(errors::reply(errors::NOT_FLOAT)),
+    }
+}
+
+/// The (score, member) pairs of a ZADD that [`check_add`] accepted.
+fn scored(pairs: &[Arg]) -> impl Iterator<Item = (f64, &str)> {
+    pairs.chunks(2).map(|pair| {
+        let score = parse_float(&pair[0]).expect("check_add parsed every score");
+        (score, pair[1].as_str())
+    })
 }
 
 /// What one ZADD element did.
@@ -246,10 +298,10 @@ fn add_one(
 
 pub fn zadd(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     let (flags, first_pair) = parse_add_flags(args);
-    let pairs = match check_add(&flags, &args[first_pair..]) {
-        Ok(pairs) => pairs,
-        Err(reply) => return reply,
-    };
+    let pairs = &args[first_pair..];
+    if let Err(reply) = check_add(&flags, pairs) {
+        return reply;
+    }
     let key = &args[0];
     // Only XX needs to know beforehand whether the key exists; otherwise the lookup that
     // creates the set also finds a key of another type.
@@ -267,8 +319,8 @@ pub fn zadd(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     };
     let (mut added, mut updated, mut last) = (0, 0, None);
     let mut failure = None;
-    for (score, member) in &pairs {
-        match add_one(zset, &flags, *score, member) {
+    for (score, member) in scored(pairs) {
+        match add_one(zset, &flags, score, member) {
             Ok(Added::New(s)) => (added, last) = (added + 1, Some(s)),
             Ok(Added::Updated(s)) => (updated, last) = (updated + 1, Some(s)),
             Ok(Added::Unchanged(s)) => last = Some(s),
@@ -393,9 +445,7 @@ pub fn zremrangebyscore(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     let Some(range) = ScoreRange::parse(&args[1], &args[2]) else {
         return errors::reply(errors::MIN_MAX_NOT_FLOAT);
     };
-    remove_members(db, now, &args[0], |zset| {
-        zset.range(&range).map(|(m, _)| m.to_string()).collect()
-    })
+    remove_members(db, now, &args[0], |zset| zset.remove_range(&range))
 }
 
 /// ZREMRANGEBYRANK key start stop: ranks in score order, negative ones from the end, clamped
@@ -417,29 +467,23 @@ pub fn zremrangebyrank(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
             stop.min(len - 1)
         };
         if start > stop || start >= len {
-            return Vec::new();
+            return 0;
         }
-        let ranks = start as usize..=stop as usize;
-        zset.iter()
-            .skip(*ranks.start())
-            .take(ranks.count())
-            .map(|(m, _)| m.to_string())
-            .collect()
+        zset.remove_ranks(start as usize..=stop as usize)
     })
 }
 
-/// The ZREMRANGEBY* commands' common part: remove the members `doomed` picks from the set at
-/// `key`, and answer how many went.
+/// The ZREMRANGEBY* commands' common part: `remove` takes members from the set at `key`
+/// and says how many; the reply is that count.
 fn remove_members(
     db: &mut Db,
     now: SimTime,
     key: &Arg,
-    doomed: impl FnOnce(&SortedSet) -> Vec<String>,
+    remove: impl FnOnce(&mut SortedSet) -> usize,
 ) -> Reply {
     let (removed, emptied) = match db.write::<SortedSet>(now, key) {
         Ok(Some(zset)) => {
-            let members = doomed(zset);
-            let removed = members.iter().filter(|m| zset.remove(m)).count();
+            let removed = remove(zset);
             (removed, zset.is_empty())
         }
         Ok(None) => (0, false),

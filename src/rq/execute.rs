@@ -2,7 +2,6 @@
 //! §3.9): `prepare_execution`, the fork, `monitor_work_horse` with its heartbeats and hard
 //! kill, and what happens after the horse exits.
 
-use crate::cmd;
 use crate::event::{name_of, EventKind, Name};
 use crate::net::RedisError;
 use crate::redis::Command;
@@ -14,6 +13,7 @@ use crate::rq::keys;
 use crate::rq::worker::{SignalAction, State, Worker};
 use crate::sim::kernel::ExitStatus;
 use crate::sim::{SimDuration, SimTime};
+use crate::{cmd, pipeline};
 
 impl Worker {
     /// `Worker.execute_job`: prepare, fork, monitor, then `state idle`. Returns
@@ -108,7 +108,7 @@ impl Worker {
         let (ts, now) = (self.ctx.ts(), self.ctx.utcnow());
         let exec_key = keys::execution(&execution.job, &execution.id);
         let executions_key = keys::executions(&execution.job);
-        let commands = vec![
+        let commands = pipeline![
             cmd!(
                 "HSET",
                 &exec_key,

@@ -5,6 +5,7 @@
 use crate::cmd;
 use crate::event::{EventKind, Name, WebhookStatus};
 use crate::net::RedisError;
+use crate::redis::reply::spare;
 use crate::redis::Command;
 use crate::rq::env::ProcCtx;
 use crate::rq::job::Job;
@@ -76,15 +77,15 @@ pub async fn handle_job_failure(
 ) -> Result<(), RedisError> {
     let ctx = site.ctx;
     let queue = job.origin.clone();
-    let mut commands = Vec::with_capacity(PIPELINE_CAPACITY);
+    let mut commands = spare::pipeline(PIPELINE_CAPACITY);
     execution_cleanup(site.worker, &queue, site.execution, &mut commands);
     commands.extend(failure_counters(site.worker, site.working_time_s));
     if !job.should_retry() {
         return fail_job(site, job, reason, commands).await;
     }
     let retry = retry_job(ctx, job).await?;
-    commands.extend(retry.commands.iter().cloned());
     let committed = retry.on_commit(ctx, job);
+    commands.extend(retry.commands);
     let _ = ctx.redis.transaction_observed(commands, committed).await;
     Ok(())
 }

@@ -5,6 +5,8 @@
 use crate::cmd;
 use crate::event::{EventKind, Name, WebhookStatus};
 use crate::net::RedisError;
+use crate::redis::reply::spare;
+use crate::redis::IntoArg;
 use crate::rq::body::{draw_attempt, Outcome};
 use crate::rq::env::ProcCtx;
 use crate::rq::failure::{
@@ -166,7 +168,7 @@ async fn prepare_job_execution(ctx: &ProcCtx, task: &mut HorseTask) -> Result<()
     job.last_heartbeat = Some(now.clone());
     job.worker_name = Some(task.worker.clone());
     let job_key = keys::job(&job.id);
-    let mut commands = Vec::with_capacity(7);
+    let mut commands = spare::pipeline(7);
     commands.extend([
         cmd!("HSET", &worker, "current_job", &job.id),
         cmd!("HSET", &worker, "current_job_working_time", 0),
@@ -273,7 +275,7 @@ fn success_commands(
         .result_ttl_s
         .unwrap_or(ctx.params().result_ttl.whole_secs() as i64);
     let job_key = keys::job(&job.id);
-    let mut commands = Vec::with_capacity(PIPELINE_CAPACITY);
+    let mut commands = spare::pipeline(PIPELINE_CAPACITY);
     commands.extend([
         cmd!("HINCRBY", &worker, "successful_job_count", 1),
         cmd!(
@@ -297,9 +299,9 @@ fn success_commands(
         cmd!("EXPIRE", keys::results(&job.id), result_ttl.max(1)),
     ]);
     let finished_score = if result_ttl < 0 {
-        "+inf".to_string()
+        "+inf".into_arg()
     } else {
-        (ctx.ts() + result_ttl).to_string()
+        (ctx.ts() + result_ttl).into_arg()
     };
     commands.push(cmd!(
         "ZADD",
@@ -348,7 +350,7 @@ async fn handle_job_retry(
     let intervals = class
         .map(|c| c.return_retry_intervals_s.clone())
         .unwrap_or_default();
-    let mut commands = Vec::with_capacity(PIPELINE_CAPACITY);
+    let mut commands = spare::pipeline(PIPELINE_CAPACITY);
     execution_cleanup(
         &task.worker,
         &task.job.origin,

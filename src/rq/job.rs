@@ -5,7 +5,7 @@
 //! overwrites every field (§9 R12). [`Job::mapping`] is that mapping.
 
 use std::borrow::Cow;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use arrayvec::ArrayString;
@@ -125,18 +125,27 @@ impl Job {
 
     /// `Job.restore` from an HGETALL reply; `None` for a missing (empty) hash.
     pub fn from_hash<S: AsRef<str>>(id: &str, flat: &[S]) -> Option<Job> {
-        if flat.is_empty() {
-            return None;
-        }
-        let found = Restored::find_all(flat);
+        Job::from_words(Name::from(id), flat.iter().map(AsRef::as_ref))
+    }
+
+    /// [`Job::from_hash`] reading the HGETALL reply in place (no `Vec` of its words), for
+    /// the id `id` the caller already holds as a [`Name`].
+    pub fn from_reply(id: &Name, hash: &crate::redis::Reply) -> Option<Job> {
+        let items = hash.as_array().unwrap_or(&[]);
+        let words = items.iter().filter_map(crate::redis::Reply::as_str);
+        Job::from_words(id.clone(), words)
+    }
+
+    fn from_words<'a>(id: Name, flat: impl Iterator<Item = &'a str>) -> Option<Job> {
+        let found = Restored::find_all(flat)?;
         let field = |name: Restored| found[name as usize];
         let stamp = |name: Restored| field(name).map(UtcStamp::new);
         let int = |name: Restored| field(name).and_then(|v| v.parse::<i64>().ok());
         use Restored as F;
         Some(Job {
-            id: Name::from(id),
-            origin: Name::from(field(F::Origin).unwrap_or("")),
-            func_name: Name::from(field(F::FuncName).unwrap_or("")),
+            id,
+            origin: recent_name(field(F::Origin).unwrap_or("")),
+            func_name: recent_name(field(F::FuncName).unwrap_or("")),
             status: status(field(F::Status).unwrap_or("")),
             created_at: stamp(F::CreatedAt).unwrap_or_else(|| UtcStamp::new("")),
             enqueued_at: stamp(F::EnqueuedAt),
@@ -149,13 +158,12 @@ impl Job {
             failure_ttl_s: int(F::FailureTtl),
             ttl_s: int(F::Ttl),
             retries_left: int(F::RetriesLeft),
-            retry_intervals_s: field(F::RetryIntervals)
-                .map_or_else(|| Rc::from([]), |v| parse_intervals(v).into()),
+            retry_intervals_s: recent_intervals(field(F::RetryIntervals).unwrap_or("")),
             enqueue_at_front_on_retry: field(F::EnqueueAtFrontOnRetry) == Some("1"),
             enqueue_at_front: field(F::EnqueueAtFront) == Some("1"),
             number_of_retries: int(F::NumberOfRetries).unwrap_or(0),
             repeats_left: int(F::RepeatsLeft),
-            repeat_intervals_s: field(F::RepeatIntervals).map(|v| parse_intervals(v).into()),
+            repeat_intervals_s: field(F::RepeatIntervals).map(recent_intervals),
         })
     }
 
@@ -300,14 +308,22 @@ impl Restored {
 
     /// The value of each restored field in HGETALL's flat `field value …` reply, in one pass
     /// over it (a search per field cost 20 scans of the reply); the first of repeated names.
-    fn find_all<S: AsRef<str>>(flat: &[S]) -> [Option<&str>; Restored::COUNT] {
+    /// `None` for an empty reply (a missing hash); a lone last word is ignored.
+    fn find_all<'a>(
+        mut flat: impl Iterator<Item = &'a str>,
+    ) -> Option<[Option<&'a str>; Restored::COUNT]> {
         let mut found = [None; Restored::COUNT];
-        for pair in flat.chunks_exact(2) {
-            if let Some(name) = Restored::named(pair[0].as_ref()) {
-                found[name as usize].get_or_insert(pair[1].as_ref());
+        let mut first = flat.next()?;
+        while let Some(value) = flat.next() {
+            if let Some(name) = Restored::named(first) {
+                found[name as usize].get_or_insert(value);
             }
+            let Some(next) = flat.next() else {
+                break;
+            };
+            first = next;
         }
-        found
+        Some(found)
     }
 }
 
@@ -359,6 +375,47 @@ fn intervals_word(intervals: &[i64]) -> crate::redis::Arg {
 fn long_intervals_word(intervals: &[i64]) -> crate::redis::Arg {
     let numbers: Vec<String> = intervals.iter().map(i64::to_string).collect();
     crate::redis::Arg::from(format!("[{}]", numbers.join(", ")))
+}
+
+/// Values that job hashes repeat fetch after fetch (the queue's and the function's name, the
+/// class's retry intervals), kept per thread so that restoring a job shares them instead of
+/// allocating each again. A few recent ones: the oldest makes way for a new one.
+const RECENT: usize = 16;
+
+thread_local! {
+    static RECENT_NAMES: RefCell<Vec<Name>> = const { RefCell::new(Vec::new()) };
+    static RECENT_INTERVALS: RefCell<Vec<(Name, Rc<[i64]>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// `Name::from(text)`, shared with the last job restored with the same text.
+fn recent_name(text: &str) -> Name {
+    RECENT_NAMES.with_borrow_mut(|recent| {
+        if let Some(name) = recent.iter().find(|name| ***name == *text) {
+            return name.clone();
+        }
+        let name = Name::from(text);
+        remember(recent, name.clone());
+        name
+    })
+}
+
+/// The intervals an `[10, 30, 60]` field holds (none for ""), shared like [`recent_name`].
+fn recent_intervals(text: &str) -> Rc<[i64]> {
+    RECENT_INTERVALS.with_borrow_mut(|recent| {
+        if let Some((_, intervals)) = recent.iter().find(|(seen, _)| **seen == *text) {
+            return intervals.clone();
+        }
+        let intervals: Rc<[i64]> = parse_intervals(text).into();
+        remember(recent, (Name::from(text), intervals.clone()));
+        intervals
+    })
+}
+
+fn remember<T>(recent: &mut Vec<T>, value: T) {
+    if recent.len() == RECENT {
+        recent.remove(0);
+    }
+    recent.push(value);
 }
 
 fn parse_intervals(text: &str) -> Vec<i64> {
@@ -603,6 +660,16 @@ mod tests {
             .collect();
         assert_eq!(Job::from_hash("j1", &flat), Some(job.clone()));
         assert_eq!(Job::from_hash::<String>("j1", &[]), None);
+        // Read straight from the HGETALL reply, as a worker does.
+        let reply = crate::redis::Reply::Array(
+            flat.iter()
+                .map(|word| crate::redis::Reply::Bulk(word.as_str().into()))
+                .collect(),
+        );
+        let id = Name::from("j1");
+        assert_eq!(Job::from_reply(&id, &reply), Some(job.clone()));
+        let empty = crate::redis::Reply::Array(Vec::new());
+        assert_eq!(Job::from_reply(&id, &empty), None);
         job.repeats_left = Some(0);
         job.repeat_intervals_s = Some(vec![5, 10].into());
         let flat: Vec<String> = job

@@ -4,6 +4,7 @@
 use crate::cmd;
 use crate::event::{EnqueueSource, EventKind, Name};
 use crate::net::RedisError;
+use crate::redis::reply::spare;
 use crate::redis::Command;
 use crate::rq::body::JobClass;
 use crate::rq::env::ProcCtx;
@@ -58,15 +59,18 @@ pub fn enqueue_commands(ctx: &ProcCtx, job: &mut Job, at_front: bool, pipeline: 
     if let Some(ttl) = job.ttl_s {
         pipeline.push(cmd!("EXPIRE", keys::job(&job.id), ttl));
     }
-    let push = if at_front { "LPUSH" } else { "RPUSH" };
-    pipeline.push(cmd!(push, keys::queue(&job.origin), &job.id));
+    pipeline.push(if at_front {
+        cmd!("LPUSH", keys::queue(&job.origin), &job.id)
+    } else {
+        cmd!("RPUSH", keys::queue(&job.origin), &job.id)
+    });
 }
 
 /// `Queue.enqueue`: `[TX] SADD rq:queues; HSET …; RPUSH` (LPUSH with `at_front`).
 pub async fn enqueue(ctx: &ProcCtx, class: &JobClass) -> Result<Name, RedisError> {
     let id = crate::event::job_id(ctx.env.next_job_number());
     let mut job = new_job(ctx, class, id.clone());
-    let mut commands = Vec::with_capacity(ENQUEUE_COMMANDS);
+    let mut commands = spare::pipeline(ENQUEUE_COMMANDS);
     commands.push(cmd!("SADD", keys::QUEUES, keys::queue(&job.origin)));
     enqueue_commands(ctx, &mut job, class.at_front, &mut commands);
     let enqueued = EventKind::JobEnqueued {

@@ -6,7 +6,6 @@
 use std::pin::pin;
 use std::rc::Rc;
 
-use crate::cmd;
 use crate::event::{EventKind, Name};
 use crate::net::RedisError;
 use crate::redis::Reply;
@@ -15,6 +14,7 @@ use crate::rq::job::Job;
 use crate::rq::keys;
 use crate::rq::scheduler::RqScheduler;
 use crate::sim::{HostId, KillScope, Pid, SimDuration, SimTime};
+use crate::{cmd, pipeline};
 
 /// How `rq worker` is started in a pod.
 #[derive(Clone, Debug)]
@@ -377,7 +377,7 @@ impl Worker {
     /// `is_suspended` with the worker, which heartbeats in the same transaction.
     async fn is_suspended(&mut self) -> Result<bool, RedisError> {
         let key = keys::worker(&self.name);
-        let commands = vec![
+        let commands = pipeline![
             cmd!("HSET", &key, "last_heartbeat", self.ctx.utcnow()),
             cmd!("EXPIRE", &key, self.ctx.params().idle_worker_key_ttl_s()),
             cmd!("EXISTS", keys::SUSPENDED),
@@ -413,7 +413,7 @@ impl Worker {
     pub(super) async fn heartbeat(&mut self) -> Result<(), RedisError> {
         let key = keys::worker(&self.name);
         let ttl = self.ctx.params().idle_worker_key_ttl_s();
-        let commands = vec![
+        let commands = pipeline![
             cmd!("HSET", &key, "last_heartbeat", self.ctx.utcnow()),
             cmd!("EXPIRE", &key, ttl),
         ];
@@ -506,7 +506,7 @@ impl Worker {
         };
         let (id, queue) = popped;
         let hash = self.ctx.redis.call(cmd!("HGETALL", keys::job(&id))).await?;
-        match Job::from_hash(&id, &hash.into_args()) {
+        match Job::from_reply(&id, &hash) {
             Some(job) => {
                 self.ctx
                     .emit(Some(&queue), Some(&job.id), EventKind::JobDequeued);
@@ -585,16 +585,19 @@ impl Worker {
     fn parse_pop(&self, reply: Reply) -> Popped {
         match reply {
             Reply::Bulk(id) => Popped::Id(Name::from(id.as_str()), self.queues[0].clone()),
-            Reply::Array(items) => {
-                let strings = Reply::Array(items).into_args();
-                match strings.as_slice() {
-                    [key, id] => {
+            Reply::Array(items) => match items.as_slice() {
+                [key, id] => match (key.as_str(), id.as_str()) {
+                    (Some(key), Some(id)) => {
                         let queue = key.strip_prefix("rq:queue:").unwrap_or(key);
-                        Popped::Id(Name::from(id.as_str()), Name::from(queue))
+                        // The worker's own name of the queue, rather than a new copy.
+                        let queue = (self.queues.iter().find(|name| ***name == *queue))
+                            .map_or_else(|| Name::from(queue), Name::clone);
+                        Popped::Id(Name::from(id), queue)
                     }
                     _ => Popped::Timeout,
-                }
-            }
+                },
+                _ => Popped::Timeout,
+            },
             _ => Popped::Timeout,
         }
     }
