@@ -8,6 +8,7 @@ use std::fmt;
 use std::rc::Rc;
 
 use crate::jobs::JobCounts;
+use crate::redis::Arg;
 use crate::sim::{SimDuration, SimTime};
 
 /// A shared, cheaply cloned name (pod, process, queue, job, scheduler).
@@ -721,12 +722,12 @@ pub fn job_id(number: usize) -> Name {
     name_of(format_args!("j{number}"))
 }
 
-/// A [`Name`] written by `format_args!`, formatted on the stack first (a `CompactString` keeps
-/// up to 24 bytes inline): one allocation, the name's own, where `Name::from(format!(…))`
+/// A [`Name`] written by `format_args!`, formatted on the stack first (an [`Arg`] keeps
+/// up to 31 bytes inline): one allocation, the name's own, where `Name::from(format!(…))`
 /// makes a `String` too. Names are made for every job, execution and horse.
 pub fn name_of(args: fmt::Arguments<'_>) -> Name {
-    let mut text = compact_str::CompactString::default();
-    fmt::Write::write_fmt(&mut text, args).expect("writing to a CompactString cannot fail");
+    let mut text = Arg::default();
+    fmt::Write::write_fmt(&mut text, args).expect("writing to an Arg cannot fail");
     Name::from(text.as_str())
 }
 

@@ -36,9 +36,6 @@ struct Field {
     value: Arg,
 }
 
-/// Bytes an [`Arg`] holds without allocating.
-const INLINE_BYTES: usize = std::mem::size_of::<Arg>();
-
 /// The length and first eight bytes of a field name, in one word. Equal names have equal
 /// tags; RQ's field names (`status`, `started_at`, `enqueued_at` …) all have different ones,
 /// so a search compares one word per field instead of text.
@@ -70,7 +67,7 @@ impl Hash {
         match self.find(field) {
             Some(at) => {
                 let slot = &mut self.fields[at].value;
-                if value.len() <= INLINE_BYTES && !slot.is_heap_allocated() {
+                if value.len() <= Arg::INLINE_CAPACITY && !slot.is_heap_allocated() {
                     // Short over short: a plain inline copy, cheaper than `push_str`'s checks.
                     *slot = Arg::new(value);
                 } else {
@@ -255,7 +252,7 @@ pub fn hincrbyfloat(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
         Ok(hash) => hash.and_then(|h| h.get(&args[1])).map(Arg::from),
         Err(reply) => return reply,
     };
-    let current_text = current.unwrap_or_else(|| Arg::const_new("0"));
+    let current_text = current.unwrap_or_else(|| Arg::new("0"));
     let Some(current) = parse_float(&current_text) else {
         return errors::reply(errors::HASH_NOT_FLOAT);
     };

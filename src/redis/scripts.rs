@@ -107,7 +107,7 @@ pub fn evalsha(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
 pub fn script_load(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     match Script::by_text(&args[0]) {
         Some(script) => Reply::Bulk(Arg::from(script.sha())),
-        None => eval(db, now, &[args[0].clone(), Arg::const_new("0")]),
+        None => eval(db, now, &[args[0].clone(), Arg::new("0")]),
     }
 }
 
@@ -206,7 +206,7 @@ impl ScriptCall<'_> {
             }
             Reply::Bulk(_) => Ok(Reply::Int(0)),
             _ => {
-                let ex = Arg::const_new("EX");
+                let ex = Arg::new("EX");
                 self.call(db, now, 3, keys::set, &[self.key, name, Some(&ex), ttl])?;
                 Ok(Reply::Int(1))
             }

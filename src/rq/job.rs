@@ -453,8 +453,8 @@ pub fn utc_format(unix_micros: i64) -> UtcStamp {
 }
 
 /// The text of a [`utc_format`] timestamp, kept inline so that making and copying one
-/// allocates nothing: a stamp is 27 bytes, too long for a command word's inline space, so
-/// a `String` per stamp was an allocation beside each copy into a command.
+/// allocates nothing (a stamp is 27 bytes; a command word, an [`Arg`](crate::redis::Arg),
+/// holds it inline too).
 ///
 /// Any text of up to [`UtcStamp::CAPACITY`] bytes fits, so a job hash's field reads back
 /// exactly whatever it holds; longer text, which only a hash RQ did not write could hold,
