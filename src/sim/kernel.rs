@@ -106,6 +106,37 @@ impl ExitCell {
     }
 }
 
+/// What [`Sim::spawn`] takes as a process name. An `Rc<str>`, or a reference to one, is shared
+/// rather than copied: a process spawned per job (an enqueue, a work horse) is named by its
+/// caller, which keeps the name too, and copying it cost an allocation per process.
+pub trait ProcessName {
+    fn into_shared(self) -> Rc<str>;
+}
+
+impl ProcessName for &str {
+    fn into_shared(self) -> Rc<str> {
+        Rc::from(self)
+    }
+}
+
+impl ProcessName for &String {
+    fn into_shared(self) -> Rc<str> {
+        Rc::from(self.as_str())
+    }
+}
+
+impl ProcessName for Rc<str> {
+    fn into_shared(self) -> Rc<str> {
+        self
+    }
+}
+
+impl ProcessName for &Rc<str> {
+    fn into_shared(self) -> Rc<str> {
+        self.clone()
+    }
+}
+
 /// Pending SIGTERM/SIGINT deliveries; RQ's handlers only ever set flags.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SignalCounts {
@@ -130,7 +161,9 @@ struct Process {
     woken_while_stopped: bool,
     queued: bool,
     signals: SignalCounts,
-    exit: Rc<ExitCell>,
+    /// Made when someone first asks for it ([`Sim::exit_cell`]): most processes (a producer's
+    /// enqueue of one job) are waited on by no one.
+    exit: Option<Rc<ExitCell>>,
 }
 
 struct Slot {
@@ -449,12 +482,12 @@ impl Sim {
     pub fn spawn(
         &self,
         host: HostId,
-        name: &str,
+        name: impl ProcessName,
         parent: Option<Pid>,
         body: impl Future<Output = i32> + 'static,
     ) -> Pid {
         let process = Process {
-            name: Rc::from(name),
+            name: name.into_shared(),
             host,
             parent,
             children: Vec::new(),
@@ -463,7 +496,7 @@ impl Sim {
             woken_while_stopped: false,
             queued: false,
             signals: SignalCounts::default(),
-            exit: Rc::new(ExitCell::default()),
+            exit: None,
         };
         let pid = self.insert_process(process);
         if let Some(parent) = parent {
@@ -516,9 +549,11 @@ impl Sim {
             parent.children.retain(|child| *child != pid);
         }
         drop(slots);
-        process.exit.status.set(Some(status));
-        if let Some(waiter) = process.exit.waiter.take() {
-            self.wake(waiter);
+        if let Some(exit) = &process.exit {
+            exit.status.set(Some(status));
+            if let Some(waiter) = exit.waiter.take() {
+                self.wake(waiter);
+            }
         }
         process.future
     }
@@ -606,7 +641,8 @@ impl Sim {
 
     /// The exit cell of a live process, to wait on later with [`Sim::wait_exit`].
     pub fn exit_cell(&self, pid: Pid) -> Option<Rc<ExitCell>> {
-        live_process(&self.kernel.slots.borrow(), pid).map(|p| p.exit.clone())
+        live_process_mut(&mut self.kernel.slots.borrow_mut(), pid)
+            .map(|p| p.exit.get_or_insert_with(Rc::default).clone())
     }
 
     /// The pid of the process being polled. Panics outside a process: a simrq bug.
