@@ -191,7 +191,8 @@ impl FaultInjector {
             (FaultKind::Suspend, None) => "rq suspend".to_string(),
             _ => "rq resume".to_string(),
         };
-        self.record(format!("fault={} command=\"{command}\"", spec.kind.name()));
+        let lasting = duration.map_or(String::new(), |span| format!(" for={span}"));
+        self.record(format!("fault={}{lasting}", spec.kind.name()));
         let host = *self.operator_host.get_or_init(|| self.env.sim.add_host());
         let name = Name::from(format!("operator/{command}").as_str());
         let ctx = ProcCtx::new(&self.env, &Name::from("operator"), &name, host);
