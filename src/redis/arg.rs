@@ -89,6 +89,23 @@ impl Arg {
         }
     }
 
+    /// `parts` one after the other, written straight into the word when they fit inline
+    /// (RQ's key names, `rq:job:j42`), else into one heap allocation. A concatenation of
+    /// `&str`s is UTF-8, which keeps the inline invariant.
+    pub fn concat(parts: &[&str]) -> Arg {
+        let total = parts.iter().map(|part| part.len()).sum();
+        let Some(len) = InlineLen::of(total) else {
+            return Arg::from(parts.concat());
+        };
+        let mut bytes = [0; Arg::INLINE_CAPACITY];
+        let mut at = 0;
+        for part in parts {
+            bytes[at..at + part.len()].copy_from_slice(part.as_bytes());
+            at += part.len();
+        }
+        Arg(Repr::Inline { len, bytes })
+    }
+
     /// True if the text lives on the heap (it was too long to be inline when written).
     pub fn is_heap_allocated(&self) -> bool {
         matches!(self.0, Repr::Heap(_))
@@ -413,6 +430,22 @@ mod tests {
         assert_eq!((&long).into_arg(), long.as_str());
         assert_eq!(long.clone().into_arg(), long.as_str());
         assert_eq!((&std::rc::Rc::<str>::from("j1")).into_arg(), "j1");
+    }
+
+    #[test]
+    fn concat_is_the_joined_text_inline_up_to_31_bytes() {
+        for parts in [
+            &["rq:job:", "j42"][..],
+            &[][..],
+            &["", "a", ""][..],
+            &["rq:queue:", "default", ":intermediate"][..],
+            &["rq:queue:", "default", ":intermediate:first_seen:", "j1"][..],
+            &["é", "ü", "rq:🙂"][..],
+        ] {
+            let joined = Arg::concat(parts);
+            assert_eq!(joined, parts.concat().as_str());
+            assert_eq!(joined.is_heap_allocated(), parts.concat().len() > 31);
+        }
     }
 
     #[test]

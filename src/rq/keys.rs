@@ -5,8 +5,6 @@
 //! [`join`] rather than `format!`: keys are named for nearly every command RQ sends, and the
 //! formatting machinery costs several times the copy.
 
-use arrayvec::ArrayString;
-
 use crate::redis::Arg;
 
 pub const QUEUES: &str = "rq:queues";
@@ -104,13 +102,8 @@ pub fn maintenance_lock(queue: &str) -> Arg {
     join(&["rq:clean_registries:", queue])
 }
 
-/// The concatenation of `parts`, allocated at most once. Joined on the stack, then copied
-/// into the word at once: each `push_str` on an `Arg` costs several times a plain copy, and
-/// this runs for nearly every command.
+/// The concatenation of `parts`, written straight into the word: this runs for nearly every
+/// command, and most names fit inline.
 fn join(parts: &[&str]) -> Arg {
-    let mut name = ArrayString::<64>::new();
-    if parts.iter().all(|part| name.try_push_str(part).is_ok()) {
-        return Arg::new(name);
-    }
-    Arg::from(parts.concat())
+    Arg::concat(parts)
 }
