@@ -13,8 +13,8 @@ use rand_distr::{Distribution as _, Exp};
 use crate::cluster::{Cluster, Pod};
 use crate::event::{DetailValue, EventContext, EventKind, JobId, Name};
 use crate::net::{LinkFault, Restore, Verdict};
-use crate::rq::env::{ProcCtx, ProcessInfo, Role, RqEnv};
-use crate::rq::operator;
+use crate::rq::env::{ProcessInfo, Role, RqEnv};
+use crate::rq::operator::{self, OperatorCommand};
 use crate::scenario::{FaultKind, FaultSpec, NetMode, Persistence, Target};
 use crate::sim::{HostId, RngStreams, SimDuration, SimRng, SimTime};
 
@@ -184,30 +184,14 @@ impl FaultInjector {
     /// outside the pods.
     fn operator(self: &Rc<Self>, spec: &FaultSpec) {
         let duration = spec.for_duration;
-        let command = match (spec.kind, duration) {
-            (FaultKind::Suspend, Some(span)) => {
-                format!("rq suspend --duration {}", span.whole_secs())
-            }
-            (FaultKind::Suspend, None) => "rq suspend".to_string(),
-            _ => "rq resume".to_string(),
+        let command = match spec.kind {
+            FaultKind::Suspend => OperatorCommand::Suspend(duration),
+            _ => OperatorCommand::Resume,
         };
         let lasting = duration.map_or(String::new(), |span| format!(" for={span}"));
         self.record(format!("fault={}{lasting}", spec.kind.name()));
         let host = *self.operator_host.get_or_init(|| self.env.sim.add_host());
-        let name = Name::from(format!("operator/{command}").as_str());
-        let ctx = ProcCtx::new(&self.env, &Name::from("operator"), &name, host);
-        let suspend = spec.kind == FaultKind::Suspend;
-        self.env.sim.spawn(host, &name, None, async move {
-            let result = if suspend {
-                operator::suspend(&ctx, duration).await
-            } else {
-                operator::resume(&ctx).await
-            };
-            if let Err(error) = &result {
-                ctx.redis_error("operator", &command, error);
-            }
-            i32::from(result.is_err())
-        });
+        operator::spawn(&self.env, host, command);
     }
 
     /// Ids waiting in a queue list or a scheduled registry, with their queue: the jobs only

@@ -11,6 +11,7 @@ use crate::redis::Server;
 use crate::rq::body::JobClass;
 use crate::rq::cron::{spawn_cron, CronJobSpec};
 use crate::rq::env::{ProcCtx, ProcessInfo, Role, RqEnv};
+use crate::rq::operator::{self, OperatorCommand};
 use crate::rq::params::RqParams;
 use crate::rq::queue::{enqueue, enqueue_in};
 use crate::rq::worker::{spawn_worker, WorkerSpec};
@@ -164,25 +165,16 @@ impl Harness {
     /// An operator runs `rq suspend` (`--duration` with `duration`) now, from the producers'
     /// host.
     pub fn suspend(&self, duration: Option<SimDuration>) {
-        let ctx = self.operator_ctx("operator/rq suspend");
-        self.sim
-            .spawn(self.producer_host, "operator", None, async move {
-                i32::from(crate::rq::operator::suspend(&ctx, duration).await.is_err())
-            });
+        operator::spawn(
+            &self.env,
+            self.producer_host,
+            OperatorCommand::Suspend(duration),
+        );
     }
 
     /// An operator runs `rq resume` now.
     pub fn resume(&self) {
-        let ctx = self.operator_ctx("operator/rq resume");
-        self.sim
-            .spawn(self.producer_host, "operator", None, async move {
-                i32::from(crate::rq::operator::resume(&ctx).await.is_err())
-            });
-    }
-
-    fn operator_ctx(&self, process: &str) -> ProcCtx {
-        let pod = Name::from("operator");
-        ProcCtx::new(&self.env, &pod, &Name::from(process), self.producer_host)
+        operator::spawn(&self.env, self.producer_host, OperatorCommand::Resume);
     }
 
     fn produce(&self, class: &str, delay_s: Option<i64>) {

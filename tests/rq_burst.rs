@@ -34,17 +34,6 @@ fn exit_of(harness: &Harness, pid: Pid) -> Rc<ExitCell> {
     harness.sim.exit_cell(pid).expect("just started")
 }
 
-fn died_reasons(harness: &Harness) -> Vec<String> {
-    harness
-        .events_of("worker_died")
-        .into_iter()
-        .filter_map(|event| match event.kind {
-            EventKind::WorkerDied { reason, .. } => Some(reason),
-            _ => None,
-        })
-        .collect()
-}
-
 fn started_queues(harness: &Harness) -> Vec<String> {
     harness
         .events_of("job_started")

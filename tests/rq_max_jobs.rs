@@ -8,7 +8,6 @@
 mod common;
 
 use common::*;
-use simrq::event::EventKind;
 use simrq::harness::{Harness, HarnessConfig};
 use simrq::rq::JobClass;
 use simrq::sim::{ExitStatus, SimDuration};
@@ -18,17 +17,6 @@ fn world() -> Harness {
     failing.fail_probability = 1.0;
     let quick = JobClass::simple("quick", "default", SimDuration::from_millis(100));
     Harness::new(HarnessConfig::default(), vec![failing, quick])
-}
-
-fn died_reasons(harness: &Harness) -> Vec<String> {
-    harness
-        .events_of("worker_died")
-        .into_iter()
-        .filter_map(|event| match event.kind {
-            EventKind::WorkerDied { reason, .. } => Some(reason),
-            _ => None,
-        })
-        .collect()
 }
 
 /// Three jobs, the first failing, and `--max-jobs 2`: the failed job counts, the worker quits

@@ -11,12 +11,7 @@ cd "$(dirname "$0")/.."
 duration=${1:-3m}
 out=${2:-out/callgrind.$duration}
 mkdir -p "$(dirname "$out")"
-bin=$(cargo bench --bench pod_churn --no-run --message-format=json 2>/dev/null |
-    python3 -c 'import json,sys
-for line in sys.stdin:
-    m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "pod_churn" and m.get("executable"):
-        print(m["executable"])')
+bin=$(tools/bench-bin.sh pod_churn)
 valgrind --tool=callgrind --callgrind-out-file="$out" "$bin" "$duration" 2>"$out.log"
 grep -m1 -E "^==[0-9]+== Collected" "$out.log" || true
 callgrind_annotate --auto=no --threshold=100 "$out" | sed -n '/PROGRAM TOTALS/,+1p'

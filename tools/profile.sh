@@ -11,11 +11,6 @@ cd "$(dirname "$0")/.."
 hours=${1:-24}
 out=${2:-out/perf.${hours}h.data}
 mkdir -p "$(dirname "$out")"
-bin=$(cargo bench --bench pod_churn --no-run --message-format=json 2>/dev/null |
-    python3 -c 'import json,sys
-for line in sys.stdin:
-    m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "pod_churn" and m.get("executable"):
-        print(m["executable"])')
+bin=$(tools/bench-bin.sh pod_churn)
 perf record -q -F 499 -o "$out" taskset -c 1 "$bin" "$hours"
 tools/perf-layers.py "$out"

@@ -115,3 +115,15 @@ pub fn step_until(harness: &Harness, limit: SimDuration, mut done: impl FnMut(&H
 pub fn count_pod_events(harness: &Harness, kind: &str, pod: &str) -> usize {
     pod_events(harness, kind, pod).len()
 }
+
+/// The reasons of the `worker_died` events so far, in order.
+pub fn died_reasons(harness: &Harness) -> Vec<String> {
+    harness
+        .events_of("worker_died")
+        .into_iter()
+        .filter_map(|event| match event.kind {
+            EventKind::WorkerDied { reason, .. } => Some(reason),
+            _ => None,
+        })
+        .collect()
+}
