@@ -39,6 +39,8 @@ pub enum EnqueueSource {
     Scheduler,
     /// An `rq cron` process enqueueing a cron job (`CronJob.enqueue`).
     Cron,
+    /// `Queue.enqueue_dependents`: a parent's end released a deferred job.
+    Dependency,
 }
 
 /// What a scheduler process believes about one queue's lock, beside the truth in Redis.
@@ -69,6 +71,15 @@ pub enum EventKind {
         source: EnqueueSource,
         at_front: bool,
     },
+    /// The job was created with `depends_on` (right after `job_created`): the parents it
+    /// waits for, in order, and `Dependency(allow_failure=…)`.
+    JobDependsOn {
+        parents: Rc<[Name]>,
+        allow_failure: bool,
+    },
+    /// `Queue.setup_dependencies` committed: the job waits in `rq:deferred:<q>` for a
+    /// parent's `enqueue_dependents` to release it.
+    JobDeferred,
     /// Put in `rq:scheduled:<q>` by a producer (`enqueue_at`/`enqueue_in`).
     JobScheduled {
         due_unix_s: i64,
@@ -211,6 +222,8 @@ impl EventKind {
         match self {
             EventKind::JobCreated { .. } => "job_created",
             EventKind::JobEnqueued { .. } => "job_enqueued",
+            EventKind::JobDependsOn { .. } => "job_depends_on",
+            EventKind::JobDeferred => "job_deferred",
             EventKind::JobScheduled { .. } => "job_scheduled",
             EventKind::JobDequeued => "job_dequeued",
             EventKind::JobStarted { .. } => "job_started",
@@ -253,6 +266,8 @@ impl EventKind {
             self,
             EventKind::JobCreated { .. }
                 | EventKind::JobEnqueued { .. }
+                | EventKind::JobDependsOn { .. }
+                | EventKind::JobDeferred
                 | EventKind::JobScheduled { .. }
                 | EventKind::JobDequeued
                 | EventKind::JobStarted { .. }
@@ -510,12 +525,29 @@ impl EventKind {
                     EnqueueSource::Producer => "source=producer",
                     EnqueueSource::Scheduler => "source=scheduler",
                     EnqueueSource::Cron => "source=cron",
+                    EnqueueSource::Dependency => "source=dependency",
                 });
                 out.push_str(if *at_front {
                     " at_front=true"
                 } else {
                     " at_front=false"
                 });
+            }
+            EventKind::JobDependsOn {
+                parents,
+                allow_failure,
+            } => {
+                out.push_str("parents=[");
+                for (index, parent) in parents.iter().enumerate() {
+                    if index > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(parent);
+                }
+                out.push(']');
+                if *allow_failure {
+                    out.push_str(" allow_failure=true");
+                }
             }
             EventKind::JobScheduled { due_unix_s } => push_pair(out, "due_unix_s=", *due_unix_s),
             EventKind::JobStarted { worker } | EventKind::WorkerBorn { worker } => {
@@ -592,6 +624,7 @@ impl EventKind {
             }
             EventKind::Fault { description } => out.push_str(description),
             EventKind::JobDequeued
+            | EventKind::JobDeferred
             | EventKind::JobFinished
             | EventKind::ProcessKilled
             | EventKind::ProcessPaused

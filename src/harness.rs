@@ -154,12 +154,24 @@ impl Harness {
 
     /// Enqueues one job of `class` now (a producer process issues the commands).
     pub fn enqueue(&self, class: &str) {
-        self.produce(class, None);
+        self.produce(class, None, &[]);
+    }
+
+    /// Enqueues one job of `class` now with `depends_on` the jobs `parents` (ids such as
+    /// `"j1"`: jobs are numbered in enqueue order), as a list or, if the class has
+    /// [`crate::rq::body::DependencyFlags`], as a `Dependency(...)`.
+    pub fn enqueue_depending(&self, class: &str, parents: &[&str]) {
+        self.produce(class, None, parents);
     }
 
     /// `enqueue_in(delay, …)`.
     pub fn enqueue_in(&self, class: &str, delay_s: i64) {
-        self.produce(class, Some(delay_s));
+        self.produce(class, Some(delay_s), &[]);
+    }
+
+    /// `enqueue_in(delay, …, depends_on=parents)`: RQ saves the parents and registers nothing.
+    pub fn enqueue_in_depending(&self, class: &str, delay_s: i64, parents: &[&str]) {
+        self.produce(class, Some(delay_s), parents);
     }
 
     /// An operator runs `rq suspend` (`--duration` with `duration`) now, from the producers'
@@ -177,7 +189,8 @@ impl Harness {
         operator::spawn(&self.env, self.producer_host, OperatorCommand::Resume);
     }
 
-    fn produce(&self, class: &str, delay_s: Option<i64>) {
+    fn produce(&self, class: &str, delay_s: Option<i64>, parents: &[&str]) {
+        let parents: Rc<[Name]> = parents.iter().map(|id| Name::from(*id)).collect();
         let env = self.env.clone();
         let class = env
             .classes
@@ -191,9 +204,10 @@ impl Harness {
             .spawn(self.producer_host, "producer", None, async move {
                 let result = match delay_s {
                     Some(delay) => {
-                        enqueue_in(&ctx, &class, SimDuration::from_secs(delay as u64)).await
+                        let delay = SimDuration::from_secs(delay as u64);
+                        enqueue_in(&ctx, &class, delay, &parents).await
                     }
-                    None => enqueue(&ctx, &class).await,
+                    None => enqueue(&ctx, &class, &parents).await,
                 };
                 i32::from(result.is_err())
             });

@@ -9,7 +9,7 @@ use rand::Rng;
 use rand_distr::{Distribution as _, Exp};
 
 use crate::event::{name_of, Name};
-use crate::rq::body::{DurationDist, JobClass, RepeatPolicy, WebhookPolicy};
+use crate::rq::body::{DependencyFlags, DurationDist, JobClass, RepeatPolicy, WebhookPolicy};
 use crate::rq::env::{ProcCtx, RqEnv};
 use crate::rq::queue::{enqueue, enqueue_in};
 use crate::scenario::{Arrival, Distribution, WebhookOn, WorkloadSpec};
@@ -69,6 +69,13 @@ pub fn job_class(spec: &WorkloadSpec) -> JobClass {
         on_failed: webhook.on.contains(&WebhookOn::Failed),
         latency: duration_dist(&webhook.latency),
         timeout: webhook.timeout,
+    });
+    // Either flag set makes it a `Dependency(...)`; both off is a plain list of parents.
+    class.dependency = spec.depends_on.as_ref().and_then(|depends| {
+        (depends.allow_failure || depends.enqueue_at_front).then_some(DependencyFlags {
+            allow_failure: depends.allow_failure,
+            enqueue_at_front: depends.enqueue_at_front,
+        })
     });
     class
 }
@@ -226,20 +233,36 @@ impl Arrivals {
     }
 }
 
+/// One dependent workload of a pipeline: for each arrival of the root, `fan_out` jobs of
+/// `class`, each with `depends_on` every job the earlier stages `parents` enqueued for it.
+pub struct Stage {
+    pub class: Rc<JobClass>,
+    /// Indices of earlier stages; 0 is the root workload.
+    pub parents: Vec<usize>,
+    pub fan_out: u32,
+    /// How long the producer waits before this stage's jobs.
+    pub delay: SimDuration,
+    /// `enqueue_in` instead of `enqueue` (which ignores the dependencies, §1.2 D10).
+    pub enqueue_in: Option<SimDuration>,
+}
+
 /// Starts the producer of one workload: it enqueues each arrival in a short process of its
-/// own (as independent web requests would), until `until`.
+/// own (as independent web requests would), until `until`. With `stages`, each arrival is a
+/// pipeline run: the root job, then each stage's jobs with their dependencies.
 pub fn start_producer(
     env: &Rc<RqEnv>,
     host: HostId,
     class: JobClass,
     mut arrivals: Arrivals,
     enqueue_delay: Option<SimDuration>,
+    stages: Vec<Stage>,
     until: SimTime,
 ) {
     let env2 = env.clone();
     let name = format!("producer/{}", class.name);
-    // Shared by the short process of every arrival, which only reads it.
+    // Shared by the short process of every arrival, which only reads them.
     let class = Rc::new(class);
+    let stages: Rc<[Stage]> = stages.into();
     let body = async move {
         let sim = env2.sim.clone();
         let pod = Name::from("producer");
@@ -253,22 +276,60 @@ pub fn start_producer(
                 sequence += 1;
                 let process = name_of(format_args!("producer/{}#{sequence}", class.name));
                 let ctx = ProcCtx::new(&env2, &pod, &process, host);
-                let class = class.clone();
+                let (class, stages) = (class.clone(), stages.clone());
                 sim.spawn(host, &process, None, async move {
-                    let result = match enqueue_delay {
-                        Some(delay) => enqueue_in(&ctx, &class, delay).await,
-                        None => enqueue(&ctx, &class).await,
-                    };
-                    if let Err(error) = &result {
-                        ctx.redis_error("enqueue", "EXEC", error);
+                    let root = enqueue_one(&ctx, &class, enqueue_delay, &Rc::from([])).await;
+                    match root {
+                        Some(root) => run_stages(&ctx, root, &stages).await,
+                        None => 1,
                     }
-                    i32::from(result.is_err())
                 });
             }
         }
         0
     };
     env.sim.spawn(host, &name, None, body);
+}
+
+/// The rest of a pipeline run after its root job `root`; 1 if an enqueue failed (the run
+/// stops there, as a request that raised would).
+async fn run_stages(ctx: &ProcCtx, root: Name, stages: &[Stage]) -> i32 {
+    let mut enqueued: Vec<Vec<Name>> = vec![vec![root]];
+    for stage in stages {
+        if stage.delay > SimDuration::ZERO {
+            ctx.sim().sleep(stage.delay).await;
+        }
+        let parents: Rc<[Name]> = stage
+            .parents
+            .iter()
+            .flat_map(|&index| enqueued[index].iter().cloned())
+            .collect();
+        let mut ids = Vec::with_capacity(stage.fan_out as usize);
+        for _ in 0..stage.fan_out {
+            match enqueue_one(ctx, &stage.class, stage.enqueue_in, &parents).await {
+                Some(id) => ids.push(id),
+                None => return 1,
+            }
+        }
+        enqueued.push(ids);
+    }
+    0
+}
+
+/// `enqueue` or `enqueue_in` one job; a Redis error is reported and gives `None`.
+async fn enqueue_one(
+    ctx: &ProcCtx,
+    class: &JobClass,
+    delay: Option<SimDuration>,
+    parents: &Rc<[Name]>,
+) -> Option<Name> {
+    let result = match delay {
+        Some(delay) => enqueue_in(ctx, class, delay, parents).await,
+        None => enqueue(ctx, class, parents).await,
+    };
+    result
+        .map_err(|error| ctx.redis_error("enqueue", "EXEC", &error))
+        .ok()
 }
 
 #[cfg(test)]

@@ -1088,13 +1088,13 @@ fn scheduler_pause(switches: &[&str]) -> Scenario {
 }
 
 /// `[rq] atomic_enqueue` and `fenced_enqueue`: either fixes race R1 (docs/races.md). On
-/// scheduler-pause seed 4 the frozen holder's stale enqueue runs a job twice in stock RQ.
+/// scheduler-pause seed 8 the frozen holder's stale enqueue runs a job twice in stock RQ.
 #[test]
 fn rq_atomic_or_fenced_enqueue_removes_race_r1() {
-    let stock = run(&scheduler_pause(&[]), 4);
+    let stock = run(&scheduler_pause(&[]), 8);
     assert!(stock.result.summary.duplicate_executions > 0);
     for fix in ["atomic_enqueue", "fenced_enqueue"] {
-        let fixed = run(&scheduler_pause(&[fix]), 4);
+        let fixed = run(&scheduler_pause(&[fix]), 8);
         assert_eq!(fixed.result.summary.duplicate_executions, 0, "{fix}");
         let stale = fixed
             .result
@@ -1107,11 +1107,11 @@ fn rq_atomic_or_fenced_enqueue_removes_race_r1() {
 }
 
 /// `[rq] first_seen_per_enqueue`: fixes race R17 (docs/races.md). scheduler-pause with
-/// `fenced_enqueue` still runs a job twice at seed 101, after a stale `first_seen` failed
+/// `fenced_enqueue` still runs a job twice at seed 290 (about 1 seed in 60), after a stale `first_seen` failed
 /// its running retry as stuck; keyed by the enqueue, no job is abandoned that way.
 #[test]
 fn rq_first_seen_per_enqueue_removes_race_r17() {
-    let fenced = run(&scheduler_pause(&["fenced_enqueue"]), 101);
+    let fenced = run(&scheduler_pause(&["fenced_enqueue"]), 290);
     assert!(fenced.result.summary.duplicate_executions > 0);
     let stuck = |ran: &Ran| {
         ran.rows("job_abandoned")
@@ -1122,7 +1122,7 @@ fn rq_first_seen_per_enqueue_removes_race_r17() {
     assert!(stuck(&fenced) > 0);
     let both = run(
         &scheduler_pause(&["fenced_enqueue", "first_seen_per_enqueue"]),
-        101,
+        290,
     );
     assert_eq!(both.result.summary.duplicate_executions, 0);
     assert_eq!(stuck(&both), 0);

@@ -24,6 +24,9 @@ struct OpenJob {
     repeated: bool,
     /// A repeat was decided and has not started.
     repeat_pending: bool,
+    /// Waiting for a parent in `rq:deferred:<q>` (`job_deferred`, no `job_enqueued` since):
+    /// `stranded_dependents` judges it, by its parents' fate.
+    deferred: bool,
 }
 
 pub struct Liveness {
@@ -75,6 +78,7 @@ impl Liveness {
             .jobs
             .iter()
             .filter(|(_, state)| state.created.as_micros() <= judged_until)
+            .filter(|(_, state)| !state.deferred)
             .map(|(job, state)| (job, state.clone()))
             .collect();
         for (job, state) in open {
@@ -150,6 +154,10 @@ impl EventSink for Liveness {
                 state.repeat_pending = true;
             }
             EventKind::JobStarted { .. } => state.repeat_pending = false,
+            EventKind::JobDeferred => state.deferred = true,
+            EventKind::JobEnqueued { .. } | EventKind::JobScheduled { .. } => {
+                state.deferred = false
+            }
             _ => {}
         }
     }

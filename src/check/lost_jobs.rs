@@ -111,6 +111,9 @@ impl Checker for LostJob {
             .jobs
             .iter()
             .filter(|(_, seen)| !seen.terminal && !seen.reported)
+            // A deferred job waits in `rq:deferred:<q>`, where RQ keeps it:
+            // `stranded_dependents` judges whether it should have left.
+            .filter(|(_, seen)| seen.kind != "job_deferred")
             .map(|(job, seen)| (job, seen.clone()))
             .collect();
         for (job, seen) in suspects {

@@ -20,6 +20,7 @@
 //! ([`EndState`]). Each checker is also usable alone ([`Checker`]).
 
 pub mod cron;
+pub mod dependencies;
 pub mod duplicates;
 pub mod executions;
 pub mod findings;

@@ -55,6 +55,19 @@ pub struct JobClass {
     pub repeat: Option<RepeatPolicy>,
     /// The job's webhooks (`webhooks=[Webhook(...)]` at enqueue); `None` = none.
     pub webhooks: Option<WebhookPolicy>,
+    /// How `depends_on` is given when a job of this class has parents: as a plain list of
+    /// ids (`None`), or as `Dependency(jobs, allow_failure, enqueue_at_front)`.
+    pub dependency: Option<DependencyFlags>,
+}
+
+/// The flags of `Dependency(jobs, allow_failure, enqueue_at_front)`, which RQ saves in the
+/// job hash (`allow_dependency_failures`, `enqueue_at_front`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DependencyFlags {
+    /// A parent that failed for good counts as done.
+    pub allow_failure: bool,
+    /// A released job is pushed to the front of its queue.
+    pub enqueue_at_front: bool,
 }
 
 /// `Repeat(times, interval)`: after each success the job runs again, `times` times in all.
@@ -102,6 +115,7 @@ impl JobClass {
             fail_attempts: Vec::new(),
             repeat: None,
             webhooks: None,
+            dependency: None,
         }
     }
 }

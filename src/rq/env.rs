@@ -1,7 +1,7 @@
 //! What every simulated RQ process shares (the kernel, the network, parameters, the event
 //! bus, workload classes) and what each has of its own (pod, name, host, Redis client).
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::rc::Rc;
@@ -183,6 +183,11 @@ pub struct ProcCtx {
     pub name: Name,
     pub host: HostId,
     pub redis: Rc<Client>,
+    /// A second pooled connection, opened on first use: redis-py hands RQ another connection
+    /// from the pool while a pipeline holds a `WATCH` on the first (`Job.fetch_many` and the
+    /// status reads of `dependencies_are_met`), so those reads may run in a transaction of
+    /// their own without ending the `WATCH`.
+    other: OnceCell<Client>,
 }
 
 impl ProcCtx {
@@ -195,7 +200,17 @@ impl ProcCtx {
             redis: Rc::new(with_text(format_args!("client/{name}"), |stream| {
                 env.client(host, stream)
             })),
+            other: OnceCell::new(),
         }
+    }
+
+    /// The process's second pooled connection (see the field), opened on first use.
+    pub fn other_connection(&self) -> &Client {
+        self.other.get_or_init(|| {
+            with_text(format_args!("client/{}/other", self.name), |stream| {
+                self.env.client(self.host, stream)
+            })
+        })
     }
 
     pub fn sim(&self) -> &Sim {

@@ -7,6 +7,7 @@ use crate::event::{EventKind, Name, WebhookStatus};
 use crate::net::RedisError;
 use crate::redis::reply::spare;
 use crate::redis::Command;
+use crate::rq::dependencies::{enqueue_dependents, ParentStatus};
 use crate::rq::env::ProcCtx;
 use crate::rq::job::Job;
 use crate::rq::keys;
@@ -120,8 +121,13 @@ async fn fail_job(
     }
     // The failed webhooks follow the handler's last EXEC (the counters' here), and only if
     // it succeeded: `send_webhooks` sits after `pipeline.execute()` in the same `try`.
+    // Then the dependents, outside the failure's transaction; an error there is logged and
+    // dropped like the rest (docs/rq-dependencies-and-operations.md §1.5, race D3).
     if counted.is_ok() {
         send_webhooks(ctx, job, WebhookStatus::Failed).await;
+        if let Err(error) = enqueue_dependents(ctx, job, ParentStatus::Refresh).await {
+            ctx.redis_error("enqueue_dependents", "EXEC", &error);
+        }
     }
     Ok(())
 }
@@ -133,15 +139,16 @@ pub fn failed_registry_commands(ctx: &ProcCtx, job: &mut Job, reason: &str) -> V
         .unwrap_or(ctx.params().failure_ttl.whole_secs() as i64);
     job.status = "failed".into();
     job.ended_at.get_or_insert_with(|| ctx.utcnow());
-    vec![
-        job.save_command(),
-        cmd!("EXPIRE", keys::job(&job.id), failure_ttl),
-        cmd!(
-            "ZADD",
-            keys::failed(&job.origin),
-            ctx.ts() + failure_ttl,
-            &job.id
-        ),
+    let mut commands = vec![job.save_command()];
+    job.cleanup(Some(failure_ttl), &mut commands);
+    // A negative TTL keeps the entry for good: its score is the TTL itself.
+    let score = if failure_ttl < 0 {
+        failure_ttl
+    } else {
+        ctx.ts() + failure_ttl
+    };
+    commands.extend([
+        cmd!("ZADD", keys::failed(&job.origin), score, &job.id),
         cmd!(
             "XADD",
             keys::results(&job.id),
@@ -155,7 +162,8 @@ pub fn failed_registry_commands(ctx: &ProcCtx, job: &mut Job, reason: &str) -> V
             reason
         ),
         cmd!("EXPIRE", keys::results(&job.id), failure_ttl),
-    ]
+    ]);
+    commands
 }
 
 /// What `Job.retry` leaves for the caller's pipeline, and the event to emit once it commits.
@@ -202,9 +210,7 @@ pub async fn retry_job(ctx: &ProcCtx, job: &mut Job) -> Result<RetryPlan, RedisE
         cmd!("HSET", keys::job(&job.id), "status", "scheduled"),
         job.save_command(),
     ];
-    if let Some(ttl) = job.ttl_s {
-        commands.push(cmd!("EXPIRE", keys::job(&job.id), ttl));
-    }
+    job.cleanup(job.ttl_s, &mut commands);
     if ctx.params().what_if.retry_zadd_in_transaction {
         commands.push(zadd);
         return Ok(RetryPlan {

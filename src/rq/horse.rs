@@ -8,6 +8,7 @@ use crate::net::RedisError;
 use crate::redis::reply::spare;
 use crate::redis::IntoArg;
 use crate::rq::body::{draw_attempt, Outcome};
+use crate::rq::dependencies::{both, dependents_to_enqueue, enqueue_dependents, ParentStatus};
 use crate::rq::env::ProcCtx;
 use crate::rq::failure::{
     execution_cleanup, failed_registry_commands, handle_job_failure, Execution, FailureSite,
@@ -228,14 +229,11 @@ async fn handle_job_success(
     started: SimTime,
 ) -> Result<(), RedisError> {
     loop {
-        let job = &mut task.job;
         ctx.redis
-            .call(cmd!("WATCH", keys::dependents(&job.id)))
+            .call(cmd!("WATCH", keys::dependents(&task.job.id)))
             .await?;
-        ctx.redis
-            .call(cmd!("SMEMBERS", keys::dependents(&job.id)))
-            .await?;
-        let (commands, repeat) = success_commands(ctx, task, started);
+        let released = dependents_to_enqueue(ctx, &task.job, ParentStatus::Refresh).await?;
+        let (mut commands, repeat) = success_commands(ctx, task, started);
         // `job_finished` is stamped when Redis commits, even if the horse dies before reading
         // the reply (or reads an error: a lost reply, §9 R3). A run with repeats left is not
         // the job's end: its repeat event takes that place.
@@ -249,8 +247,14 @@ async fn handle_job_success(
                 Vec::new()
             }
         };
-        let committed = (!kinds.is_empty())
+        let mut committed = (!kinds.is_empty())
             .then(|| ctx.on_commit(Some(&task.job.origin), Some(&task.job.id), kinds));
+        // The children's enqueues open the transaction, as `enqueue_dependents` adds them to
+        // the pipeline before the success commands.
+        if let Some(released) = released {
+            commands.splice(0..0, released.commands);
+            committed = both(committed, released.on_commit);
+        }
         match ctx.redis.transaction_observed(commands, committed).await {
             Ok(_) => break,
             Err(RedisError::Watch) => continue,
@@ -312,14 +316,7 @@ fn success_commands(
     let repeat = if job.should_repeat() {
         Some(repeat::schedule(ctx, job, &mut commands))
     } else {
-        match result_ttl {
-            0 => commands.push(cmd!("DEL", &job_key)),
-            ttl if ttl > 0 => commands.push(cmd!("EXPIRE", &job_key, ttl)),
-            _ => {}
-        }
-        if result_ttl > 0 {
-            commands.push(cmd!("EXPIRE", keys::dependents(&job.id), result_ttl));
-        }
+        job.cleanup(Some(result_ttl), &mut commands);
         None
     };
     execution_cleanup(
@@ -410,6 +407,10 @@ async fn commit_return_retry(
             // Retries exhausted: the failed webhooks, after the failure is committed.
             if terminal {
                 send_webhooks(ctx, &task.job, WebhookStatus::Failed).await;
+                let release = enqueue_dependents(ctx, &task.job, ParentStatus::Refresh).await;
+                if let Err(error) = release {
+                    ctx.redis_error("enqueue_dependents", "EXEC", &error);
+                }
             }
             Ok(())
         }

@@ -48,6 +48,11 @@ pub struct Job {
     pub repeats_left: Option<i64>,
     /// `repeat_intervals`, saved whenever the job has a `Repeat`.
     pub repeat_intervals_s: Option<Rc<[i64]>>,
+    /// `_dependency_ids`: the parents given as `depends_on`, in order; empty for none.
+    pub dependency_ids: Rc<[Name]>,
+    /// `allow_dependency_failures`: set (and saved) only when `depends_on` was a
+    /// `Dependency(...)`.
+    pub allow_dependency_failures: Option<bool>,
 }
 
 impl Job {
@@ -61,7 +66,7 @@ impl Job {
     /// Calls `visit` with each field of [`Job::mapping`] in order, lending the values instead
     /// of building a `String` for each: saving a job is on every job's hot path.
     fn visit_mapping(&self, mut visit: impl FnMut(&'static str, FieldValue<'_>)) {
-        use FieldValue::{Int, Intervals, Text};
+        use FieldValue::{Ids, Int, Intervals, Text};
         visit("origin", Text(&self.origin));
         visit("func_name", Text(&self.func_name));
         visit("status", Text(&self.status));
@@ -106,6 +111,14 @@ impl Job {
         if let Some(intervals) = &self.repeat_intervals_s {
             visit("repeat_intervals", Intervals(intervals));
         }
+        // `Job.to_dict`: the first parent as well, for readers older than `dependency_ids`.
+        if let Some(first) = self.dependency_ids.first() {
+            visit("dependency_id", Text(first));
+            visit("dependency_ids", Ids(&self.dependency_ids));
+        }
+        if let Some(allow) = self.allow_dependency_failures {
+            visit("allow_dependency_failures", Text(flag(allow)));
+        }
     }
 
     /// `HSET rq:job:<id> field value …` with the whole mapping.
@@ -118,9 +131,32 @@ impl Job {
                 FieldValue::Text(text) => text.into_arg(),
                 FieldValue::Int(number) => number.into_arg(),
                 FieldValue::Intervals(intervals) => intervals_word(intervals),
+                FieldValue::Ids(ids) => crate::redis::Arg::from(ids_json(ids)),
             });
         });
         command
+    }
+
+    /// `Job.cleanup(ttl, pipeline)`: a TTL of 0 deletes the job's three keys (the last command
+    /// of `Job.delete`; its registry removals are not modelled), a positive one expires them,
+    /// a negative one or none keeps them.
+    pub fn cleanup(&self, ttl: Option<i64>, pipeline: &mut Vec<crate::redis::Command>) {
+        use crate::rq::keys;
+        let id = &self.id;
+        match ttl {
+            Some(0) => pipeline.push(cmd!(
+                "DEL",
+                keys::job(id),
+                keys::dependents(id),
+                keys::dependencies(id)
+            )),
+            Some(ttl) if ttl > 0 => pipeline.extend([
+                cmd!("EXPIRE", keys::job(id), ttl),
+                cmd!("EXPIRE", keys::dependents(id), ttl),
+                cmd!("EXPIRE", keys::dependencies(id), ttl),
+            ]),
+            _ => {}
+        }
     }
 
     /// `Job.restore` from an HGETALL reply; `None` for a missing (empty) hash.
@@ -164,6 +200,8 @@ impl Job {
             number_of_retries: int(F::NumberOfRetries).unwrap_or(0),
             repeats_left: int(F::RepeatsLeft),
             repeat_intervals_s: field(F::RepeatIntervals).map(recent_intervals),
+            dependency_ids: field(F::DependencyIds).map_or_else(|| Rc::from([]), parse_ids),
+            allow_dependency_failures: field(F::AllowDependencyFailures).map(|v| v == "1"),
         })
     }
 
@@ -238,6 +276,8 @@ enum FieldValue<'a> {
     Int(i64),
     /// A list of seconds, written as Python's `json.dumps` writes it: `[10, 30, 60]`.
     Intervals(&'a [i64]),
+    /// A list of job ids, as `json.dumps` writes it: `["j1", "j2"]`.
+    Ids(&'a [Name]),
 }
 
 impl std::fmt::Display for FieldValue<'_> {
@@ -246,6 +286,7 @@ impl std::fmt::Display for FieldValue<'_> {
             FieldValue::Text(text) => f.write_str(text),
             FieldValue::Int(number) => write!(f, "{number}"),
             FieldValue::Intervals(intervals) => f.write_str(&intervals_word(intervals)),
+            FieldValue::Ids(ids) => f.write_str(&ids_json(ids)),
         }
     }
 }
@@ -274,10 +315,12 @@ enum Restored {
     NumberOfRetries,
     RepeatsLeft,
     RepeatIntervals,
+    DependencyIds,
+    AllowDependencyFailures,
 }
 
 impl Restored {
-    const COUNT: usize = Restored::RepeatIntervals as usize + 1;
+    const COUNT: usize = Restored::AllowDependencyFailures as usize + 1;
 
     fn named(name: &str) -> Option<Restored> {
         use Restored::*;
@@ -302,6 +345,8 @@ impl Restored {
             "number_of_retries" => NumberOfRetries,
             "repeats_left" => RepeatsLeft,
             "repeat_intervals" => RepeatIntervals,
+            "dependency_ids" => DependencyIds,
+            "allow_dependency_failures" => AllowDependencyFailures,
             _ => return None,
         })
     }
@@ -416,6 +461,17 @@ fn remember<T>(recent: &mut Vec<T>, value: T) {
         recent.remove(0);
     }
     recent.push(value);
+}
+
+/// `json.dumps` of a list of ids. simrq's ids (`j42`) need no escaping.
+fn ids_json(ids: &[Name]) -> String {
+    let quoted: Vec<String> = ids.iter().map(|id| format!("\"{id}\"")).collect();
+    format!("[{}]", quoted.join(", "))
+}
+
+/// The ids of a `["j1", "j2"]` field: the text between each pair of quotes.
+fn parse_ids(text: &str) -> Rc<[Name]> {
+    text.split('"').skip(1).step_by(2).map(Name::from).collect()
 }
 
 fn parse_intervals(text: &str) -> Vec<i64> {
@@ -616,6 +672,8 @@ mod tests {
             number_of_retries: 0,
             repeats_left: None,
             repeat_intervals_s: None,
+            dependency_ids: Rc::from([]),
+            allow_dependency_failures: None,
         }
     }
 
@@ -680,6 +738,22 @@ mod tests {
         assert!(flat
             .windows(2)
             .any(|w| w == ["repeat_intervals", "[5, 10]"]));
+        assert_eq!(Job::from_hash("j1", &flat), Some(job.clone()));
+        // `Job.to_dict`'s dependency fields (docs/rq-dependencies-and-operations.md §1.1).
+        job.dependency_ids = vec![Name::from("j7"), Name::from("j9")].into();
+        job.allow_dependency_failures = Some(true);
+        let flat: Vec<String> = job
+            .mapping()
+            .into_iter()
+            .flat_map(|(k, v)| [k.to_string(), v])
+            .collect();
+        assert!(flat.windows(2).any(|w| w == ["dependency_id", "j7"]));
+        assert!(flat
+            .windows(2)
+            .any(|w| w == ["dependency_ids", "[\"j7\", \"j9\"]"]));
+        assert!(flat
+            .windows(2)
+            .any(|w| w == ["allow_dependency_failures", "1"]));
         assert_eq!(Job::from_hash("j1", &flat), Some(job.clone()));
         // One pass finds every field wherever HGETALL puts it; of a repeated name, the first.
         let mut reversed: Vec<String> = flat.chunks(2).rev().flatten().cloned().collect();

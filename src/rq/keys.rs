@@ -48,6 +48,17 @@ pub fn dependents(job: &str) -> Arg {
     join(&["rq:job:", job, ":dependents"])
 }
 
+/// `Job.dependencies_key`: the job's parents. Two colons: RQ joins the `rq:job:` prefix and
+/// the id with another `:`.
+pub fn dependencies(job: &str) -> Arg {
+    join(&["rq:job::", job, ":dependencies"])
+}
+
+/// `DeferredJobRegistry`: jobs waiting on a parent, scored by when they were deferred.
+pub fn deferred(queue: &str) -> Arg {
+    join(&["rq:deferred:", queue])
+}
+
 /// StartedJobRegistry: members `<job>:<execution>`, scores are expiry seconds.
 pub fn started(queue: &str) -> Arg {
     join(&["rq:wip:", queue])

@@ -8,6 +8,7 @@ use crate::cmd;
 use crate::event::{EventKind, Name};
 use crate::net::{OnApplied, RedisError};
 use crate::redis::Reply;
+use crate::rq::dependencies::{enqueue_dependents, ParentStatus};
 use crate::rq::failure::{failed_registry_commands, handle_job_failure, retry_job, FailureSite};
 use crate::rq::job::Job;
 use crate::rq::keys;
@@ -129,6 +130,9 @@ impl Worker {
                 pipeline.extend(failed_registry_commands(&self.ctx, &mut job, &text));
                 let kind = EventKind::JobMovedToFailed { reason };
                 observers.push(self.ctx.on_commit(Some(queue), Some(&job.id), vec![kind]));
+                // Before the cleaner's own pipeline runs, with the status in memory (§1.5):
+                // `allow_failure` children are queued before their parent is failed.
+                enqueue_dependents(&self.ctx, &job, ParentStatus::InMemory).await?;
             }
         }
         pipeline.push(cmd!("ZREMRANGEBYSCORE", &started_key, 0, ts));

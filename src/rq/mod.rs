@@ -16,6 +16,7 @@
 pub mod body;
 pub mod cron;
 pub mod cron_expr;
+pub mod dependencies;
 pub mod env;
 mod execute;
 pub mod failure;

@@ -1,12 +1,15 @@
 //! Producers: `Queue.enqueue` and `Queue.enqueue_in` / `enqueue_at` (rq-semantics §3.10),
 //! and the enqueue commands the scheduler and retries share.
 
+use std::rc::Rc;
+
 use crate::cmd;
 use crate::event::{EnqueueSource, EventKind, Name};
 use crate::net::RedisError;
 use crate::redis::reply::spare;
 use crate::redis::Command;
 use crate::rq::body::JobClass;
+use crate::rq::dependencies::setup_dependencies;
 use crate::rq::env::ProcCtx;
 use crate::rq::job::Job;
 use crate::rq::keys;
@@ -16,8 +19,8 @@ use crate::sim::SimDuration;
 /// allocated once rather than grown.
 pub const PIPELINE_CAPACITY: usize = 16;
 
-/// The most commands `Queue.enqueue`'s pipeline holds: SADD, then [`enqueue_commands`].
-const ENQUEUE_COMMANDS: usize = 5;
+/// The most commands `_enqueue_job`'s pipeline holds ([`enqueue_commands`] with a `ttl`).
+const ENQUEUE_COMMANDS: usize = 6;
 
 /// A new job of `class`, as `Job.create` builds it.
 pub fn new_job(ctx: &ProcCtx, class: &JobClass, id: Name) -> Job {
@@ -47,6 +50,8 @@ pub fn new_job(ctx: &ProcCtx, class: &JobClass, id: Name) -> Job {
             .repeat
             .as_ref()
             .map(|repeat| repeat.intervals_s.as_slice().into()),
+        dependency_ids: Rc::from([]),
+        allow_dependency_failures: None,
     }
 }
 
@@ -56,9 +61,7 @@ pub fn enqueue_commands(ctx: &ProcCtx, job: &mut Job, at_front: bool, pipeline: 
     job.enqueued_at = Some(ctx.utcnow());
     pipeline.push(cmd!("HSET", keys::job(&job.id), "status", "queued"));
     pipeline.push(job.save_command());
-    if let Some(ttl) = job.ttl_s {
-        pipeline.push(cmd!("EXPIRE", keys::job(&job.id), ttl));
-    }
+    job.cleanup(job.ttl_s, pipeline);
     pipeline.push(if at_front {
         cmd!("LPUSH", keys::queue(&job.origin), &job.id)
     } else {
@@ -66,23 +69,60 @@ pub fn enqueue_commands(ctx: &ProcCtx, job: &mut Job, at_front: bool, pipeline: 
     });
 }
 
-/// `Queue.enqueue`: `[TX] SADD rq:queues; HSET …; RPUSH` (LPUSH with `at_front`).
-pub async fn enqueue(ctx: &ProcCtx, class: &JobClass) -> Result<Name, RedisError> {
+/// `Queue.enqueue(…, depends_on=parents)` → `enqueue_job`: `setup_dependencies` (when
+/// there are parents), then `[TX] SADD rq:queues` in a transaction of its own, then, unless
+/// the job was deferred, `_enqueue_job`'s `[TX] HSET …; RPUSH` (LPUSH with `at_front`).
+pub async fn enqueue(
+    ctx: &ProcCtx,
+    class: &JobClass,
+    parents: &Rc<[Name]>,
+) -> Result<Name, RedisError> {
     let id = crate::event::job_id(ctx.env.next_job_number());
     let mut job = new_job(ctx, class, id.clone());
+    let mut kinds = vec![created(ctx, class)];
+    if !parents.is_empty() {
+        kinds.push(depends_on(class, &mut job, parents));
+        if setup_dependencies(ctx, &mut job, kinds.clone()).await? {
+            register_queue(ctx, &job.origin).await?;
+            return Ok(id);
+        }
+    }
+    register_queue(ctx, &job.origin).await?;
     let mut commands = spare::pipeline(ENQUEUE_COMMANDS);
-    commands.push(cmd!("SADD", keys::QUEUES, keys::queue(&job.origin)));
     enqueue_commands(ctx, &mut job, class.at_front, &mut commands);
-    let enqueued = EventKind::JobEnqueued {
+    kinds.push(EventKind::JobEnqueued {
         source: EnqueueSource::Producer,
         at_front: class.at_front,
-    };
-    let kinds = vec![created(ctx, class), enqueued];
+    });
     let observer = ctx.on_commit(Some(&class.queue), Some(&id), kinds);
     ctx.redis
         .transaction_observed(commands, Some(observer))
         .await?;
     Ok(id)
+}
+
+/// Gives `job` its parents as `Job.create` does (`dependency_ids`, and the flags of a
+/// `Dependency`), and returns the event that tells the checkers.
+fn depends_on(class: &JobClass, job: &mut Job, parents: &Rc<[Name]>) -> EventKind {
+    job.dependency_ids = parents.clone();
+    if let Some(flags) = class.dependency {
+        job.allow_dependency_failures = Some(flags.allow_failure);
+        job.enqueue_at_front = flags.enqueue_at_front;
+    } else {
+        // `enqueue`'s `at_front` is not saved: a released job is pushed at the back.
+        job.enqueue_at_front = false;
+    }
+    EventKind::JobDependsOn {
+        parents: parents.clone(),
+        allow_failure: job.allow_dependency_failures == Some(true),
+    }
+}
+
+/// `enqueue_job`'s `[TX] SADD rq:queues rq:queue:<q>`, sent whether or not the job is then
+/// enqueued or deferred.
+async fn register_queue(ctx: &ProcCtx, queue: &str) -> Result<(), RedisError> {
+    let sadd = cmd!("SADD", keys::QUEUES, keys::queue(queue));
+    ctx.redis.transaction(vec![sadd]).await.map(|_| ())
 }
 
 /// `Queue.enqueue_in`: `Queue.schedule_job`, whose `ScheduledJobRegistry.schedule` sends its
@@ -93,9 +133,16 @@ pub async fn enqueue_in(
     ctx: &ProcCtx,
     class: &JobClass,
     delay: SimDuration,
+    parents: &Rc<[Name]>,
 ) -> Result<Name, RedisError> {
     let id = crate::event::job_id(ctx.env.next_job_number());
     let mut job = new_job(ctx, class, id.clone());
+    let mut kinds = vec![created(ctx, class)];
+    // Saved with the job but never registered: `schedule_job` skips `setup_dependencies`
+    // (docs/rq-dependencies-and-operations.md §1.2, race D10).
+    if !parents.is_empty() {
+        kinds.push(depends_on(class, &mut job, parents));
+    }
     job.status = "scheduled".into();
     let due = (ctx.now_micros() + delay.as_micros() as i64).div_euclid(1_000_000);
     let zadd = cmd!("ZADD", keys::scheduled(&job.origin), due, &id);
@@ -104,10 +151,7 @@ pub async fn enqueue_in(
         cmd!("SADD", keys::QUEUES, keys::queue(&job.origin)),
         job.save_command(),
     ];
-    let kinds = vec![
-        created(ctx, class),
-        EventKind::JobScheduled { due_unix_s: due },
-    ];
+    kinds.push(EventKind::JobScheduled { due_unix_s: due });
     let observer = ctx.on_commit(Some(&class.queue), Some(&id), kinds);
     ctx.redis
         .transaction_observed(commands, Some(observer))

@@ -48,9 +48,7 @@ pub fn schedule(ctx: &ProcCtx, job: &mut Job, pipeline: &mut Vec<Command>) -> Re
     pipeline.push(cmd!("SADD", keys::QUEUES, keys::queue(&job.origin)));
     pipeline.push(cmd!("HSET", keys::job(&job.id), "status", "scheduled"));
     pipeline.push(job.save_command());
-    if let Some(ttl) = job.ttl_s {
-        pipeline.push(cmd!("EXPIRE", keys::job(&job.id), ttl));
-    }
+    job.cleanup(job.ttl_s, pipeline);
     let zadd = cmd!("ZADD", keys::scheduled(&job.origin), due_unix_s, &job.id);
     let event = EventKind::JobRepeatScheduled {
         due_unix_s,

@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use crate::check::cron::{CronCheck, CronLimits};
+use crate::check::dependencies::{DependencyChecks, DependencyLimits};
 use crate::check::{CheckClass, CheckConfig, Checkers, Violation};
 use crate::event::{EventBus, Name};
 use crate::faults::FaultLog;
@@ -142,6 +143,8 @@ struct Sinks {
     events: Option<SharedSink<EventsCsv>>,
     /// The `cron_schedule` check, when the scenario has `[[cron]]` jobs.
     cron: Option<SharedSink<CronCheck>>,
+    /// `dependency_order` and `stranded_dependents`, when a workload has `depends_on`.
+    dependencies: Option<SharedSink<DependencyChecks>>,
     jobs: SharedSink<JobTracker>,
     gaps: SharedSink<SchedulerGaps>,
     checkers: SharedSink<Checkers>,
@@ -162,6 +165,8 @@ fn sinks(
     let sinks = Sinks {
         events,
         cron: (!scenario.cron.is_empty()).then(|| SharedSink::new(cron_check(scenario))),
+        dependencies: has_dependencies(scenario)
+            .then(|| SharedSink::new(DependencyChecks::new(dependency_limits(scenario)))),
         jobs: SharedSink::new(JobTracker::create(dir)?),
         gaps: SharedSink::new(SchedulerGaps::new()),
         checkers: SharedSink::new(Checkers::new(&check_config(scenario), scheduler_queues)),
@@ -176,6 +181,9 @@ fn sinks(
     bus.add_sink(sinks.checkers.boxed());
     if let Some(cron) = &sinks.cron {
         bus.add_sink(cron.boxed());
+    }
+    if let Some(dependencies) = &sinks.dependencies {
+        bus.add_sink(dependencies.boxed());
     }
     Ok((sinks, bus))
 }
@@ -302,6 +310,11 @@ fn finish(
         checks.push(QUEUE_WAIT_CHECK.to_string());
         violations.extend(queue_wait_violation(&jobs, limit, end));
     }
+    if let Some(check) = &sinks.dependencies {
+        let drained = end >= faults_ended_at + scenario.run.drain;
+        violations.extend(check.borrow_mut().finish(end, drained));
+        checks.extend(check.borrow().verdicts().map(|(name, _)| name.to_string()));
+    }
     let cron = sinks.cron.as_ref().map(|check| {
         let (stats, found) = check.borrow().finish(end);
         checks.push(crate::check::cron::NAME.to_string());
@@ -337,6 +350,17 @@ fn finish(
         write_charts(dir, &result, end)?;
     }
     Ok(result)
+}
+
+fn has_dependencies(scenario: &Scenario) -> bool {
+    scenario.workload.iter().any(|w| w.depends_on.is_some())
+}
+
+fn dependency_limits(scenario: &Scenario) -> DependencyLimits {
+    DependencyLimits {
+        order: scenario.checks.dependency_order,
+        stranded: scenario.checks.stranded_dependents,
+    }
 }
 
 /// The `cron_schedule` check of the scenario's `[[cron]]` jobs and `[checks]` limits.

@@ -14,10 +14,12 @@ use crate::rq::cron::{CronJobSpec, CronSchedule};
 use crate::rq::env::{Role, RqEnv};
 use crate::rq::keys;
 use crate::rq::params::{HostCosts, RqParams, SchedulerVersion, WhatIf};
-use crate::scenario::{Arrival, FaultKind, Persistence, RedisSpec, RqSpec, RqVariant, Scenario};
+use crate::scenario::{
+    Arrival, FaultKind, Persistence, RedisSpec, RqSpec, RqVariant, Scenario, WorkloadSpec,
+};
 use crate::sim::{RngStreams, Sim, SimDuration, SimTime};
 use crate::workload::{
-    duration_dist, job_class, read_trace, start_producer, workload_name, Arrivals,
+    duration_dist, job_class, read_trace, start_producer, workload_name, Arrivals, Stage,
 };
 
 /// `[rq]` (and `[redis] startup`, a host timing) as model parameters.
@@ -210,7 +212,10 @@ fn start_workloads(
     until: SimTime,
 ) -> Result<(), String> {
     let producer_host = env.sim.add_host();
-    for spec in &scenario.workload {
+    for (position, spec) in scenario.workload.iter().enumerate() {
+        if spec.depends_on.is_some() {
+            continue; // enqueued by its pipeline's root
+        }
         let trace = match &spec.arrival {
             Arrival::Trace(path) => read_trace(&base_dir.join(path))?,
             _ => Vec::new(),
@@ -220,9 +225,48 @@ fn start_workloads(
         let arrivals =
             Arrivals::new(spec.arrival.clone(), trace, rng).limited(spec.start, spec.jobs);
         let delay = spec.enqueue_in;
-        start_producer(env, producer_host, job_class(spec), arrivals, delay, until);
+        let stages = pipeline_stages(&scenario.workload, position);
+        start_producer(
+            env,
+            producer_host,
+            job_class(spec),
+            arrivals,
+            delay,
+            stages,
+            until,
+        );
     }
     Ok(())
+}
+
+/// The dependent workloads whose pipeline starts at workload `root`, in file order, each
+/// with the stages (0: the root) it depends on. Validation made every `depends_on` name an
+/// earlier workload of one pipeline.
+fn pipeline_stages(workloads: &[WorkloadSpec], root: usize) -> Vec<Stage> {
+    let mut members = vec![workload_name(&workloads[root])];
+    let mut stages = Vec::new();
+    for spec in &workloads[root + 1..] {
+        let Some(depends) = &spec.depends_on else {
+            continue;
+        };
+        let parents: Vec<usize> = depends
+            .workloads
+            .iter()
+            .filter_map(|name| members.iter().position(|member| member == name))
+            .collect();
+        if parents.is_empty() {
+            continue; // another root's pipeline
+        }
+        members.push(workload_name(spec));
+        stages.push(Stage {
+            class: Rc::new(job_class(spec)),
+            parents,
+            fan_out: depends.fan_out,
+            delay: depends.delay,
+            enqueue_in: spec.enqueue_in,
+        });
+    }
+    stages
 }
 
 fn sample_every(

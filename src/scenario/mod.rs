@@ -38,8 +38,8 @@ pub use schema::json_schema;
 pub use suggest::{edit_distance, nearest};
 pub use validate::{validate, Findings, Issue};
 pub use workload::{
-    Arrival, Bursts, Daily, RepeatSpec, RetrySpec, ReturnRetrySpec, WebhookOn, WebhookSpec,
-    WorkloadSpec,
+    Arrival, Bursts, Daily, DependsOnSpec, RepeatSpec, RetrySpec, ReturnRetrySpec, WebhookOn,
+    WebhookSpec, WorkloadSpec,
 };
 
 use errors::location_of;

@@ -350,6 +350,14 @@ pub struct ChecksSpec {
     /// that scenarios written before the key existed keep their `config_hash`.
     #[serde(skip_serializing_if = "is_true")]
     pub repeat_count: bool,
+    /// Jobs that started before a parent had finished (or failed, with `allow_failure`)
+    /// tolerated; checked when a workload has `depends_on`. Default: none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dependency_order: Option<u64>,
+    /// Jobs left deferred after the drain although their parents all released them,
+    /// tolerated; checked when a workload has `depends_on`. Default: none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stranded_dependents: Option<u64>,
 }
 
 fn is_true(value: &bool) -> bool {
@@ -369,6 +377,8 @@ impl Default for ChecksSpec {
             cron_misses: None,
             max_cron_lateness: None,
             repeat_count: true,
+            dependency_order: None,
+            stranded_dependents: None,
         }
     }
 }

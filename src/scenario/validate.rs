@@ -126,6 +126,7 @@ pub fn validate(scenario: &Scenario) -> Findings {
         check_workload(&format!("workload[{position}]"), workload, &mut findings);
     }
     check_workload_names(&scenario.workload, &mut findings);
+    check_dependencies(&scenario.workload, &mut findings);
     for (position, cron) in scenario.cron.iter().enumerate() {
         check_cron(&format!("cron[{position}]"), cron, &mut findings);
     }
@@ -430,6 +431,94 @@ fn check_workload_names(workloads: &[WorkloadSpec], findings: &mut Findings) {
                     "duplicate workload name `{}` (a name defaults to the queue): give each \
                      [[workload]] on one queue its own `name`",
                     workload.label()
+                ),
+            );
+        }
+    }
+}
+
+/// The most jobs of one workload a pipeline run enqueues (`depends_on.fan_out`).
+const MAX_FAN_OUT: u32 = 1_000;
+
+/// `depends_on`: each name is an earlier workload, all of one pipeline; the workload gets no
+/// arrivals of its own (its pipeline's root enqueues it); `fan_out` and `delay` in range.
+fn check_dependencies(workloads: &[WorkloadSpec], findings: &mut Findings) {
+    // The root workload of each workload's pipeline, by position; `None` when unresolved.
+    let mut roots: Vec<Option<usize>> = Vec::with_capacity(workloads.len());
+    for (position, workload) in workloads.iter().enumerate() {
+        let Some(depends) = &workload.depends_on else {
+            roots.push(Some(position));
+            continue;
+        };
+        let path = format!("workload[{position}].depends_on");
+        let earlier: Vec<&str> = workloads[..position].iter().map(|w| w.label()).collect();
+        let mut pipeline_roots = BTreeSet::new();
+        if depends.workloads.is_empty() {
+            findings.error(
+                format!("{path}.workloads"),
+                "name at least one earlier workload whose jobs these depend on",
+            );
+        }
+        for (index, name) in depends.workloads.iter().enumerate() {
+            match earlier.iter().position(|label| label == name) {
+                Some(parent) => pipeline_roots.extend(roots[parent]),
+                None => findings.reference(
+                    format!("{path}.workloads[{index}]"),
+                    unknown_parent(name, &earlier, workloads),
+                ),
+            }
+        }
+        if pipeline_roots.len() > 1 {
+            findings.error(
+                format!("{path}.workloads"),
+                "these workloads belong to different pipelines (each pipeline starts at one \
+                 workload without `depends_on`): depend on workloads of one pipeline only",
+            );
+        }
+        roots.push(pipeline_roots.first().copied());
+        if depends.fan_out == 0 || depends.fan_out > MAX_FAN_OUT {
+            findings.error(
+                format!("{path}.fan_out"),
+                format!("{}: expected 1 to {MAX_FAN_OUT}", depends.fan_out),
+            );
+        }
+        findings.duration(&format!("{path}.delay"), depends.delay, false, MAX_DURATION);
+        check_no_own_arrivals(position, workload, findings);
+    }
+}
+
+/// Why a `depends_on` name matched no earlier workload.
+fn unknown_parent(name: &str, earlier: &[&str], workloads: &[WorkloadSpec]) -> String {
+    if workloads.iter().any(|w| w.label() == name) {
+        return format!(
+            "`{name}` is declared after this workload (or is this workload): declare the \
+             workloads a job depends on before it"
+        );
+    }
+    match crate::scenario::nearest(name, earlier) {
+        Some(close) => format!("no earlier workload is named `{name}`; did you mean `{close}`?"),
+        None => format!(
+            "no earlier workload is named `{name}` (a workload's name is its `name`, else \
+             its queue)"
+        ),
+    }
+}
+
+/// A dependent workload's jobs are enqueued by its pipeline's root, once per root arrival.
+fn check_no_own_arrivals(position: usize, workload: &WorkloadSpec, findings: &mut Findings) {
+    let defaults = WorkloadSpec::default();
+    let own = [
+        ("arrival", workload.arrival != defaults.arrival),
+        ("start", workload.start.is_some()),
+        ("jobs", workload.jobs.is_some()),
+    ];
+    for (key, set) in own {
+        if set {
+            findings.error(
+                format!("workload[{position}].{key}"),
+                format!(
+                    "a workload with `depends_on` is enqueued by its pipeline's root, once \
+                     per arrival there: remove `{key}` (set it on the root workload)"
                 ),
             );
         }

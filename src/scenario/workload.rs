@@ -74,6 +74,12 @@ pub struct WorkloadSpec {
     /// with this latency. Default: no webhook.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub webhook: Option<WebhookSpec>,
+    /// `depends_on`: this workload has no arrivals of its own. Each arrival of the workload
+    /// at the root of its pipeline enqueues one job there, then, in file order, `fan_out`
+    /// jobs of every dependent workload, each depending on all the jobs the named workloads
+    /// enqueued for that arrival (docs/rq-dependencies-and-operations.md). Default: none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub depends_on: Option<DependsOnSpec>,
 }
 
 impl Default for WorkloadSpec {
@@ -98,6 +104,7 @@ impl Default for WorkloadSpec {
             ttl: None,
             repeat: None,
             webhook: None,
+            depends_on: None,
         }
     }
 }
@@ -123,6 +130,30 @@ pub struct RetrySpec {
     /// Requeue retries at the front of the queue. Default false.
     #[serde(default)]
     pub enqueue_at_front: bool,
+}
+
+/// `depends_on = { workloads = ["extract"], fan_out = 4, allow_failure = true }`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DependsOnSpec {
+    /// The workloads, by name, whose jobs of the same pipeline run these jobs depend on.
+    /// Each must be declared earlier in the file, and all must belong to one pipeline.
+    pub workloads: Vec<String>,
+    /// Jobs of this workload per pipeline run. Default 1.
+    #[serde(default = "one")]
+    pub fan_out: u32,
+    /// `Dependency(allow_failure=True)`: a parent that failed for good also counts as done.
+    /// Default false.
+    #[serde(default)]
+    pub allow_failure: bool,
+    /// `Dependency(enqueue_at_front=True)`: released jobs go to the front of their queue.
+    /// Default false.
+    #[serde(default)]
+    pub enqueue_at_front: bool,
+    /// How long the pipeline's producer waits, after enqueueing the jobs declared before
+    /// these, before it enqueues these. Default `"0s"`: at once.
+    #[serde(default)]
+    pub delay: SimDuration,
 }
 
 /// `repeat = { times = 2, interval = "10s" }` (docs/repeat-and-webhooks.md).
