@@ -7,8 +7,8 @@ use clap::Args;
 
 use super::run_cmd::{load, scenario_stem};
 use super::EXIT_USAGE;
-use crate::check::CHECK_ORDER;
 use crate::explore::write::write_shrunk;
+use crate::explore::EXPLORED_CHECKS;
 use crate::explore::{explore, shrink, Exploration, ExploreOptions, ShrinkOptions};
 use crate::report::OutputDir;
 use crate::run::base_dir_of;
@@ -94,7 +94,7 @@ fn failure_table(exploration: &Exploration) -> String {
         "{:<26} {:>8} {:>10}  first failing seed\n",
         "check", "seeds", "per 1000"
     );
-    for check in CHECK_ORDER {
+    for &check in &exploration.checks {
         match exploration.tally(check) {
             Some(tally) => text.push_str(&format!(
                 "{check:<26} {:>8} {:>10.1}  {}\n",
@@ -117,7 +117,7 @@ fn shrink_all(
     out: &Path,
 ) -> Result<(), String> {
     let dir = OutputDir::create(out, true).map_err(|e| e.to_string())?;
-    for check in CHECK_ORDER {
+    for check in EXPLORED_CHECKS {
         // A file left by an earlier exploration must not pass for this one's.
         let _ = std::fs::remove_file(dir.file(&format!("{check}.toml")));
     }

@@ -24,7 +24,7 @@ use std::path::PathBuf;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
-use crate::check::{Violation, CHECK_ORDER};
+use crate::check::{dependencies, Violation, CHECK_ORDER};
 use crate::run::{run_quietly, RunError, RunResult};
 use crate::scenario::Scenario;
 
@@ -44,7 +44,7 @@ pub struct ExploreOptions {
     pub progress: bool,
 }
 
-/// What one seed gave: the checks it failed, in [`CHECK_ORDER`], with the first violation's
+/// What one seed gave: the checks it failed, in [`EXPLORED_CHECKS`], with the first violation's
 /// time and detail for each.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SeedReport {
@@ -70,10 +70,26 @@ pub struct CheckTally {
     pub first: FailedCheck,
 }
 
-/// The seeds explored and the checks that failed, in [`CHECK_ORDER`].
+/// The checks `explore` counts and shrinks, in their order: every run's, then the two of
+/// job dependencies, which run when a workload has `depends_on`.
+pub const EXPLORED_CHECKS: [&str; CHECK_ORDER.len() + 2] = {
+    let mut checks = [""; CHECK_ORDER.len() + 2];
+    let mut index = 0;
+    while index < CHECK_ORDER.len() {
+        checks[index] = CHECK_ORDER[index];
+        index += 1;
+    }
+    checks[index] = dependencies::ORDER;
+    checks[index + 1] = dependencies::STRANDED;
+    checks
+};
+
+/// The seeds explored and the checks that failed, in [`EXPLORED_CHECKS`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Exploration {
     pub seeds: u64,
+    /// The checks the scenario runs, in [`EXPLORED_CHECKS`] order.
+    pub checks: Vec<&'static str>,
     pub tallies: Vec<CheckTally>,
 }
 
@@ -93,9 +109,9 @@ impl Exploration {
     }
 }
 
-/// The first violation of each check in `violations`, in [`CHECK_ORDER`].
+/// The first violation of each check in `violations`, in [`EXPLORED_CHECKS`].
 pub fn failed_checks(violations: &[Violation]) -> Vec<FailedCheck> {
-    CHECK_ORDER
+    EXPLORED_CHECKS
         .iter()
         .filter_map(|check| {
             let first = violations.iter().find(|v| v.check == *check)?;
@@ -144,8 +160,14 @@ pub fn explore(scenario: &Scenario, options: &ExploreOptions) -> Result<Explorat
         })
         .collect();
     bar.finish_and_clear();
+    let has_dependencies = scenario.workload.iter().any(|w| w.depends_on.is_some());
+    let checks = EXPLORED_CHECKS
+        .into_iter()
+        .filter(|check| has_dependencies || CHECK_ORDER.contains(check))
+        .collect();
     let mut exploration = Exploration {
         seeds: options.seeds,
+        checks,
         tallies: Vec::new(),
     };
     for report in reports {
@@ -153,7 +175,7 @@ pub fn explore(scenario: &Scenario, options: &ExploreOptions) -> Result<Explorat
     }
     exploration
         .tallies
-        .sort_by_key(|t| CHECK_ORDER.iter().position(|c| *c == t.check));
+        .sort_by_key(|t| EXPLORED_CHECKS.iter().position(|c| *c == t.check));
     Ok(exploration)
 }
 
