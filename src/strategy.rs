@@ -219,8 +219,9 @@ pub fn scheduler_pause(duration_s: u64) -> impl Strategy<Value = FaultSpec> {
 }
 
 /// One fault at 0..`duration_s`: a pause (of the lock holder, a worker, a horse, a scheduler
-/// or a whole pod), and with `kills_and_net` also a pod kill, a network fault or an operator's
-/// `rq suspend --duration` of 1–60 s.
+/// or a whole pod), and with `kills_and_net` also a pod kill, a network fault, an operator's
+/// `rq suspend --duration` of 1–60 s or one of its pubsub commands to a random pod's worker
+/// (`shutdown`, `kill_horse`, `stop_job`).
 pub fn fault(duration_s: u64, kills_and_net: bool) -> impl Strategy<Value = FaultSpec> {
     let at = (0..duration_s.max(1) * 1_000).prop_map(millis);
     let target = prop_oneof![
@@ -257,11 +258,17 @@ pub fn fault(duration_s: u64, kills_and_net: bool) -> impl Strategy<Value = Faul
         ..FaultSpec::at(FaultKind::Net, at)
     });
     // `rq suspend --duration`: the operator's own fault, which lifts itself.
-    let suspend = (at, 1u64..=60).prop_map(|(at, for_s)| FaultSpec {
+    let suspend = (at.clone(), 1u64..=60).prop_map(|(at, for_s)| FaultSpec {
         for_duration: Some(secs(for_s)),
         ..FaultSpec::at(FaultKind::Suspend, at)
     });
-    prop_oneof![4 => pause, 2 => kill, 2 => net, 1 => suspend].boxed()
+    let kind = prop_oneof![
+        Just(FaultKind::Shutdown),
+        Just(FaultKind::KillHorse),
+        Just(FaultKind::StopJob)
+    ];
+    let command = (at, kind).prop_map(|(at, kind)| FaultSpec::at(kind, at));
+    prop_oneof![4 => pause, 2 => kill, 2 => net, 1 => suspend, 1 => command].boxed()
 }
 
 /// Up to `max_faults` scripted faults, and sometimes a random-rate pause of the holder.

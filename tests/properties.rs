@@ -488,3 +488,32 @@ fn generated_fault_plans_include_rq_suspend_when_kills_and_net_are_on() {
     assert!((10..190).contains(&with_suspend), "{with_suspend} of 200");
     assert_eq!(count(false), 0);
 }
+
+/// The generator reaches the pubsub worker commands (docs/rq-dependencies-and-operations.md
+/// §3.1–§3.4), each of them, when faults may kill and cut the network, and never otherwise.
+#[test]
+fn generated_fault_plans_include_worker_commands_when_kills_and_net_are_on() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::{RngAlgorithm, TestRng, TestRunner};
+    let kinds = [
+        FaultKind::Shutdown,
+        FaultKind::KillHorse,
+        FaultKind::StopJob,
+    ];
+    let count = |kills_and_net: bool, kind: FaultKind| {
+        let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[9; 32]);
+        let mut runner = TestRunner::new_with_rng(Config::default(), rng);
+        let strategy = simrq::strategy::fault_plan(600, 4, kills_and_net);
+        (0..200)
+            .filter(|_| {
+                let plan = strategy.new_tree(&mut runner).unwrap().current();
+                plan.iter().any(|fault| fault.kind == kind)
+            })
+            .count()
+    };
+    for kind in kinds {
+        let with = count(true, kind);
+        assert!((5..190).contains(&with), "{kind:?}: {with} of 200");
+        assert_eq!(count(false, kind), 0);
+    }
+}
