@@ -213,7 +213,9 @@ impl PubsubThread {
 
     /// `get_message(ignore_subscribe_messages=True, timeout=60)`: the payload of the next
     /// message, if one comes within 60 s. On a broken connection redis-py's failure callback
-    /// reconnects at once (SUBSCRIBE again) before the error reaches the handler.
+    /// reconnects at once (SUBSCRIBE again, with the client's own retries); with retries
+    /// configured `call_with_retry` then reads again and the handler never sees the error,
+    /// with none (`rq worker -u`) the error reaches it anyway.
     async fn get_message(&mut self) -> Result<Option<String>, ThreadError> {
         if !self.subscribed {
             self.resubscribe().await?;
@@ -223,6 +225,9 @@ impl PubsubThread {
             Err(error) => {
                 self.subscribed = false;
                 self.resubscribe().await?;
+                if self.pubsub.settings().retries > 0 {
+                    return Ok(None);
+                }
                 Err(error.into())
             }
         }
