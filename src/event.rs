@@ -191,6 +191,20 @@ pub enum EventKind {
         interval_s: i64,
         repeats_left: i64,
     },
+    /// An operator's `rq` tool published a worker command (`send_command`,
+    /// docs/rq-dependencies-and-operations.md §3.1): `receivers` is PUBLISH's reply, the
+    /// connections subscribed to the worker's channel (0: the command is lost).
+    CommandPublished {
+        command: &'static str,
+        worker: Name,
+        receivers: i64,
+    },
+    /// A worker's pubsub thread handled a command (`handle_command`, §3.2–§3.4): `action` is
+    /// what it did (`sigint`, `killed_horse`, `no_horse`, `not_current_job`, `unknown`).
+    CommandReceived {
+        command: &'static str,
+        action: &'static str,
+    },
     /// `Webhook.send` returned: the sending process was busy `took` (the endpoint's latency,
     /// capped at the webhook's timeout). Never changes the job's outcome.
     WebhookSent {
@@ -255,6 +269,8 @@ impl EventKind {
             EventKind::JobRepeatRequeued { .. } => "job_repeat_requeued",
             EventKind::JobRepeatScheduled { .. } => "job_repeat_scheduled",
             EventKind::WebhookSent { .. } => "webhook_sent",
+            EventKind::CommandPublished { .. } => "command_published",
+            EventKind::CommandReceived { .. } => "command_received",
         }
     }
 
@@ -640,6 +656,19 @@ impl EventKind {
                 push_pair(out, "due_unix_s=", *due_unix_s);
                 push_pair(out, " interval_s=", *interval_s);
                 push_pair(out, " repeats_left=", *repeats_left);
+            }
+            EventKind::CommandPublished {
+                command,
+                worker,
+                receivers,
+            } => {
+                push_text_pair(out, "command=", command);
+                push_text_pair(out, " worker=", worker);
+                push_pair(out, " receivers=", *receivers);
+            }
+            EventKind::CommandReceived { command, action } => {
+                push_text_pair(out, "command=", command);
+                push_text_pair(out, " action=", action);
             }
             EventKind::WebhookSent {
                 status,

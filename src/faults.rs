@@ -13,6 +13,7 @@ use rand_distr::{Distribution as _, Exp};
 use crate::cluster::{Cluster, Pod};
 use crate::event::{DetailValue, EventContext, EventKind, JobId, Name};
 use crate::net::{LinkFault, Restore, Verdict};
+use crate::rq::command::WorkerCommand;
 use crate::rq::env::{ProcessInfo, Role, RqEnv};
 use crate::rq::operator::{self, OperatorCommand};
 use crate::scenario::{FaultKind, FaultSpec, NetMode, Persistence, Target};
@@ -177,7 +178,38 @@ impl FaultInjector {
             }
             FaultKind::ClockOffset | FaultKind::ClockStep => self.clock(spec),
             FaultKind::Suspend | FaultKind::Resume => self.operator(spec),
+            FaultKind::Shutdown | FaultKind::KillHorse | FaultKind::StopJob => {
+                self.worker_command(spec)
+            }
         }
+    }
+
+    /// `shutdown`, `kill_horse`, `stop_job`: an operator sends a pubsub command to the worker
+    /// of the target pod (docs/rq-dependencies-and-operations.md §3.1–§3.4), as a short
+    /// process of its own; what happens to it (lost, ignored, acted on) is the model's.
+    fn worker_command(self: &Rc<Self>, spec: &FaultSpec) {
+        let worker = self.target_pod(spec).and_then(|pod| {
+            let processes = self.cluster.processes(&pod);
+            let worker = processes.into_iter().find(|p| p.role == Role::Worker)?;
+            Some((pod, worker))
+        });
+        let Some((pod, worker)) = worker else {
+            self.record(format!("fault={} skipped=no_worker", spec.kind.name()));
+            return;
+        };
+        self.record(format!(
+            "fault={} pod={} worker={}",
+            spec.kind.name(),
+            pod.name,
+            worker.name
+        ));
+        let command = match spec.kind {
+            FaultKind::Shutdown => OperatorCommand::Send(worker.name, WorkerCommand::Shutdown),
+            FaultKind::KillHorse => OperatorCommand::Send(worker.name, WorkerCommand::KillHorse),
+            _ => OperatorCommand::StopCurrentJob(worker.name),
+        };
+        let host = *self.operator_host.get_or_init(|| self.env.sim.add_host());
+        operator::spawn(&self.env, host, command);
     }
 
     /// `rq suspend` / `rq resume`, run by an operator as a short process of its own on a host

@@ -189,6 +189,19 @@ impl Harness {
         operator::spawn(&self.env, self.producer_host, OperatorCommand::Resume);
     }
 
+    /// An operator sends `command` to the worker named `worker` now (`send_command`).
+    pub fn send_command(&self, worker: &str, command: crate::rq::command::WorkerCommand) {
+        let command = OperatorCommand::Send(Name::from(worker), command);
+        operator::spawn(&self.env, self.producer_host, command);
+    }
+
+    /// An operator stops whatever job the worker named runs now (its `current_job`, then
+    /// `send_stop_job_command`).
+    pub fn stop_current_job(&self, worker: &str) {
+        let command = OperatorCommand::StopCurrentJob(Name::from(worker));
+        operator::spawn(&self.env, self.producer_host, command);
+    }
+
     fn produce(&self, class: &str, delay_s: Option<i64>, parents: &[&str]) {
         let parents: Rc<[Name]> = parents.iter().map(|id| Name::from(*id)).collect();
         let env = self.env.clone();

@@ -32,8 +32,8 @@
 use proptest::prelude::*;
 
 use crate::scenario::{
-    Arrival, CronSpec, Distribution, FaultKind, FaultSpec, NetMode, PodSpec, Rate, RepeatSpec,
-    RetrySpec, Scenario, Target, WebhookOn, WebhookSpec, WorkloadSpec,
+    Arrival, CronSpec, DependsOnSpec, Distribution, FaultKind, FaultSpec, NetMode, PodSpec, Rate,
+    RepeatSpec, RetrySpec, Scenario, Target, WebhookOn, WebhookSpec, WorkloadSpec,
 };
 use crate::sim::SimDuration;
 
@@ -54,6 +54,9 @@ pub struct ScenarioShape {
     /// `[[cron]]` jobs: up to this many, run by `rq cron` in every pod of the
     /// `--with-scheduler` group (0: no cron jobs, no `rq cron`).
     pub max_cron_jobs: usize,
+    /// Dependent workloads (`depends_on`) of a pipeline rooted at the first workload: up to
+    /// this many (0: none).
+    pub max_dependents: usize,
 }
 
 impl Default for ScenarioShape {
@@ -66,6 +69,7 @@ impl Default for ScenarioShape {
             max_arrivals_per_s: 2.0,
             kills_and_net: true,
             max_cron_jobs: 0,
+            max_dependents: 0,
         }
     }
 }
@@ -219,8 +223,9 @@ pub fn scheduler_pause(duration_s: u64) -> impl Strategy<Value = FaultSpec> {
 }
 
 /// One fault at 0..`duration_s`: a pause (of the lock holder, a worker, a horse, a scheduler
-/// or a whole pod), and with `kills_and_net` also a pod kill, a network fault or an operator's
-/// `rq suspend --duration` of 1–60 s.
+/// or a whole pod), and with `kills_and_net` also a pod kill, a network fault, an operator's
+/// `rq suspend --duration` of 1–60 s or one of its pubsub commands to a random pod's worker
+/// (`shutdown`, `kill_horse`, `stop_job`).
 pub fn fault(duration_s: u64, kills_and_net: bool) -> impl Strategy<Value = FaultSpec> {
     let at = (0..duration_s.max(1) * 1_000).prop_map(millis);
     let target = prop_oneof![
@@ -257,11 +262,17 @@ pub fn fault(duration_s: u64, kills_and_net: bool) -> impl Strategy<Value = Faul
         ..FaultSpec::at(FaultKind::Net, at)
     });
     // `rq suspend --duration`: the operator's own fault, which lifts itself.
-    let suspend = (at, 1u64..=60).prop_map(|(at, for_s)| FaultSpec {
+    let suspend = (at.clone(), 1u64..=60).prop_map(|(at, for_s)| FaultSpec {
         for_duration: Some(secs(for_s)),
         ..FaultSpec::at(FaultKind::Suspend, at)
     });
-    prop_oneof![4 => pause, 2 => kill, 2 => net, 1 => suspend].boxed()
+    let kind = prop_oneof![
+        Just(FaultKind::Shutdown),
+        Just(FaultKind::KillHorse),
+        Just(FaultKind::StopJob)
+    ];
+    let command = (at, kind).prop_map(|(at, kind)| FaultSpec::at(kind, at));
+    prop_oneof![4 => pause, 2 => kill, 2 => net, 1 => suspend, 1 => command].boxed()
 }
 
 /// Up to `max_faults` scripted faults, and sometimes a random-rate pause of the holder.
@@ -287,18 +298,64 @@ pub fn fault_plan(
     })
 }
 
+/// One dependent workload, number `index` (named `d<index>`), of a pipeline whose root is
+/// `w0`: it depends on one or two of the earlier members (`w0`, `d0` … `d<index-1>`), so
+/// chains, fan-outs and fan-ins all come up; 1–4 jobs per run, sometimes with
+/// `allow_failure`, `enqueue_at_front` or a delay, failing sometimes, with a retry policy and
+/// webhooks as any workload.
+pub fn dependent(index: usize) -> impl Strategy<Value = WorkloadSpec> {
+    let members: Vec<String> = std::iter::once("w0".to_string())
+        .chain((0..index).map(|j| format!("d{j}")))
+        .collect();
+    let picks = (0..members.len(), prop::option::of(0..members.len()));
+    let flags = (
+        any::<bool>(),
+        any::<bool>(),
+        prop_oneof![3 => Just(0u64), 1 => 1u64..=3_000],
+    );
+    let behaviour = (50u64..=3_000, 0.0..0.5f64, retry_policy(), webhook_policy());
+    (picks, 1u32..=4, flags, behaviour).prop_map(
+        move |((first, second), fan_out, (allow_failure, at_front, delay_ms), behaviour)| {
+            let (duration_ms, fail_probability, retry, webhook) = behaviour;
+            let mut parents = vec![members[first].clone()];
+            parents.extend(second.filter(|&j| j != first).map(|j| members[j].clone()));
+            WorkloadSpec {
+                name: Some(format!("d{index}")),
+                duration: Distribution::Constant(millis(duration_ms)),
+                fail_probability,
+                retry,
+                webhook,
+                depends_on: Some(DependsOnSpec {
+                    workloads: parents,
+                    fan_out,
+                    allow_failure,
+                    enqueue_at_front: at_front,
+                    delay: millis(delay_ms),
+                }),
+                ..WorkloadSpec::default()
+            }
+        },
+    )
+}
+
+/// Up to `max` dependent workloads of the pipeline rooted at `w0` (see [`dependent`]).
+pub fn dependents(max: usize) -> impl Strategy<Value = Vec<WorkloadSpec>> {
+    (0..=max).prop_flat_map(|count| (0..count).map(dependent).collect::<Vec<_>>())
+}
+
 /// Workloads on one queue need names of their own (as `simrq validate` demands): `w0`, `w1`, …
-fn named(mut workloads: Vec<WorkloadSpec>) -> Vec<WorkloadSpec> {
-    if workloads.len() > 1 {
+fn named(mut workloads: Vec<WorkloadSpec>, dependents: Vec<WorkloadSpec>) -> Vec<WorkloadSpec> {
+    if workloads.len() > 1 || !dependents.is_empty() {
         for (index, workload) in workloads.iter_mut().enumerate() {
             workload.name = Some(format!("w{index}"));
         }
     }
+    workloads.extend(dependents);
     workloads
 }
 
 /// A whole scenario within `shape`: one `--with-scheduler` pod group, sometimes a second
-/// group without the scheduler, one or more workloads on `default`, a fault plan, a short
+/// group without the scheduler, one or more workloads on `default` (the first, with `max_dependents`, the root of a pipeline of dependent workloads), a fault plan, a short
 /// maintenance interval half the time (so that takeovers happen within the run), and the
 /// default checks with every duplicate and lost job reported.
 pub fn scenario(shape: ScenarioShape) -> impl Strategy<Value = Scenario> {
@@ -309,6 +366,7 @@ pub fn scenario(shape: ScenarioShape) -> impl Strategy<Value = Scenario> {
         1..=shape.max_workloads.max(1),
     );
     let maintenance_s = prop_oneof![Just(600u64), 10u64..=120];
+    let workloads = (workloads, dependents(shape.max_dependents));
     (
         duration_s,
         plain_pods,
@@ -339,7 +397,8 @@ pub fn scenario(shape: ScenarioShape) -> impl Strategy<Value = Scenario> {
                 }];
                 scenario.cron = cron;
                 scenario.pods.extend(plain);
-                scenario.workload = named(workloads);
+                let (workloads, dependents) = workloads;
+                scenario.workload = named(workloads, dependents);
                 scenario.faults = faults;
                 scenario
             },

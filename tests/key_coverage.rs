@@ -2834,7 +2834,7 @@ fn every_documented_key_is_in_the_coverage_table() {
         "keys missing from docs/key-coverage.md: {missing:?}"
     );
     let kinds = documented_fault_kinds();
-    assert_eq!(kinds.len(), 12, "{kinds:?}");
+    assert_eq!(kinds.len(), 15, "{kinds:?}");
     let missing: Vec<&String> = kinds
         .iter()
         .filter(|kind| !coverage.contains(&format!("`[[faults]] kind = \"{kind}\"`")))
@@ -3037,5 +3037,103 @@ fn suspend_and_resume_take_no_target_and_whole_seconds() {
     }
     let fine =
         "[[pods]]\n[[workload]]\n[[faults]]\nkind = \"suspend\"\nfor = \"5s\"\nat = \"1m\"\n";
+    assert!(simrq::scenario::parse(fine, "k.toml").is_ok());
+}
+
+/// One worker pod and one 20 s job with `retry = { max = 1 }` started at 1 s, and `faults`.
+fn commanded(faults: &str) -> Ran {
+    sim(
+        &format!(
+            r#"
+[run]
+duration = "60s"
+drain = "0s"
+[[pods]]
+start_delay = "0s"
+[[workload]]
+jobs = 1
+arrival = {{ count = 1, at = "1s" }}
+duration = {{ constant = "20s" }}
+retry = {{ max = 1 }}
+[checks]
+liveness = false
+{faults}
+"#
+        ),
+        1,
+    )
+}
+
+/// `[[faults]] kind = "stop_job"` (docs/rq-dependencies-and-operations.md §3.4): the job the
+/// worker runs at 5 s ends in the failed registry after one execution with no retry used;
+/// without the fault it finishes.
+#[test]
+fn faults_stop_job_stops_the_running_job_without_a_retry() {
+    let stopped =
+        commanded("[[faults]]\nkind = \"stop_job\"\ntarget = \"worker-0\"\nat = \"5s\"\n");
+    let job = &stopped.jobs[0];
+    assert_eq!(job["outcome"], "failed", "{job:?}");
+    assert_eq!(job["executions"], "1");
+    assert_eq!(job["retries_used"], "0");
+    let moved = stopped.rows("job_moved_to_failed");
+    assert_eq!(moved.len(), 1);
+    let reason = moved[0].detail("reason").unwrap();
+    assert!(reason.contains("stopped by user"), "{reason}");
+    assert_eq!(
+        stopped
+            .rows_with("command_received", "action", "killed_horse")
+            .len(),
+        1
+    );
+    let control = commanded("");
+    assert_eq!(control.jobs[0]["outcome"], "finished");
+}
+
+/// `[[faults]] kind = "kill_horse"` (§3.3): the horse dies at 5 s, the worker consumes the
+/// retry and the job runs again; without the fault, one execution.
+#[test]
+fn faults_kill_horse_kills_the_running_horse_and_a_retry_follows() {
+    let killed = commanded("[[faults]]\nkind = \"kill_horse\"\nat = \"5s\"\n");
+    let job = &killed.jobs[0];
+    assert_eq!(job["executions"], "2", "{job:?}");
+    assert_eq!(job["retries_used"], "1");
+    assert_eq!(job["outcome"], "finished");
+    let published = killed.rows("command_published");
+    assert_eq!(published[0].detail("receivers").as_deref(), Some("1"));
+    let control = commanded("");
+    assert_eq!(control.jobs[0]["executions"], "1");
+}
+
+/// `[[faults]] kind = "shutdown"` (§3.2): a warm stop of a busy worker: the job finishes,
+/// then the worker exits ("stopped"); without the fault the worker stays.
+#[test]
+fn faults_shutdown_stops_the_worker_after_its_job() {
+    let stopped = commanded("[[faults]]\nkind = \"shutdown\"\nat = \"5s\"\n");
+    assert_eq!(stopped.jobs[0]["outcome"], "finished");
+    let died = stopped.rows_with("worker_died", "reason", "stopped");
+    assert_eq!(died.len(), 1);
+    assert!((21.0..22.0).contains(&died[0].time_s), "{}", died[0].time_s);
+    let control = commanded("");
+    assert!(control.rows("worker_died").is_empty());
+}
+
+/// The worker commands go to one pod's worker: a process target or `all` is a located
+/// error, and they take no `for`.
+#[test]
+fn worker_commands_take_a_pod_target_and_nothing_else() {
+    for (lines, key) in [
+        (
+            "kind = \"stop_job\"\ntarget = \"horse\"",
+            "faults[0].target",
+        ),
+        ("kind = \"shutdown\"\ntarget = \"all\"", "faults[0].target"),
+        ("kind = \"kill_horse\"\nfor = \"5s\"", "faults[0].for"),
+    ] {
+        let text = format!("[[pods]]\n[[workload]]\n[[faults]]\n{lines}\nat = \"1m\"\n");
+        let error = simrq::scenario::parse(&text, "k.toml").unwrap_err();
+        assert_eq!(error.key.as_deref(), Some(key), "{lines}: {error}");
+    }
+    let fine = "[[pods]]\n[[workload]]\n[[faults]]\nkind = \"stop_job\"\n\
+                target = \"scheduler_holder\"\nat = \"1m\"\n";
     assert!(simrq::scenario::parse(fine, "k.toml").is_ok());
 }

@@ -224,3 +224,122 @@ fn restarts_keep_what_their_persistence_keeps() {
         assert_eq!(network.peek_string("k").as_deref(), expected, "{restore:?}");
     }
 }
+
+// ----- publish/subscribe over the network -------------------------------------------------
+
+/// A subscriber that listens for `listen_s` seconds after subscribing to `ch`, logging each
+/// message (or error) with its arrival time.
+fn subscriber(sim: &Sim, network: &Network, listen_s: u64) -> (Log, simrq::sim::HostId) {
+    let host = sim.add_host();
+    let log: Log = Rc::default();
+    let client = Client::new(
+        network,
+        host,
+        ClientSettings::default(),
+        RngStreams::new(1).stream("subscriber"),
+    );
+    let (s, l) = (sim.clone(), log.clone());
+    sim.spawn(host, "subscriber", None, async move {
+        client.call(cmd!("SUBSCRIBE", "ch")).await.unwrap();
+        let until = s.now() + SimDuration::from_secs(listen_s);
+        while s.now() < until {
+            match client.next_message(until.since(s.now())).await {
+                Ok(Some(message)) => {
+                    let payload = message.as_array().and_then(|m| m.last()?.as_str());
+                    note(&l, &s, format!("{payload:?}"))
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    note(&l, &s, error);
+                    break;
+                }
+            }
+        }
+        0
+    });
+    (log, host)
+}
+
+/// Publishes `payload` on `ch` at `at_s` and logs PUBLISH's reply.
+fn publish_at(sim: &Sim, network: &Network, at_s: u64, payload: &'static str) -> Log {
+    client_process(
+        sim,
+        network,
+        ClientSettings::default(),
+        move |sim, client, log| async move {
+            sim.sleep(SimDuration::from_secs(at_s)).await;
+            let receivers = client.call(cmd!("PUBLISH", "ch", payload)).await;
+            note(&log, &sim, format!("{receivers:?}"));
+        },
+    )
+}
+
+/// PUBLISH counts the subscriber; the message reaches it one latency after Redis ran the
+/// PUBLISH (1 ms there, 1 ms back for the reply, 1 ms to the subscriber).
+#[test]
+fn a_published_message_reaches_a_subscriber_one_latency_later() {
+    let (sim, network) = world();
+    let (messages, _) = subscriber(&sim, &network, 10);
+    let published = publish_at(&sim, &network, 1, "hello");
+    sim.run_until(SimTime::from_secs(20));
+    assert_eq!(*published.borrow(), ["Ok(Int(1))@1.002000"]);
+    assert_eq!(*messages.borrow(), ["Some(\"hello\")@1.002000"]);
+}
+
+/// A refused (reset) subscriber connection: Redis forgets the subscription at once, so a
+/// PUBLISH finds no one (0, the message is lost), and the subscriber's read fails.
+#[test]
+fn a_reset_subscriber_is_not_counted_and_its_read_fails() {
+    let (sim, network) = world();
+    let (messages, host) = subscriber(&sim, &network, 10);
+    let published = publish_at(&sim, &network, 2, "lost");
+    let net = network.clone();
+    sim.schedule_at(SimTime::from_secs(1), move |_| {
+        net.add_link_fault(LinkFault {
+            host: Some(host),
+            verdict: Verdict::Refuse,
+            until: SimTime::from_secs(3),
+        })
+    });
+    sim.run_until(SimTime::from_secs(20));
+    assert_eq!(*published.borrow(), ["Ok(Int(0))@2.002000"]);
+    assert_eq!(*messages.borrow(), ["ConnectionError@1.001000"]);
+}
+
+/// A black-holed subscriber is still subscribed (PUBLISH counts it) but the message is lost
+/// on the way; once the partition is over, messages arrive again.
+#[test]
+fn a_message_published_into_a_partition_is_lost() {
+    let (sim, network) = world();
+    let (messages, host) = subscriber(&sim, &network, 10);
+    let net = network.clone();
+    sim.schedule_at(SimTime::from_secs(1), move |_| {
+        net.add_link_fault(LinkFault {
+            host: Some(host),
+            verdict: Verdict::Drop,
+            until: SimTime::from_secs(3),
+        })
+    });
+    let during = publish_at(&sim, &network, 2, "during");
+    let after = publish_at(&sim, &network, 4, "after");
+    sim.run_until(SimTime::from_secs(20));
+    assert_eq!(*during.borrow(), ["Ok(Int(1))@2.002000"]);
+    assert_eq!(*after.borrow(), ["Ok(Int(1))@4.002000"]);
+    assert_eq!(*messages.borrow(), ["Some(\"after\")@4.002000"]);
+}
+
+/// A Redis restart drops every subscription: the subscriber's read fails and a PUBLISH after
+/// the restart finds no one.
+#[test]
+fn a_redis_restart_drops_subscriptions() {
+    let (sim, network) = world();
+    let (messages, _) = subscriber(&sim, &network, 10);
+    let published = publish_at(&sim, &network, 3, "lost");
+    let net = network.clone();
+    sim.schedule_at(SimTime::from_secs(1), move |_| {
+        net.restart_server(SimDuration::from_secs(1), Restore::Everything)
+    });
+    sim.run_until(SimTime::from_secs(20));
+    assert_eq!(*published.borrow(), ["Ok(Int(0))@3.002000"]);
+    assert_eq!(*messages.borrow(), ["ConnectionError@1.001000"]);
+}

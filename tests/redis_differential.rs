@@ -259,6 +259,13 @@ fn others() -> impl Strategy<Value = Words> {
         key().prop_map(|k| words!["LPUSH", k]),
         Just(words!["GET"]),
         key().prop_map(|k| words!["ZADD", k, "1"]),
+        // No connection of these sequences subscribes (a pushed message would interleave
+        // with the replies): PUBLISH counts 0; `pubsub_agrees_with_redis_server` subscribes.
+        (key(), value()).prop_map(|(k, v)| words!["PUBLISH", k, v]),
+        Just(words!["PUBLISH", "a"]),
+        (key(), key()).prop_map(|(k, l)| words!["PUBSUB", "NUMSUB", k, l]),
+        Just(words!["PUBSUB", "NUMSUB"]),
+        Just(words!["PUBSUB"]),
     ]
 }
 
@@ -622,6 +629,59 @@ fn model_agrees_with_redis_server() {
             );
         }
         Err(error) => panic!("{error}"),
+    }
+}
+
+/// A scripted session on three connections (0 subscribes, 1 publishes, 2 asks NUMSUB): every
+/// reply the same, and the message pushed to connection 0 the same as the model's.
+#[test]
+fn pubsub_agrees_with_redis_server() {
+    let Some(binary) = resp::find_redis_server() else {
+        let _ = writeln!(std::io::stderr(), "SKIPPED: redis-server not found");
+        assert!(std::env::var("SIMRQ_REQUIRE_REDIS").as_deref() != Ok("1"));
+        return;
+    };
+    let redis = resp::RedisServer::start(&binary);
+    let coverage = RefCell::new(Coverage::default());
+    let mut pair = Pair {
+        model: Server::new(),
+        clients: vec![redis.client(), redis.client(), redis.client()],
+        started: Instant::now(),
+        coverage: &coverage,
+    };
+    let script: &[(usize, &[&str])] = &[
+        (1, &["PUBLISH", "rq:pubsub:w", "{}"]),
+        (0, &["UNSUBSCRIBE"]),
+        (0, &["SUBSCRIBE", "rq:pubsub:w"]),
+        (2, &["PUBSUB", "NUMSUB", "rq:pubsub:w", "other"]),
+        (
+            1,
+            &["PUBLISH", "rq:pubsub:w", "{\"command\": \"shutdown\"}"],
+        ),
+    ];
+    for (conn, words) in script {
+        let words: Words = words.iter().map(|w| w.to_string()).collect();
+        pair.check(*conn, &words, &[]).unwrap();
+    }
+    let pushed = pair.model.take_published();
+    assert_eq!(pushed.len(), 1);
+    assert_eq!(
+        pushed[0].1,
+        pair.clients[0].read_reply(),
+        "the pushed message"
+    );
+    let after: &[(usize, &[&str])] = &[
+        (0, &["GET", "k"]),
+        (0, &["PING"]),
+        (0, &["PUBLISH", "x", "y", "z"]),
+        (0, &["UNSUBSCRIBE", "rq:pubsub:w"]),
+        (0, &["GET", "k"]),
+        (1, &["PUBLISH", "rq:pubsub:w", "lost"]),
+        (2, &["PUBSUB", "NUMSUB", "rq:pubsub:w"]),
+    ];
+    for (conn, words) in after {
+        let words: Words = words.iter().map(|w| w.to_string()).collect();
+        pair.check(*conn, &words, &[]).unwrap();
     }
 }
 

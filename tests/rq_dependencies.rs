@@ -277,3 +277,33 @@ fn enqueue_at_front_puts_a_released_job_first() {
     );
     assert!(!front(false), "at the back, after them");
 }
+
+/// §1.5 and §3.4: a parent stopped by `stop-job` ends `stopped`; its `enqueue_dependents`
+/// reads that status and releases nothing, even a child that allows failures. Without the
+/// command the parent finishes and releases it.
+#[test]
+fn a_stopped_parent_releases_no_child() {
+    let run = |stop: bool| {
+        let harness = Harness::new(
+            HarnessConfig::default(),
+            vec![
+                class("parent", 20_000),
+                allowing_failure(class("child", 100)),
+            ],
+        );
+        let host = harness.add_host();
+        harness.start_worker("worker", host, &["default"], false);
+        harness.enqueue("parent");
+        harness.enqueue_depending("child", &["j1"]);
+        harness.run_for(SimDuration::from_secs(5));
+        if stop {
+            let worker = common::process(&harness, "worker", simrq::rq::Role::Worker);
+            harness.stop_current_job(&worker.name);
+        }
+        harness.run_for(SimDuration::from_secs(60));
+        let parent = hash_field(&harness, "rq:job:j1", "status");
+        (parent, starts(&harness, "j2").len())
+    };
+    assert_eq!(run(false), (Some("finished".into()), 1));
+    assert_eq!(run(true), (Some("stopped".into()), 0));
+}

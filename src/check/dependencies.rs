@@ -11,10 +11,11 @@
 //!   `allow_failure`): nothing in RQ looks at a deferred job again (§1.8), so a release that
 //!   was missed, by a death between a failure and `enqueue_dependents` (race D3), or by a
 //!   job enqueued after its parent failed (D4), is for good. A job whose parent failed
-//!   without `allow_failure` is deferred by design and not counted.
+//!   without `allow_failure`, or was stopped, is deferred by design and not counted.
 
 use crate::event::{Event, EventKind, EventSink, JobId, Name};
 use crate::jobs::{JobSet, JobTable};
+use crate::rq::failure::STOPPED_REASON;
 use crate::sim::SimTime;
 
 use super::findings::Findings;
@@ -40,6 +41,8 @@ enum ParentState {
     Finished,
     /// Failed for good: only children that allow failures may go.
     Failed,
+    /// Stopped by `stop-job`: no child may go.
+    Stopped,
     /// Neither yet: queued, running, retrying.
     Open,
 }
@@ -57,6 +60,8 @@ pub struct DependencyChecks {
     finished: JobSet,
     /// Jobs moved to the failed registry; cleared if one finishes later.
     failed: JobSet,
+    /// Jobs stopped by `stop-job`: they release no child, by design (§1.5).
+    stopped: JobSet,
     order: Findings,
     stranded: Findings,
     timeline: Timeline,
@@ -68,6 +73,7 @@ impl DependencyChecks {
             children: JobTable::new(),
             finished: JobSet::default(),
             failed: JobSet::default(),
+            stopped: JobSet::default(),
             order: Findings::new(ORDER, CheckClass::Safety, limits.order),
             stranded: Findings::new(STRANDED, CheckClass::Liveness, limits.stranded),
             timeline: Timeline::own(),
@@ -77,6 +83,8 @@ impl DependencyChecks {
     fn parent_state(&self, parent: JobId) -> ParentState {
         if self.finished.contains(parent) {
             ParentState::Finished
+        } else if self.stopped.contains(parent) {
+            ParentState::Stopped
         } else if self.failed.contains(parent) {
             ParentState::Failed
         } else {
@@ -89,7 +97,7 @@ impl DependencyChecks {
         match self.parent_state(parent) {
             ParentState::Finished => true,
             ParentState::Failed => child.allow_failure,
-            ParentState::Open => false,
+            ParentState::Stopped | ParentState::Open => false,
         }
     }
 
@@ -113,6 +121,7 @@ impl DependencyChecks {
         };
         let state = match self.parent_state(blocking) {
             ParentState::Failed => "had failed, and the job does not allow failures",
+            ParentState::Stopped => "had been stopped",
             _ => "had not finished",
         };
         let detail = format!("{job} started while its parent {blocking} {state}");
@@ -202,6 +211,9 @@ impl EventSink for DependencyChecks {
             EventKind::JobFinished
             | EventKind::JobRepeatRequeued { .. }
             | EventKind::JobRepeatScheduled { .. } => self.finished.insert(job),
+            EventKind::JobMovedToFailed { reason } if reason == STOPPED_REASON => {
+                self.stopped.insert(job)
+            }
             EventKind::JobMovedToFailed { .. } => self.failed.insert(job),
             _ => {}
         }

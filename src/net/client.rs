@@ -251,6 +251,24 @@ impl Client {
         }
     }
 
+    /// Waits up to `limit` for the next message pushed to this client's subscribed
+    /// connection (redis-py's `PubSub.get_message(timeout=limit)`): `Ok(None)` when none came,
+    /// a connection error (and the connection closed) when it broke or there is none.
+    pub async fn next_message(&self, limit: SimDuration) -> Result<Option<Reply>, RedisError> {
+        let Some(conn) = self.conn.get() else {
+            return Err(RedisError::Connection);
+        };
+        let wait = NextMessage { client: self, conn };
+        match self.sim().timeout(limit, wait).await {
+            Ok(Ok(message)) => Ok(Some(message)),
+            Ok(Err(LinkError)) => {
+                self.disconnect();
+                Err(RedisError::Connection)
+            }
+            Err(_) => Ok(None),
+        }
+    }
+
     /// Closes the connection (redis-py does after any connection-level error, and when an
     /// exception interrupts a read); the next command opens a new one.
     pub fn disconnect(&self) {
@@ -263,6 +281,23 @@ impl Client {
 impl Drop for Client {
     fn drop(&mut self) {
         self.disconnect();
+    }
+}
+
+/// Waits for a message in a subscribed connection's inbox.
+struct NextMessage<'a> {
+    client: &'a Client,
+    conn: ConnId,
+}
+
+impl Future for NextMessage<'_> {
+    type Output = Result<Reply, LinkError>;
+    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Self::Output> {
+        let network = &self.client.network;
+        match network.take_message(self.conn, network.sim().current_pid()) {
+            Some(result) => Poll::Ready(result),
+            None => Poll::Pending,
+        }
     }
 }
 

@@ -8,14 +8,16 @@
 //! ```
 //!
 //! Messages on one connection stay in order (TCP): a request never overtakes the previous
-//! one, and neither does a reply.
+//! one, and neither does a reply. A message that a PUBLISH pushes to a subscribed connection
+//! travels like a reply, after the replies already on their way, and waits in the
+//! connection's inbox until the client reads it ([`Client::next_message`]).
 
 pub mod client;
 pub mod link;
 mod slab;
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 
 use crate::redis::{Command, ConnId, Executed, Reply, Server, Snapshot};
@@ -196,6 +198,20 @@ struct ConnRecord {
     last_delivery: SimTime,
     /// The reply slot of a request parked in a blocking pop, and its link verdict.
     blocked: Option<(SlotKey, Verdict)>,
+    /// Published messages that reached a subscribed connection (boxed: few connections
+    /// ever subscribe).
+    inbox: Option<Box<Inbox>>,
+}
+
+/// What a subscribed connection has received and its client not yet read.
+#[derive(Default)]
+struct Inbox {
+    messages: VecDeque<Reply>,
+    /// The connection broke under the subscription (reset, Redis restart, a message lost
+    /// with the connection): the next read fails, as redis-py's does.
+    broken: bool,
+    /// The process waiting in [`Client::next_message`].
+    reader: Option<Pid>,
 }
 
 enum ServerState {
@@ -335,6 +351,28 @@ impl Network {
             self.inner.server.borrow_mut().disconnect(conn);
             self.reply(conn, slot, Err(LinkError), Verdict::Pass);
         }
+        // A subscribed connection is reset too: the server forgets its subscriptions at once
+        // (a PUBLISH now finds no one), and its reader learns after one latency.
+        for conn in self.subscribed_conns(|record| host.is_none() || record.host == host) {
+            self.inner.server.borrow_mut().disconnect(conn);
+            self.schedule_message(conn, Err(LinkError));
+        }
+    }
+
+    /// The connections `affected` picks that listen to a channel or have received a message,
+    /// in id order (the records are hashed).
+    fn subscribed_conns(&self, affected: impl Fn(&ConnRecord) -> bool) -> Vec<ConnId> {
+        let server = self.inner.server.borrow();
+        let conns = self.inner.conns.borrow();
+        let mut listening: Vec<ConnId> = conns
+            .iter()
+            .filter(|(id, record)| {
+                affected(record) && (record.inbox.is_some() || server.is_subscribed(**id))
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        listening.sort_unstable();
+        listening
     }
 
     /// Takes the parked blocking pop off every connection that `affected` picks (it may mark
@@ -611,6 +649,77 @@ impl Network {
             }
         }
         self.serve_unblocked();
+        self.deliver_published();
+    }
+
+    /// Sends what a PUBLISH left for each subscriber over that subscriber's link, as judged
+    /// now: a black-holed link loses the message silently, as it loses a request (a real TCP
+    /// stack would retransmit it if the partition healed within its retry budget; the model
+    /// keeps neither); a refused or reply-losing link loses it and breaks the connection.
+    fn deliver_published(&self) {
+        if !self.inner.server.borrow().has_published() {
+            return;
+        }
+        let published = self.inner.server.borrow_mut().take_published();
+        for (conn, message) in published {
+            let host = self.inner.conns.borrow().get(&conn).and_then(|r| r.host);
+            let Some(host) = host else { continue };
+            match self.verdict(host) {
+                Verdict::Pass => self.schedule_message(conn, Ok(message)),
+                Verdict::Drop => {}
+                Verdict::Refuse | Verdict::LoseReply => self.schedule_message(conn, Err(LinkError)),
+            }
+        }
+    }
+
+    /// A message (or the news that the connection broke) reaches `conn`'s inbox after one
+    /// latency, behind the replies already on their way.
+    fn schedule_message(&self, conn: ConnId, message: Result<Reply, LinkError>) {
+        let at = self.delivery_time(conn);
+        let network = self.clone();
+        self.inner
+            .sim
+            .schedule_at(at, move |_| network.land_message(conn, message));
+    }
+
+    fn land_message(&self, conn: ConnId, message: Result<Reply, LinkError>) {
+        let reader = {
+            let mut conns = self.inner.conns.borrow_mut();
+            // Closed by its client meanwhile: no one reads it.
+            let Some(record) = conns.get_mut(&conn) else {
+                return;
+            };
+            let inbox = record.inbox.get_or_insert_with(Box::default);
+            match message {
+                Ok(message) => inbox.messages.push_back(message),
+                Err(LinkError) => inbox.broken = true,
+            }
+            inbox.reader.take()
+        };
+        if let Some(reader) = reader {
+            self.inner.sim.wake(reader);
+        }
+    }
+
+    /// The client's side of an inbox: the next message, the connection's failure, or `None`
+    /// (then `pid` is woken when something lands). Messages that arrived before a failure
+    /// are read first, as they sit in the socket before the reset.
+    fn take_message(&self, conn: ConnId, pid: Pid) -> Option<Result<Reply, LinkError>> {
+        let epoch = self.inner.epoch.get();
+        let mut conns = self.inner.conns.borrow_mut();
+        let Some(record) = conns.get_mut(&conn) else {
+            return Some(Err(LinkError));
+        };
+        let stale = record.epoch != epoch;
+        let inbox = record.inbox.get_or_insert_with(Box::default);
+        if let Some(message) = inbox.messages.pop_front() {
+            return Some(Ok(message));
+        }
+        if inbox.broken || stale {
+            return Some(Err(LinkError));
+        }
+        inbox.reader = Some(pid);
+        None
     }
 
     fn park(&self, conn: ConnId, slot: SlotKey, verdict: Verdict, timeout: Option<SimDuration>) {
@@ -688,14 +797,7 @@ impl Network {
         } else {
             result
         };
-        let earliest = self.inner.sim.now() + self.sample_latency();
-        let at = match self.inner.conns.borrow_mut().get_mut(&conn) {
-            Some(record) => {
-                record.last_delivery = record.last_delivery.max(earliest);
-                record.last_delivery
-            }
-            None => earliest,
-        };
+        let at = self.delivery_time(conn);
         {
             let mut slots = self.inner.slots.borrow_mut();
             let entry = slots
@@ -705,6 +807,19 @@ impl Network {
             entry.reply = Some(result);
         }
         self.schedule(at, NetEvent::Reply(slot));
+    }
+
+    /// When a message the server writes now reaches `conn`'s client: one latency later, and
+    /// never before what the server wrote on it earlier.
+    fn delivery_time(&self, conn: ConnId) -> SimTime {
+        let earliest = self.inner.sim.now() + self.sample_latency();
+        match self.inner.conns.borrow_mut().get_mut(&conn) {
+            Some(record) => {
+                record.last_delivery = record.last_delivery.max(earliest);
+                record.last_delivery
+            }
+            None => earliest,
+        }
     }
 
     fn land_reply(&self, slot: SlotKey) {
@@ -783,6 +898,10 @@ impl Network {
         }
         for (conn, slot) in self.take_parked(|_| true) {
             self.reply(conn, slot, Err(LinkError), Verdict::Pass);
+        }
+        // Every subscription is gone with the old server; each reader learns it.
+        for conn in self.subscribed_conns(|_| true) {
+            self.schedule_message(conn, Err(LinkError));
         }
         let snapshot = match restore {
             Restore::Nothing => None,

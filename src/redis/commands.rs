@@ -23,6 +23,11 @@ pub enum Handler {
     Unwatch,
     /// CLIENT subcommands: they read and write connection state.
     Client,
+    /// SUBSCRIBE, UNSUBSCRIBE, PUBLISH and PUBSUB: the server's channels (`pubsub.rs`).
+    Subscribe,
+    Unsubscribe,
+    Publish,
+    Pubsub,
 }
 
 pub struct Spec {
@@ -180,6 +185,10 @@ static COMMANDS: &[Spec] = &[
         Handler::Client,
         &[("setname", 3), ("getname", 2), ("id", 2), ("list", -2)],
     ),
+    control("subscribe", -2, Handler::Subscribe),
+    control("unsubscribe", -1, Handler::Unsubscribe),
+    control("publish", 3, Handler::Publish),
+    container("pubsub", Handler::Pubsub, &[("numsub", -2)]),
 ];
 
 /// The command named `name` (any ASCII case), found by a scan that can run at compile time:

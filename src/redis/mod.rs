@@ -11,6 +11,7 @@
 //! | `keys.rs` | SET, GET, DEL, EXISTS, TYPE, EXPIRE, PEXPIRE, TTL, PTTL, PERSIST, FLUSHALL |
 //! | `hashes.rs`, `lists.rs`, `sets.rs`, `zsets.rs`, `streams.rs` | one data type each |
 //! | `blocking.rs` | BLMOVE/BLPOP: parked clients, FIFO service, timeouts |
+//! | `pubsub.rs` | SUBSCRIBE, UNSUBSCRIBE, PUBLISH, PUBSUB NUMSUB: channels and subscribers |
 //! | `transactions.rs` | the WATCH table and queued MULTI commands |
 //! | `scripts.rs`, `sha1.rs` | RQ's two lock scripts, run natively behind EVAL/EVALSHA |
 //! | `numbers.rs`, `long_double.rs` | integers and floats as Redis parses and prints them |
@@ -21,7 +22,8 @@
 //! (a key is gone at exactly its expiry instant), `hashes.rs` (big hashes keep insertion
 //! order), `sets.rs` (SMEMBERS sorted), `numbers.rs` (HINCRBYFLOAT of hex floats or beyond ±1e60),
 //! `scripts.rs` (only RQ's scripts; always loaded), `server.rs` (a blocking pop inside a
-//! longer pipeline does not block).
+//! longer pipeline does not block), `pubsub.rs` (several channels' confirmations in one
+//! reply; PUBSUB has only NUMSUB).
 pub mod arg;
 pub mod blocking;
 pub mod commands;
@@ -33,6 +35,7 @@ pub mod lists;
 mod long_double;
 pub mod numbers;
 mod peek;
+pub mod pubsub;
 pub mod reply;
 pub mod scripts;
 pub mod server;

@@ -15,6 +15,7 @@ use crate::redis::blocking::{try_pop, BlockedClients, BlockingPop};
 use crate::redis::commands::{Handler, Spec};
 use crate::redis::errors;
 use crate::redis::keyspace::{Db, Keys};
+use crate::redis::pubsub::{self, Channels};
 use crate::redis::reply::{Command, Reply};
 use crate::redis::transactions::Transaction;
 use crate::sim::rng::WordBuildHasher;
@@ -81,6 +82,8 @@ pub struct Server {
     connections: HashMap<ConnId, Connection, WordBuildHasher>,
     blocked: BlockedClients,
     unblocked: Vec<(ConnId, Reply)>,
+    /// Subscriptions and the messages published for the network to carry.
+    channels: Channels,
     /// The latest server time seen: a snapshot restored by `restart` loses keys expired by then.
     latest: SimTime,
     /// The specs of a whole transaction's commands, found while checking them and used again
@@ -146,15 +149,33 @@ impl Server {
             .map(|request| request.pop.timeout_reply())
     }
 
-    /// The client closed the connection: forget its MULTI, WATCHes and blocked request.
+    /// Messages a PUBLISH left for subscribed connections, in the order Redis writes them.
+    pub fn take_published(&mut self) -> Vec<(ConnId, Reply)> {
+        self.channels.take_published()
+    }
+
+    /// Whether a PUBLISH left messages to deliver.
+    pub fn has_published(&self) -> bool {
+        self.channels.has_published()
+    }
+
+    /// Whether `conn` listens to a channel.
+    pub fn is_subscribed(&self, conn: ConnId) -> bool {
+        self.channels.is_subscribed(conn)
+    }
+
+    /// The client closed the connection: forget its MULTI, WATCHes, blocked request and
+    /// subscriptions.
     pub fn disconnect(&mut self, conn: ConnId) {
         self.connections.remove(&conn);
+        self.channels.disconnect(conn);
         self.db.watch.unwatch_all(conn);
         self.blocked.unblock(conn);
         self.unblocked.retain(|(served, _)| *served != conn);
     }
 
-    /// Restart: every connection is dropped; the keyspace is lost or restored from `snapshot`,
+    /// Restart: every connection (and so every subscription) is dropped; the keyspace is lost
+    /// or restored from `snapshot`,
     /// without the keys whose expiry time has passed by the latest time the server saw.
     pub fn restart(&mut self, snapshot: Option<Snapshot>) {
         let mut keys = snapshot.map(|s| s.keys).unwrap_or_default();
@@ -202,6 +223,11 @@ impl Server {
             }
         };
         let words = command.words();
+        if self.channels.is_subscribed(conn) {
+            if let Some(reply) = subscribed_context(spec, words) {
+                return Step::Reply(reply);
+            }
+        }
         if !spec.runs_inside_multi() {
             if let Some(transaction) = self.transaction_mut(conn) {
                 transaction.queued.push((spec, command.clone()));
@@ -232,6 +258,11 @@ impl Server {
                 Reply::ok()
             }
             Handler::Client => self.client(conn, args),
+            Handler::Subscribe => self.channels.subscribe(conn, args),
+            Handler::Unsubscribe => self.channels.unsubscribe(conn, args),
+            Handler::Publish => self.channels.publish(&args[0], &args[1]),
+            // NUMSUB is the one subcommand in the table; the rest were refused already.
+            Handler::Pubsub => self.channels.numsub(&args[1..]),
         }
     }
 
@@ -327,6 +358,7 @@ impl Server {
         if !is(first, |h| matches!(h, Handler::Multi))
             || !is(last, |h| matches!(h, Handler::Exec))
             || self.transaction_mut(conn).is_some()
+            || self.channels.is_subscribed(conn)
         {
             return false;
         }
@@ -416,6 +448,26 @@ fn validate(command: &Command) -> Result<&'static Spec, Reply> {
         Some(reply) => Err(reply),
         None => Ok(spec),
     }
+}
+
+/// What a subscribed RESP2 connection gets instead of running `spec`: `None` for the commands
+/// it may still send (SUBSCRIBE, UNSUBSCRIBE), PING's subscribed form, or Redis's refusal
+/// (`rejectCommand`, which words a refused EXEC as the abort of its transaction).
+fn subscribed_context(spec: &Spec, words: &[Arg]) -> Option<Reply> {
+    match spec.handler {
+        Handler::Subscribe | Handler::Unsubscribe => return None,
+        _ if spec.name == "ping" => return Some(pubsub::subscribed_ping(&words[1..])),
+        _ => {}
+    }
+    let full_name = match spec.subcommands {
+        [] => spec.name.to_string(),
+        _ => format!("{}|{}", spec.name, words[1].to_ascii_lowercase()),
+    };
+    let refusal = pubsub::only_pubsub_allowed(&full_name);
+    Some(Reply::Error(match spec.handler {
+        Handler::Exec => format!("EXECABORT Transaction discarded because of: {refusal}"),
+        _ => format!("ERR {refusal}"),
+    }))
 }
 
 /// Bytes a client name may hold: printable ASCII without space (`clientSetName`).

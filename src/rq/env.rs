@@ -204,6 +204,25 @@ impl ProcCtx {
         }
     }
 
+    /// A context whose Redis client draws from the named stream rather than the process's
+    /// own: a second connection of the same process (the worker's pubsub thread's pool).
+    pub fn on_stream(
+        env: &Rc<RqEnv>,
+        pod: &Name,
+        name: &Name,
+        host: HostId,
+        stream: &str,
+    ) -> ProcCtx {
+        ProcCtx {
+            env: env.clone(),
+            pod: pod.clone(),
+            name: name.clone(),
+            host,
+            redis: Rc::new(env.client(host, stream)),
+            other: OnceCell::new(),
+        }
+    }
+
     /// The process's second pooled connection (see the field), opened on first use.
     pub fn other_connection(&self) -> &Client {
         self.other.get_or_init(|| {

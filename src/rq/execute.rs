@@ -6,7 +6,7 @@ use crate::event::{name_of, EventKind, Name};
 use crate::net::RedisError;
 use crate::redis::Command;
 use crate::rq::env::{ProcCtx, ProcessInfo, Role};
-use crate::rq::failure::{handle_job_failure, Execution, FailureSite};
+use crate::rq::failure::{handle_job_failure, handle_stopped_job, Execution, FailureSite};
 use crate::rq::horse::{work_horse, HorseTask};
 use crate::rq::job::Job;
 use crate::rq::keys;
@@ -302,6 +302,10 @@ impl Worker {
         let Some(current) = current.as_str() else {
             return Ok(());
         };
+        if self.is_stopped_job(&job.id) {
+            self.after_stopped_horse(job, execution).await;
+            return Ok(());
+        }
         if current == "finished" || current == "failed" {
             return Ok(());
         }
@@ -319,5 +323,26 @@ impl Worker {
             working_time_s,
         };
         handle_job_failure(&site, &mut job, reason).await
+    }
+
+    /// `monitor_work_horse` when the horse was killed by `stop-job`
+    /// (docs/rq-dependencies-and-operations.md §3.4): "job stopped by user", checked before
+    /// the job's status, then `handle_job_failure`, which finds `_stopped_job_id` equal to
+    /// the job's id and clears it: status `stopped`, no retry. `ended_at` is not set on
+    /// this path, so no working time is added.
+    async fn after_stopped_horse(&mut self, mut job: Job, execution: &Execution) {
+        let reason = crate::rq::failure::STOPPED_REASON;
+        let kind = EventKind::JobFailed {
+            reason: reason.to_string(),
+        };
+        self.ctx.emit(Some(&job.origin), Some(&job.id), kind);
+        self.commands.stopped_job_id.borrow_mut().take();
+        let site = FailureSite {
+            ctx: &self.ctx,
+            worker: &self.name,
+            execution: Some(execution),
+            working_time_s: 0.0,
+        };
+        handle_stopped_job(&site, &mut job, reason).await;
     }
 }

@@ -132,12 +132,62 @@ async fn fail_job(
     Ok(())
 }
 
+/// The failure text of a job stopped by `stop-job` (`monitor_work_horse`'s message), which
+/// also tells checkers that a `job_moved_to_failed` was a stop.
+pub const STOPPED_REASON: &str = "Job stopped by user, work-horse terminated.";
+
+/// `handle_job_failure` for the job its worker stopped on purpose (`stop-job`,
+/// docs/rq-dependencies-and-operations.md §3.4): `job_is_stopped`, so no retry whatever
+/// `retries_left` says: `[TX] HSET status stopped; cleanup; the job saved as stopped; failed
+/// registry; result`, then `[TX] HINCRBY failed_job_count` alone (the monitor left `ended_at`
+/// unset, so no working time). No failed webhooks: they skip stopped jobs. Errors are
+/// logged and dropped, as for any final failure.
+pub async fn handle_stopped_job(site: &FailureSite<'_>, job: &mut Job, reason: &str) {
+    let ctx = site.ctx;
+    let mut commands = vec![cmd!("HSET", keys::job(&job.id), "status", "stopped")];
+    execution_cleanup(
+        site.worker,
+        &job.origin.clone(),
+        site.execution,
+        &mut commands,
+    );
+    commands.extend(registry_commands(ctx, job, reason, "stopped"));
+    let kind = EventKind::JobMovedToFailed {
+        reason: reason.to_string(),
+    };
+    let moved_event = ctx.on_job_commit(job, kind);
+    let moved = ctx
+        .redis
+        .transaction_observed(commands, Some(moved_event))
+        .await;
+    if let Err(error) = moved {
+        ctx.redis_error("handle_job_failure", "EXEC", &error);
+    }
+    let count = cmd!("HINCRBY", keys::worker(site.worker), "failed_job_count", 1);
+    if ctx.redis.transaction(vec![count]).await.is_ok() {
+        // Still called: it reads the status `stopped` and releases no child (§1.5).
+        if let Err(error) = enqueue_dependents(ctx, job, ParentStatus::Refresh).await {
+            ctx.redis_error("enqueue_dependents", "EXEC", &error);
+        }
+    }
+}
+
 /// `FailedJobRegistry.add` with the job saved as failed and its failure result.
 pub fn failed_registry_commands(ctx: &ProcCtx, job: &mut Job, reason: &str) -> Vec<Command> {
+    registry_commands(ctx, job, reason, "failed")
+}
+
+/// `FailedJobRegistry.add` and `Result.create_failure`, the job saved with `status`.
+fn registry_commands(
+    ctx: &ProcCtx,
+    job: &mut Job,
+    reason: &str,
+    status: &'static str,
+) -> Vec<Command> {
     let failure_ttl = job
         .failure_ttl_s
         .unwrap_or(ctx.params().failure_ttl.whole_secs() as i64);
-    job.status = "failed".into();
+    job.status = status.into();
     job.ended_at.get_or_insert_with(|| ctx.utcnow());
     let mut commands = vec![job.save_command()];
     job.cleanup(Some(failure_ttl), &mut commands);

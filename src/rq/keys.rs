@@ -97,6 +97,11 @@ pub fn worker(worker: &str) -> Arg {
     join(&["rq:worker:", worker])
 }
 
+/// `PUBSUB_CHANNEL_TEMPLATE`: the channel a worker takes commands on (`rq/command.py`).
+pub fn pubsub_channel(worker: &str) -> Arg {
+    join(&["rq:pubsub:", worker])
+}
+
 pub fn queue_workers(queue: &str) -> Arg {
     join(&["rq:workers:", queue])
 }

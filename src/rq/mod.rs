@@ -14,6 +14,7 @@
 //! `scheduler.rs`, maintenance in `maintenance.rs`.
 
 pub mod body;
+pub mod command;
 pub mod cron;
 pub mod cron_expr;
 pub mod dependencies;

@@ -9,11 +9,12 @@ use std::rc::Rc;
 use crate::event::{EventKind, Name};
 use crate::net::RedisError;
 use crate::redis::Reply;
+use crate::rq::command::CommandState;
 use crate::rq::env::{ProcCtx, ProcessInfo, Role, RqEnv};
 use crate::rq::job::Job;
 use crate::rq::keys;
 use crate::rq::scheduler::RqScheduler;
-use crate::sim::{HostId, KillScope, Pid, SimDuration, SimTime};
+use crate::sim::{with_threads, HostId, KillScope, Pid, SimDuration, SimTime, Threads};
 use crate::{cmd, pipeline};
 
 /// How `rq worker` is started in a pod.
@@ -102,6 +103,11 @@ pub struct Worker {
     pub(super) signals_handled: u32,
     pub(super) first_signal_at: Option<SimTime>,
     pub(super) horse: Option<Pid>,
+    /// What the pubsub thread shares with the main thread (`_stopped_job_id`, the
+    /// subscription's connection).
+    pub(super) commands: Rc<CommandState>,
+    /// The main process's threads: the pubsub thread once subscribed.
+    pub(super) threads: Rc<Threads>,
 }
 
 /// Starts `rq worker` as a process; returns its pid.
@@ -126,8 +132,12 @@ pub fn spawn_worker(env: &Rc<RqEnv>, spec: WorkerSpec) -> Pid {
         signals_handled: 0,
         first_signal_at: None,
         horse: None,
+        commands: Rc::default(),
+        threads: Rc::default(),
     };
-    let pid = env.sim.spawn(spec.host, &name, None, worker.run());
+    let threads = worker.threads.clone();
+    let body = with_threads(worker.run(), threads);
+    let pid = env.sim.spawn(spec.host, &name, None, body);
     let info = ProcessInfo {
         pid,
         pod: spec.pod,
@@ -202,7 +212,8 @@ impl Worker {
         self.ctx.emit(None, None, kind);
     }
 
-    /// §3.1: suspension check, `register_birth`, `state started`, the scheduler.
+    /// §3.1: suspension check, `register_birth`, `subscribe` (the command channel,
+    /// docs/rq-dependencies-and-operations.md §3.1), `state started`, the scheduler.
     async fn bootstrap(&mut self) -> Result<(), String> {
         let suspended = self
             .ctx
@@ -213,6 +224,7 @@ impl Worker {
             return Err("suspended".to_string());
         }
         self.register_birth().await?;
+        self.subscribe();
         let state = cmd!("HSET", keys::worker(&self.name), "state", "started");
         self.ctx
             .redis
@@ -718,7 +730,8 @@ impl Worker {
         }
     }
 
-    /// `teardown` (§6.1): stop the scheduler, `register_death`. A running horse is left alone.
+    /// `teardown` (§6.1): stop the scheduler, `register_death`, `unsubscribe`. A running
+    /// horse is left alone.
     async fn teardown(&mut self) {
         self.stop_scheduler().await;
         let key = keys::worker(&self.name);
@@ -735,5 +748,6 @@ impl Worker {
             self.ctx.params().ttl_slack.whole_secs()
         ));
         let _ = self.ctx.redis.transaction(commands).await;
+        self.unsubscribe().await;
     }
 }

@@ -97,6 +97,12 @@ pub enum FaultKind {
     Suspend,
     /// An operator runs `rq resume`.
     Resume,
+    /// An operator sends `shutdown` to the target pod's worker (`send_shutdown_command`).
+    Shutdown,
+    /// An operator sends `kill-horse` to the target pod's worker.
+    KillHorse,
+    /// An operator stops the job the target pod's worker runs (`send_stop_job_command`).
+    StopJob,
 }
 
 impl FaultKind {
@@ -114,6 +120,9 @@ impl FaultKind {
             FaultKind::Scale => "scale",
             FaultKind::Suspend => "suspend",
             FaultKind::Resume => "resume",
+            FaultKind::Shutdown => "shutdown",
+            FaultKind::KillHorse => "kill_horse",
+            FaultKind::StopJob => "stop_job",
         }
     }
 }

@@ -827,6 +827,14 @@ fn redis_wide(kind: FaultKind) -> bool {
     )
 }
 
+/// The operator's pubsub commands to one worker (docs/rq-dependencies-and-operations.md §3.1).
+fn worker_command(kind: FaultKind) -> bool {
+    matches!(
+        kind,
+        FaultKind::Shutdown | FaultKind::KillHorse | FaultKind::StopJob
+    )
+}
+
 fn check_fault_parameters(path: &str, fault: &FaultSpec, findings: &mut Findings) {
     let kind = fault.kind;
     let needs_for = matches!(
@@ -915,6 +923,18 @@ fn check_fault_parameters(path: &str, fault: &FaultSpec, findings: &mut Findings
                 fault.target
             ),
         );
+    }
+    if worker_command(kind) && (fault.target.is_process() || fault.target == Target::All) {
+        findings.error(
+            format!("{path}.target"),
+            format!(
+                "a `{}` fault is a command to one pod's worker: target `any`, \
+                 `scheduler_holder` or a pod name, not `{}`",
+                kind.name(),
+                fault.target
+            ),
+        );
+        return;
     }
     if fault.target == Target::All && kind != FaultKind::Net {
         findings.error(

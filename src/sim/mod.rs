@@ -4,9 +4,11 @@ pub mod dist;
 mod event_queue;
 pub mod kernel;
 pub mod rng;
+pub mod threads;
 pub mod time;
 
 pub use dist::{sample_lognormal, DurationDist};
 pub use kernel::{EventHook, ExitStatus, HookId, HostId, KillScope, Pid, Signal, Sim};
 pub use rng::{RngStreams, SimRng};
+pub use threads::{with_threads, Threads};
 pub use time::{SimDuration, SimTime};
