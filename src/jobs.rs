@@ -111,6 +111,13 @@ impl JobSet {
             .get(number / 64)
             .is_some_and(|word| word & (1 << (number % 64)) != 0)
     }
+
+    pub fn remove(&mut self, job: JobId) {
+        let number = job.index();
+        if let Some(word) = self.bits.get_mut(number / 64) {
+            *word &= !(1 << (number % 64));
+        }
+    }
 }
 
 /// An exact counter per job at one byte per job number; the rare count past 254 moves to a

@@ -332,7 +332,13 @@ proptest! {
             result.violations.iter().filter(|v| v.check == check).map(|v| v.detail.clone()).collect()
         };
         prop_assert!(details("dependency_order").is_empty(), "{:?}", details("dependency_order"));
-        prop_assert!(details("stranded_dependents").is_empty(), "{:?}", details("stranded_dependents"));
+        prop_assert!(
+            details("stranded_dependents").is_empty(),
+            "seed {} {:?}\n{}",
+            seed,
+            details("stranded_dependents"),
+            scenario.to_toml()
+        );
         let allows_failure = scenario
             .workload
             .iter()

@@ -597,3 +597,28 @@ fn repeat_and_webhook_values_rq_refuses_are_located_errors() {
         assert!(error.starts_with("inline.toml:11:"), "{extra}: {error}");
     }
 }
+
+/// A finished job's webhook is sent after its terminal commit: once `result_ttl` has removed
+/// the job from Redis, `lost_job` and `liveness` must still count it as finished, not as a
+/// job gone missing after its last word (`webhook_sent`).
+#[test]
+fn a_webhook_after_the_finish_does_not_make_an_expired_job_lost() {
+    let text =
+        two_jobs_with("result_ttl = \"10s\"\nwebhook = { on = \"finished\", latency = \"1s\" }")
+            // Maintenance cleans the finished registry too, so that the ids leave Redis entirely
+            // (an idle worker runs it only between dequeue timeouts: worker_ttl − 15 s).
+            .replace(
+                "[[pods]]",
+                "[rq]\nmaintenance_interval = \"30s\"\nworker_ttl = \"40s\"\n[[pods]]",
+            );
+    let result = run(&parsed(&text), 1);
+    assert_eq!(result.summary.executions, 2);
+    assert_eq!(
+        result.summary.checks["lost_job"],
+        simrq::report::summary::Verdict::Pass
+    );
+    assert_eq!(
+        result.summary.checks["liveness"],
+        simrq::report::summary::Verdict::Pass
+    );
+}

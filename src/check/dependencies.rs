@@ -58,7 +58,9 @@ pub struct DependencyChecks {
     children: JobTable<Child>,
     /// Jobs that finished a run (`job_finished`, or a repeat's requeue or schedule).
     finished: JobSet,
-    /// Jobs moved to the failed registry; cleared if one finishes later.
+    /// Jobs whose latest word was `job_finished`: done, no repeat to come.
+    settled_finished: JobSet,
+    /// Jobs whose latest word was a move to the failed registry.
     failed: JobSet,
     /// Jobs stopped by `stop-job`: they release no child, by design (§1.5).
     stopped: JobSet,
@@ -72,6 +74,7 @@ impl DependencyChecks {
         DependencyChecks {
             children: JobTable::new(),
             finished: JobSet::default(),
+            settled_finished: JobSet::default(),
             failed: JobSet::default(),
             stopped: JobSet::default(),
             order: Findings::new(ORDER, CheckClass::Safety, limits.order),
@@ -80,21 +83,34 @@ impl DependencyChecks {
         }
     }
 
+    /// Where `parent` stands for a child starting now: one finished run is enough, since RQ
+    /// releases the children of a repeated job after its first.
     fn parent_state(&self, parent: JobId) -> ParentState {
         if self.finished.contains(parent) {
             ParentState::Finished
-        } else if self.stopped.contains(parent) {
+        } else {
+            self.final_state(parent)
+        }
+    }
+
+    /// Where `parent` stands at its latest word, for a child still deferred at the end: a
+    /// child registered between two runs of a repeated parent waits for a later run, which
+    /// may still be to come, or may fail for good and block the child by design.
+    fn final_state(&self, parent: JobId) -> ParentState {
+        if self.stopped.contains(parent) {
             ParentState::Stopped
         } else if self.failed.contains(parent) {
             ParentState::Failed
+        } else if self.settled_finished.contains(parent) {
+            ParentState::Finished
         } else {
             ParentState::Open
         }
     }
 
-    /// Whether `parent` lets `child` go.
-    fn releases(&self, child: &Child, parent: JobId) -> bool {
-        match self.parent_state(parent) {
+    /// Whether `parent`, in `state`, lets `child` go.
+    fn releases(child: &Child, state: ParentState) -> bool {
+        match state {
             ParentState::Finished => true,
             ParentState::Failed => child.allow_failure,
             ParentState::Stopped | ParentState::Open => false,
@@ -115,7 +131,7 @@ impl DependencyChecks {
         let Some(&blocking) = child
             .parents
             .iter()
-            .find(|&&parent| !self.releases(&child, parent))
+            .find(|&&parent| !Self::releases(&child, self.parent_state(parent)))
         else {
             return;
         };
@@ -151,7 +167,9 @@ impl DependencyChecks {
             .children
             .iter()
             .filter(|(_, child)| child.deferred_at.is_some())
-            .filter(|(_, child)| child.parents.iter().all(|&p| self.releases(child, p)))
+            .filter(|(_, child)| {
+                (child.parents.iter()).all(|&p| Self::releases(child, self.final_state(p)))
+            })
             .map(|(job, child)| (job, child.clone()))
             .collect();
         stranded.sort_by_key(|(job, _)| *job);
@@ -208,9 +226,16 @@ impl EventSink for DependencyChecks {
                 }
             }
             EventKind::JobStarted { .. } => self.judge_start(job, event.time),
-            EventKind::JobFinished
-            | EventKind::JobRepeatRequeued { .. }
-            | EventKind::JobRepeatScheduled { .. } => self.finished.insert(job),
+            EventKind::JobFinished => {
+                self.finished.insert(job);
+                self.settled_finished.insert(job);
+                self.failed.remove(job);
+            }
+            EventKind::JobRepeatRequeued { .. } | EventKind::JobRepeatScheduled { .. } => {
+                self.finished.insert(job);
+                self.settled_finished.remove(job);
+                self.failed.remove(job);
+            }
             EventKind::JobMovedToFailed { reason } if reason == STOPPED_REASON => {
                 self.stopped.insert(job)
             }

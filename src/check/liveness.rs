@@ -131,6 +131,11 @@ impl EventSink for Liveness {
     fn on_event(&mut self, event: &Event) {
         self.timeline.observe(event);
         let Some(job) = event.job else { return };
+        // A webhook is sent after the job's terminal commit: it is no word on where the job
+        // stands, and must not bring a finished job back as open.
+        if matches!(event.kind, EventKind::WebhookSent { .. }) {
+            return;
+        }
         if is_terminal(&event.kind) {
             self.jobs.remove(job);
             return;

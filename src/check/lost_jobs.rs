@@ -69,6 +69,11 @@ impl EventSink for LostJob {
     fn on_event(&mut self, event: &Event) {
         self.timeline.observe(event);
         let Some(job) = event.job else { return };
+        // A webhook is sent after the job's terminal commit: it is no word on where the job
+        // stands, and must not bring a finished job back as open.
+        if matches!(event.kind, EventKind::WebhookSent { .. }) {
+            return;
+        }
         let terminal = is_terminal(&event.kind);
         if terminal && !self.jobs.get(job).is_some_and(|seen| seen.reported) {
             // Nothing to judge at the end unless the job comes back: forget it.
