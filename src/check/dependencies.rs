@@ -16,7 +16,7 @@
 use crate::event::{Event, EventKind, EventSink, JobId, Name};
 use crate::jobs::{JobSet, JobTable};
 use crate::rq::failure::STOPPED_REASON;
-use crate::sim::SimTime;
+use crate::sim::{SimDuration, SimTime};
 
 use super::findings::Findings;
 use super::{CheckClass, Timeline, Violation};
@@ -52,6 +52,10 @@ enum ParentState {
 pub struct DependencyLimits {
     pub order: Option<u64>,
     pub stranded: Option<u64>,
+    /// How long a parent's release may take after its last word (a final failure's
+    /// webhooks come before `enqueue_dependents`): a child whose parent ended later than
+    /// this before the end of the run is not judged.
+    pub release_grace: SimDuration,
 }
 
 pub struct DependencyChecks {
@@ -64,6 +68,10 @@ pub struct DependencyChecks {
     failed: JobSet,
     /// Jobs stopped by `stop-job`: they release no child, by design (§1.5).
     stopped: JobSet,
+    /// Jobs some job depends on, and when each one's latest word came.
+    parents: JobSet,
+    settled_at: JobTable<SimTime>,
+    release_grace: SimDuration,
     order: Findings,
     stranded: Findings,
     timeline: Timeline,
@@ -77,6 +85,9 @@ impl DependencyChecks {
             settled_finished: JobSet::default(),
             failed: JobSet::default(),
             stopped: JobSet::default(),
+            parents: JobSet::default(),
+            settled_at: JobTable::new(),
+            release_grace: limits.release_grace,
             order: Findings::new(ORDER, CheckClass::Safety, limits.order),
             stranded: Findings::new(STRANDED, CheckClass::Liveness, limits.stranded),
             timeline: Timeline::own(),
@@ -168,6 +179,16 @@ impl DependencyChecks {
             .iter()
             .filter(|(_, child)| child.deferred_at.is_some())
             .filter(|(_, child)| {
+                let latest = end
+                    .as_micros()
+                    .saturating_sub(self.release_grace.as_micros());
+                (child.parents.iter()).all(|&p| {
+                    self.settled_at
+                        .get(p)
+                        .is_none_or(|at| at.as_micros() <= latest)
+                })
+            })
+            .filter(|(_, child)| {
                 (child.parents.iter()).all(|&p| Self::releases(child, self.final_state(p)))
             })
             .map(|(job, child)| (job, child.clone()))
@@ -212,6 +233,9 @@ impl EventSink for DependencyChecks {
             } => {
                 let child = self.children.entry(job);
                 child.parents = parents.iter().map(|id| JobId::of(id)).collect();
+                for &parent in &child.parents {
+                    self.parents.insert(parent);
+                }
                 child.allow_failure = *allow_failure;
                 child.queue = event.queue.clone();
             }
@@ -240,7 +264,17 @@ impl EventSink for DependencyChecks {
                 self.stopped.insert(job)
             }
             EventKind::JobMovedToFailed { .. } => self.failed.insert(job),
-            _ => {}
+            _ => return,
+        }
+        let ended = matches!(
+            event.kind,
+            EventKind::JobFinished
+                | EventKind::JobRepeatRequeued { .. }
+                | EventKind::JobRepeatScheduled { .. }
+                | EventKind::JobMovedToFailed { .. }
+        );
+        if ended && self.parents.contains(job) {
+            self.settled_at.insert(job, event.time);
         }
     }
 }

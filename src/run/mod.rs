@@ -357,9 +357,16 @@ fn has_dependencies(scenario: &Scenario) -> bool {
 }
 
 fn dependency_limits(scenario: &Scenario) -> DependencyLimits {
+    // A final failure's webhooks come before its `enqueue_dependents`: a parent may take
+    // the longest webhook timeout, and a minute more for the round trips and a busy host.
+    let longest_webhook = (scenario.workload.iter())
+        .filter_map(|w| w.webhook.as_ref().map(|webhook| webhook.timeout))
+        .max()
+        .unwrap_or(SimDuration::ZERO);
     DependencyLimits {
         order: scenario.checks.dependency_order,
         stranded: scenario.checks.stranded_dependents,
+        release_grace: longest_webhook + SimDuration::from_secs(60),
     }
 }
 
