@@ -307,3 +307,30 @@ fn a_stopped_parent_releases_no_child() {
     assert_eq!(run(false), (Some("finished".into()), 1));
     assert_eq!(run(true), (Some("stopped".into()), 0));
 }
+
+/// §1.2 D4 (tested against real RQ in the doc): at enqueue only a `finished` parent counts,
+/// whatever `allow_failure` says. A job enqueued with `allow_failure` after its parent failed
+/// is deferred, and nothing looks at it again; the same job enqueued before the failure is
+/// released by it.
+#[test]
+fn an_allow_failure_job_enqueued_after_its_parent_failed_is_deferred_for_good() {
+    let run = |enqueue_after_failure: bool| {
+        let harness = harness(
+            vec![failing("parent"), allowing_failure(class("child", 100))],
+            1,
+        );
+        harness.enqueue("parent");
+        if enqueue_after_failure {
+            harness.run_for(SimDuration::from_secs(5));
+            assert_eq!(job_events(&harness, "job_moved_to_failed", "j1").len(), 1);
+        }
+        harness.enqueue_depending("child", &["j1"]);
+        harness.run_for(SimDuration::from_secs(60));
+        (
+            hash_field(&harness, "rq:job:j2", "status"),
+            starts(&harness, "j2").len(),
+        )
+    };
+    assert_eq!(run(false), (Some("finished".into()), 1));
+    assert_eq!(run(true), (Some("deferred".into()), 0));
+}
