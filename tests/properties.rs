@@ -522,49 +522,38 @@ fn generated_scenarios_include_max_jobs_workers_and_others() {
 /// §3.5) when faults may kill and cut the network, and never otherwise.
 #[test]
 fn generated_fault_plans_include_rq_suspend_when_kills_and_net_are_on() {
+    let with_suspend = plans_with(FaultKind::Suspend, true);
+    assert!((10..190).contains(&with_suspend), "{with_suspend} of 200");
+    assert_eq!(plans_with(FaultKind::Suspend, false), 0);
+}
+
+/// Of 200 fault plans drawn from a fixed seed, how many hold a fault of `kind`.
+fn plans_with(kind: FaultKind, kills_and_net: bool) -> usize {
     use proptest::strategy::ValueTree;
     use proptest::test_runner::{RngAlgorithm, TestRng, TestRunner};
-    let count = |kills_and_net: bool| {
-        let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[9; 32]);
-        let mut runner = TestRunner::new_with_rng(Config::default(), rng);
-        let strategy = simrq::strategy::fault_plan(600, 4, kills_and_net);
-        (0..200)
-            .filter(|_| {
-                let plan = strategy.new_tree(&mut runner).unwrap().current();
-                plan.iter().any(|fault| fault.kind == FaultKind::Suspend)
-            })
-            .count()
-    };
-    let with_suspend = count(true);
-    assert!((10..190).contains(&with_suspend), "{with_suspend} of 200");
-    assert_eq!(count(false), 0);
+    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[9; 32]);
+    let mut runner = TestRunner::new_with_rng(Config::default(), rng);
+    let strategy = simrq::strategy::fault_plan(600, 4, kills_and_net);
+    (0..200)
+        .filter(|_| {
+            let plan = strategy.new_tree(&mut runner).unwrap().current();
+            plan.iter().any(|fault| fault.kind == kind)
+        })
+        .count()
 }
 
 /// The generator reaches the pubsub worker commands (docs/rq-dependencies-and-operations.md
 /// §3.1–§3.4), each of them, when faults may kill and cut the network, and never otherwise.
 #[test]
 fn generated_fault_plans_include_worker_commands_when_kills_and_net_are_on() {
-    use proptest::strategy::ValueTree;
-    use proptest::test_runner::{RngAlgorithm, TestRng, TestRunner};
     let kinds = [
         FaultKind::Shutdown,
         FaultKind::KillHorse,
         FaultKind::StopJob,
     ];
-    let count = |kills_and_net: bool, kind: FaultKind| {
-        let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[9; 32]);
-        let mut runner = TestRunner::new_with_rng(Config::default(), rng);
-        let strategy = simrq::strategy::fault_plan(600, 4, kills_and_net);
-        (0..200)
-            .filter(|_| {
-                let plan = strategy.new_tree(&mut runner).unwrap().current();
-                plan.iter().any(|fault| fault.kind == kind)
-            })
-            .count()
-    };
     for kind in kinds {
-        let with = count(true, kind);
+        let with = plans_with(kind, true);
         assert!((5..190).contains(&with), "{kind:?}: {with} of 200");
-        assert_eq!(count(false, kind), 0);
+        assert_eq!(plans_with(kind, false), 0);
     }
 }

@@ -162,6 +162,20 @@ fn a_failed_parent_releases_only_children_that_allow_failure() {
     assert_eq!(set(&harness, "rq:job:j1:dependents"), ["j2"]);
 }
 
+/// Two workers run `a` (j1, which fails) and `b` (j2, 1 s, which succeeds), and `c` (j3) with
+/// `Dependency([a, b], allow_failure=True)`, for 30 s.
+fn failing_and_finishing_parents(a: JobClass) -> Harness {
+    let harness = harness(
+        vec![a, class("b", 1_000), allowing_failure(class("c", 100))],
+        2,
+    );
+    harness.enqueue("a");
+    harness.enqueue("b");
+    harness.enqueue_depending("c", &["j1", "j2"]);
+    harness.run_for(SimDuration::from_secs(30));
+    harness
+}
+
 /// §1.9 D11, tested against real RQ 2.12.0 and redis-server 7.0: a job with
 /// `Dependency([A, B], allow_failure=True)`. A fails and sends a 3 s `failed` webhook; B
 /// succeeds meanwhile and releases the job (A has failed, which is allowed). Then A's
@@ -169,18 +183,7 @@ fn a_failed_parent_releases_only_children_that_allow_failure() {
 /// parents have all ended, so it is pushed again and runs twice.
 #[test]
 fn a_failed_parent_releases_an_allow_failure_child_a_second_time() {
-    let harness = harness(
-        vec![
-            with_failed_webhook(failing("a"), 3),
-            class("b", 1_000),
-            allowing_failure(class("c", 100)),
-        ],
-        2,
-    );
-    harness.enqueue("a");
-    harness.enqueue("b");
-    harness.enqueue_depending("c", &["j1", "j2"]);
-    harness.run_for(SimDuration::from_secs(30));
+    let harness = failing_and_finishing_parents(with_failed_webhook(failing("a"), 3));
     let released = job_events(&harness, "job_enqueued", "j3");
     assert_eq!(
         released.len(),
@@ -194,18 +197,7 @@ fn a_failed_parent_releases_an_allow_failure_child_a_second_time() {
 /// b still runs, finds b unfinished and releases nothing; b's success releases the job once.
 #[test]
 fn without_the_slow_webhook_the_allow_failure_child_runs_once() {
-    let harness = harness(
-        vec![
-            failing("a"),
-            class("b", 1_000),
-            allowing_failure(class("c", 100)),
-        ],
-        2,
-    );
-    harness.enqueue("a");
-    harness.enqueue("b");
-    harness.enqueue_depending("c", &["j1", "j2"]);
-    harness.run_for(SimDuration::from_secs(30));
+    let harness = failing_and_finishing_parents(failing("a"));
     assert_eq!(job_events(&harness, "job_enqueued", "j3").len(), 1);
     assert_eq!(starts(&harness, "j3").len(), 1);
 }

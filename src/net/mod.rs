@@ -225,6 +225,18 @@ enum ServerState {
 /// record an effect when it happens rather than when (or whether) the client reads the reply.
 pub type OnApplied = Rc<dyn Fn(&[Reply])>;
 
+/// One observer that calls each of `observers` in order (a transaction whose commit stamps
+/// events for several jobs); `None` for none.
+pub fn all_of(mut observers: Vec<OnApplied>) -> Option<OnApplied> {
+    match observers.len() {
+        0 => None,
+        1 => observers.pop(),
+        _ => Some(Rc::new(move |replies| {
+            observers.iter().for_each(|observer| observer(replies))
+        })),
+    }
+}
+
 /// An [`OnApplied`] and which replies it wants to see: a command's that did not fail, or a
 /// transaction's EXEC that committed with no error inside. The network applies the filter, so
 /// a client need not wrap each observer in a second closure.

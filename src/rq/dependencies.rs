@@ -13,11 +13,9 @@
 //! A deferred job leaves `deferred` only through a parent's `enqueue_dependents`: nothing
 //! else ever looks at the deferred registry (§1.8).
 
-use std::rc::Rc;
-
 use crate::cmd;
 use crate::event::{EnqueueSource, EventKind, Name};
-use crate::net::{OnApplied, RedisError};
+use crate::net::{all_of, OnApplied, RedisError};
 use crate::redis::{Command, Reply};
 use crate::rq::env::ProcCtx;
 use crate::rq::job::Job;
@@ -107,6 +105,14 @@ async fn fetch_statuses(ctx: &ProcCtx, ids: &[Name]) -> Result<Vec<Option<String
         .zip(&hashes)
         .map(|(id, hash)| Job::from_reply(id, hash).map(|job| job.status.to_string()))
         .collect())
+}
+
+/// [`enqueue_dependents`] after a job's final failure, where RQ logs an exception and drops
+/// it (`handle_job_failure`'s `try`, docs/rq-dependencies-and-operations.md §1.5, race D3).
+pub async fn enqueue_dependents_after_failure(ctx: &ProcCtx, parent: &Job) {
+    if let Err(error) = enqueue_dependents(ctx, parent, ParentStatus::Refresh).await {
+        ctx.redis_error("enqueue_dependents", "EXEC", &error);
+    }
 }
 
 /// `Queue.enqueue_dependents(parent)` in its own mode (no caller's pipeline): WATCH the
@@ -283,20 +289,8 @@ fn release(ctx: &ProcCtx, parent: &Job, ready: Vec<Job>, members: usize) -> Rele
     } else {
         srem
     });
-    let on_commit: OnApplied = Rc::new(move |replies| observers.iter().for_each(|o| o(replies)));
     Released {
         commands,
-        on_commit: Some(on_commit),
-    }
-}
-
-/// One observer that runs `first`, then `second`, either of which may be absent.
-pub fn both(first: Option<OnApplied>, second: Option<OnApplied>) -> Option<OnApplied> {
-    match (first, second) {
-        (Some(first), Some(second)) => Some(Rc::new(move |replies| {
-            first(replies);
-            second(replies);
-        })),
-        (first, second) => first.or(second),
+        on_commit: all_of(observers),
     }
 }

@@ -192,16 +192,9 @@ pub struct ProcCtx {
 
 impl ProcCtx {
     pub fn new(env: &Rc<RqEnv>, pod: &Name, name: &Name, host: HostId) -> ProcCtx {
-        ProcCtx {
-            env: env.clone(),
-            pod: pod.clone(),
-            name: name.clone(),
-            host,
-            redis: Rc::new(with_text(format_args!("client/{name}"), |stream| {
-                env.client(host, stream)
-            })),
-            other: OnceCell::new(),
-        }
+        with_text(format_args!("client/{name}"), |stream| {
+            ProcCtx::on_stream(env, pod, name, host, stream)
+        })
     }
 
     /// A context whose Redis client draws from the named stream rather than the process's

@@ -7,7 +7,7 @@ use crate::event::{EventKind, Name, WebhookStatus};
 use crate::net::RedisError;
 use crate::redis::reply::spare;
 use crate::redis::Command;
-use crate::rq::dependencies::{enqueue_dependents, ParentStatus};
+use crate::rq::dependencies::enqueue_dependents_after_failure;
 use crate::rq::env::ProcCtx;
 use crate::rq::job::Job;
 use crate::rq::keys;
@@ -106,15 +106,7 @@ async fn fail_job(
     let mut commands = vec![cmd!("HSET", keys::job(&job.id), "status", "failed")];
     commands.extend(cleanup);
     commands.extend(failed_registry_commands(ctx, job, reason));
-    // Stamped when Redis commits, even if the reply is lost and the horse never learns it.
-    let kind = EventKind::JobMovedToFailed {
-        reason: reason.to_string(),
-    };
-    let moved_event = ctx.on_job_commit(job, kind);
-    let moved = ctx
-        .redis
-        .transaction_observed(commands, Some(moved_event))
-        .await;
+    let moved = commit_move_to_failed(ctx, job, commands, reason).await;
     let counted = ctx.redis.transaction(counters).await;
     if let Err(error) = moved {
         ctx.redis_error("handle_job_failure", "EXEC", &error);
@@ -125,9 +117,7 @@ async fn fail_job(
     // dropped like the rest (docs/rq-dependencies-and-operations.md §1.5, race D3).
     if counted.is_ok() {
         send_webhooks(ctx, job, WebhookStatus::Failed).await;
-        if let Err(error) = enqueue_dependents(ctx, job, ParentStatus::Refresh).await {
-            ctx.redis_error("enqueue_dependents", "EXEC", &error);
-        }
+        enqueue_dependents_after_failure(ctx, job).await;
     }
     Ok(())
 }
@@ -152,24 +142,33 @@ pub async fn handle_stopped_job(site: &FailureSite<'_>, job: &mut Job, reason: &
         &mut commands,
     );
     commands.extend(registry_commands(ctx, job, reason, "stopped"));
-    let kind = EventKind::JobMovedToFailed {
-        reason: reason.to_string(),
-    };
-    let moved_event = ctx.on_job_commit(job, kind);
-    let moved = ctx
-        .redis
-        .transaction_observed(commands, Some(moved_event))
-        .await;
+    let moved = commit_move_to_failed(ctx, job, commands, reason).await;
     if let Err(error) = moved {
         ctx.redis_error("handle_job_failure", "EXEC", &error);
     }
     let count = cmd!("HINCRBY", keys::worker(site.worker), "failed_job_count", 1);
     if ctx.redis.transaction(vec![count]).await.is_ok() {
         // Still called: it reads the status `stopped` and releases no child (§1.5).
-        if let Err(error) = enqueue_dependents(ctx, job, ParentStatus::Refresh).await {
-            ctx.redis_error("enqueue_dependents", "EXEC", &error);
-        }
+        enqueue_dependents_after_failure(ctx, job).await;
     }
+}
+
+/// Executes the transaction that moves `job` to the failed registry, with its
+/// `job_moved_to_failed` stamped when Redis commits, even if the reply is lost and the
+/// process never learns it.
+async fn commit_move_to_failed(
+    ctx: &ProcCtx,
+    job: &Job,
+    commands: Vec<Command>,
+    reason: &str,
+) -> Result<Vec<crate::redis::Reply>, RedisError> {
+    let kind = EventKind::JobMovedToFailed {
+        reason: reason.to_string(),
+    };
+    let moved_event = ctx.on_job_commit(job, kind);
+    ctx.redis
+        .transaction_observed(commands, Some(moved_event))
+        .await
 }
 
 /// `FailedJobRegistry.add` with the job saved as failed and its failure result.

@@ -4,11 +4,14 @@
 
 use crate::cmd;
 use crate::event::{EventKind, Name, WebhookStatus};
+use crate::net::all_of;
 use crate::net::RedisError;
 use crate::redis::reply::spare;
 use crate::redis::IntoArg;
 use crate::rq::body::{draw_attempt, Outcome};
-use crate::rq::dependencies::{both, dependents_to_enqueue, enqueue_dependents, ParentStatus};
+use crate::rq::dependencies::{
+    dependents_to_enqueue, enqueue_dependents_after_failure, ParentStatus,
+};
 use crate::rq::env::ProcCtx;
 use crate::rq::failure::{
     execution_cleanup, failed_registry_commands, handle_job_failure, Execution, FailureSite,
@@ -253,7 +256,7 @@ async fn handle_job_success(
         // the pipeline before the success commands.
         if let Some(released) = released {
             commands.splice(0..0, released.commands);
-            committed = both(committed, released.on_commit);
+            committed = all_of(committed.into_iter().chain(released.on_commit).collect());
         }
         match ctx.redis.transaction_observed(commands, committed).await {
             Ok(_) => break,
@@ -407,10 +410,7 @@ async fn commit_return_retry(
             // Retries exhausted: the failed webhooks, after the failure is committed.
             if terminal {
                 send_webhooks(ctx, &task.job, WebhookStatus::Failed).await;
-                let release = enqueue_dependents(ctx, &task.job, ParentStatus::Refresh).await;
-                if let Err(error) = release {
-                    ctx.redis_error("enqueue_dependents", "EXEC", &error);
-                }
+                enqueue_dependents_after_failure(ctx, &task.job).await;
             }
             Ok(())
         }

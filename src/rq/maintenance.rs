@@ -2,11 +2,9 @@
 //! each worker at most every maintenance interval, checked only at the loop top and before
 //! each dequeue attempt.
 
-use std::rc::Rc;
-
 use crate::cmd;
 use crate::event::{EventKind, Name};
-use crate::net::{OnApplied, RedisError};
+use crate::net::{all_of, OnApplied, RedisError};
 use crate::redis::Reply;
 use crate::rq::dependencies::{enqueue_dependents, ParentStatus};
 use crate::rq::failure::{failed_registry_commands, handle_job_failure, retry_job, FailureSite};
@@ -136,10 +134,9 @@ impl Worker {
             }
         }
         pipeline.push(cmd!("ZREMRANGEBYSCORE", &started_key, 0, ts));
-        let all: OnApplied = Rc::new(move |replies| observers.iter().for_each(|o| o(replies)));
         self.ctx
             .redis
-            .transaction_observed(pipeline, Some(all))
+            .transaction_observed(pipeline, all_of(observers))
             .await?;
         Ok(())
     }

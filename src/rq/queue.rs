@@ -80,14 +80,16 @@ pub async fn enqueue(
     let id = crate::event::job_id(ctx.env.next_job_number());
     let mut job = new_job(ctx, class, id.clone());
     let mut kinds = vec![created(ctx, class)];
-    if !parents.is_empty() {
+    let deferred = if parents.is_empty() {
+        false
+    } else {
         kinds.push(depends_on(class, &mut job, parents));
-        if setup_dependencies(ctx, &mut job, kinds.clone()).await? {
-            register_queue(ctx, &job.origin).await?;
-            return Ok(id);
-        }
-    }
+        setup_dependencies(ctx, &mut job, kinds.clone()).await?
+    };
     register_queue(ctx, &job.origin).await?;
+    if deferred {
+        return Ok(id);
+    }
     let mut commands = spare::pipeline(ENQUEUE_COMMANDS);
     enqueue_commands(ctx, &mut job, class.at_front, &mut commands);
     kinds.push(EventKind::JobEnqueued {
