@@ -55,9 +55,13 @@ pub async fn setup_dependencies(
             watch.push(keys::job(parent));
         }
         ctx.redis.call(watch).await?;
-        let parents = fetch_statuses(ctx, &job.dependency_ids).await?;
+        let parents = fetch_many(ctx, &job.dependency_ids).await?;
         // A missing parent is dropped by `fetch_many`, so it counts as finished here.
-        if parents.iter().flatten().all(|status| status == "finished") {
+        if parents
+            .iter()
+            .flatten()
+            .all(|parent| parent.status == "finished")
+        {
             ctx.redis.call(cmd!("UNWATCH")).await?;
             return Ok(false);
         }
@@ -92,9 +96,9 @@ fn defer_commands(ctx: &ProcCtx, job: &mut Job) -> Vec<Command> {
     commands
 }
 
-/// `Job.fetch_many(ids)` reduced to what the callers read: each job's status, `None` for a
-/// missing hash. One transaction on the other connection, so the caller's WATCH stays.
-async fn fetch_statuses(ctx: &ProcCtx, ids: &[Name]) -> Result<Vec<Option<String>>, RedisError> {
+/// `Job.fetch_many(ids)`: each job, `None` for a missing hash. One transaction on the
+/// other connection, so the caller's WATCH stays.
+async fn fetch_many(ctx: &ProcCtx, ids: &[Name]) -> Result<Vec<Option<Job>>, RedisError> {
     let reads = ids
         .iter()
         .map(|id| cmd!("HGETALL", keys::job(id)))
@@ -103,7 +107,7 @@ async fn fetch_statuses(ctx: &ProcCtx, ids: &[Name]) -> Result<Vec<Option<String
     Ok(ids
         .iter()
         .zip(&hashes)
-        .map(|(id, hash)| Job::from_reply(id, hash).map(|job| job.status.to_string()))
+        .map(|(id, hash)| Job::from_reply(id, hash))
         .collect())
 }
 
@@ -161,16 +165,8 @@ pub async fn dependents_to_enqueue(
         return Ok(None);
     }
     let ids: Vec<Name> = sibling_order(ctx, members);
-    let reads = ids
-        .iter()
-        .map(|id| cmd!("HGETALL", keys::job(id)))
-        .collect();
-    let hashes = ctx.other_connection().transaction(reads).await?;
     let mut ready = Vec::new();
-    for (id, hash) in ids.iter().zip(&hashes) {
-        let Some(child) = Job::from_reply(id, hash) else {
-            continue;
-        };
+    for child in fetch_many(ctx, &ids).await?.into_iter().flatten() {
         if dependencies_are_met(ctx, &child, parent, parent_status).await?
             && child.status != "canceled"
         {
