@@ -32,8 +32,8 @@ mod ks;
 mod table;
 
 pub use envelope::{
-    compare_envelope, quantile, Band, EnvelopeTolerances, ENVELOPE_PERCENTILES,
-    ENVELOPE_TOLERANCE_S, MIN_ENVELOPE_SEEDS,
+    compare_envelope, plausible, quantile, Band, EnvelopeTolerances, ENVELOPE_MIN_SHARE,
+    ENVELOPE_PERCENTILES, ENVELOPE_TOLERANCE_S, MIN_ENVELOPE_SEEDS,
 };
 pub use ks::{kolmogorov_q, ks_two_sample, KsResult};
 pub use table::CsvTable;

@@ -5,7 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use simrq::compare::{compare_dirs_envelope, CompareReport, EnvelopeTolerances};
+use simrq::compare::{
+    compare_dirs_envelope, CompareReport, EnvelopeTolerances, MIN_ENVELOPE_SEEDS,
+};
 use simrq::run::{run_scenario, RunOptions};
 use simrq::scenario::{self, Scenario};
 
@@ -23,9 +25,9 @@ fn run_into(scenario: &Scenario, seed: u64, out: &Path) -> PathBuf {
     out.to_path_buf()
 }
 
-/// Seeds 1..=20 of `scenario`: the envelope.
+/// Seeds 1..=MIN_ENVELOPE_SEEDS of `scenario`: the envelope.
 fn envelope(scenario: &Scenario, root: &Path) -> Vec<PathBuf> {
-    (1..=20)
+    (1..=MIN_ENVELOPE_SEEDS as u64)
         .map(|seed| run_into(scenario, seed, &root.join(format!("seed-{seed}"))))
         .collect()
 }

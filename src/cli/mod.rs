@@ -93,7 +93,7 @@ enum Command {
     /// one simulated run, or against the envelope of many seeds; exit 1 when a metric is
     /// outside its tolerance.
     #[command(
-        after_help = "Each directory holds events.csv and jobs.csv, as `simrq run` and tests/conformance/harness.py write them.\n\nWith one SIM_DIR each metric is compared pairwise. With several (at least 20, one per seed), the counts must match in every seed and each time metric of the real run must lie within the 1st-99th percentile of the seeds' values, widened by 0.5 s.\n\nExamples:\n  simrq compare runs/holder-crash/real runs/holder-crash/sim-1\n  simrq compare runs/holder-crash/real runs/holder-crash/sim-*"
+        after_help = "Each directory holds events.csv and jobs.csv, as `simrq run` and tests/conformance/harness.py write them.\n\nWith one SIM_DIR each metric is compared pairwise. With several (at least 100, one per seed; the conformance suite uses 300), each count of the real run must be one that at least 1 % of the seeds give, and each time metric must lie within the 1st-99th percentile of the seeds' values, widened by 0.5 s.\n\nExamples:\n  simrq compare runs/holder-crash/real runs/holder-crash/sim-1\n  simrq compare runs/holder-crash/real runs/holder-crash/sim-*"
     )]
     Compare {
         /// The reference run (e.g. real RQ, written by tests/conformance/harness.py).

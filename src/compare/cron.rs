@@ -17,7 +17,7 @@
 //! expression's instants from the first `rq cron` start are matched with the enqueues due for
 //! them.
 //!
-//! The counts are exact (every seed must give the real run's); lateness (an enqueue's time
+//! The counts are exact per seed (at least 1 % of the seeds must give the real run's); lateness (an enqueue's time
 //! minus its due instant) is a time metric: in the envelope of the seeds, or within
 //! max(2 s, 10 %) pairwise.
 
@@ -29,7 +29,7 @@ use crate::event::{parse_detail, Event, EventKind, EventSink, JobId, Name};
 use crate::rq::cron::CronSchedule;
 use crate::sim::SimTime;
 
-use super::envelope::Band;
+use super::envelope::{plausible, Band};
 use super::{summarize, tolerance_s, CsvTable, MetricResult, RunData, LATENESS_TOLERANCE_S};
 
 /// One cron job's figures in one run, as the `cron_schedule` check computes them.
@@ -395,9 +395,9 @@ fn job_names<'a>(runs: impl Iterator<Item = &'a RunData>) -> Vec<String> {
     names
 }
 
-/// The envelope lateness metric: each cron job's real p50 and max in the seeds' p1…p99,
-/// widened by `margin`; a cron job with due enqueues in the real run must have them in every
-/// seed, and one without them in none.
+/// The envelope lateness metric: each cron job's real p50 and max in the p1…p99 of the seeds
+/// that have due enqueues too, widened by `margin`; whether a cron job has due enqueues at all
+/// must agree with at least 1 % of the seeds ([`plausible`]).
 pub(super) fn cron_lateness_envelope(
     real: &RunData,
     sims: &[RunData],
@@ -416,9 +416,16 @@ pub(super) fn cron_lateness_envelope(
             .map(|sim| figures(sim).and_then(|f| f.lateness_p50_s.zip(f.lateness_max_s)))
             .collect();
         let present: Vec<(f64, f64)> = sim_pairs.iter().flatten().copied().collect();
+        let agreeing = match real_pair {
+            None => sims.len() - present.len(),
+            Some(_) => present.len(),
+        };
         match real_pair {
             None if present.is_empty() => bands.push(format!("{name} none")),
-            Some((p50, max)) if present.len() == sims.len() => {
+            None if plausible(agreeing, sims.len()) => {
+                bands.push(format!("{name} none in {agreeing} of {} seeds", sims.len()))
+            }
+            Some((p50, max)) if plausible(agreeing, sims.len()) => {
                 let p50_band = Band::of(&present.iter().map(|p| p.0).collect::<Vec<_>>(), margin);
                 let max_band = Band::of(&present.iter().map(|p| p.1).collect::<Vec<_>>(), margin);
                 for (what, value, band) in [("p50", p50, p50_band), ("max", max, max_band)] {
@@ -619,8 +626,8 @@ mod tests {
     }
 
     #[test]
-    fn the_envelope_wants_the_counts_in_every_seed_and_the_lateness_in_the_band() {
-        let sims: Vec<RunData> = (0..20)
+    fn the_envelope_wants_the_counts_in_one_percent_of_seeds_and_the_lateness_in_the_band() {
+        let sims: Vec<RunData> = (0..100)
             .map(|seed| run_with(14, 0.001 + seed as f64 * 0.0001))
             .collect();
         let tolerances = EnvelopeTolerances::default();
@@ -628,10 +635,18 @@ mod tests {
         assert!(inside.passed(), "{}", inside.to_table());
         let far = compare_envelope(&run_with(14, 1.5), &sims, tolerances);
         assert_eq!(verdicts(&far)[3], ("cron enqueue lateness", false));
+        // 13 enqueues is an outcome no seed gives: it fails; once one seed in 100 gives it,
+        // the model does allow it and the metric passes, listing the seeds that differ.
+        let rare = run_with(13, 0.001);
+        let report = compare_envelope(&rare, &sims, tolerances);
+        assert_eq!(verdicts(&report)[0], ("cron enqueues", false));
         let mut one_off = sims.clone();
         one_off[7] = run_with(13, 0.001);
-        let report = compare_envelope(&run_with(14, 0.001), &one_off, tolerances);
-        assert_eq!(verdicts(&report)[0], ("cron enqueues", false));
+        let report = compare_envelope(&rare, &one_off, tolerances);
+        let enqueues = &report.metrics[report.metrics.len() - 4];
+        assert!(enqueues.passed, "{}", report.to_table());
+        assert!(enqueues.sim.contains("(99 seeds)"), "{}", enqueues.sim);
+        assert!(enqueues.note.starts_with("run 1: "), "{}", enqueues.note);
         let missing = RunData {
             cron: None,
             ..run_with(0, 0.0)

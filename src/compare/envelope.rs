@@ -31,9 +31,18 @@ pub const ENVELOPE_PERCENTILES: (f64, f64) = (0.01, 0.99);
 /// The envelope is widened by this on each side: the real harness observes Redis by polling
 /// every ~0.1 s, and a finite number of seeds only approaches the extremes.
 pub const ENVELOPE_TOLERANCE_S: f64 = 0.5;
-/// Fewest simulated seeds for an envelope: with fewer the 1st–99th percentiles are just the
-/// extremes of a small sample.
-pub const MIN_ENVELOPE_SEEDS: usize = 20;
+/// Fewest simulated seeds for an envelope: with fewer, the 1st–99th percentiles are just the
+/// extremes of a small sample and 1 % of the seeds is less than one seed.
+pub const MIN_ENVELOPE_SEEDS: usize = 100;
+/// The smallest share of the seeds that must give the real run's outcome (a count, or whether
+/// a time metric exists): the categorical counterpart of [`ENVELOPE_PERCENTILES`].
+pub const ENVELOPE_MIN_SHARE: f64 = 0.01;
+
+/// Whether `agreeing` seeds out of `seeds` are enough for the real outcome to be one the
+/// model gives (see [`ENVELOPE_MIN_SHARE`]).
+pub fn plausible(agreeing: usize, seeds: usize) -> bool {
+    agreeing > 0 && agreeing as f64 >= ENVELOPE_MIN_SHARE * seeds as f64
+}
 
 /// How wide the envelope's margin is for each time metric.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -97,27 +106,28 @@ pub fn compare_envelope(
     tolerances: EnvelopeTolerances,
 ) -> CompareReport {
     let mut metrics = vec![
-        exact_in_every_seed(real, sims, executions_per_job),
-        exact_in_every_seed(real, sims, outcome_counts),
-        exact_in_every_seed(real, sims, duplicate_executions),
+        exact_in_enough_seeds(real, sims, executions_per_job),
+        exact_in_enough_seeds(real, sims, outcome_counts),
+        exact_in_enough_seeds(real, sims, duplicate_executions),
         retry_delay_envelope(real, sims, tolerances),
         lateness_envelope(real, sims, tolerances.time_s),
         takeover_envelope(real, sims, tolerances.time_s),
     ];
     if cron::has_cron(std::iter::once(real).chain(sims)) {
         metrics.extend([
-            exact_in_every_seed(real, sims, cron::cron_enqueues),
-            exact_in_every_seed(real, sims, cron::cron_duplicates),
-            exact_in_every_seed(real, sims, cron::cron_misses),
+            exact_in_enough_seeds(real, sims, cron::cron_enqueues),
+            exact_in_enough_seeds(real, sims, cron::cron_duplicates),
+            exact_in_enough_seeds(real, sims, cron::cron_misses),
             cron::cron_lateness_envelope(real, sims, tolerances.time_s),
         ]);
     }
     CompareReport { metrics }
 }
 
-/// A pairwise exact metric that must hold for every seed; the sim column shows the values
-/// the seeds gave, with how many seeds gave each.
-fn exact_in_every_seed(
+/// A pairwise exact metric: the real value must be one that enough seeds give (see
+/// [`plausible`]); the sim column shows the values the seeds gave, with how many gave each,
+/// and the note names the seeds that differ.
+fn exact_in_enough_seeds(
     real: &RunData,
     sims: &[RunData],
     pairwise: fn(&RunData, &RunData) -> MetricResult,
@@ -130,7 +140,7 @@ fn exact_in_every_seed(
             None => values.push((result.sim.clone(), 1)),
         }
     }
-    let failing: Vec<String> = results
+    let differing: Vec<String> = results
         .iter()
         .enumerate()
         .filter(|(_, result)| !result.passed)
@@ -141,9 +151,9 @@ fn exact_in_every_seed(
         name: first.name.clone(),
         real: first.real.clone(),
         sim: seed_counts(&values, sims.len()),
-        tolerance: format!("{}, in every seed", first.tolerance),
-        passed: failing.is_empty(),
-        note: summarize(&failing),
+        tolerance: format!("{}, in ≥ 1 % of seeds", first.tolerance),
+        passed: plausible(sims.len() - differing.len(), sims.len()),
+        note: summarize(&differing),
     }
 }
 
@@ -182,15 +192,21 @@ fn retry_delay_envelope(
         note: String::new(),
     };
     let with_retries: Vec<&Vec<f64>> = sim_delays.iter().filter(|d| !d.is_empty()).collect();
-    if real_delays.is_empty() || with_retries.len() < sims.len() {
-        metric.passed = real_delays.is_empty() && with_retries.is_empty();
+    let agreeing = if real_delays.is_empty() {
+        sims.len() - with_retries.len()
+    } else {
+        with_retries.len()
+    };
+    if real_delays.is_empty() || !plausible(agreeing, sims.len()) {
+        metric.passed = plausible(agreeing, sims.len());
         metric.sim = format!(
             "{} of {} seeds have retries",
             with_retries.len(),
             sims.len()
         );
         if !metric.passed {
-            metric.note = "the real run and some seeds differ in having retries at all".into();
+            metric.note =
+                "the real run and nearly every seed differ in having retries at all".into();
         }
         return metric;
     }
@@ -239,21 +255,32 @@ fn lateness_envelope(real: &RunData, sims: &[RunData], margin: f64) -> MetricRes
         passed: false,
         note: String::new(),
     };
-    match real_worst {
-        _ if present.is_empty() => {
-            metric.sim = "none".into();
-            metric.passed = real_worst.is_none();
-        }
-        Some(value) if present.len() == sims.len() => {
-            let band = Band::of(&present, margin);
-            metric.sim = format!("{} over {} seeds", band.text(), sims.len());
-            metric.passed = band.contains(value);
-        }
-        _ => {
-            metric.sim = format!("{} of {} seeds have one", present.len(), sims.len());
-            metric.note = "the real run and some seeds differ in having interval retries".into();
-        }
+    let agreeing = match real_worst {
+        None => sims.len() - present.len(),
+        Some(_) => present.len(),
+    };
+    if !plausible(agreeing, sims.len()) {
+        metric.sim = format!("{} of {} seeds have one", present.len(), sims.len());
+        metric.note = "the real run and nearly every seed differ in having interval retries".into();
+        return metric;
     }
+    metric.passed = match real_worst {
+        None => {
+            metric.sim = match present.len() {
+                0 => "none".into(),
+                some => format!(
+                    "none in {agreeing} of {} seeds ({some} have one)",
+                    sims.len()
+                ),
+            };
+            true
+        }
+        Some(value) => {
+            let band = Band::of(&present, margin);
+            metric.sim = format!("{} over {} seeds", band.text(), present.len());
+            band.contains(value)
+        }
+    };
     metric
 }
 
@@ -264,24 +291,30 @@ fn takeover_envelope(real: &RunData, sims: &[RunData], margin: f64) -> MetricRes
         name: "time to scheduler takeover".into(),
         real: list_times(&real_times),
         sim: String::new(),
-        tolerance: format!("same count in every seed, each in the seeds' p1…p99 ± {margin} s"),
+        tolerance: format!(
+            "the real count in ≥ 1 % of seeds, each in those seeds' p1…p99 ± {margin} s"
+        ),
         passed: false,
         note: String::new(),
     };
-    let miscounted: Vec<String> = sim_times
+    let same_count: Vec<&Vec<f64>> = sim_times
         .iter()
-        .enumerate()
-        .filter(|(_, times)| times.len() != real_times.len())
-        .map(|(index, times)| {
-            format!(
-                "run {}: {} takeovers vs {}",
-                index + 1,
-                times.len(),
-                real_times.len()
-            )
-        })
+        .filter(|times| times.len() == real_times.len())
         .collect();
-    if !miscounted.is_empty() {
+    if !plausible(same_count.len(), sims.len()) {
+        let miscounted: Vec<String> = sim_times
+            .iter()
+            .enumerate()
+            .filter(|(_, times)| times.len() != real_times.len())
+            .map(|(index, times)| {
+                format!(
+                    "run {}: {} takeovers vs {}",
+                    index + 1,
+                    times.len(),
+                    real_times.len()
+                )
+            })
+            .collect();
         metric.sim = format!(
             "{} of {} seeds differ in count",
             miscounted.len(),
@@ -293,7 +326,7 @@ fn takeover_envelope(real: &RunData, sims: &[RunData], margin: f64) -> MetricRes
     let mut bands = Vec::new();
     let mut problems = Vec::new();
     for (k, real_time) in real_times.iter().enumerate() {
-        let kth: Vec<f64> = sim_times.iter().map(|times| times[k]).collect();
+        let kth: Vec<f64> = same_count.iter().map(|times| times[k]).collect();
         let band = Band::of(&kth, margin);
         if !band.contains(*real_time) {
             problems.push(format!(
@@ -307,7 +340,7 @@ fn takeover_envelope(real: &RunData, sims: &[RunData], margin: f64) -> MetricRes
     metric.sim = if bands.is_empty() {
         "none".into()
     } else {
-        format!("{} over {} seeds", bands.join(", "), sims.len())
+        format!("{} over {} seeds", bands.join(", "), same_count.len())
     };
     metric.passed = problems.is_empty();
     metric.note = summarize(&problems);

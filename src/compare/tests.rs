@@ -240,12 +240,12 @@ mod envelope {
         RunData::read(dir.path()).unwrap()
     }
 
-    /// 30 seeds whose retry delays and takeovers spread over one scheduler tick, as RQ's
+    /// 100 seeds whose retry delays and takeovers spread over one scheduler tick, as RQ's
     /// floored due times and tick phase make them.
     fn seeds() -> Vec<RunData> {
-        (0..30)
+        (0..100)
             .map(|seed| {
-                let phase = seed as f64 / 30.0;
+                let phase = seed as f64 / 100.0;
                 let delays: Vec<f64> = super::DELAYS.iter().map(|d| d - 0.5 + phase).collect();
                 run(&delays, 62.0 + 3.0 * phase, "finished")
             })
@@ -310,14 +310,59 @@ mod envelope {
     }
 
     #[test]
-    fn a_lost_job_in_one_seed_fails_the_exact_metrics() {
+    fn a_count_no_seed_gives_fails_and_one_in_a_hundred_seeds_gives_passes() {
+        let lost = run(&super::DELAYS, 63.0, "lost");
         let mut sims = seeds();
+        let metric = verdict(&lost, &sims, "outcome counts");
+        assert!(!metric.passed, "no seed loses the job: {metric:?}");
+        // One seed in 100 loses it too: the model allows the real outcome (1 %), and the
+        // other 99 seeds are the ones listed as differing.
         sims[17] = run(&super::DELAYS, 63.0, "lost");
-        let real = run(&super::DELAYS, 63.0, "finished");
-        let metric = verdict(&real, &sims, "outcome counts");
-        assert!(!metric.passed);
-        assert!(metric.note.contains("run 18"), "{}", metric.note);
-        assert!(metric.sim.contains("(29 seeds)"), "{}", metric.sim);
+        let metric = verdict(&lost, &sims, "outcome counts");
+        assert!(metric.passed, "{metric:?}");
+        assert!(metric.sim.contains("(99 seeds)"), "{}", metric.sim);
+        assert!(metric.sim.contains("(1 seeds)"), "{}", metric.sim);
+        // And a real run like the 99: passes, with the odd seed named.
+        let finished = run(&super::DELAYS, 63.0, "finished");
+        let metric = verdict(&finished, &sims, "outcome counts");
+        assert!(metric.passed, "{metric:?}");
+        assert!(metric.note.starts_with("run 18:"), "{}", metric.note);
+    }
+
+    #[test]
+    fn the_one_percent_rule_is_a_share_of_the_seeds() {
+        assert!(!plausible(0, 100));
+        assert!(plausible(1, 100));
+        assert!(!plausible(2, 300), "2 of 300 is under 1 %");
+        assert!(plausible(3, 300));
+        assert!(
+            plausible(1, 20),
+            "one seed is the least a share can ask for"
+        );
+    }
+
+    #[test]
+    fn a_takeover_count_the_seeds_rarely_give_is_judged_against_those_seeds_only() {
+        let mut sims = seeds();
+        // Two seeds in 100 lose the lock's takeover: a real run without one is plausible.
+        for index in [3, 40] {
+            sims[index]
+                .events
+                .retain(|event| event.kind != "lock_acquired");
+        }
+        let dir = write_run("missed", run_csv(&super::DELAYS, 1.0e6, "finished"));
+        let mut missed = RunData::read(dir.path()).unwrap();
+        missed.events.retain(|event| event.kind != "lock_acquired");
+        let metric = verdict(&missed, &sims, "time to scheduler takeover");
+        assert!(metric.passed, "{metric:?}");
+        // A run with the takeover is judged against the 98 seeds that have one.
+        let metric = verdict(
+            &run(&super::DELAYS, 63.0, "finished"),
+            &sims,
+            "time to scheduler takeover",
+        );
+        assert!(metric.passed, "{metric:?}");
+        assert!(metric.sim.ends_with("over 98 seeds"), "{}", metric.sim);
     }
 
     #[test]
@@ -358,7 +403,7 @@ mod envelope {
         let paths: Vec<std::path::PathBuf> = sims.iter().map(|d| d.path().to_path_buf()).collect();
         let error =
             compare_dirs_envelope(real.path(), &paths, EnvelopeTolerances::default()).unwrap_err();
-        assert!(error.contains("at least 20"), "{error}");
+        assert!(error.contains("at least 100"), "{error}");
     }
 }
 

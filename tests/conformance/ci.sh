@@ -17,7 +17,7 @@ echo "== conformance: harness unit tests"
 echo "== conformance: cargo build --release"
 (cd "$root" && cargo build --release --quiet)
 
-echo "== conformance: suite (each scenario real once, simulated with seeds 1-30, the real run against their envelope)"
+echo "== conformance: suite (each scenario real once, simulated with seeds 1-300, the real run against their envelope)"
 start=$(date +%s)
 status=0
 "$here/.venv/bin/python" "$here/suite.py" --simrq "$simrq" || status=$?

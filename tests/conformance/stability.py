@@ -60,7 +60,7 @@ def main(argv):
     parser.add_argument("--repeat", type=int, default=0, help="real runs per scenario")
     parser.add_argument("--real-roots", nargs="*", default=[],
                         help="folders of kept real runs (each holds NAME/ per scenario)")
-    parser.add_argument("--seeds", type=int, default=30)
+    parser.add_argument("--seeds", type=int, default=300)
     parser.add_argument("--simrq", default=os.path.join(suite.ROOT, "target", "release",
                                                         "simrq"))
     args = parser.parse_args(argv)
