@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run the conformance suite: set up real RQ, build simrq, then for each scenario the real run
-# (runs/<scenario>/real/), simulated runs with seeds 1-30 (runs/<scenario>/sim/seed-N/) and their
+# (runs/<scenario>/real/), simulated runs with seeds 1-300 (runs/<scenario>/sim/seed-N/) and their
 # comparison; writes runs/fidelity.md. Usage: run_suite.sh [SCENARIO_NAME ...] [--reuse-real]
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
