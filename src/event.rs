@@ -41,6 +41,8 @@ pub enum EnqueueSource {
     Cron,
     /// `Queue.enqueue_dependents`: a parent's end released a deferred job.
     Dependency,
+    /// An operator requeued a failed job (`FailedJobRegistry.requeue`, `rq requeue`).
+    Requeue,
 }
 
 /// What a scheduler process believes about one queue's lock, beside the truth in Redis.
@@ -80,6 +82,11 @@ pub enum EventKind {
     /// `Queue.setup_dependencies` committed: the job waits in `rq:deferred:<q>` for a
     /// parent's `enqueue_dependents` to release it.
     JobDeferred,
+    /// An operator's `Job.cancel()` committed: status `canceled`, out of its queue and
+    /// registry, in `rq:canceled:<q>`. A horse already running it is not stopped.
+    JobCanceled,
+    /// An operator's `Queue.empty` popped the job from its queue and deleted its hash.
+    JobDeleted,
     /// Put in `rq:scheduled:<q>` by a producer (`enqueue_at`/`enqueue_in`).
     JobScheduled {
         due_unix_s: i64,
@@ -238,6 +245,8 @@ impl EventKind {
             EventKind::JobEnqueued { .. } => "job_enqueued",
             EventKind::JobDependsOn { .. } => "job_depends_on",
             EventKind::JobDeferred => "job_deferred",
+            EventKind::JobCanceled => "job_canceled",
+            EventKind::JobDeleted => "job_deleted",
             EventKind::JobScheduled { .. } => "job_scheduled",
             EventKind::JobDequeued => "job_dequeued",
             EventKind::JobStarted { .. } => "job_started",
@@ -542,6 +551,7 @@ impl EventKind {
                     EnqueueSource::Scheduler => "source=scheduler",
                     EnqueueSource::Cron => "source=cron",
                     EnqueueSource::Dependency => "source=dependency",
+                    EnqueueSource::Requeue => "source=requeue",
                 });
                 out.push_str(if *at_front {
                     " at_front=true"
@@ -641,6 +651,8 @@ impl EventKind {
             EventKind::Fault { description } => out.push_str(description),
             EventKind::JobDequeued
             | EventKind::JobDeferred
+            | EventKind::JobCanceled
+            | EventKind::JobDeleted
             | EventKind::JobFinished
             | EventKind::ProcessKilled
             | EventKind::ProcessPaused

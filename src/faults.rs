@@ -177,7 +177,11 @@ impl FaultInjector {
                 self.env.network.pause_server(span);
             }
             FaultKind::ClockOffset | FaultKind::ClockStep => self.clock(spec),
-            FaultKind::Suspend | FaultKind::Resume => self.operator(spec),
+            FaultKind::Suspend
+            | FaultKind::Resume
+            | FaultKind::Cancel
+            | FaultKind::Requeue
+            | FaultKind::EmptyQueue => self.operator(spec),
             FaultKind::Shutdown | FaultKind::KillHorse | FaultKind::StopJob => {
                 self.worker_command(spec)
             }
@@ -212,16 +216,29 @@ impl FaultInjector {
         operator::spawn(&self.env, host, command);
     }
 
-    /// `rq suspend` / `rq resume`, run by an operator as a short process of its own on a host
-    /// outside the pods.
+    /// `rq suspend` / `rq resume`, cancel, requeue and empty, run by an operator as a short
+    /// process of its own on a host outside the pods.
     fn operator(self: &Rc<Self>, spec: &FaultSpec) {
         let duration = spec.for_duration;
+        let name = |text: &Option<String>| text.as_deref().map(Name::from);
+        let (job, queue) = (name(&spec.job), name(&spec.queue));
         let command = match spec.kind {
             FaultKind::Suspend => OperatorCommand::Suspend(duration),
+            FaultKind::Cancel => OperatorCommand::Cancel(job.clone().expect("validated")),
+            FaultKind::Requeue => OperatorCommand::Requeue {
+                queue: queue.clone().expect("validated"),
+                job: job.clone(),
+            },
+            FaultKind::EmptyQueue => OperatorCommand::EmptyQueue(queue.clone().expect("validated")),
             _ => OperatorCommand::Resume,
         };
-        let lasting = duration.map_or(String::new(), |span| format!(" for={span}"));
-        self.record(format!("fault={}{lasting}", spec.kind.name()));
+        let mut detail = duration.map_or(String::new(), |span| format!(" for={span}"));
+        for (key, value) in [("queue", &queue), ("job", &job)] {
+            if let Some(value) = value {
+                detail.push_str(&format!(" {key}={value}"));
+            }
+        }
+        self.record(format!("fault={}{detail}", spec.kind.name()));
         let host = *self.operator_host.get_or_init(|| self.env.sim.add_host());
         operator::spawn(&self.env, host, command);
     }

@@ -202,6 +202,12 @@ impl Harness {
         operator::spawn(&self.env, self.producer_host, command);
     }
 
+    /// An operator runs `command` now (cancel, requeue, empty, or any other), as a process of
+    /// its own on the producer's host.
+    pub fn operate(&self, command: OperatorCommand) {
+        operator::spawn(&self.env, self.producer_host, command);
+    }
+
     fn produce(&self, class: &str, delay_s: Option<i64>, parents: &[&str]) {
         let parents: Rc<[Name]> = parents.iter().map(|id| Name::from(*id)).collect();
         let env = self.env.clone();

@@ -271,8 +271,34 @@ pub fn fault(duration_s: u64, kills_and_net: bool) -> impl Strategy<Value = Faul
         Just(FaultKind::KillHorse),
         Just(FaultKind::StopJob)
     ];
-    let command = (at, kind).prop_map(|(at, kind)| FaultSpec::at(kind, at));
-    prop_oneof![4 => pause, 2 => kill, 2 => net, 1 => suspend, 1 => command].boxed()
+    let command = (at.clone(), kind).prop_map(|(at, kind)| FaultSpec::at(kind, at));
+    prop_oneof![
+        4 => pause,
+        2 => kill,
+        2 => net,
+        1 => suspend,
+        1 => command,
+        1 => job_action(at)
+    ]
+    .boxed()
+}
+
+/// The operator's job and queue actions on the `default` queue every generated workload
+/// uses: cancel one of the first jobs, requeue the failed ones (all, or one), empty the queue.
+fn job_action(at: impl Strategy<Value = SimDuration>) -> impl Strategy<Value = FaultSpec> {
+    let job = (1u32..=30).prop_map(|n| format!("j{n}"));
+    let cancel = job
+        .clone()
+        .prop_map(|job| (FaultKind::Cancel, Some(job), None));
+    let requeue = prop::option::of(job)
+        .prop_map(|job| (FaultKind::Requeue, job, Some("default".to_string())));
+    let empty = Just((FaultKind::EmptyQueue, None, Some("default".to_string())));
+    let action = prop_oneof![2 => cancel, 2 => requeue, 1 => empty];
+    (at, action).prop_map(|(at, (kind, job, queue))| FaultSpec {
+        job,
+        queue,
+        ..FaultSpec::at(kind, at)
+    })
 }
 
 /// Up to `max_faults` scripted faults, and sometimes a random-rate pause of the holder.

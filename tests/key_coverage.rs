@@ -2834,7 +2834,7 @@ fn every_documented_key_is_in_the_coverage_table() {
         "keys missing from docs/key-coverage.md: {missing:?}"
     );
     let kinds = documented_fault_kinds();
-    assert_eq!(kinds.len(), 15, "{kinds:?}");
+    assert_eq!(kinds.len(), 18, "{kinds:?}");
     let missing: Vec<&String> = kinds
         .iter()
         .filter(|kind| !coverage.contains(&format!("`[[faults]] kind = \"{kind}\"`")))

@@ -203,6 +203,13 @@ fn zsets() -> impl Strategy<Value = Words> {
             start.to_string(),
             stop.to_string()
         ]),
+        (key(), -4i64..5, -4i64..5, any::<bool>()).prop_map(|(k, start, stop, scores)| {
+            let mut words = words!["ZRANGE", k, start.to_string(), stop.to_string()];
+            if scores {
+                words.push("WITHSCORES".to_string());
+            }
+            words
+        }),
     ]
 }
 

@@ -739,3 +739,50 @@ fn burst_is_a_boolean_read_into_the_pod_spec() {
     let error = error_of("[[pods]]\nburst = 3\n[[workload]]\n");
     assert_eq!(error.location.map(|l| l.line), Some(2), "{error}");
 }
+
+/// `cancel`, `requeue` and `empty_queue` (docs/scenario-format.md `[[faults]]`): each needs
+/// its `job` or `queue`, a job id must be one simrq gives, a queue one a workload uses, and
+/// neither key applies elsewhere; they act on Redis, so they take no target. Each error is
+/// located at its key.
+#[test]
+fn operator_job_actions_validate_job_and_queue() {
+    let cases: [(&str, &str, &str); 7] = [
+        ("kind = \"cancel\"", "faults[0]", "needs `job`"),
+        (
+            "kind = \"cancel\"\njob = \"job-7\"",
+            "faults[0].job",
+            "is not a job id",
+        ),
+        (
+            "kind = \"cancel\"\njob = \"j0\"",
+            "faults[0].job",
+            "is not a job id",
+        ),
+        ("kind = \"requeue\"", "faults[0]", "needs `queue`"),
+        (
+            "kind = \"empty_queue\"\nqueue = \"nope\"",
+            "faults[0].queue",
+            "no workload or cron job enqueues on queue `nope`",
+        ),
+        (
+            "kind = \"pod_kill\"\njob = \"j1\"",
+            "faults[0].job",
+            "does not apply",
+        ),
+        (
+            "kind = \"cancel\"\njob = \"j1\"\ntarget = \"worker-0\"",
+            "faults[0].target",
+            "takes no target",
+        ),
+    ];
+    for (lines, key, message) in cases {
+        let text = format!("{MINIMAL}[[faults]]\nat = \"1s\"\n{lines}\n");
+        let error = error_of(&text);
+        assert_eq!(error.key.as_deref(), Some(key), "{lines}: {error}");
+        assert!(error.message.contains(message), "{lines}: {error}");
+    }
+    let fine = format!(
+        "{MINIMAL}[[faults]]\nat = \"1s\"\nkind = \"requeue\"\nqueue = \"default\"\njob = \"j12\"\n"
+    );
+    assert!(scenario::parse(&fine, "s.toml").is_ok());
+}

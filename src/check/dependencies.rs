@@ -13,7 +13,7 @@
 //!   job enqueued after its parent failed (D4), is for good. A job whose parent failed
 //!   without `allow_failure`, or was stopped, is deferred by design and not counted.
 
-use crate::event::{Event, EventKind, EventSink, JobId, Name};
+use crate::event::{EnqueueSource, Event, EventKind, EventSink, JobId, Name};
 use crate::jobs::{JobSet, JobTable};
 use crate::rq::failure::STOPPED_REASON;
 use crate::sim::{SimDuration, SimTime};
@@ -43,6 +43,9 @@ enum ParentState {
     Failed,
     /// Stopped by `stop-job`: no child may go.
     Stopped,
+    /// Canceled or deleted by an operator (`Job.cancel`, `Queue.empty`): nothing releases its
+    /// children (§1.6, §3.8).
+    Withdrawn,
     /// Neither yet: queued, running, retrying.
     Open,
 }
@@ -68,6 +71,8 @@ pub struct DependencyChecks {
     failed: JobSet,
     /// Jobs stopped by `stop-job`: they release no child, by design (§1.5).
     stopped: JobSet,
+    /// Jobs an operator canceled or deleted: they release no child either (§1.6, §3.8).
+    withdrawn: JobSet,
     /// Jobs some job depends on, and when each one's latest word came.
     parents: JobSet,
     settled_at: JobTable<SimTime>,
@@ -85,6 +90,7 @@ impl DependencyChecks {
             settled_finished: JobSet::default(),
             failed: JobSet::default(),
             stopped: JobSet::default(),
+            withdrawn: JobSet::default(),
             parents: JobSet::default(),
             settled_at: JobTable::new(),
             release_grace: limits.release_grace,
@@ -108,7 +114,9 @@ impl DependencyChecks {
     /// child registered between two runs of a repeated parent waits for a later run, which
     /// may still be to come, or may fail for good and block the child by design.
     fn final_state(&self, parent: JobId) -> ParentState {
-        if self.stopped.contains(parent) {
+        if self.withdrawn.contains(parent) {
+            ParentState::Withdrawn
+        } else if self.stopped.contains(parent) {
             ParentState::Stopped
         } else if self.failed.contains(parent) {
             ParentState::Failed
@@ -124,7 +132,7 @@ impl DependencyChecks {
         match state {
             ParentState::Finished => true,
             ParentState::Failed => child.allow_failure,
-            ParentState::Stopped | ParentState::Open => false,
+            ParentState::Stopped | ParentState::Withdrawn | ParentState::Open => false,
         }
     }
 
@@ -149,6 +157,7 @@ impl DependencyChecks {
         let state = match self.parent_state(blocking) {
             ParentState::Failed => "had failed, and the job does not allow failures",
             ParentState::Stopped => "had been stopped",
+            ParentState::Withdrawn => "had been canceled or deleted",
             _ => "had not finished",
         };
         let detail = format!("{job} started while its parent {blocking} {state}");
@@ -248,6 +257,15 @@ impl EventSink for DependencyChecks {
                 if let Some(child) = self.children.get_mut(job) {
                     child.deferred_at = None;
                 }
+                if let EventKind::JobEnqueued {
+                    source: EnqueueSource::Requeue,
+                    ..
+                } = event.kind
+                {
+                    // An operator's requeue: the failed (or stopped) parent is open again.
+                    self.failed.remove(job);
+                    self.stopped.remove(job);
+                }
             }
             EventKind::JobStarted { .. } => self.judge_start(job, event.time),
             EventKind::JobFinished => {
@@ -264,6 +282,11 @@ impl EventSink for DependencyChecks {
                 self.stopped.insert(job)
             }
             EventKind::JobMovedToFailed { .. } => self.failed.insert(job),
+            EventKind::JobCanceled | EventKind::JobDeleted => {
+                // A canceled or deleted child is no longer waiting to be judged.
+                self.children.remove(job);
+                self.withdrawn.insert(job);
+            }
             _ => return,
         }
         let ended = matches!(
@@ -272,6 +295,8 @@ impl EventSink for DependencyChecks {
                 | EventKind::JobRepeatRequeued { .. }
                 | EventKind::JobRepeatScheduled { .. }
                 | EventKind::JobMovedToFailed { .. }
+                | EventKind::JobCanceled
+                | EventKind::JobDeleted
         );
         if ended && self.parents.contains(job) {
             self.settled_at.insert(job, event.time);

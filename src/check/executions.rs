@@ -23,7 +23,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use crate::event::{Event, EventKind, JobId, Name};
+use crate::event::{EnqueueSource, Event, EventKind, JobId, Name};
 use crate::sim::SimTime;
 
 use crate::jobs::{JobSet, JobTable};
@@ -108,6 +108,20 @@ impl ExecutionTracker {
     /// end of an execution that nothing authorised.
     pub fn observe(&mut self, event: &Event) -> Option<Duplicate> {
         let job = event.job?;
+        let requeued = matches!(
+            event.kind,
+            EventKind::JobEnqueued {
+                source: EnqueueSource::Requeue,
+                ..
+            }
+        );
+        if requeued {
+            // An operator requeued a failed job: one more start is authorised, whether or
+            // not its state had been retired.
+            self.revive(job);
+            authorise_one_more(self.jobs.entry(job));
+            return None;
+        }
         let runs = self.runs_of(job, &event.kind)?;
         let found = match &event.kind {
             EventKind::JobStarted { worker } => start(runs, event, job, worker),
@@ -159,6 +173,15 @@ impl ExecutionTracker {
                 ..JobRuns::default()
             })
         })
+    }
+
+    /// Brings a retired job back with nothing authorised yet (see `observe`'s requeue).
+    fn revive(&mut self, job: JobId) {
+        if self.jobs.get(job).is_none() && self.retired.contains(job) {
+            self.retired.remove(job);
+            self.retired_finished.remove(job);
+            self.jobs.insert(job, JobRuns::default());
+        }
     }
 
     fn retire(&mut self, job: JobId) {

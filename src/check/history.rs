@@ -123,7 +123,10 @@ impl History {
 pub fn is_terminal(kind: &EventKind) -> bool {
     matches!(
         kind,
-        EventKind::JobFinished | EventKind::JobMovedToFailed { .. }
+        EventKind::JobFinished
+            | EventKind::JobMovedToFailed { .. }
+            | EventKind::JobCanceled
+            | EventKind::JobDeleted
     )
 }
 

@@ -121,6 +121,25 @@ impl Client {
         }
     }
 
+    /// [`Client::call`], calling `before` at the instant Redis is about to run the command
+    /// (each time it runs, if redis-py resends it).
+    pub async fn call_before(
+        &self,
+        command: Command,
+        before: OnApplied,
+    ) -> Result<Reply, RedisError> {
+        let observer = Observer {
+            callback: before,
+            sees: Sees::Before,
+        };
+        let request = self.network.single_request(command);
+        match self.request(request, Some(observer)).await? {
+            Some(Reply::Error(message)) => Err(RedisError::Response(message)),
+            Some(reply) => Ok(reply),
+            None => Err(RedisError::Connection),
+        }
+    }
+
     /// `pipeline(transaction=True).execute()`: `MULTI`, the commands, `EXEC`, written at once.
     /// Returns EXEC's replies; the first error reply inside is raised, as redis-py does.
     pub fn transaction(

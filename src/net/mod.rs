@@ -252,6 +252,10 @@ pub enum Sees {
     Success,
     /// The items of the request's last reply (EXEC's), if it committed without an error.
     Commit,
+    /// Nothing: called with no replies at the instant Redis is about to run the request, so
+    /// the observer can read the state the request acts on (what an atomic script will
+    /// delete, when its reply says only how much).
+    Before,
 }
 
 impl Observer {
@@ -269,6 +273,7 @@ impl Observer {
                     }
                 }
             }
+            Sees::Before => {}
         }
     }
 }
@@ -637,6 +642,9 @@ impl Network {
             (entry.conn, commands, entry.on_applied.take(), entry.verdict)
         };
         let now = self.inner.sim.now();
+        if let Some(before) = on_applied.as_ref().filter(|o| o.sees == Sees::Before) {
+            (before.callback)(&[]);
+        }
         let mut replies = self.reply_buffer();
         let outcome = {
             let mut server = self.inner.server.borrow_mut();

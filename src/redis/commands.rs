@@ -160,6 +160,7 @@ static COMMANDS: &[Spec] = &[
     data("zrem", -3, zsets::zrem),
     data("zscore", 3, zsets::zscore),
     data("zcard", 2, zsets::zcard),
+    data("zrange", -4, zsets::zrange),
     data("zrangebyscore", -4, zsets::zrangebyscore),
     data("zremrangebyscore", 4, zsets::zremrangebyscore),
     data("zremrangebyrank", 4, zsets::zremrangebyrank),

@@ -13,7 +13,7 @@
 //! | `blocking.rs` | BLMOVE/BLPOP: parked clients, FIFO service, timeouts |
 //! | `pubsub.rs` | SUBSCRIBE, UNSUBSCRIBE, PUBLISH, PUBSUB NUMSUB: channels and subscribers |
 //! | `transactions.rs` | the WATCH table and queued MULTI commands |
-//! | `scripts.rs`, `sha1.rs` | RQ's two lock scripts, run natively behind EVAL/EVALSHA |
+//! | `scripts.rs`, `sha1.rs` | RQ's two lock scripts and `Queue.empty`'s, run natively behind EVAL/EVALSHA |
 //! | `numbers.rs`, `long_double.rs` | integers and floats as Redis parses and prints them |
 //! | `errors.rs` | error replies, word for word |
 //! | `peek.rs` | side-effect-free reads for observers |
@@ -48,8 +48,9 @@ pub mod zsets;
 pub use arg::{Arg, IntoArg};
 pub use reply::{Command, Reply, Words};
 pub use scripts::{
-    acquire_or_refresh_lock_command, release_lock_command, ACQUIRE_OR_REFRESH_LOCK_SCRIPT,
-    ACQUIRE_OR_REFRESH_LOCK_SHA, RELEASE_LOCK_SCRIPT, RELEASE_LOCK_SHA,
+    acquire_or_refresh_lock_command, empty_queue_command, release_lock_command,
+    ACQUIRE_OR_REFRESH_LOCK_SCRIPT, ACQUIRE_OR_REFRESH_LOCK_SHA, EMPTY_QUEUE_SHA,
+    RELEASE_LOCK_SCRIPT, RELEASE_LOCK_SHA,
 };
 pub use server::{ConnId, Executed, Outcome, Server, Snapshot};
 

@@ -1,15 +1,20 @@
-//! RQ's two scheduler-lock scripts (`rq/scripts.py`), run natively and atomically.
+//! RQ's two scheduler-lock scripts (`rq/scripts.py`) and `Queue.empty`'s script, run natively
+//! and atomically.
 //!
-//! Real Redis runs the Lua text below; the model recognises the text (EVAL) or its SHA-1
-//! (EVALSHA) and runs the same steps in Rust, through the same command functions, so replies,
-//! TTLs and WATCH effects are those of the Lua version. The differential test runs the Lua
-//! text on a real server against this native version. Any other script is refused.
-//! Both scripts count as always loaded: the model has no script cache to lose on restart.
+//! Real Redis runs the Lua text of the lock scripts below; the model recognises the text
+//! (EVAL) or its SHA-1 (EVALSHA) and runs the same steps in Rust, through the same command
+//! functions, so replies, TTLs and WATCH effects are those of the Lua version. The
+//! differential test runs the Lua text on a real server against this native version.
+//! `Queue.empty`'s script is known by its SHA-1 only (RQ sends it with EVALSHA, loading it on
+//! `NOSCRIPT`): its steps are written from docs/rq-dependencies-and-operations.md §3.8. Any
+//! other script is refused. All three count as always loaded: the model has no script cache
+//! to lose on restart, so RQ's first `EVALSHA` of a script never meets `NOSCRIPT` here.
 
 use crate::redis::arg::Arg;
 use crate::redis::errors;
 use crate::redis::keys;
 use crate::redis::keyspace::Db;
+use crate::redis::lists;
 use crate::redis::numbers::parse_int;
 use crate::redis::reply::{Command, Reply};
 use crate::redis::sha1::sha1_hex;
@@ -40,6 +45,16 @@ return 0
 /// SHA-1 of [`RELEASE_LOCK_SCRIPT`].
 pub const RELEASE_LOCK_SHA: &str = "f71ed65b3446d367ee69429a18c70d74d8bb722e";
 
+/// SHA-1 of the script `Queue.empty` registers (rq/queue.py): with the job prefix `rq:job:`,
+/// it loops `LPOP KEYS[1]`, and for each id `DEL rq:job:<id>` and `DEL rq:job:<id>:dependents`,
+/// and returns how many ids it popped. Taken from RQ 2.12.0's `Script.sha` for that text.
+pub const EMPTY_QUEUE_SHA: &str = "0f72f97be1eabbfce0148fd466da8c4ad73236fe";
+
+/// `EVALSHA <empty> 1 rq:queue:<q>`, as `Queue.empty` sends it.
+pub fn empty_queue_command(queue_key: &str) -> Command {
+    crate::cmd!("EVALSHA", EMPTY_QUEUE_SHA, 1, queue_key)
+}
+
 /// `EVALSHA <acquire-or-refresh> 1 <key> <name> <ttl_s>`, as `rq/scripts.py` sends it.
 pub fn acquire_or_refresh_lock_command(key: &str, name: &str, ttl_s: u64) -> Command {
     crate::cmd!("EVALSHA", ACQUIRE_OR_REFRESH_LOCK_SHA, 1, key, name, ttl_s)
@@ -55,6 +70,7 @@ pub fn release_lock_command(key: &str, name: &str) -> Command {
 enum Script {
     AcquireOrRefresh,
     Release,
+    EmptyQueue,
 }
 
 impl Script {
@@ -63,6 +79,8 @@ impl Script {
             Some(Script::AcquireOrRefresh)
         } else if sha.eq_ignore_ascii_case(RELEASE_LOCK_SHA) {
             Some(Script::Release)
+        } else if sha.eq_ignore_ascii_case(EMPTY_QUEUE_SHA) {
+            Some(Script::EmptyQueue)
         } else {
             None
         }
@@ -80,6 +98,7 @@ impl Script {
         match self {
             Script::AcquireOrRefresh => ACQUIRE_OR_REFRESH_LOCK_SHA,
             Script::Release => RELEASE_LOCK_SHA,
+            Script::EmptyQueue => EMPTY_QUEUE_SHA,
         }
     }
 }
@@ -150,6 +169,7 @@ fn run(db: &mut Db, now: SimTime, script: Script, args: &[Arg]) -> Reply {
     let result = match script {
         Script::AcquireOrRefresh => call.acquire_or_refresh(db, now),
         Script::Release => call.release(db, now),
+        Script::EmptyQueue => call.empty_queue(db, now),
     };
     result.unwrap_or_else(|reply| reply)
 }
@@ -220,6 +240,22 @@ impl ScriptCall<'_> {
                 self.call(db, now, 2, keys::del, &[self.key])
             }
             _ => Ok(Reply::Int(0)),
+        }
+    }
+
+    /// `Queue.empty`'s loop (lines as in RQ's text, which starts with a blank line): pop
+    /// every id, delete its hash and its dependents set, count them.
+    fn empty_queue(&self, db: &mut Db, now: SimTime) -> Result<Reply, Reply> {
+        let mut count = 0;
+        loop {
+            let Reply::Bulk(id) = self.call(db, now, 6, lists::lpop, &[self.key])? else {
+                return Ok(Reply::Int(count));
+            };
+            let job = Arg::from(format!("rq:job:{}", id.as_str()));
+            self.call(db, now, 12, keys::del, &[Some(&job)])?;
+            let dependents = Arg::from(format!("rq:job:{}:dependents", id.as_str()));
+            self.call(db, now, 13, keys::del, &[Some(&dependents)])?;
+            count += 1;
         }
     }
 }
@@ -299,6 +335,46 @@ mod lock_tests {
             Reply::Error(format!(
                 "WRONGTYPE Operation against a key holding the wrong kind of value \
                  script: {RELEASE_LOCK_SHA}, on @user_script:1."
+            ))
+        );
+    }
+
+    /// docs/rq-dependencies-and-operations.md §3.8: `Queue.empty` pops every id, deletes its
+    /// hash and dependents set, and leaves everything else: a deferred child's hash, the
+    /// `:dependencies` set, the registries.
+    #[test]
+    fn empty_queue_deletes_each_popped_job_and_its_dependents_only() {
+        let mut s = Server::new();
+        let t0 = SimTime::ZERO;
+        for command in [
+            crate::cmd!("RPUSH", "rq:queue:q", "a", "b"),
+            crate::cmd!("HSET", "rq:job:a", "status", "queued"),
+            crate::cmd!("HSET", "rq:job:b", "status", "queued"),
+            crate::cmd!("SADD", "rq:job:a:dependents", "c"),
+            crate::cmd!("SADD", "rq:job::c:dependencies", "a"),
+            crate::cmd!("HSET", "rq:job:c", "status", "deferred"),
+            crate::cmd!("ZADD", "rq:deferred:q", 1, "c"),
+        ] {
+            call(&mut s, t0, command);
+        }
+        let emptied = call(&mut s, t0, empty_queue_command("rq:queue:q"));
+        assert_eq!(emptied, Reply::Int(2));
+        for gone in ["rq:queue:q", "rq:job:a", "rq:job:b", "rq:job:a:dependents"] {
+            assert!(!s.peek_exists(t0, gone), "{gone}");
+        }
+        for kept in ["rq:job:c", "rq:job::c:dependencies", "rq:deferred:q"] {
+            assert!(s.peek_exists(t0, kept), "{kept}");
+        }
+        assert_eq!(
+            call(&mut s, t0, empty_queue_command("rq:queue:q")),
+            Reply::Int(0)
+        );
+        call(&mut s, t0, crate::cmd!("SET", "rq:queue:s", "x"));
+        assert_eq!(
+            call(&mut s, t0, empty_queue_command("rq:queue:s")),
+            Reply::Error(format!(
+                "WRONGTYPE Operation against a key holding the wrong kind of value \
+                 script: {EMPTY_QUEUE_SHA}, on @user_script:6."
             ))
         );
     }

@@ -448,6 +448,63 @@ pub fn zremrangebyscore(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     remove_members(db, now, &args[0], |zset| zset.remove_range(&range))
 }
 
+/// `start..=stop` of a set of `len` members as Redis reads ranks: negative ones count from
+/// the end, then both are clamped to the set (`t_zset.c`); `None` when the range is empty.
+fn rank_range(start: i64, stop: i64, len: i64) -> Option<std::ops::RangeInclusive<usize>> {
+    let start = if start < 0 {
+        (len + start).max(0)
+    } else {
+        start
+    };
+    let stop = if stop < 0 {
+        len + stop
+    } else {
+        stop.min(len - 1)
+    };
+    (start <= stop && start < len).then_some(start as usize..=stop as usize)
+}
+
+/// ZRANGE key start stop [WITHSCORES]: members by rank in score order, as RQ's registries
+/// read them (`BaseRegistry.get_job_ids`). The by-score, by-lex, reversed and limited forms
+/// of Redis 6.2 are not modelled: RQ does not send them, and they are refused by name.
+pub fn zrange(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
+    let (Some(start), Some(stop)) = (parse_int(&args[1]), parse_int(&args[2])) else {
+        return errors::reply(errors::NOT_INTEGER);
+    };
+    let mut with_scores = false;
+    for option in &args[3..] {
+        if option.eq_ignore_ascii_case("withscores") {
+            with_scores = true;
+        } else if ["byscore", "bylex", "rev", "limit"]
+            .iter()
+            .any(|known| option.eq_ignore_ascii_case(known))
+        {
+            return Reply::Error(format!(
+                "ERR this Redis model does not run ZRANGE with {}",
+                option.as_str().to_ascii_uppercase()
+            ));
+        } else {
+            return errors::syntax();
+        }
+    }
+    let zset = match db.read::<SortedSet>(now, &args[0]) {
+        Ok(Some(zset)) => zset,
+        Ok(None) => return Reply::Array(Vec::new()),
+        Err(reply) => return reply,
+    };
+    let Some(ranks) = rank_range(start, stop, zset.len() as i64) else {
+        return Reply::Array(Vec::new());
+    };
+    let mut items = Vec::new();
+    for (member, score) in zset.iter().skip(*ranks.start()).take(ranks.count()) {
+        items.push(Reply::Bulk(Arg::from(member)));
+        if with_scores {
+            items.push(Reply::Bulk(Arg::from(format_double(score))));
+        }
+    }
+    Reply::Array(items)
+}
+
 /// ZREMRANGEBYRANK key start stop: ranks in score order, negative ones from the end, clamped
 /// to the set as `zslParseRange`'s callers do (`t_zset.c zremrangeGenericCommand`).
 pub fn zremrangebyrank(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
@@ -455,21 +512,10 @@ pub fn zremrangebyrank(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
         return errors::reply(errors::NOT_INTEGER);
     };
     remove_members(db, now, &args[0], |zset| {
-        let len = zset.len() as i64;
-        let start = if start < 0 {
-            (len + start).max(0)
-        } else {
-            start
-        };
-        let stop = if stop < 0 {
-            len + stop
-        } else {
-            stop.min(len - 1)
-        };
-        if start > stop || start >= len {
-            return 0;
+        match rank_range(start, stop, zset.len() as i64) {
+            Some(ranks) => zset.remove_ranks(ranks),
+            None => 0,
         }
-        zset.remove_ranks(start as usize..=stop as usize)
     })
 }
 

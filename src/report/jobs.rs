@@ -20,7 +20,7 @@
 
 use std::io::Write;
 
-use crate::event::{Event, EventKind, EventSink, JobId, Name};
+use crate::event::{EnqueueSource, Event, EventKind, EventSink, JobId, Name};
 use crate::jobs::{JobSet, JobTable};
 use crate::report::csv::Row;
 use crate::report::histogram::LogHistogram;
@@ -44,17 +44,29 @@ pub enum Outcome {
     Scheduled,
     Started,
     Lost,
+    /// An operator canceled it (`Job.cancel`) and nothing ran it after.
+    Canceled,
+    /// An operator's `Queue.empty` deleted it.
+    Deleted,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 6] = [
+    pub const ALL: [Outcome; 8] = [
         Outcome::Finished,
         Outcome::Failed,
         Outcome::Queued,
         Outcome::Scheduled,
         Outcome::Started,
         Outcome::Lost,
+        Outcome::Canceled,
+        Outcome::Deleted,
     ];
+
+    /// Whether charts and tables show this outcome even at zero: the operator's outcomes
+    /// appear only in runs where an operator acted.
+    pub fn always_shown(self) -> bool {
+        !matches!(self, Outcome::Canceled | Outcome::Deleted)
+    }
 
     /// The `outcome` column.
     pub fn name(self) -> &'static str {
@@ -65,6 +77,8 @@ impl Outcome {
             Outcome::Scheduled => "scheduled",
             Outcome::Started => "started",
             Outcome::Lost => "lost",
+            Outcome::Canceled => "canceled",
+            Outcome::Deleted => "deleted",
         }
     }
 }
@@ -78,6 +92,8 @@ pub struct OutcomeCounts {
     pub scheduled: u64,
     pub started: u64,
     pub lost: u64,
+    pub canceled: u64,
+    pub deleted: u64,
 }
 
 impl OutcomeCounts {
@@ -89,6 +105,8 @@ impl OutcomeCounts {
             Outcome::Scheduled => self.scheduled,
             Outcome::Started => self.started,
             Outcome::Lost => self.lost,
+            Outcome::Canceled => self.canceled,
+            Outcome::Deleted => self.deleted,
         }
     }
 
@@ -100,6 +118,8 @@ impl OutcomeCounts {
             Outcome::Scheduled => &mut self.scheduled,
             Outcome::Started => &mut self.started,
             Outcome::Lost => &mut self.lost,
+            Outcome::Canceled => &mut self.canceled,
+            Outcome::Deleted => &mut self.deleted,
         };
         *slot += 1;
     }
@@ -299,7 +319,18 @@ impl EventSink for JobTracker {
             return;
         }
         let Some(job) = event.job else { return };
-        if self.ended.contains(job) {
+        let requeued = matches!(
+            event.kind,
+            EventKind::JobEnqueued {
+                source: EnqueueSource::Requeue,
+                ..
+            }
+        );
+        if self.ended.contains(job) && requeued {
+            // An operator's requeue starts a new life of a failed job: its row was written
+            // when it failed, and the new life gets a row of its own.
+            self.ended.remove(job);
+        } else if self.ended.contains(job) {
             self.on_event_after_end(event);
             return;
         }
@@ -338,6 +369,9 @@ fn apply(state: &mut JobState, stats: &mut JobStats, event: &Event) -> Option<Ou
         EventKind::JobStarted { .. } => start(state, stats, time),
         EventKind::JobFinished => return Some(Outcome::Finished),
         EventKind::JobMovedToFailed { .. } => return Some(Outcome::Failed),
+        // A horse already running a canceled job runs on (§1.9 D5): its end decides.
+        EventKind::JobCanceled if state.running == 0 => return Some(Outcome::Canceled),
+        EventKind::JobDeleted => return Some(Outcome::Deleted),
         EventKind::JobFailed { .. } => {
             if state.kills_awaiting_failure > 0 {
                 state.kills_awaiting_failure -= 1;

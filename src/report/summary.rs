@@ -41,6 +41,15 @@ pub struct Outcomes {
     pub scheduled: u64,
     pub started: u64,
     pub lost: u64,
+    /// Written only when an operator canceled or deleted jobs.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub canceled: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub deleted: u64,
+}
+
+fn is_zero(count: &u64) -> bool {
+    *count == 0
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -190,6 +199,8 @@ fn outcomes(counts: &OutcomeCounts) -> Outcomes {
         scheduled: counts.scheduled,
         started: counts.started,
         lost: counts.lost,
+        canceled: counts.canceled,
+        deleted: counts.deleted,
     }
 }
 

@@ -278,6 +278,29 @@ impl ProcCtx {
         })
     }
 
+    /// An observer for [`crate::net::Client::call_before`] that reports every id in the list
+    /// `list_key` as `job_deleted` (on `queue`), just before Redis runs a script that deletes
+    /// them all (`Queue.empty`).
+    pub fn before_applied(
+        &self,
+        queue: Name,
+        list_key: crate::redis::Arg,
+    ) -> crate::net::OnApplied {
+        let env = self.env.clone();
+        let base = self.context(Some(&queue), None);
+        Rc::new(move |_| {
+            let now = env.sim.now();
+            let ids = env
+                .network
+                .with_server(|server| server.peek_list(now, list_key.as_str()));
+            for id in ids {
+                let mut context = base.clone();
+                context.job = Some(JobId::of(&Name::from(id.as_str())));
+                env.emit(context, EventKind::JobDeleted);
+            }
+        })
+    }
+
     /// [`ProcCtx::on_commit`] of one event about `job` (on its queue).
     pub fn on_job_commit(
         &self,

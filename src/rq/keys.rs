@@ -77,6 +77,11 @@ pub fn failed(queue: &str) -> Arg {
     join(&["rq:failed:", queue])
 }
 
+/// `CanceledJobRegistry`: canceled jobs, scored by when they were canceled; never cleaned.
+pub fn canceled(queue: &str) -> Arg {
+    join(&["rq:canceled:", queue])
+}
+
 pub fn finished(queue: &str) -> Arg {
     join(&["rq:finished:", queue])
 }

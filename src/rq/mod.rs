@@ -25,6 +25,7 @@ pub mod horse;
 pub mod job;
 pub mod keys;
 mod maintenance;
+pub mod operations;
 pub mod operator;
 pub mod params;
 pub mod queue;

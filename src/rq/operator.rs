@@ -26,6 +26,15 @@ pub enum OperatorCommand {
     /// it (`Worker.get_current_job_id`: `HGET rq:worker:<w> current_job`), then
     /// `send_stop_job_command` with that id.
     StopCurrentJob(Name),
+    /// `Job.fetch(id).cancel()`, with RQ's default flags (§1.6).
+    Cancel(Name),
+    /// `rq requeue --queue <q> --all`, or with one job id (§3.7).
+    Requeue {
+        queue: Name,
+        job: Option<Name>,
+    },
+    /// `rq empty <q>`: `Queue.empty` (§3.8).
+    EmptyQueue(Name),
 }
 
 impl OperatorCommand {
@@ -41,13 +50,22 @@ impl OperatorCommand {
                 format!("send_command {worker} {}", command.name())
             }
             OperatorCommand::StopCurrentJob(worker) => format!("send_stop_job_command {worker}"),
+            OperatorCommand::Cancel(job) => format!("Job.cancel {job}"),
+            OperatorCommand::Requeue { queue, job: None } => {
+                format!("rq requeue --queue {queue} --all")
+            }
+            OperatorCommand::Requeue {
+                queue,
+                job: Some(job),
+            } => format!("rq requeue --queue {queue} {job}"),
+            OperatorCommand::EmptyQueue(queue) => format!("rq empty {queue}"),
         }
     }
 }
 
 /// Why an operator's command ended without doing its work.
 #[derive(Debug)]
-enum Refused {
+pub enum Refused {
     Redis(RedisError),
     /// `NoSuchJobError`, `InvalidJobOperation`, or nothing to stop: the tool's own refusal.
     Tool(String),
@@ -73,6 +91,13 @@ pub fn spawn(env: &Rc<RqEnv>, host: HostId, command: OperatorCommand) -> Pid {
                 .await
                 .map_err(Into::into),
             OperatorCommand::StopCurrentJob(worker) => stop_current_job(&ctx, &worker).await,
+            OperatorCommand::Cancel(job) => crate::rq::operations::cancel(&ctx, &job).await,
+            OperatorCommand::Requeue { queue, job } => {
+                crate::rq::operations::requeue(&ctx, &queue, job.as_ref()).await
+            }
+            OperatorCommand::EmptyQueue(queue) => crate::rq::operations::empty(&ctx, &queue)
+                .await
+                .map_err(Into::into),
         };
         match &result {
             Err(Refused::Redis(error)) => ctx.redis_error("operator", &text, error),

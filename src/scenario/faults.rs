@@ -46,6 +46,13 @@ pub struct FaultSpec {
     /// For `scale`: the new replica count of the `pods` group.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replicas: Option<u32>,
+    /// For `cancel` (required) and `requeue` (optional: one job instead of `--all`): a job id,
+    /// `"j<N>"` for the N-th job created in the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
+    /// For `requeue` and `empty_queue`: the queue whose failed registry or list they act on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
 }
 
 impl FaultSpec {
@@ -63,6 +70,8 @@ impl FaultSpec {
             persistence: None,
             offset: None,
             replicas: None,
+            job: None,
+            queue: None,
         }
     }
 }
@@ -103,6 +112,13 @@ pub enum FaultKind {
     KillHorse,
     /// An operator stops the job the target pod's worker runs (`send_stop_job_command`).
     StopJob,
+    /// An operator cancels the job `job` (`Job.cancel()`).
+    Cancel,
+    /// An operator requeues the failed jobs of `queue` (`rq requeue --queue <q> --all`), or
+    /// just `job`.
+    Requeue,
+    /// An operator empties `queue` (`rq empty <q>`: `Queue.empty`).
+    EmptyQueue,
 }
 
 impl FaultKind {
@@ -123,6 +139,9 @@ impl FaultKind {
             FaultKind::Shutdown => "shutdown",
             FaultKind::KillHorse => "kill_horse",
             FaultKind::StopJob => "stop_job",
+            FaultKind::Cancel => "cancel",
+            FaultKind::Requeue => "requeue",
+            FaultKind::EmptyQueue => "empty_queue",
         }
     }
 }

@@ -763,6 +763,47 @@ fn check_fault(path: &str, fault: &FaultSpec, scenario: &Scenario, findings: &mu
         }
     }
     check_fault_parameters(path, fault, findings);
+    check_operator_job_and_queue(path, fault, scenario, findings);
+}
+
+/// `job` must be an id simrq gives (`j<N>`, N ≥ 1) and `queue` one a workload or cron job
+/// enqueues on: anything else names nothing, and the operator's command would only be refused.
+fn check_operator_job_and_queue(
+    path: &str,
+    fault: &FaultSpec,
+    scenario: &Scenario,
+    findings: &mut Findings,
+) {
+    if let Some(job) = &fault.job {
+        let number = job.strip_prefix('j').and_then(|n| n.parse::<u64>().ok());
+        if !number.is_some_and(|n| n >= 1 && job == &format!("j{n}")) {
+            findings.error(
+                format!("{path}.job"),
+                format!(
+                    "`{job}` is not a job id: simrq names the jobs of a run j1, j2, … in the \
+                     order they are created"
+                ),
+            );
+        }
+    }
+    if let Some(queue) = &fault.queue {
+        let queues: BTreeSet<&str> = scenario
+            .workload
+            .iter()
+            .map(|workload| workload.queue.as_str())
+            .chain(scenario.cron.iter().map(|cron| cron.queue.as_str()))
+            .collect();
+        if !queues.contains(queue.as_str()) {
+            let listed: Vec<&str> = queues.into_iter().collect();
+            findings.reference(
+                format!("{path}.queue"),
+                format!(
+                    "no workload or cron job enqueues on queue `{queue}` (they use: {})",
+                    listed.join(", ")
+                ),
+            );
+        }
+    }
 }
 
 /// `worker-2` exists when group `worker` has at least 3 replicas.
@@ -819,11 +860,18 @@ fn check_fault_timing(path: &str, fault: &FaultSpec, scenario: &Scenario, findin
 }
 
 /// Faults that act on the Redis server, not a pod (its restarts and pauses, and the operator's
-/// `rq suspend` / `rq resume`): they take neither `pods` nor `target`.
+/// `rq suspend` / `rq resume`, cancel, requeue and empty): they take neither `pods` nor
+/// `target`.
 fn redis_wide(kind: FaultKind) -> bool {
     matches!(
         kind,
-        FaultKind::RedisRestart | FaultKind::RedisPause | FaultKind::Suspend | FaultKind::Resume
+        FaultKind::RedisRestart
+            | FaultKind::RedisPause
+            | FaultKind::Suspend
+            | FaultKind::Resume
+            | FaultKind::Cancel
+            | FaultKind::Requeue
+            | FaultKind::EmptyQueue
     )
 }
 
@@ -843,7 +891,8 @@ fn check_fault_parameters(path: &str, fault: &FaultSpec, findings: &mut Findings
     );
     let needs_offset = matches!(kind, FaultKind::ClockOffset | FaultKind::ClockStep);
     let needs_group = matches!(kind, FaultKind::RollingRestart | FaultKind::Scale);
-    let rules: [(&str, bool, bool, bool); 6] = [
+    let needs_queue = matches!(kind, FaultKind::Requeue | FaultKind::EmptyQueue);
+    let rules: [(&str, bool, bool, bool); 8] = [
         // A redis_restart may say how long Redis stays down (default 1 s).
         (
             "for",
@@ -866,6 +915,13 @@ fn check_fault_parameters(path: &str, fault: &FaultSpec, findings: &mut Findings
             false,
             kind == FaultKind::RedisRestart,
         ),
+        (
+            "job",
+            fault.job.is_some(),
+            kind == FaultKind::Cancel,
+            matches!(kind, FaultKind::Cancel | FaultKind::Requeue),
+        ),
+        ("queue", fault.queue.is_some(), needs_queue, needs_queue),
     ];
     for (key, present, required, allowed) in rules {
         if required && !present {

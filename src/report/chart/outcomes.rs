@@ -25,6 +25,8 @@ fn color(outcome: Outcome) -> &'static str {
         Outcome::Scheduled => "#b07aa1",
         Outcome::Started => "#f28e2b",
         Outcome::Lost => "#7f1d1d",
+        Outcome::Canceled => "#9c755f",
+        Outcome::Deleted => "#bab0ac",
     }
 }
 
@@ -49,11 +51,15 @@ pub fn outcomes_svg(counts: &OutcomeCounts) -> String {
     let (y_max, y_step, y_ticks) = count_axis(largest as f64);
     let y = Scale::new((0.0, y_max), (area.bottom, area.top));
     axis::y_axis(&mut svg, area, y, &y_ticks, y_step, "jobs");
-    let slot = area.width() / Outcome::ALL.len() as f64;
+    let shown: Vec<Outcome> = Outcome::ALL
+        .into_iter()
+        .filter(|&o| o.always_shown() || counts.get(o) > 0)
+        .collect();
+    let slot = area.width() / shown.len() as f64;
     let bar_width = slot * 0.6;
     let label_style = TextStyle::new(12.0, Anchor::Middle).fill("#333333");
     let count_style = TextStyle::new(12.0, Anchor::Middle).bold().fill("#222222");
-    for (index, outcome) in Outcome::ALL.into_iter().enumerate() {
+    for (index, outcome) in shown.into_iter().enumerate() {
         let count = counts.get(outcome);
         let middle = area.left + slot * (index as f64 + 0.5);
         // A non-zero count stays visible beside a large one.
