@@ -265,6 +265,7 @@ impl Cluster {
             burst: spec.burst,
             max_jobs: spec.max_jobs,
             name: spec.worker_name.as_ref().map(|n| Name::from(n.as_str())),
+            class: spec.worker_class,
         }
     }
 

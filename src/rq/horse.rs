@@ -21,15 +21,18 @@ use crate::rq::keys;
 use crate::rq::queue::{enqueue_commands, PIPELINE_CAPACITY};
 use crate::rq::repeat::{self, RepeatStep};
 use crate::rq::webhook::send_webhooks;
-use crate::sim::{SimDuration, SimTime};
+use crate::sim::{Sim, SimDuration, SimTime};
 
-/// What the horse knows when it is forked.
+/// What `perform_job` needs: what the horse knows when it is forked, or what a
+/// `SimpleWorker` hands its own `perform_job`.
 pub struct HorseTask {
     pub worker: Name,
     pub job: Job,
     pub execution: Execution,
     /// The worker listens on one queue: BLMOVE put the id in the intermediate list.
     pub single_queue: bool,
+    /// `get_heartbeat_ttl(job)` as `prepare_job_execution` sets the worker key's TTL.
+    pub worker_key_ttl_s: i64,
 }
 
 /// `main_work_horse`: `os._exit(0)`, or 1 if `perform_job` itself raised.
@@ -61,7 +64,7 @@ pub async fn work_horse(ctx: ProcCtx, mut task: HorseTask) -> i32 {
 }
 
 /// How the job's function ended.
-enum Ending {
+pub(super) enum Ending {
     Returned,
     ReturnedRetry,
     Raised(&'static str),
@@ -73,10 +76,27 @@ async fn perform_job(
     task: &mut HorseTask,
     started: SimTime,
 ) -> Result<(), RedisError> {
+    if let Some(ended) = before_job_body(ctx, task, started).await {
+        return ended;
+    }
+    let ending = match draw_job_run(ctx, &task.job) {
+        Ok(run) => run.perform(ctx.sim()).await,
+        Err(ending) => ending,
+    };
+    after_job_body(ctx, task, started, ending).await
+}
+
+/// `perform_job` up to the job's function: `prepare_job_execution` and the `PERSIST`.
+/// `Some` when a Redis error ended `perform_job` there (through the failure path).
+pub(super) async fn before_job_body(
+    ctx: &ProcCtx,
+    task: &mut HorseTask,
+    started: SimTime,
+) -> Option<Result<(), RedisError>> {
     let queue = task.job.origin.clone();
     if let Err(error) = prepare_job_execution(ctx, task).await {
         ctx.redis_error("prepare_job_execution", "EXEC", &error);
-        return fail(ctx, task, started, "ConnectionError before the job ran").await;
+        return Some(fail(ctx, task, started, "ConnectionError before the job ran").await);
     }
     if let Err(error) = ctx
         .redis
@@ -84,7 +104,7 @@ async fn perform_job(
         .await
     {
         ctx.redis_error("perform_job", "PERSIST", &error);
-        return fail(ctx, task, started, "ConnectionError before the job ran").await;
+        return Some(fail(ctx, task, started, "ConnectionError before the job ran").await);
     }
     let worker = task.worker.clone();
     ctx.emit(
@@ -92,7 +112,17 @@ async fn perform_job(
         Some(&task.job.id),
         EventKind::JobStarted { worker },
     );
-    let ending = run_job_body(ctx, &task.job).await;
+    None
+}
+
+/// `perform_job` after the job's function: `handle_execution_ended`, then success, `Retry`
+/// or the failure path.
+pub(super) async fn after_job_body(
+    ctx: &ProcCtx,
+    task: &mut HorseTask,
+    started: SimTime,
+    ending: Ending,
+) -> Result<(), RedisError> {
     task.job.ended_at = Some(ctx.utcnow());
     let heartbeat = cmd!(
         "HSET",
@@ -128,38 +158,54 @@ async fn perform_job(
     }
 }
 
-/// Runs the job's function: its drawn duration under `UnixSignalDeathPenalty(timeout)`.
-async fn run_job_body(ctx: &ProcCtx, job: &Job) -> Ending {
+/// One run of the job's function, drawn: how long it takes and how it ends.
+pub(super) struct JobRun {
+    duration: SimDuration,
+    outcome: Outcome,
+    timeout_s: i64,
+}
+
+/// Draws the job's run; `Err` when its function cannot even be looked up.
+pub(super) fn draw_job_run(ctx: &ProcCtx, job: &Job) -> Result<JobRun, Ending> {
     let env = &ctx.env;
     let execution = env.executions(&job.id);
     let Some(class) = env.classes.get(&job.func_name) else {
-        return Ending::Raised("AttributeError: unknown job function");
+        return Err(Ending::Raised("AttributeError: unknown job function"));
     };
     let (duration, outcome) = draw_attempt(env, class, &job.id, execution);
     let timeout_s = job.effective_timeout_s(ctx.params().default_job_timeout.whole_secs() as i64);
-    if outcome == Outcome::Hang {
-        // Blocked in C code: SIGALRM cannot interrupt it; only the worker's hard kill ends it.
-        ctx.sim()
-            .sleep(SimDuration::from_secs(100 * 365 * 86_400))
-            .await;
+    Ok(JobRun {
+        duration,
+        outcome,
+        timeout_s,
+    })
+}
+
+impl JobRun {
+    /// Blocked in C code: no Python signal handler runs until it returns (SIGALRM included).
+    pub(super) fn hangs(&self) -> bool {
+        self.outcome == Outcome::Hang
     }
-    if timeout_s >= 0 {
-        let limit = SimDuration::from_secs(timeout_s as u64);
-        if ctx
-            .sim()
-            .timeout(limit, ctx.sim().sleep(duration))
-            .await
-            .is_err()
-        {
-            return Ending::Raised("JobTimeoutException");
+
+    /// Runs the job's function: its drawn duration under `UnixSignalDeathPenalty(timeout)`.
+    pub(super) async fn perform(self, sim: &Sim) -> Ending {
+        if self.hangs() {
+            // SIGALRM cannot interrupt it; only the worker's hard kill ends it.
+            sim.sleep(SimDuration::from_secs(100 * 365 * 86_400)).await;
         }
-    } else {
-        ctx.sim().sleep(duration).await;
-    }
-    match outcome {
-        Outcome::Raise => Ending::Raised("exception raised by the job"),
-        Outcome::ReturnRetry => Ending::ReturnedRetry,
-        Outcome::Succeed | Outcome::Hang => Ending::Returned,
+        if self.timeout_s >= 0 {
+            let limit = SimDuration::from_secs(self.timeout_s as u64);
+            if sim.timeout(limit, sim.sleep(self.duration)).await.is_err() {
+                return Ending::Raised("JobTimeoutException");
+            }
+        } else {
+            sim.sleep(self.duration).await;
+        }
+        match self.outcome {
+            Outcome::Raise => Ending::Raised("exception raised by the job"),
+            Outcome::ReturnRetry => Ending::ReturnedRetry,
+            Outcome::Succeed | Outcome::Hang => Ending::Returned,
+        }
     }
 }
 
@@ -177,7 +223,7 @@ async fn prepare_job_execution(ctx: &ProcCtx, task: &mut HorseTask) -> Result<()
         cmd!("HSET", &worker, "current_job", &job.id),
         cmd!("HSET", &worker, "current_job_working_time", 0),
         cmd!("HSET", &worker, "last_heartbeat", &now),
-        cmd!("EXPIRE", &worker, ctx.params().busy_worker_key_ttl_s()),
+        cmd!("EXPIRE", &worker, task.worker_key_ttl_s),
         cmd!("HSET", &job_key, "last_heartbeat", &now),
         cmd!(
             "HSET",
