@@ -306,11 +306,7 @@ impl Cluster {
             return;
         }
         self.env.sim.kill(process.pid, KillScope::Process);
-        let job = if process.role == Role::Horse {
-            process.tag.clone()
-        } else {
-            None
-        };
+        let job = process.running_job();
         self.emit(process, job, EventKind::ProcessKilled);
     }
 

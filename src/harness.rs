@@ -314,11 +314,7 @@ impl Harness {
             return;
         }
         self.sim.kill(process.pid, KillScope::Process);
-        let job = if process.role == Role::Horse {
-            process.tag.clone()
-        } else {
-            None
-        };
+        let job = process.running_job();
         self.emit_for(process, job, EventKind::ProcessKilled);
     }
 

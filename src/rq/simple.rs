@@ -6,11 +6,13 @@
 
 use std::pin::pin;
 
+use crate::event::Name;
 use crate::net::RedisError;
 use crate::rq::failure::Execution;
-use crate::rq::horse::{after_job_body, before_job_body, draw_job_run, Ending, JobRun};
+use crate::rq::horse::{after_job_body, before_job_body, draw_job_run, Ending, HorseTask, JobRun};
 use crate::rq::job::Job;
 use crate::rq::worker::{SignalAction, Worker};
+use crate::sim::SimTime;
 
 /// What the job raises when a cold shutdown's handler runs inside it.
 const SYSTEM_EXIT: &str = "SystemExit";
@@ -26,14 +28,31 @@ impl Worker {
     ) -> Result<(), RedisError> {
         let mut task = self.horse_task(job, execution, timeout_s);
         let started = self.ctx.sim().now();
-        if let Some(ended) = before_job_body(&self.ctx, &mut task, started).await {
+        // A kill of this process now ends the job's run too, as a horse's would.
+        self.tag_running_job(Some(task.job.id.clone()));
+        let result = self.perform_job(&mut task, started).await;
+        self.tag_running_job(None);
+        result
+    }
+
+    async fn perform_job(
+        &mut self,
+        task: &mut HorseTask,
+        started: SimTime,
+    ) -> Result<(), RedisError> {
+        if let Some(ended) = before_job_body(&self.ctx, task, started).await {
             return ended;
         }
         let ending = match draw_job_run(&self.ctx, &task.job) {
             Ok(run) => self.run_under_signal_handlers(run).await,
             Err(ending) => ending,
         };
-        after_job_body(&self.ctx, &mut task, started, ending).await
+        after_job_body(&self.ctx, task, started, ending).await
+    }
+
+    fn tag_running_job(&self, job: Option<Name>) {
+        let env = &self.ctx.env;
+        env.set_process_tag(env.sim.current_pid(), job);
     }
 
     /// The job's function with the worker's SIGTERM/SIGINT handlers in force (§2.3
