@@ -399,3 +399,39 @@ fn kill_horse_and_stop_job_leave_a_simple_worker_job_running() {
     assert_eq!(actions, [("stop-job".into(), "killed_horse".into())]);
     assert_eq!(status.as_deref(), Some("stopped"));
 }
+
+/// §3.4 (`handle_job_failure`'s `job_is_stopped`): a `stop-job` that a SimpleWorker could not
+/// act on stays recorded in `_stopped_job_id`, so when that job then fails (here at its 10 s
+/// timeout) it ends `stopped` in the failed registry, its retry unused. Without the command
+/// the timeout consumes the retry and the job runs again.
+#[test]
+fn a_simple_worker_job_failing_after_an_ignored_stop_job_ends_stopped() {
+    let run = |stop: bool| {
+        let harness = one_job(Class::Simple, class(30, 10, Some(1)));
+        harness.run_until(at(5.0));
+        if stop {
+            let worker = process(&harness, "w", Role::Worker).name.to_string();
+            harness.stop_current_job(&worker);
+        }
+        harness.run_until(at(15.0));
+        let job = the_job(&harness);
+        let key = format!("rq:job:{job}");
+        (
+            hash_field(&harness, &key, "status"),
+            hash_field(&harness, &key, "retries_left"),
+            zset_members(&harness, "rq:failed:default").contains(&job),
+            harness.events_of("job_started").len(),
+        )
+    };
+    let (status, retries_left, in_failed, starts) = run(true);
+    assert_eq!(status.as_deref(), Some("stopped"));
+    assert_eq!(retries_left.as_deref(), Some("1"), "no retry consumed");
+    assert!(in_failed);
+    assert_eq!(starts, 1);
+
+    let (status, retries_left, in_failed, starts) = run(false);
+    assert_eq!(status.as_deref(), Some("started"), "the retry runs");
+    assert_eq!(retries_left.as_deref(), Some("0"));
+    assert!(!in_failed);
+    assert_eq!(starts, 2);
+}

@@ -193,6 +193,7 @@ impl Worker {
             execution: execution.clone(),
             single_queue: self.queues.len() == 1,
             worker_key_ttl_s: self.worker_key_ttl_s(timeout_s),
+            stop_requests: None,
         }
     }
 
@@ -379,6 +380,6 @@ impl Worker {
             execution: Some(execution),
             working_time_s: 0.0,
         };
-        handle_stopped_job(&site, &mut job, reason).await;
+        handle_stopped_job(&site, &mut job, reason, false).await;
     }
 }

@@ -2,6 +2,8 @@
 //! Follows `BaseWorker.perform_job`, `handle_job_success` (with `Repeat.schedule`, in
 //! `repeat.rs`), `handle_job_retry`, and the webhooks sent after them (`webhook.rs`).
 
+use std::rc::Rc;
+
 use crate::cmd;
 use crate::event::{EventKind, Name, WebhookStatus};
 use crate::net::all_of;
@@ -9,12 +11,14 @@ use crate::net::RedisError;
 use crate::redis::reply::spare;
 use crate::redis::IntoArg;
 use crate::rq::body::{draw_attempt, Outcome};
+use crate::rq::command::CommandState;
 use crate::rq::dependencies::{
     dependents_to_enqueue, enqueue_dependents_after_failure, ParentStatus,
 };
 use crate::rq::env::ProcCtx;
 use crate::rq::failure::{
-    execution_cleanup, failed_registry_commands, handle_job_failure, Execution, FailureSite,
+    execution_cleanup, failed_registry_commands, handle_job_failure, handle_stopped_job, Execution,
+    FailureSite,
 };
 use crate::rq::job::{return_retry_interval_s, Job};
 use crate::rq::keys;
@@ -33,6 +37,25 @@ pub struct HorseTask {
     pub single_queue: bool,
     /// `get_heartbeat_ttl(job)` as `prepare_job_execution` sets the worker key's TTL.
     pub worker_key_ttl_s: i64,
+    /// The worker's `_stopped_job_id`, when `perform_job` runs in the worker's own process
+    /// (`SimpleWorker`); `None` in a forked horse, whose copy is never set.
+    pub stop_requests: Option<Rc<CommandState>>,
+}
+
+impl HorseTask {
+    /// `handle_job_failure`'s `job_is_stopped`: a `stop-job` named this job (and, with no
+    /// horse to kill, let it run on); the id is cleared as it is read.
+    fn take_stop_request(&self) -> bool {
+        let Some(state) = &self.stop_requests else {
+            return false;
+        };
+        let mut stopped = state.stopped_job_id.borrow_mut();
+        let matches = stopped.as_deref() == Some(&*self.job.id);
+        if matches {
+            *stopped = None;
+        }
+        matches
+    }
 }
 
 /// `main_work_horse`: `os._exit(0)`, or 1 if `perform_job` itself raised.
@@ -265,7 +288,16 @@ async fn fail(
     };
     ctx.emit(Some(&task.job.origin), Some(&task.job.id), kind);
     let mut job = task.job.clone();
-    let result = handle_job_failure(&failure_site(ctx, task, started), &mut job, reason).await;
+    let site = failure_site(ctx, task, started);
+    let result = if task.take_stop_request() {
+        // docs/rq-dependencies-and-operations.md §3.4: a SimpleWorker's job that fails after
+        // an ignored `stop-job` ends `stopped`, without a retry.
+        let ended = job.ended_at.is_some();
+        handle_stopped_job(&site, &mut job, reason, ended).await;
+        Ok(())
+    } else {
+        handle_job_failure(&site, &mut job, reason).await
+    };
     task.job = job;
     result
 }

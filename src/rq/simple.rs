@@ -27,6 +27,7 @@ impl Worker {
         timeout_s: i64,
     ) -> Result<(), RedisError> {
         let mut task = self.horse_task(job, execution, timeout_s);
+        task.stop_requests = Some(self.commands.clone());
         let started = self.ctx.sim().now();
         // A kill of this process now ends the job's run too, as a horse's would.
         self.tag_running_job(Some(task.job.id.clone()));
