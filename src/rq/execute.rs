@@ -186,6 +186,7 @@ impl Worker {
         pid
     }
 
+    /// What `perform_job` starts from, in a forked horse or (a `SimpleWorker`) in this process.
     pub(super) fn horse_task(&self, job: Job, execution: &Execution, timeout_s: i64) -> HorseTask {
         HorseTask {
             worker: self.name.clone(),

@@ -59,8 +59,9 @@ impl Worker {
     /// The job's function with the worker's SIGTERM/SIGINT handlers in force (§2.3
     /// "Signals"): the first signal asks for a warm stop after the job; a second one, 1 s or
     /// more later, raises `SystemExit` inside the job, which `perform_job`'s bare `except`
-    /// turns into the failure path. A signal that came while `perform_job` talked to Redis is
-    /// handled here, as the job starts.
+    /// turns into the failure path. simrq's simplification: a signal that comes while
+    /// `perform_job` talks to Redis is handled when the job's function starts, or, after it,
+    /// at the top of the worker's loop (a warm stop there, as the stop flag would give).
     async fn run_under_signal_handlers(&mut self, run: JobRun) -> Ending {
         if self.handle_new_signals().await == SignalAction::ForceStop {
             return Ending::Raised(SYSTEM_EXIT);
