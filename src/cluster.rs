@@ -265,6 +265,7 @@ impl Cluster {
             burst: spec.burst,
             max_jobs: spec.max_jobs,
             name: spec.worker_name.as_ref().map(|n| Name::from(n.as_str())),
+            class: spec.worker_class,
         }
     }
 
@@ -305,11 +306,7 @@ impl Cluster {
             return;
         }
         self.env.sim.kill(process.pid, KillScope::Process);
-        let job = if process.role == Role::Horse {
-            process.tag.clone()
-        } else {
-            None
-        };
+        let job = process.running_job();
         self.emit(process, job, EventKind::ProcessKilled);
     }
 

@@ -14,7 +14,7 @@ use crate::rq::env::{ProcCtx, ProcessInfo, Role, RqEnv};
 use crate::rq::operator::{self, OperatorCommand};
 use crate::rq::params::RqParams;
 use crate::rq::queue::{enqueue, enqueue_in};
-use crate::rq::worker::{spawn_worker, WorkerSpec};
+use crate::rq::worker::{spawn_worker, WorkerClass, WorkerSpec};
 use crate::sim::{HostId, KillScope, Pid, RngStreams, Signal, Sim, SimDuration, SimTime};
 
 /// Keeps every event in memory (tests only: a long run would grow without bound).
@@ -113,6 +113,13 @@ impl Harness {
         spawn_worker(&self.env, spec)
     }
 
+    /// Starts `rq worker -w rq.worker.SimpleWorker QUEUES…` on `host`, named after `pod`.
+    pub fn start_simple_worker(&self, pod: &str, host: HostId, queues: &[&str]) -> Pid {
+        let mut spec = self.worker_spec(pod, host, queues, false, false);
+        spec.class = WorkerClass::SimpleWorker;
+        spawn_worker(&self.env, spec)
+    }
+
     fn spawn(
         &self,
         pod: &str,
@@ -143,6 +150,7 @@ impl Harness {
             burst,
             max_jobs: None,
             name: None,
+            class: WorkerClass::Worker,
         }
     }
 
@@ -312,11 +320,7 @@ impl Harness {
             return;
         }
         self.sim.kill(process.pid, KillScope::Process);
-        let job = if process.role == Role::Horse {
-            process.tag.clone()
-        } else {
-            None
-        };
+        let job = process.running_job();
         self.emit_for(process, job, EventKind::ProcessKilled);
     }
 

@@ -31,6 +31,7 @@
 
 use proptest::prelude::*;
 
+use crate::rq::WorkerClass;
 use crate::scenario::{
     Arrival, CronSpec, DependsOnSpec, Distribution, FaultKind, FaultSpec, NetMode, PodSpec, Rate,
     RepeatSpec, RetrySpec, Scenario, Target, WebhookOn, WebhookSpec, WorkloadSpec,
@@ -82,18 +83,27 @@ fn millis(ms: u64) -> SimDuration {
     SimDuration::from_millis(ms)
 }
 
-/// One pod group of 1..=`max_replicas` pods on `default`, with or without the scheduler, and
-/// a third of the time `rq worker --max-jobs` 1–20 (the worker quits and the kubelet restarts
-/// it, so jobs meet worker exits that no fault caused).
+/// One pod group of 1..=`max_replicas` pods on `default`, with or without the scheduler, a
+/// third of the time `rq worker --max-jobs` 1–20 (the worker quits and the kubelet restarts
+/// it, so jobs meet worker exits that no fault caused), and a quarter of the time
+/// `-w rq.worker.SimpleWorker` (jobs in the worker's process, no heartbeats while they run).
 pub fn pod_group(name: &str, max_replicas: u32) -> impl Strategy<Value = PodSpec> {
     let name = name.to_string();
     let max_jobs = prop::option::weighted(1.0 / 3.0, 1u32..=20);
-    (1..=max_replicas.max(1), any::<bool>(), max_jobs).prop_map(
-        move |(replicas, with_scheduler, max_jobs)| PodSpec {
+    let class = prop::bool::weighted(0.25).prop_map(|simple| {
+        if simple {
+            WorkerClass::SimpleWorker
+        } else {
+            WorkerClass::Worker
+        }
+    });
+    (1..=max_replicas.max(1), any::<bool>(), max_jobs, class).prop_map(
+        move |(replicas, with_scheduler, max_jobs, worker_class)| PodSpec {
             name: name.clone(),
             replicas,
             with_scheduler,
             max_jobs,
+            worker_class,
             ..PodSpec::default()
         },
     )

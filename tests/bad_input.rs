@@ -233,3 +233,38 @@ fn a_trace_saved_by_a_spreadsheet_runs_one_job_per_row() {
     assert!(stderr.contains("arrivals.csv:3: "), "{stderr}");
     assert!(stderr.contains("\"soon\""), "{stderr}");
 }
+
+/// `[[pods]] worker_class` (docs/rq-dependencies-and-operations.md §2.3): an unknown class is
+/// a located error listing the classes; the class of a group that runs no worker is one too;
+/// RQ's dotted class path parses as the short name.
+#[test]
+fn a_bad_worker_class_is_a_located_error() {
+    let text = "[[pods]]\nworker_class = \"Simple\"\n[[workload]]\n";
+    let error = scenario::parse(text, "class.toml").unwrap_err();
+    assert_eq!(
+        error.key.as_deref(),
+        Some("pods[0].worker_class"),
+        "{error}"
+    );
+    assert_eq!(error.location.map(|l| l.line), Some(2), "{error}");
+    assert!(error.message.contains("SimpleWorker"), "{error}");
+
+    let cron_only =
+        "[[pods]]\nworker = false\ncron = true\nworker_class = \"SimpleWorker\"\n[[workload]]\n";
+    let error = scenario::parse(cron_only, "class.toml").unwrap_err();
+    assert_eq!(
+        error.key.as_deref(),
+        Some("pods[0].worker_class"),
+        "{error}"
+    );
+    assert!(error.message.contains("option of `rq worker`"), "{error}");
+
+    for spelling in ["SimpleWorker", "rq.worker.SimpleWorker"] {
+        let text = format!("[[pods]]\nworker_class = \"{spelling}\"\n[[workload]]\n");
+        let parsed = scenario::parse(&text, "class.toml").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            parsed.pods[0].worker_class,
+            simrq::rq::WorkerClass::SimpleWorker
+        );
+    }
+}

@@ -1485,6 +1485,48 @@ liveness = false
     assert!(unlimited.rows("job_finished").len() > limited.rows("job_finished").len());
 }
 
+/// `[[pods]] worker_class = "SimpleWorker"`: `rq worker -w rq.worker.SimpleWorker` runs each
+/// job in the worker's own process (docs/rq-dependencies-and-operations.md §2.3), so the
+/// job's rows come from the worker, not from `<worker>:horse`, and nothing is killed at the
+/// job's timeout + 60 s: a job that hangs past it stays running, where the default worker's
+/// monitor hard-kills its horse.
+#[test]
+fn pods_worker_class_simple_runs_jobs_in_the_worker_without_a_horse() {
+    let ran = |pods_lines: &str| {
+        sim(
+            &format!(
+                r#"
+[run]
+duration = "3m"
+drain = "0s"
+[[pods]]
+start_delay = "1s"
+{pods_lines}
+[[workload]]
+arrival = {{ constant_per_s = 0.2 }}
+hang_probability = 0.2
+job_timeout = "30s"
+[checks]
+liveness = false
+"#
+            ),
+            1,
+        )
+    };
+    let simple = ran("worker_class = \"SimpleWorker\"");
+    let started = simple.rows("job_started");
+    assert!(!started.is_empty());
+    assert!(started.iter().all(|row| !row.process.ends_with(":horse")));
+    assert!(simple.rows("process_killed").is_empty(), "no hard kill");
+    let default = ran("");
+    let started = default.rows("job_started");
+    assert!(started.iter().all(|row| row.process.ends_with(":horse")));
+    assert!(
+        !default.rows("process_killed").is_empty(),
+        "the hung horse is killed"
+    );
+}
+
 // ----- [[workload]] ----------------------------------------------------------------------
 
 /// One `--with-scheduler` worker and one job of `workload_lines` at 1 s.

@@ -496,25 +496,44 @@ proptest! {
     }
 }
 
-/// The generator reaches `rq worker --max-jobs` (docs/rq-dependencies-and-operations.md §2.1)
-/// in some scenarios and leaves it out of others, so the properties above meet workers that
-/// quit after N jobs as well as long-lived ones.
-#[test]
-fn generated_scenarios_include_max_jobs_workers_and_others() {
+/// Of 200 scenarios drawn from a fixed seed, how many have a pod group for which `pick`
+/// holds.
+fn scenarios_with(pick: impl Fn(&simrq::scenario::PodSpec) -> bool) -> usize {
     use proptest::strategy::ValueTree;
     use proptest::test_runner::{RngAlgorithm, TestRng, TestRunner};
     let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]);
     let mut runner = TestRunner::new_with_rng(Config::default(), rng);
     let strategy = scenario(ScenarioShape::default());
-    let with_max_jobs = (0..200)
+    (0..200)
         .filter(|_| {
             let scenario = strategy.new_tree(&mut runner).unwrap().current();
-            scenario.pods.iter().any(|pod| pod.max_jobs.is_some())
+            scenario.pods.iter().any(&pick)
         })
-        .count();
+        .count()
+}
+
+/// The generator reaches `rq worker --max-jobs` (docs/rq-dependencies-and-operations.md §2.1)
+/// in some scenarios and leaves it out of others, so the properties above meet workers that
+/// quit after N jobs as well as long-lived ones.
+#[test]
+fn generated_scenarios_include_max_jobs_workers_and_others() {
+    let with_max_jobs = scenarios_with(|pod| pod.max_jobs.is_some());
     assert!(
         (10..190).contains(&with_max_jobs),
         "{with_max_jobs} of 200 with --max-jobs"
+    );
+}
+
+/// The generator reaches `-w rq.worker.SimpleWorker` (docs/rq-dependencies-and-operations.md
+/// §2.3) in some scenarios and leaves it out of others, so the properties above meet jobs
+/// that run in the worker's own process, unwatched, as well as forked horses.
+#[test]
+fn generated_scenarios_include_simple_workers_and_others() {
+    let with_simple =
+        scenarios_with(|pod| pod.worker_class == simrq::rq::WorkerClass::SimpleWorker);
+    assert!(
+        (10..190).contains(&with_simple),
+        "{with_simple} of 200 with SimpleWorker"
     );
 }
 

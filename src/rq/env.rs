@@ -34,8 +34,20 @@ pub struct ProcessInfo {
     pub pod: Name,
     pub name: Name,
     pub role: Role,
-    /// For schedulers: the scheduler name (the lock value). For horses: the job id.
+    /// For schedulers: the scheduler name (the lock value). For horses, and for a
+    /// `SimpleWorker` while it runs a job: the job id.
     pub tag: Option<Name>,
+}
+
+impl ProcessInfo {
+    /// The job that dies with this process if it is killed: a horse's, or the one a
+    /// `SimpleWorker` runs in its own process.
+    pub fn running_job(&self) -> Option<Name> {
+        match self.role {
+            Role::Horse | Role::Worker => self.tag.clone(),
+            _ => None,
+        }
+    }
 }
 
 /// Shared by every RQ process of one simulation.
@@ -130,6 +142,13 @@ impl RqEnv {
 
     pub fn register_process(&self, info: ProcessInfo) {
         self.processes.borrow_mut().insert(info.pid, info);
+    }
+
+    /// Sets the tag of a registered process (a `SimpleWorker` starting or ending a job).
+    pub fn set_process_tag(&self, pid: Pid, tag: Option<Name>) {
+        if let Some(info) = self.processes.borrow_mut().get_mut(&pid) {
+            info.tag = tag;
+        }
     }
 
     pub fn unregister_process(&self, pid: Pid) {

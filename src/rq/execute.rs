@@ -10,7 +10,7 @@ use crate::rq::failure::{handle_job_failure, handle_stopped_job, Execution, Fail
 use crate::rq::horse::{work_horse, HorseTask};
 use crate::rq::job::Job;
 use crate::rq::keys;
-use crate::rq::worker::{SignalAction, State, Worker};
+use crate::rq::worker::{SignalAction, State, Worker, WorkerClass};
 use crate::sim::kernel::ExitStatus;
 use crate::sim::{SimDuration, SimTime};
 use crate::{cmd, pipeline};
@@ -44,6 +44,11 @@ impl Worker {
             return Err(error);
         }
         self.state = State::Busy;
+        if self.class == WorkerClass::SimpleWorker {
+            self.perform_job_in_process(job, &execution, timeout_s)
+                .await?;
+            return self.set_idle().await;
+        }
         let horse = self.fork_work_horse(&job, &execution);
         let started = self.ctx.sim().now();
         let (status, action) = self
@@ -54,12 +59,18 @@ impl Worker {
         }
         self.after_horse_exit(status, job, &execution, started)
             .await?;
+        self.set_idle().await?;
+        Ok(action)
+    }
+
+    /// `execute_job`'s last step: `set_state(IDLE)`.
+    async fn set_idle(&mut self) -> Result<SignalAction, RedisError> {
         self.state = State::Idle;
         self.ctx
             .redis
             .call(cmd!("HSET", keys::worker(&self.name), "state", "idle"))
             .await?;
-        Ok(action)
+        Ok(SignalAction::Continue)
     }
 
     /// `[rq] prepare_execution_stall`: the main process stops after the dequeue, before
@@ -103,7 +114,7 @@ impl Worker {
         queue: &Name,
         timeout_s: i64,
     ) -> Result<(), RedisError> {
-        let ttl = self.ctx.params().heartbeat_ttl_s(timeout_s, 0.0);
+        let ttl = self.heartbeat_ttl_s(timeout_s);
         let slack = self.ctx.params().ttl_slack.whole_secs() as i64;
         let (ts, now) = (self.ctx.ts(), self.ctx.utcnow());
         let exec_key = keys::execution(&execution.job, &execution.id);
@@ -130,17 +141,32 @@ impl Worker {
         self.ctx.redis.transaction(commands).await.map(|_| ())
     }
 
+    /// `get_heartbeat_ttl(job)` as the job starts: the worker refreshes a horse's keys every
+    /// monitoring interval, a `SimpleWorker` never (docs/rq-dependencies-and-operations.md
+    /// §2.3), so it covers the job's whole timeout.
+    fn heartbeat_ttl_s(&self, timeout_s: i64) -> i64 {
+        let params = self.ctx.params();
+        match self.class {
+            WorkerClass::Worker => params.heartbeat_ttl_s(timeout_s, 0.0),
+            WorkerClass::SimpleWorker => params.simple_worker_heartbeat_ttl_s(timeout_s),
+        }
+    }
+
+    /// The TTL `prepare_job_execution` gives the worker's key.
+    fn worker_key_ttl_s(&self, timeout_s: i64) -> i64 {
+        match self.class {
+            WorkerClass::Worker => self.ctx.params().busy_worker_key_ttl_s() as i64,
+            WorkerClass::SimpleWorker => self.heartbeat_ttl_s(timeout_s),
+        }
+    }
+
     /// `os.fork()`: the horse runs `main_work_horse` with the job as the worker fetched it.
     fn fork_work_horse(&mut self, job: &Job, execution: &Execution) -> crate::sim::Pid {
         let env = self.ctx.env.clone();
         let name = name_of(format_args!("{}:horse", self.name));
         let horse_ctx = ProcCtx::new(&env, &self.ctx.pod, &name, self.ctx.host);
-        let task = HorseTask {
-            worker: self.name.clone(),
-            job: job.clone(),
-            execution: execution.clone(),
-            single_queue: self.queues.len() == 1,
-        };
+        let timeout_s = self.job_timeout_s(job);
+        let task = self.horse_task(job.clone(), execution, timeout_s);
         let parent = env.sim.current_pid();
         let pid = env.sim.spawn(
             self.ctx.host,
@@ -158,6 +184,18 @@ impl Worker {
         env.register_process(info);
         self.horse = Some(pid);
         pid
+    }
+
+    /// What `perform_job` starts from, in a forked horse or (a `SimpleWorker`) in this process.
+    pub(super) fn horse_task(&self, job: Job, execution: &Execution, timeout_s: i64) -> HorseTask {
+        HorseTask {
+            worker: self.name.clone(),
+            job,
+            execution: execution.clone(),
+            single_queue: self.queues.len() == 1,
+            worker_key_ttl_s: self.worker_key_ttl_s(timeout_s),
+            stop_requests: None,
+        }
     }
 
     /// `monitor_work_horse` (§3.5): wait for the horse under a SIGALRM every monitoring
@@ -343,6 +381,6 @@ impl Worker {
             execution: Some(execution),
             working_time_s: 0.0,
         };
-        handle_stopped_job(&site, &mut job, reason).await;
+        handle_stopped_job(&site, &mut job, reason, false).await;
     }
 }

@@ -129,10 +129,16 @@ pub const STOPPED_REASON: &str = "Job stopped by user, work-horse terminated.";
 /// `handle_job_failure` for the job its worker stopped on purpose (`stop-job`,
 /// docs/rq-dependencies-and-operations.md §3.4): `job_is_stopped`, so no retry whatever
 /// `retries_left` says: `[TX] HSET status stopped; cleanup; the job saved as stopped; failed
-/// registry; result`, then `[TX] HINCRBY failed_job_count` alone (the monitor left `ended_at`
-/// unset, so no working time). No failed webhooks: they skip stopped jobs. Errors are
-/// logged and dropped, as for any final failure.
-pub async fn handle_stopped_job(site: &FailureSite<'_>, job: &mut Job, reason: &str) {
+/// registry; result with `exc_string``, then `[TX] HINCRBY failed_job_count`, with the working
+/// time only if `ended_at` was set (not by the monitor of a killed horse; yes when a
+/// `SimpleWorker`'s job failed after an ignored `stop-job`). No failed webhooks: they skip
+/// stopped jobs. Errors are logged and dropped, as for any final failure.
+pub async fn handle_stopped_job(
+    site: &FailureSite<'_>,
+    job: &mut Job,
+    exc_string: &str,
+    ended: bool,
+) {
     let ctx = site.ctx;
     let mut commands = vec![cmd!("HSET", keys::job(&job.id), "status", "stopped")];
     execution_cleanup(
@@ -141,13 +147,16 @@ pub async fn handle_stopped_job(site: &FailureSite<'_>, job: &mut Job, reason: &
         site.execution,
         &mut commands,
     );
-    commands.extend(registry_commands(ctx, job, reason, "stopped"));
-    let moved = commit_move_to_failed(ctx, job, commands, reason).await;
+    commands.extend(registry_commands(ctx, job, exc_string, "stopped"));
+    let moved = commit_move_to_failed(ctx, job, commands, STOPPED_REASON).await;
     if let Err(error) = moved {
         ctx.redis_error("handle_job_failure", "EXEC", &error);
     }
-    let count = cmd!("HINCRBY", keys::worker(site.worker), "failed_job_count", 1);
-    if ctx.redis.transaction(vec![count]).await.is_ok() {
+    let mut counters = failure_counters(site.worker, site.working_time_s);
+    if !ended {
+        counters.truncate(1);
+    }
+    if ctx.redis.transaction(counters).await.is_ok() {
         // Still called: it reads the status `stopped` and releases no child (§1.5).
         enqueue_dependents_after_failure(ctx, job).await;
     }

@@ -2,6 +2,8 @@
 //! Follows `BaseWorker.perform_job`, `handle_job_success` (with `Repeat.schedule`, in
 //! `repeat.rs`), `handle_job_retry`, and the webhooks sent after them (`webhook.rs`).
 
+use std::rc::Rc;
+
 use crate::cmd;
 use crate::event::{EventKind, Name, WebhookStatus};
 use crate::net::all_of;
@@ -9,27 +11,51 @@ use crate::net::RedisError;
 use crate::redis::reply::spare;
 use crate::redis::IntoArg;
 use crate::rq::body::{draw_attempt, Outcome};
+use crate::rq::command::CommandState;
 use crate::rq::dependencies::{
     dependents_to_enqueue, enqueue_dependents_after_failure, ParentStatus,
 };
 use crate::rq::env::ProcCtx;
 use crate::rq::failure::{
-    execution_cleanup, failed_registry_commands, handle_job_failure, Execution, FailureSite,
+    execution_cleanup, failed_registry_commands, handle_job_failure, handle_stopped_job, Execution,
+    FailureSite,
 };
 use crate::rq::job::{return_retry_interval_s, Job};
 use crate::rq::keys;
 use crate::rq::queue::{enqueue_commands, PIPELINE_CAPACITY};
 use crate::rq::repeat::{self, RepeatStep};
 use crate::rq::webhook::send_webhooks;
-use crate::sim::{SimDuration, SimTime};
+use crate::sim::{Sim, SimDuration, SimTime};
 
-/// What the horse knows when it is forked.
+/// What `perform_job` needs: what the horse knows when it is forked, or what a
+/// `SimpleWorker` hands its own `perform_job`.
 pub struct HorseTask {
     pub worker: Name,
     pub job: Job,
     pub execution: Execution,
     /// The worker listens on one queue: BLMOVE put the id in the intermediate list.
     pub single_queue: bool,
+    /// `get_heartbeat_ttl(job)` as `prepare_job_execution` sets the worker key's TTL.
+    pub worker_key_ttl_s: i64,
+    /// The worker's `_stopped_job_id`, when `perform_job` runs in the worker's own process
+    /// (`SimpleWorker`); `None` in a forked horse, whose copy is never set.
+    pub stop_requests: Option<Rc<CommandState>>,
+}
+
+impl HorseTask {
+    /// `handle_job_failure`'s `job_is_stopped`: a `stop-job` named this job (and, with no
+    /// horse to kill, let it run on); the id is cleared as it is read.
+    fn take_stop_request(&self) -> bool {
+        let Some(state) = &self.stop_requests else {
+            return false;
+        };
+        let mut stopped = state.stopped_job_id.borrow_mut();
+        let matches = stopped.as_deref() == Some(&*self.job.id);
+        if matches {
+            *stopped = None;
+        }
+        matches
+    }
 }
 
 /// `main_work_horse`: `os._exit(0)`, or 1 if `perform_job` itself raised.
@@ -61,7 +87,7 @@ pub async fn work_horse(ctx: ProcCtx, mut task: HorseTask) -> i32 {
 }
 
 /// How the job's function ended.
-enum Ending {
+pub(super) enum Ending {
     Returned,
     ReturnedRetry,
     Raised(&'static str),
@@ -73,10 +99,27 @@ async fn perform_job(
     task: &mut HorseTask,
     started: SimTime,
 ) -> Result<(), RedisError> {
+    if let Some(ended) = before_job_body(ctx, task, started).await {
+        return ended;
+    }
+    let ending = match draw_job_run(ctx, &task.job) {
+        Ok(run) => run.perform(ctx.sim()).await,
+        Err(ending) => ending,
+    };
+    after_job_body(ctx, task, started, ending).await
+}
+
+/// `perform_job` up to the job's function: `prepare_job_execution` and the `PERSIST`.
+/// `Some` when a Redis error ended `perform_job` there (through the failure path).
+pub(super) async fn before_job_body(
+    ctx: &ProcCtx,
+    task: &mut HorseTask,
+    started: SimTime,
+) -> Option<Result<(), RedisError>> {
     let queue = task.job.origin.clone();
     if let Err(error) = prepare_job_execution(ctx, task).await {
         ctx.redis_error("prepare_job_execution", "EXEC", &error);
-        return fail(ctx, task, started, "ConnectionError before the job ran").await;
+        return Some(fail(ctx, task, started, "ConnectionError before the job ran").await);
     }
     if let Err(error) = ctx
         .redis
@@ -84,7 +127,7 @@ async fn perform_job(
         .await
     {
         ctx.redis_error("perform_job", "PERSIST", &error);
-        return fail(ctx, task, started, "ConnectionError before the job ran").await;
+        return Some(fail(ctx, task, started, "ConnectionError before the job ran").await);
     }
     let worker = task.worker.clone();
     ctx.emit(
@@ -92,7 +135,17 @@ async fn perform_job(
         Some(&task.job.id),
         EventKind::JobStarted { worker },
     );
-    let ending = run_job_body(ctx, &task.job).await;
+    None
+}
+
+/// `perform_job` after the job's function: `handle_execution_ended`, then success, `Retry`
+/// or the failure path.
+pub(super) async fn after_job_body(
+    ctx: &ProcCtx,
+    task: &mut HorseTask,
+    started: SimTime,
+    ending: Ending,
+) -> Result<(), RedisError> {
     task.job.ended_at = Some(ctx.utcnow());
     let heartbeat = cmd!(
         "HSET",
@@ -128,38 +181,54 @@ async fn perform_job(
     }
 }
 
-/// Runs the job's function: its drawn duration under `UnixSignalDeathPenalty(timeout)`.
-async fn run_job_body(ctx: &ProcCtx, job: &Job) -> Ending {
+/// One run of the job's function, drawn: how long it takes and how it ends.
+pub(super) struct JobRun {
+    duration: SimDuration,
+    outcome: Outcome,
+    timeout_s: i64,
+}
+
+/// Draws the job's run; `Err` when its function cannot even be looked up.
+pub(super) fn draw_job_run(ctx: &ProcCtx, job: &Job) -> Result<JobRun, Ending> {
     let env = &ctx.env;
     let execution = env.executions(&job.id);
     let Some(class) = env.classes.get(&job.func_name) else {
-        return Ending::Raised("AttributeError: unknown job function");
+        return Err(Ending::Raised("AttributeError: unknown job function"));
     };
     let (duration, outcome) = draw_attempt(env, class, &job.id, execution);
     let timeout_s = job.effective_timeout_s(ctx.params().default_job_timeout.whole_secs() as i64);
-    if outcome == Outcome::Hang {
-        // Blocked in C code: SIGALRM cannot interrupt it; only the worker's hard kill ends it.
-        ctx.sim()
-            .sleep(SimDuration::from_secs(100 * 365 * 86_400))
-            .await;
+    Ok(JobRun {
+        duration,
+        outcome,
+        timeout_s,
+    })
+}
+
+impl JobRun {
+    /// Blocked in C code: no Python signal handler runs until it returns (SIGALRM included).
+    pub(super) fn hangs(&self) -> bool {
+        self.outcome == Outcome::Hang
     }
-    if timeout_s >= 0 {
-        let limit = SimDuration::from_secs(timeout_s as u64);
-        if ctx
-            .sim()
-            .timeout(limit, ctx.sim().sleep(duration))
-            .await
-            .is_err()
-        {
-            return Ending::Raised("JobTimeoutException");
+
+    /// Runs the job's function: its drawn duration under `UnixSignalDeathPenalty(timeout)`.
+    pub(super) async fn perform(self, sim: &Sim) -> Ending {
+        if self.hangs() {
+            // SIGALRM cannot interrupt it; only the worker's hard kill ends it.
+            sim.sleep(SimDuration::from_secs(100 * 365 * 86_400)).await;
         }
-    } else {
-        ctx.sim().sleep(duration).await;
-    }
-    match outcome {
-        Outcome::Raise => Ending::Raised("exception raised by the job"),
-        Outcome::ReturnRetry => Ending::ReturnedRetry,
-        Outcome::Succeed | Outcome::Hang => Ending::Returned,
+        if self.timeout_s >= 0 {
+            let limit = SimDuration::from_secs(self.timeout_s as u64);
+            if sim.timeout(limit, sim.sleep(self.duration)).await.is_err() {
+                return Ending::Raised("JobTimeoutException");
+            }
+        } else {
+            sim.sleep(self.duration).await;
+        }
+        match self.outcome {
+            Outcome::Raise => Ending::Raised("exception raised by the job"),
+            Outcome::ReturnRetry => Ending::ReturnedRetry,
+            Outcome::Succeed | Outcome::Hang => Ending::Returned,
+        }
     }
 }
 
@@ -177,7 +246,7 @@ async fn prepare_job_execution(ctx: &ProcCtx, task: &mut HorseTask) -> Result<()
         cmd!("HSET", &worker, "current_job", &job.id),
         cmd!("HSET", &worker, "current_job_working_time", 0),
         cmd!("HSET", &worker, "last_heartbeat", &now),
-        cmd!("EXPIRE", &worker, ctx.params().busy_worker_key_ttl_s()),
+        cmd!("EXPIRE", &worker, task.worker_key_ttl_s),
         cmd!("HSET", &job_key, "last_heartbeat", &now),
         cmd!(
             "HSET",
@@ -219,7 +288,16 @@ async fn fail(
     };
     ctx.emit(Some(&task.job.origin), Some(&task.job.id), kind);
     let mut job = task.job.clone();
-    let result = handle_job_failure(&failure_site(ctx, task, started), &mut job, reason).await;
+    let site = failure_site(ctx, task, started);
+    let result = if task.take_stop_request() {
+        // docs/rq-dependencies-and-operations.md §3.4: a SimpleWorker's job that fails after
+        // an ignored `stop-job` ends `stopped`, without a retry.
+        let ended = job.ended_at.is_some();
+        handle_stopped_job(&site, &mut job, reason, ended).await;
+        Ok(())
+    } else {
+        handle_job_failure(&site, &mut job, reason).await
+    };
     task.job = job;
     result
 }

@@ -10,8 +10,9 @@
 //!                              └────────── due ids ◄──────────── rq:scheduled:<q> (ZSET)
 //! ```
 //!
-//! Start at [`worker::spawn_worker`]; the horse is in `horse.rs`, the scheduler in
-//! `scheduler.rs`, maintenance in `maintenance.rs`.
+//! Start at [`worker::spawn_worker`]; the horse is in `horse.rs` (a `SimpleWorker` runs the
+//! same `perform_job` in its own process, `simple.rs`), the scheduler in `scheduler.rs`,
+//! maintenance in `maintenance.rs`.
 
 pub mod body;
 pub mod command;
@@ -31,10 +32,11 @@ pub mod params;
 pub mod queue;
 pub mod repeat;
 pub mod scheduler;
+mod simple;
 pub mod webhook;
 pub mod worker;
 
 pub use body::{DurationDist, JobClass, Outcome, RepeatPolicy, WebhookPolicy};
 pub use env::{ProcCtx, ProcessInfo, Role, RqEnv};
 pub use params::{RqParams, SchedulerVersion, WhatIf};
-pub use worker::{spawn_worker, WorkerSpec};
+pub use worker::{spawn_worker, WorkerClass, WorkerSpec};

@@ -162,6 +162,17 @@ impl RqParams {
         let remaining = job_timeout_s as f64 - working_time_s;
         remaining.min(interval_s) as i64 + slack_s
     }
+
+    /// `SimpleWorker.get_heartbeat_ttl`: the job's whole timeout + 60, as nothing refreshes
+    /// the keys while the job runs; `DEFAULT_WORKER_TTL` (420, the constant, not
+    /// `--worker-ttl`) for a job that never times out.
+    pub fn simple_worker_heartbeat_ttl_s(&self, job_timeout_s: i64) -> i64 {
+        const DEFAULT_WORKER_TTL_S: i64 = 420;
+        if job_timeout_s == -1 {
+            return DEFAULT_WORKER_TTL_S;
+        }
+        job_timeout_s + self.ttl_slack.whole_secs() as i64
+    }
 }
 
 #[cfg(test)]

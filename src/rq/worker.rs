@@ -17,6 +17,29 @@ use crate::rq::scheduler::RqScheduler;
 use crate::sim::{with_threads, HostId, KillScope, Pid, SimDuration, SimTime, Threads};
 use crate::{cmd, pipeline};
 
+/// `rq worker -w CLASS`: where a job runs (docs/rq-dependencies-and-operations.md §2.3).
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
+pub enum WorkerClass {
+    /// `rq.worker.Worker`, the default: one forked work-horse per job, watched by the worker.
+    #[default]
+    #[serde(alias = "rq.worker.Worker")]
+    Worker,
+    /// `rq.worker.SimpleWorker`: the job runs in the worker's own process; no fork, no
+    /// heartbeats while it runs, no hard kill.
+    #[serde(alias = "rq.worker.SimpleWorker")]
+    SimpleWorker,
+}
+
 /// How `rq worker` is started in a pod.
 #[derive(Clone, Debug)]
 pub struct WorkerSpec {
@@ -30,6 +53,8 @@ pub struct WorkerSpec {
     pub max_jobs: Option<u32>,
     /// `--name`; `None` gives a fresh name per start, as RQ's uuid4 default does.
     pub name: Option<Name>,
+    /// `-w`: the worker class.
+    pub class: WorkerClass,
 }
 
 /// `WorkerStatus` as far as the signal handlers care.
@@ -94,6 +119,7 @@ pub struct Worker {
     pub(super) with_scheduler: bool,
     pub(super) burst: bool,
     pub(super) max_jobs: Option<u32>,
+    pub(super) class: WorkerClass,
     /// `completed_jobs` of `BaseWorker.work`: jobs executed, whatever their outcome.
     pub(super) completed_jobs: u32,
     /// `last_cleaned_at`, this host's wall clock in Unix microseconds.
@@ -125,6 +151,7 @@ pub fn spawn_worker(env: &Rc<RqEnv>, spec: WorkerSpec) -> Pid {
         with_scheduler: spec.with_scheduler,
         burst: spec.burst,
         max_jobs: spec.max_jobs,
+        class: spec.class,
         completed_jobs: 0,
         last_cleaned_at: None,
         stop_requested: false,

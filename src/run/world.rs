@@ -288,7 +288,11 @@ fn take_sample(env: &RqEnv, queues: &[Name]) -> Sample {
     let now = env.sim.now();
     let processes = env.live_processes();
     let live_workers = processes.iter().filter(|p| p.role == Role::Worker).count() as u32;
-    let busy_workers = processes.iter().filter(|p| p.role == Role::Horse).count() as u32;
+    // A horse, or a `SimpleWorker` running a job in its own process.
+    let busy_workers = processes
+        .iter()
+        .filter(|p| p.running_job().is_some())
+        .count() as u32;
     let queues = env.network.with_server(|server| {
         queues
             .iter()

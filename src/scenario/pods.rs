@@ -5,6 +5,7 @@ use std::fmt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::rq::WorkerClass;
 use crate::sim::SimDuration;
 
 /// One Deployment of `rq worker` pods.
@@ -41,6 +42,10 @@ pub struct PodSpec {
     /// kubelet then restarts the container as `restart_policy` says. Default none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_jobs: Option<u32>,
+    /// `rq worker -w rq.worker.SimpleWorker` with `"SimpleWorker"`: each job runs in the
+    /// worker's own process, without a work-horse. Default `"Worker"`.
+    #[serde(skip_serializing_if = "is_default_class")]
+    pub worker_class: WorkerClass,
     /// The container runs `rq worker`. Default true; false leaves a pod that runs only
     /// `rq cron` (with `cron = true`).
     #[serde(skip_serializing_if = "is_true")]
@@ -60,6 +65,10 @@ fn is_false(value: &bool) -> bool {
     !*value
 }
 
+fn is_default_class(class: &WorkerClass) -> bool {
+    *class == WorkerClass::default()
+}
+
 impl Default for PodSpec {
     fn default() -> PodSpec {
         PodSpec {
@@ -76,6 +85,7 @@ impl Default for PodSpec {
             worker_name: None,
             burst: false,
             max_jobs: None,
+            worker_class: WorkerClass::Worker,
             worker: true,
             cron: false,
         }

@@ -11,6 +11,7 @@ use super::model::Scenario;
 use super::pods::PodSpec;
 use super::workload::{Arrival, WorkloadSpec};
 use crate::rq::cron_expr::CronExpr;
+use crate::rq::WorkerClass;
 use crate::sim::SimDuration;
 
 /// Longest duration accepted for times and periods: longer is a typo, not a scenario.
@@ -268,6 +269,7 @@ fn check_pods(pods: &[PodSpec], findings: &mut Findings) {
             ("with_scheduler", pod.with_scheduler),
             ("burst", pod.burst),
             ("max_jobs", pod.max_jobs.is_some()),
+            ("worker_class", pod.worker_class != WorkerClass::Worker),
         ];
         if let Some((key, _)) = worker_only.iter().find(|(_, set)| !pod.worker && *set) {
             findings.error(
