@@ -282,7 +282,9 @@ class Poller(threading.Thread):
             decrements = 0
             if state["retries_left"] is not None and view["retries_left"] is not None:
                 decrements = max(0, state["retries_left"] - view["retries_left"])
-            became_failed = view["status"] == "failed" and state["status"] != "failed"
+            # `stopped` (send_stop_job_command) is a failure too: the worker killed the horse.
+            became_failed = (view["status"] in ("failed", "stopped")
+                             and state["status"] not in ("failed", "stopped"))
             if decrements or became_failed:
                 log = log if log is not None else read_job_log(self.run_state.job_log_path)
                 self._report_killed_execution(now, job_id, spec, log)
@@ -296,7 +298,7 @@ class Poller(threading.Thread):
             elif state["in_scheduled"] and not in_scheduled and not decrements:
                 self.events.add(now, "job_retry_requeued", queue=spec["queue"], job=job_id,
                                 detail=detail(("source", "scheduler")))
-            if view["status"] in ("finished", "failed"):
+            if view["status"] in ("finished", "failed", "stopped"):
                 self.run_state.terminal_seen.setdefault(job_id, now)
             state.update(status=view["status"], in_scheduled=in_scheduled)
             if view["retries_left"] is not None:
