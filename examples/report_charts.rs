@@ -34,6 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         scheduled: 41,
         started: 4,
         lost: 2,
+        deferred: 0,
     };
     chart::outcomes_chart(&dir, &outcomes)?;
     println!("charts written to {}", dir.path().display());

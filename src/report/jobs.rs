@@ -44,16 +44,20 @@ pub enum Outcome {
     Scheduled,
     Started,
     Lost,
+    /// Created with parents that had not all finished (`rq:deferred:<q>`) and never released:
+    /// only a parent's end enqueues it, and nothing in RQ looks at it again.
+    Deferred,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 6] = [
+    pub const ALL: [Outcome; 7] = [
         Outcome::Finished,
         Outcome::Failed,
         Outcome::Queued,
         Outcome::Scheduled,
         Outcome::Started,
         Outcome::Lost,
+        Outcome::Deferred,
     ];
 
     /// The `outcome` column.
@@ -65,6 +69,7 @@ impl Outcome {
             Outcome::Scheduled => "scheduled",
             Outcome::Started => "started",
             Outcome::Lost => "lost",
+            Outcome::Deferred => "deferred",
         }
     }
 }
@@ -78,6 +83,7 @@ pub struct OutcomeCounts {
     pub scheduled: u64,
     pub started: u64,
     pub lost: u64,
+    pub deferred: u64,
 }
 
 impl OutcomeCounts {
@@ -89,6 +95,7 @@ impl OutcomeCounts {
             Outcome::Scheduled => self.scheduled,
             Outcome::Started => self.started,
             Outcome::Lost => self.lost,
+            Outcome::Deferred => self.deferred,
         }
     }
 
@@ -100,6 +107,7 @@ impl OutcomeCounts {
             Outcome::Scheduled => &mut self.scheduled,
             Outcome::Started => &mut self.started,
             Outcome::Lost => &mut self.lost,
+            Outcome::Deferred => &mut self.deferred,
         };
         *slot += 1;
     }
@@ -220,7 +228,7 @@ impl JobTracker {
     }
 
     /// Writes the rows of the jobs that have not ended (outcome `queued`, `scheduled`,
-    /// `started` or `lost`), renames the file to `jobs.csv` and returns the run's numbers.
+    /// `started`, `lost` or `deferred`), renames the file to `jobs.csv` and returns the run's numbers.
     /// Events that arrive afterwards are ignored.
     pub fn finish(&mut self, end: SimTime) -> Result<JobStats, ReportError> {
         let active = std::mem::take(&mut self.active);
@@ -335,6 +343,8 @@ fn apply(state: &mut JobState, stats: &mut JobStats, event: &Event) -> Option<Ou
             state.ready_since = None;
             state.lost_at = None;
         }
+        // Waiting for its parents; a release is a `job_enqueued` (source=dependency).
+        EventKind::JobDeferred => state.status = Outcome::Deferred,
         EventKind::JobStarted { .. } => start(state, stats, time),
         EventKind::JobFinished => return Some(Outcome::Finished),
         EventKind::JobMovedToFailed { .. } => return Some(Outcome::Failed),

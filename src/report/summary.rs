@@ -41,6 +41,14 @@ pub struct Outcomes {
     pub scheduled: u64,
     pub started: u64,
     pub lost: u64,
+    /// Jobs still waiting for their parents at the end; absent when none (runs without
+    /// `depends_on` keep the summary they had).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub deferred: u64,
+}
+
+fn is_zero(count: &u64) -> bool {
+    *count == 0
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -190,6 +198,7 @@ fn outcomes(counts: &OutcomeCounts) -> Outcomes {
         scheduled: counts.scheduled,
         started: counts.started,
         lost: counts.lost,
+        deferred: counts.deferred,
     }
 }
 

@@ -138,6 +138,9 @@ def _command(run, fault, pod):
             send_shutdown_command(client, worker)
         elif fault["kind"] == "kill_horse":
             send_kill_horse_command(client, worker)
+            # The worker's pubsub thread kills the horse within milliseconds: the end of the
+            # execution, for outputs.py (the poller only sees RQ's reaction ~0.1 s later).
+            run.kill_log.append((time.time(), pod.name))
         else:
             job_id = client.hget("rq:worker:%s" % worker, "current_job")
             if not job_id:
@@ -145,6 +148,7 @@ def _command(run, fault, pod):
             else:
                 pairs.append(("job", job_id.decode()))
                 send_stop_job_command(client, job_id.decode())
+                run.kill_log.append((time.time(), pod.name))
     except (redis.RedisError, InvalidJobOperation, NoSuchJobError) as error:
         pairs.append(("error", type(error).__name__))
     finally:
