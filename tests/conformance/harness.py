@@ -10,9 +10,13 @@ What it does, in order:
    where asked), with the scenario's `--worker-ttl`, `--maintenance-interval` and
    `--job-monitoring-interval`;
 3. enqueues the scenario's jobs (`jobs.work`, ids `j1`, `j2` … in enqueue order, as simrq numbers them)
-   with `Retry(max, interval)` and `job_timeout`;
+   with `Retry(max, interval)` and `job_timeout`, `depends_on=` for a pipeline's dependents (a
+   list of ids, or a `Dependency` with `allow_failure` / `enqueue_at_front`), and `webhooks=`
+   pointing at a local endpoint (webhooks.py) that answers after the workload's latency;
 4. applies the scripted faults with real signals (SIGKILL, SIGTERM, SIGSTOP/SIGCONT) to a
-   worker's main process, its work-horse or its scheduler process, or to redis-server;
+   worker's main process, its work-horse or its scheduler process, or to redis-server, and the
+   operator commands (`shutdown`, `kill_horse`, `stop_job`) with rq.command; restarts a worker
+   that exited on its own (`--max-jobs`, `shutdown`) as the kubelet would;
 5. polls Redis and /proc every ~100 ms (observe.py) until every job is finished or failed, none
    is scheduled or queued to run again, and `--settle` (2 s) has passed, or until `duration` +
    `drain`, the simulated run's horizon;
