@@ -342,6 +342,12 @@ class Poller(threading.Thread):
         kind = "job_failed" if worker_alive else "job_abandoned"
         reason = ("work-horse terminated unexpectedly" if worker_alive
                   else "execution never ended; its worker is gone")
-        self.events.add(now, kind, pod=pod.name if pod else "", process="horse",
+        when = now
+        if worker_alive:
+            # A live worker handles its horse's death within milliseconds of the kill (a
+            # kill_horse or stop_job command, faults.py): date it there, not at this poll.
+            killed_t = self.run_state.kill_time_before(pod.name, now)
+            when = killed_t if killed_t is not None and killed_t > last["t"] else now
+        self.events.add(when, kind, pod=pod.name if pod else "", process="horse",
                         queue=spec["queue"], job=job_id, attempt=last["attempt"],
                         detail=detail(("reason", reason)))
