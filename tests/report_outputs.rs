@@ -289,6 +289,23 @@ fn a_job_restarted_after_a_kill_and_retry_is_not_a_duplicate() {
 }
 
 #[test]
+fn a_deferred_job_never_released_ends_deferred_and_a_released_one_runs() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = fresh_dir(root.path());
+    let jobs = SharedSink::new(JobTracker::create(&dir).unwrap());
+    let mut bus = EventBus::new();
+    bus.add_sink(jobs.boxed());
+    bus.emit(at(0.0), job("j1"), EventKind::JobDeferred);
+    bus.emit(at(0.0), job("j2"), EventKind::JobDeferred);
+    bus.emit(at(1.0), job("j2"), enqueued(EnqueueSource::Dependency));
+    let stats = jobs.borrow_mut().finish(at(10.0)).unwrap();
+    assert_eq!((stats.outcomes.deferred, stats.outcomes.queued), (1, 1));
+    let text = fs::read_to_string(dir.file(JOBS_CSV)).unwrap();
+    assert!(text.contains("\nj1,default,,0,0,deferred,"), "{text}");
+    assert!(text.contains("\nj2,default,1.000000,0,0,queued,"), "{text}");
+}
+
+#[test]
 fn events_csv_starts_with_the_header_and_quotes_details_with_commas() {
     let root = tempfile::tempdir().unwrap();
     let dir = fresh_dir(root.path());
@@ -583,6 +600,13 @@ mod charts {
         ] {
             assert!(svg.contains(label), "{label} missing");
         }
+        // Without a deferred job there is no `deferred` bar; with one there is.
+        assert!(!svg.contains(">deferred</text>"), "{svg}");
+        let deferred = OutcomeCounts {
+            deferred: 3,
+            ..counts
+        };
+        assert!(chart::outcomes_svg(&deferred).contains(">deferred</text>"));
         assert!(png::render_png(&svg).is_ok());
     }
 }

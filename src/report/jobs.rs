@@ -44,6 +44,9 @@ pub enum Outcome {
     Scheduled,
     Started,
     Lost,
+    /// Created with parents that had not all finished (`rq:deferred:<q>`) and never released:
+    /// only a parent's end enqueues it, and nothing in RQ looks at it again.
+    Deferred,
     /// An operator canceled it (`Job.cancel`) and nothing ran it after.
     Canceled,
     /// An operator's `Queue.empty` deleted it.
@@ -51,21 +54,26 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 8] = [
+    pub const ALL: [Outcome; 9] = [
         Outcome::Finished,
         Outcome::Failed,
         Outcome::Queued,
         Outcome::Scheduled,
         Outcome::Started,
         Outcome::Lost,
+        Outcome::Deferred,
         Outcome::Canceled,
         Outcome::Deleted,
     ];
 
-    /// Whether charts and tables show this outcome even at zero: the operator's outcomes
-    /// appear only in runs where an operator acted.
+    /// Whether charts and tables show this outcome even at zero: `deferred` appears only in
+    /// runs with a stranded dependent, the operator's outcomes only where an operator acted,
+    /// so runs without them keep their six bars and their summary.
     pub fn always_shown(self) -> bool {
-        !matches!(self, Outcome::Canceled | Outcome::Deleted)
+        !matches!(
+            self,
+            Outcome::Deferred | Outcome::Canceled | Outcome::Deleted
+        )
     }
 
     /// The `outcome` column.
@@ -77,6 +85,7 @@ impl Outcome {
             Outcome::Scheduled => "scheduled",
             Outcome::Started => "started",
             Outcome::Lost => "lost",
+            Outcome::Deferred => "deferred",
             Outcome::Canceled => "canceled",
             Outcome::Deleted => "deleted",
         }
@@ -92,6 +101,7 @@ pub struct OutcomeCounts {
     pub scheduled: u64,
     pub started: u64,
     pub lost: u64,
+    pub deferred: u64,
     pub canceled: u64,
     pub deleted: u64,
 }
@@ -105,6 +115,7 @@ impl OutcomeCounts {
             Outcome::Scheduled => self.scheduled,
             Outcome::Started => self.started,
             Outcome::Lost => self.lost,
+            Outcome::Deferred => self.deferred,
             Outcome::Canceled => self.canceled,
             Outcome::Deleted => self.deleted,
         }
@@ -118,6 +129,7 @@ impl OutcomeCounts {
             Outcome::Scheduled => &mut self.scheduled,
             Outcome::Started => &mut self.started,
             Outcome::Lost => &mut self.lost,
+            Outcome::Deferred => &mut self.deferred,
             Outcome::Canceled => &mut self.canceled,
             Outcome::Deleted => &mut self.deleted,
         };
@@ -240,7 +252,7 @@ impl JobTracker {
     }
 
     /// Writes the rows of the jobs that have not ended (outcome `queued`, `scheduled`,
-    /// `started` or `lost`), renames the file to `jobs.csv` and returns the run's numbers.
+    /// `started`, `lost` or `deferred`), renames the file to `jobs.csv` and returns the run's numbers.
     /// Events that arrive afterwards are ignored.
     pub fn finish(&mut self, end: SimTime) -> Result<JobStats, ReportError> {
         let active = std::mem::take(&mut self.active);
@@ -366,6 +378,8 @@ fn apply(state: &mut JobState, stats: &mut JobStats, event: &Event) -> Option<Ou
             state.ready_since = None;
             state.lost_at = None;
         }
+        // Waiting for its parents; a release is a `job_enqueued` (source=dependency).
+        EventKind::JobDeferred => state.status = Outcome::Deferred,
         EventKind::JobStarted { .. } => start(state, stats, time),
         EventKind::JobFinished => return Some(Outcome::Finished),
         EventKind::JobMovedToFailed { .. } => return Some(Outcome::Failed),

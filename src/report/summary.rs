@@ -41,6 +41,10 @@ pub struct Outcomes {
     pub scheduled: u64,
     pub started: u64,
     pub lost: u64,
+    /// Jobs still waiting for their parents at the end; absent when none (runs without
+    /// `depends_on` keep the summary they had).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub deferred: u64,
     /// Written only when an operator canceled or deleted jobs.
     #[serde(skip_serializing_if = "is_zero")]
     pub canceled: u64,
@@ -199,6 +203,7 @@ fn outcomes(counts: &OutcomeCounts) -> Outcomes {
         scheduled: counts.scheduled,
         started: counts.started,
         lost: counts.lost,
+        deferred: counts.deferred,
         canceled: counts.canceled,
         deleted: counts.deleted,
     }

@@ -16,12 +16,23 @@ harness takes the first candidate by name.
 | pause | SIGSTOP for `for`, then SIGCONT: the holder's scheduler process for `scheduler_holder`, one process for a role, the whole pod otherwise |
 | redis_pause | SIGSTOP redis-server for `for`, then SIGCONT |
 | redis_restart | SIGKILL redis-server (no persistence: the keyspace is lost), start it again on the same port after `for` |
+| shutdown | `send_shutdown_command` to the pod's worker (its name is the pod's name) |
+| kill_horse | `send_kill_horse_command` to the pod's worker |
+| stop_job | `HGET rq:worker:<w> current_job`, then `send_stop_job_command` for that job (none: nothing is sent) |
+
+A pod whose worker exits after a command (`shutdown`) is restarted by the harness's kubelet
+(harness.py `kubelet_tick`), as a worker that reached `--max-jobs` is.
 """
 
 import signal
 import time
 
+import redis
+from rq.command import send_kill_horse_command, send_shutdown_command, send_stop_job_command
+from rq.exceptions import InvalidJobOperation, NoSuchJobError
+
 from observe import detail
+from scenario_file import COMMAND_KINDS
 
 TARGET_WAIT_S = 10.0
 SIGNALS = {"SIGKILL": signal.SIGKILL, "SIGTERM": signal.SIGTERM, "SIGINT": signal.SIGINT}
@@ -111,11 +122,43 @@ def apply(run, fault):
     run.table.remember_tree(pod.worker_pid)
     process = paused_process(fault) if fault["kind"] == "pause" else "pod"
     run.events.add(time.time(), "fault", pod=pod.name, process=process, detail=describe)
+    if fault["kind"] in COMMAND_KINDS:
+        return _command(run, fault, pod)
     handlers = {"pod_kill": _pod_kill, "pod_delete": _pod_delete, "pause": _pause}
     handlers[fault["kind"]](run, fault, pod)
 
 
+def _command(run, fault, pod):
+    """An operator's `rq.command` call, from its own connection, to the pod's worker."""
+    client = redis.Redis.from_url(run.redis.url, socket_timeout=5, socket_connect_timeout=2)
+    worker = pod.name  # the harness starts each worker with `--name <pod>`
+    pairs = [("fault", fault["kind"]), ("worker", worker)]
+    try:
+        if fault["kind"] == "shutdown":
+            send_shutdown_command(client, worker)
+        elif fault["kind"] == "kill_horse":
+            send_kill_horse_command(client, worker)
+            # The worker's pubsub thread kills the horse within milliseconds: the end of the
+            # execution, for outputs.py (the poller only sees RQ's reaction ~0.1 s later).
+            run.kill_log.append((time.time(), pod.name))
+        else:
+            job_id = client.hget("rq:worker:%s" % worker, "current_job")
+            if not job_id:
+                pairs.append(("skipped", "no_current_job"))
+            else:
+                pairs.append(("job", job_id.decode()))
+                send_stop_job_command(client, job_id.decode())
+                run.kill_log.append((time.time(), pod.name))
+    except (redis.RedisError, InvalidJobOperation, NoSuchJobError) as error:
+        pairs.append(("error", type(error).__name__))
+    finally:
+        client.close()
+    run.events.add(time.time(), "operator_command", pod=pod.name, process="operator",
+                   detail=detail(*pairs))
+
+
 def _pod_kill(run, _fault, pod):
+    pod.fault_owned = True  # its restart is scheduled here, not by the kubelet's watch
     _signal_all(run, pod, process_pids(run, pod, "pod"), signal.SIGKILL, "process_killed")
     if pod.spec["restart_policy"] != "Never":
         # SIGKILL ends the container with 137, a failure: Always and OnFailure restart it,
@@ -127,6 +170,7 @@ def _pod_kill(run, _fault, pod):
 def terminate_pod(run, pod):
     """SIGTERM to PID 1 (the worker), SIGKILL to what is left after the grace period."""
     run.table.remember_tree(pod.worker_pid)
+    pod.fault_owned = True  # deleted: replaced (or not, for a scale-down) by the fault
     _signal_all(run, pod, [(pod.worker_pid, "worker")], signal.SIGTERM, None)
     if run.cron is not None:
         _signal_all(run, pod, run.cron.pids_of(pod.name), signal.SIGTERM, None)

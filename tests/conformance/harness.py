@@ -10,9 +10,13 @@ What it does, in order:
    where asked), with the scenario's `--worker-ttl`, `--maintenance-interval` and
    `--job-monitoring-interval`;
 3. enqueues the scenario's jobs (`jobs.work`, ids `j1`, `j2` … in enqueue order, as simrq numbers them)
-   with `Retry(max, interval)` and `job_timeout`;
+   with `Retry(max, interval)` and `job_timeout`, `depends_on=` for a pipeline's dependents (a
+   list of ids, or a `Dependency` with `allow_failure` / `enqueue_at_front`), and `webhooks=`
+   pointing at a local endpoint (webhooks.py) that answers after the workload's latency;
 4. applies the scripted faults with real signals (SIGKILL, SIGTERM, SIGSTOP/SIGCONT) to a
-   worker's main process, its work-horse or its scheduler process, or to redis-server;
+   worker's main process, its work-horse or its scheduler process, or to redis-server, and the
+   operator commands (`shutdown`, `kill_horse`, `stop_job`) with rq.command; restarts a worker
+   that exited on its own (`--max-jobs`, `shutdown`) as the kubelet would;
 5. polls Redis and /proc every ~100 ms (observe.py) until every job is finished or failed, none
    is scheduled or queued to run again, and `--settle` (2 s) has passed, or until `duration` +
    `drain`, the simulated run's horizon;
@@ -46,6 +50,7 @@ sys.path.insert(0, HERE)
 
 import redis  # noqa: E402
 from rq import Queue, Repeat, Retry  # noqa: E402
+from rq.job import Dependency  # noqa: E402
 
 import cron  # noqa: E402
 import faults  # noqa: E402
@@ -53,12 +58,27 @@ import jobs  # noqa: E402
 from observe import EventLog, Poller, detail  # noqa: E402
 from outputs import write_events, write_jobs  # noqa: E402
 from processes import Pod, ProcessTable, RedisServer  # noqa: E402
-from scenario_file import RQ_DEFAULTS, ScenarioError, load_scenario  # noqa: E402
+from scenario_file import RQ_DEFAULTS, ScenarioError, load_scenario, pipeline_jobs  # noqa: E402
+from webhooks import WebhookServer  # noqa: E402
 
 
 # Read by conformance_worker.Worker (kept as text here: importing that module would import RQ's
 # worker and its constants into the harness).
 STALL_ENV = "SIMRQ_PREPARE_EXECUTION_STALL_S"
+# Kubernetes resets a container's CrashLoopBackOff after it ran this long (simrq: cluster.rs).
+BACKOFF_RESET_S = 600.0
+# Statuses after which RQ runs a job no more unless a retry or repeat is pending; `stopped`
+# (`send_stop_job_command`) is a failure that consumes no retry.
+TERMINAL = ("finished", "failed", "stopped")
+
+
+def depends_on_argument(parent_ids, depends):
+    """`depends_on=` as simrq's producer passes it: a `Dependency` when `allow_failure` or
+    `enqueue_at_front` is set, else the plain list of parent ids."""
+    if depends["allow_failure"] or depends["enqueue_at_front"]:
+        return Dependency(jobs=parent_ids, allow_failure=depends["allow_failure"],
+                          enqueue_at_front=depends["enqueue_at_front"])
+    return parent_ids
 
 
 def needs_conformance_worker(rq):
@@ -101,6 +121,11 @@ class Run:
                                          daemon=True)
         # `rq cron` processes and their observation (cron.py), when the scenario has [[cron]].
         self.cron = cron.CronSide(self) if scenario["cron"] else None
+        self.webhooks = WebhookServer(self.events)
+        # The kubelet's CrashLoopBackOff per pod (base name): the next delay, and the pods
+        # whose exit it has handled.
+        self.backoff_s = {}
+        self.exits_handled = set()
 
     # --- lookups used by the poller, the faults and the outputs -------------------------------
 
@@ -164,6 +189,8 @@ class Run:
             argv += ["-w", "conformance_worker.Worker"]
         if spec["with_scheduler"]:
             argv.append("--with-scheduler")
+        if spec["max_jobs"] is not None:
+            argv += ["--max-jobs", str(spec["max_jobs"])]
         return argv
 
     def worker_env(self):
@@ -205,6 +232,31 @@ class Run:
         self.generations[base] = generation
         self.start_pod("%s.%d" % (base, generation), self.pods[name].spec)
 
+    def kubelet_tick(self):
+        """Restart a worker whose process exited on its own (`--max-jobs`, a `shutdown`
+        command), as the kubelet restarts a container: `restart_policy` Always after any exit,
+        OnFailure after a non-zero one, after the CrashLoopBackOff delay (doubling from
+        `initial` to `cap`, reset after 10 min of running) and `start_delay`. Pods that a
+        fault killed or deleted are the fault's to restart (faults.py)."""
+        for pod in list(self.pods.values()):
+            if pod.alive() or pod.name in self.exits_handled or pod.process is None:
+                continue
+            self.exits_handled.add(pod.name)
+            if getattr(pod, "fault_owned", False):
+                continue
+            spec = pod.spec
+            code = pod.process.returncode
+            if spec["restart_policy"] == "Never" or (spec["restart_policy"] == "OnFailure"
+                                                      and code == 0):
+                continue
+            base = pod.name.split(".")[0]
+            backoff = self.backoff_s.get(base, spec["restart_backoff_s"])
+            if time.time() - pod.started_at > BACKOFF_RESET_S:
+                backoff = spec["restart_backoff_s"]
+            self.backoff_s[base] = min(backoff * 2, spec["restart_backoff_cap_s"])
+            self.at(self.now_s() + backoff + spec["start_delay_s"],
+                    lambda name=pod.name: self.replace_pod(name))
+
     def producer_loop(self):
         """Enqueue jobs handed over by the timeline, in order, retrying while Redis is down.
 
@@ -214,11 +266,11 @@ class Run:
             item = self.producer_inbox.get()
             if item is None:
                 return
-            index, workload = item
-            while not self.enqueue(index, workload) and not self.torn_down:
+            index, workload, parents = item
+            while not self.enqueue(index, workload, parents) and not self.torn_down:
                 time.sleep(0.2)
 
-    def enqueue(self, index, workload):
+    def enqueue(self, index, workload, parents):
         """One enqueue attempt; False if Redis refused or timed out."""
         job_id = jobs.job_id_for(index)
         retry = workload["retry"]
@@ -230,19 +282,31 @@ class Run:
         if workload.get("repeat") is not None:
             kwargs["repeat"] = Repeat(times=workload["repeat"]["times"],
                                       interval=workload["repeat"]["intervals"])
+        if workload.get("webhook") is not None:
+            kwargs["webhooks"] = self.webhooks.for_job(job_id, workload["webhook"])
+        parent_ids = [jobs.job_id_for(parent) for parent in parents]
+        if parent_ids:
+            kwargs["depends_on"] = depends_on_argument(parent_ids, workload["depends_on"])
         queue = Queue(workload["queue"], connection=self.client)
         wall_t = time.time()
         try:
-            queue.enqueue(jobs.work, index, workload["duration_s"],
-                          workload["fail_probability"], workload["fail_attempts"],
-                          self.scenario["run"]["seed"], **kwargs)
+            job = queue.enqueue(jobs.work, index, workload["duration_s"],
+                                workload["fail_probability"], workload["fail_attempts"],
+                                self.scenario["run"]["seed"], **kwargs)
         except redis.RedisError as error:
             self.events.add(wall_t, "redis_error", process="producer", job=job_id,
                             detail=detail(("phase", "enqueue"), ("error", type(error).__name__),
                                           ("action", "retrying")))
             return False
         self.job_specs[job_id]["enqueued_t"] = wall_t
-        self.events.add(wall_t, "job_enqueued", process="producer", queue=workload["queue"],
+        if parent_ids:
+            self.events.add(wall_t, "job_depends_on", process="producer",
+                            queue=workload["queue"], job=job_id,
+                            detail=detail(("parents", ",".join(parent_ids))))
+        # A job with parents that are not all finished is deferred, not queued (RQ's
+        # `enqueue_job` returns it with status deferred).
+        kind = "job_deferred" if job.get_status(refresh=False) == "deferred" else "job_enqueued"
+        self.events.add(wall_t, kind, process="producer", queue=workload["queue"],
                         job=job_id, detail=detail(("source", "producer"),
                                                   ("retry_max", retry["max"] if retry else 0)))
         return True
@@ -251,35 +315,35 @@ class Run:
         for spec in self.scenario["pods"]:
             for _ in range(spec["replicas"]):
                 self.at(spec["start_delay_s"], lambda s=spec: self.add_pod(s))
-        index = 0
-        for workload in self.scenario["workloads"]:
-            for number in range(workload["jobs"]):
-                self.job_specs[jobs.job_id_for(index)] = {
-                    "queue": workload["queue"], "retry": workload["retry"],
-                    "repeat": workload.get("repeat"), "enqueued_t": None}
-                offset = workload["start_s"]
-                if workload["per_s"] is not None:
-                    offset += number / workload["per_s"]
-                self.at(offset, lambda i=index, w=workload: self.producer_inbox.put((i, w)))
-                index += 1
+        for index, (offset, workload, parents) in enumerate(
+                pipeline_jobs(self.scenario["workloads"])):
+            self.job_specs[jobs.job_id_for(index)] = {
+                "queue": workload["queue"], "retry": workload["retry"],
+                "repeat": workload.get("repeat"), "enqueued_t": None,
+                "parents": [jobs.job_id_for(parent) for parent in parents]}
+            self.at(offset, lambda i=index, w=workload, p=parents:
+                    self.producer_inbox.put((i, w, p)))
         for fault in self.scenario["faults"]:
             self.at(fault["at_s"], lambda f=fault: faults.apply(self, f))
 
     # --- running ------------------------------------------------------------------------------
 
     def all_jobs_done(self):
-        """Every job finished or failed, and none is still waiting to run again: a job can
-        finish while a retry of it is scheduled or queued (race R17: a cleaner scheduled one
-        while the job was about to run)."""
+        """Every job finished, failed or stopped, and none is still waiting to run again: a job
+        can finish while a retry of it is scheduled or queued (race R17: a cleaner scheduled one
+        while the job was about to run). A job still deferred when every other job has ended
+        and no webhook is in flight is done too: only a parent's end releases it, and a final
+        failure's `enqueue_dependents` follows its webhooks (the settle time covers the few
+        round trips after them)."""
         if self.cron is not None:
             return False  # a cron job never ends: the run lasts duration + drain
         states = self.poller.jobs
-        if len(self.enqueued_job_ids()) < len(self.job_specs):
+        if len(self.enqueued_job_ids()) < len(self.job_specs) or self.webhooks.busy():
             return False
         waiting = self.poller.waiting_ids()
         for job_id in self.job_specs:
             state = states.get(job_id)
-            if state is None or state["status"] not in ("finished", "failed"):
+            if state is None or state["status"] not in TERMINAL + ("deferred",):
                 return False
             if job_id in waiting:
                 return False
@@ -295,6 +359,7 @@ class Run:
         if self.cron is not None:
             self.cron.write_config()
             self.cron.wait_for_minute()
+        self.webhooks.start()
         self.t0 = time.time()
         self.plan()
         self.poller = Poller(self)
@@ -306,6 +371,7 @@ class Run:
             while self.actions and self.actions[0][0] <= self.now_s():
                 _, _, action = heapq.heappop(self.actions)
                 action()
+            self.kubelet_tick()
             if not self.actions and self.all_jobs_done():
                 done_since = done_since or time.time()
                 if time.time() - done_since >= settle_s:
@@ -359,6 +425,7 @@ class Run:
         for pod in self.pods.values():
             pod.process.wait(timeout=10)
         self.redis.kill()
+        self.webhooks.stop()
         shutil.rmtree(self.tmp_dir, ignore_errors=True)
 
 

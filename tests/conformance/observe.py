@@ -282,7 +282,9 @@ class Poller(threading.Thread):
             decrements = 0
             if state["retries_left"] is not None and view["retries_left"] is not None:
                 decrements = max(0, state["retries_left"] - view["retries_left"])
-            became_failed = view["status"] == "failed" and state["status"] != "failed"
+            # `stopped` (send_stop_job_command) is a failure too: the worker killed the horse.
+            became_failed = (view["status"] in ("failed", "stopped")
+                             and state["status"] not in ("failed", "stopped"))
             if decrements or became_failed:
                 log = log if log is not None else read_job_log(self.run_state.job_log_path)
                 self._report_killed_execution(now, job_id, spec, log)
@@ -296,7 +298,7 @@ class Poller(threading.Thread):
             elif state["in_scheduled"] and not in_scheduled and not decrements:
                 self.events.add(now, "job_retry_requeued", queue=spec["queue"], job=job_id,
                                 detail=detail(("source", "scheduler")))
-            if view["status"] in ("finished", "failed"):
+            if view["status"] in ("finished", "failed", "stopped"):
                 self.run_state.terminal_seen.setdefault(job_id, now)
             state.update(status=view["status"], in_scheduled=in_scheduled)
             if view["retries_left"] is not None:
@@ -340,6 +342,12 @@ class Poller(threading.Thread):
         kind = "job_failed" if worker_alive else "job_abandoned"
         reason = ("work-horse terminated unexpectedly" if worker_alive
                   else "execution never ended; its worker is gone")
-        self.events.add(now, kind, pod=pod.name if pod else "", process="horse",
+        when = now
+        if worker_alive:
+            # A live worker handles its horse's death within milliseconds of the kill (a
+            # kill_horse or stop_job command, faults.py): date it there, not at this poll.
+            killed_t = self.run_state.kill_time_before(pod.name, now)
+            when = killed_t if killed_t is not None and killed_t > last["t"] else now
+        self.events.add(when, kind, pod=pod.name if pod else "", process="horse",
                         queue=spec["queue"], job=job_id, attempt=last["attempt"],
                         detail=detail(("reason", reason)))

@@ -93,11 +93,15 @@ def write_events(run, path):
 
 
 def _outcome(final, queue_final):
-    """Map the job's final Redis state to jobs.csv's outcome."""
+    """Map the job's final Redis state to jobs.csv's outcome. A `stopped` job is in the failed
+    registry, and simrq's jobs.csv counts it `failed`; a `deferred` job (never released by its
+    parents) is `deferred` in both."""
     status = final.get("status") if final else None
     if status is None:
         return "lost"
-    if status in ("finished", "failed", "scheduled", "started"):
+    if status == "stopped":
+        return "failed"
+    if status in ("finished", "failed", "scheduled", "started", "deferred"):
         return status
     if status == "queued":
         return "queued" if final["job"] in queue_final["present"] else "lost"
@@ -185,7 +189,8 @@ def job_row(run, job_id, log, events, final):
     retries_used = len(retry_decisions(job_id, events))
     end_t = None
     if outcome in ("finished", "failed"):
-        end_t = ends[-1]["t"] if ends else run.terminal_seen.get(job_id)
+        end_t = run.terminal_seen.get(job_id) if job_final["status"] == "stopped" else None
+        end_t = end_t or (ends[-1]["t"] if ends else run.terminal_seen.get(job_id))
     return [job_id, spec["queue"], seconds(spec["enqueued_t"] - run.t0 if spec["enqueued_t"]
                                            else None),
             len(starts), retries_used, outcome,

@@ -14,14 +14,20 @@ simulator and nothing to the harness:
                  that long before `prepare_execution`),
                  worker_startup, horse_startup, horse_exit (simulator only: the host's timing)
     [[pods]]     name, replicas, with_scheduler, queues, start_delay (default 5s, as simrq),
-                 termination_grace_period, restart_policy, crash_loop_backoff = { initial },
-                 cron (also run `rq cron`, see cron.py), worker (default true)
+                 termination_grace_period, restart_policy, crash_loop_backoff = { initial, cap },
+                 cron (also run `rq cron`, see cron.py), worker (default true),
+                 max_jobs (`rq worker --max-jobs N`; the harness restarts the worker as the
+                 kubelet would when it exits)
     [[cron]]     name, queue, interval (whole seconds) or cron (five fields), duration,
                  fail_probability = 0, job_timeout
     [[workload]] queue, jobs, start, arrival = { constant_per_s = R } or { count = N, at = T },
                  duration = "D" or { constant = "D" }, fail_probability, fail_attempts,
-                 retry = { max, interval }, job_timeout, repeat = { times, interval }
-    [[faults]]   kind = pod_kill | pod_delete | pause | redis_pause | redis_restart | scale,
+                 retry = { max, interval }, job_timeout, repeat = { times, interval },
+                 name, webhook = { on, latency (a fixed duration), timeout },
+                 depends_on = { workloads, fan_out, allow_failure, enqueue_at_front, delay }
+                 (a pipeline: see `pipeline_jobs`)
+    [[faults]]   kind = pod_kill | pod_delete | pause | redis_pause | redis_restart | scale |
+                 shutdown | kill_horse | stop_job,
                  at, pods, target (`cron`: the pod's `rq cron` process), for, replicas
     [checks]     simulator only (the verdicts of `simrq run`)
 """
@@ -36,7 +42,10 @@ RQ_DEFAULTS = {
     "scheduler_fallback_period": 120.0,
 }
 
-FAULT_KINDS = {"pod_kill", "pod_delete", "pause", "redis_pause", "redis_restart", "scale"}
+FAULT_KINDS = {"pod_kill", "pod_delete", "pause", "redis_pause", "redis_restart", "scale",
+               "shutdown", "kill_horse", "stop_job"}
+# Operator commands (rq.command): sent to the target pod's worker over pubsub.
+COMMAND_KINDS = {"shutdown", "kill_horse", "stop_job"}
 # simrq's role targets; any other string names a pod (`worker-1`).
 ROLE_TARGETS = {"any", "scheduler_holder", "worker", "horse", "scheduler", "cron"}
 RESTART_POLICIES = {"Always", "OnFailure", "Never"}
@@ -114,7 +123,7 @@ def _load_pods(doc):
     pods = []
     allowed = {"name", "replicas", "with_scheduler", "queues", "start_delay",
                "termination_grace_period", "restart_policy", "crash_loop_backoff", "cron",
-               "worker"}
+               "worker", "max_jobs"}
     for number, table in enumerate(doc.get("pods", [])):
         where = "[[pods]] #%d" % (number + 1)
         _check_keys(table, allowed, where)
@@ -129,6 +138,9 @@ def _load_pods(doc):
             "restart_policy": policy,
             "restart_backoff_s": parse_duration(backoff.get("initial", "10s"),
                                                 where + ".crash_loop_backoff.initial"),
+            "restart_backoff_cap_s": parse_duration(backoff.get("cap", "300s"),
+                                                    where + ".crash_loop_backoff.cap"),
+            "max_jobs": int(table["max_jobs"]) if "max_jobs" in table else None,
             "replicas": int(table.get("replicas", 1)),
             "with_scheduler": bool(table.get("with_scheduler", False)),
             "queues": list(table.get("queues", ["default"])),
@@ -191,37 +203,149 @@ def _arrival_times(table, arrival, where):
     return start_s, per_s, int(table["jobs"])
 
 
+def _load_webhook(table, where):
+    """`webhook = { on, latency, timeout }`: one `Webhook(url, status, timeout)` per status in
+    `on`; the harness's endpoint answers after `latency` (a fixed duration here)."""
+    hook = table.get("webhook")
+    if hook is None:
+        return None
+    _check_keys(hook, {"on", "latency", "timeout"}, where + ".webhook")
+    statuses = hook.get("on", [])
+    statuses = statuses if isinstance(statuses, list) else [statuses]
+    if not statuses or any(status not in ("finished", "failed") for status in statuses):
+        raise ScenarioError("%s.webhook.on: \"finished\", \"failed\" or both" % where)
+    if isinstance(hook.get("latency"), dict):
+        raise ScenarioError("%s.webhook.latency: the harness's endpoint answers after a fixed "
+                            "time: give a duration like \"4s\", not a distribution" % where)
+    timeout = _whole_seconds(hook.get("timeout", "10s"), where + ".webhook.timeout")
+    return {"on": statuses, "timeout_s": timeout,
+            "latency_s": parse_duration(hook.get("latency", "0s"), where + ".webhook.latency")}
+
+
+def _load_depends_on(table, where, earlier):
+    """`depends_on = { workloads, fan_out, allow_failure, enqueue_at_front, delay }`, whose
+    `workloads` name earlier workloads."""
+    depends = table["depends_on"]
+    _check_keys(depends, {"workloads", "fan_out", "allow_failure", "enqueue_at_front", "delay"},
+                where + ".depends_on")
+    parents = list(depends.get("workloads", []))
+    if not parents:
+        raise ScenarioError("%s.depends_on.workloads: name at least one workload" % where)
+    for name in parents:
+        if name not in earlier:
+            raise ScenarioError("%s.depends_on.workloads: %r is not an earlier workload"
+                                % (where, name))
+    for key in ("arrival", "start", "jobs"):
+        if key in table:
+            raise ScenarioError("%s.%s: a workload with depends_on is enqueued by its "
+                                "pipeline's runs" % (where, key))
+    return {"workloads": parents, "fan_out": int(depends.get("fan_out", 1)),
+            "allow_failure": bool(depends.get("allow_failure", False)),
+            "enqueue_at_front": bool(depends.get("enqueue_at_front", False)),
+            "delay_s": parse_duration(depends.get("delay", "0s"), where + ".depends_on.delay")}
+
+
+def _job_fields(table, where):
+    """What every job of a workload shares, roots and dependents alike."""
+    duration = table.get("duration", "100ms")
+    if isinstance(duration, dict):
+        _check_keys(duration, {"constant"}, where + ".duration")
+        duration = duration.get("constant", "100ms")
+    return {
+        "name": str(table.get("name", table.get("queue", "default"))),
+        "queue": table.get("queue", "default"),
+        "duration_s": parse_duration(duration, where + ".duration"),
+        "fail_probability": float(table.get("fail_probability", 0.0)),
+        "fail_attempts": [int(a) for a in table.get("fail_attempts", [])],
+        "retry": _load_retry(table, where),
+        "repeat": _load_repeat(table, where),
+        "webhook": _load_webhook(table, where),
+        "job_timeout_s": int(parse_duration(table.get("job_timeout", "180s"),
+                                            where + ".job_timeout")),
+        "depends_on": None,
+    }
+
+
 def _load_workloads(doc):
     workloads = []
     allowed = {"name", "queue", "jobs", "start", "arrival", "duration", "fail_probability",
-               "fail_attempts", "retry", "job_timeout", "repeat"}
+               "fail_attempts", "retry", "job_timeout", "repeat", "webhook", "depends_on"}
     for number, table in enumerate(doc.get("workload", [])):
         where = "[[workload]] #%d" % (number + 1)
         _check_keys(table, allowed, where)
+        workload = _job_fields(table, where)
+        if "depends_on" in table:
+            earlier = {w["name"] for w in workloads}
+            workload["depends_on"] = _load_depends_on(table, where, earlier)
+            workloads.append(workload)
+            continue
         if "jobs" not in table and "count" not in table.get("arrival", {}):
             raise ScenarioError("%s: a real run needs a finite job list: set jobs = N "
                                 "or arrival = { count = N }" % where)
         arrival = table.get("arrival", {"constant_per_s": 1})
         _check_keys(arrival, {"constant_per_s", "count", "at"}, where + ".arrival")
-        duration = table.get("duration", "100ms")
-        if isinstance(duration, dict):
-            _check_keys(duration, {"constant"}, where + ".duration")
-            duration = duration.get("constant", "100ms")
-        start_s, per_s, jobs = _arrival_times(table, arrival, where)
-        workloads.append({
-            "queue": table.get("queue", "default"),
-            "jobs": jobs,
-            "start_s": start_s,
-            "per_s": per_s,
-            "duration_s": parse_duration(duration, where + ".duration"),
-            "fail_probability": float(table.get("fail_probability", 0.0)),
-            "fail_attempts": [int(a) for a in table.get("fail_attempts", [])],
-            "retry": _load_retry(table, where),
-            "repeat": _load_repeat(table, where),
-            "job_timeout_s": int(parse_duration(table.get("job_timeout", "180s"),
-                                                where + ".job_timeout")),
-        })
+        workload["start_s"], workload["per_s"], workload["jobs"] = _arrival_times(
+            table, arrival, where)
+        workloads.append(workload)
+    _check_pipelines(workloads)
     return workloads
+
+
+def _check_pipelines(workloads):
+    """Each dependent workload's parents belong to one pipeline (one root), as simrq needs."""
+    root_of = {}
+    for workload in workloads:
+        depends = workload["depends_on"]
+        if depends is None:
+            root_of[workload["name"]] = workload["name"]
+            continue
+        roots = {root_of[name] for name in depends["workloads"]}
+        if len(roots) != 1:
+            raise ScenarioError("workload %r: depends_on names workloads of %d pipelines"
+                                % (workload["name"], len(roots)))
+        root_of[workload["name"]] = roots.pop()
+    for workload in workloads:
+        workload["root"] = root_of[workload["name"]]
+
+
+def root_arrivals(workload):
+    """Offsets (s) of a root workload's arrivals: one pipeline run each."""
+    return [workload["start_s"] + (number / workload["per_s"] if workload["per_s"] else 0.0)
+            for number in range(workload["jobs"])]
+
+
+def pipeline_jobs(workloads):
+    """Every job of the scenario as simrq's producers enqueue it, in enqueue order:
+    [(offset s, workload, parent job numbers)], position = the job's number (j1 is 0).
+
+    Each arrival of a root workload is a pipeline run: its root job, then, in file order, each
+    dependent workload's `fan_out` jobs, after that stage's `delay`, each depending on every
+    job the workloads it names enqueued for this run (src/workload.rs `run_stages`). simrq
+    numbers jobs as they are enqueued, so runs and independent streams interleave by time; at
+    equal times earlier runs come first, then earlier positions within a run."""
+    planned = []  # (offset, run number, position in run, workload, parent keys, key)
+    run_number = 0
+    for root in workloads:
+        if root["depends_on"] is not None:
+            continue
+        stages = [w for w in workloads if w["depends_on"] is not None and w["root"] == root["name"]]
+        for arrival in root_arrivals(root):
+            run_number += 1
+            planned.append((arrival, run_number, 0, root, [], (run_number, root["name"], 0)))
+            keys = {root["name"]: [(run_number, root["name"], 0)]}
+            offset = arrival
+            for stage in stages:
+                offset += stage["depends_on"]["delay_s"]
+                parents = [key for name in stage["depends_on"]["workloads"] for key in keys[name]]
+                keys[stage["name"]] = []
+                for copy in range(stage["depends_on"]["fan_out"]):
+                    key = (run_number, stage["name"], copy)
+                    keys[stage["name"]].append(key)
+                    planned.append((offset, run_number, len(planned), stage, parents, key))
+    planned.sort(key=lambda item: (item[0], item[1], item[2]))
+    number_of = {item[5]: number for number, item in enumerate(planned)}
+    return [(offset, workload, [number_of[key] for key in parents])
+            for offset, _, _, workload, parents, _ in planned]
 
 
 def _cron_seconds(value, where):

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Prepare the real-RQ side of the conformance harness:
-#   - a Python venv at tests/conformance/.venv with rq 2.12.0 (and the redis-py it requires);
+#   - a Python venv at tests/conformance/.venv with rq 2.12.0 and redis-py 8.1.0, the client
+#     simrq's model was traced against (redis-py 8.2.0's PubSubWorkerThread.stop() joins the
+#     pubsub thread without a timeout, so a worker's teardown waits up to the thread's 60 s
+#     sleep_time before exiting: FINDINGS.md §18);
 #   - a Debian redis-server when none is on PATH.
 # Idempotent and quiet: it prints nothing when everything is already in place.
 set -euo pipefail
@@ -8,6 +11,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 venv="$here/.venv"
 rq_version="2.12.0"
+redis_py_version="8.1.0"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 
@@ -25,10 +29,11 @@ fi
 if [ ! -x "$venv/bin/python" ]; then
     "$python_bin" -m venv "$venv" >"$log" 2>&1 || fail "could not create $venv"
 fi
-if ! "$venv/bin/python" -c "import rq, sys; sys.exit(rq.__version__ != '$rq_version')" \
-    >/dev/null 2>&1; then
+if ! "$venv/bin/python" -c "import rq, redis, sys; sys.exit(rq.__version__ != '$rq_version'
+        or redis.__version__ != '$redis_py_version')" >/dev/null 2>&1; then
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-        "rq==$rq_version" >"$log" 2>&1 || fail "pip install rq==$rq_version failed"
+        "rq==$rq_version" "redis==$redis_py_version" >"$log" 2>&1 \
+        || fail "pip install rq==$rq_version redis==$redis_py_version failed"
 fi
 
 if ! command -v redis-server >/dev/null 2>&1; then

@@ -10,6 +10,7 @@ reproduce (jobs.py `failure_draw`).
 
 import logging
 import os
+import shutil
 import tempfile
 import unittest
 from unittest import mock
@@ -407,3 +408,88 @@ class RepeatRunsTest(unittest.TestCase):
         self.assertEqual(outputs.success_kind(zero, 0),
                          ("job_repeat_requeued", [("repeats_left", 0)]))
         self.assertEqual(outputs.success_kind({"repeat": None}, 0), ("job_finished", []))
+
+
+PIPELINE = ('[[pods]]\nname = "w"\nmax_jobs = 2\ncrash_loop_backoff = { initial = "1s" }\n'
+            '[[workload]]\nname = "extract"\njobs = 2\nstart = "1s"\n'
+            'arrival = { constant_per_s = 1 }\n'
+            'webhook = { on = ["failed", "finished"], latency = "4s", timeout = "10s" }\n'
+            '[[workload]]\nname = "transform"\ndepends_on = { workloads = ["extract"], '
+            'fan_out = 2 }\n'
+            '[[workload]]\nname = "load"\ndepends_on = { workloads = ["transform"], '
+            'allow_failure = true, delay = "1.5s" }\n')
+
+
+class Pipelines(unittest.TestCase):
+    """scenario_file.pipeline_jobs: simrq's producer order, ids and parents (src/workload.rs);
+    webhooks, `max_jobs` and operator commands."""
+
+    write = ScenarioReader.write
+
+    def jobs_of(self, text):
+        from scenario_file import pipeline_jobs
+        return [(offset, workload["name"], parents)
+                for offset, workload, parents in pipeline_jobs(load_scenario(
+                    self.write(text))["workloads"])]
+
+    def test_each_run_is_its_root_then_its_stages_with_their_parents(self):
+        # Run 2 (at 2 s) enqueues its root and transforms before run 1's delayed load (2.5 s).
+        self.assertEqual(self.jobs_of(PIPELINE), [
+            (1.0, "extract", []), (1.0, "transform", [0]), (1.0, "transform", [0]),
+            (2.0, "extract", []), (2.0, "transform", [3]), (2.0, "transform", [3]),
+            (2.5, "load", [1, 2]), (3.5, "load", [4, 5])])
+
+    def test_a_dependent_workload_has_no_arrivals_of_its_own(self):
+        text = PIPELINE.replace('fan_out = 2 }\n', 'fan_out = 2 }\njobs = 3\n', 1)
+        with self.assertRaisesRegex(ScenarioError, "jobs: a workload with depends_on"):
+            load_scenario(self.write(text))
+
+    def test_parents_must_be_earlier_workloads(self):
+        text = PIPELINE.replace('workloads = ["extract"]', 'workloads = ["load"]')
+        with self.assertRaisesRegex(ScenarioError, "'load' is not an earlier workload"):
+            load_scenario(self.write(text))
+
+    def test_depends_on_is_a_dependency_only_with_a_flag(self):
+        plain = {"allow_failure": False, "enqueue_at_front": False}
+        self.assertEqual(harness.depends_on_argument(["j1", "j2"], plain), ["j1", "j2"])
+        allowed = harness.depends_on_argument(["j1"], dict(plain, allow_failure=True))
+        self.assertEqual((allowed.dependencies, allowed.allow_failure,
+                          allowed.enqueue_at_front), (["j1"], True, False))
+
+    def test_webhooks_and_max_jobs(self):
+        scenario = load_scenario(self.write(PIPELINE))
+        hook = scenario["workloads"][0]["webhook"]
+        self.assertEqual(hook, {"on": ["failed", "finished"], "timeout_s": 10, "latency_s": 4.0})
+        pod = scenario["pods"][0]
+        self.assertEqual((pod["max_jobs"], pod["restart_backoff_s"],
+                          pod["restart_backoff_cap_s"]), (2, 1.0, 300.0))
+        run = harness.Run(scenario, tempfile.mkdtemp(), "rq")
+        self.addCleanup(shutil.rmtree, run.tmp_dir, True)
+        argv = run.worker_argv(pod)
+        self.assertEqual(argv[-2:], ["--max-jobs", "2"])
+        with self.assertRaisesRegex(ScenarioError, "not a distribution"):
+            load_scenario(self.write(PIPELINE.replace(
+                'latency = "4s"', 'latency = { constant = "4s" }')))
+
+    def test_webhook_urls_carry_job_status_and_latency(self):
+        import webhooks
+        path = webhooks.hook_path("j7", "failed", 4.0)
+        self.assertEqual(path, "/hook/j7/failed/4000")
+        self.assertEqual(webhooks.parse_hook_path(path), ("j7", "failed", 4.0))
+        self.assertIsNone(webhooks.parse_hook_path("/favicon.ico"))
+
+    def test_operator_commands_are_fault_kinds(self):
+        text = PIPELINE + '[[faults]]\nkind = "stop_job"\ntarget = "w-0"\nat = "3s"\n'
+        self.assertEqual(load_scenario(self.write(text))["faults"][0]["kind"], "stop_job")
+
+
+class FinalOutcomes(unittest.TestCase):
+    """outputs._outcome: the jobs.csv outcome of a job's final Redis state, as simrq writes it."""
+
+    def test_stopped_is_failed_and_deferred_stays_deferred(self):
+        queue = {"present": set()}
+        self.assertEqual(outputs._outcome({"job": "j1", "status": "stopped"}, queue), "failed")
+        self.assertEqual(outputs._outcome({"job": "j2", "status": "deferred"}, queue),
+                         "deferred")
+        self.assertEqual(outputs._outcome({"job": "j3", "status": "queued"}, queue), "lost")
+        self.assertEqual(outputs._outcome(None, queue), "lost")

@@ -25,17 +25,31 @@ fn color(outcome: Outcome) -> &'static str {
         Outcome::Scheduled => "#b07aa1",
         Outcome::Started => "#f28e2b",
         Outcome::Lost => "#7f1d1d",
+        Outcome::Deferred => "#9c755f",
         Outcome::Canceled => "#9c755f",
         Outcome::Deleted => "#bab0ac",
     }
 }
 
+/// The bars drawn: every outcome, but `deferred`, `canceled` and `deleted` only when a job
+/// ended so (see [`Outcome::always_shown`]).
+fn charted(counts: &OutcomeCounts) -> Vec<Outcome> {
+    Outcome::ALL
+        .into_iter()
+        .filter(|&outcome| outcome.always_shown() || counts.get(outcome) > 0)
+        .collect()
+}
+
 /// The chart as an SVG document.
 pub fn outcomes_svg(counts: &OutcomeCounts) -> String {
     let mut svg = Svg::new(WIDTH, HEIGHT);
-    let total: u64 = Outcome::ALL.iter().map(|&o| counts.get(o)).sum();
-    let subtitle =
+    let outcomes = charted(counts);
+    let total: u64 = outcomes.iter().map(|&o| counts.get(o)).sum();
+    let mut subtitle =
         format!("{total} jobs. Queued, scheduled and started: still in flight when the run ended.");
+    if counts.deferred > 0 {
+        subtitle.push_str(" Deferred: never released by a parent.");
+    }
     axis::title(&mut svg, 24.0, "Job outcomes", &subtitle);
     let area = Area {
         left: 80.0,
@@ -43,23 +57,15 @@ pub fn outcomes_svg(counts: &OutcomeCounts) -> String {
         right: WIDTH - 28.0,
         bottom: HEIGHT - 48.0,
     };
-    let largest = Outcome::ALL
-        .iter()
-        .map(|&o| counts.get(o))
-        .max()
-        .unwrap_or(0);
+    let largest = outcomes.iter().map(|&o| counts.get(o)).max().unwrap_or(0);
     let (y_max, y_step, y_ticks) = count_axis(largest as f64);
     let y = Scale::new((0.0, y_max), (area.bottom, area.top));
     axis::y_axis(&mut svg, area, y, &y_ticks, y_step, "jobs");
-    let shown: Vec<Outcome> = Outcome::ALL
-        .into_iter()
-        .filter(|&o| o.always_shown() || counts.get(o) > 0)
-        .collect();
-    let slot = area.width() / shown.len() as f64;
+    let slot = area.width() / outcomes.len() as f64;
     let bar_width = slot * 0.6;
     let label_style = TextStyle::new(12.0, Anchor::Middle).fill("#333333");
     let count_style = TextStyle::new(12.0, Anchor::Middle).bold().fill("#222222");
-    for (index, outcome) in shown.into_iter().enumerate() {
+    for (index, outcome) in outcomes.into_iter().enumerate() {
         let count = counts.get(outcome);
         let middle = area.left + slot * (index as f64 + 0.5);
         // A non-zero count stays visible beside a large one.
