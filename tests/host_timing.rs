@@ -235,3 +235,51 @@ fn a_wall_clock_phase_over_one_second_is_rejected_where_written() {
     let error = scenario::parse(&text, "host.toml").unwrap_err().to_string();
     assert!(error.contains("run.wall_clock_phase"), "{error}");
 }
+
+/// The mean time between one worker's maintenance runs, over a run long enough to hold a
+/// dozen of them.
+fn maintenance_period(events: &[EventRow]) -> f64 {
+    let pod = &of_kind(events, "maintenance")[0].pod;
+    let runs: Vec<f64> = of_kind(events, "maintenance")
+        .iter()
+        .filter(|e| &e.pod == pod)
+        .map(|e| e.time_s)
+        .collect();
+    assert!(runs.len() >= 5, "{runs:?}");
+    (runs[runs.len() - 1] - runs[0]) / (runs.len() - 1) as f64
+}
+
+/// `[rq] worker_loop_cost`: each pass of an idle worker's dequeue loop (1 s pops here) costs
+/// that much more, so maintenance, due at the first pass 5 s after the last run, comes every
+/// 5 passes of 1.04 s instead of 1.00x s: the phase drift the conformance suite measured on
+/// real workers (README, "Fidelity"). A distribution gives each seed its own period.
+#[test]
+fn worker_loop_cost_stretches_the_maintenance_period() {
+    let long = |rq: &str| scenario_text("", rq, "", "").replace("\"20s\"", "\"70s\"");
+    let plain = maintenance_period(&events(&long(""), 1));
+    let costly = maintenance_period(&events(&long(r#"worker_loop_cost = "40ms""#), 1));
+    assert!(plain < 5.03, "without the cost: {plain}");
+    assert!((costly - plain - 0.2).abs() < 0.03, "{plain} → {costly}");
+    let spread = long(r#"worker_loop_cost = { uniform = { min = "0ms", max = "60ms" } }"#);
+    let periods: Vec<f64> = (1..=5)
+        .map(|seed| maintenance_period(&events(&spread, seed)))
+        .collect();
+    let (low, high) = periods
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(l, h), p| (l.min(*p), h.max(*p)));
+    assert!(high - low > 0.05, "one period for every seed: {periods:?}");
+}
+
+/// `[rq] shared_host_costs`: the two workers of the scenario start at the same instant; with
+/// the key they share one `worker_startup` draw and are born together, without it each draws
+/// its own.
+#[test]
+fn shared_host_costs_give_workers_started_together_one_startup() {
+    let startup = r#"worker_startup = { uniform = { min = "0.2s", max = "1.2s" } }"#;
+    let births = |rq: &str| times(&events(&scenario_text("", rq, "", ""), 3), "worker_born");
+    let own = births(startup);
+    let shared = births(&format!("{startup}\nshared_host_costs = true"));
+    assert_eq!(own.len(), 2);
+    assert!((own[0] - own[1]).abs() > 1e-3, "independent draws: {own:?}");
+    assert_eq!(shared[0], shared[1], "one draw for both: {shared:?}");
+}

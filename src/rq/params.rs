@@ -48,6 +48,12 @@ pub struct HostCosts {
     /// A stall of the worker's main process between a dequeue and `prepare_execution`
     /// (a pause of the process, or the conformance suite's forcing of §9 R17).
     pub prepare_execution_stall: DurationDist,
+    /// The worker main process's own time per pass of its dequeue loop, drawn once per
+    /// worker process: it stretches the period of an idle worker's maintenance runs.
+    pub worker_loop_cost: DurationDist,
+    /// Workers starting at the same instant share their `worker_startup` and
+    /// `worker_loop_cost` draws (`[rq] shared_host_costs`).
+    pub shared: bool,
 }
 
 impl Default for HostCosts {
@@ -58,6 +64,8 @@ impl Default for HostCosts {
             horse_exit: DurationDist::Constant(SimDuration::ZERO),
             redis_startup: DurationDist::Constant(SimDuration::ZERO),
             prepare_execution_stall: DurationDist::Constant(SimDuration::ZERO),
+            worker_loop_cost: DurationDist::Constant(SimDuration::ZERO),
+            shared: false,
         }
     }
 }

@@ -134,6 +134,8 @@ pub struct Worker {
     pub(super) commands: Rc<CommandState>,
     /// The main process's threads: the pubsub thread once subscribed.
     pub(super) threads: Rc<Threads>,
+    /// `[rq] worker_loop_cost`, drawn for this process when it starts.
+    pub(super) loop_cost: SimDuration,
 }
 
 /// Starts `rq worker` as a process; returns its pid.
@@ -161,6 +163,7 @@ pub fn spawn_worker(env: &Rc<RqEnv>, spec: WorkerSpec) -> Pid {
         horse: None,
         commands: Rc::default(),
         threads: Rc::default(),
+        loop_cost: SimDuration::ZERO,
     };
     let threads = worker.threads.clone();
     let body = with_threads(worker.run(), threads);
@@ -181,13 +184,26 @@ impl Worker {
         self.ctx.env.clone()
     }
 
+    /// Whose draws of the host costs this process takes: its own, or (shared) those of every
+    /// worker starting at this instant.
+    fn host_cost_drawer(&self, shared: bool) -> String {
+        if shared {
+            format!("worker-start/{}", self.ctx.sim().now().as_micros())
+        } else {
+            format!("worker/{}", self.name)
+        }
+    }
+
     /// `rq worker`: bootstrap, work, teardown; the exit code of the CLI.
     async fn run(mut self) -> i32 {
+        let host = &self.ctx.params().host;
+        let drawer = self.host_cost_drawer(host.shared);
         let startup = self
             .env()
-            .host_cost(&self.ctx.params().host.worker_startup, || {
-                format!("worker/{}", self.name)
-            });
+            .host_cost(&host.worker_startup, || drawer.clone());
+        self.loop_cost = self
+            .env()
+            .host_cost(&host.worker_loop_cost, || format!("{drawer}/loop"));
         if startup > SimDuration::ZERO {
             self.ctx.sim().sleep(startup).await;
         }
@@ -528,6 +544,9 @@ impl Worker {
     /// One pass of the dequeue retry block: heartbeat, maintenance if due, the blocking pop,
     /// the job fetch.
     async fn dequeue_attempt(&mut self) -> Result<Dequeue, RedisError> {
+        if self.loop_cost > SimDuration::ZERO {
+            self.ctx.sim().sleep(self.loop_cost).await;
+        }
         self.heartbeat_after_dequeue().await?;
         if self.maintenance_due() {
             self.run_maintenance_tasks().await?;

@@ -45,6 +45,8 @@ pub fn rq_params(spec: &RqSpec, redis: &RedisSpec) -> RqParams {
             horse_exit: duration_dist(&spec.horse_exit),
             redis_startup: duration_dist(&redis.startup),
             prepare_execution_stall: duration_dist(&spec.prepare_execution_stall),
+            worker_loop_cost: duration_dist(&spec.worker_loop_cost),
+            shared: spec.shared_host_costs,
         },
         scheduler_version: match spec.variant {
             RqVariant::V2_12 => SchedulerVersion::V2_12,

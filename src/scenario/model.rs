@@ -263,6 +263,25 @@ pub struct RqSpec {
     )]
     #[schemars(with = "DurationOrDistribution")]
     pub prepare_execution_stall: Distribution,
+    /// Host cost, not RQ: the worker main process's own time per pass of its dequeue loop
+    /// (Python between its Redis calls: the heartbeat, the maintenance check, building the
+    /// pop), drawn once per worker process. It stretches the period of an idle worker's
+    /// maintenance runs, and so their phase some minutes on. Default `"0s"`, left out of the
+    /// serialized form while zero.
+    #[serde(
+        deserialize_with = "duration_or_distribution",
+        serialize_with = "serialize_duration_or_distribution",
+        skip_serializing_if = "is_zero"
+    )]
+    #[schemars(with = "DurationOrDistribution")]
+    pub worker_loop_cost: Distribution,
+    /// Host, not RQ: workers that start at the same instant share one draw of
+    /// `worker_startup` and of `worker_loop_cost`, as processes launched together on one
+    /// machine do (the conformance suite's real side: its standbys run maintenance in
+    /// lockstep). Default false: each worker process draws its own, as pods on their own
+    /// nodes would. Left out of the serialized form while false.
+    #[serde(skip_serializing_if = "is_false")]
+    pub shared_host_costs: bool,
     /// `"2.12"` (default) or `"2.10"`.
     pub variant: RqVariant,
     /// What-if: move due jobs with one atomic script instead of RQ's pipeline. Default false.
@@ -306,6 +325,8 @@ impl Default for RqSpec {
             horse_startup: Distribution::Constant(SimDuration::ZERO),
             horse_exit: Distribution::Constant(SimDuration::ZERO),
             prepare_execution_stall: Distribution::Constant(SimDuration::ZERO),
+            worker_loop_cost: Distribution::Constant(SimDuration::ZERO),
+            shared_host_costs: false,
             variant: RqVariant::V2_12,
             atomic_enqueue: false,
             fenced_enqueue: false,
@@ -381,4 +402,8 @@ impl Default for ChecksSpec {
             stranded_dependents: None,
         }
     }
+}
+
+fn is_false(flag: &bool) -> bool {
+    !*flag
 }

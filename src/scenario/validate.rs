@@ -220,6 +220,7 @@ fn check_run_and_rq(scenario: &Scenario, findings: &mut Findings) {
         ("horse_startup", &rq.horse_startup),
         ("horse_exit", &rq.horse_exit),
         ("prepare_execution_stall", &rq.prepare_execution_stall),
+        ("worker_loop_cost", &rq.worker_loop_cost),
     ] {
         check_distribution(&format!("rq.{name}"), value, findings);
     }

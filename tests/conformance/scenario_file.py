@@ -12,7 +12,8 @@ simulator and nothing to the harness:
                  scheduler_fallback_period (module constant, set by conformance_worker.py),
                  prepare_execution_stall (a fixed duration: conformance_worker.py sleeps
                  that long before `prepare_execution`),
-                 worker_startup, horse_startup, horse_exit (simulator only: the host's timing)
+                 worker_startup, horse_startup, horse_exit, worker_loop_cost (simulator only: the
+                 host's timing)
     [[pods]]     name, replicas, with_scheduler, queues, start_delay (default 5s, as simrq),
                  termination_grace_period, restart_policy, crash_loop_backoff = { initial, cap },
                  cron (also run `rq cron`, see cron.py), worker (default true),
@@ -109,7 +110,8 @@ def _load_stall(table):
 def _load_rq(doc):
     table = doc.get("rq", {})
     # The host's costs: the simulator charges them, the real machine has its own.
-    host_costs = {"worker_startup", "horse_startup", "horse_exit"}
+    host_costs = {"worker_startup", "horse_startup", "horse_exit", "worker_loop_cost",
+                  "shared_host_costs"}
     _check_keys(table, set(RQ_DEFAULTS) | host_costs | {"prepare_execution_stall"}, "[rq]")
     settings = {}
     for key, default in RQ_DEFAULTS.items():
