@@ -150,10 +150,12 @@ fn the_conformance_stall_runs_a_finished_job_a_third_time() {
             "seed {seed}: ran after finishing"
         );
         assert_eq!(run.duplicates, 1, "seed {seed}: the run after the finish");
-        // Each start ran the oldest waiting retry, about the stall (4 s) plus the scheduler's
-        // tick after its due time: never the younger retry's due time 70 s ahead.
+        // Each start ran the oldest waiting retry: the stall (4 s), plus the wait for the
+        // scheduler's tick after the due time, minus the due time's flooring to a whole
+        // second (each up to 1 s; a real run gave 3.341 s): never the younger retry's due
+        // time 70 s ahead (−66 s).
         let lateness: f64 = run.job["max_retry_lateness_s"].parse().unwrap();
-        assert!((3.5..6.0).contains(&lateness), "seed {seed}: {lateness}");
+        assert!((3.0..6.0).contains(&lateness), "seed {seed}: {lateness}");
     }
     let mut plain = stalled.clone();
     plain.rq.prepare_execution_stall = Distribution::Constant(SimDuration::ZERO);
