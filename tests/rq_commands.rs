@@ -42,19 +42,6 @@ fn the_job(harness: &Harness) -> String {
         .to_string()
 }
 
-fn actions(harness: &Harness) -> Vec<(String, String)> {
-    harness
-        .events_of("command_received")
-        .into_iter()
-        .filter_map(|event| match event.kind {
-            EventKind::CommandReceived { command, action } => {
-                Some((command.to_string(), action.to_string()))
-            }
-            _ => None,
-        })
-        .collect()
-}
-
 fn receivers(harness: &Harness) -> Vec<i64> {
     harness
         .events_of("command_published")
@@ -90,7 +77,7 @@ fn stop_job_sets_stopped_and_consumes_no_retry() {
             retries_left,
             failed.contains(&job),
             starts,
-            actions(&harness),
+            command_actions(&harness),
         )
     };
     let (status, retries_left, in_failed, starts, actions) = run(true);
@@ -118,7 +105,7 @@ fn stop_job_of_another_job_is_ignored() {
     let status = hash_field(&harness, &format!("rq:job:{job}"), "status");
     assert_eq!(status.as_deref(), Some("finished"));
     assert_eq!(
-        actions(&harness),
+        command_actions(&harness),
         [("stop-job".into(), "not_current_job".into())]
     );
 }
@@ -141,7 +128,7 @@ fn kill_horse_consumes_a_retry() {
         let retries_left = hash_field(&harness, &key, "retries_left");
         let status = hash_field(&harness, &key, "status");
         let starts = harness.events_of("job_started").len();
-        (retries_left, status, starts, actions(&harness))
+        (retries_left, status, starts, command_actions(&harness))
     };
     let (retries_left, status, starts, actions) = run(true);
     assert_eq!(retries_left.as_deref(), Some("0"), "one retry consumed");
@@ -165,7 +152,7 @@ fn kill_horse_of_an_idle_worker_is_ignored() {
     harness.send_command(&worker, WorkerCommand::KillHorse);
     harness.run_until(at(5.0));
     assert_eq!(
-        actions(&harness),
+        command_actions(&harness),
         [("kill-horse".into(), "no_horse".into())]
     );
     assert!(harness.events_of("worker_died").is_empty());
@@ -231,7 +218,7 @@ fn a_command_published_while_the_worker_is_not_subscribed_is_lost() {
         harness.run_until(at(publish_at));
         harness.send_command(&worker, WorkerCommand::KillHorse);
         harness.run_until(at(publish_at + 1.0));
-        (receivers(&harness), actions(&harness))
+        (receivers(&harness), command_actions(&harness))
     };
     let (receivers, actions) = run(6.5);
     assert_eq!(receivers, [0]);
@@ -254,7 +241,7 @@ fn a_paused_worker_handles_its_command_when_it_resumes() {
     harness.signal(&worker, simrq::sim::Signal::Stop);
     harness.send_command(&worker.name, WorkerCommand::KillHorse);
     harness.run_until(at(5.0));
-    assert!(actions(&harness).is_empty(), "paused");
+    assert!(command_actions(&harness).is_empty(), "paused");
     harness.signal(&worker, simrq::sim::Signal::Cont);
     harness.run_until(at(6.0));
     let handled = harness.events_of("command_received");

@@ -349,20 +349,6 @@ fn sigterm_during_a_simple_worker_job_is_a_warm_stop_and_a_second_fails_the_job(
     assert!(reasons.is_empty());
 }
 
-/// `(command, action)` of the `command_received` events.
-fn actions(harness: &Harness) -> Vec<(String, String)> {
-    harness
-        .events_of("command_received")
-        .into_iter()
-        .filter_map(|event| match event.kind {
-            EventKind::CommandReceived { command, action } => {
-                Some((command.to_string(), action.to_string()))
-            }
-            _ => None,
-        })
-        .collect()
-}
-
 /// §3.3 and §3.4: a SimpleWorker has no horse (`horse_pid` 0, `kill_horse` a no-op), so
 /// `kill-horse` is ignored and `stop-job` only records the id: the job runs on and finishes.
 /// A regular worker's horse is killed by either.
@@ -380,7 +366,7 @@ fn kill_horse_and_stop_job_leave_a_simple_worker_job_running() {
         harness.run_until(at(60.0));
         let key = format!("rq:job:{}", the_job(&harness));
         (
-            actions(&harness),
+            command_actions(&harness),
             hash_field(&harness, &key, "status"),
             harness.events_of("job_started").len(),
         )

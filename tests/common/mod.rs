@@ -127,3 +127,18 @@ pub fn died_reasons(harness: &Harness) -> Vec<String> {
         })
         .collect()
 }
+
+/// `(command, action)` of the `command_received` events: what each worker did with a pubsub
+/// command.
+pub fn command_actions(harness: &Harness) -> Vec<(String, String)> {
+    harness
+        .events_of("command_received")
+        .into_iter()
+        .filter_map(|event| match event.kind {
+            EventKind::CommandReceived { command, action } => {
+                Some((command.to_string(), action.to_string()))
+            }
+            _ => None,
+        })
+        .collect()
+}
