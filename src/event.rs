@@ -283,6 +283,18 @@ impl EventKind {
         }
     }
 
+    /// An operator's requeue of a failed job (`job_enqueued` with `source=requeue`): the job
+    /// lives again.
+    pub fn is_requeue(&self) -> bool {
+        matches!(
+            self,
+            EventKind::JobEnqueued {
+                source: EnqueueSource::Requeue,
+                ..
+            }
+        )
+    }
+
     /// Routine rows: a job's ordinary life and a healthy scheduler's heartbeat. Everything
     /// else — faults, what they did to processes, locks and jobs (`job_lost`, `job_abandoned`),
     /// errors, maintenance — is what `[run] events = "faults"` keeps.

@@ -13,7 +13,7 @@
 //!   job enqueued after its parent failed (D4), is for good. A job whose parent failed
 //!   without `allow_failure`, or was stopped, is deferred by design and not counted.
 
-use crate::event::{EnqueueSource, Event, EventKind, EventSink, JobId, Name};
+use crate::event::{Event, EventKind, EventSink, JobId, Name};
 use crate::jobs::{JobSet, JobTable};
 use crate::rq::failure::STOPPED_REASON;
 use crate::sim::{SimDuration, SimTime};
@@ -257,11 +257,7 @@ impl EventSink for DependencyChecks {
                 if let Some(child) = self.children.get_mut(job) {
                     child.deferred_at = None;
                 }
-                if let EventKind::JobEnqueued {
-                    source: EnqueueSource::Requeue,
-                    ..
-                } = event.kind
-                {
+                if event.kind.is_requeue() {
                     // An operator's requeue: the failed (or stopped) parent is open again.
                     self.failed.remove(job);
                     self.stopped.remove(job);

@@ -23,7 +23,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use crate::event::{EnqueueSource, Event, EventKind, JobId, Name};
+use crate::event::{Event, EventKind, JobId, Name};
 use crate::sim::SimTime;
 
 use crate::jobs::{JobSet, JobTable};
@@ -108,14 +108,7 @@ impl ExecutionTracker {
     /// end of an execution that nothing authorised.
     pub fn observe(&mut self, event: &Event) -> Option<Duplicate> {
         let job = event.job?;
-        let requeued = matches!(
-            event.kind,
-            EventKind::JobEnqueued {
-                source: EnqueueSource::Requeue,
-                ..
-            }
-        );
-        if requeued {
+        if event.kind.is_requeue() {
             // An operator requeued a failed job: one more start is authorised, whether or
             // not its state had been retired.
             self.revive(job);

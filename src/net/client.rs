@@ -113,12 +113,7 @@ impl Client {
             callback,
             sees: Sees::Success,
         });
-        let request = self.network.single_request(command);
-        match self.request(request, on_applied).await? {
-            Some(Reply::Error(message)) => Err(RedisError::Response(message)),
-            Some(reply) => Ok(reply),
-            None => Err(RedisError::Connection),
-        }
+        self.single(command, on_applied).await
     }
 
     /// [`Client::call`], calling `before` at the instant Redis is about to run the command
@@ -132,8 +127,17 @@ impl Client {
             callback: before,
             sees: Sees::Before,
         };
+        self.single(command, Some(observer)).await
+    }
+
+    /// One command with its observer; an error reply becomes `Err(Response)`.
+    async fn single(
+        &self,
+        command: Command,
+        observer: Option<Observer>,
+    ) -> Result<Reply, RedisError> {
         let request = self.network.single_request(command);
-        match self.request(request, Some(observer)).await? {
+        match self.request(request, observer).await? {
             Some(Reply::Error(message)) => Err(RedisError::Response(message)),
             Some(reply) => Ok(reply),
             None => Err(RedisError::Connection),

@@ -20,7 +20,7 @@
 
 use std::io::Write;
 
-use crate::event::{EnqueueSource, Event, EventKind, EventSink, JobId, Name};
+use crate::event::{Event, EventKind, EventSink, JobId, Name};
 use crate::jobs::{JobSet, JobTable};
 use crate::report::csv::Row;
 use crate::report::histogram::LogHistogram;
@@ -331,14 +331,7 @@ impl EventSink for JobTracker {
             return;
         }
         let Some(job) = event.job else { return };
-        let requeued = matches!(
-            event.kind,
-            EventKind::JobEnqueued {
-                source: EnqueueSource::Requeue,
-                ..
-            }
-        );
-        if self.ended.contains(job) && requeued {
+        if self.ended.contains(job) && event.kind.is_requeue() {
             // An operator's requeue starts a new life of a failed job: its row was written
             // when it failed, and the new life gets a row of its own.
             self.ended.remove(job);
