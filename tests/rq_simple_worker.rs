@@ -165,38 +165,31 @@ fn heartbeats(class: Class) -> Heartbeats {
 /// 90 s, refreshed every 30 s (rq-semantics §3.5).
 #[test]
 fn a_simple_worker_sets_timeout_plus_60_once_and_never_heartbeats_during_the_job() {
-    let near = |value: f64, expected: f64| (value - expected).abs() <= 1.0;
-    let simple = heartbeats(Class::Simple);
-    assert!(
-        near(simple.execution_ttl_s, 210.0),
-        "{}",
-        simple.execution_ttl_s
-    );
-    assert!(
-        near(simple.worker_key_ttl_s, 210.0),
-        "{}",
-        simple.worker_key_ttl_s
-    );
-    assert!(near(simple.wip_ttl_s, 210.0), "{}", simple.wip_ttl_s);
-    assert!(!simple.wip_refreshed);
-    assert!(!simple.worker_heartbeat_refreshed);
-    assert!(!simple.execution_heartbeat_refreshed);
+    assert_heartbeats(&heartbeats(Class::Simple), 210.0, false);
+    assert_heartbeats(&heartbeats(Class::Worker), 90.0, true);
+}
 
-    let regular = heartbeats(Class::Worker);
-    assert!(
-        near(regular.execution_ttl_s, 90.0),
-        "{}",
-        regular.execution_ttl_s
+/// Each TTL within a second of `ttl_s`, and the three refreshes all seen or all absent.
+fn assert_heartbeats(seen: &Heartbeats, ttl_s: f64, refreshed: bool) {
+    for (what, value) in [
+        ("execution", seen.execution_ttl_s),
+        ("worker key", seen.worker_key_ttl_s),
+        ("wip", seen.wip_ttl_s),
+    ] {
+        assert!(
+            (value - ttl_s).abs() <= 1.0,
+            "{what} TTL {value} s, expected {ttl_s}"
+        );
+    }
+    assert_eq!(seen.wip_refreshed, refreshed, "wip refreshed");
+    assert_eq!(
+        seen.worker_heartbeat_refreshed, refreshed,
+        "worker heartbeat refreshed"
     );
-    assert!(
-        near(regular.worker_key_ttl_s, 90.0),
-        "{}",
-        regular.worker_key_ttl_s
+    assert_eq!(
+        seen.execution_heartbeat_refreshed, refreshed,
+        "execution heartbeat refreshed"
     );
-    assert!(near(regular.wip_ttl_s, 90.0), "{}", regular.wip_ttl_s);
-    assert!(regular.wip_refreshed);
-    assert!(regular.worker_heartbeat_refreshed);
-    assert!(regular.execution_heartbeat_refreshed);
 }
 
 /// §2.3: a job that never times out (`job_timeout = -1`) gets `DEFAULT_WORKER_TTL`, 420 s,
