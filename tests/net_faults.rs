@@ -343,3 +343,89 @@ fn a_redis_restart_drops_subscriptions() {
     assert_eq!(*published.borrow(), ["Ok(Int(0))@3.002000"]);
     assert_eq!(*messages.borrow(), ["ConnectionError@1.001000"]);
 }
+
+/// The socket timeout races the reply (rq-semantics §7: redis-py raises TimeoutError when no
+/// reply came within `socket_timeout`). With 1 ms each way the reply lands 2 ms after the
+/// send: a 3 ms timeout reads it, and a 2 ms one times out, because the timeout was set when
+/// the request was sent and so comes first among the events of that instant.
+#[test]
+fn a_reply_landing_at_the_socket_timeout_loses_the_race() {
+    for (timeout_ms, expected) in [
+        (3, "Ok@0.002000".to_string()),
+        (2, format!("{:?}@0.002000", RedisError::Timeout)),
+    ] {
+        let (sim, network) = world();
+        let settings = ClientSettings {
+            socket_timeout: Some(SimDuration::from_millis(timeout_ms)),
+            ..Default::default()
+        };
+        let log = client_process(&sim, &network, settings, |sim, client, log| async move {
+            let reply = client.call(cmd!("SET", "k", "v")).await;
+            note(&log, &sim, outcome(&reply));
+        });
+        sim.run_until(SimTime::from_secs(1));
+        assert_eq!(*log.borrow(), [expected], "socket timeout {timeout_ms} ms");
+    }
+}
+
+/// A reply that landed before the socket timeout is read even if the client only runs again
+/// after it (its pod was stopped meanwhile): the reply is there, so no TimeoutError.
+#[test]
+fn a_reply_that_landed_while_the_client_was_stopped_is_read_after_the_deadline() {
+    let (sim, network) = world();
+    let settings = ClientSettings {
+        socket_timeout: Some(SimDuration::from_millis(10)),
+        ..Default::default()
+    };
+    let host = sim.add_host();
+    let log: Log = Rc::default();
+    let client = Client::new(&network, host, settings, RngStreams::new(1).stream("c"));
+    let (s, l) = (sim.clone(), log.clone());
+    let pid = sim.spawn(host, "client", None, async move {
+        let reply = client.call(cmd!("SET", "k", "v")).await;
+        note(&l, &s, outcome(&reply));
+        0
+    });
+    sim.run_until(SimTime::from_secs(0) + SimDuration::from_micros(500));
+    sim.signal(pid, simrq::sim::Signal::Stop);
+    sim.run_until(SimTime::from_secs(0) + SimDuration::from_millis(50));
+    sim.signal(pid, simrq::sim::Signal::Cont);
+    sim.run_until(SimTime::from_secs(1));
+    assert_eq!(*log.borrow(), ["Ok@0.050000"]);
+}
+
+/// A request that a paused Redis holds past the socket timeout fails at the timeout, not when
+/// the server resumes, and a command sent after the pause is answered normally.
+#[test]
+fn a_request_held_by_a_paused_server_times_out_at_the_socket_timeout() {
+    let (sim, network) = world();
+    let settings = ClientSettings {
+        socket_timeout: Some(SimDuration::from_secs(2)),
+        ..Default::default()
+    };
+    network.pause_server(SimDuration::from_secs(5));
+    let log = client_process(&sim, &network, settings, |sim, client, log| async move {
+        let reply = client.call(cmd!("SET", "k", "v")).await;
+        note(&log, &sim, outcome(&reply));
+        sim.sleep(SimDuration::from_secs(10)).await;
+        let reply = client.call(cmd!("GET", "k")).await;
+        note(&log, &sim, outcome(&reply));
+    });
+    sim.run_until(SimTime::from_secs(100));
+    let log = log.borrow();
+    assert_eq!(
+        *log,
+        [
+            format!("{:?}@2.000000", RedisError::Timeout),
+            "Ok@12.002000".into()
+        ]
+    );
+}
+
+/// `Ok` for a reply, the error for a failure.
+fn outcome<T>(reply: &Result<T, RedisError>) -> String {
+    match reply {
+        Ok(_) => "Ok".to_string(),
+        Err(error) => format!("{error:?}"),
+    }
+}

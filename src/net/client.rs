@@ -10,7 +10,7 @@ use rand::Rng;
 
 use super::{LinkError, Network, Observer, OnApplied, Request, Sees, SlotKey, Verdict};
 use crate::redis::{Command, ConnId, Reply};
-use crate::sim::{HostId, Sim, SimDuration, SimRng};
+use crate::sim::{HostId, Sim, SimDuration, SimRng, SimTime};
 
 /// How the client behaves: redis-py's settings as RQ configures them.
 #[derive(Clone, Debug, PartialEq)]
@@ -233,21 +233,21 @@ impl Client {
             self.disconnect();
             return (Err(RedisError::Connection), Some(request));
         }
-        let slot = self.network.send(conn, request, verdict, on_applied);
+        let deadline = self
+            .settings
+            .socket_timeout
+            .map(|limit| self.sim().now() + limit);
+        let slot = self
+            .network
+            .send(conn, request, verdict, on_applied, deadline);
         let mut wait = InFlight {
             client: self,
             slot,
+            deadline,
             read: false,
             released: false,
         };
-        let result = match self.settings.socket_timeout {
-            Some(limit) => self
-                .sim()
-                .timeout(limit, &mut wait)
-                .await
-                .unwrap_or(Err(RedisError::Timeout)),
-            None => (&mut wait).await,
-        };
+        let result = (&mut wait).await;
         let failed = result.as_ref().is_err_and(RedisError::is_connection_level);
         let returned = wait.release(failed && may_retry);
         drop(wait);
@@ -324,11 +324,14 @@ impl Future for NextMessage<'_> {
     }
 }
 
-/// Waits for one request's last reply. Dropped before the reply came (an exception or SIGKILL
-/// interrupted the read), it closes the connection, as redis-py does.
+/// Waits for one request's last reply, until the socket timeout's `deadline` if there is
+/// one (the network wakes the client then, unless the reply landed first). Dropped before
+/// the reply came (an exception or SIGKILL interrupted the read), it closes the connection,
+/// as redis-py does.
 struct InFlight<'a> {
     client: &'a Client,
     slot: SlotKey,
+    deadline: Option<SimTime>,
     read: bool,
     released: bool,
 }
@@ -351,6 +354,11 @@ impl Future for InFlight<'_> {
             Some(result) => {
                 self.read = true;
                 Poll::Ready(result.map_err(|LinkError| RedisError::Connection))
+            }
+            // A reply that has landed is read even past the deadline (the process was
+            // stopped meanwhile): it is checked first, as a timeout around the read checks it.
+            None if self.deadline.is_some_and(|at| network.sim().now() >= at) => {
+                Poll::Ready(Err(RedisError::Timeout))
             }
             None => Poll::Pending,
         }

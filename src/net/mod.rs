@@ -21,8 +21,9 @@ use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 
 use crate::redis::{Command, ConnId, Executed, Reply, Server, Snapshot};
+use crate::sim::kernel::EventId;
 use crate::sim::rng::WordBuildHasher;
-use crate::sim::{EventHook, HookId, HostId, Pid, Sim, SimDuration, SimRng, SimTime};
+use crate::sim::{EventHook, HookId, HostId, Pid, ReservedWake, Sim, SimDuration, SimRng, SimTime};
 use slab::{Slab, SlabKey};
 
 pub use client::{Client, ClientSettings, RedisError};
@@ -45,8 +46,23 @@ struct ReplySlot {
     reply: Option<Result<Vec<Reply>, LinkError>>,
     landed: bool,
     waiter: Option<Pid>,
+    /// The client's socket timeout, scheduled only once the reply may come too late.
+    timeout: SocketTimeout,
     client_holds: bool,
     network_holds: bool,
+}
+
+/// The wake-up at a request's socket timeout. It keeps its place in the event order from
+/// the instant the request is sent, but is scheduled only when the network sees that the
+/// reply might not land before it: the request or its reply is lost, the server is paused
+/// or the command blocks, or the reply is due at or after the deadline. Otherwise the reply
+/// always wins the race (the client reads the reply first if both are due), so a timer
+/// pushed and cancelled again would change nothing.
+#[derive(Clone, Copy)]
+enum SocketTimeout {
+    None,
+    Reserved(ReservedWake),
+    Armed(EventId),
 }
 
 /// A reply slot's key, held by the client's in-flight read.
@@ -499,12 +515,15 @@ impl Network {
     }
 
     /// Sends a request on `conn`; the reply (or the link error) lands in the returned slot.
+    /// With a `deadline` (the socket timeout), the sending process is woken then unless the
+    /// reply has landed before.
     fn send(
         &self,
         conn: ConnId,
         request: Request,
         verdict: Verdict,
         on_applied: Option<Observer>,
+        deadline: Option<SimTime>,
     ) -> SlotKey {
         let slot = self.inner.slots.borrow_mut().insert(ReplySlot {
             conn,
@@ -514,14 +533,43 @@ impl Network {
             reply: None,
             landed: false,
             waiter: None,
+            timeout: SocketTimeout::None,
             client_holds: true,
             network_holds: verdict != Verdict::Drop,
         });
-        if verdict != Verdict::Drop {
-            let arrival = self.arrival_time(conn);
+        let arrival = (verdict != Verdict::Drop).then(|| self.arrival_time(conn));
+        if let Some(arrival) = arrival {
             self.schedule(arrival, NetEvent::Arrive(slot));
         }
+        if let Some(deadline) = deadline {
+            self.reserve_timeout(slot, deadline);
+            if arrival.is_none_or(|arrival| arrival >= deadline) {
+                self.arm_timeout(slot);
+            }
+        }
         slot
+    }
+
+    /// Takes the socket timeout's place in the event order, as the client waits from now.
+    fn reserve_timeout(&self, slot: SlotKey, deadline: SimTime) {
+        let wake = self
+            .inner
+            .sim
+            .reserve_wake(deadline, self.inner.sim.current_pid());
+        let mut slots = self.inner.slots.borrow_mut();
+        let entry = slots.get_mut(slot).expect("just inserted");
+        entry.timeout = SocketTimeout::Reserved(wake);
+    }
+
+    /// Schedules the socket timeout of `slot`'s request: its reply may not land before it.
+    fn arm_timeout(&self, slot: SlotKey) {
+        let mut slots = self.inner.slots.borrow_mut();
+        let Some(entry) = slots.get_mut(slot) else {
+            return;
+        };
+        if let SocketTimeout::Reserved(wake) = entry.timeout {
+            entry.timeout = SocketTimeout::Armed(self.inner.sim.arm(wake));
+        }
     }
 
     fn schedule(&self, time: SimTime, event: NetEvent) {
@@ -565,6 +613,11 @@ impl Network {
         let mut slots = self.inner.slots.borrow_mut();
         let entry = slots.get_mut(slot).expect("the client holds its slot");
         entry.client_holds = false;
+        if let SocketTimeout::Armed(timer) =
+            std::mem::replace(&mut entry.timeout, SocketTimeout::None)
+        {
+            self.inner.sim.cancel(timer);
+        }
         if entry.network_holds {
             return keep_request.then(|| Request {
                 commands: entry.request.commands.clone(),
@@ -618,7 +671,11 @@ impl Network {
         }
         let mut state = self.inner.state.borrow_mut();
         match &mut *state {
-            ServerState::Paused(waiting) => waiting.push(slot),
+            ServerState::Paused(waiting) => {
+                waiting.push(slot);
+                drop(state);
+                self.arm_timeout(slot);
+            }
             ServerState::Down => {
                 drop(state);
                 self.reply(conn, slot, Err(LinkError), Verdict::Pass);
@@ -743,6 +800,7 @@ impl Network {
     }
 
     fn park(&self, conn: ConnId, slot: SlotKey, verdict: Verdict, timeout: Option<SimDuration>) {
+        self.arm_timeout(slot);
         match self.inner.conns.borrow_mut().get_mut(&conn) {
             Some(record) => record.blocked = Some((slot, verdict)),
             None => self.release_by_network(slot),
@@ -818,13 +876,17 @@ impl Network {
             result
         };
         let at = self.delivery_time(conn);
-        {
+        let late = {
             let mut slots = self.inner.slots.borrow_mut();
             let entry = slots
                 .get_mut(slot)
                 .expect("the network holds the slot it replies to");
             assert!(entry.reply.is_none(), "a request replied to twice");
             entry.reply = Some(result);
+            matches!(entry.timeout, SocketTimeout::Reserved(wake) if at >= wake.time)
+        };
+        if late {
+            self.arm_timeout(slot);
         }
         self.schedule(at, NetEvent::Reply(slot));
     }

@@ -8,7 +8,9 @@ pub mod threads;
 pub mod time;
 
 pub use dist::{sample_lognormal, DurationDist};
-pub use kernel::{EventHook, ExitStatus, HookId, HostId, KillScope, Pid, Signal, Sim};
+pub use kernel::{
+    EventHook, ExitStatus, HookId, HostId, KillScope, Pid, ReservedWake, Signal, Sim,
+};
 pub use rng::{RngStreams, SimRng};
 pub use threads::{with_threads, Threads};
 pub use time::{SimDuration, SimTime};
