@@ -1,28 +1,28 @@
 //! The keyspace: keys, their values and their TTLs on the server clock.
 //!
 //! ```text
-//!   entries: HashMap<key, Entry { value, expire_at, row_at }>   (unkeyed hasher: no random seed)
-//!   expiry:  min-heap of (row_at, key)    -- pushed when a key gets a TTL earlier than its row
+//!   entries: HashMap<key, Entry { value, expire_at }>   (unkeyed hasher: no random seed)
+//!   expiry:  rows (expire_at, key), earliest first      -- one per TTL a key is given
 //! ```
 //!
 //! A key whose `expire_at` has come (`now >= expire_at`) is logically gone. Reads and writes
-//! remove it first (lazy expiry); [`Db::active_expire`] pops the expiry index so that keys
-//! nobody touches again are removed too and memory stays bounded. A heap row is only a
-//! reminder to look at the key: a key keeps one row at or before its TTL (`row_at`), so a TTL
-//! pushed later, as RQ's refreshes do, adds no row; the row moves to the new time when it
-//! comes up. A row that no longer is its key's `row_at` (the key was deleted, replaced or
-//! given an earlier TTL) is stale and skipped. Rows are never searched for, which made an
-//! ordered set cost a key copy and two tree walks per EXPIRE.
+//! remove it first (lazy expiry); [`Db::active_expire`] takes the due rows of the expiry index
+//! ([`ExpiryIndex`]) so that keys nobody touches again are removed too and memory stays
+//! bounded. A row is only a reminder to look at the key: each new TTL adds one, and a row
+//! whose time is no longer its key's `expire_at` (the key was deleted, replaced or given
+//! another TTL since) is stale and skipped. Rows are never searched for, which made an
+//! ordered set cost a key copy and two tree walks per EXPIRE; stale rows are dropped when
+//! they come up, or all at once when they outnumber the keys.
 //! Every removal by expiry and every write tells the WATCH table, as Redis's
 //! `signalModifiedKey` does.
 //!
 //! Keys are stored as [`Arg`]s: RQ's keys (`rq:job:j42`, `rq:queue:default`) fit inline, so
 //! creating a key or giving it a TTL allocates nothing for its name.
 
-use std::cmp::Reverse;
-use std::collections::{hash_map, BTreeSet, BinaryHeap, HashMap, VecDeque};
+use std::collections::{hash_map, BTreeSet, HashMap, VecDeque};
 
 use crate::redis::arg::Arg;
+use crate::redis::expiry::ExpiryIndex;
 use crate::redis::hashes::Hash;
 use crate::redis::streams::Stream;
 use crate::redis::transactions::WatchTable;
@@ -66,14 +66,10 @@ impl Value {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Entry {
     pub value: Value,
     pub expire_at: Option<SimTime>,
-    /// When this key's row in the expiry index comes up: at or before `expire_at` while the
-    /// key has a TTL. A TTL pushed later (RQ refreshes most of its TTLs) keeps the row, and
-    /// the row moves itself to the new time when it comes up.
-    row_at: Option<SimTime>,
 }
 
 impl Entry {
@@ -81,15 +77,7 @@ impl Entry {
         Entry {
             value,
             expire_at: None,
-            row_at: None,
         }
-    }
-}
-
-/// The same value and TTL (where the expiry index's row is is bookkeeping).
-impl PartialEq for Entry {
-    fn eq(&self, other: &Entry) -> bool {
-        self.value == other.value && self.expire_at == other.expire_at
     }
 }
 
@@ -108,7 +96,7 @@ pub struct Keys {
     /// Looked up by key only, never iterated in an order that matters.
     entries: HashMap<Arg, Entry, WordBuildHasher>,
     /// Earliest first; possibly stale rows (see the module comment).
-    expiry: BinaryHeap<Reverse<(SimTime, Arg)>>,
+    expiry: ExpiryIndex,
 }
 
 impl PartialEq for Keys {
@@ -202,9 +190,9 @@ impl Db {
         true
     }
 
-    /// Sets or clears the TTL of an existing key.
-    pub fn set_expiry(&mut self, key: &str, expire_at: Option<SimTime>) {
-        self.keys.set_expiry(key, expire_at);
+    /// Sets or clears the TTL of an existing key, at `now`.
+    pub fn set_expiry(&mut self, now: SimTime, key: &str, expire_at: Option<SimTime>) {
+        self.keys.set_expiry(now, key, expire_at);
     }
 
     /// EXPIRE's and PERSIST's lookup: `decide` sees the TTL of `key` (`None`: no TTL) if it is
@@ -230,8 +218,8 @@ impl Db {
             ExpiryChange::Set(expire_at) => {
                 if entry.expire_at != expire_at {
                     entry.expire_at = expire_at;
-                    if index_row(&mut self.keys.expiry, key, entry) {
-                        self.keys.compact_expiry_if_mostly_stale();
+                    if let Some(at) = expire_at {
+                        self.keys.add_row(now, at, key);
                     }
                 }
             }
@@ -324,54 +312,45 @@ impl Keys {
         self.expiry.len()
     }
 
-    /// The next key whose TTL has passed at `now`, its row taken off the index. On the way,
-    /// stale rows are dropped and the row of a key whose TTL was pushed later moves to the
-    /// new time. Every key due at `now` comes out, in the order of its row's time.
+    /// The next key whose TTL has passed at `now`, its row taken off the index; stale rows
+    /// are dropped on the way. Every key due at `now` comes out, in the order of its TTL.
     fn pop_due(&mut self, now: SimTime) -> Option<Arg> {
-        loop {
-            let Reverse((at, _)) = self.expiry.peek()?;
-            if *at > now {
-                return None;
-            }
-            let Reverse((at, key)) = self.expiry.pop().expect("peeked");
-            let Some(entry) = self.entries.get_mut(&key) else {
-                continue;
-            };
-            if entry.row_at != Some(at) {
-                continue;
-            }
-            match entry.expire_at {
-                Some(expire_at) if expire_at <= now => return Some(key),
-                Some(later) => {
-                    entry.row_at = Some(later);
-                    self.expiry.push(Reverse((later, key)));
-                }
-                None => entry.row_at = None,
+        while let Some((at, key)) = self.expiry.pop_due(now) {
+            let live = matches!(self.entries.get(&key), Some(entry) if entry.expire_at == Some(at));
+            if live {
+                return Some(key);
             }
         }
+        None
     }
 
     fn remove(&mut self, key: &str) -> bool {
         self.entries.remove(key).is_some()
     }
 
-    /// A key whose long TTL is refreshed often (a heartbeat) leaves one stale row per refresh
-    /// until the old time comes; rebuilding from the entries bounds the index by the keyspace.
-    fn compact_expiry_if_mostly_stale(&mut self) {
-        if self.expiry.len() <= 2 * self.entries.len() + 1024 {
-            return;
-        }
-        self.expiry = self
-            .entries
-            .iter_mut()
-            .filter_map(|(key, entry)| {
-                entry.row_at = entry.expire_at;
-                Some(Reverse((entry.expire_at?, key.clone())))
-            })
-            .collect();
+    /// Gives `key` a row for its new TTL `at`, set at `now`.
+    fn add_row(&mut self, now: SimTime, at: SimTime, key: &str) {
+        self.expiry.add(now, at, key);
+        self.compact_expiry_if_mostly_stale();
     }
 
-    fn set_expiry(&mut self, key: &str, expire_at: Option<SimTime>) {
+    /// A key whose long TTL is refreshed often (a heartbeat) leaves one stale row per refresh
+    /// until the old time comes; rebuilding from the entries bounds the index by the keyspace.
+    /// Each rebuild follows at least three times as many new rows as it keeps, so its cost
+    /// per row stays constant. RQ's own refreshes, which end within minutes, stay below the
+    /// bound (a rebuild every two minutes at 2x cost as much as the queues saved).
+    fn compact_expiry_if_mostly_stale(&mut self) {
+        if self.expiry.len() <= 4 * self.entries.len() + 1024 {
+            return;
+        }
+        let rows = self
+            .entries
+            .iter()
+            .filter_map(|(key, entry)| Some((entry.expire_at?, key.clone())));
+        self.expiry.rebuild(rows);
+    }
+
+    fn set_expiry(&mut self, now: SimTime, key: &str, expire_at: Option<SimTime>) {
         let Some(entry) = self.entries.get_mut(key) else {
             return;
         };
@@ -379,28 +358,10 @@ impl Keys {
             return;
         }
         entry.expire_at = expire_at;
-        if index_row(&mut self.expiry, key, entry) {
-            self.compact_expiry_if_mostly_stale();
+        if let Some(at) = expire_at {
+            self.add_row(now, at, key);
         }
     }
-}
-
-/// Gives `entry`, the entry of `key`, a row in the expiry index for its TTL unless it has
-/// one at or before it already (see [`Entry::row_at`]); true if it added one.
-fn index_row(
-    expiry: &mut BinaryHeap<Reverse<(SimTime, Arg)>>,
-    key: &str,
-    entry: &mut Entry,
-) -> bool {
-    let Some(at) = entry.expire_at else {
-        return false;
-    };
-    if entry.row_at.is_some_and(|row| row <= at) {
-        return false;
-    }
-    entry.row_at = Some(at);
-    expiry.push(Reverse((at, Arg::from(key))));
-    true
 }
 
 /// A value type the typed accessors can ask for.

@@ -28,6 +28,7 @@ pub mod arg;
 pub mod blocking;
 pub mod commands;
 pub mod errors;
+mod expiry;
 pub mod hashes;
 pub mod keys;
 pub mod keyspace;
