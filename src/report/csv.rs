@@ -31,18 +31,36 @@ fn push_quoted(line: &mut String, field: &str) {
 /// occurs inside a multi-byte UTF-8 sequence, so the bytes are scanned eight at a time: every
 /// cell of every row of `events.csv` comes through here.
 pub fn needs_quotes(field: &[u8]) -> bool {
-    let mut words = field.chunks_exact(8);
-    let special = |word: &[u8]| word_has_special(u64::from_le_bytes(word.try_into().expect("8")));
-    if words.by_ref().any(special) {
-        return true;
+    let Some(last_word) = field.len().checked_sub(8) else {
+        return short_needs_quotes(field);
+    };
+    let word_at = |at: usize| u64::from_le_bytes(field[at..at + 8].try_into().expect("8"));
+    let mut at = 0;
+    while at < last_word {
+        if word_has_special(word_at(at)) {
+            return true;
+        }
+        at += 8;
     }
-    // The last bytes in one word; the zero bytes that fill it are not special.
-    let last = words
-        .remainder()
-        .iter()
-        .rev()
-        .fold(0u64, |word, &byte| word << 8 | u64::from(byte));
-    word_has_special(last)
+    // The last eight bytes, overlapping bytes already scanned rather than gathering the
+    // remainder byte by byte: looking at a byte twice does not change the answer.
+    word_has_special(word_at(last_word))
+}
+
+/// [`needs_quotes`] of a field shorter than eight bytes, such as most names: from four bytes
+/// on, two overlapping four-byte reads make one word.
+fn short_needs_quotes(field: &[u8]) -> bool {
+    let len = field.len();
+    let word = if len >= 4 {
+        let four_at = |at: usize| u32::from_le_bytes(field[at..at + 4].try_into().expect("4"));
+        u64::from(four_at(0)) | u64::from(four_at(len - 4)) << 32
+    } else {
+        // Zero bytes fill the word; they are not special.
+        field
+            .iter()
+            .fold(0u64, |word, &byte| word << 8 | u64::from(byte))
+    };
+    word_has_special(word)
 }
 
 /// Whether one of the eight bytes of `word` is `,`, `"`, `\n` or `\r`: a byte equal to `b`
@@ -132,14 +150,17 @@ impl Row {
         self.push_quoted(text.as_bytes());
     }
 
-    /// `text` in double quotes, its quotes doubled.
+    /// `text` in double quotes, its quotes doubled. Copied a run at a time: the detail of
+    /// every `job_created` row is quoted (its retry intervals hold commas) and has no quote.
     fn push_quoted(&mut self, text: &[u8]) {
         self.bytes.push(b'"');
-        for &byte in text {
-            if byte == b'"' {
-                self.bytes.push(b'"');
-            }
-            self.bytes.push(byte);
+        let mut runs = text.split(|&byte| byte == b'"');
+        if let Some(first) = runs.next() {
+            self.bytes.extend_from_slice(first);
+        }
+        for run in runs {
+            self.bytes.extend_from_slice(b"\"\"");
+            self.bytes.extend_from_slice(run);
         }
         self.bytes.push(b'"');
     }
@@ -161,6 +182,12 @@ impl Row {
     }
 
     pub fn unsigned(&mut self, value: u64) {
+        if value < 10 {
+            // Most cells of this kind are one digit (`attempt`, counts in jobs.csv).
+            self.next_cell();
+            self.bytes.push(b'0' + value as u8);
+            return;
+        }
         let mut digits = Digits::new();
         digits.prepend_number(value);
         self.next_cell();
