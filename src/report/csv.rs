@@ -63,15 +63,34 @@ fn short_needs_quotes(field: &[u8]) -> bool {
     word_has_special(word)
 }
 
-/// Whether one of the eight bytes of `word` is `,`, `"`, `\n` or `\r`: a byte equal to `b`
-/// is a zero byte of `word ^ (b in every byte)`, and `(x - 0x01…01) & !x & 0x80…80` is
-/// non-zero exactly when `x` has a zero byte.
+/// Whether one of the eight bytes of `word` is `,`, `"`, `\n` or `\r`.
 fn word_has_special(word: u64) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
-    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x;
-    let equal_to = |byte: u8| zero_byte(word ^ (ONES * u64::from(byte)));
-    (equal_to(b',') | equal_to(b'"') | equal_to(b'\n') | equal_to(b'\r')) & HIGH_BITS != 0
+    (bytes_equal_to(word, b',')
+        | bytes_equal_to(word, b'"')
+        | bytes_equal_to(word, b'\n')
+        | bytes_equal_to(word, b'\r'))
+        & HIGH_BITS
+        != 0
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// Non-zero in [`HIGH_BITS`] exactly when a byte of `word` equals `byte`: such a byte is a
+/// zero byte of `word ^ (byte in every byte)`, and `(x - 0x01…01) & !x & 0x80…80` is
+/// non-zero exactly when `x` has a zero byte.
+fn bytes_equal_to(word: u64, byte: u8) -> u64 {
+    let x = word ^ (ONES * u64::from(byte));
+    x.wrapping_sub(ONES) & !x
+}
+
+/// Whether `text` holds a double quote, eight bytes at a time (a quoted cell without one is
+/// copied whole).
+fn has_quote(text: &[u8]) -> bool {
+    let mut words = text.chunks_exact(8);
+    let quote_in = |word: u64| bytes_equal_to(word, b'"') & HIGH_BITS != 0;
+    let word_of = |chunk: &[u8]| u64::from_le_bytes(chunk.try_into().expect("8"));
+    words.by_ref().any(|chunk| quote_in(word_of(chunk))) || words.remainder().contains(&b'"')
 }
 
 /// Appends a whole row: fields separated by commas, then a newline.
@@ -116,6 +135,8 @@ pub fn signed_seconds(micros: i64) -> String {
 pub struct Row {
     bytes: Vec<u8>,
     cells: usize,
+    /// Reused by [`Row::text_with`] to hold a cell while it is quoted.
+    spare: Vec<u8>,
 }
 
 impl Row {
@@ -123,6 +144,7 @@ impl Row {
         Row {
             bytes: Vec::with_capacity(capacity),
             cells: 0,
+            spare: Vec::new(),
         }
     }
 
@@ -150,10 +172,32 @@ impl Row {
         self.push_quoted(text.as_bytes());
     }
 
+    /// A text cell that `write` appends in place, then quoted if it needs it: the detail of
+    /// every `events.csv` row is written this way, with no copy unless it needs quotes.
+    pub fn text_with(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
+        self.next_cell();
+        let start = self.bytes.len();
+        write(&mut self.bytes);
+        if !needs_quotes(&self.bytes[start..]) {
+            return;
+        }
+        let mut text = std::mem::take(&mut self.spare);
+        text.clear();
+        text.extend_from_slice(&self.bytes[start..]);
+        self.bytes.truncate(start);
+        self.push_quoted(&text);
+        self.spare = text;
+    }
+
     /// `text` in double quotes, its quotes doubled. Copied a run at a time: the detail of
     /// every `job_created` row is quoted (its retry intervals hold commas) and has no quote.
     fn push_quoted(&mut self, text: &[u8]) {
         self.bytes.push(b'"');
+        if !has_quote(text) {
+            self.bytes.extend_from_slice(text);
+            self.bytes.push(b'"');
+            return;
+        }
         let mut runs = text.split(|&byte| byte == b'"');
         if let Some(first) = runs.next() {
             self.bytes.extend_from_slice(first);
