@@ -285,6 +285,7 @@ impl EventKind {
 
     /// An operator's requeue of a failed job (`job_enqueued` with `source=requeue`): the job
     /// lives again.
+    #[inline]
     pub fn is_requeue(&self) -> bool {
         matches!(
             self,
@@ -323,6 +324,7 @@ impl EventKind {
     }
 
     /// The lock view of scheduler events.
+    #[inline]
     pub fn lock_view(&self) -> Option<&LockView> {
         match self {
             EventKind::LockAcquired { lock }
@@ -477,6 +479,7 @@ pub struct Digits {
 }
 
 impl Digits {
+    #[inline]
     pub fn new() -> Digits {
         Digits {
             bytes: [0; 32],
@@ -485,6 +488,7 @@ impl Digits {
     }
 
     /// Puts `byte` (ASCII) before what is written so far.
+    #[inline]
     pub fn prepend(&mut self, byte: u8) {
         debug_assert!(byte.is_ascii());
         self.start -= 1;
@@ -493,6 +497,7 @@ impl Digits {
 
     /// Puts the decimal digits of `value` before what is written so far, two digits per
     /// division.
+    #[inline]
     pub fn prepend_number(&mut self, mut value: u64) {
         while value >= 100 {
             self.prepend_pair(value % 100);
@@ -506,6 +511,7 @@ impl Digits {
     }
 
     /// Puts exactly `width` decimal digits of `value` (zero-padded, `value < 10^width`).
+    #[inline]
     pub fn prepend_padded(&mut self, mut value: u64, width: usize) {
         for _ in 0..width / 2 {
             self.prepend_pair(value % 100);
@@ -517,12 +523,14 @@ impl Digits {
     }
 
     /// Puts the two digits of `pair` (below 100).
+    #[inline]
     fn prepend_pair(&mut self, pair: u64) {
         let at = 2 * pair as usize;
         self.start -= 2;
         self.bytes[self.start..self.start + 2].copy_from_slice(&DIGIT_PAIRS[at..at + 2]);
     }
 
+    #[inline]
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes[self.start..]
     }
@@ -838,6 +846,7 @@ impl JobId {
     }
 
     /// Appends `j<N>`.
+    #[inline]
     pub fn push_to(self, out: &mut Vec<u8>) {
         let mut digits = Digits::new();
         digits.prepend_number(self.0);

@@ -30,6 +30,7 @@ fn push_quoted(line: &mut String, field: &str) {
 /// Whether a field holds a comma, a quote or a line break. These are ASCII, which never
 /// occurs inside a multi-byte UTF-8 sequence, so the bytes are scanned eight at a time: every
 /// cell of every row of `events.csv` comes through here.
+#[inline]
 pub fn needs_quotes(field: &[u8]) -> bool {
     let Some(last_word) = field.len().checked_sub(8) else {
         return short_needs_quotes(field);
@@ -49,6 +50,7 @@ pub fn needs_quotes(field: &[u8]) -> bool {
 
 /// [`needs_quotes`] of a field shorter than eight bytes, such as most names: from four bytes
 /// on, two overlapping four-byte reads make one word.
+#[inline]
 fn short_needs_quotes(field: &[u8]) -> bool {
     let len = field.len();
     let word = if len >= 4 {
@@ -64,6 +66,7 @@ fn short_needs_quotes(field: &[u8]) -> bool {
 }
 
 /// Whether one of the eight bytes of `word` is `,`, `"`, `\n` or `\r`.
+#[inline]
 fn word_has_special(word: u64) -> bool {
     (bytes_equal_to(word, b',')
         | bytes_equal_to(word, b'"')
@@ -79,6 +82,7 @@ const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
 /// Non-zero in [`HIGH_BITS`] exactly when a byte of `word` equals `byte`: such a byte is a
 /// zero byte of `word ^ (byte in every byte)`, and `(x - 0x01…01) & !x & 0x80…80` is
 /// non-zero exactly when `x` has a zero byte.
+#[inline]
 fn bytes_equal_to(word: u64, byte: u8) -> u64 {
     let x = word ^ (ONES * u64::from(byte));
     x.wrapping_sub(ONES) & !x
@@ -106,6 +110,7 @@ pub fn push_row<'a>(line: &mut String, fields: impl IntoIterator<Item = &'a str>
 
 /// `micros` as seconds with six fixed decimals (`61.000001`), as
 /// `sim::time::write_fixed_seconds` writes them, without the formatting machinery.
+#[inline]
 fn seconds_text(micros: u64) -> Digits {
     let mut text = Digits::new();
     text.prepend_padded(micros % 1_000_000, 6);
@@ -155,6 +160,7 @@ impl Row {
     }
 
     /// The separator before every cell but the first.
+    #[inline]
     fn next_cell(&mut self) {
         if self.cells > 0 {
             self.bytes.push(b',');
@@ -163,6 +169,7 @@ impl Row {
     }
 
     /// A text cell, quoted when it holds a comma, a quote or a line break.
+    #[inline]
     pub fn text(&mut self, text: &str) {
         self.next_cell();
         if !needs_quotes(text.as_bytes()) {
@@ -210,12 +217,14 @@ impl Row {
     }
 
     /// A cell known to need no quoting (a name made of letters, digits and `_`).
+    #[inline]
     pub fn plain(&mut self, text: &str) {
         self.next_cell();
         self.bytes.extend_from_slice(text.as_bytes());
     }
 
     /// A job id, `j<N>`, which never needs quoting.
+    #[inline]
     pub fn job(&mut self, job: JobId) {
         self.next_cell();
         job.push_to(&mut self.bytes);
@@ -225,6 +234,7 @@ impl Row {
         self.next_cell();
     }
 
+    #[inline]
     pub fn unsigned(&mut self, value: u64) {
         if value < 10 {
             // Most cells of this kind are one digit (`attempt`, counts in jobs.csv).
@@ -239,6 +249,7 @@ impl Row {
     }
 
     /// Seconds with six decimals, as [`seconds`] writes them.
+    #[inline]
     pub fn seconds(&mut self, micros: u64) {
         self.next_cell();
         self.bytes
