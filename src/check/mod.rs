@@ -37,7 +37,7 @@ pub mod violation;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use crate::event::{Event, EventSink, Name};
+use crate::event::{Event, EventSink, KindFilter, Name};
 use crate::sim::{SimDuration, SimTime};
 
 pub use duplicates::DuplicateExecution;
@@ -318,5 +318,9 @@ impl EventSink for Checkers {
 impl<T: EventSink + ?Sized> EventSink for Rc<RefCell<T>> {
     fn on_event(&mut self, event: &Event) {
         self.borrow_mut().on_event(event);
+    }
+
+    fn kinds(&self) -> Option<KindFilter> {
+        self.borrow().kinds()
     }
 }
