@@ -285,6 +285,7 @@ impl EventKind {
 
     /// An operator's requeue of a failed job (`job_enqueued` with `source=requeue`): the job
     /// lives again.
+    #[inline]
     pub fn is_requeue(&self) -> bool {
         matches!(
             self,
@@ -323,6 +324,7 @@ impl EventKind {
     }
 
     /// The lock view of scheduler events.
+    #[inline]
     pub fn lock_view(&self) -> Option<&LockView> {
         match self {
             EventKind::LockAcquired { lock }
@@ -337,7 +339,7 @@ impl EventKind {
 
 impl LockView {
     /// Appends `scheduler=<s> believes_held=<bool> redis_holder=<h or ->`.
-    fn push_detail(&self, out: &mut String) {
+    fn push_detail(&self, out: &mut impl DetailOut) {
         out.push_str("scheduler=");
         out.push_str(&self.scheduler);
         out.push_str(if self.believes_held {
@@ -357,13 +359,54 @@ impl fmt::Display for LockView {
     }
 }
 
+/// Where `detail` text is appended: a `String`, or the bytes of an `events.csv` row, which
+/// take the detail in place rather than through a copy.
+pub trait DetailOut {
+    fn push_str(&mut self, text: &str);
+    /// Appends one ASCII byte.
+    fn push_byte(&mut self, byte: u8);
+    /// Appends ASCII bytes (digits), which bytes take without a UTF-8 check.
+    fn push_ascii(&mut self, bytes: &[u8]);
+}
+
+impl DetailOut for String {
+    fn push_str(&mut self, text: &str) {
+        String::push_str(self, text);
+    }
+
+    fn push_byte(&mut self, byte: u8) {
+        debug_assert!(byte.is_ascii());
+        self.push(char::from(byte));
+    }
+
+    fn push_ascii(&mut self, bytes: &[u8]) {
+        String::push_str(self, std::str::from_utf8(bytes).expect("ASCII"));
+    }
+}
+
+impl DetailOut for Vec<u8> {
+    fn push_str(&mut self, text: &str) {
+        self.extend_from_slice(text.as_bytes());
+    }
+
+    fn push_byte(&mut self, byte: u8) {
+        debug_assert!(byte.is_ascii());
+        self.push(byte);
+    }
+
+    fn push_ascii(&mut self, bytes: &[u8]) {
+        debug_assert!(bytes.is_ascii());
+        self.extend_from_slice(bytes);
+    }
+}
+
 /// A `detail` value as written: bare when it has no space, quote, `=` or backslash and is not
 /// empty, else in double quotes with `\"` and `\\` escaped (the logfmt convention).
 pub struct DetailValue<'a>(pub &'a str);
 
 impl DetailValue<'_> {
     /// Appends the value as [`DetailValue`] writes it, without the formatting machinery.
-    pub fn push_to(&self, out: &mut String) {
+    pub fn push_to(&self, out: &mut impl DetailOut) {
         let text = self.0;
         let needs_quotes = text.is_empty()
             || text
@@ -373,14 +416,18 @@ impl DetailValue<'_> {
             out.push_str(text);
             return;
         }
-        out.push('"');
-        for c in text.chars() {
-            if c == '"' || c == '\\' {
-                out.push('\\');
-            }
-            out.push(c);
+        out.push_byte(b'"');
+        // `"` and `\` are ASCII, so they are never part of a longer UTF-8 sequence and the
+        // text between them is whole characters.
+        let mut rest = text;
+        while let Some(at) = rest.find(['"', '\\']) {
+            out.push_str(&rest[..at]);
+            out.push_byte(b'\\');
+            out.push_byte(rest.as_bytes()[at]);
+            rest = &rest[at + 1..];
         }
-        out.push('"');
+        out.push_str(rest);
+        out.push_byte(b'"');
     }
 }
 
@@ -394,18 +441,22 @@ impl fmt::Display for DetailValue<'_> {
 
 /// Appends `value` in decimal. The event path writes hundreds of thousands of numbers, and
 /// `write!` costs several times more than this loop.
-pub fn push_integer(out: &mut String, value: i64) {
+pub fn push_integer(out: &mut impl DetailOut, value: i64) {
     if value < 0 {
-        out.push('-');
+        out.push_byte(b'-');
     }
     push_unsigned(out, value.unsigned_abs());
 }
 
 /// Appends `value` in decimal (see [`push_integer`]).
-pub fn push_unsigned(out: &mut String, value: u64) {
+pub fn push_unsigned(out: &mut impl DetailOut, value: u64) {
+    if value < 10 {
+        out.push_byte(b'0' + value as u8);
+        return;
+    }
     let mut digits = Digits::new();
     digits.prepend_number(value);
-    out.push_str(digits.as_str());
+    out.push_ascii(digits.as_bytes());
 }
 
 /// `00`, `01`, … `99`: the two digits of every number below 100.
@@ -428,6 +479,7 @@ pub struct Digits {
 }
 
 impl Digits {
+    #[inline]
     pub fn new() -> Digits {
         Digits {
             bytes: [0; 32],
@@ -436,6 +488,7 @@ impl Digits {
     }
 
     /// Puts `byte` (ASCII) before what is written so far.
+    #[inline]
     pub fn prepend(&mut self, byte: u8) {
         debug_assert!(byte.is_ascii());
         self.start -= 1;
@@ -444,6 +497,7 @@ impl Digits {
 
     /// Puts the decimal digits of `value` before what is written so far, two digits per
     /// division.
+    #[inline]
     pub fn prepend_number(&mut self, mut value: u64) {
         while value >= 100 {
             self.prepend_pair(value % 100);
@@ -457,6 +511,7 @@ impl Digits {
     }
 
     /// Puts exactly `width` decimal digits of `value` (zero-padded, `value < 10^width`).
+    #[inline]
     pub fn prepend_padded(&mut self, mut value: u64, width: usize) {
         for _ in 0..width / 2 {
             self.prepend_pair(value % 100);
@@ -468,12 +523,14 @@ impl Digits {
     }
 
     /// Puts the two digits of `pair` (below 100).
+    #[inline]
     fn prepend_pair(&mut self, pair: u64) {
         let at = 2 * pair as usize;
         self.start -= 2;
         self.bytes[self.start..self.start + 2].copy_from_slice(&DIGIT_PAIRS[at..at + 2]);
     }
 
+    #[inline]
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes[self.start..]
     }
@@ -535,7 +592,7 @@ impl EventKind {
     /// Appends the `detail` column: `key=value` pairs separated by spaces, values as
     /// [`DetailValue`] writes them. Written by hand rather than with `write!`, because every
     /// row of `events.csv` goes through here.
-    pub fn push_detail(&self, out: &mut String) {
+    pub fn push_detail(&self, out: &mut impl DetailOut) {
         match self {
             EventKind::JobCreated {
                 retry_max,
@@ -547,11 +604,11 @@ impl EventKind {
                 out.push_str(" retry_intervals_s=[");
                 for (index, interval) in retry_intervals_s.iter().enumerate() {
                     if index > 0 {
-                        out.push(',');
+                        out.push_byte(b',');
                     }
                     push_integer(out, *interval);
                 }
-                out.push(']');
+                out.push_byte(b']');
                 push_pair(out, " job_timeout_s=", *job_timeout_s);
                 if *repeat_times > 0 {
                     push_pair(out, " repeat_times=", *repeat_times);
@@ -578,11 +635,11 @@ impl EventKind {
                 out.push_str("parents=[");
                 for (index, parent) in parents.iter().enumerate() {
                     if index > 0 {
-                        out.push(',');
+                        out.push_byte(b',');
                     }
                     out.push_str(parent);
                 }
-                out.push(']');
+                out.push_byte(b']');
                 if *allow_failure {
                     out.push_str(" allow_failure=true");
                 }
@@ -613,7 +670,7 @@ impl EventKind {
             | EventKind::LockReleased { lock } => lock.push_detail(out),
             EventKind::SchedulerTick { moved, lock } => {
                 push_pair(out, "moved=", i64::from(*moved));
-                out.push(' ');
+                out.push_byte(b' ');
                 lock.push_detail(out);
             }
             EventKind::SchedulerStarted { scheduler } => {
@@ -713,28 +770,28 @@ impl EventKind {
 }
 
 /// `key` (with its `=` and any leading space) and a number.
-fn push_pair(out: &mut String, key: &str, value: i64) {
+fn push_pair(out: &mut impl DetailOut, key: &str, value: i64) {
     out.push_str(key);
     push_integer(out, value);
 }
 
 /// Seconds with six decimals (`4.000000`), as the time columns are written.
-fn push_seconds(out: &mut String, micros: u64) {
+fn push_seconds(out: &mut impl DetailOut, micros: u64) {
     push_unsigned(out, micros / 1_000_000);
     let mut digits = Digits::new();
     digits.prepend_padded(micros % 1_000_000, 6);
     digits.prepend(b'.');
-    out.push_str(digits.as_str());
+    out.push_ascii(digits.as_bytes());
 }
 
 /// `key` and a name, written as it is.
-fn push_text_pair(out: &mut String, key: &str, text: &str) {
+fn push_text_pair(out: &mut impl DetailOut, key: &str, text: &str) {
     out.push_str(key);
     out.push_str(text);
 }
 
 /// `key` and a free text, quoted as [`DetailValue`] does.
-fn push_value_pair(out: &mut String, key: &str, text: &str) {
+fn push_value_pair(out: &mut impl DetailOut, key: &str, text: &str) {
     out.push_str(key);
     DetailValue(text).push_to(out);
 }
@@ -751,7 +808,17 @@ impl fmt::Display for EventKind {
 /// Anything that consumes the event stream: CSV writers, checkers, the job tracker.
 pub trait EventSink {
     fn on_event(&mut self, event: &Event);
+
+    /// The kinds this sink acts on, asked once when it is added to a bus; `None` (the
+    /// default): every kind. The bus skips the other kinds without calling the sink, which
+    /// for a sink that follows a few kinds saves a call through its handle per event.
+    fn kinds(&self) -> Option<KindFilter> {
+        None
+    }
 }
+
+/// Whether a sink acts on events of a kind (see [`EventSink::kinds`]).
+pub type KindFilter = fn(&EventKind) -> bool;
 
 /// Wall-clock Unix seconds of virtual instant zero (see `sim::kernel::EPOCH_UNIX_MICROS`).
 pub const EPOCH_UNIX_S: i64 = crate::sim::kernel::EPOCH_UNIX_MICROS / 1_000_000;
@@ -789,6 +856,7 @@ impl JobId {
     }
 
     /// Appends `j<N>`.
+    #[inline]
     pub fn push_to(self, out: &mut Vec<u8>) {
         let mut digits = Digits::new();
         digits.prepend_number(self.0);
@@ -823,6 +891,8 @@ pub struct EventBus {
     next_seq: u64,
     executions_by_job: JobCounts,
     sinks: Vec<Box<dyn EventSink>>,
+    /// Each sink's [`EventSink::kinds`], by the sink's index.
+    filters: Vec<Option<KindFilter>>,
 }
 
 /// The fields of an event that its emitter knows; the bus adds `seq` and `attempt`.
@@ -840,6 +910,7 @@ impl EventBus {
     }
 
     pub fn add_sink(&mut self, sink: Box<dyn EventSink>) {
+        self.filters.push(sink.kinds());
         self.sinks.push(sink);
     }
 
@@ -857,8 +928,10 @@ impl EventBus {
             kind,
         };
         self.next_seq += 1;
-        for sink in &mut self.sinks {
-            sink.on_event(&event);
+        for (sink, filter) in self.sinks.iter_mut().zip(&self.filters) {
+            if filter.is_none_or(|wants| wants(&event.kind)) {
+                sink.on_event(&event);
+            }
         }
     }
 

@@ -31,6 +31,7 @@ impl<T> Default for JobTable<T> {
 
 impl<T: Default> JobTable<T> {
     /// The entry of `job`, created with `T::default()` on first use.
+    #[inline]
     pub fn entry(&mut self, job: JobId) -> &mut T {
         self.entries.entry(job).or_default()
     }
@@ -41,16 +42,19 @@ impl<T> JobTable<T> {
         JobTable::default()
     }
 
+    #[inline]
     pub fn get(&self, job: JobId) -> Option<&T> {
         self.entries.get(&job)
     }
 
+    #[inline]
     pub fn get_mut(&mut self, job: JobId) -> Option<&mut T> {
         self.entries.get_mut(&job)
     }
 
     /// The entry of `job`, made by `make` if it has none; `None` if it has none and `make`
     /// declines. One lookup, where `get` then `insert` then `entry` would take three.
+    #[inline]
     pub fn get_or_try_insert_with(
         &mut self,
         job: JobId,
@@ -67,6 +71,7 @@ impl<T> JobTable<T> {
     }
 
     /// Drops the entry of `job` (the job needs no more state here) and returns it.
+    #[inline]
     pub fn remove(&mut self, job: JobId) -> Option<T> {
         self.entries.remove(&job)
     }
@@ -96,6 +101,7 @@ pub struct JobSet {
 }
 
 impl JobSet {
+    #[inline]
     pub fn insert(&mut self, job: JobId) {
         let number = job.index();
         let word = number / 64;
@@ -105,6 +111,7 @@ impl JobSet {
         self.bits[word] |= 1 << (number % 64);
     }
 
+    #[inline]
     pub fn contains(&self, job: JobId) -> bool {
         let number = job.index();
         self.bits
@@ -132,6 +139,7 @@ pub struct JobCounts {
 const SPILLED: u8 = u8::MAX;
 
 impl JobCounts {
+    #[inline]
     pub fn get(&self, job: JobId) -> u32 {
         match self.small.get(job.index()) {
             Some(&SPILLED) => self.large[&job],

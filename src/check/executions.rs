@@ -101,12 +101,15 @@ pub struct ExecutionTracker {
     jobs: JobTable<JobRuns>,
     retired: JobSet,
     retired_finished: JobSet,
+    /// Whether the latest `observe` retired its event's job.
+    retired_last: bool,
 }
 
 impl ExecutionTracker {
     /// Updates the state with `event`; returns a duplicate the event reveals: a start, or the
     /// end of an execution that nothing authorised.
     pub fn observe(&mut self, event: &Event) -> Option<Duplicate> {
+        self.retired_last = false;
         let job = event.job?;
         if event.kind.is_requeue() {
             // An operator requeued a failed job: one more start is authorised, whether or
@@ -179,6 +182,7 @@ impl ExecutionTracker {
 
     fn retire(&mut self, job: JobId) {
         if let Some(runs) = self.jobs.remove(job) {
+            self.retired_last = true;
             self.retired.insert(job);
             if runs.finished {
                 self.retired_finished.insert(job);
@@ -189,6 +193,12 @@ impl ExecutionTracker {
     /// Whether `job` is done and its state dropped (see the type's docs).
     pub fn is_retired(&self, job: JobId) -> bool {
         self.jobs.get(job).is_none() && self.retired.contains(job)
+    }
+
+    /// Whether the latest [`ExecutionTracker::observe`] retired its event's job: the one
+    /// event after which [`ExecutionTracker::is_retired`] turns true, told without a lookup.
+    pub fn retired_last(&self) -> bool {
+        self.retired_last
     }
 
     /// Jobs whose state is held: those not retired.
@@ -309,8 +319,9 @@ impl Executions {
         self.state.borrow().tracker.duplicates(job)
     }
 
-    pub fn is_retired(&self, job: JobId) -> bool {
-        self.state.borrow().tracker.is_retired(job)
+    /// [`ExecutionTracker::retired_last`]: whether observing the latest event retired its job.
+    pub fn retired_last(&self) -> bool {
+        self.state.borrow().tracker.retired_last()
     }
 }
 

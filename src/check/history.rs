@@ -120,6 +120,7 @@ impl History {
 }
 
 /// `job_finished` and `job_moved_to_failed` end a job's life in the normal course.
+#[inline]
 pub fn is_terminal(kind: &EventKind) -> bool {
     matches!(
         kind,
@@ -178,6 +179,7 @@ impl Timeline {
     }
 
     /// Call first in `on_event`, so that the event being judged is in its own timeline.
+    #[inline]
     pub fn observe(&self, event: &Event) {
         if self.records {
             self.history.borrow_mut().record(event);

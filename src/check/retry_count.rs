@@ -101,8 +101,10 @@ impl EventSink for RetryCount {
         if matches!(event.kind, EventKind::JobStarted { .. }) {
             self.judge_start(event, job);
         }
-        if self.tracker.is_retired(job) {
-            // A retired job that runs again is a duplicate, which explains any excess.
+        if self.tracker.retired_last() {
+            // A retired job that runs again is a duplicate, which explains any excess. Only
+            // `job_created` makes a budget, so once removed here it stays removed: the event
+            // that retires the job is the one to look at.
             self.allowed.remove(job);
         }
     }

@@ -175,12 +175,19 @@ impl SingleActiveScheduler {
         let Some(state) = self.queues.get(queue) else {
             return;
         };
-        let running: Vec<Name> = state
-            .believers
-            .iter()
-            .filter(|(_, believer)| self.is_running(believer))
-            .map(|(scheduler, b)| b.process.clone().unwrap_or_else(|| scheduler.clone()))
-            .collect();
+        // Listed only when two or more run: the usual single holder allocates nothing here.
+        let running_believers = || {
+            let believers = state.believers.iter();
+            believers.filter(|(_, believer)| self.is_running(believer))
+        };
+        let running: Vec<Name> = if running_believers().nth(1).is_some() {
+            let name = |(scheduler, b): (&Name, &Believer)| {
+                b.process.clone().unwrap_or_else(|| scheduler.clone())
+            };
+            running_believers().map(name).collect()
+        } else {
+            Vec::new()
+        };
         let since = state.overlap_since;
         let reported = state.overlap_reported;
         let too_long = since.is_some_and(|since| now.since(since) > self.overlap_bound);
@@ -295,8 +302,8 @@ impl EventSink for SingleActiveScheduler {
                 }
             }
             (kind, Some(queue)) if kind.lock_view().is_some() => {
-                let lock = kind.lock_view().expect("matched").clone();
-                self.on_lock_event(event, queue, &lock);
+                let lock = kind.lock_view().expect("matched");
+                self.on_lock_event(event, queue, lock);
                 self.check_overlap(queue, event.time);
             }
             (EventKind::SchedulerStarted { scheduler }, _) => {

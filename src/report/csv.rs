@@ -30,30 +30,71 @@ fn push_quoted(line: &mut String, field: &str) {
 /// Whether a field holds a comma, a quote or a line break. These are ASCII, which never
 /// occurs inside a multi-byte UTF-8 sequence, so the bytes are scanned eight at a time: every
 /// cell of every row of `events.csv` comes through here.
+#[inline]
 pub fn needs_quotes(field: &[u8]) -> bool {
-    let mut words = field.chunks_exact(8);
-    let special = |word: &[u8]| word_has_special(u64::from_le_bytes(word.try_into().expect("8")));
-    if words.by_ref().any(special) {
-        return true;
+    let Some(last_word) = field.len().checked_sub(8) else {
+        return short_needs_quotes(field);
+    };
+    let word_at = |at: usize| u64::from_le_bytes(field[at..at + 8].try_into().expect("8"));
+    let mut at = 0;
+    while at < last_word {
+        if word_has_special(word_at(at)) {
+            return true;
+        }
+        at += 8;
     }
-    // The last bytes in one word; the zero bytes that fill it are not special.
-    let last = words
-        .remainder()
-        .iter()
-        .rev()
-        .fold(0u64, |word, &byte| word << 8 | u64::from(byte));
-    word_has_special(last)
+    // The last eight bytes, overlapping bytes already scanned rather than gathering the
+    // remainder byte by byte: looking at a byte twice does not change the answer.
+    word_has_special(word_at(last_word))
 }
 
-/// Whether one of the eight bytes of `word` is `,`, `"`, `\n` or `\r`: a byte equal to `b`
-/// is a zero byte of `word ^ (b in every byte)`, and `(x - 0x01…01) & !x & 0x80…80` is
-/// non-zero exactly when `x` has a zero byte.
+/// [`needs_quotes`] of a field shorter than eight bytes, such as most names: from four bytes
+/// on, two overlapping four-byte reads make one word.
+#[inline]
+fn short_needs_quotes(field: &[u8]) -> bool {
+    let len = field.len();
+    let word = if len >= 4 {
+        let four_at = |at: usize| u32::from_le_bytes(field[at..at + 4].try_into().expect("4"));
+        u64::from(four_at(0)) | u64::from(four_at(len - 4)) << 32
+    } else {
+        // Zero bytes fill the word; they are not special.
+        field
+            .iter()
+            .fold(0u64, |word, &byte| word << 8 | u64::from(byte))
+    };
+    word_has_special(word)
+}
+
+/// Whether one of the eight bytes of `word` is `,`, `"`, `\n` or `\r`.
+#[inline]
 fn word_has_special(word: u64) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
-    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x;
-    let equal_to = |byte: u8| zero_byte(word ^ (ONES * u64::from(byte)));
-    (equal_to(b',') | equal_to(b'"') | equal_to(b'\n') | equal_to(b'\r')) & HIGH_BITS != 0
+    (bytes_equal_to(word, b',')
+        | bytes_equal_to(word, b'"')
+        | bytes_equal_to(word, b'\n')
+        | bytes_equal_to(word, b'\r'))
+        & HIGH_BITS
+        != 0
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// Non-zero in [`HIGH_BITS`] exactly when a byte of `word` equals `byte`: such a byte is a
+/// zero byte of `word ^ (byte in every byte)`, and `(x - 0x01…01) & !x & 0x80…80` is
+/// non-zero exactly when `x` has a zero byte.
+#[inline]
+fn bytes_equal_to(word: u64, byte: u8) -> u64 {
+    let x = word ^ (ONES * u64::from(byte));
+    x.wrapping_sub(ONES) & !x
+}
+
+/// Whether `text` holds a double quote, eight bytes at a time (a quoted cell without one is
+/// copied whole).
+fn has_quote(text: &[u8]) -> bool {
+    let mut words = text.chunks_exact(8);
+    let quote_in = |word: u64| bytes_equal_to(word, b'"') & HIGH_BITS != 0;
+    let word_of = |chunk: &[u8]| u64::from_le_bytes(chunk.try_into().expect("8"));
+    words.by_ref().any(|chunk| quote_in(word_of(chunk))) || words.remainder().contains(&b'"')
 }
 
 /// Appends a whole row: fields separated by commas, then a newline.
@@ -69,6 +110,7 @@ pub fn push_row<'a>(line: &mut String, fields: impl IntoIterator<Item = &'a str>
 
 /// `micros` as seconds with six fixed decimals (`61.000001`), as
 /// `sim::time::write_fixed_seconds` writes them, without the formatting machinery.
+#[inline]
 fn seconds_text(micros: u64) -> Digits {
     let mut text = Digits::new();
     text.prepend_padded(micros % 1_000_000, 6);
@@ -98,6 +140,8 @@ pub fn signed_seconds(micros: i64) -> String {
 pub struct Row {
     bytes: Vec<u8>,
     cells: usize,
+    /// Reused by [`Row::text_with`] to hold a cell while it is quoted.
+    spare: Vec<u8>,
 }
 
 impl Row {
@@ -105,6 +149,7 @@ impl Row {
         Row {
             bytes: Vec::with_capacity(capacity),
             cells: 0,
+            spare: Vec::new(),
         }
     }
 
@@ -115,6 +160,7 @@ impl Row {
     }
 
     /// The separator before every cell but the first.
+    #[inline]
     fn next_cell(&mut self) {
         if self.cells > 0 {
             self.bytes.push(b',');
@@ -123,6 +169,7 @@ impl Row {
     }
 
     /// A text cell, quoted when it holds a comma, a quote or a line break.
+    #[inline]
     pub fn text(&mut self, text: &str) {
         self.next_cell();
         if !needs_quotes(text.as_bytes()) {
@@ -132,25 +179,52 @@ impl Row {
         self.push_quoted(text.as_bytes());
     }
 
-    /// `text` in double quotes, its quotes doubled.
+    /// A text cell that `write` appends in place, then quoted if it needs it: the detail of
+    /// every `events.csv` row is written this way, with no copy unless it needs quotes.
+    pub fn text_with(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
+        self.next_cell();
+        let start = self.bytes.len();
+        write(&mut self.bytes);
+        if !needs_quotes(&self.bytes[start..]) {
+            return;
+        }
+        let mut text = std::mem::take(&mut self.spare);
+        text.clear();
+        text.extend_from_slice(&self.bytes[start..]);
+        self.bytes.truncate(start);
+        self.push_quoted(&text);
+        self.spare = text;
+    }
+
+    /// `text` in double quotes, its quotes doubled. Copied a run at a time: the detail of
+    /// every `job_created` row is quoted (its retry intervals hold commas) and has no quote.
     fn push_quoted(&mut self, text: &[u8]) {
         self.bytes.push(b'"');
-        for &byte in text {
-            if byte == b'"' {
-                self.bytes.push(b'"');
-            }
-            self.bytes.push(byte);
+        if !has_quote(text) {
+            self.bytes.extend_from_slice(text);
+            self.bytes.push(b'"');
+            return;
+        }
+        let mut runs = text.split(|&byte| byte == b'"');
+        if let Some(first) = runs.next() {
+            self.bytes.extend_from_slice(first);
+        }
+        for run in runs {
+            self.bytes.extend_from_slice(b"\"\"");
+            self.bytes.extend_from_slice(run);
         }
         self.bytes.push(b'"');
     }
 
     /// A cell known to need no quoting (a name made of letters, digits and `_`).
+    #[inline]
     pub fn plain(&mut self, text: &str) {
         self.next_cell();
         self.bytes.extend_from_slice(text.as_bytes());
     }
 
     /// A job id, `j<N>`, which never needs quoting.
+    #[inline]
     pub fn job(&mut self, job: JobId) {
         self.next_cell();
         job.push_to(&mut self.bytes);
@@ -160,7 +234,14 @@ impl Row {
         self.next_cell();
     }
 
+    #[inline]
     pub fn unsigned(&mut self, value: u64) {
+        if value < 10 {
+            // Most cells of this kind are one digit (`attempt`, counts in jobs.csv).
+            self.next_cell();
+            self.bytes.push(b'0' + value as u8);
+            return;
+        }
         let mut digits = Digits::new();
         digits.prepend_number(value);
         self.next_cell();
@@ -168,6 +249,7 @@ impl Row {
     }
 
     /// Seconds with six decimals, as [`seconds`] writes them.
+    #[inline]
     pub fn seconds(&mut self, micros: u64) {
         self.next_cell();
         self.bytes

@@ -19,8 +19,6 @@ pub struct EventsCsv {
     file: Option<AtomicFile>,
     /// Reused for every row, so writing a row allocates nothing once it has grown.
     row: Row,
-    /// Reused for the detail of a row.
-    scratch: String,
     /// The first write error; `on_event` cannot return it, `finish` does.
     error: Option<ReportError>,
     rows: u64,
@@ -35,7 +33,6 @@ impl EventsCsv {
         Ok(EventsCsv {
             file: Some(file),
             row: Row::with_capacity(256),
-            scratch: String::with_capacity(256),
             error: None,
             rows: 0,
             skip_routine: false,
@@ -67,8 +64,8 @@ impl EventsCsv {
     }
 
     /// Formats `event` into `row`: names are borrowed, numbers are written digit by digit
-    /// and the detail goes through `scratch` only to be quoted, so a row costs no allocation
-    /// and no `write!` once the buffers have grown. The kind never needs quoting.
+    /// and the detail is written in place, so a row costs no allocation and no `write!` once
+    /// the buffers have grown. The kind never needs quoting.
     fn format_row(&mut self, event: &Event) {
         let row = &mut self.row;
         row.clear();
@@ -86,9 +83,7 @@ impl EventsCsv {
             Some(attempt) => row.unsigned(u64::from(attempt)),
             None => row.empty(),
         }
-        self.scratch.clear();
-        event.kind.push_detail(&mut self.scratch);
-        row.text(&self.scratch);
+        row.text_with(|bytes| event.kind.push_detail(bytes));
     }
 }
 

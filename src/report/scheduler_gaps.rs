@@ -24,7 +24,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::event::{Event, EventKind, EventSink, Name};
+use crate::event::{Event, EventKind, EventSink, KindFilter, Name};
 use crate::sim::{SimDuration, SimTime};
 
 /// Holder intervals kept per queue for the chart; past this, only the numbers are kept.
@@ -316,6 +316,18 @@ impl SchedulerGaps {
 }
 
 impl EventSink for SchedulerGaps {
+    /// Scheduler starts and deaths, kills, and the lock events: about one event in twenty.
+    fn kinds(&self) -> Option<KindFilter> {
+        Some(|kind| {
+            matches!(
+                kind,
+                EventKind::SchedulerStarted { .. }
+                    | EventKind::SchedulerDied { .. }
+                    | EventKind::ProcessKilled
+            ) || kind.lock_view().is_some()
+        })
+    }
+
     fn on_event(&mut self, event: &Event) {
         match &event.kind {
             EventKind::SchedulerStarted { scheduler } => {

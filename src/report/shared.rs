@@ -7,7 +7,7 @@
 use std::cell::{Ref, RefCell, RefMut};
 use std::rc::Rc;
 
-use crate::event::{Event, EventSink};
+use crate::event::{Event, EventSink, KindFilter};
 
 /// A shared handle to a sink.
 pub struct SharedSink<T>(Rc<RefCell<T>>);
@@ -40,5 +40,9 @@ impl<T: EventSink + 'static> SharedSink<T> {
 impl<T: EventSink> EventSink for SharedSink<T> {
     fn on_event(&mut self, event: &Event) {
         self.0.borrow_mut().on_event(event);
+    }
+
+    fn kinds(&self) -> Option<KindFilter> {
+        self.0.borrow().kinds()
     }
 }
