@@ -69,6 +69,7 @@ enum SocketTimeout {
 type SlotKey = SlabKey;
 
 /// The commands of one request as the client writes them on its connection.
+#[derive(Default)]
 pub(crate) struct Request {
     commands: Vec<Command>,
     /// Wrapped in `MULTI` … `EXEC`: those two words are kept for the next transaction when the
@@ -624,9 +625,9 @@ impl Network {
                 transaction: entry.request.transaction,
             });
         }
-        let entry = slots.remove(slot).expect("checked above");
-        self.recycle_replies(entry.reply);
-        let request = entry.request;
+        let (request, reply) = (std::mem::take(&mut entry.request), entry.reply.take());
+        slots.free(slot);
+        self.recycle_replies(reply);
         if keep_request {
             return Some(request);
         }
@@ -646,9 +647,11 @@ impl Network {
 
     /// Removes a slot that neither side holds any more; its buffer goes to the next request.
     fn free_slot(&self, slots: &mut Slab<ReplySlot>, slot: SlotKey) {
-        let entry = slots.remove(slot).expect("a slot is freed once");
-        self.recycle_replies(entry.reply);
-        self.recycle(entry.request);
+        let entry = slots.get_mut(slot).expect("a slot is freed once");
+        let (request, reply) = (std::mem::take(&mut entry.request), entry.reply.take());
+        slots.free(slot);
+        self.recycle_replies(reply);
+        self.recycle(request);
     }
 
     /// The connection of a request the network still holds (`holder` says why it must).

@@ -2,7 +2,7 @@
 //! The network keeps its requests and their reply slots here, so that an event carries a
 //! [`SlabKey`] instead of a boxed value and a request costs no allocation once warm.
 
-/// Where a value lives. A key outlives its value safely: once the value is removed, the
+/// Where a value lives. A key outlives its value safely: once the value is freed, the
 /// entry's generation moves on and the old key finds nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SlabKey {
@@ -58,15 +58,20 @@ impl<T> Slab<T> {
         entry.value.as_mut()
     }
 
-    pub fn remove(&mut self, key: SlabKey) -> Option<T> {
-        let entry = self.entries.get_mut(key.index as usize)?;
-        if entry.generation != key.generation {
-            return None;
+    /// Removes the value of `key` and drops it where it lies (no move out: the network's
+    /// reply slots are large, and a caller takes the parts it keeps first); true if it was
+    /// there.
+    pub fn free(&mut self, key: SlabKey) -> bool {
+        let Some(entry) = self.entries.get_mut(key.index as usize) else {
+            return false;
+        };
+        if entry.generation != key.generation || entry.value.is_none() {
+            return false;
         }
-        let value = entry.value.take()?;
+        entry.value = None;
         entry.generation = entry.generation.wrapping_add(1);
         self.free.push(key.index);
-        Some(value)
+        true
     }
 }
 
@@ -75,14 +80,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_stale_key_finds_nothing_after_its_entry_is_reused() {
+    fn a_stale_key_finds_nothing_after_its_entry_is_freed_and_reused() {
         let mut slab = Slab::default();
-        let first = slab.insert("a");
-        assert_eq!(slab.remove(first), Some("a"));
-        let second = slab.insert("b");
-        assert_eq!(second.index, first.index);
+        let first = slab.insert(String::from("a"));
+        assert!(slab.free(first));
+        assert!(!slab.free(first), "freeing twice finds nothing");
         assert_eq!(slab.get_mut(first), None);
-        assert_eq!(slab.remove(first), None);
-        assert_eq!(slab.get_mut(second).copied(), Some("b"));
+        let second = slab.insert(String::from("b"));
+        assert_eq!(second.index, first.index, "the entry is reused");
+        assert_eq!(slab.get_mut(first), None, "the old key finds nothing");
+        assert_eq!(slab.get_mut(second).map(|v| v.as_str()), Some("b"));
     }
 }
