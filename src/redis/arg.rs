@@ -136,6 +136,22 @@ impl Arg {
         }
     }
 
+    /// Replaces the text with `text`: a short word over an inline one is copied into its
+    /// bytes in place, a heap word keeps its buffer (a hash field RQ rewrites job after job).
+    pub fn assign(&mut self, text: &str) {
+        match (&mut self.0, InlineLen::of(text.len())) {
+            (Repr::Inline { len, bytes }, Some(new_len)) => {
+                copy_short(bytes, text.as_bytes());
+                *len = new_len;
+            }
+            (Repr::Heap(heap), _) => {
+                heap.clear();
+                heap.push_str(text);
+            }
+            (Repr::Inline { .. }, None) => *self = Arg::heap(text),
+        }
+    }
+
     pub fn push(&mut self, ch: char) {
         self.push_str(ch.encode_utf8(&mut [0; 4]));
     }

@@ -37,25 +37,68 @@ struct Field {
 }
 
 /// The length and first eight bytes of a field name, in one word. Equal names have equal
-/// tags; RQ's field names (`status`, `started_at`, `enqueued_at` …) all have different ones,
-/// so a search compares one word per field instead of text.
+/// tags, and names of one length with equal tags agree in their first eight bytes; RQ's field
+/// names (`status`, `started_at`, `enqueued_at` …) all have different tags, so a search
+/// compares one word per field and the rest of the name only where the tag matches.
 fn tag(name: &str) -> u64 {
-    let bytes = name.as_bytes();
-    let head = bytes.len().min(8);
-    let mut word = [0u8; 8];
-    word[..head].copy_from_slice(&bytes[..head]);
-    u64::from_le_bytes(word) ^ (bytes.len() as u64).rotate_right(8)
+    head_word(name.as_bytes()) ^ (name.len() as u64).rotate_right(8)
+}
+
+/// The first eight bytes of `bytes`, zero-padded, read as at most two overlapping loads: a
+/// copy of a variable length into a buffer would call `memcpy`.
+fn head_word(bytes: &[u8]) -> u64 {
+    let len = bytes.len();
+    let u16_at = |at: usize| u64::from(u16::from_le_bytes([bytes[at], bytes[at + 1]]));
+    let u32_at = |at: usize| {
+        let word: [u8; 4] = bytes[at..at + 4].try_into().expect("four bytes");
+        u64::from(u32::from_le_bytes(word))
+    };
+    match len {
+        8.. => word_at(bytes, 0),
+        4..=7 => u32_at(0) | u32_at(len - 4) << (8 * (len - 4)),
+        2..=3 => u16_at(0) | u16_at(len - 2) << (8 * (len - 2)),
+        1 => u64::from(bytes[0]),
+        0 => 0,
+    }
+}
+
+/// The eight bytes of `bytes` from `at` on, as one word.
+fn word_at(bytes: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(bytes[at..at + 8].try_into().expect("eight bytes"))
+}
+
+/// Whether two names of the same length whose first eight bytes agree (equal tags) agree in
+/// the rest too, compared a word at a time, the last word overlapping the one before: field
+/// names are short, and a call to `memcmp` costs more than the comparison.
+fn same_tail(a: &[u8], b: &[u8]) -> bool {
+    let len = a.len();
+    if len <= 8 {
+        return true;
+    }
+    let mut at = 8;
+    while at + 8 < len {
+        if word_at(a, at) != word_at(b, at) {
+            return false;
+        }
+        at += 8;
+    }
+    word_at(a, len - 8) == word_at(b, len - 8)
 }
 
 impl Hash {
     fn find(&self, name: &str) -> Option<usize> {
-        let tag = tag(name);
+        self.find_tagged(tag(name), name)
+    }
+
+    /// [`Hash::find`] of a name whose tag the caller has.
+    fn find_tagged(&self, tag: u64, name: &str) -> Option<usize> {
         if self.tag_bits & tag_bit(tag) == 0 {
             return None;
         }
-        self.fields
-            .iter()
-            .position(|field| field.tag == tag && field.name == name)
+        let (bytes, len) = (name.as_bytes(), name.len());
+        self.fields.iter().position(|field| {
+            field.tag == tag && field.name.len() == len && same_tail(field.name.as_bytes(), bytes)
+        })
     }
 
     pub fn get(&self, field: &str) -> Option<&str> {
@@ -64,30 +107,51 @@ impl Hash {
 
     /// Sets `field`; true if it is new.
     pub fn set(&mut self, field: &str, value: &str) -> bool {
-        match self.find(field) {
+        let tag = tag(field);
+        match self.find_tagged(tag, field) {
             Some(at) => {
-                let slot = &mut self.fields[at].value;
-                if value.len() <= Arg::INLINE_CAPACITY && !slot.is_heap_allocated() {
-                    // Short over short: a plain inline copy, cheaper than `push_str`'s checks.
-                    *slot = Arg::new(value);
-                } else {
-                    // Reuses the old value's buffer: RQ rewrites the same fields job after job.
-                    slot.clear();
-                    slot.push_str(value);
-                }
+                // In place: RQ rewrites the same fields job after job.
+                self.fields[at].value.assign(value);
                 false
             }
             None => {
-                let tag = tag(field);
-                self.tag_bits |= tag_bit(tag);
-                self.fields.push(Field {
-                    tag,
-                    name: Arg::from(field),
-                    value: Arg::from(value),
-                });
+                self.push(tag, field, value);
                 true
             }
         }
+    }
+
+    /// Sets each `field value` pair of `pairs` in order; how many fields were new. A new field
+    /// that finds the hash full makes room for every pair still to come: RQ's job hash gets
+    /// its status alone and then a save of a dozen fields, which would otherwise grow it 1,
+    /// 4, 8, 16 (room for all pairs at once would over-reserve where most are updates).
+    fn set_pairs(&mut self, pairs: &[Arg]) -> usize {
+        let mut added = 0;
+        for (done, pair) in pairs.chunks_exact(2).enumerate() {
+            let (field, value) = (pair[0].as_str(), pair[1].as_str());
+            let tag = tag(field);
+            match self.find_tagged(tag, field) {
+                Some(at) => self.fields[at].value.assign(value),
+                None => {
+                    if self.fields.len() == self.fields.capacity() {
+                        self.fields.reserve_exact(pairs.len() / 2 - done);
+                    }
+                    self.push(tag, field, value);
+                    added += 1;
+                }
+            }
+        }
+        added
+    }
+
+    /// Appends a field known to be new, whose tag is `tag`.
+    fn push(&mut self, tag: u64, field: &str, value: &str) {
+        self.tag_bits |= tag_bit(tag);
+        self.fields.push(Field {
+            tag,
+            name: Arg::from(field),
+            value: Arg::from(value),
+        });
     }
 
     pub fn remove(&mut self, field: &str) -> bool {
@@ -99,12 +163,6 @@ impl Hash {
             }
             None => false,
         }
-    }
-
-    /// Room for exactly `additional` more fields: a new job hash gets all of them at once,
-    /// instead of growing 4, 8, 16, 32.
-    fn reserve_exact(&mut self, additional: usize) {
-        self.fields.reserve_exact(additional);
     }
 
     pub fn len(&self) -> usize {
@@ -135,13 +193,7 @@ pub fn hset(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
         Ok(hash) => hash,
         Err(reply) => return reply,
     };
-    if hash.is_empty() {
-        hash.reserve_exact(args.len() / 2);
-    }
-    let added = args[1..]
-        .chunks(2)
-        .filter(|pair| hash.set(&pair[0], &pair[1]))
-        .count();
+    let added = hash.set_pairs(&args[1..]);
     // Not `modified`: a hash just given a field is not empty, so there is nothing to drop.
     db.watch.touch(&args[0]);
     Reply::Int(added as i64)
@@ -375,6 +427,46 @@ mod tests {
             assert_eq!(run0(&mut s, &["HGET", "h", "f"]), bulk(&value), "{length}");
         }
         assert_eq!(run0(&mut s, &["HLEN", "h"]), Reply::Int(1));
+    }
+
+    /// Names that share a tag's eight head bytes, or differ only past them, or in length
+    /// around eight bytes, are told apart: the search compares the rest of a name only where
+    /// tags match.
+    #[test]
+    fn names_alike_in_head_or_length_are_different_fields() {
+        let names = [
+            "",
+            "a",
+            "ab",
+            "abc",
+            "abcd",
+            "abcdefg",
+            "abcdefgh",
+            "abcdefg\u{f}",
+            "abcdefghi",
+            "abcdefghj",
+            "abcdefgh_abcdefgh",
+            "abcdefgh_abcdefgi",
+            "abcdefgh_abcdefgh_x",
+            "bbcdefgh_abcdefgh",
+            "last_heartbeat",
+            "last_heartbeaT",
+            "lastheartbeat_",
+        ];
+        let mut s = Server::new();
+        for (i, name) in names.iter().enumerate() {
+            let value = i.to_string();
+            assert_eq!(run0(&mut s, &["HSET", "h", name, &value]), Reply::Int(1));
+        }
+        for (i, name) in names.iter().enumerate() {
+            assert_eq!(run0(&mut s, &["HGET", "h", name]), bulk(&i.to_string()));
+            assert_eq!(
+                run0(&mut s, &["HSET", "h", name, "x"]),
+                Reply::Int(0),
+                "{name}"
+            );
+        }
+        assert_eq!(run0(&mut s, &["HLEN", "h"]), Reply::Int(names.len() as i64));
     }
 
     #[test]
