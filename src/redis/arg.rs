@@ -100,7 +100,7 @@ impl Arg {
         let mut bytes = [0; Arg::INLINE_CAPACITY];
         let mut at = 0;
         for part in parts {
-            bytes[at..at + part.len()].copy_from_slice(part.as_bytes());
+            copy_short_at(&mut bytes, at, part.as_bytes());
             at += part.len();
         }
         Arg(Repr::Inline { len, bytes })
@@ -243,6 +243,33 @@ fn copy_short(bytes: &mut [u8; Arg::INLINE_CAPACITY], text: &[u8]) {
         1 => copy_ends(1),
         0 => {}
     }
+}
+
+/// [`copy_short`] from `at` on (`at + text.len()` at most 31): `concat` copies each part of
+/// a key this way.
+#[inline]
+fn copy_short_at(bytes: &mut [u8; Arg::INLINE_CAPACITY], at: usize, text: &[u8]) {
+    let target = &mut bytes[at..at + text.len()];
+    match text.len() {
+        16.. => copy_ends::<16>(target, text),
+        8..=15 => copy_ends::<8>(target, text),
+        4..=7 => copy_ends::<4>(target, text),
+        2..=3 => copy_ends::<2>(target, text),
+        1 => copy_ends::<1>(target, text),
+        0 => {}
+    }
+}
+
+/// Copies the first and the last `WIDTH` bytes of `text` (at least `WIDTH`, at most twice
+/// that long) to `target` (as long): between them, all of it. A width fixed at compile time
+/// keeps each copy a move.
+#[inline(always)]
+fn copy_ends<const WIDTH: usize>(target: &mut [u8], text: &[u8]) {
+    let len = text.len();
+    let head: [u8; WIDTH] = text[..WIDTH].try_into().expect("WIDTH bytes");
+    let tail: [u8; WIDTH] = text[len - WIDTH..].try_into().expect("WIDTH bytes");
+    target[..WIDTH].copy_from_slice(&head);
+    target[len - WIDTH..].copy_from_slice(&tail);
 }
 
 /// Inlined into its callers, which copy words on nearly every command: a call costs more
