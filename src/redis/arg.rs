@@ -272,6 +272,30 @@ fn copy_ends<const WIDTH: usize>(target: &mut [u8], text: &[u8]) {
     target[len - WIDTH..].copy_from_slice(&tail);
 }
 
+/// The first eight bytes of `bytes`, zero-padded, as one word read by at most two
+/// overlapping loads: a copy of a variable length into a buffer would call `memcpy`. What
+/// hash-field tags and key hashes start from.
+pub(crate) fn first_word(bytes: &[u8]) -> u64 {
+    let len = bytes.len();
+    let u16_at = |at: usize| u64::from(u16::from_le_bytes([bytes[at], bytes[at + 1]]));
+    let u32_at = |at: usize| {
+        let word: [u8; 4] = bytes[at..at + 4].try_into().expect("four bytes");
+        u64::from(u32::from_le_bytes(word))
+    };
+    match len {
+        8.. => word_at(bytes, 0),
+        4..=7 => u32_at(0) | u32_at(len - 4) << (8 * (len - 4)),
+        2..=3 => u16_at(0) | u16_at(len - 2) << (8 * (len - 2)),
+        1 => u64::from(bytes[0]),
+        0 => 0,
+    }
+}
+
+/// The eight bytes of `bytes` from `at` on, as one word.
+pub(crate) fn word_at(bytes: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(bytes[at..at + 8].try_into().expect("eight bytes"))
+}
+
 /// Inlined into its callers, which copy words on nearly every command: a call costs more
 /// than the copy. A long word's allocation stays out of line.
 impl From<&str> for Arg {

@@ -4,7 +4,7 @@
 //! at most 64 bytes). An updated field keeps its place; HDEL removes it. Big Redis hashes
 //! become hash tables with an unspecified order; the model keeps insertion order for them too.
 
-use crate::redis::arg::{Arg, IntoArg};
+use crate::redis::arg::{first_word, word_at, Arg, IntoArg};
 use crate::redis::errors;
 use crate::redis::keyspace::Db;
 use crate::redis::numbers::{add_float_strings, parse_float, parse_int};
@@ -41,30 +41,7 @@ struct Field {
 /// names (`status`, `started_at`, `enqueued_at` …) all have different tags, so a search
 /// compares one word per field and the rest of the name only where the tag matches.
 fn tag(name: &str) -> u64 {
-    head_word(name.as_bytes()) ^ (name.len() as u64).rotate_right(8)
-}
-
-/// The first eight bytes of `bytes`, zero-padded, read as at most two overlapping loads: a
-/// copy of a variable length into a buffer would call `memcpy`.
-fn head_word(bytes: &[u8]) -> u64 {
-    let len = bytes.len();
-    let u16_at = |at: usize| u64::from(u16::from_le_bytes([bytes[at], bytes[at + 1]]));
-    let u32_at = |at: usize| {
-        let word: [u8; 4] = bytes[at..at + 4].try_into().expect("four bytes");
-        u64::from(u32::from_le_bytes(word))
-    };
-    match len {
-        8.. => word_at(bytes, 0),
-        4..=7 => u32_at(0) | u32_at(len - 4) << (8 * (len - 4)),
-        2..=3 => u16_at(0) | u16_at(len - 2) << (8 * (len - 2)),
-        1 => u64::from(bytes[0]),
-        0 => 0,
-    }
-}
-
-/// The eight bytes of `bytes` from `at` on, as one word.
-fn word_at(bytes: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(bytes[at..at + 8].try_into().expect("eight bytes"))
+    first_word(name.as_bytes()) ^ (name.len() as u64).rotate_right(8)
 }
 
 /// Whether two names of the same length whose first eight bytes agree (equal tags) agree in
