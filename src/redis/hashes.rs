@@ -98,27 +98,29 @@ impl Hash {
         }
     }
 
-    /// Sets each `field value` pair of `pairs` in order; how many fields were new. A new field
-    /// that finds the hash full makes room for every pair still to come: RQ's job hash gets
-    /// its status alone and then a save of a dozen fields, which would otherwise grow it 1,
-    /// 4, 8, 16 (room for all pairs at once would over-reserve where most are updates).
+    /// Sets each `field value` pair of `pairs` in order; how many fields were new.
     fn set_pairs(&mut self, pairs: &[Arg]) -> usize {
         let mut added = 0;
-        for (done, pair) in pairs.chunks_exact(2).enumerate() {
+        for pair in pairs.chunks_exact(2) {
             let (field, value) = (pair[0].as_str(), pair[1].as_str());
             let tag = tag(field);
             match self.find_tagged(tag, field) {
                 Some(at) => self.fields[at].value.assign(value),
                 None => {
-                    if self.fields.len() == self.fields.capacity() {
-                        self.fields.reserve_exact(pairs.len() / 2 - done);
-                    }
                     self.push(tag, field, value);
                     added += 1;
                 }
             }
         }
         added
+    }
+
+    /// Room for exactly `additional` more fields: a new hash gets all of its first command's
+    /// at once. (Making room for a command's remaining pairs whenever the hash was full saved
+    /// no measurable instructions and raised the 3-minute pod-churn's peak memory from
+    /// 66 to 78 MiB: the vectors took odd sizes and moved more often.)
+    fn reserve_exact(&mut self, additional: usize) {
+        self.fields.reserve_exact(additional);
     }
 
     /// Appends a field known to be new, whose tag is `tag`.
@@ -170,6 +172,9 @@ pub fn hset(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
         Ok(hash) => hash,
         Err(reply) => return reply,
     };
+    if hash.is_empty() {
+        hash.reserve_exact(args.len() / 2);
+    }
     let added = hash.set_pairs(&args[1..]);
     // Not `modified`: a hash just given a field is not empty, so there is nothing to drop.
     db.watch.touch(&args[0]);
