@@ -6,6 +6,7 @@ use std::collections::{hash_map, BTreeSet, HashMap};
 
 use crate::redis::arg::Arg;
 use crate::redis::errors;
+use crate::redis::key_text::{KeyText, StoredKey};
 use crate::redis::keyspace::Db;
 use crate::redis::numbers::{format_double, parse_float, parse_int};
 use crate::redis::reply::Reply;
@@ -39,18 +40,19 @@ impl Ord for Score {
     }
 }
 
-/// Members with scores, indexed both ways. Members are [`Arg`]s: RQ's (job ids) fit inline,
+/// Members with scores, indexed both ways, the hash by [`StoredKey`] as the keyspace's keys
+/// are (a word at a time). Members are [`Arg`]s: RQ's (job ids) fit inline,
 /// so the search keys built to move or remove one allocate nothing.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SortedSet {
     /// Looked up by member only (the order is `order`'s), so hashed rather than a tree.
-    scores: HashMap<Arg, f64, WordBuildHasher>,
+    scores: HashMap<StoredKey, f64, WordBuildHasher>,
     order: BTreeSet<(Score, Arg)>,
 }
 
 impl SortedSet {
     pub fn score(&self, member: &str) -> Option<f64> {
-        self.scores.get(member).copied()
+        self.scores.get(KeyText::new(member)).copied()
     }
 
     /// Gives `member` the score `rescore` picks from its current one (`None`: not a member
@@ -61,10 +63,10 @@ impl SortedSet {
         member: &str,
         rescore: impl FnOnce(Option<f64>) -> Result<Option<f64>, E>,
     ) -> Result<(), E> {
-        match self.scores.entry(Arg::from(member)) {
+        match self.scores.entry(StoredKey::new(member)) {
             hash_map::Entry::Vacant(slot) => {
                 if let Some(score) = rescore(None)?.map(stored) {
-                    self.order.insert((Score(score), slot.key().clone()));
+                    self.order.insert((Score(score), slot.key().0.clone()));
                     slot.insert(score);
                 }
             }
@@ -75,7 +77,7 @@ impl SortedSet {
                     // The tree's own copy of the name moves to the new score.
                     let (_, name) = self
                         .order
-                        .take(&(Score(old), slot.key().clone()))
+                        .take(&(Score(old), slot.key().0.clone()))
                         .expect("a member is in both indexes");
                     self.order.insert((Score(score), name));
                 }
@@ -85,9 +87,9 @@ impl SortedSet {
     }
 
     pub fn remove(&mut self, member: &str) -> bool {
-        match self.scores.remove_entry(member) {
+        match self.scores.remove_entry(KeyText::new(member)) {
             Some((name, old)) => {
-                self.order.remove(&(Score(old), name));
+                self.order.remove(&(Score(old), name.0));
                 true
             }
             None => false,
@@ -156,7 +158,7 @@ impl SortedSet {
         let mut next = first;
         while let Some(entry) = next.take().filter(&mut more) {
             self.order.remove(&entry);
-            self.scores.remove(entry.1.as_str());
+            self.scores.remove(KeyText::new(&entry.1));
             removed += 1;
             next = self.order.range(&entry..).next().cloned();
         }
