@@ -100,7 +100,7 @@ impl Arg {
         let mut bytes = [0; Arg::INLINE_CAPACITY];
         let mut at = 0;
         for part in parts {
-            bytes[at..at + part.len()].copy_from_slice(part.as_bytes());
+            copy_short_at(&mut bytes, at, part.as_bytes());
             at += part.len();
         }
         Arg(Repr::Inline { len, bytes })
@@ -133,6 +133,22 @@ impl Arg {
                     None => self.spill(text),
                 }
             }
+        }
+    }
+
+    /// Replaces the text with `text`: a short word over an inline one is copied into its
+    /// bytes in place, a heap word keeps its buffer (a hash field RQ rewrites job after job).
+    pub fn assign(&mut self, text: &str) {
+        match (&mut self.0, InlineLen::of(text.len())) {
+            (Repr::Inline { len, bytes }, Some(new_len)) => {
+                copy_short(bytes, text.as_bytes());
+                *len = new_len;
+            }
+            (Repr::Heap(heap), _) => {
+                heap.clear();
+                heap.push_str(text);
+            }
+            (Repr::Inline { .. }, None) => *self = Arg::heap(text),
         }
     }
 
@@ -227,6 +243,57 @@ fn copy_short(bytes: &mut [u8; Arg::INLINE_CAPACITY], text: &[u8]) {
         1 => copy_ends(1),
         0 => {}
     }
+}
+
+/// [`copy_short`] from `at` on (`at + text.len()` at most 31): `concat` copies each part of
+/// a key this way.
+#[inline]
+fn copy_short_at(bytes: &mut [u8; Arg::INLINE_CAPACITY], at: usize, text: &[u8]) {
+    let target = &mut bytes[at..at + text.len()];
+    match text.len() {
+        16.. => copy_ends::<16>(target, text),
+        8..=15 => copy_ends::<8>(target, text),
+        4..=7 => copy_ends::<4>(target, text),
+        2..=3 => copy_ends::<2>(target, text),
+        1 => copy_ends::<1>(target, text),
+        0 => {}
+    }
+}
+
+/// Copies the first and the last `WIDTH` bytes of `text` (at least `WIDTH`, at most twice
+/// that long) to `target` (as long): between them, all of it. A width fixed at compile time
+/// keeps each copy a move.
+#[inline(always)]
+fn copy_ends<const WIDTH: usize>(target: &mut [u8], text: &[u8]) {
+    let len = text.len();
+    let head: [u8; WIDTH] = text[..WIDTH].try_into().expect("WIDTH bytes");
+    let tail: [u8; WIDTH] = text[len - WIDTH..].try_into().expect("WIDTH bytes");
+    target[..WIDTH].copy_from_slice(&head);
+    target[len - WIDTH..].copy_from_slice(&tail);
+}
+
+/// The first eight bytes of `bytes`, zero-padded, as one word read by at most two
+/// overlapping loads: a copy of a variable length into a buffer would call `memcpy`. What
+/// hash-field tags and key hashes start from.
+pub(crate) fn first_word(bytes: &[u8]) -> u64 {
+    let len = bytes.len();
+    let u16_at = |at: usize| u64::from(u16::from_le_bytes([bytes[at], bytes[at + 1]]));
+    let u32_at = |at: usize| {
+        let word: [u8; 4] = bytes[at..at + 4].try_into().expect("four bytes");
+        u64::from(u32::from_le_bytes(word))
+    };
+    match len {
+        8.. => word_at(bytes, 0),
+        4..=7 => u32_at(0) | u32_at(len - 4) << (8 * (len - 4)),
+        2..=3 => u16_at(0) | u16_at(len - 2) << (8 * (len - 2)),
+        1 => u64::from(bytes[0]),
+        0 => 0,
+    }
+}
+
+/// The eight bytes of `bytes` from `at` on, as one word.
+pub(crate) fn word_at(bytes: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(bytes[at..at + 8].try_into().expect("eight bytes"))
 }
 
 /// Inlined into its callers, which copy words on nearly every command: a call costs more

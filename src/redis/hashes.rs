@@ -4,7 +4,7 @@
 //! at most 64 bytes). An updated field keeps its place; HDEL removes it. Big Redis hashes
 //! become hash tables with an unspecified order; the model keeps insertion order for them too.
 
-use crate::redis::arg::{Arg, IntoArg};
+use crate::redis::arg::{first_word, word_at, Arg, IntoArg};
 use crate::redis::errors;
 use crate::redis::keyspace::Db;
 use crate::redis::numbers::{add_float_strings, parse_float, parse_int};
@@ -37,25 +37,45 @@ struct Field {
 }
 
 /// The length and first eight bytes of a field name, in one word. Equal names have equal
-/// tags; RQ's field names (`status`, `started_at`, `enqueued_at` …) all have different ones,
-/// so a search compares one word per field instead of text.
+/// tags, and names of one length with equal tags agree in their first eight bytes; RQ's field
+/// names (`status`, `started_at`, `enqueued_at` …) all have different tags, so a search
+/// compares one word per field and the rest of the name only where the tag matches.
 fn tag(name: &str) -> u64 {
-    let bytes = name.as_bytes();
-    let head = bytes.len().min(8);
-    let mut word = [0u8; 8];
-    word[..head].copy_from_slice(&bytes[..head]);
-    u64::from_le_bytes(word) ^ (bytes.len() as u64).rotate_right(8)
+    first_word(name.as_bytes()) ^ (name.len() as u64).rotate_right(8)
+}
+
+/// Whether two names of the same length whose first eight bytes agree (equal tags) agree in
+/// the rest too, compared a word at a time, the last word overlapping the one before: field
+/// names are short, and a call to `memcmp` costs more than the comparison.
+fn same_tail(a: &[u8], b: &[u8]) -> bool {
+    let len = a.len();
+    if len <= 8 {
+        return true;
+    }
+    let mut at = 8;
+    while at + 8 < len {
+        if word_at(a, at) != word_at(b, at) {
+            return false;
+        }
+        at += 8;
+    }
+    word_at(a, len - 8) == word_at(b, len - 8)
 }
 
 impl Hash {
     fn find(&self, name: &str) -> Option<usize> {
-        let tag = tag(name);
+        self.find_tagged(tag(name), name)
+    }
+
+    /// [`Hash::find`] of a name whose tag the caller has.
+    fn find_tagged(&self, tag: u64, name: &str) -> Option<usize> {
         if self.tag_bits & tag_bit(tag) == 0 {
             return None;
         }
-        self.fields
-            .iter()
-            .position(|field| field.tag == tag && field.name == name)
+        let (bytes, len) = (name.as_bytes(), name.len());
+        self.fields.iter().position(|field| {
+            field.tag == tag && field.name.len() == len && same_tail(field.name.as_bytes(), bytes)
+        })
     }
 
     pub fn get(&self, field: &str) -> Option<&str> {
@@ -64,30 +84,53 @@ impl Hash {
 
     /// Sets `field`; true if it is new.
     pub fn set(&mut self, field: &str, value: &str) -> bool {
-        match self.find(field) {
+        let tag = tag(field);
+        match self.find_tagged(tag, field) {
             Some(at) => {
-                let slot = &mut self.fields[at].value;
-                if value.len() <= Arg::INLINE_CAPACITY && !slot.is_heap_allocated() {
-                    // Short over short: a plain inline copy, cheaper than `push_str`'s checks.
-                    *slot = Arg::new(value);
-                } else {
-                    // Reuses the old value's buffer: RQ rewrites the same fields job after job.
-                    slot.clear();
-                    slot.push_str(value);
-                }
+                // In place: RQ rewrites the same fields job after job.
+                self.fields[at].value.assign(value);
                 false
             }
             None => {
-                let tag = tag(field);
-                self.tag_bits |= tag_bit(tag);
-                self.fields.push(Field {
-                    tag,
-                    name: Arg::from(field),
-                    value: Arg::from(value),
-                });
+                self.push(tag, field, value);
                 true
             }
         }
+    }
+
+    /// Sets each `field value` pair of `pairs` in order; how many fields were new.
+    fn set_pairs(&mut self, pairs: &[Arg]) -> usize {
+        let mut added = 0;
+        for pair in pairs.chunks_exact(2) {
+            let (field, value) = (pair[0].as_str(), pair[1].as_str());
+            let tag = tag(field);
+            match self.find_tagged(tag, field) {
+                Some(at) => self.fields[at].value.assign(value),
+                None => {
+                    self.push(tag, field, value);
+                    added += 1;
+                }
+            }
+        }
+        added
+    }
+
+    /// Room for exactly `additional` more fields: a new hash gets all of its first command's
+    /// at once. (Making room for a command's remaining pairs whenever the hash was full saved
+    /// no measurable instructions and raised the 3-minute pod-churn's peak memory from
+    /// 66 to 78 MiB: the vectors took odd sizes and moved more often.)
+    fn reserve_exact(&mut self, additional: usize) {
+        self.fields.reserve_exact(additional);
+    }
+
+    /// Appends a field known to be new, whose tag is `tag`.
+    fn push(&mut self, tag: u64, field: &str, value: &str) {
+        self.tag_bits |= tag_bit(tag);
+        self.fields.push(Field {
+            tag,
+            name: Arg::from(field),
+            value: Arg::from(value),
+        });
     }
 
     pub fn remove(&mut self, field: &str) -> bool {
@@ -99,12 +142,6 @@ impl Hash {
             }
             None => false,
         }
-    }
-
-    /// Room for exactly `additional` more fields: a new job hash gets all of them at once,
-    /// instead of growing 4, 8, 16, 32.
-    fn reserve_exact(&mut self, additional: usize) {
-        self.fields.reserve_exact(additional);
     }
 
     pub fn len(&self) -> usize {
@@ -138,10 +175,7 @@ pub fn hset(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     if hash.is_empty() {
         hash.reserve_exact(args.len() / 2);
     }
-    let added = args[1..]
-        .chunks(2)
-        .filter(|pair| hash.set(&pair[0], &pair[1]))
-        .count();
+    let added = hash.set_pairs(&args[1..]);
     // Not `modified`: a hash just given a field is not empty, so there is nothing to drop.
     db.watch.touch(&args[0]);
     Reply::Int(added as i64)
@@ -375,6 +409,46 @@ mod tests {
             assert_eq!(run0(&mut s, &["HGET", "h", "f"]), bulk(&value), "{length}");
         }
         assert_eq!(run0(&mut s, &["HLEN", "h"]), Reply::Int(1));
+    }
+
+    /// Names that share a tag's eight head bytes, or differ only past them, or in length
+    /// around eight bytes, are told apart: the search compares the rest of a name only where
+    /// tags match.
+    #[test]
+    fn names_alike_in_head_or_length_are_different_fields() {
+        let names = [
+            "",
+            "a",
+            "ab",
+            "abc",
+            "abcd",
+            "abcdefg",
+            "abcdefgh",
+            "abcdefg\u{f}",
+            "abcdefghi",
+            "abcdefghj",
+            "abcdefgh_abcdefgh",
+            "abcdefgh_abcdefgi",
+            "abcdefgh_abcdefgh_x",
+            "bbcdefgh_abcdefgh",
+            "last_heartbeat",
+            "last_heartbeaT",
+            "lastheartbeat_",
+        ];
+        let mut s = Server::new();
+        for (i, name) in names.iter().enumerate() {
+            let value = i.to_string();
+            assert_eq!(run0(&mut s, &["HSET", "h", name, &value]), Reply::Int(1));
+        }
+        for (i, name) in names.iter().enumerate() {
+            assert_eq!(run0(&mut s, &["HGET", "h", name]), bulk(&i.to_string()));
+            assert_eq!(
+                run0(&mut s, &["HSET", "h", name, "x"]),
+                Reply::Int(0),
+                "{name}"
+            );
+        }
+        assert_eq!(run0(&mut s, &["HLEN", "h"]), Reply::Int(names.len() as i64));
     }
 
     #[test]

@@ -24,6 +24,7 @@ use std::collections::{hash_map, BTreeSet, HashMap, VecDeque};
 use crate::redis::arg::Arg;
 use crate::redis::expiry::ExpiryIndex;
 use crate::redis::hashes::Hash;
+use crate::redis::key_text::{KeyText, StoredKey};
 use crate::redis::streams::Stream;
 use crate::redis::transactions::WatchTable;
 use crate::redis::zsets::SortedSet;
@@ -94,7 +95,7 @@ pub enum ExpiryChange {
 #[derive(Clone, Debug, Default)]
 pub struct Keys {
     /// Looked up by key only, never iterated in an order that matters.
-    entries: HashMap<Arg, Entry, WordBuildHasher>,
+    entries: HashMap<StoredKey, Entry, WordBuildHasher>,
     /// Earliest first; possibly stale rows (see the module comment).
     expiry: ExpiryIndex,
 }
@@ -121,7 +122,7 @@ impl Db {
     /// Removes `key` if its TTL has passed; true if it did.
     pub fn expire_if_needed(&mut self, now: SimTime, key: &str) -> bool {
         let due = matches!(
-            self.keys.entries.get(key),
+            self.keys.entries.get(KeyText::new(key)),
             Some(Entry { expire_at: Some(at), .. }) if *at <= now
         );
         if due {
@@ -140,7 +141,7 @@ impl Db {
     /// The expiry time of `key` if it is live (`Some(None)`: no TTL); `None` if it is missing
     /// or has just expired, which removes it. One lookup, where [`Db::get`] takes two.
     pub fn expiry_of(&mut self, now: SimTime, key: &str) -> Option<Option<SimTime>> {
-        let expire_at = self.keys.entries.get(key)?.expire_at;
+        let expire_at = self.keys.entries.get(KeyText::new(key))?.expire_at;
         if expire_at.is_some_and(|at| at <= now) {
             self.keys.remove(key);
             self.watch.touch(key);
@@ -154,14 +155,14 @@ impl Db {
         if !self.live(now, key) {
             return None;
         }
-        self.keys.entries.get(key)
+        self.keys.entries.get(KeyText::new(key))
     }
 
     pub fn get_mut(&mut self, now: SimTime, key: &str) -> Option<&mut Entry> {
         if !self.live(now, key) {
             return None;
         }
-        self.keys.entries.get_mut(key)
+        self.keys.entries.get_mut(KeyText::new(key))
     }
 
     pub fn exists(&mut self, now: SimTime, key: &str) -> bool {
@@ -172,10 +173,10 @@ impl Db {
     /// entry whole (its TTL row goes stale).
     pub fn insert(&mut self, key: &str, value: Value) {
         let entry = Entry::new(value);
-        match self.keys.entries.get_mut(key) {
+        match self.keys.entries.get_mut(KeyText::new(key)) {
             Some(old) => *old = entry,
             None => {
-                self.keys.entries.insert(Arg::from(key), entry);
+                self.keys.entries.insert(StoredKey::new(key), entry);
             }
         }
     }
@@ -205,7 +206,7 @@ impl Db {
         key: &str,
         decide: impl FnOnce(Option<SimTime>) -> ExpiryChange,
     ) -> bool {
-        let Some(entry) = self.keys.entries.get_mut(key) else {
+        let Some(entry) = self.keys.entries.get_mut(KeyText::new(key)) else {
             return false;
         };
         if entry.expire_at.is_some_and(|at| at <= now) {
@@ -243,8 +244,7 @@ impl Db {
 
     /// Removes `key` if it is an empty collection (one created for a write that added nothing).
     pub fn drop_if_empty(&mut self, key: &str) {
-        let emptied =
-            matches!(self.keys.entries.get(key), Some(e) if e.value.is_empty_collection());
+        let emptied = matches!(self.keys.entries.get(KeyText::new(key)), Some(e) if e.value.is_empty_collection());
         if emptied {
             self.keys.remove(key);
         }
@@ -270,7 +270,7 @@ impl Db {
 
     /// Empties the keyspace (FLUSHALL): WATCHers of existing keys see a change.
     pub fn flush(&mut self) {
-        let keys: Vec<Arg> = self.keys.entries.keys().cloned().collect();
+        let keys: Vec<Arg> = self.keys.entries.keys().map(|key| key.0.clone()).collect();
         for key in keys {
             self.watch.touch(&key);
         }
@@ -290,13 +290,13 @@ impl Keys {
     /// The entry of `key` if it is live at `now`, without removing anything.
     pub fn peek(&self, now: SimTime, key: &str) -> Option<&Entry> {
         self.entries
-            .get(key)
+            .get(KeyText::new(key))
             .filter(|entry| entry.expire_at.is_none_or(|at| at > now))
     }
 
     /// Whether `key` is stored but logically gone (its TTL passed and nobody removed it yet).
     pub fn is_expired(&self, now: SimTime, key: &str) -> bool {
-        matches!(self.entries.get(key), Some(Entry { expire_at: Some(at), .. }) if *at <= now)
+        matches!(self.entries.get(KeyText::new(key)), Some(Entry { expire_at: Some(at), .. }) if *at <= now)
     }
 
     /// Drops every key already expired at `now` (a snapshot loaded after its keys' TTLs).
@@ -316,7 +316,10 @@ impl Keys {
     /// are dropped on the way. Every key due at `now` comes out, in the order of its TTL.
     fn pop_due(&mut self, now: SimTime) -> Option<Arg> {
         while let Some((at, key)) = self.expiry.pop_due(now) {
-            let live = matches!(self.entries.get(&key), Some(entry) if entry.expire_at == Some(at));
+            let live = matches!(
+                self.entries.get(KeyText::new(&key)),
+                Some(entry) if entry.expire_at == Some(at)
+            );
             if live {
                 return Some(key);
             }
@@ -325,7 +328,7 @@ impl Keys {
     }
 
     fn remove(&mut self, key: &str) -> bool {
-        self.entries.remove(key).is_some()
+        self.entries.remove(KeyText::new(key)).is_some()
     }
 
     /// Gives `key` a row for its new TTL `at`, set at `now`.
@@ -346,12 +349,12 @@ impl Keys {
         let rows = self
             .entries
             .iter()
-            .filter_map(|(key, entry)| Some((entry.expire_at?, key.clone())));
+            .filter_map(|(key, entry)| Some((entry.expire_at?, key.0.clone())));
         self.expiry.rebuild(rows);
     }
 
     fn set_expiry(&mut self, now: SimTime, key: &str, expire_at: Option<SimTime>) {
-        let Some(entry) = self.entries.get_mut(key) else {
+        let Some(entry) = self.entries.get_mut(KeyText::new(key)) else {
             return;
         };
         if entry.expire_at == expire_at {
@@ -434,7 +437,7 @@ impl Db {
         let empty = || Entry::new(T::default().wrap());
         // One lookup, through the entry API: RQ's keys fit inline in an Arg, so the owned
         // key it needs costs no allocation.
-        let entry = match self.keys.entries.entry(Arg::from(key)) {
+        let entry = match self.keys.entries.entry(StoredKey::new(key)) {
             hash_map::Entry::Occupied(found) => {
                 let entry = found.into_mut();
                 if entry.expire_at.is_some_and(|at| at <= now) {

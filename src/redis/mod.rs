@@ -8,6 +8,7 @@
 //! | `server.rs` | [`Server`]: requests, MULTI/EXEC/WATCH flow, CLIENT, restart and snapshots |
 //! | `commands.rs` | the command table: names, arities, handlers; PING, ECHO, INFO, SCRIPT |
 //! | `keyspace.rs` | keys, values, TTLs (lazy and active expiry), typed lookups |
+//! | `key_text.rs` | how the keyspace hashes and compares keys (a word at a time) |
 //! | `keys.rs` | SET, GET, DEL, EXISTS, TYPE, EXPIRE, PEXPIRE, TTL, PTTL, PERSIST, FLUSHALL |
 //! | `hashes.rs`, `lists.rs`, `sets.rs`, `zsets.rs`, `streams.rs` | one data type each |
 //! | `blocking.rs` | BLMOVE/BLPOP: parked clients, FIFO service, timeouts |
@@ -30,6 +31,7 @@ pub mod commands;
 pub mod errors;
 mod expiry;
 pub mod hashes;
+pub mod key_text;
 pub mod keys;
 pub mod keyspace;
 pub mod lists;

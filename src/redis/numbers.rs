@@ -5,25 +5,39 @@
 use crate::redis::long_double::LongDouble;
 
 /// Parses an integer as Redis's `string2ll` does: no sign but `-`, no leading zeros, no spaces.
+/// One pass over the digits, overflow checked as it goes.
 pub fn parse_int(text: &str) -> Option<i64> {
-    let bytes = text.as_bytes();
-    if bytes.is_empty() || bytes.len() > 20 {
-        return None;
-    }
     if text == "0" {
         return Some(0);
     }
-    let digits = text.strip_prefix('-').unwrap_or(text);
-    let first = *digits.as_bytes().first()?;
-    if !(b'1'..=b'9').contains(&first) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    let (negative, digits) = match text.as_bytes() {
+        [b'-', rest @ ..] => (true, rest),
+        all => (false, all),
+    };
+    if !(b'1'..=b'9').contains(digits.first()?) {
         return None;
     }
-    text.parse::<i64>().ok()
+    let mut magnitude: u64 = 0;
+    for byte in digits {
+        let digit = byte.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        magnitude = magnitude.checked_mul(10)?.checked_add(u64::from(digit))?;
+    }
+    if negative {
+        0i64.checked_sub_unsigned(magnitude)
+    } else {
+        i64::try_from(magnitude).ok()
+    }
 }
 
 /// Parses a float as Redis's `string2d`/`string2ld` do: `inf`, `-inf`, `1e3`, `.5` are fine;
 /// NaN, leading spaces, trailing junk, overflow to infinity and underflow to zero are not.
 pub fn parse_float(text: &str) -> Option<f64> {
+    if let Some(value) = parse_plain_decimal(text) {
+        return Some(value);
+    }
     let first = *text.as_bytes().first()?;
     if first.is_ascii_whitespace() {
         return None;
@@ -40,6 +54,44 @@ pub fn parse_float(text: &str) -> Option<f64> {
         return None;
     }
     Some(value)
+}
+
+/// 10^0 … 10^15, each an exact double.
+const POWERS_OF_TEN: [f64; 16] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
+
+/// The value of a plain decimal of at most 15 digits (`1700000000`, `-2.5`, `0.125`), the
+/// scores and increments RQ sends, without the general parser; `None` for any other text.
+/// Exact: the digits make an integer below 2^53 and the scale a power of ten below 10^16,
+/// both exact doubles, so their one rounded division is the correctly rounded value that
+/// `strtod` (and [`str::parse`]) give.
+fn parse_plain_decimal(text: &str) -> Option<f64> {
+    const MAX_DIGITS: usize = 15;
+    let (negative, body) = match text.as_bytes() {
+        [b'-', rest @ ..] => (true, rest),
+        all => (false, all),
+    };
+    if body.len() > MAX_DIGITS + 1 {
+        return None;
+    }
+    // One pass: the digits as an integer, and where the point is.
+    let (mut digits, mut point) = (0u64, None);
+    for (at, &byte) in body.iter().enumerate() {
+        match byte {
+            b'0'..=b'9' => digits = digits * 10 + u64::from(byte - b'0'),
+            b'.' if point.is_none() => point = Some(at),
+            _ => return None,
+        }
+    }
+    let fraction_len = match point {
+        None if !body.is_empty() && body.len() <= MAX_DIGITS => 0,
+        // Digits on both sides of the point.
+        Some(at) if at > 0 && at + 1 < body.len() => body.len() - at - 1,
+        _ => return None,
+    };
+    let magnitude = digits as f64 / POWERS_OF_TEN[fraction_len];
+    Some(if negative { -magnitude } else { magnitude })
 }
 
 fn mantissa_has_nonzero_digit(lower: &str) -> bool {
@@ -123,6 +175,10 @@ mod tests {
     #[test]
     fn integers_are_strict() {
         assert_eq!(parse_int("42"), Some(42));
+        assert_eq!(parse_int("9223372036854775807"), Some(i64::MAX));
+        assert_eq!(parse_int("9223372036854775808"), None);
+        assert_eq!(parse_int("-9223372036854775809"), None);
+        assert_eq!(parse_int("18446744073709551616"), None);
         assert_eq!(parse_int("-7"), Some(-7));
         assert_eq!(parse_int("0"), Some(0));
         for bad in [
@@ -134,6 +190,9 @@ mod tests {
             "1 ",
             "1.0",
             "x",
+            "-",
+            "1-",
+            "12a",
             "99999999999999999999",
         ] {
             assert_eq!(parse_int(bad), None, "{bad:?}");
@@ -150,6 +209,65 @@ mod tests {
         assert_eq!(parse_float("1e3"), Some(1000.0));
         for bad in ["nan", " 1", "1x", "", "1e400", "1e-400"] {
             assert_eq!(parse_float(bad), None, "{bad:?}");
+        }
+    }
+
+    /// The plain-decimal path gives what the general parser gives, bit for bit, and leaves
+    /// every other form to it.
+    #[test]
+    fn plain_decimals_parse_as_strtod_does() {
+        let mut texts: Vec<String> = [
+            "0",
+            "-0",
+            "0.0",
+            "-0.000",
+            "7",
+            "007",
+            "1.5",
+            "-2.5",
+            "0.1",
+            "0.2",
+            "0.3",
+            "123456789012345",
+            "12345678901234.5",
+            "0.000000000000001",
+            "1700000000",
+            "1700000000.123",
+            "999999999999999",
+            "-999999999999999",
+            "3.141592653589793",
+        ]
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+        let mut state = 11u64;
+        for _ in 0..5000 {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let digits = format!("{}", state >> (state % 40 + 10));
+            let point = (state >> 7) as usize % (digits.len() + 1);
+            let sign = if state & 1 == 1 { "-" } else { "" };
+            texts.push(format!("{sign}{}.{}", &digits[..point], &digits[point..]));
+            texts.push(format!("{sign}{digits}"));
+        }
+        for text in &texts {
+            let general = text.parse::<f64>().ok().filter(|v| !v.is_nan());
+            if let Some(fast) = parse_plain_decimal(text) {
+                assert_eq!(Some(fast.to_bits()), general.map(f64::to_bits), "{text}");
+            }
+            assert_eq!(
+                parse_float(text).map(f64::to_bits),
+                general
+                    .filter(|v| *v != 0.0 || !mantissa_has_nonzero_digit(text))
+                    .map(f64::to_bits),
+                "{text}"
+            );
+        }
+        for other in [
+            "", "-", ".", "5.", ".5", "-.5", "+1", "1e3", "1.2.3", "1_0", "0x10",
+        ] {
+            assert_eq!(parse_plain_decimal(other), None, "{other:?}");
         }
     }
 

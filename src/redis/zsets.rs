@@ -2,15 +2,25 @@
 //! ZREMRANGEBYSCORE. Order is (score, member bytes), as in Redis's listpack and skiplist.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{hash_map, BTreeSet, HashMap};
 
 use crate::redis::arg::Arg;
 use crate::redis::errors;
+use crate::redis::key_text::{KeyText, StoredKey};
 use crate::redis::keyspace::Db;
 use crate::redis::numbers::{format_double, parse_float, parse_int};
 use crate::redis::reply::Reply;
 use crate::sim::rng::WordBuildHasher;
 use crate::sim::SimTime;
+
+/// A score as stored: -0 as 0, as Redis keeps it.
+fn stored(score: f64) -> f64 {
+    if score == 0.0 {
+        0.0
+    } else {
+        score
+    }
+}
 
 /// A score that is never NaN, ordered as Redis compares doubles (so -0 equals 0).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -30,34 +40,56 @@ impl Ord for Score {
     }
 }
 
-/// Members with scores, indexed both ways. Members are [`Arg`]s: RQ's (job ids) fit inline,
+/// Members with scores, indexed both ways, the hash by [`StoredKey`] as the keyspace's keys
+/// are (a word at a time). Members are [`Arg`]s: RQ's (job ids) fit inline,
 /// so the search keys built to move or remove one allocate nothing.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SortedSet {
     /// Looked up by member only (the order is `order`'s), so hashed rather than a tree.
-    scores: HashMap<Arg, f64, WordBuildHasher>,
+    scores: HashMap<StoredKey, f64, WordBuildHasher>,
     order: BTreeSet<(Score, Arg)>,
 }
 
 impl SortedSet {
     pub fn score(&self, member: &str) -> Option<f64> {
-        self.scores.get(member).copied()
+        self.scores.get(KeyText::new(member)).copied()
     }
 
-    /// Adds or moves `member`.
-    pub fn insert(&mut self, member: &str, score: f64) {
-        let score = if score == 0.0 { 0.0 } else { score };
-        let member = Arg::from(member);
-        if let Some(old) = self.scores.insert(member.clone(), score) {
-            self.order.remove(&(Score(old), member.clone()));
+    /// Gives `member` the score `rescore` picks from its current one (`None`: not a member
+    /// yet); `Ok(None)` from it changes nothing. One hash lookup whether the member is new or
+    /// moves, where a score lookup and then an insert took two.
+    fn rescore<E>(
+        &mut self,
+        member: &str,
+        rescore: impl FnOnce(Option<f64>) -> Result<Option<f64>, E>,
+    ) -> Result<(), E> {
+        match self.scores.entry(StoredKey::new(member)) {
+            hash_map::Entry::Vacant(slot) => {
+                if let Some(score) = rescore(None)?.map(stored) {
+                    self.order.insert((Score(score), slot.key().0.clone()));
+                    slot.insert(score);
+                }
+            }
+            hash_map::Entry::Occupied(mut slot) => {
+                let old = *slot.get();
+                if let Some(score) = rescore(Some(old))?.map(stored) {
+                    slot.insert(score);
+                    // The tree's own copy of the name moves to the new score.
+                    let (_, name) = self
+                        .order
+                        .take(&(Score(old), slot.key().0.clone()))
+                        .expect("a member is in both indexes");
+                    self.order.insert((Score(score), name));
+                }
+            }
         }
-        self.order.insert((Score(score), member));
+        Ok(())
     }
 
     pub fn remove(&mut self, member: &str) -> bool {
-        match self.scores.remove(member) {
-            Some(old) => {
-                self.order.remove(&(Score(old), Arg::from(member)));
+        match self.scores.remove_entry(KeyText::new(member)) {
+            Some((name, old)) => {
+                self.order.remove(&(Score(old), name.0));
                 true
             }
             None => false,
@@ -126,7 +158,7 @@ impl SortedSet {
         let mut next = first;
         while let Some(entry) = next.take().filter(&mut more) {
             self.order.remove(&entry);
-            self.scores.remove(entry.1.as_str());
+            self.scores.remove(KeyText::new(&entry.1));
             removed += 1;
             next = self.order.range(&entry..).next().cloned();
         }
@@ -223,9 +255,10 @@ fn parse_add_flags(args: &[Arg]) -> (AddFlags, usize) {
 }
 
 /// Checks ZADD's arguments in Redis's order, every score included, so that a bad one
-/// refuses the whole command before anything is added. The scores are parsed again as they
-/// are added ([`scored`]) rather than kept in a `Vec` allocated per ZADD.
-fn check_add(flags: &AddFlags, pairs: &[Arg]) -> Result<(), Reply> {
+/// refuses the whole command before anything is added; the first score. The others are
+/// parsed again as they are added ([`scored`]) rather than kept in a `Vec` allocated per
+/// ZADD: RQ's add one member.
+fn check_add(flags: &AddFlags, pairs: &[Arg]) -> Result<f64, Reply> {
     if pairs.is_empty() || pairs.len() % 2 != 0 {
         return Err(errors::syntax());
     }
@@ -244,16 +277,24 @@ fn check_add(flags: &AddFlags, pairs: &[Arg]) -> Result<(), Reply> {
             "ERR INCR option supports a single increment-element pair",
         ));
     }
-    match pairs.chunks(2).all(|pair| parse_float(&pair[0]).is_some()) {
-        true => Ok(()),
-        false => Err(errors::reply(errors::NOT_FLOAT)),
+    let first = parse_float(&pairs[0]);
+    let rest_parse = pairs[2..]
+        .chunks(2)
+        .all(|pair| parse_float(&pair[0]).is_some());
+    match first {
+        Some(score) if rest_parse => Ok(score),
+        _ => Err(errors::reply(errors::NOT_FLOAT)),
     }
 }
 
-/// The (score, member) pairs of a ZADD that [`check_add`] accepted.
-fn scored(pairs: &[Arg]) -> impl Iterator<Item = (f64, &str)> {
-    pairs.chunks(2).map(|pair| {
-        let score = parse_float(&pair[0]).expect("check_add parsed every score");
+/// The (score, member) pairs of a ZADD that [`check_add`] accepted, the first with the
+/// score it parsed.
+fn scored(first: f64, pairs: &[Arg]) -> impl Iterator<Item = (f64, &str)> {
+    pairs.chunks(2).enumerate().map(move |(index, pair)| {
+        let score = match index {
+            0 => first,
+            _ => parse_float(&pair[0]).expect("check_add parsed every score"),
+        };
         (score, pair[1].as_str())
     })
 }
@@ -272,36 +313,42 @@ fn add_one(
     score: f64,
     member: &str,
 ) -> Result<Added, Reply> {
-    let Some(current) = zset.score(member) else {
-        if flags.xx {
-            return Ok(Added::Skipped);
+    let mut added = Added::Skipped;
+    zset.rescore(member, |current| {
+        let Some(current) = current else {
+            if flags.xx {
+                return Ok(None);
+            }
+            added = Added::New(score);
+            return Ok(Some(score));
+        };
+        if flags.nx {
+            return Ok(None);
         }
-        zset.insert(member, score);
-        return Ok(Added::New(score));
-    };
-    if flags.nx {
-        return Ok(Added::Skipped);
-    }
-    let new = if flags.incr { current + score } else { score };
-    if new.is_nan() {
-        return Err(errors::reply("ERR resulting score is not a number (NaN)"));
-    }
-    if (flags.gt && new <= current) || (flags.lt && new >= current) {
-        return Ok(Added::Skipped);
-    }
-    if new == current {
-        return Ok(Added::Unchanged(new));
-    }
-    zset.insert(member, new);
-    Ok(Added::Updated(new))
+        let new = if flags.incr { current + score } else { score };
+        if new.is_nan() {
+            return Err(errors::reply("ERR resulting score is not a number (NaN)"));
+        }
+        if (flags.gt && new <= current) || (flags.lt && new >= current) {
+            return Ok(None);
+        }
+        if new == current {
+            added = Added::Unchanged(new);
+            return Ok(None);
+        }
+        added = Added::Updated(new);
+        Ok(Some(new))
+    })?;
+    Ok(added)
 }
 
 pub fn zadd(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     let (flags, first_pair) = parse_add_flags(args);
     let pairs = &args[first_pair..];
-    if let Err(reply) = check_add(&flags, pairs) {
-        return reply;
-    }
+    let first_score = match check_add(&flags, pairs) {
+        Ok(score) => score,
+        Err(reply) => return reply,
+    };
     let key = &args[0];
     // Only XX needs to know beforehand whether the key exists; otherwise the lookup that
     // creates the set also finds a key of another type.
@@ -319,7 +366,7 @@ pub fn zadd(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     };
     let (mut added, mut updated, mut last) = (0, 0, None);
     let mut failure = None;
-    for (score, member) in scored(pairs) {
+    for (score, member) in scored(first_score, pairs) {
         match add_one(zset, &flags, score, member) {
             Ok(Added::New(s)) => (added, last) = (added + 1, Some(s)),
             Ok(Added::Updated(s)) => (updated, last) = (updated + 1, Some(s)),
