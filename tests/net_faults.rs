@@ -36,6 +36,14 @@ where
     log
 }
 
+/// redis-py's defaults with a socket timeout of `limit`.
+fn with_socket_timeout(limit: SimDuration) -> ClientSettings {
+    ClientSettings {
+        socket_timeout: Some(limit),
+        ..Default::default()
+    }
+}
+
 fn note(log: &Log, sim: &Sim, what: impl std::fmt::Display) {
     log.borrow_mut().push(format!("{}@{}", what, sim.now()));
 }
@@ -44,10 +52,7 @@ fn note(log: &Log, sim: &Sim, what: impl std::fmt::Display) {
 #[test]
 fn a_dropped_command_times_out_at_the_socket_timeout() {
     let (sim, network) = world();
-    let settings = ClientSettings {
-        socket_timeout: Some(SimDuration::from_secs(415)),
-        ..Default::default()
-    };
+    let settings = with_socket_timeout(SimDuration::from_secs(415));
     network.add_link_fault(LinkFault {
         host: None,
         verdict: Verdict::Drop,
@@ -149,10 +154,7 @@ fn a_timed_out_transaction_is_resent_while_its_first_copy_is_still_in_transit() 
 #[test]
 fn a_refuse_fault_resets_a_pending_blocking_pop() {
     let (sim, network) = world();
-    let settings = ClientSettings {
-        socket_timeout: Some(SimDuration::from_secs(415)),
-        ..Default::default()
-    };
+    let settings = with_socket_timeout(SimDuration::from_secs(415));
     let log = client_process(&sim, &network, settings, |sim, client, log| async move {
         let reply = client
             .call(cmd!("BLMOVE", "q", "q:i", "LEFT", "RIGHT", 405))
@@ -355,10 +357,7 @@ fn a_reply_landing_at_the_socket_timeout_loses_the_race() {
         (2, format!("{:?}@0.002000", RedisError::Timeout)),
     ] {
         let (sim, network) = world();
-        let settings = ClientSettings {
-            socket_timeout: Some(SimDuration::from_millis(timeout_ms)),
-            ..Default::default()
-        };
+        let settings = with_socket_timeout(SimDuration::from_millis(timeout_ms));
         let log = client_process(&sim, &network, settings, |sim, client, log| async move {
             let reply = client.call(cmd!("SET", "k", "v")).await;
             note(&log, &sim, outcome(&reply));
@@ -373,10 +372,7 @@ fn a_reply_landing_at_the_socket_timeout_loses_the_race() {
 #[test]
 fn a_reply_that_landed_while_the_client_was_stopped_is_read_after_the_deadline() {
     let (sim, network) = world();
-    let settings = ClientSettings {
-        socket_timeout: Some(SimDuration::from_millis(10)),
-        ..Default::default()
-    };
+    let settings = with_socket_timeout(SimDuration::from_millis(10));
     let host = sim.add_host();
     let log: Log = Rc::default();
     let client = Client::new(&network, host, settings, RngStreams::new(1).stream("c"));
@@ -399,10 +395,7 @@ fn a_reply_that_landed_while_the_client_was_stopped_is_read_after_the_deadline()
 #[test]
 fn a_request_held_by_a_paused_server_times_out_at_the_socket_timeout() {
     let (sim, network) = world();
-    let settings = ClientSettings {
-        socket_timeout: Some(SimDuration::from_secs(2)),
-        ..Default::default()
-    };
+    let settings = with_socket_timeout(SimDuration::from_secs(2));
     network.pause_server(SimDuration::from_secs(5));
     let log = client_process(&sim, &network, settings, |sim, client, log| async move {
         let reply = client.call(cmd!("SET", "k", "v")).await;

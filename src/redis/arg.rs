@@ -296,6 +296,23 @@ pub(crate) fn word_at(bytes: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(bytes[at..at + 8].try_into().expect("eight bytes"))
 }
 
+/// Whether `a` and `b`, of one length above eight bytes, agree from byte `from` on, compared
+/// a word at a time, the last word overlapping the one before: keys and field names are
+/// short, and a call to `memcmp` costs more than the comparison.
+#[inline]
+pub(crate) fn same_words_from(a: &[u8], b: &[u8], from: usize) -> bool {
+    let len = a.len();
+    debug_assert!(len == b.len() && len > 8);
+    let mut at = from;
+    while at + 8 < len {
+        if word_at(a, at) != word_at(b, at) {
+            return false;
+        }
+        at += 8;
+    }
+    word_at(a, len - 8) == word_at(b, len - 8)
+}
+
 /// Inlined into its callers, which copy words on nearly every command: a call costs more
 /// than the copy. A long word's allocation stays out of line.
 impl From<&str> for Arg {

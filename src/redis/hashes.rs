@@ -4,7 +4,7 @@
 //! at most 64 bytes). An updated field keeps its place; HDEL removes it. Big Redis hashes
 //! become hash tables with an unspecified order; the model keeps insertion order for them too.
 
-use crate::redis::arg::{first_word, word_at, Arg, IntoArg};
+use crate::redis::arg::{first_word, same_words_from, Arg, IntoArg};
 use crate::redis::errors;
 use crate::redis::keyspace::Db;
 use crate::redis::numbers::{add_float_strings, parse_float, parse_int};
@@ -45,21 +45,9 @@ fn tag(name: &str) -> u64 {
 }
 
 /// Whether two names of the same length whose first eight bytes agree (equal tags) agree in
-/// the rest too, compared a word at a time, the last word overlapping the one before: field
-/// names are short, and a call to `memcmp` costs more than the comparison.
+/// the rest too.
 fn same_tail(a: &[u8], b: &[u8]) -> bool {
-    let len = a.len();
-    if len <= 8 {
-        return true;
-    }
-    let mut at = 8;
-    while at + 8 < len {
-        if word_at(a, at) != word_at(b, at) {
-            return false;
-        }
-        at += 8;
-    }
-    word_at(a, len - 8) == word_at(b, len - 8)
+    a.len() <= 8 || same_words_from(a, b, 8)
 }
 
 impl Hash {

@@ -9,7 +9,7 @@
 use std::borrow::Borrow;
 use std::hash::{Hash, Hasher};
 
-use crate::redis::arg::{first_word, word_at, Arg};
+use crate::redis::arg::{first_word, same_words_from, word_at, Arg};
 
 /// A key's text as the keyspace hashes and compares it.
 #[repr(transparent)]
@@ -41,14 +41,7 @@ impl PartialEq for KeyText {
         if len <= 8 {
             return first_word(a) == first_word(b);
         }
-        let mut at = 0;
-        while at + 8 < len {
-            if word_at(a, at) != word_at(b, at) {
-                return false;
-            }
-            at += 8;
-        }
-        word_at(a, len - 8) == word_at(b, len - 8)
+        same_words_from(a, b, 0)
     }
 }
 
