@@ -12,5 +12,10 @@ hours=${1:-24}
 out=${2:-out/perf.${hours}h.data}
 mkdir -p "$(dirname "$out")"
 bin=$(tools/bench-bin.sh pod_churn)
+# The bench writes its run under $TMPDIR; a directory of its own keeps two measurements at
+# once (two worktrees, two helpers) from writing into each other's outputs.
+TMPDIR=$(mktemp -d)
+export TMPDIR
+trap 'rm -rf "$TMPDIR"' EXIT
 perf record -q -F 499 -o "$out" taskset -c 1 "$bin" "$hours"
 tools/perf-layers.py "$out"
