@@ -10,7 +10,7 @@
 //!
 //! ```text
 //! SIMRQ_FUZZ_CASES=100000 SIMRQ_PROPTEST_SEED=random \
-//!     cargo test --release --test fuzz_inputs -- --nocapture
+//!     cargo test --profile checks --test fuzz_inputs -- --nocapture
 //! ```
 //!
 //! Every property prints how many inputs it tried; a panic is reported as a failing case,

@@ -6,7 +6,7 @@
 //! When behaviour changes on purpose, regenerate the digests in the same commit and say why:
 //!
 //! ```sh
-//! SIMRQ_BLESS=1 cargo test --release --test golden_outputs
+//! SIMRQ_BLESS=1 cargo test --profile checks --test golden_outputs
 //! ```
 
 mod outputs;
@@ -105,7 +105,7 @@ fn every_output_of_every_shipped_scenario_matches_its_committed_digest() {
     let expected = committed();
     assert!(
         !expected.is_empty(),
-        "tests/golden/digests.txt is missing: SIMRQ_BLESS=1 cargo test --release --test golden_outputs"
+        "tests/golden/digests.txt is missing: SIMRQ_BLESS=1 cargo test --profile checks --test golden_outputs"
     );
     let changed: Vec<String> = expected
         .keys()
