@@ -6,6 +6,7 @@
 # Builds the pod_churn bench, runs it under callgrind from the repository root and prints the
 # bench's own figures (allocations per job) and the total instruction count. Read the profile
 # with `callgrind_annotate --auto=no --threshold=100 OUT`.
+# PROFILE=checks profiles the build without link-time optimisation (see tools/bench-bin.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-3m}

@@ -6,6 +6,7 @@
 #
 # Builds the pod_churn bench, records it pinned to one core with `perf record -F 499`, prints
 # the bench's own figures and the per-layer summary of tools/perf-layers.py.
+# PROFILE=checks profiles the build without link-time optimisation (see tools/bench-bin.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 hours=${1:-24}
