@@ -9,6 +9,7 @@ use std::task::{Context, Poll};
 use rand::Rng;
 
 use super::{LinkError, Network, Observer, OnApplied, Request, Sees, SlotKey, Verdict};
+use crate::redis::exec_replies::ExecReplies;
 use crate::redis::{Command, ConnId, Reply};
 use crate::sim::{HostId, Sim, SimDuration, SimRng, SimTime};
 
@@ -153,7 +154,7 @@ impl Client {
     pub fn transaction(
         &self,
         commands: Vec<Command>,
-    ) -> impl Future<Output = Result<Vec<Reply>, RedisError>> + '_ {
+    ) -> impl Future<Output = Result<ExecReplies, RedisError>> + '_ {
         self.transaction_observed(commands, None)
     }
 
@@ -165,7 +166,7 @@ impl Client {
         &self,
         commands: Vec<Command>,
         on_committed: Option<OnApplied>,
-    ) -> Result<Vec<Reply>, RedisError> {
+    ) -> Result<ExecReplies, RedisError> {
         let request = self.network.transaction_request(commands);
         let on_applied = on_committed.map(|callback| Observer {
             callback,
@@ -175,7 +176,7 @@ impl Client {
             Some(Reply::NilArray) => Err(RedisError::Watch),
             Some(Reply::Array(items)) => match items.iter().find(|r| r.is_error()) {
                 Some(Reply::Error(message)) => Err(RedisError::Response(message.clone())),
-                _ => Ok(items),
+                _ => Ok(ExecReplies::new(items)),
             },
             Some(Reply::Error(message)) => Err(RedisError::Response(message)),
             _ => Err(RedisError::Connection),

@@ -14,6 +14,7 @@
 //! | `blocking.rs` | BLMOVE/BLPOP: parked clients, FIFO service, timeouts |
 //! | `pubsub.rs` | SUBSCRIBE, UNSUBSCRIBE, PUBLISH, PUBSUB NUMSUB: channels and subscribers |
 //! | `transactions.rs` | the WATCH table and queued MULTI commands |
+//! | `exec_replies.rs` | EXEC's replies, in lists the server reuses once RQ's code drops them |
 //! | `scripts.rs`, `sha1.rs` | RQ's two lock scripts and `Queue.empty`'s, run natively behind EVAL/EVALSHA |
 //! | `numbers.rs`, `long_double.rs` | integers and floats as Redis parses and prints them |
 //! | `errors.rs` | error replies, word for word |
@@ -29,6 +30,7 @@ pub mod arg;
 pub mod blocking;
 pub mod commands;
 pub mod errors;
+pub mod exec_replies;
 mod expiry;
 pub mod hashes;
 pub mod key_text;

@@ -14,6 +14,7 @@ use crate::redis::arg::Arg;
 use crate::redis::blocking::{try_pop, BlockedClients, BlockingPop};
 use crate::redis::commands::{Handler, Spec};
 use crate::redis::errors;
+use crate::redis::exec_replies;
 use crate::redis::keyspace::{Db, Keys};
 use crate::redis::pubsub::{self, Channels};
 use crate::redis::reply::{Command, Reply};
@@ -423,9 +424,8 @@ impl Server {
         if dirty {
             return Reply::NilArray;
         }
-        let replies = queued
-            .map(|(spec, args)| self.run(now, conn, spec, args))
-            .collect();
+        let mut replies = exec_replies::list(queued.size_hint().0);
+        replies.extend(queued.map(|(spec, args)| self.run(now, conn, spec, args)));
         Reply::Array(replies)
     }
 }

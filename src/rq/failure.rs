@@ -5,6 +5,7 @@
 use crate::cmd;
 use crate::event::{EventKind, Name, WebhookStatus};
 use crate::net::RedisError;
+use crate::redis::exec_replies::ExecReplies;
 use crate::redis::reply::spare;
 use crate::redis::Command;
 use crate::rq::dependencies::enqueue_dependents_after_failure;
@@ -170,7 +171,7 @@ async fn commit_move_to_failed(
     job: &Job,
     commands: Vec<Command>,
     reason: &str,
-) -> Result<Vec<crate::redis::Reply>, RedisError> {
+) -> Result<ExecReplies, RedisError> {
     let kind = EventKind::JobMovedToFailed {
         reason: reason.to_string(),
     };

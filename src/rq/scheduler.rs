@@ -458,7 +458,7 @@ async fn fetch_many(
         }
         replies
     } else {
-        ctx.redis.transaction(commands).await?
+        ctx.redis.transaction(commands).await?.into_vec()
     };
     let jobs = ids
         .iter()
