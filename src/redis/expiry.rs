@@ -51,6 +51,11 @@ impl ExpiryIndex {
         self.rows
     }
 
+    /// The time of the earliest row, stale or not.
+    pub fn earliest(&self) -> Option<SimTime> {
+        self.fronts.peek().map(|Reverse((at, _))| *at)
+    }
+
     /// Adds the row `(at, key)`, set at `now`.
     pub fn add(&mut self, now: SimTime, at: SimTime, key: &str) {
         let lead = at.0.saturating_sub(now.0);
