@@ -246,20 +246,17 @@ pub fn hincrby(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     let Some(increment) = parse_int(&args[2]) else {
         return errors::reply(errors::NOT_INTEGER);
     };
-    let current = match db.read::<Hash>(now, &args[0]) {
-        Ok(hash) => hash.and_then(|h| h.get(&args[1])).map(parse_int),
-        Err(reply) => return reply,
-    };
-    let current = match current {
-        None => 0,
-        Some(Some(value)) => value,
-        Some(None) => return errors::reply(errors::HASH_NOT_INTEGER),
-    };
-    let Some(sum) = current.checked_add(increment) else {
-        return errors::reply(errors::OVERFLOW);
-    };
-    store_field(db, now, args, &sum.into_arg());
-    Reply::Int(sum)
+    update_field(db, now, args, |current| {
+        let current = match current.map(parse_int) {
+            None => 0,
+            Some(Some(value)) => value,
+            Some(None) => return Err(errors::reply(errors::HASH_NOT_INTEGER)),
+        };
+        match current.checked_add(increment) {
+            Some(sum) => Ok((sum.into_arg(), Reply::Int(sum))),
+            None => Err(errors::reply(errors::OVERFLOW)),
+        }
+    })
 }
 
 pub fn hincrbyfloat(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
@@ -269,29 +266,50 @@ pub fn hincrbyfloat(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     if increment.is_infinite() {
         return errors::reply(errors::NAN_OR_INFINITY);
     }
-    // A copy (the hash is written below), inline for the usual short numbers.
-    let current = match db.read::<Hash>(now, &args[0]) {
-        Ok(hash) => hash.and_then(|h| h.get(&args[1])).map(Arg::from),
-        Err(reply) => return reply,
-    };
-    let current_text = current.unwrap_or_else(|| Arg::new("0"));
-    let Some(current) = parse_float(&current_text) else {
-        return errors::reply(errors::HASH_NOT_FLOAT);
-    };
-    let Some(sum) = add_float_strings(current, &current_text, increment, &args[2]) else {
-        return errors::reply(errors::INCR_NAN_OR_INFINITY);
-    };
-    store_field(db, now, args, &sum);
-    Reply::Bulk(Arg::from(sum))
+    update_field(db, now, args, |current| {
+        let current_text = current.unwrap_or("0");
+        let Some(current) = parse_float(current_text) else {
+            return Err(errors::reply(errors::HASH_NOT_FLOAT));
+        };
+        match add_float_strings(current, current_text, increment, &args[2]) {
+            Some(sum) => {
+                let sum = Arg::from(sum);
+                Ok((sum.clone(), Reply::Bulk(sum)))
+            }
+            None => Err(errors::reply(errors::INCR_NAN_OR_INFINITY)),
+        }
+    })
 }
 
-/// Writes `value` into field `args[1]` of hash `args[0]`, already checked to be a hash.
-fn store_field(db: &mut Db, now: SimTime, args: &[Arg], value: &str) {
-    if let Ok(hash) = db.write_or_create::<Hash>(now, &args[0]) {
-        hash.set(&args[1], value);
+/// HINCRBY's and HINCRBYFLOAT's one lookup: `compute` sees the text of field `args[1]` of
+/// hash `args[0]` (`None`: missing) and returns the text to store and the reply, or the
+/// error reply, which leaves the hash as it was.
+fn update_field(
+    db: &mut Db,
+    now: SimTime,
+    args: &[Arg],
+    compute: impl FnOnce(Option<&str>) -> Result<(Arg, Reply), Reply>,
+) -> Reply {
+    let hash = match db.write_or_create::<Hash>(now, &args[0]) {
+        Ok(hash) => hash,
+        Err(reply) => return reply,
+    };
+    match compute(hash.get(&args[1])) {
+        Ok((value, reply)) => {
+            hash.set(&args[1], &value);
+            // The hash holds the field just set: not empty.
+            db.modified(&args[0], false);
+            reply
+        }
+        Err(reply) => {
+            // A hash created for the field only (none of the errors can happen then, as the
+            // field is missing, but the key must not stay behind as an empty hash).
+            if hash.is_empty() {
+                db.drop_if_empty(&args[0]);
+            }
+            reply
+        }
     }
-    // The hash holds the field just set: not empty.
-    db.modified(&args[0], false);
 }
 
 #[cfg(test)]

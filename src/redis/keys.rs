@@ -3,7 +3,7 @@
 
 use crate::redis::arg::Arg;
 use crate::redis::errors;
-use crate::redis::keyspace::{Db, ExpiryChange, Value};
+use crate::redis::keyspace::{Db, Entry, ExpiryChange, Value};
 use crate::redis::numbers::parse_int;
 use crate::redis::reply::Reply;
 use crate::sim::SimTime;
@@ -86,34 +86,31 @@ pub fn set(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
         },
         None => None,
     };
-    let key = &args[0];
-    let old = match db.get(now, key).map(|e| (&e.value, e.expire_at)) {
-        None => None,
-        Some((Value::Str(text), ttl)) => Some((text.clone(), ttl)),
-        Some(_) if options.get => return errors::wrong_type(),
-        Some((_, ttl)) => Some((String::new(), ttl)),
-    };
-    let found = old.is_some();
-    let old_reply = match &old {
-        Some((text, _)) if options.get => Reply::Bulk(Arg::from(text.as_str())),
-        _ => Reply::Nil,
-    };
-    if (options.nx && found) || (options.xx && !found) {
-        return old_reply;
-    }
-    db.insert(key, Value::Str(args[1].to_string()));
-    let kept = if options.keep_ttl {
-        old.and_then(|(_, ttl)| ttl)
-    } else {
-        None
-    };
-    db.set_expiry(now, key, expire_at.or(kept));
-    db.watch.touch(key);
-    if options.get {
-        old_reply
-    } else {
-        Reply::ok()
-    }
+    let mut reply = Reply::ok();
+    db.store(now, &args[0], |old| {
+        let old_reply = match old.map(|e| &e.value) {
+            Some(Value::Str(text)) if options.get => Reply::Bulk(Arg::from(text.as_str())),
+            Some(_) if options.get => {
+                reply = errors::wrong_type();
+                return None;
+            }
+            _ => Reply::Nil,
+        };
+        let found = old.is_some();
+        if (options.nx && found) || (options.xx && !found) {
+            reply = old_reply;
+            return None;
+        }
+        if options.get {
+            reply = old_reply;
+        }
+        let kept = old.and_then(|e| e.expire_at).filter(|_| options.keep_ttl);
+        Some(Entry {
+            value: Value::Str(args[1].to_string()),
+            expire_at: expire_at.or(kept),
+        })
+    });
+    reply
 }
 
 pub fn get(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {

@@ -74,7 +74,7 @@ pub struct Entry {
 }
 
 impl Entry {
-    fn new(value: Value) -> Entry {
+    pub fn new(value: Value) -> Entry {
         Entry {
             value,
             expire_at: None,
@@ -164,16 +164,36 @@ impl Db {
         self.expiry_of(now, key).is_some()
     }
 
-    /// Stores `value` under `key` without a TTL (SET, or a new collection), replacing any old
-    /// entry whole (its TTL row goes stale).
-    pub fn insert(&mut self, key: &str, value: Value) {
-        let entry = Entry::new(value);
-        match self.keys.entries.get_mut(KeyText::new(key)) {
-            Some(old) => *old = entry,
-            None => {
-                self.keys.entries.insert(StoredKey::new(key), entry);
+    /// SET's one lookup: `decide` sees the live entry of `key` (`None`: missing) and returns
+    /// the entry to store in its place, if any; WATCHers see a store. A TTL the new entry
+    /// has gets its row.
+    pub fn store(
+        &mut self,
+        now: SimTime,
+        key: &str,
+        decide: impl FnOnce(Option<&Entry>) -> Option<Entry>,
+    ) {
+        self.expire_if_needed(now, key);
+        let expire_at = match self.keys.entries.entry(StoredKey::new(key)) {
+            hash_map::Entry::Occupied(mut found) => {
+                let Some(new) = decide(Some(found.get())) else {
+                    return;
+                };
+                let expire_at = new.expire_at;
+                *found.get_mut() = new;
+                expire_at
             }
+            hash_map::Entry::Vacant(slot) => {
+                let Some(new) = decide(None) else {
+                    return;
+                };
+                slot.insert(new).expire_at
+            }
+        };
+        if let Some(at) = expire_at {
+            self.keys.add_row(now, at, key);
         }
+        self.watch.touch(key);
     }
 
     /// Deletes `key`; true if it was there (live). One lookup: an expired key is removed
@@ -186,15 +206,10 @@ impl Db {
         entry.expire_at.is_none_or(|at| at > now)
     }
 
-    /// Sets or clears the TTL of an existing key, at `now`.
-    pub fn set_expiry(&mut self, now: SimTime, key: &str, expire_at: Option<SimTime>) {
-        self.keys.set_expiry(now, key, expire_at);
-    }
-
     /// EXPIRE's and PERSIST's lookup: `decide` sees the TTL of `key` (`None`: no TTL) if it is
     /// live and says what to do with it; WATCHers see a change. False if the key is missing
     /// or has just expired (which removes it) or `decide` kept the TTL. One lookup, where
-    /// [`Db::expiry_of`] then [`Db::set_expiry`] take two.
+    /// [`Db::expiry_of`] and a second lookup to set it would take two.
     pub fn change_expiry(
         &mut self,
         now: SimTime,
@@ -357,19 +372,6 @@ impl Keys {
             .iter()
             .filter_map(|(key, entry)| Some((entry.expire_at?, key.0.clone())));
         self.expiry.rebuild(rows);
-    }
-
-    fn set_expiry(&mut self, now: SimTime, key: &str, expire_at: Option<SimTime>) {
-        let Some(entry) = self.entries.get_mut(KeyText::new(key)) else {
-            return;
-        };
-        if entry.expire_at == expire_at {
-            return;
-        }
-        entry.expire_at = expire_at;
-        if let Some(at) = expire_at {
-            self.add_row(now, at, key);
-        }
     }
 }
 

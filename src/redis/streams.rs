@@ -140,20 +140,19 @@ pub fn xadd(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     if explicit == Some(StreamId::default()) {
         return errors::reply("ERR The ID specified in XADD must be greater than 0-0");
     }
-    let last_id = match db.read::<Stream>(now, &args[0]) {
-        Ok(stream) => stream.map_or(StreamId::default(), |s| s.last_id),
+    // One lookup, which creates a missing stream: neither error below can come from a new
+    // one (its last ID is 0-0, below any ID accepted above or made up), so none is left
+    // behind.
+    let stream = match db.write_or_create::<Stream>(now, &args[0]) {
+        Ok(stream) => stream,
         Err(reply) => return reply,
     };
-    if explicit.is_some_and(|id| id <= last_id) {
+    if explicit.is_some_and(|id| id <= stream.last_id) {
         return errors::reply(
             "ERR The ID specified in XADD is equal or smaller than the target stream top item",
         );
     }
-    let Ok(stream) = db.write_or_create::<Stream>(now, &args[0]) else {
-        return errors::wrong_type();
-    };
     let Some(id) = explicit.or_else(|| stream.next_auto_id(now)) else {
-        db.drop_if_empty(&args[0]);
         return errors::reply(
             "ERR The stream has exhausted the last possible ID, unable to add more items",
         );
