@@ -52,6 +52,7 @@ impl ExpiryIndex {
     }
 
     /// The time of the earliest row, stale or not.
+    #[inline]
     pub fn earliest(&self) -> Option<SimTime> {
         self.fronts.peek().map(|Reverse((at, _))| *at)
     }

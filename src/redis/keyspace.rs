@@ -269,6 +269,11 @@ impl Db {
 
     /// Removes every key whose TTL has passed; returns how many.
     pub fn active_expire(&mut self, now: SimTime) -> usize {
+        // The network calls this before every request, and most find no row due: a look at
+        // the earliest row is cheaper than a pop that finds nothing.
+        if !self.keys.may_have_expired(now) {
+            return 0;
+        }
         let mut removed = 0;
         while let Some(key) = self.keys.pop_due(now) {
             self.keys.remove(&key);
@@ -327,6 +332,7 @@ impl Keys {
     /// taken off with its key), so while the earliest row is later than `now` none is. The
     /// network runs active expiry before each request, so a command almost never needs to
     /// look for an expired key before it looks up the key itself.
+    #[inline]
     fn may_have_expired(&self, now: SimTime) -> bool {
         self.expiry.earliest().is_some_and(|at| at <= now)
     }
