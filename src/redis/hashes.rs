@@ -156,14 +156,16 @@ pub fn hset(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     if args.len() < 3 || args.len() % 2 == 0 {
         return errors::arity("hset");
     }
-    let hash = match db.write_or_create::<Hash>(now, &args[0]) {
-        Ok(hash) => hash,
+    let set_all = |hash: &mut Hash| {
+        if hash.is_empty() {
+            hash.reserve_exact(args.len() / 2);
+        }
+        hash.set_pairs(&args[1..])
+    };
+    let added = match db.update_or_create(now, &args[0], set_all) {
+        Ok(added) => added,
         Err(reply) => return reply,
     };
-    if hash.is_empty() {
-        hash.reserve_exact(args.len() / 2);
-    }
-    let added = hash.set_pairs(&args[1..]);
     // Not `modified`: a hash just given a field is not empty, so there is nothing to drop.
     db.watch.touch(&args[0]);
     Reply::Int(added as i64)
@@ -290,25 +292,28 @@ fn update_field(
     args: &[Arg],
     compute: impl FnOnce(Option<&str>) -> Result<(Arg, Reply), Reply>,
 ) -> Reply {
-    let hash = match db.write_or_create::<Hash>(now, &args[0]) {
-        Ok(hash) => hash,
-        Err(reply) => return reply,
-    };
-    match compute(hash.get(&args[1])) {
+    let update = |hash: &mut Hash| match compute(hash.get(&args[1])) {
         Ok((value, reply)) => {
             hash.set(&args[1], &value);
+            Ok(reply)
+        }
+        Err(reply) => Err((reply, hash.is_empty())),
+    };
+    match db.update_or_create(now, &args[0], update) {
+        Ok(Ok(reply)) => {
             // The hash holds the field just set: not empty.
             db.modified(&args[0], false);
             reply
         }
-        Err(reply) => {
+        Ok(Err((reply, emptied))) => {
             // A hash created for the field only (none of the errors can happen then, as the
             // field is missing, but the key must not stay behind as an empty hash).
-            if hash.is_empty() {
+            if emptied {
                 db.drop_if_empty(&args[0]);
             }
             reply
         }
+        Err(reply) => reply,
     }
 }
 

@@ -445,12 +445,35 @@ impl Db {
         self.read::<T>(now, key).map(|found| found.is_some())
     }
 
-    /// The value of `key` as a `T`, created empty if missing. The caller must add to it or
-    /// remove the empty collection again ([`Db::modified`], [`Db::drop_if_empty`]).
-    pub fn write_or_create<T: Kind>(&mut self, now: SimTime, key: &str) -> Typed<&mut T> {
+    /// Runs `change` on the value of `key` as a `T`, created empty if missing, and returns
+    /// what it returns. The caller must leave something in a created collection or remove it
+    /// again ([`Db::modified`], [`Db::drop_if_empty`]).
+    pub fn update_or_create<T: Kind, R>(
+        &mut self,
+        now: SimTime,
+        key: &str,
+        change: impl FnOnce(&mut T) -> R,
+    ) -> Typed<R> {
+        // A live key (most writes): one lookup by the borrowed text, where an entry would
+        // need an owned copy of the key. `change` runs in here, as a reference returned from
+        // this branch would keep the map borrowed on the path below as well.
+        if let Some(entry) = self.keys.entries.get_mut(KeyText::new(key)) {
+            if entry.expire_at.is_none_or(|at| at > now) {
+                return Self::typed(entry).map(change);
+            }
+        }
+        self.create(now, key).map(change)
+    }
+
+    /// The value of `entry` as a `T`, or WRONGTYPE.
+    fn typed<T: Kind>(entry: &mut Entry) -> Typed<&mut T> {
+        T::of_mut(&mut entry.value).ok_or_else(crate::redis::errors::wrong_type)
+    }
+
+    /// [`Db::update_or_create`] of a key that is missing or expired.
+    fn create<T: Kind>(&mut self, now: SimTime, key: &str) -> Typed<&mut T> {
         let empty = || Entry::new(T::default().wrap());
-        // One lookup, through the entry API: RQ's keys fit inline in an Arg, so the owned
-        // key it needs costs no allocation.
+        // RQ's keys fit inline in an Arg, so the owned key an entry needs costs no allocation.
         let entry = match self.keys.entries.entry(StoredKey::new(key)) {
             hash_map::Entry::Occupied(found) => {
                 let entry = found.into_mut();
@@ -463,7 +486,7 @@ impl Db {
             }
             hash_map::Entry::Vacant(slot) => slot.insert(empty()),
         };
-        T::of_mut(&mut entry.value).ok_or_else(crate::redis::errors::wrong_type)
+        Self::typed(entry)
     }
 }
 

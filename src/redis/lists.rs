@@ -47,14 +47,16 @@ fn pop(list: &mut List, side: Side) -> Option<Arg> {
 }
 
 fn push_command(db: &mut Db, now: SimTime, args: &[Arg], side: Side) -> Reply {
-    let list = match db.write_or_create::<List>(now, &args[0]) {
-        Ok(list) => list,
+    let push_all = |list: &mut List| {
+        for value in &args[1..] {
+            push(list, side, value.clone());
+        }
+        list.len()
+    };
+    let length = match db.update_or_create(now, &args[0], push_all) {
+        Ok(length) => length,
         Err(reply) => return reply,
     };
-    for value in &args[1..] {
-        push(list, side, value.clone());
-    }
-    let length = list.len();
     // The arity guarantees at least one pushed value: the list is not empty.
     db.modified(&args[0], false);
     db.list_pushed(&args[0]);
@@ -228,9 +230,8 @@ pub fn move_element(
         return Reply::Nil;
     };
     db.modified(source, emptied);
-    if let Ok(list) = db.write_or_create::<List>(now, destination) {
-        push(list, to, value.clone());
-    }
+    // Checked above to be a list or missing.
+    let _ = db.update_or_create(now, destination, |list| push(list, to, value.clone()));
     db.modified(destination, false);
     db.list_pushed(destination);
     Reply::Bulk(value)

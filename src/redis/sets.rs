@@ -11,14 +11,16 @@ use crate::sim::SimTime;
 type Set = BTreeSet<Arg>;
 
 pub fn sadd(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
-    let set = match db.write_or_create::<Set>(now, &args[0]) {
-        Ok(set) => set,
+    let add = |set: &mut Set| {
+        args[1..]
+            .iter()
+            .filter(|m| set.insert((*m).clone()))
+            .count()
+    };
+    let added = match db.update_or_create(now, &args[0], add) {
+        Ok(added) => added,
         Err(reply) => return reply,
     };
-    let added = args[1..]
-        .iter()
-        .filter(|m| set.insert((*m).clone()))
-        .count();
     if added > 0 {
         db.watch.touch(&args[0]);
     }

@@ -143,29 +143,32 @@ pub fn xadd(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     // One lookup, which creates a missing stream: neither error below can come from a new
     // one (its last ID is 0-0, below any ID accepted above or made up), so none is left
     // behind.
-    let stream = match db.write_or_create::<Stream>(now, &args[0]) {
-        Ok(stream) => stream,
-        Err(reply) => return reply,
+    let append = |stream: &mut Stream| {
+        if explicit.is_some_and(|id| id <= stream.last_id) {
+            return Err(errors::reply(
+                "ERR The ID specified in XADD is equal or smaller than the target stream top item",
+            ));
+        }
+        let Some(id) = explicit.or_else(|| stream.next_auto_id(now)) else {
+            return Err(errors::reply(
+                "ERR The stream has exhausted the last possible ID, unable to add more items",
+            ));
+        };
+        let pairs = fields
+            .chunks(2)
+            .map(|p| (p[0].clone(), p[1].clone()))
+            .collect();
+        stream.entries.push_back((id, pairs));
+        stream.last_id = id;
+        if let Some((max_length, approximate)) = options.max_length {
+            stream.trim(max_length, approximate);
+        }
+        Ok(id)
     };
-    if explicit.is_some_and(|id| id <= stream.last_id) {
-        return errors::reply(
-            "ERR The ID specified in XADD is equal or smaller than the target stream top item",
-        );
-    }
-    let Some(id) = explicit.or_else(|| stream.next_auto_id(now)) else {
-        return errors::reply(
-            "ERR The stream has exhausted the last possible ID, unable to add more items",
-        );
+    let id = match db.update_or_create(now, &args[0], append) {
+        Ok(Ok(id)) => id,
+        Ok(Err(reply)) | Err(reply) => return reply,
     };
-    let pairs = fields
-        .chunks(2)
-        .map(|p| (p[0].clone(), p[1].clone()))
-        .collect();
-    stream.entries.push_back((id, pairs));
-    stream.last_id = id;
-    if let Some((max_length, approximate)) = options.max_length {
-        stream.trim(max_length, approximate);
-    }
     db.watch.touch(&args[0]);
     // Written on the stack, not into a `String` allocated per XADD: `u64-u64` fits.
     let mut text = ArrayString::<48>::new();

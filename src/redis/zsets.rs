@@ -360,24 +360,26 @@ pub fn zadd(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
             Err(reply) => return reply,
         }
     }
-    let zset = match db.write_or_create::<SortedSet>(now, key) {
-        Ok(zset) => zset,
-        Err(reply) => return reply,
-    };
     let (mut added, mut updated, mut last) = (0, 0, None);
     let mut failure = None;
-    for (score, member) in scored(first_score, pairs) {
-        match add_one(zset, &flags, score, member) {
-            Ok(Added::New(s)) => (added, last) = (added + 1, Some(s)),
-            Ok(Added::Updated(s)) => (updated, last) = (updated + 1, Some(s)),
-            Ok(Added::Unchanged(s)) => last = Some(s),
-            Ok(Added::Skipped) => last = None,
-            Err(reply) => failure = Some(reply),
+    let add_all = |zset: &mut SortedSet| {
+        for (score, member) in scored(first_score, pairs) {
+            match add_one(zset, &flags, score, member) {
+                Ok(Added::New(s)) => (added, last) = (added + 1, Some(s)),
+                Ok(Added::Updated(s)) => (updated, last) = (updated + 1, Some(s)),
+                Ok(Added::Unchanged(s)) => last = Some(s),
+                Ok(Added::Skipped) => last = None,
+                Err(reply) => failure = Some(reply),
+            }
         }
-    }
+        zset.is_empty()
+    };
     // A set created for members that were all refused is removed again; a set that holds
     // members needs no second lookup.
-    let emptied = zset.is_empty();
+    let emptied = match db.update_or_create(now, key, add_all) {
+        Ok(emptied) => emptied,
+        Err(reply) => return reply,
+    };
     if added + updated > 0 {
         db.watch.touch(key);
     }
