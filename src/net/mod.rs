@@ -124,6 +124,8 @@ impl RequestPool {
             let multi = commands.swap_remove(0);
             self.multi_exec.push((multi, exec));
         }
+        // The words go back for the next `cmd!` in one batch, leaving `commands` empty.
+        crate::redis::reply::spare::give_back_words(&mut commands);
         // A rare long pipeline (a registry cleanup) would otherwise pin its buffer for the
         // rest of the run.
         if commands.capacity() <= MAX_POOLED_REQUEST_LEN {

@@ -69,9 +69,16 @@ impl Command {
     pub fn args(&self) -> &[Arg] {
         self.words.get(1..).unwrap_or(&[])
     }
+
+    /// The word buffer, the command consumed without running its `Drop` (which would give
+    /// back the buffer that the caller now holds; what is left owns no memory).
+    fn into_words(self) -> Words {
+        std::mem::take(&mut std::mem::ManuallyDrop::new(self).words)
+    }
 }
 
-/// A dropped command's buffer goes back to [`spare`], for the next command to fill.
+/// A dropped command's buffer goes back to [`spare`], for the next command to fill. (The
+/// network hands a request's buffers back all at once, [`spare::give_back_words`].)
 impl Drop for Command {
     fn drop(&mut self) {
         spare::give_back(std::mem::take(&mut self.words));
@@ -105,17 +112,33 @@ pub mod spare {
         buffer
     }
 
-    pub fn give_back(mut buffer: Words) {
+    pub fn give_back(buffer: Words) {
         if buffer.capacity() == 0 || buffer.capacity() > LARGEST {
             return;
         }
-        buffer.clear();
+        SPARE.with(|spare| keep(&mut spare.borrow_mut(), buffer));
+    }
+
+    /// Empties a request's `commands` and keeps their word buffers: one thread-local access
+    /// per request rather than one per command, and no drop of each emptied command.
+    pub fn give_back_words(commands: &mut Vec<Command>) {
         SPARE.with(|spare| {
             let mut spare = spare.borrow_mut();
-            if spare.len() < KEPT {
-                spare.push(buffer);
+            for command in commands.drain(..) {
+                let buffer = command.into_words();
+                if buffer.capacity() != 0 && buffer.capacity() <= LARGEST {
+                    keep(&mut spare, buffer);
+                }
             }
         });
+    }
+
+    #[inline]
+    fn keep(spare: &mut Vec<Words>, mut buffer: Words) {
+        if spare.len() < KEPT {
+            buffer.clear();
+            spare.push(buffer);
+        }
     }
 
     /// Pipelines kept: a few per process between its building and the network's copy.
@@ -321,6 +344,22 @@ mod tests {
         drop(big);
         let next = crate::cmd!("DEL", "x");
         assert!(next.words.capacity() < 40, "a big buffer is not kept");
+        assert_eq!(next.words(), ["DEL", "x"]);
+    }
+
+    /// A request's word buffers given back at once (as the network does) are the next ones
+    /// `cmd!` fills, and the request's `Vec` is left empty.
+    #[test]
+    fn a_requests_words_are_given_back_at_once() {
+        let mut commands = vec![crate::cmd!("GET", "a"), crate::cmd!("SET", "b", "c")];
+        let buffers: Vec<_> = commands.iter().map(|c| c.words().as_ptr()).collect();
+        super::spare::give_back_words(&mut commands);
+        assert!(commands.is_empty());
+        let next = crate::cmd!("DEL", "x");
+        assert!(
+            buffers.contains(&next.words().as_ptr()),
+            "a buffer was reused"
+        );
         assert_eq!(next.words(), ["DEL", "x"]);
     }
 
