@@ -133,7 +133,8 @@ pub mod spare {
         });
     }
 
-    #[inline]
+    /// Always inlined: a call per command measured ~15 Ir more on the network's recycling.
+    #[inline(always)]
     fn keep(spare: &mut Vec<Words>, mut buffer: Words) {
         if spare.len() < KEPT {
             buffer.clear();
