@@ -205,6 +205,12 @@ impl Client {
                     Err(refused) => refused,
                     Ok(mut wait) => {
                         let result = (&mut wait).await;
+                        // Nearly every attempt reads its reply: nothing to retry, and no
+                        // request to hand back through `end_attempt`'s tuple.
+                        if let Ok(reply) = result {
+                            wait.release(false);
+                            return Ok(reply);
+                        }
                         self.end_attempt(wait, result, may_retry)
                     }
                 },
