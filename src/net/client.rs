@@ -205,10 +205,10 @@ impl Client {
                     Err(refused) => refused,
                     Ok(mut wait) => {
                         let result = (&mut wait).await;
-                        // Nearly every attempt reads its reply: nothing to retry, and no
-                        // request to hand back through `end_attempt`'s tuple.
+                        // Nearly every attempt reads its reply (which freed its slot):
+                        // nothing to retry, and no request to hand back through
+                        // `end_attempt`'s tuple.
                         if let Ok(reply) = result {
-                            wait.release(false);
                             return Ok(reply);
                         }
                         self.end_attempt(wait, result, may_retry)
@@ -388,6 +388,8 @@ impl Future for InFlight<'_> {
         match network.take_reply(self.slot, network.sim().current_pid()) {
             Some(result) => {
                 self.read = true;
+                // A reply read let go of the slot (see `Network::take_reply`).
+                self.released = result.is_ok();
                 Poll::Ready(result.map_err(|LinkError| RedisError::Connection))
             }
             // A reply that has landed is read even past the deadline (the process was

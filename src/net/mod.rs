@@ -591,9 +591,11 @@ impl Network {
     }
 
     /// The client's side of a reply slot: the last reply (the one a client reads: the
-    /// command's, or EXEC's) if it has landed, else `pid` is woken when it does. The client
-    /// still holds the slot until [`Network::release_by_client`]; the reply buffer goes back
-    /// to the pool at once.
+    /// command's, or EXEC's) if it has landed, else `pid` is woken when it does. A reply read
+    /// ends the client's hold there and then (the network let go when it landed): the slot is
+    /// freed and its buffers go back to the pool, without a second look-up in
+    /// [`Network::release_by_client`]. After a link error the client still holds the slot, to
+    /// take the request back for a retry.
     fn take_reply(&self, slot: SlotKey, pid: Pid) -> Option<Result<Option<Reply>, LinkError>> {
         let mut slots = self.inner.slots.borrow_mut();
         let entry = slots.get_mut(slot).expect("the client holds its slot");
@@ -601,26 +603,41 @@ impl Network {
             entry.waiter = Some(pid);
             return None;
         }
-        let result = entry.reply.take()?;
-        Some(result.map(|mut replies| {
-            let last = replies.pop();
-            self.inner.pool.borrow_mut().recycle_replies(replies);
-            last
-        }))
+        let mut replies = match entry.reply.take()? {
+            Ok(replies) => replies,
+            Err(LinkError) => return Some(Err(LinkError)),
+        };
+        debug_assert!(
+            !entry.network_holds,
+            "a landed reply is the network's last act"
+        );
+        self.cancel_timeout(entry);
+        let request = std::mem::take(&mut entry.request);
+        slots.free(slot);
+        let last = replies.pop();
+        let mut pool = self.inner.pool.borrow_mut();
+        pool.recycle_replies(replies);
+        pool.recycle(request);
+        Some(Ok(last))
     }
 
-    /// The client is done with `slot` (it read the reply or stopped waiting). With
+    /// The socket timeout of a request whose client stops waiting will not fire.
+    fn cancel_timeout(&self, entry: &mut ReplySlot) {
+        if let SocketTimeout::Armed(timer) =
+            std::mem::replace(&mut entry.timeout, SocketTimeout::None)
+        {
+            self.inner.sim.cancel(timer);
+        }
+    }
+
+    /// The client is done with `slot` (it stopped waiting, or the read failed). With
     /// `keep_request` it gets the request back to send again: moved out if the network is
     /// done with it too, else copied (the first copy may still reach the server).
     fn release_by_client(&self, slot: SlotKey, keep_request: bool) -> Option<Request> {
         let mut slots = self.inner.slots.borrow_mut();
         let entry = slots.get_mut(slot).expect("the client holds its slot");
         entry.client_holds = false;
-        if let SocketTimeout::Armed(timer) =
-            std::mem::replace(&mut entry.timeout, SocketTimeout::None)
-        {
-            self.inner.sim.cancel(timer);
-        }
+        self.cancel_timeout(entry);
         if entry.network_holds {
             return keep_request.then(|| Request {
                 commands: entry.request.commands.clone(),
