@@ -99,37 +99,38 @@ impl RequestPool {
         }
     }
 
+    /// The caller's `Vec` (from `pipeline!`, with room for `MULTI` and `EXEC`) carries the
+    /// transaction, and goes back to `pipeline!`'s pool when the request is done.
     fn transaction(&mut self, mut queued: Vec<Command>) -> Request {
         let (multi, exec) = self
             .multi_exec
             .pop()
             .unwrap_or_else(|| (crate::cmd!("MULTI"), crate::cmd!("EXEC")));
-        let mut commands = self.buffers.pop().unwrap_or_default();
-        commands.reserve(queued.len() + 2);
-        commands.push(multi);
-        commands.append(&mut queued);
-        commands.push(exec);
-        // The caller's emptied `Vec` goes back for its next pipeline (`pipeline!`).
-        crate::redis::reply::spare::give_back_pipeline(queued);
+        queued.insert(0, multi);
+        queued.push(exec);
         Request {
-            commands,
+            commands: queued,
             transaction: true,
         }
     }
 
     fn recycle(&mut self, request: Request) {
         let mut commands = request.commands;
-        if request.transaction && commands.len() >= 2 {
-            let exec = commands.pop().expect("checked above");
-            let multi = commands.swap_remove(0);
-            self.multi_exec.push((multi, exec));
+        if request.transaction {
+            if commands.len() >= 2 {
+                let exec = commands.pop().expect("checked above");
+                let multi = commands.swap_remove(0);
+                self.multi_exec.push((multi, exec));
+            }
+            // The words and the `Vec` go back for the next `cmd!` and `pipeline!` at once.
+            crate::redis::reply::spare::give_back_pipeline(commands);
+            return;
         }
         // The words go back for the next `cmd!` in one batch, leaving `commands` empty.
         crate::redis::reply::spare::give_back_words(&mut commands);
         // A rare long pipeline (a registry cleanup) would otherwise pin its buffer for the
         // rest of the run.
         if commands.capacity() <= MAX_POOLED_REQUEST_LEN {
-            commands.clear();
             self.buffers.push(commands);
         }
     }

@@ -98,15 +98,32 @@ pub mod spare {
     const KEPT: usize = 64;
     /// Buffers bigger than this (a job's HSET) are freed instead of kept.
     const LARGEST: usize = 16;
+    /// Pipelines kept: one per transaction in flight (the network sends a transaction in its
+    /// pipeline's own `Vec`), for every process of a run.
+    const KEPT_PIPELINES: usize = 64;
+    /// Pipelines bigger than this (a registry cleanup) are freed instead of kept.
+    const LARGEST_PIPELINE: usize = 32;
+
+    /// Both pools in one thread-local: the network gives a spent transaction's words and its
+    /// `Vec` back in one access.
+    struct Spare {
+        words: Vec<Words>,
+        pipelines: Vec<Vec<Command>>,
+    }
 
     thread_local! {
-        static SPARE: RefCell<Vec<Words>> = const { RefCell::new(Vec::new()) };
+        static SPARE: RefCell<Spare> = const {
+            RefCell::new(Spare {
+                words: Vec::new(),
+                pipelines: Vec::new(),
+            })
+        };
     }
 
     /// An empty buffer with room for at least `words`.
     pub fn take(words: usize) -> Words {
         let mut buffer = SPARE
-            .with(|spare| spare.borrow_mut().pop())
+            .with(|spare| spare.borrow_mut().words.pop())
             .unwrap_or_default();
         buffer.reserve(words);
         buffer
@@ -116,21 +133,24 @@ pub mod spare {
         if buffer.capacity() == 0 || buffer.capacity() > LARGEST {
             return;
         }
-        SPARE.with(|spare| keep(&mut spare.borrow_mut(), buffer));
+        SPARE.with(|spare| keep(&mut spare.borrow_mut().words, buffer));
     }
 
     /// Empties a request's `commands` and keeps their word buffers: one thread-local access
     /// per request rather than one per command, and no drop of each emptied command.
     pub fn give_back_words(commands: &mut Vec<Command>) {
-        SPARE.with(|spare| {
-            let mut spare = spare.borrow_mut();
-            for command in commands.drain(..) {
-                let buffer = command.into_words();
-                if buffer.capacity() != 0 && buffer.capacity() <= LARGEST {
-                    keep(&mut spare, buffer);
-                }
+        SPARE.with(|spare| keep_words(&mut spare.borrow_mut().words, commands));
+    }
+
+    /// Always inlined, as [`keep`].
+    #[inline(always)]
+    fn keep_words(spare: &mut Vec<Words>, commands: &mut Vec<Command>) {
+        for command in commands.drain(..) {
+            let buffer = command.into_words();
+            if buffer.capacity() != 0 && buffer.capacity() <= LARGEST {
+                keep(spare, buffer);
             }
-        });
+        }
     }
 
     /// Always inlined: a call per command measured ~15 Ir more on the network's recycling.
@@ -142,36 +162,27 @@ pub mod spare {
         }
     }
 
-    /// Pipelines kept: a few per process between its building and the network's copy.
-    const KEPT_PIPELINES: usize = 16;
-    /// Pipelines bigger than this (a registry cleanup) are freed instead of kept.
-    const LARGEST_PIPELINE: usize = 32;
-
-    thread_local! {
-        static PIPELINES: RefCell<Vec<Vec<Command>>> = const { RefCell::new(Vec::new()) };
-    }
-
     /// An empty `Vec` for a pipeline's or transaction's commands, with room for at least
-    /// `commands`. The network moves a transaction's commands into its own request buffer
-    /// and hands the emptied `Vec` back ([`give_back_pipeline`]): RQ sends about six
+    /// `commands` and the `MULTI` and `EXEC` that the network puts around a transaction's
+    /// commands in this same `Vec`. The network hands it back, with the commands' words,
+    /// when the transaction is done ([`give_back_pipeline`]): RQ sends about six
     /// transactions a job, each of which would otherwise allocate its `Vec` and free it.
     pub fn pipeline(commands: usize) -> Vec<Command> {
-        let mut buffer = PIPELINES
-            .with(|spare| spare.borrow_mut().pop())
+        let mut buffer = SPARE
+            .with(|spare| spare.borrow_mut().pipelines.pop())
             .unwrap_or_default();
-        buffer.reserve(commands);
+        buffer.reserve(commands + 2);
         buffer
     }
 
+    /// Keeps a spent pipeline's word buffers and the `Vec` itself, emptied.
     pub fn give_back_pipeline(mut buffer: Vec<Command>) {
-        if buffer.capacity() == 0 || buffer.capacity() > LARGEST_PIPELINE {
-            return;
-        }
-        buffer.clear();
-        PIPELINES.with(|spare| {
-            let mut spare = spare.borrow_mut();
-            if spare.len() < KEPT_PIPELINES {
-                spare.push(buffer);
+        SPARE.with(|spare| {
+            let spare = &mut *spare.borrow_mut();
+            keep_words(&mut spare.words, &mut buffer);
+            let size = buffer.capacity();
+            if size != 0 && size <= LARGEST_PIPELINE && spare.pipelines.len() < KEPT_PIPELINES {
+                spare.pipelines.push(buffer);
             }
         });
     }
