@@ -42,8 +42,15 @@ fn give_back(mut list: Vec<Reply>) {
 }
 
 /// EXEC's replies, one per queued command, read as a slice.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct ExecReplies(Vec<Reply>);
+
+/// Printed as the list it holds, as the replies were before they were pooled.
+impl std::fmt::Debug for ExecReplies {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
 
 impl ExecReplies {
     pub fn new(replies: Vec<Reply>) -> ExecReplies {
@@ -97,5 +104,11 @@ mod tests {
         let replies = ExecReplies::new(vec![Reply::Int(7), Reply::Nil]);
         assert_eq!(replies.len(), 2);
         assert_eq!(replies.into_vec(), vec![Reply::Int(7), Reply::Nil]);
+    }
+
+    #[test]
+    fn prints_as_the_list_of_its_replies() {
+        let replies = ExecReplies::new(vec![Reply::Int(2)]);
+        assert_eq!(format!("{replies:?}"), "[Int(2)]");
     }
 }
