@@ -7,7 +7,7 @@
 use crate::redis::arg::{first_word, same_words_from, Arg, IntoArg};
 use crate::redis::errors;
 use crate::redis::keyspace::Db;
-use crate::redis::numbers::{add_float_strings, parse_float, parse_int};
+use crate::redis::numbers::{add_float_strings, parse_int, FloatText};
 use crate::redis::reply::Reply;
 use crate::sim::SimTime;
 
@@ -70,22 +70,6 @@ impl Hash {
         self.find(field).map(|at| self.fields[at].value.as_str())
     }
 
-    /// Sets `field`; true if it is new.
-    pub fn set(&mut self, field: &str, value: &str) -> bool {
-        let tag = tag(field);
-        match self.find_tagged(tag, field) {
-            Some(at) => {
-                // In place: RQ rewrites the same fields job after job.
-                self.fields[at].value.assign(value);
-                false
-            }
-            None => {
-                self.push(tag, field, value);
-                true
-            }
-        }
-    }
-
     /// Sets each `field value` pair of `pairs` in order; how many fields were new.
     fn set_pairs(&mut self, pairs: &[Arg]) -> usize {
         let mut added = 0;
@@ -113,11 +97,16 @@ impl Hash {
 
     /// Appends a field known to be new, whose tag is `tag`.
     fn push(&mut self, tag: u64, field: &str, value: &str) {
+        self.push_value(tag, field, Arg::from(value));
+    }
+
+    /// [`Hash::push`] of a value already made.
+    fn push_value(&mut self, tag: u64, field: &str, value: Arg) {
         self.tag_bits |= tag_bit(tag);
         self.fields.push(Field {
             tag,
             name: Arg::from(field),
-            value: Arg::from(value),
+            value,
         });
     }
 
@@ -262,22 +251,18 @@ pub fn hincrby(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
 }
 
 pub fn hincrbyfloat(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
-    let Some(increment) = parse_float(&args[2]) else {
+    let Some(increment) = FloatText::parse(&args[2]) else {
         return errors::reply(errors::NOT_FLOAT);
     };
     if increment.is_infinite() {
         return errors::reply(errors::NAN_OR_INFINITY);
     }
     update_field(db, now, args, |current| {
-        let current_text = current.unwrap_or("0");
-        let Some(current) = parse_float(current_text) else {
+        let Some(current) = FloatText::parse(current.unwrap_or("0")) else {
             return Err(errors::reply(errors::HASH_NOT_FLOAT));
         };
-        match add_float_strings(current, current_text, increment, &args[2]) {
-            Some(sum) => {
-                let sum = Arg::from(sum);
-                Ok((sum.clone(), Reply::Bulk(sum)))
-            }
+        match add_float_strings(&current, &increment) {
+            Some(sum) => Ok((sum.clone(), Reply::Bulk(sum))),
             None => Err(errors::reply(errors::INCR_NAN_OR_INFINITY)),
         }
     })
@@ -292,12 +277,19 @@ fn update_field(
     args: &[Arg],
     compute: impl FnOnce(Option<&str>) -> Result<(Arg, Reply), Reply>,
 ) -> Reply {
-    let update = |hash: &mut Hash| match compute(hash.get(&args[1])) {
-        Ok((value, reply)) => {
-            hash.set(&args[1], &value);
-            Ok(reply)
+    let update = |hash: &mut Hash| {
+        let (tag, name) = (tag(&args[1]), args[1].as_str());
+        let at = hash.find_tagged(tag, name);
+        match compute(at.map(|at| hash.fields[at].value.as_str())) {
+            Ok((value, reply)) => {
+                match at {
+                    Some(at) => hash.fields[at].value = value,
+                    None => hash.push_value(tag, name, value),
+                }
+                Ok(reply)
+            }
+            Err(reply) => Err((reply, hash.is_empty())),
         }
-        Err(reply) => Err((reply, hash.is_empty())),
     };
     match db.update_or_create(now, &args[0], update) {
         Ok(Ok(reply)) => {

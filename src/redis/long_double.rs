@@ -6,6 +6,8 @@
 
 use std::cmp::Ordering;
 
+use crate::redis::arg::Arg;
+
 /// An unsigned big integer, little-endian 32-bit limbs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Big(Vec<u32>);
@@ -283,38 +285,40 @@ impl<'a> Decimal<'a> {
         LongDouble::from_scaled(self.negative, digits, self.scale)
     }
 
-    /// [`Decimal::exact`] in 128-bit arithmetic when the digits are few (at most 38), not all
-    /// zero, and the scale is 0 to 18 (HINCRBYFLOAT's usual operands). Rounding the quotient
-    /// `digits × 2^shift / 10^scale` gives the same value for any shift that leaves it at
-    /// least 65 bits long; this shift puts the digits' top bit at bit 127, which leaves at
-    /// least 67 bits after dividing by 10^18 < 2^60.
+    /// [`Decimal::exact`] in 128-bit arithmetic ([`from_digits`]) when the digits are few (at
+    /// most 38), not all zero, and the scale is 0 to 18 (HINCRBYFLOAT's usual operands).
     fn small(self) -> Option<LongDouble> {
         if self.whole.len() + self.fraction.len() > 38 || !(0..=18).contains(&self.scale) {
             return None;
         }
         let digits = (self.whole.bytes().chain(self.fraction.bytes()))
             .fold(0u128, |value, b| value * 10 + u128::from(b - b'0'));
-        if digits == 0 {
-            // A zero's exponent depends on the scale: the exact path keeps that.
-            return None;
-        }
-        let shift = digits.leading_zeros();
-        let shifted = digits << shift;
-        let divisor = 10u128.pow(self.scale as u32);
-        let sticky = shifted % divisor != 0;
-        Some(round_u128(
-            self.negative,
-            shifted / divisor,
-            -(shift as i32),
-            sticky,
-        ))
+        from_digits(self.negative, digits, self.scale as u32)
     }
 }
 
+/// `±digits / 10^scale` rounded to a long double, in 128-bit arithmetic, for a scale of at
+/// most 18; `None` for zero digits (a zero's exponent depends on the scale: the exact path
+/// keeps that). Rounding the quotient `digits × 2^shift / 10^scale` gives the same value for
+/// any shift that leaves it at least 65 bits long; this shift puts the digits' top bit at
+/// bit 127, which leaves at least 67 bits after dividing by 10^18 < 2^60.
+fn from_digits(negative: bool, digits: u128, scale: u32) -> Option<LongDouble> {
+    if digits == 0 {
+        return None;
+    }
+    let shift = digits.leading_zeros();
+    let shifted = digits << shift;
+    let divisor = 10u128.pow(scale);
+    let quotient = shifted / divisor;
+    let sticky = shifted - quotient * divisor != 0;
+    Some(round_u128(negative, quotient, -(shift as i32), sticky))
+}
+
 /// Trailing zeros of 17 fraction digits, and a bare dot, removed; `-0` printed `0`. The
-/// digits are written by hand: `format!` of a `u128` and of a zero-padded fraction cost
-/// most of an HINCRBYFLOAT.
-fn human(negative: bool, whole: &str, fraction: u64) -> String {
+/// digits are written by hand and the text put together in an [`Arg`], inline when short:
+/// `format!` of a `u128` and of a zero-padded fraction, then a `String`, cost most of an
+/// HINCRBYFLOAT.
+fn human(negative: bool, whole: &str, fraction: u64) -> Arg {
     let mut digits = [b'0'; 17];
     let mut rest = fraction;
     for digit in digits.iter_mut().rev() {
@@ -325,16 +329,25 @@ fn human(negative: bool, whole: &str, fraction: u64) -> String {
         .iter()
         .rposition(|&d| d != b'0')
         .map_or(0, |last| last + 1);
-    let mut text = String::with_capacity(whole.len() + kept + 2);
-    if negative && !(whole == "0" && kept == 0) {
-        text.push('-');
+    let sign = if negative && !(whole == "0" && kept == 0) {
+        "-"
+    } else {
+        ""
+    };
+    let point = if kept > 0 { "." } else { "" };
+    let fraction = std::str::from_utf8(&digits[..kept]).expect("ASCII digits");
+    Arg::concat(&[sign, whole, point, fraction])
+}
+
+/// The digits of `body` (digits, and a point if `has_point`) as an integer; in u64
+/// arithmetic when they are at most 19 (a u128 multiplication costs several).
+fn plain_digits(body: &[u8], has_point: bool) -> u128 {
+    let digits = body.iter().filter(|&&byte| byte != b'.');
+    if body.len() - usize::from(has_point) <= 19 {
+        u128::from(digits.fold(0u64, |value, b| value * 10 + u64::from(b - b'0')))
+    } else {
+        digits.fold(0u128, |value, b| value * 10 + u128::from(b - b'0'))
     }
-    text.push_str(whole);
-    if kept > 0 {
-        text.push('.');
-        text.push_str(std::str::from_utf8(&digits[..kept]).expect("ASCII digits"));
-    }
-    text
 }
 
 /// The decimal digits of `value`, into `buffer`; u64 division where the value allows (a
@@ -364,6 +377,40 @@ impl LongDouble {
     pub fn parse(text: &str) -> Option<LongDouble> {
         let decimal = Decimal::split(text)?;
         Some(decimal.small().unwrap_or_else(|| decimal.exact()))
+    }
+
+    /// [`LongDouble::parse`] of the text RQ's increments and running totals are, `-12.5` or
+    /// `7`, in one pass and without splitting: an optional minus, then at most 38 digits with
+    /// at most one point, which has digits on both sides and at most 18 after it. `None` for
+    /// any other text (which [`LongDouble::parse`] may still take) and for zero. Every text
+    /// taken is also a finite float to the `strtod` checks of `numbers::parse_float`: at most
+    /// 38 digits stay below 10^38, and a nonzero value is at least 10^-18.
+    pub fn parse_plain(text: &str) -> Option<LongDouble> {
+        const MAX_DIGITS: usize = 38;
+        const MAX_SCALE: usize = 18;
+        let (negative, body) = match text.as_bytes() {
+            [b'-', rest @ ..] => (true, rest),
+            all => (false, all),
+        };
+        if body.len() > MAX_DIGITS + 1 {
+            return None;
+        }
+        let mut point = None;
+        for (at, &byte) in body.iter().enumerate() {
+            match byte {
+                b'0'..=b'9' => {}
+                b'.' if point.is_none() => point = Some(at),
+                _ => return None,
+            }
+        }
+        let scale = match point {
+            None if !body.is_empty() && body.len() <= MAX_DIGITS => 0,
+            Some(at) if at > 0 && at + 1 < body.len() && body.len() - at - 1 <= MAX_SCALE => {
+                body.len() - at - 1
+            }
+            _ => return None,
+        };
+        from_digits(negative, plain_digits(body, point.is_some()), scale as u32)
     }
 
     /// `digits / 10^scale`, correctly rounded.
@@ -429,7 +476,7 @@ impl LongDouble {
 
     /// `printf("%.17Lf")` with trailing zeros (and a bare dot) removed and `-0` printed `0`,
     /// as Redis's `ld2string(…, LD_STR_HUMAN)`.
-    pub fn to_human(self) -> String {
+    pub fn to_human(self) -> Arg {
         match self.parts_small() {
             Some((whole, fraction)) => human(self.negative, decimal(whole, &mut [0; 39]), fraction),
             None => {
@@ -515,6 +562,7 @@ mod tests {
             .unwrap()
             .add(LongDouble::parse(b).unwrap())
             .to_human()
+            .to_string()
     }
 
     /// The `format!` rendering that `human` and `decimal` replaced, for comparison.

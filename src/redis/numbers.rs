@@ -2,6 +2,7 @@
 //! without leading spaces, NaN or overflow), `%.17g` scores and the `%.17Lf` output of
 //! HINCRBYFLOAT.
 
+use crate::redis::arg::Arg;
 use crate::redis::long_double::LongDouble;
 
 /// Parses an integer as Redis's `string2ll` does: no sign but `-`, no leading zeros, no spaces.
@@ -127,35 +128,68 @@ fn trim_fraction_zeros(text: &str) -> &str {
     text.trim_end_matches('0').trim_end_matches('.')
 }
 
+/// A HINCRBYFLOAT operand whose text passed [`parse_float`]'s checks.
+#[derive(Clone, Copy, Debug)]
+pub struct FloatText<'a> {
+    text: &'a str,
+    value: FloatValue,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum FloatValue {
+    /// A plain decimal ([`LongDouble::parse_plain`]), known to pass without the general parse:
+    /// RQ's increments and running totals, nearly every operand.
+    Plain(LongDouble),
+    /// Any other float.
+    Double(f64),
+}
+
+impl<'a> FloatText<'a> {
+    /// `None` where [`parse_float`] says `None`.
+    pub fn parse(text: &'a str) -> Option<FloatText<'a>> {
+        let value = match LongDouble::parse_plain(text) {
+            Some(plain) => FloatValue::Plain(plain),
+            None => FloatValue::Double(parse_float(text)?),
+        };
+        Some(FloatText { text, value })
+    }
+
+    pub fn is_infinite(&self) -> bool {
+        matches!(self.value, FloatValue::Double(value) if value.is_infinite())
+    }
+
+    fn long_double(&self) -> Option<LongDouble> {
+        match self.value {
+            FloatValue::Plain(value) => Some(value),
+            FloatValue::Double(_) => LongDouble::parse(self.text),
+        }
+    }
+
+    fn double(&self) -> f64 {
+        match self.value {
+            FloatValue::Double(value) => value,
+            FloatValue::Plain(_) => parse_float(self.text).expect("a plain decimal is a float"),
+        }
+    }
+}
+
 /// Adds two numbers as HINCRBYFLOAT does and formats the sum as Redis does (`%.17Lf` with
 /// trailing zeros removed), emulating x87 long double for plain decimals. Operands that are not
 /// plain decimals within ±1e60 (hex floats, `inf`, huge exponents) fall back to f64 and can
 /// differ from Redis in the last digits. `None` when the sum is not finite.
-pub fn add_float_strings(
-    current: f64,
-    current_text: &str,
-    increment: f64,
-    increment_text: &str,
-) -> Option<String> {
-    if let (Some(a), Some(b)) = (
-        LongDouble::parse(current_text),
-        LongDouble::parse(increment_text),
-    ) {
+pub fn add_float_strings(current: &FloatText, increment: &FloatText) -> Option<Arg> {
+    if let (Some(a), Some(b)) = (current.long_double(), increment.long_double()) {
         if a.addable(b) {
             return Some(a.add(b).to_human());
         }
     }
-    let sum = current + increment;
+    let sum = current.double() + increment.double();
     if !sum.is_finite() {
         return None;
     }
     let text = format!("{sum:.17}");
     let text = trim_fraction_zeros(&text);
-    Some(if text == "-0" {
-        "0".to_string()
-    } else {
-        text.to_string()
-    })
+    Some(Arg::from(if text == "-0" { "0" } else { text }))
 }
 
 /// A non-negative blocking timeout in seconds as whole milliseconds, rounded up (the
@@ -284,10 +318,166 @@ mod tests {
         assert_eq!(format_double(1e17), "1e+17");
     }
 
+    /// HINCRBYFLOAT's sum as it was computed before [`FloatText`]: both texts through
+    /// [`parse_float`] and the general [`LongDouble::parse`].
+    fn add_as_before(a: &str, b: &str) -> Option<String> {
+        let (x, y) = (parse_float(a)?, parse_float(b)?);
+        if let (Some(p), Some(q)) = (LongDouble::parse(a), LongDouble::parse(b)) {
+            if p.addable(q) {
+                return Some(p.add(q).to_human().to_string());
+            }
+        }
+        let sum = x + y;
+        if !sum.is_finite() {
+            return None;
+        }
+        let text = format!("{sum:.17}");
+        let text = trim_fraction_zeros(&text);
+        Some(if text == "-0" { "0" } else { text }.to_string())
+    }
+
+    /// Texts around the plain-decimal path's limits, and random ones from its alphabet.
+    fn operand_texts() -> Vec<String> {
+        let mut texts: Vec<String> = [
+            "",
+            "-",
+            ".",
+            "0",
+            "-0",
+            "0.0",
+            "-0.000000000000000000",
+            "00",
+            "007.50",
+            "5.",
+            ".5",
+            "-.5",
+            "+5",
+            "1e5",
+            "1E-5",
+            " 1",
+            "1 ",
+            "1..2",
+            "1.2.3",
+            "--1",
+            "inf",
+            "-inf",
+            "nan",
+            "0x10",
+            "0.000000000000000001",
+            "0.0000000000000000001",
+            "-0.123456789012345678",
+            "12.34567800000000001",
+            "12345.67799999999999994",
+            "9999999999999999999",
+            "18446744073709551615",
+            "18446744073709551616",
+            "99999999999999999999.999999999999999999",
+            "99999999999999999999999999999999999999",
+            "999999999999999999999999999999999999999",
+            "9999999999999999999999999999999999999.9",
+            "99999999999999999999999999999999999999.9",
+            "1700000000.123456",
+        ]
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+        let mut state = 29u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            state >> 33
+        };
+        for _ in 0..20_000 {
+            let length = next() as usize % 42;
+            let mut text: String = (0..length)
+                .map(|_| match next() % 16 {
+                    0 => '.',
+                    1 => '-',
+                    _ => char::from(b'0' + (next() % 10) as u8),
+                })
+                .collect();
+            // Mostly well formed: a sign, digits and one point.
+            if next() % 4 != 0 {
+                text.retain(|c| c.is_ascii_digit());
+                let point = next() as usize % (text.len() + 1);
+                if next() % 3 != 0 {
+                    text.insert(point, '.');
+                }
+                if next() % 3 == 0 {
+                    text.insert(0, '-');
+                }
+            }
+            texts.push(text);
+        }
+        texts
+    }
+
+    /// What the plain-decimal path takes, the general parse takes to the same long double
+    /// and [`parse_float`] to a finite float; [`FloatText`] takes what [`parse_float`] takes.
+    #[test]
+    fn plain_operands_agree_with_the_general_parse() {
+        let mut plain = 0;
+        for text in operand_texts() {
+            let checked = parse_float(&text);
+            assert_eq!(
+                FloatText::parse(&text).is_some(),
+                checked.is_some(),
+                "{text:?}"
+            );
+            if let Some(value) = LongDouble::parse_plain(&text) {
+                assert_eq!(Some(value), LongDouble::parse(&text), "{text:?}");
+                assert!(checked.is_some_and(f64::is_finite), "{text:?}");
+                plain += 1;
+            }
+            if let Some(operand) = FloatText::parse(&text) {
+                assert_eq!(operand.is_infinite(), checked.unwrap().is_infinite());
+            }
+        }
+        assert!(plain > 5_000, "{plain}");
+    }
+
+    /// Sums of any two operands, and a running total as RQ keeps one, read back from its own
+    /// text each time, come out as they did before.
+    #[test]
+    fn float_sums_are_what_they_were() {
+        let texts = operand_texts();
+        let operands: Vec<&String> = texts
+            .iter()
+            .filter(|text| parse_float(text).is_some())
+            .collect();
+        let mut total = "0".to_string();
+        for (i, b) in operands.iter().enumerate() {
+            let a = operands[(i * 7919) % operands.len()];
+            let new =
+                add_float_strings(&FloatText::parse(a).unwrap(), &FloatText::parse(b).unwrap());
+            assert_eq!(
+                new.map(|sum| sum.to_string()),
+                add_as_before(a, b),
+                "{a} {b}"
+            );
+            let increment = if b.len() > 20 { "0.5" } else { b.as_str() };
+            let before = add_as_before(&total, increment);
+            let sum = add_float_strings(
+                &FloatText::parse(&total).unwrap(),
+                &FloatText::parse(increment).unwrap(),
+            );
+            assert_eq!(
+                sum.as_ref().map(|s| s.to_string()),
+                before,
+                "{total} {increment}"
+            );
+            if let Some(sum) = sum {
+                total = sum.to_string();
+            }
+        }
+    }
+
     #[test]
     fn float_increments_print_like_redis() {
         let add = |a: &str, b: &str| {
-            add_float_strings(a.parse().unwrap(), a, b.parse().unwrap(), b).unwrap()
+            let operand = |text| FloatText::parse(text).unwrap();
+            add_float_strings(&operand(a), &operand(b)).unwrap()
         };
         assert_eq!(add("0.1", "0.2"), "0.3");
         assert_eq!(add("10.50", "0.1"), "10.6");
@@ -295,6 +485,7 @@ mod tests {
         assert_eq!(add("1", "-1"), "0");
         assert_eq!(add("-0.5", "0.25"), "-0.25");
         assert_eq!(add("100", "0.5"), "100.5");
-        assert_eq!(add_float_strings(f64::MAX, "x", f64::MAX, "y"), None);
+        let max = FloatText::parse("1.7976931348623157e308").unwrap();
+        assert_eq!(add_float_strings(&max, &max), None);
     }
 }
