@@ -266,6 +266,7 @@ impl Client {
             client: self,
             slot,
             deadline,
+            just_sent: true,
             read: false,
             released: false,
         })
@@ -367,6 +368,10 @@ struct InFlight<'a> {
     client: &'a Client,
     slot: SlotKey,
     deadline: Option<SimTime>,
+    /// Not polled yet: it is polled first in the same poll as the send, when the reply
+    /// cannot have landed, the deadline lies ahead and the network already knows whom to
+    /// wake (see [`Network::send`]).
+    just_sent: bool,
     read: bool,
     released: bool,
 }
@@ -384,6 +389,9 @@ impl InFlight<'_> {
 impl Future for InFlight<'_> {
     type Output = Result<Option<Reply>, RedisError>;
     fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Self::Output> {
+        if std::mem::take(&mut self.just_sent) {
+            return Poll::Pending;
+        }
         let network = &self.client.network;
         match network.take_reply(self.slot, network.sim().current_pid()) {
             Some(result) => {

@@ -36,6 +36,10 @@ pub use link::{Latency, LinkFault, Verdict};
 /// lets their buffer be reused by the next request once both sides are done.
 struct ReplySlot {
     conn: ConnId,
+    /// The server incarnation `conn` was opened against, when the request was sent (`None`:
+    /// closed). A connection's record outlives every request sent on it (the server hears of
+    /// the close after them), so this is what the record says when the request arrives.
+    opened_in: Option<u64>,
     /// The commands, kept after they ran so that the client can send them again (redis-py's
     /// retries) without a copy.
     request: Request,
@@ -481,14 +485,21 @@ impl Network {
     }
 
     fn arrival_time(&self, conn: ConnId) -> SimTime {
+        self.arrival(conn).0
+    }
+
+    /// When a message the client writes now on `conn` reaches the server, never before what
+    /// it wrote earlier; and the server incarnation the connection was opened against (`None`
+    /// once the server has closed it), read in the same look-up.
+    fn arrival(&self, conn: ConnId) -> (SimTime, Option<u64>) {
         let earliest = self.inner.sim.now() + self.sample_latency();
         let mut conns = self.inner.conns.borrow_mut();
         match conns.get_mut(&conn) {
             Some(record) => {
                 record.last_arrival = record.last_arrival.max(earliest);
-                record.last_arrival
+                (record.last_arrival, Some(record.epoch))
             }
-            None => earliest,
+            None => (earliest, None),
         }
     }
 
@@ -518,9 +529,10 @@ impl Network {
         }
     }
 
-    /// Sends a request on `conn`; the reply (or the link error) lands in the returned slot.
-    /// With a `deadline` (the socket timeout), the sending process is woken then unless the
-    /// reply has landed before.
+    /// Sends a request on `conn`; the reply (or the link error) lands in the returned slot,
+    /// and the sending process (the current one) is woken then: it waits from now, so it is
+    /// the slot's waiter at once, and its first look at the slot can be skipped. With a
+    /// `deadline` (the socket timeout), it is woken then unless the reply has landed before.
     fn send(
         &self,
         conn: ConnId,
@@ -529,40 +541,47 @@ impl Network {
         on_applied: Option<Observer>,
         deadline: Option<SimTime>,
     ) -> SlotKey {
-        let slot = self.inner.slots.borrow_mut().insert(ReplySlot {
+        // The slot is filled in one go, its key known before: the events below carry it.
+        let slot = self.inner.slots.borrow().next_key();
+        let (arrival, opened_in) = match verdict {
+            Verdict::Drop => (None, None),
+            _ => {
+                let (arrival, opened_in) = self.arrival(conn);
+                self.schedule(arrival, NetEvent::Arrive(slot));
+                (Some(arrival), opened_in)
+            }
+        };
+        let timeout = match deadline {
+            Some(deadline) => self.socket_timeout(deadline, arrival),
+            None => SocketTimeout::None,
+        };
+        let inserted = self.inner.slots.borrow_mut().insert(ReplySlot {
             conn,
+            opened_in,
             request,
             on_applied,
             verdict,
             reply: None,
             landed: false,
-            waiter: None,
-            timeout: SocketTimeout::None,
+            waiter: Some(self.inner.sim.current_pid()),
+            timeout,
             client_holds: true,
             network_holds: verdict != Verdict::Drop,
         });
-        let arrival = (verdict != Verdict::Drop).then(|| self.arrival_time(conn));
-        if let Some(arrival) = arrival {
-            self.schedule(arrival, NetEvent::Arrive(slot));
-        }
-        if let Some(deadline) = deadline {
-            self.reserve_timeout(slot, deadline);
-            if arrival.is_none_or(|arrival| arrival >= deadline) {
-                self.arm_timeout(slot);
-            }
-        }
+        debug_assert_eq!(inserted, slot, "the key the slab announced");
         slot
     }
 
-    /// Takes the socket timeout's place in the event order, as the client waits from now.
-    fn reserve_timeout(&self, slot: SlotKey, deadline: SimTime) {
-        let wake = self
-            .inner
-            .sim
-            .reserve_wake(deadline, self.inner.sim.current_pid());
-        let mut slots = self.inner.slots.borrow_mut();
-        let entry = slots.get_mut(slot).expect("just inserted");
-        entry.timeout = SocketTimeout::Reserved(wake);
+    /// Takes the socket timeout's place in the event order, as the client waits from now,
+    /// and schedules it at once if the request will not reach the server before it.
+    fn socket_timeout(&self, deadline: SimTime, arrival: Option<SimTime>) -> SocketTimeout {
+        let sim = &self.inner.sim;
+        let wake = sim.reserve_wake(deadline, sim.current_pid());
+        if arrival.is_none_or(|arrival| arrival >= deadline) {
+            SocketTimeout::Armed(sim.arm(wake))
+        } else {
+            SocketTimeout::Reserved(wake)
+        }
     }
 
     /// Schedules the socket timeout of `slot`'s request: its reply may not land before it.
@@ -686,10 +705,14 @@ impl Network {
     }
 
     fn arrive(&self, slot: SlotKey) {
-        let conn = self.conn_of(slot, "the network holds a request in transit");
-        let current_epoch = self.inner.epoch.get();
-        let epoch = self.inner.conns.borrow().get(&conn).map(|r| r.epoch);
-        if epoch != Some(current_epoch) {
+        let (conn, opened_in) = self
+            .inner
+            .slots
+            .borrow_mut()
+            .get_mut(slot)
+            .map(|entry| (entry.conn, entry.opened_in))
+            .expect("the network holds a request in transit");
+        if opened_in != Some(self.inner.epoch.get()) {
             return self.reply(conn, slot, Err(LinkError), Verdict::Pass);
         }
         let mut state = self.inner.state.borrow_mut();

@@ -50,6 +50,20 @@ impl<T> Slab<T> {
         }
     }
 
+    /// The key the next [`Slab::insert`] returns, for a value that must name its own key.
+    pub fn next_key(&self) -> SlabKey {
+        match self.free.last() {
+            Some(&index) => SlabKey {
+                index,
+                generation: self.entries[index as usize].generation,
+            },
+            None => SlabKey {
+                index: self.entries.len() as u32,
+                generation: 0,
+            },
+        }
+    }
+
     pub fn get_mut(&mut self, key: SlabKey) -> Option<&mut T> {
         let entry = self.entries.get_mut(key.index as usize)?;
         if entry.generation != key.generation {
@@ -90,5 +104,19 @@ mod tests {
         assert_eq!(second.index, first.index, "the entry is reused");
         assert_eq!(slab.get_mut(first), None, "the old key finds nothing");
         assert_eq!(slab.get_mut(second).map(|v| v.as_str()), Some("b"));
+    }
+
+    #[test]
+    fn next_key_is_the_key_of_the_next_insert() {
+        let mut slab = Slab::default();
+        let announced = slab.next_key();
+        let first = slab.insert(1);
+        assert_eq!(announced, first);
+        let announced = slab.next_key();
+        assert_eq!(announced, slab.insert(2), "a new entry");
+        slab.free(first);
+        let announced = slab.next_key();
+        assert_eq!(announced, slab.insert(3), "a reused entry, next generation");
+        assert_ne!(announced, first);
     }
 }
