@@ -837,7 +837,22 @@ impl JobId {
         if digits.len() > 1 && digits.starts_with('0') {
             return None;
         }
-        digits.parse().ok().map(JobId)
+        // Read by hand: every event about a job comes through here. `u64::from_str` also
+        // takes one leading `+`, so this does too.
+        let number = digits.strip_prefix('+').unwrap_or(digits);
+        if number.is_empty() {
+            return None;
+        }
+        number
+            .bytes()
+            .try_fold(0u64, |value, byte| {
+                let digit = byte.wrapping_sub(b'0');
+                if digit > 9 {
+                    return None;
+                }
+                value.checked_mul(10)?.checked_add(u64::from(digit))
+            })
+            .map(JobId)
     }
 
     /// The id of a job simrq created; every job id in a simulation is `j<N>`.
@@ -1038,6 +1053,21 @@ mod tests {
         let mut written = Vec::new();
         JobId(42).push_to(&mut written);
         assert_eq!(written, b"j42");
+        for text in [
+            "j+5",
+            "j+05",
+            "j18446744073709551615",
+            "j18446744073709551616",
+            "j+",
+            "j++5",
+            "j5x",
+        ] {
+            let expected = text[1..]
+                .parse()
+                .ok()
+                .filter(|_| !text[1..].starts_with('0'));
+            assert_eq!(JobId::parse(text), expected.map(JobId), "{text}");
+        }
         for other in ["not-a-simrq-id", "j", "j007", "j-1", "k1"] {
             assert_eq!(JobId::parse(other), None, "{other}");
         }
