@@ -350,11 +350,9 @@ mod tests {
         let names: Vec<String> = (0..12).map(|i| format!("field{i}")).collect();
         let mut s = Server::new();
         let mut model: Vec<(String, String)> = Vec::new();
-        let mut state = 7u64;
+        let mut random = Lcg(7);
         for round in 0..60 {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            let state = random.step();
             let count = 1 + (state >> 33) as usize % 14;
             let picks: Vec<&String> = (0..count)
                 .map(|i| match round % 4 {

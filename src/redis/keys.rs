@@ -502,13 +502,8 @@ mod tests {
     #[test]
     fn active_expiry_removes_exactly_the_keys_due_however_their_ttls_moved() {
         let mut s = Server::new();
-        let mut state = 11u64;
-        let mut draw = |bound: u64| {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (state >> 33) % bound
-        };
+        let mut random = Lcg(11);
+        let mut draw = |bound: u64| random.below(bound);
         let keys: Vec<String> = (0..40).map(|i| format!("k{i}")).collect();
         for step in 0..2_000u64 {
             let now = at(step as f64);

@@ -502,13 +502,8 @@ mod tests {
     #[test]
     fn no_key_is_expired_while_the_earliest_row_is_later_than_the_clock() {
         let mut s = Server::new();
-        let mut state = 5u64;
-        let mut draw = |bound: u64| {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (state >> 33) % bound
-        };
+        let mut random = Lcg(5);
+        let mut draw = |bound: u64| random.below(bound);
         let keys: Vec<String> = (0..30).map(|i| format!("k{i}")).collect();
         let mut now = SimTime::ZERO;
         for step in 0..5_000 {

@@ -72,6 +72,31 @@ pub(crate) mod test_support {
         Command::from_words(words)
     }
 
+    /// The randomised tests' draws: a 64-bit linear congruential generator, so that a
+    /// failing case is the same on every run.
+    pub struct Lcg(pub u64);
+
+    impl Lcg {
+        /// Steps the generator; its whole new state.
+        pub fn step(&mut self) -> u64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            self.0
+        }
+
+        /// The high 31 bits of the next state (the well-mixed ones).
+        pub fn high(&mut self) -> u64 {
+            self.step() >> 33
+        }
+
+        /// A draw below `bound`, from [`Lcg::high`].
+        pub fn below(&mut self, bound: u64) -> u64 {
+            self.high() % bound
+        }
+    }
+
     /// Runs one command that must not block; its reply.
     pub fn run(server: &mut Server, now: SimTime, conn: ConnId, words: &[&str]) -> Reply {
         match server.execute(now, conn, &[command(words)]) {

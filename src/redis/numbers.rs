@@ -205,6 +205,7 @@ pub fn timeout_millis(seconds: f64) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::redis::test_support::Lcg;
 
     #[test]
     fn integers_are_strict() {
@@ -274,11 +275,9 @@ mod tests {
         .iter()
         .map(|t| t.to_string())
         .collect();
-        let mut state = 11u64;
+        let mut random = Lcg(11);
         for _ in 0..5000 {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            let state = random.step();
             let digits = format!("{}", state >> (state % 40 + 10));
             let point = (state >> 7) as usize % (digits.len() + 1);
             let sign = if state & 1 == 1 { "-" } else { "" };
@@ -381,13 +380,8 @@ mod tests {
         .iter()
         .map(|t| t.to_string())
         .collect();
-        let mut state = 29u64;
-        let mut next = || {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            state >> 33
-        };
+        let mut random = Lcg(29);
+        let mut next = || random.high();
         for _ in 0..20_000 {
             let length = next() as usize % 42;
             let mut text: String = (0..length)
