@@ -472,7 +472,7 @@ impl Network {
 
     /// The client closed the socket; the server notices after one latency.
     fn close(&self, conn: ConnId) {
-        let arrival = self.arrival_time(conn);
+        let (arrival, _) = self.arrival(conn);
         self.schedule(arrival, NetEvent::Closed(conn));
     }
 
@@ -482,10 +482,6 @@ impl Network {
             self.release_by_network(slot);
         }
         self.inner.server.borrow_mut().disconnect(conn);
-    }
-
-    fn arrival_time(&self, conn: ConnId) -> SimTime {
-        self.arrival(conn).0
     }
 
     /// When a message the client writes now on `conn` reaches the server, never before what
