@@ -13,10 +13,11 @@ use rand_distr::{Distribution as _, Exp};
 use crate::cluster::{Cluster, Pod};
 use crate::event::{DetailValue, EventContext, EventKind, JobId, Name};
 use crate::net::{LinkFault, Restore, Verdict};
+use crate::redis::Snapshot;
 use crate::rq::command::WorkerCommand;
 use crate::rq::env::{ProcessInfo, Role, RqEnv};
 use crate::rq::operator::{self, OperatorCommand};
-use crate::scenario::{FaultKind, FaultSpec, NetMode, Persistence, Target};
+use crate::scenario::{AppendFsync, FaultKind, FaultSpec, NetMode, Persistence, RedisSpec, Target};
 use crate::sim::{HostId, RngStreams, SimDuration, SimRng, SimTime};
 
 /// A fault that happened, for charts.
@@ -36,6 +37,52 @@ pub struct FaultInjector {
     firings: FiringLog,
     /// Where the operator's `rq` commands run, made at the first one.
     operator_host: OnceCell<HostId>,
+    /// `[redis]`: its persistence decides what restarts and crashes keep.
+    redis: RedisSpec,
+}
+
+/// A `redis_crash`'s persistence and, once its sync instant has come, the keyspace the disk
+/// held then.
+#[derive(Default)]
+struct SyncedState {
+    keeps: CrashKeeps,
+    snapshot: Option<Snapshot>,
+}
+
+/// What a `redis_crash` keeps: the host's page cache is gone, so only what had reached the
+/// disk.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum CrashKeeps {
+    /// `appendfsync always`: every acknowledged write.
+    Everything,
+    /// The AOF as the disk had it: the keyspace as it was at this instant.
+    SyncedAt(SimTime),
+    /// No AOF: the last RDB snapshot.
+    LastSnapshot,
+    /// No persistence at all.
+    #[default]
+    Nothing,
+}
+
+impl CrashKeeps {
+    /// For a crash at `at`. `everysec` fsyncs on every whole second of the run. With `no` the
+    /// kernel's flusher wakes every 5 s and writes back the pages dirty for 30 s or more
+    /// (`dirty_writeback_centisecs`, `dirty_expire_centisecs`), so the disk holds the writes
+    /// up to 30 s before its last wake-up.
+    fn of(redis: &RedisSpec, at: SimTime) -> CrashKeeps {
+        let floor = |period_s: u64| at.0 - at.0 % (period_s * 1_000_000);
+        if !redis.appendonly {
+            return match redis.snapshot_every {
+                Some(_) => CrashKeeps::LastSnapshot,
+                None => CrashKeeps::Nothing,
+            };
+        }
+        match redis.appendfsync.unwrap_or_default() {
+            AppendFsync::Always => CrashKeeps::Everything,
+            AppendFsync::Everysec => CrashKeeps::SyncedAt(SimTime(floor(1))),
+            AppendFsync::No => CrashKeeps::SyncedAt(SimTime(floor(5).saturating_sub(30_000_000))),
+        }
+    }
 }
 
 /// Fault kinds left on for this seed: all, or with `swarm` a random non-empty subset.
@@ -69,6 +116,7 @@ impl FaultInjector {
         cluster: &Rc<Cluster>,
         specs: &[FaultSpec],
         enabled: &BTreeSet<FaultKind>,
+        redis: &RedisSpec,
         until: SimTime,
     ) -> (FaultLog, FiringLog) {
         let injector = Rc::new(FaultInjector {
@@ -79,6 +127,7 @@ impl FaultInjector {
             log: FaultLog::default(),
             firings: FiringLog::default(),
             operator_host: OnceCell::new(),
+            redis: redis.clone(),
         });
         for (index, spec) in specs
             .iter()
@@ -119,12 +168,45 @@ impl FaultInjector {
             return;
         };
         let time = time.max(now);
+        let synced = self.capture_synced_state(&spec, time);
         let sim = self.env.sim.clone();
         sim.schedule_at(time, move |_| {
             self.firings.borrow_mut().push((time, index));
-            self.apply(&spec);
+            match synced {
+                Some(synced) => self.redis_crash(&spec, synced),
+                None => self.apply(&spec),
+            }
             self.schedule_next(index, spec, rng, Some(time));
         });
+    }
+
+    /// For a `redis_crash` at `time`: a cell that will hold the keyspace as the disk had it,
+    /// filled by an event at the instant of its last sync. Scheduled before the crash itself,
+    /// so a sync at the crash's own instant comes first. A sync instant already past (a crash
+    /// drawn within its loss window of the previous firing) is taken now: it then keeps the
+    /// writes since, which only a second crash that close could have lost.
+    fn capture_synced_state(
+        &self,
+        spec: &FaultSpec,
+        time: SimTime,
+    ) -> Option<Rc<RefCell<SyncedState>>> {
+        if spec.kind != FaultKind::RedisCrash {
+            return None;
+        }
+        let keeps = CrashKeeps::of(&self.redis, time);
+        let cell = Rc::new(RefCell::new(SyncedState {
+            keeps,
+            snapshot: None,
+        }));
+        if let CrashKeeps::SyncedAt(at) = keeps {
+            let (network, filled) = (self.env.network.clone(), cell.clone());
+            self.env
+                .sim
+                .schedule_at(at.max(self.env.sim.now()), move |_| {
+                    filled.borrow_mut().snapshot = Some(network.snapshot_now());
+                });
+        }
+        Some(cell)
     }
 
     fn record(&self, description: String) {
@@ -147,8 +229,13 @@ impl FaultInjector {
             FaultKind::Scale => self.scale(spec),
             FaultKind::Pause => self.pause(spec, span),
             FaultKind::Net => self.net(spec, span),
+            FaultKind::RedisCrash => {
+                unreachable!("a redis_crash is applied by redis_crash, with its synced state")
+            }
             FaultKind::RedisRestart => {
-                let persistence = spec.persistence.unwrap_or(Persistence::None);
+                let persistence = spec
+                    .persistence
+                    .unwrap_or_else(|| self.redis.restart_persistence());
                 let restore = match persistence {
                     Persistence::None => Restore::Nothing,
                     Persistence::Snapshot => Restore::LastSnapshot,
@@ -170,7 +257,7 @@ impl FaultInjector {
                 ));
                 let waiting_before = self.waiting_jobs();
                 self.env.network.restart_server(span + startup, restore);
-                self.report_lost(waiting_before);
+                self.report_lost(waiting_before, "the Redis restart lost it");
             }
             FaultKind::RedisPause => {
                 self.record(format!("fault=redis_pause for={span}"));
@@ -267,6 +354,38 @@ impl FaultInjector {
         })
     }
 
+    /// `redis_crash`: Redis is down for `for` (+ `[redis] startup`) and comes back with what
+    /// had reached the disk (`synced`).
+    fn redis_crash(&self, spec: &FaultSpec, synced: Rc<RefCell<SyncedState>>) {
+        let span = spec.for_duration.unwrap_or(SimDuration::from_secs(1));
+        let SyncedState { keeps, snapshot } = synced.take();
+        let (restore, kept) = match keeps {
+            CrashKeeps::Everything => (Restore::Everything, "aof appendfsync=always".to_string()),
+            CrashKeeps::SyncedAt(at) => {
+                let fsync = self.redis.appendfsync.unwrap_or_default().name();
+                let snapshot = snapshot.expect("filled at its sync instant, before the crash");
+                (
+                    Restore::Given(snapshot),
+                    format!("aof appendfsync={fsync} synced_to={at}"),
+                )
+            }
+            CrashKeeps::LastSnapshot => (Restore::LastSnapshot, "snapshot".to_string()),
+            CrashKeeps::Nothing => (Restore::Nothing, "none".to_string()),
+        };
+        let startup = self.redis_startup();
+        let started = if startup > SimDuration::ZERO {
+            format!(" startup={startup}")
+        } else {
+            String::new()
+        };
+        self.record(format!(
+            "fault=redis_crash down_for={span}{started} persistence={kept}"
+        ));
+        let waiting_before = self.waiting_jobs();
+        self.env.network.restart_server(span + startup, restore);
+        self.report_lost(waiting_before, "the Redis crash lost it");
+    }
+
     /// `[redis] startup`, drawn for a restart happening now.
     fn redis_startup(&self) -> SimDuration {
         let now = self.env.sim.now();
@@ -278,7 +397,7 @@ impl FaultInjector {
     /// `job_lost` for each job that waited before a restart and is gone after it: nothing in
     /// RQ will ever run it (rq-semantics §7, "Redis restart"). An observer's event, as the
     /// conformance harness's poller writes it, since no RQ process notices.
-    fn report_lost(&self, waiting_before: BTreeSet<(Name, Name)>) {
+    fn report_lost(&self, waiting_before: BTreeSet<(Name, Name)>, reason: &str) {
         let waiting_after = self.waiting_jobs();
         for (queue, job) in waiting_before.difference(&waiting_after) {
             let context = EventContext {
@@ -286,7 +405,7 @@ impl FaultInjector {
                 job: Some(JobId::of(job)),
                 ..EventContext::default()
             };
-            let reason = "the Redis restart lost it".to_string();
+            let reason = reason.to_string();
             self.env.emit(context, EventKind::JobLost { reason });
         }
     }

@@ -2367,6 +2367,126 @@ fn faults_redis_restart_keeps_what_persistence_says_for_as_long_as_for_says() {
     assert_eq!(failed_enqueues(&long), 10);
 }
 
+/// Jobs enqueued once a second on a queue no pod serves, `[redis]` as `redis_lines`, and a
+/// `kind` fault at 95.5 s; returns the whole seconds in which the jobs reported lost were
+/// created.
+fn lost_in(kind: &str, redis_lines: &str) -> Vec<f64> {
+    let ran = sim(
+        &format!(
+            r#"
+[run]
+duration = "2m"
+drain = "0s"
+[redis]
+{redis_lines}
+[[pods]]
+queues = ["other"]
+[[workload]]
+queue = "waiting"
+arrival = {{ constant_per_s = 1 }}
+[[faults]]
+kind = "{kind}"
+at = "95.5s"
+[checks]
+liveness = false
+lost_jobs = 1000
+"#
+        ),
+        1,
+    );
+    let created: BTreeMap<String, f64> = ran
+        .rows("job_created")
+        .iter()
+        .map(|e| (e.job.clone(), e.time_s))
+        .collect();
+    // A job is created 0.9 ms into its second (the producer's own round trips).
+    let mut lost: Vec<f64> = ran
+        .rows("job_lost")
+        .iter()
+        .map(|e| created[&e.job].floor())
+        .collect();
+    lost.sort_by(f64::total_cmp);
+    lost
+}
+
+/// The creation times of the jobs a crash at 95.5 s loses when the disk holds the writes up
+/// to `synced_s`: every job created from then on (one a second, from 1 s).
+fn created_from(synced_s: u32) -> Vec<f64> {
+    (synced_s..=95).map(f64::from).collect()
+}
+
+/// `redis_crash` with `[redis] appendonly` and `appendfsync`: the host's page cache dies
+/// with it, so what survives is what had reached the disk. `always` loses nothing;
+/// `everysec` the writes since the last whole second (the job of 95 s, crash at 95.5 s);
+/// `no` those since the kernel's last write-back (its 5 s flusher at 95 s wrote pages 30 s
+/// old: everything from 65 s on is lost). Without AOF, the last RDB snapshot (60 s) or
+/// nothing.
+#[test]
+fn redis_appendonly_and_appendfsync_decide_what_a_crash_keeps() {
+    let crash = |redis: &str| lost_in("redis_crash", redis);
+    assert_eq!(
+        crash("appendonly = true\nappendfsync = \"always\""),
+        created_from(96)
+    );
+    assert_eq!(
+        crash("appendonly = true\nappendfsync = \"everysec\""),
+        created_from(95)
+    );
+    assert_eq!(
+        crash("appendonly = true"),
+        created_from(95),
+        "everysec is the default"
+    );
+    assert_eq!(
+        crash("appendonly = true\nappendfsync = \"no\""),
+        created_from(65)
+    );
+    assert_eq!(crash("snapshot_every = \"60s\""), created_from(60));
+    assert_eq!(
+        crash(""),
+        created_from(1),
+        "no persistence: every waiting job"
+    );
+}
+
+/// `redis_restart` without `persistence` takes it from `[redis]`: with `appendonly` every
+/// acknowledged write survives whatever `appendfsync` says (the process died, the page cache
+/// did not); with `snapshot_every` alone, the last snapshot; else nothing.
+#[test]
+fn a_redis_restart_without_persistence_keeps_what_redis_is_configured_to() {
+    let restart = |redis: &str| lost_in("redis_restart", redis);
+    assert_eq!(
+        restart("appendonly = true\nappendfsync = \"no\""),
+        created_from(96)
+    );
+    assert_eq!(restart("appendonly = true"), created_from(96));
+    assert_eq!(restart("snapshot_every = \"60s\""), created_from(60));
+    assert_eq!(restart(""), created_from(1));
+}
+
+/// `appendfsync` without `appendonly`, and `persistence` on a `redis_crash` (which takes it
+/// from `[redis]`), would be ignored: located errors.
+#[test]
+fn persistence_keys_that_would_do_nothing_are_located_errors() {
+    let error = simrq::scenario::parse(
+        "[redis]\nappendfsync = \"always\"\n[[pods]]\n[[workload]]\n",
+        "k.toml",
+    )
+    .unwrap_err();
+    assert_eq!(error.key.as_deref(), Some("redis.appendfsync"), "{error}");
+    assert!(error.to_string().contains("appendonly"), "{error}");
+    let error = simrq::scenario::parse(
+        "[[pods]]\n[[workload]]\n[[faults]]\nkind = \"redis_crash\"\npersistence = \"aof\"\nat = \"1m\"\n",
+        "k.toml",
+    )
+    .unwrap_err();
+    assert_eq!(
+        error.key.as_deref(),
+        Some("faults[0].persistence"),
+        "{error}"
+    );
+}
+
 /// `redis_pause`: Redis stops answering for `for`; commands sent meanwhile are answered
 /// when it resumes (nothing fails, nothing is lost).
 #[test]
@@ -2876,7 +2996,7 @@ fn every_documented_key_is_in_the_coverage_table() {
         "keys missing from docs/key-coverage.md: {missing:?}"
     );
     let kinds = documented_fault_kinds();
-    assert_eq!(kinds.len(), 18, "{kinds:?}");
+    assert_eq!(kinds.len(), 19, "{kinds:?}");
     let missing: Vec<&String> = kinds
         .iter()
         .filter(|kind| !coverage.contains(&format!("`[[faults]] kind = \"{kind}\"`")))
@@ -2949,7 +3069,11 @@ fn a_target_pod_outside_the_faults_pods_group_is_a_located_error() {
 /// located error: it would be ignored (docs/scenario-format.md, `[[faults]] target`).
 #[test]
 fn a_target_on_a_redis_fault_is_a_located_error() {
-    for (kind, extra) in [("redis_restart", ""), ("redis_pause", "for = \"5s\"\n")] {
+    for (kind, extra) in [
+        ("redis_restart", ""),
+        ("redis_crash", ""),
+        ("redis_pause", "for = \"5s\"\n"),
+    ] {
         let text = format!(
             "[[pods]]\n[[workload]]\n[[faults]]\nkind = \"{kind}\"\ntarget = \"worker-0\"\n\
              at = \"1m\"\n{extra}"

@@ -220,7 +220,7 @@ fn restarts_keep_what_their_persistence_keeps() {
         sim.run_until(SimTime::from_secs(5));
         network.snapshot_every(SimDuration::ZERO);
         sim.run_until(SimTime::from_secs(20));
-        network.restart_server(SimDuration::from_secs(1), restore);
+        network.restart_server(SimDuration::from_secs(1), restore.clone());
         sim.run_until(SimTime::from_secs(30));
         assert!(log.borrow().is_empty());
         assert_eq!(network.peek_string("k").as_deref(), expected, "{restore:?}");

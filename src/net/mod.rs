@@ -197,7 +197,7 @@ impl NetEvent {
 }
 
 /// What a restarted Redis has when it comes back.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub enum Restore {
     /// No persistence: an empty keyspace.
     Nothing,
@@ -205,6 +205,8 @@ pub enum Restore {
     LastSnapshot,
     /// AOF with every write synced: everything acknowledged before the crash.
     Everything,
+    /// This keyspace: what the disk held when a crash came (an AOF synced at some instant).
+    Given(Snapshot),
 }
 
 /// The connection broke under the request (reset by a restart, refused, or the reply lost).
@@ -1031,12 +1033,18 @@ impl Network {
             Restore::Nothing => None,
             Restore::LastSnapshot => self.inner.snapshot.borrow().clone(),
             Restore::Everything => Some(self.inner.server.borrow().snapshot()),
+            Restore::Given(snapshot) => Some(snapshot),
         };
         self.inner.server.borrow_mut().restart(snapshot);
         let network = self.clone();
         self.inner.sim.schedule_in(down_for, move |_| {
             *network.inner.state.borrow_mut() = ServerState::Up;
         });
+    }
+
+    /// The keyspace as it is now, as a restart would restore it.
+    pub fn snapshot_now(&self) -> Snapshot {
+        self.inner.server.borrow().snapshot()
     }
 
     /// Takes a snapshot now and every `every` after (RDB persistence).

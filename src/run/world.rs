@@ -145,8 +145,14 @@ impl World {
         let cluster = Cluster::start(&env, &scenario.pods, cron_jobs);
         start_workloads(scenario, &env, base_dir, active_until)?;
         let enabled = enabled_kinds(&scenario.faults, scenario.run.swarm, &env.streams);
-        let (fault_log, fault_firings) =
-            FaultInjector::start(&env, &cluster, &scenario.faults, &enabled, active_until);
+        let (fault_log, fault_firings) = FaultInjector::start(
+            &env,
+            &cluster,
+            &scenario.faults,
+            &enabled,
+            &scenario.redis,
+            active_until,
+        );
         Ok(World {
             sim,
             network,

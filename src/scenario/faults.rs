@@ -31,13 +31,14 @@ pub struct FaultSpec {
     #[serde(default, skip_serializing_if = "Target::is_any")]
     pub target: Target,
     /// How long a `pause`, `net` or `redis_pause` lasts; how long Redis is down in a
-    /// `redis_restart` (default 1 s); a `suspend`'s `--duration` (default: until `resume`).
+    /// `redis_restart` or `redis_crash` (default 1 s); a `suspend`'s `--duration` (default: until `resume`).
     #[serde(rename = "for", default, skip_serializing_if = "Option::is_none")]
     pub for_duration: Option<SimDuration>,
     /// For `net`: what the network does. Default `"drop"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<NetMode>,
-    /// For `redis_restart`: what survives. Default `"none"`.
+    /// For `redis_restart`: what survives. Default: what `[redis]` configures (`appendonly`:
+    /// `"aof"`; else `snapshot_every`: `"snapshot"`; else `"none"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub persistence: Option<Persistence>,
     /// For `clock_offset` and `clock_step`: how far the target's clock moves, `"-2s"` or `"5s"`.
@@ -92,8 +93,12 @@ pub enum FaultKind {
     Pause,
     /// The target's network misbehaves for `for`, as `mode` says.
     Net,
-    /// Redis restarts, keeping what `persistence` says.
+    /// The Redis process restarts (killed, OOM-killed, its container restarted), keeping
+    /// what `persistence` says.
     RedisRestart,
+    /// The host Redis runs on fails (a node lost, a kernel panic): the page cache goes too,
+    /// so only what `[redis]`'s persistence had on disk survives.
+    RedisCrash,
     /// Redis stops answering for `for`.
     RedisPause,
     /// The target's clock runs `offset` away from true time from then on.
@@ -130,6 +135,7 @@ impl FaultKind {
             FaultKind::Pause => "pause",
             FaultKind::Net => "net",
             FaultKind::RedisRestart => "redis_restart",
+            FaultKind::RedisCrash => "redis_crash",
             FaultKind::RedisPause => "redis_pause",
             FaultKind::ClockOffset => "clock_offset",
             FaultKind::ClockStep => "clock_step",

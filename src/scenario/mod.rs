@@ -31,7 +31,9 @@ pub use cron::{CronSpec, CRON_RESULT_TTL};
 pub use distribution::Distribution;
 pub use errors::{ErrorKind, Location, ScenarioError};
 pub use faults::{ClockOffset, FaultKind, FaultSpec, NetMode, Persistence, Target};
-pub use model::{ChecksSpec, EventRows, RedisSpec, RqSpec, RqVariant, RunSpec, Scenario};
+pub use model::{
+    AppendFsync, ChecksSpec, EventRows, RedisSpec, RqSpec, RqVariant, RunSpec, Scenario,
+};
 pub use pods::{CountOrPercent, CrashLoopBackoff, PodSpec, RestartPolicy, Rollout};
 pub use rate::Rate;
 pub use schema::json_schema;

@@ -146,9 +146,20 @@ pub struct RedisSpec {
     /// timeout + 10 s (415 s by default) and keeps a higher one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub socket_timeout: Option<SimDuration>,
-    /// Period of RDB snapshots, used by `redis_restart` with `persistence = "snapshot"`.
+    /// Period of RDB snapshots: what a `redis_restart` or `redis_crash` keeps without
+    /// `appendonly`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub snapshot_every: Option<SimDuration>,
+    /// `appendonly yes`: every acknowledged write is appended to the AOF before its reply, so
+    /// a `redis_restart` keeps them all and a `redis_crash` keeps what `appendfsync` had
+    /// synced. Default `false`.
+    #[serde(skip_serializing_if = "is_false")]
+    pub appendonly: bool,
+    /// When the AOF reaches the disk: `"always"` (before each reply), `"everysec"` (Redis's
+    /// default: once a second) or `"no"` (when the kernel writes back dirty pages: 30 s old,
+    /// on its 5 s flusher). Decides what a `redis_crash` loses; needs `appendonly = true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub appendfsync: Option<AppendFsync>,
     /// redis-py connect timeout. Default `"5s"` (redis-py 8.1).
     pub connect_timeout: SimDuration,
     /// Host timing, not Redis: time from redis-server's start to accepting connections
@@ -170,8 +181,49 @@ impl Default for RedisSpec {
             client_retries: 0,
             socket_timeout: None,
             snapshot_every: None,
+            appendonly: false,
+            appendfsync: None,
             connect_timeout: SimDuration::from_secs(5),
             startup: Distribution::Constant(SimDuration::ZERO),
+        }
+    }
+}
+
+/// `appendfsync`: when Redis's appended writes reach the disk.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AppendFsync {
+    /// fsync before replying: a crash loses no acknowledged write.
+    Always,
+    /// fsync once a second (Redis's default): a crash loses the writes since the last one.
+    #[default]
+    Everysec,
+    /// Left to the kernel, which writes dirty pages back once they are 30 s old, every 5 s.
+    No,
+}
+
+impl AppendFsync {
+    pub fn name(self) -> &'static str {
+        match self {
+            AppendFsync::Always => "always",
+            AppendFsync::Everysec => "everysec",
+            AppendFsync::No => "no",
+        }
+    }
+}
+
+impl RedisSpec {
+    /// What a `redis_restart` without its own `persistence` keeps: the AOF if there is one
+    /// (the appended writes are in the kernel's page cache, which outlives the process), else
+    /// the last RDB snapshot, else nothing.
+    pub fn restart_persistence(&self) -> super::Persistence {
+        use super::Persistence;
+        if self.appendonly {
+            Persistence::Aof
+        } else if self.snapshot_every.is_some() {
+            Persistence::Snapshot
+        } else {
+            Persistence::None
         }
     }
 }

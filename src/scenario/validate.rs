@@ -181,6 +181,12 @@ fn check_run_and_rq(scenario: &Scenario, findings: &mut Findings) {
     if let Some(period) = redis.snapshot_every {
         findings.duration("redis.snapshot_every", period, true, MAX_DURATION);
     }
+    if redis.appendfsync.is_some() && !redis.appendonly {
+        findings.error(
+            "redis.appendfsync",
+            "has no effect without `appendonly = true`: Redis only syncs an AOF it writes",
+        );
+    }
     if redis.client_retries > 100 {
         findings.error(
             "redis.client_retries",
@@ -869,6 +875,7 @@ fn redis_wide(kind: FaultKind) -> bool {
     matches!(
         kind,
         FaultKind::RedisRestart
+            | FaultKind::RedisCrash
             | FaultKind::RedisPause
             | FaultKind::Suspend
             | FaultKind::Resume
@@ -896,12 +903,16 @@ fn check_fault_parameters(path: &str, fault: &FaultSpec, findings: &mut Findings
     let needs_group = matches!(kind, FaultKind::RollingRestart | FaultKind::Scale);
     let needs_queue = matches!(kind, FaultKind::Requeue | FaultKind::EmptyQueue);
     let rules: [(&str, bool, bool, bool); 8] = [
-        // A redis_restart may say how long Redis stays down (default 1 s).
+        // A redis_restart or redis_crash may say how long Redis stays down (default 1 s).
         (
             "for",
             fault.for_duration.is_some(),
             needs_for,
-            needs_for || matches!(kind, FaultKind::RedisRestart | FaultKind::Suspend),
+            needs_for
+                || matches!(
+                    kind,
+                    FaultKind::RedisRestart | FaultKind::RedisCrash | FaultKind::Suspend
+                ),
         ),
         ("offset", fault.offset.is_some(), needs_offset, needs_offset),
         (
