@@ -392,3 +392,76 @@ fn clock_skew_shifts_retries_by_the_horses_offset() {
         }
     }
 }
+
+/// The `[redis]` crash windows of a run: (what the disk held up to, the crash), in seconds,
+/// from the `fault` rows.
+fn crash_windows(events: &[EventRow]) -> Vec<(f64, f64)> {
+    of_kind(events, "fault")
+        .into_iter()
+        .filter(|e| e.detail("fault").as_deref() == Some("redis_crash"))
+        .map(|e| {
+            let synced: f64 = e.detail("synced_to").unwrap().parse().unwrap();
+            (synced, e.time_s)
+        })
+        .collect()
+}
+
+/// §7 with the AOF's `everysec` (docs/scenario-format.md, `[redis] appendfsync`): a crash of
+/// Redis's node loses the writes since the last whole second. The jobs lost were all
+/// created in such a second, the jobs run twice were all popped or ended in one, and with
+/// `always` the same run loses nothing and runs nothing twice.
+#[test]
+fn redis_crash_loses_the_last_seconds_writes_and_runs_their_pops_again() {
+    let (result, events, _dir) = run("redis-crash");
+    let windows = crash_windows(&events);
+    assert_eq!(windows.len(), 2, "two crashes");
+    assert!(windows.iter().all(|(synced, crash)| crash - synced < 1.0));
+    let in_a_window = |t: f64| windows.iter().any(|(s, c)| (*s..*c).contains(&t));
+    let created: std::collections::BTreeMap<&str, f64> = of_kind(&events, "job_created")
+        .into_iter()
+        .map(|e| (e.job.as_str(), e.time_s))
+        .collect();
+    let lost = of_kind(&events, "job_lost");
+    assert!(!lost.is_empty() && result.summary.lost_jobs > 0);
+    for row in &lost {
+        assert_eq!(
+            row.detail("reason").as_deref(),
+            Some("the Redis crash lost it")
+        );
+        assert!(in_a_window(created[row.job.as_str()]), "{row:?}");
+    }
+    // A job runs again when the disk lost its pop (it is back in the queue) or its end (it is
+    // `started` again, and abandoned once its worker is gone).
+    assert!(result.summary.duplicate_executions > 0);
+    let first = |kinds: &[&str], job: &str| {
+        events
+            .iter()
+            .find(|e| e.job == job && kinds.contains(&e.kind.as_str()))
+            .map(|e| e.time_s)
+            .unwrap()
+    };
+    for violation in result
+        .violations
+        .iter()
+        .filter(|v| v.check == "duplicate_execution")
+    {
+        let job: &str = violation.job.as_ref().unwrap();
+        let popped = first(&["job_dequeued"], job);
+        let ended = first(&["job_finished", "job_failed"], job);
+        assert!(
+            in_a_window(popped) || in_a_window(ended),
+            "{job}: popped at {popped}, ended at {ended}"
+        );
+    }
+
+    let text = std::fs::read_to_string(outputs::scenario_path("redis-crash")).unwrap();
+    let always = text.replace("appendfsync = \"everysec\"", "appendfsync = \"always\"");
+    assert_ne!(always, text);
+    let scenario = simrq::scenario::parse(&always, "redis-crash.toml").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = simrq::run::RunOptions::new(1, dir.path(), "redis-crash.toml");
+    options.charts = false;
+    let synced = simrq::run::run_scenario(&scenario, &options).unwrap();
+    assert_eq!(synced.summary.lost_jobs, 0);
+    assert_eq!(synced.summary.duplicate_executions, 0);
+}
