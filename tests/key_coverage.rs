@@ -368,42 +368,8 @@ for = "500ms"
 #[test]
 fn redis_snapshot_every_decides_what_a_restart_keeps() {
     let lost_created_at = |line: &str| {
-        let ran = sim(
-            &format!(
-                r#"
-[run]
-duration = "2m"
-drain = "0s"
-[redis]
-{line}
-[[pods]]
-queues = ["other"]
-[[workload]]
-queue = "waiting"
-arrival = {{ constant_per_s = 1 }}
-[[faults]]
-kind = "redis_restart"
-persistence = "snapshot"
-at = "95s"
-[checks]
-liveness = false
-lost_jobs = 1000
-"#
-            ),
-            1,
-        );
-        let created: BTreeMap<String, f64> = ran
-            .rows("job_created")
-            .iter()
-            .map(|e| (e.job.clone(), e.time_s))
-            .collect();
-        let mut lost: Vec<f64> = ran
-            .rows("job_lost")
-            .iter()
-            .map(|e| created[&e.job])
-            .collect();
-        lost.sort_by(f64::total_cmp);
-        lost
+        let fault = "kind = \"redis_restart\"\npersistence = \"snapshot\"\nat = \"95s\"";
+        lost_waiting_jobs(line, fault).1
     };
     // The default: a snapshot every 60 s, so the jobs enqueued after 60 s are lost.
     let default = lost_created_at("");
@@ -2307,22 +2273,24 @@ liveness = false
     );
 }
 
-/// Jobs enqueued once a second on a queue no pod serves, and `fault_lines` at 95 s;
-/// returns the run and the creation times of the jobs reported lost.
-fn restarted(fault_lines: &str) -> (Ran, Vec<f64>) {
+/// Jobs enqueued once a second from 1 s on a queue no pod serves, `[redis]` as
+/// `redis_lines` and one fault as `fault_lines` say; returns the run and the creation times
+/// of the jobs reported lost, earliest first.
+fn lost_waiting_jobs(redis_lines: &str, fault_lines: &str) -> (Ran, Vec<f64>) {
     let ran = sim(
         &format!(
             r#"
 [run]
 duration = "2m"
 drain = "0s"
+[redis]
+{redis_lines}
 [[pods]]
 queues = ["other"]
 [[workload]]
 queue = "waiting"
 arrival = {{ constant_per_s = 1 }}
 [[faults]]
-at = "95s"
 {fault_lines}
 [checks]
 liveness = false
@@ -2336,12 +2304,18 @@ lost_jobs = 1000
         .iter()
         .map(|e| (e.job.clone(), e.time_s))
         .collect();
-    let lost = ran
+    let mut lost: Vec<f64> = ran
         .rows("job_lost")
         .iter()
         .map(|e| created[&e.job])
         .collect();
+    lost.sort_by(f64::total_cmp);
     (ran, lost)
+}
+
+/// [`lost_waiting_jobs`] with `fault_lines` at 95 s and no `[redis]` keys.
+fn restarted(fault_lines: &str) -> (Ran, Vec<f64>) {
+    lost_waiting_jobs("", &format!("at = \"95s\"\n{fault_lines}"))
 }
 
 /// `redis_restart` `persistence` and `for`: `none` comes back empty (every waiting job
@@ -2367,46 +2341,12 @@ fn faults_redis_restart_keeps_what_persistence_says_for_as_long_as_for_says() {
     assert_eq!(failed_enqueues(&long), 10);
 }
 
-/// Jobs enqueued once a second on a queue no pod serves, `[redis]` as `redis_lines`, and a
-/// `kind` fault at 95.5 s; returns the whole seconds in which the jobs reported lost were
-/// created.
+/// The whole seconds in which the jobs lost to a `kind` fault at 95.5 s were created (a job
+/// is created 0.9 ms into its second, after the producer's own round trips).
 fn lost_in(kind: &str, redis_lines: &str) -> Vec<f64> {
-    let ran = sim(
-        &format!(
-            r#"
-[run]
-duration = "2m"
-drain = "0s"
-[redis]
-{redis_lines}
-[[pods]]
-queues = ["other"]
-[[workload]]
-queue = "waiting"
-arrival = {{ constant_per_s = 1 }}
-[[faults]]
-kind = "{kind}"
-at = "95.5s"
-[checks]
-liveness = false
-lost_jobs = 1000
-"#
-        ),
-        1,
-    );
-    let created: BTreeMap<String, f64> = ran
-        .rows("job_created")
-        .iter()
-        .map(|e| (e.job.clone(), e.time_s))
-        .collect();
-    // A job is created 0.9 ms into its second (the producer's own round trips).
-    let mut lost: Vec<f64> = ran
-        .rows("job_lost")
-        .iter()
-        .map(|e| created[&e.job].floor())
-        .collect();
-    lost.sort_by(f64::total_cmp);
-    lost
+    let fault = format!("kind = \"{kind}\"\nat = \"95.5s\"");
+    let (_, lost) = lost_waiting_jobs(redis_lines, &fault);
+    lost.into_iter().map(f64::floor).collect()
 }
 
 /// The creation times of the jobs a crash at 95.5 s loses when the disk holds the writes up
