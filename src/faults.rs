@@ -65,12 +65,16 @@ enum CrashKeeps {
 }
 
 impl CrashKeeps {
-    /// For a crash at `at`. `everysec` fsyncs on every whole second of the run. With `no` the
+    /// For a crash at `at`. `everysec` fsyncs when the server's wall-clock second changes
+    /// (`flushAppendOnlyFile` compares `server.unixtime` with the last fsync's), so on every
+    /// whole wall-clock second: `wall_origin_micros` is the wall clock at virtual instant zero
+    /// (`[run] wall_clock_phase`). With `no` the
     /// kernel's flusher wakes every 5 s and writes back the pages dirty for 30 s or more
     /// (`dirty_writeback_centisecs`, `dirty_expire_centisecs`), so the disk holds the writes
     /// up to 30 s before its last wake-up.
-    fn of(redis: &RedisSpec, at: SimTime) -> CrashKeeps {
+    fn of(redis: &RedisSpec, at: SimTime, wall_origin_micros: i64) -> CrashKeeps {
         let floor = |period_s: u64| at.0 - at.0 % (period_s * 1_000_000);
+        let wall_second = (wall_origin_micros + at.0 as i64).rem_euclid(1_000_000) as u64;
         if !redis.appendonly {
             return match redis.snapshot_every {
                 Some(_) => CrashKeeps::LastSnapshot,
@@ -79,7 +83,9 @@ impl CrashKeeps {
         }
         match redis.appendfsync.unwrap_or_default() {
             AppendFsync::Always => CrashKeeps::Everything,
-            AppendFsync::Everysec => CrashKeeps::SyncedAt(SimTime(floor(1))),
+            AppendFsync::Everysec => {
+                CrashKeeps::SyncedAt(SimTime(at.0.saturating_sub(wall_second)))
+            }
             AppendFsync::No => CrashKeeps::SyncedAt(SimTime(floor(5).saturating_sub(30_000_000))),
         }
     }
@@ -193,7 +199,7 @@ impl FaultInjector {
         if spec.kind != FaultKind::RedisCrash {
             return None;
         }
-        let keeps = CrashKeeps::of(&self.redis, time);
+        let keeps = CrashKeeps::of(&self.redis, time, self.env.sim.wall_clock_origin_micros());
         let cell = Rc::new(RefCell::new(SyncedState {
             keeps,
             snapshot: None,

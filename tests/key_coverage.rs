@@ -369,7 +369,7 @@ for = "500ms"
 fn redis_snapshot_every_decides_what_a_restart_keeps() {
     let lost_created_at = |line: &str| {
         let fault = "kind = \"redis_restart\"\npersistence = \"snapshot\"\nat = \"95s\"";
-        lost_waiting_jobs(line, fault).1
+        lost_waiting_jobs("", line, fault).1
     };
     // The default: a snapshot every 60 s, so the jobs enqueued after 60 s are lost.
     let default = lost_created_at("");
@@ -2273,16 +2273,17 @@ liveness = false
     );
 }
 
-/// Jobs enqueued once a second from 1 s on a queue no pod serves, `[redis]` as
-/// `redis_lines` and one fault as `fault_lines` say; returns the run and the creation times
-/// of the jobs reported lost, earliest first.
-fn lost_waiting_jobs(redis_lines: &str, fault_lines: &str) -> (Ran, Vec<f64>) {
+/// Jobs enqueued once a second from 1 s on a queue no pod serves, `[run]` (2 minutes) and
+/// `[redis]` with `run_lines` and `redis_lines`, and one fault as `fault_lines` say; returns
+/// the run and the creation times of the jobs reported lost, earliest first.
+fn lost_waiting_jobs(run_lines: &str, redis_lines: &str, fault_lines: &str) -> (Ran, Vec<f64>) {
     let ran = sim(
         &format!(
             r#"
 [run]
 duration = "2m"
 drain = "0s"
+{run_lines}
 [redis]
 {redis_lines}
 [[pods]]
@@ -2315,7 +2316,7 @@ lost_jobs = 1000
 
 /// [`lost_waiting_jobs`] with `fault_lines` at 95 s and no `[redis]` keys.
 fn restarted(fault_lines: &str) -> (Ran, Vec<f64>) {
-    lost_waiting_jobs("", &format!("at = \"95s\"\n{fault_lines}"))
+    lost_waiting_jobs("", "", &format!("at = \"95s\"\n{fault_lines}"))
 }
 
 /// `redis_restart` `persistence` and `for`: `none` comes back empty (every waiting job
@@ -2344,8 +2345,14 @@ fn faults_redis_restart_keeps_what_persistence_says_for_as_long_as_for_says() {
 /// The whole seconds in which the jobs lost to a `kind` fault at 95.5 s were created (a job
 /// is created 0.9 ms into its second, after the producer's own round trips).
 fn lost_in(kind: &str, redis_lines: &str) -> Vec<f64> {
+    lost_in_phase(kind, redis_lines, "0s")
+}
+
+/// [`lost_in`] with `[run] wall_clock_phase` set to `phase`.
+fn lost_in_phase(kind: &str, redis_lines: &str, phase: &str) -> Vec<f64> {
     let fault = format!("kind = \"{kind}\"\nat = \"95.5s\"");
-    let (_, lost) = lost_waiting_jobs(redis_lines, &fault);
+    let run = format!("wall_clock_phase = \"{phase}\"");
+    let (_, lost) = lost_waiting_jobs(&run, redis_lines, &fault);
     lost.into_iter().map(f64::floor).collect()
 }
 
@@ -2357,7 +2364,9 @@ fn created_from(synced_s: u32) -> Vec<f64> {
 
 /// `redis_crash` with `[redis] appendonly` and `appendfsync`: the host's page cache dies
 /// with it, so what survives is what had reached the disk. `always` loses nothing;
-/// `everysec` the writes since the last whole second (the job of 95 s, crash at 95.5 s);
+/// `everysec` the writes since the server's wall clock last turned a second (the job of
+/// 95 s, crash at 95.5 s; with the run starting 0.7 s into a wall-clock second, that was at
+/// 95.3 s, after the job);
 /// `no` those since the kernel's last write-back (its 5 s flusher at 95 s wrote pages 30 s
 /// old: everything from 65 s on is lost). Without AOF, the last RDB snapshot (60 s) or
 /// nothing.
