@@ -13,11 +13,14 @@ use rand_distr::{Distribution as _, Exp};
 use crate::cluster::{Cluster, Pod};
 use crate::event::{DetailValue, EventContext, EventKind, JobId, Name};
 use crate::net::{LinkFault, Restore, Verdict};
+use crate::redis::errors::{NOREPLICAS, READONLY};
 use crate::redis::Snapshot;
 use crate::rq::command::WorkerCommand;
 use crate::rq::env::{ProcessInfo, Role, RqEnv};
 use crate::rq::operator::{self, OperatorCommand};
-use crate::scenario::{AppendFsync, FaultKind, FaultSpec, NetMode, Persistence, RedisSpec, Target};
+use crate::scenario::{
+    AppendFsync, ClientDiscovery, FaultKind, FaultSpec, NetMode, Persistence, RedisSpec, Target,
+};
 use crate::sim::{HostId, RngStreams, SimDuration, SimRng, SimTime};
 
 /// A fault that happened, for charts.
@@ -179,6 +182,9 @@ impl FaultInjector {
         sim.schedule_at(time, move |_| {
             self.firings.borrow_mut().push((time, index));
             match synced {
+                Some(synced) if spec.kind == FaultKind::RedisFailover => {
+                    self.redis_failover(&spec, synced)
+                }
                 Some(synced) => self.redis_crash(&spec, synced),
                 None => self.apply(&spec),
             }
@@ -196,10 +202,13 @@ impl FaultInjector {
         spec: &FaultSpec,
         time: SimTime,
     ) -> Option<Rc<RefCell<SyncedState>>> {
-        if spec.kind != FaultKind::RedisCrash {
-            return None;
-        }
-        let keeps = CrashKeeps::of(&self.redis, time, self.env.sim.wall_clock_origin_micros());
+        let keeps = match spec.kind {
+            FaultKind::RedisCrash => {
+                CrashKeeps::of(&self.redis, time, self.env.sim.wall_clock_origin_micros())
+            }
+            FaultKind::RedisFailover => CrashKeeps::SyncedAt(self.replicated_to(time)),
+            _ => return None,
+        };
         let cell = Rc::new(RefCell::new(SyncedState {
             keeps,
             snapshot: None,
@@ -235,8 +244,8 @@ impl FaultInjector {
             FaultKind::Scale => self.scale(spec),
             FaultKind::Pause => self.pause(spec, span),
             FaultKind::Net => self.net(spec, span),
-            FaultKind::RedisCrash => {
-                unreachable!("a redis_crash is applied by redis_crash, with its synced state")
+            FaultKind::RedisCrash | FaultKind::RedisFailover => {
+                unreachable!("applied by redis_crash and redis_failover, with their synced state")
             }
             FaultKind::RedisRestart => {
                 let persistence = spec
@@ -390,6 +399,94 @@ impl FaultInjector {
         let waiting_before = self.waiting_jobs();
         self.env.network.restart_server(span + startup, restore);
         self.report_lost(waiting_before, "the Redis crash lost it");
+    }
+
+    /// For a failover at `time`: the instant up to which the replicas had the primary's
+    /// writes (`[redis] replica_lag`, drawn per failover).
+    fn replicated_to(&self, time: SimTime) -> SimTime {
+        let lag = crate::workload::duration_dist(&self.redis.replica_lag)
+            .draw_host(&self.env.streams, || {
+                format!("redis/replica-lag/{}", time.as_micros())
+            });
+        SimTime(time.0.saturating_sub(lag.as_micros()))
+    }
+
+    /// `redis_failover`: the primary is lost and Sentinel promotes the replica, whose copy
+    /// holds the primary's writes up to the lag (`replicated`). One server stands for
+    /// whichever Redis the clients reach:
+    /// - the primary down: the clients reach nothing until the promoted replica takes
+    ///   over, `sentinel_down_after` + `sentinel_promotion` later. A `fixed` address reaches
+    ///   only the old host: nothing until it is back after `for`, then a replica of the new
+    ///   primary, with its data, refusing every write (`READONLY`);
+    /// - `partition`: the clients keep the old primary (a split brain) while Sentinel
+    ///   promotes the replica. When the partition ends after `for`, the old primary becomes a
+    ///   replica and its writes since the lag are gone: `sentinel` clients are reset and move
+    ///   to the new primary, `fixed` ones stay and get `READONLY`. With
+    ///   `min_replicas_to_write`, the cut-off primary refuses writes (`NOREPLICAS`) once
+    ///   `min_replicas_max_lag` has passed without its replicas.
+    fn redis_failover(self: &Rc<Self>, spec: &FaultSpec, replicated: Rc<RefCell<SyncedState>>) {
+        let state = replicated.take();
+        let CrashKeeps::SyncedAt(replicated_to) = state.keeps else {
+            unreachable!("a failover keeps what the replica had")
+        };
+        let snapshot = state.snapshot.expect("taken at the replica's instant");
+        let now = self.env.sim.now();
+        let end = SimDuration(self.until.0.saturating_sub(now.0) + 1);
+        let lost_for = spec.for_duration;
+        let promoted_after = self.redis.sentinel_down_after + self.redis.sentinel_promotion;
+        let fixed = self.redis.client_discovery == ClientDiscovery::Fixed;
+        self.record(format!(
+            "fault=redis_failover partition={} replicated_to={replicated_to} promoted_at={} \
+             clients={}",
+            spec.partition,
+            now + promoted_after,
+            if fixed { "fixed" } else { "sentinel" },
+        ));
+        if spec.partition {
+            self.split_brain(snapshot, lost_for, fixed);
+            return;
+        }
+        let waiting_before = self.waiting_jobs();
+        let down_for = if fixed {
+            lost_for.unwrap_or(end)
+        } else {
+            promoted_after
+        };
+        self.env
+            .network
+            .restart_server(down_for, Restore::Given(snapshot));
+        if fixed {
+            self.refuse_writes_at(down_for, READONLY);
+        }
+        self.report_lost(waiting_before, "the Redis failover lost it");
+    }
+
+    /// The split brain of a partitioned failover: see [`FaultInjector::redis_failover`].
+    fn split_brain(self: &Rc<Self>, promoted: Snapshot, lasts: Option<SimDuration>, fixed: bool) {
+        if self.redis.min_replicas_to_write > 0 {
+            self.refuse_writes_at(self.redis.min_replicas_max_lag, NOREPLICAS);
+        }
+        let Some(lasts) = lasts else {
+            return;
+        };
+        let injector = self.clone();
+        self.env.sim.schedule_in(lasts, move |_| {
+            let waiting_before = injector.waiting_jobs();
+            let network = &injector.env.network;
+            network.restart_server(SimDuration::ZERO, Restore::Given(promoted));
+            if fixed {
+                network.refuse_writes(Some(READONLY));
+            }
+            injector.report_lost(waiting_before, "the Redis failover lost it");
+        });
+    }
+
+    /// The server refuses every write with `refusal` from `after` on.
+    fn refuse_writes_at(&self, after: SimDuration, refusal: &'static str) {
+        let network = self.env.network.clone();
+        self.env
+            .sim
+            .schedule_in(after, move |_| network.refuse_writes(Some(refusal)));
     }
 
     /// `[redis] startup`, drawn for a restart happening now.

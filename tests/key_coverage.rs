@@ -2413,6 +2413,135 @@ fn a_redis_restart_without_persistence_keeps_what_redis_is_configured_to() {
     assert_eq!(restart(""), created_from(1));
 }
 
+/// A `redis_failover` at 95.5 s with `[redis]` as `redis_lines` (one replica, 2.5 s behind
+/// unless the lines say otherwise) and `fault_lines`; returns the run and the whole seconds in which the jobs
+/// lost were created.
+fn failed_over(redis_lines: &str, fault_lines: &str) -> (Ran, Vec<f64>) {
+    let lag = if redis_lines.contains("replica_lag") {
+        ""
+    } else {
+        "replica_lag = \"2.5s\"\n"
+    };
+    let redis = format!("replicas = 1\n{lag}{redis_lines}");
+    let fault = format!("kind = \"redis_failover\"\nat = \"95.5s\"\n{fault_lines}");
+    let (ran, lost) = lost_waiting_jobs("", &redis, &fault);
+    (ran, lost.into_iter().map(f64::floor).collect())
+}
+
+/// The seconds of the producer's failed enqueues, and the error of each.
+fn failed_enqueues(ran: &Ran) -> Vec<(f64, String)> {
+    ran.rows_with("redis_error", "phase", "enqueue")
+        .iter()
+        .map(|e| (e.time_s.floor(), e.detail.clone()))
+        .collect()
+}
+
+/// `redis_failover` with `[redis] replicas`, `replica_lag`, `sentinel_down_after`,
+/// `sentinel_promotion` and `client_discovery`: the promoted replica has the writes up to
+/// the lag (the jobs of 93 … 95 s are lost, 2.5 s behind a failover at 95.5 s). Sentinel's
+/// clients reach nothing for down-after + promotion (31 s: every enqueue from 96 s to the
+/// run's end at 120 s fails), 11 s with 10 s + 1 s. A fixed address reaches the old host only when it is back (`for`),
+/// as a replica that refuses writes with READONLY.
+#[test]
+fn redis_failover_promotes_the_replica_after_sentinels_timeouts() {
+    let (ran, lost) = failed_over("", "");
+    assert_eq!(lost, [93.0, 94.0, 95.0]);
+    let failed = failed_enqueues(&ran);
+    let seconds: Vec<f64> = failed.iter().map(|(t, _)| *t).collect();
+    assert_eq!(seconds, (96..=119).map(f64::from).collect::<Vec<_>>());
+    let (_, lost) = failed_over("replica_lag = \"0.6s\"", "");
+    assert_eq!(lost, [95.0], "0.6 s behind: only the job of 95 s");
+    let (quick, _) = failed_over(
+        "sentinel_down_after = \"10s\"\nsentinel_promotion = \"1s\"",
+        "",
+    );
+    assert_eq!(failed_enqueues(&quick).len(), 11);
+    let (fixed, lost) = failed_over("client_discovery = \"fixed\"", "for = \"10s\"");
+    assert_eq!(lost, [93.0, 94.0, 95.0]);
+    let failed = failed_enqueues(&fixed);
+    let (down, readonly): (Vec<_>, Vec<_>) = failed.iter().partition(|(t, _)| *t <= 105.0);
+    assert_eq!(down.len(), 10, "{down:?}");
+    assert!(!down.iter().any(|(_, detail)| detail.contains("READONLY")));
+    assert_eq!(
+        readonly.len(),
+        14,
+        "every enqueue from 106 s on: {readonly:?}"
+    );
+    assert!(readonly
+        .iter()
+        .all(|(_, detail)| detail.contains("READONLY")));
+}
+
+/// `redis_failover` with `partition` (a split brain) and `[redis] min_replicas_to_write`:
+/// the clients keep writing to the cut-off primary, and when the partition ends (`for`,
+/// 20 s) everything since the replica's lag is gone (the jobs of 93 … 115 s). With
+/// `min_replicas_to_write = 1` the old primary refuses writes after `min_replicas_max_lag`
+/// (10 s: the enqueues of 106 … 115 s fail with NOREPLICAS), so only 93 … 105 s are lost.
+#[test]
+fn a_partitioned_failover_discards_the_split_brains_writes() {
+    let (ran, lost) = failed_over("", "partition = true\nfor = \"20s\"");
+    assert_eq!(lost, (93..=115).map(f64::from).collect::<Vec<_>>());
+    assert!(failed_enqueues(&ran).is_empty());
+    let (ran, lost) = failed_over(
+        "min_replicas_to_write = 1",
+        "partition = true\nfor = \"20s\"",
+    );
+    assert_eq!(lost, (93..=105).map(f64::from).collect::<Vec<_>>());
+    let failed = failed_enqueues(&ran);
+    assert_eq!(failed.len(), 10, "{failed:?}");
+    assert!(failed
+        .iter()
+        .all(|(_, detail)| detail.contains("NOREPLICAS")));
+    let (ran, _) = failed_over(
+        "min_replicas_to_write = 1\nmin_replicas_max_lag = \"5s\"",
+        "partition = true\nfor = \"20s\"",
+    );
+    assert_eq!(failed_enqueues(&ran).len(), 15);
+}
+
+/// Replication keys that would do nothing are located errors: a `redis_failover` with no
+/// replica to promote, a replica setting without `replicas`, more `min_replicas_to_write`
+/// than replicas (every write refused), and `partition` on another kind.
+#[test]
+fn replication_keys_that_would_do_nothing_are_located_errors() {
+    let key_of = |text: &str| {
+        let error = simrq::scenario::parse(text, "k.toml").unwrap_err();
+        error.key.clone().unwrap_or_else(|| panic!("{error}"))
+    };
+    let failover = "[[faults]]\nkind = \"redis_failover\"\nat = \"1m\"\n";
+    assert_eq!(
+        key_of(&format!("[[pods]]\n[[workload]]\n{failover}")),
+        "faults[0].kind"
+    );
+    for line in [
+        "replica_lag = \"5ms\"",
+        "sentinel_down_after = \"5s\"",
+        "sentinel_promotion = \"2s\"",
+        "client_discovery = \"fixed\"",
+        "min_replicas_to_write = 1",
+        "min_replicas_max_lag = \"5s\"",
+    ] {
+        let key = line.split(' ').next().unwrap();
+        let text = format!("[redis]\n{line}\n[[pods]]\n[[workload]]\n");
+        assert_eq!(key_of(&text), format!("redis.{key}"), "{line}");
+        let with_replica = format!("[redis]\nreplicas = 1\n{line}\n[[pods]]\n[[workload]]\n");
+        assert!(
+            simrq::scenario::parse(&with_replica, "k.toml").is_ok(),
+            "{line}"
+        );
+    }
+    assert_eq!(
+        key_of("[redis]\nreplicas = 1\nmin_replicas_to_write = 2\n[[pods]]\n[[workload]]\n"),
+        "redis.min_replicas_to_write"
+    );
+    assert_eq!(
+        key_of("[[pods]]\n[[workload]]\n[[faults]]\nkind = \"redis_crash\"\npartition = true\nat = \"1m\"\n"),
+        "faults[0].partition"
+    );
+    let ok = format!("[redis]\nreplicas = 1\n[[pods]]\n[[workload]]\n{failover}partition = true\n");
+    assert!(simrq::scenario::parse(&ok, "k.toml").is_ok());
+}
+
 /// `appendfsync` without `appendonly`, and `persistence` on a `redis_crash` (which takes it
 /// from `[redis]`), would be ignored: located errors.
 #[test]
@@ -2863,6 +2992,69 @@ fn cli_report_options_do_what_they_say() {
     assert_eq!(code, 2);
 }
 
+/// `simrq report` on a sweep of Redis settings has a "Redis as deployed" section: per point,
+/// the jobs lost and run twice per million. A crash keeps every write with `always` and loses
+/// 30–35 s with `no`, so the two rows differ where the model says they must.
+#[test]
+fn report_compares_redis_settings_in_jobs_lost_per_million() {
+    let dir = tempfile::tempdir().unwrap();
+    let at = dir.path();
+    let text = "[run]\nduration = \"2m\"\ndrain = \"10s\"\n[redis]\nappendonly = true\n\
+                [[pods]]\nqueues = [\"other\"]\n[[workload]]\nqueue = \"waiting\"\n\
+                arrival = { constant_per_s = 1 }\n[[faults]]\nkind = \"redis_crash\"\n\
+                at = \"95.5s\"\n[checks]\nliveness = false\nlost_jobs = 1000\n";
+    std::fs::write(at.join("s.toml"), text).unwrap();
+    let args = [
+        "report",
+        "s.toml",
+        "--out",
+        "rep",
+        "--set",
+        "redis.appendfsync=always,no",
+        "--runs",
+        "2",
+        "--no-theory",
+    ];
+    let (code, _, stderr) = simrq(at, &args);
+    assert_eq!(code, 0, "{stderr}");
+    let report = std::fs::read_to_string(at.join("rep/report.md")).unwrap();
+    let section = report
+        .split("## Redis as deployed")
+        .nth(1)
+        .expect("the section");
+    assert!(
+        section.contains("AOF with `appendfsync everysec`"),
+        "{section}"
+    );
+    assert!(section.contains("`redis_crash`"), "{section}");
+    let rows: Vec<Vec<String>> = section
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| point"))
+        .take(2)
+        .map(|l| l.split('|').map(|c| c.trim().to_string()).collect())
+        .collect();
+    // Columns: "", point, appendfsync, lost per million, ...
+    assert_eq!(rows[0][2], "always");
+    assert_eq!(rows[0][3], "0");
+    assert_eq!(rows[1][2], "no");
+    // The jobs of 65 … 95 s are lost with `no`: 31 per run, per million of the run's jobs.
+    let sweep = std::fs::read_to_string(at.join("rep/sweep/sweep.csv")).unwrap();
+    let mut lines = sweep.lines();
+    let columns: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let column = |name: &str| columns.iter().position(|c| *c == name).unwrap();
+    let per_million: Vec<f64> = lines
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .filter(|cells| cells[column("point")] == "1")
+        .map(|cells| {
+            assert_eq!(cells[column("lost_jobs")], "31");
+            let jobs: f64 = cells[column("jobs")].parse().unwrap();
+            31.0 / jobs * 1e6
+        })
+        .collect();
+    let mean = per_million.iter().sum::<f64>() / per_million.len() as f64;
+    assert_eq!(rows[1][3], format!("{mean:.0}"), "{rows:?}");
+}
+
 /// `simrq compare`: `--json` prints the report as JSON; the exit code follows the verdict.
 /// (`--takeover-tolerance` and `--host-timed-delays` are pinned by src/compare/tests.rs.)
 #[test]
@@ -2945,7 +3137,7 @@ fn every_documented_key_is_in_the_coverage_table() {
         "keys missing from docs/key-coverage.md: {missing:?}"
     );
     let kinds = documented_fault_kinds();
-    assert_eq!(kinds.len(), 19, "{kinds:?}");
+    assert_eq!(kinds.len(), 20, "{kinds:?}");
     let missing: Vec<&String> = kinds
         .iter()
         .filter(|kind| !coverage.contains(&format!("`[[faults]] kind = \"{kind}\"`")))
@@ -3021,11 +3213,12 @@ fn a_target_on_a_redis_fault_is_a_located_error() {
     for (kind, extra) in [
         ("redis_restart", ""),
         ("redis_crash", ""),
+        ("redis_failover", ""),
         ("redis_pause", "for = \"5s\"\n"),
     ] {
         let text = format!(
-            "[[pods]]\n[[workload]]\n[[faults]]\nkind = \"{kind}\"\ntarget = \"worker-0\"\n\
-             at = \"1m\"\n{extra}"
+            "[redis]\nreplicas = 1\n[[pods]]\n[[workload]]\n[[faults]]\nkind = \"{kind}\"\n\
+             target = \"worker-0\"\nat = \"1m\"\n{extra}"
         );
         let error = simrq::scenario::parse(&text, "k.toml").unwrap_err();
         assert_eq!(

@@ -758,3 +758,77 @@ fn a_transaction_sent_whole_answers_as_one_sent_command_by_command() {
         panic!("sequence {steps:?}: {reason}");
     }
 }
+
+/// A server that refuses writes, as a primary short of replicas (`min-replicas-to-write`,
+/// `NOREPLICAS`) and as a replica (`READONLY`) does: refused writes, reads that still run,
+/// a transaction aborted by a refused write, PUBLISH, and RQ's lock scripts refused at their
+/// write but not when they only read. The real server gets `CONFIG SET min-replicas-to-write
+/// 1` (no replica is connected) and `REPLICAOF` a port nobody listens on.
+#[test]
+fn write_refusals_agree_with_redis_server() {
+    let Some(binary) = resp::find_redis_server() else {
+        let _ = writeln!(std::io::stderr(), "SKIPPED: redis-server not found");
+        assert!(std::env::var("SIMRQ_REQUIRE_REDIS").as_deref() != Ok("1"));
+        return;
+    };
+    let redis = resp::RedisServer::start(&binary);
+    let coverage = RefCell::new(Coverage::default());
+    let mut pair = Pair {
+        model: Server::new(),
+        clients: vec![redis.client()],
+        started: Instant::now(),
+        coverage: &coverage,
+    };
+    let check = |pair: &mut Pair, words: &[&str]| {
+        let words: Words = words.iter().map(|w| w.to_string()).collect();
+        pair.check(0, &words, &[]).unwrap()
+    };
+    fn lock(holder: &str) -> [&str; 6] {
+        [
+            "EVAL",
+            ACQUIRE_OR_REFRESH_LOCK_SCRIPT,
+            "1",
+            "rq:scheduler-lock:q",
+            holder,
+            "61",
+        ]
+    }
+    check(&mut pair, &["SET", "k", "v"]);
+    check(&mut pair, &lock("s1"));
+    let refusals = [
+        (
+            vec!["CONFIG", "SET", "min-replicas-to-write", "1"],
+            "NOREPLICAS",
+        ),
+        (vec!["REPLICAOF", "127.0.0.1", "1"], "READONLY"),
+    ];
+    for (configure, refusal) in refusals {
+        let mut admin = redis.client();
+        admin.call(&configure);
+        let refusal = match refusal {
+            "NOREPLICAS" => simrq::redis::errors::NOREPLICAS,
+            _ => simrq::redis::errors::READONLY,
+        };
+        pair.model.refuse_writes(Some(refusal));
+        let refused = check(&mut pair, &["SET", "k", "w"]);
+        assert_eq!(refused, Reply::Error(refusal.to_string()));
+        check(&mut pair, &["GET", "k"]);
+        check(&mut pair, &["HSET", "h", "f", "1"]);
+        check(&mut pair, &["EXPIRE", "k", "100"]);
+        check(&mut pair, &["MULTI"]);
+        check(&mut pair, &["GET", "k"]);
+        check(&mut pair, &["RPUSH", "l", "a"]);
+        let aborted = check(&mut pair, &["EXEC"]);
+        assert!(matches!(&aborted, Reply::Error(e) if e.starts_with("EXECABORT")));
+        check(&mut pair, &["PUBLISH", "rq:pubsub:w", "{}"]);
+        // Held by s1: another holder's script only reads; s1's refresh writes.
+        assert_eq!(check(&mut pair, &lock("s2")), Reply::Int(0));
+        let refresh = check(&mut pair, &lock("s1"));
+        assert!(matches!(&refresh, Reply::Error(e) if e.contains(" script: ")));
+        check(&mut pair, &["EXISTS", "k"]);
+        pair.model.refuse_writes(None);
+        admin.call(&["CONFIG", "SET", "min-replicas-to-write", "0"]);
+        admin.call(&["REPLICAOF", "NO", "ONE"]);
+    }
+    check(&mut pair, &["SET", "k", "x"]);
+}

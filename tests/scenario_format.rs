@@ -705,6 +705,10 @@ fn fault_keys_that_do_nothing_for_the_kind_are_rejected() {
             "[[faults]]\nkind = \"redis_crash\"\npods = \"worker\"\nat = \"1m\"\n",
             "faults[0].pods",
         ),
+        (
+            "[redis]\nreplicas = 1\n[[faults]]\nkind = \"redis_failover\"\npods = \"worker\"\nat = \"1m\"\n",
+            "faults[0].pods",
+        ),
     ];
     for (fault, key) in cases {
         let text = format!("[[pods]]\nname = \"worker\"\nreplicas = 2\n[[workload]]\n{fault}");

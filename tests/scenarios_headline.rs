@@ -465,3 +465,75 @@ fn redis_crash_loses_the_last_seconds_writes_and_runs_their_pops_again() {
     assert_eq!(synced.summary.lost_jobs, 0);
     assert_eq!(synced.summary.duplicate_executions, 0);
 }
+
+/// The failover's fault row: (what the replica had up to, the fault, the promotion), seconds.
+fn failover_window(events: &[EventRow]) -> (f64, f64, f64) {
+    let row = of_kind(events, "fault")
+        .into_iter()
+        .find(|e| e.detail("fault").as_deref() == Some("redis_failover"))
+        .expect("the failover's row");
+    let at = |key: &str| row.detail(key).unwrap().parse::<f64>().unwrap();
+    (at("replicated_to"), row.time_s, at("promoted_at"))
+}
+
+/// §7 with Sentinel (docs/scenario-format.md, `redis_failover`): the promoted replica holds
+/// the primary's writes up to its lag, so every job lost was created after that instant and
+/// before the failover, and every job run twice was popped or ended then; no job starts
+/// while nothing answers (fault to promotion). A one-minute split brain (`partition`) costs
+/// more: everything the old primary took in is discarded, so jobs it queued are lost and jobs
+/// it ran from the replica's queue run again.
+#[test]
+fn redis_failover_loses_the_writes_the_replica_had_not_received() {
+    let (result, events, _dir) = run("redis-failover");
+    let (replicated, failed, promoted) = failover_window(&events);
+    assert!(replicated < failed && failed - replicated <= 0.5);
+    assert!(
+        (promoted - failed - 31.0).abs() < 1e-6,
+        "down-after 30 s + promotion 1 s"
+    );
+    let lost_window = |t: f64| (replicated..failed).contains(&t);
+    for row in of_kind(&events, "job_lost") {
+        let created = events
+            .iter()
+            .find(|e| e.kind == "job_created" && e.job == row.job)
+            .unwrap();
+        assert!(lost_window(created.time_s), "{row:?}");
+    }
+    for violation in result
+        .violations
+        .iter()
+        .filter(|v| v.check == "duplicate_execution")
+    {
+        let job: &str = violation.job.as_ref().unwrap();
+        let times: Vec<f64> = events
+            .iter()
+            .filter(|e| e.job == job)
+            .filter(|e| ["job_dequeued", "job_finished", "job_failed"].contains(&e.kind.as_str()))
+            .map(|e| e.time_s)
+            .collect();
+        assert!(times.iter().any(|t| lost_window(*t)), "{job}: {times:?}");
+    }
+    let started_while_down = of_kind(&events, "job_started")
+        .into_iter()
+        .filter(|e| e.time_s > failed + 0.01 && e.time_s < promoted)
+        .count();
+    assert_eq!(started_while_down, 0);
+
+    let text = std::fs::read_to_string(outputs::scenario_path("redis-failover")).unwrap();
+    let split = text.replace("at = \"1800.4s\"", "at = \"1800.4s\"\npartition = true");
+    assert_ne!(split, text);
+    let scenario = simrq::scenario::parse(&split, "redis-failover.toml").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = simrq::run::RunOptions::new(1, dir.path(), "redis-failover.toml");
+    options.charts = false;
+    let split = simrq::run::run_scenario(&scenario, &options).unwrap();
+    // The jobs the old primary took in and ran are back where the replica had them:
+    // queued ones are lost, ones queued before the lag run again.
+    let (lost, duplicates) = (split.summary.lost_jobs, split.summary.duplicate_executions);
+    assert!(lost > result.summary.lost_jobs, "{lost} lost");
+    assert!(
+        duplicates > 5 * result.summary.duplicate_executions.max(1),
+        "{duplicates} against {}",
+        result.summary.duplicate_executions
+    );
+}

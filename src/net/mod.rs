@@ -196,6 +196,17 @@ impl NetEvent {
     }
 }
 
+/// The error redis-py raises for a transaction whose EXEC failed with `exec_error`: when a
+/// command was refused while being queued (EXEC then says `EXECABORT`), the first such
+/// refusal, as `Pipeline._execute_transaction` raises `errors[0]` on an `ExecAbortError`.
+fn first_queued_error(queued: &[Reply], exec_error: String) -> Reply {
+    let refused = queued.iter().find(|reply| reply.is_error());
+    match refused {
+        Some(refused) if exec_error.starts_with("EXECABORT") => refused.clone(),
+        _ => Reply::Error(exec_error),
+    }
+}
+
 /// What a restarted Redis has when it comes back.
 #[derive(Clone, Debug)]
 pub enum Restore {
@@ -632,7 +643,10 @@ impl Network {
         self.cancel_timeout(entry);
         let request = std::mem::take(&mut entry.request);
         slots.free(slot);
-        let last = replies.pop();
+        let last = match replies.pop() {
+            Some(Reply::Error(exec_error)) => Some(first_queued_error(&replies, exec_error)),
+            last => last,
+        };
         let mut pool = self.inner.pool.borrow_mut();
         pool.recycle_replies(replies);
         pool.recycle(request);
@@ -1040,6 +1054,11 @@ impl Network {
         self.inner.sim.schedule_in(down_for, move |_| {
             *network.inner.state.borrow_mut() = ServerState::Up;
         });
+    }
+
+    /// From now on the server answers every write with `refusal` (`None`: writes run again).
+    pub fn refuse_writes(&self, refusal: Option<&'static str>) {
+        self.inner.server.borrow_mut().refuse_writes(refusal);
     }
 
     /// The keyspace as it is now, as a restart would restore it.

@@ -79,6 +79,13 @@ impl Spec {
         }
     }
 
+    /// Commands Redis flags `write`: what a read-only replica (`READONLY`) and a primary short
+    /// of replicas (`NOREPLICAS`) refuse before running them. Scripts are not flagged: a
+    /// script's own writes are refused as it makes them (`scripts.rs`).
+    pub fn is_write(&self) -> bool {
+        WRITES.contains(&self.name)
+    }
+
     /// Commands that run at once inside MULTI instead of being queued.
     pub fn runs_inside_multi(&self) -> bool {
         matches!(
@@ -118,6 +125,36 @@ const fn container(
         subcommands,
     }
 }
+
+/// The table's commands that Redis flags `write` (`Spec::is_write`).
+const WRITES: &[&str] = &[
+    "set",
+    "del",
+    "expire",
+    "pexpire",
+    "persist",
+    "flushall",
+    "hset",
+    "hmset",
+    "hdel",
+    "hincrby",
+    "hincrbyfloat",
+    "lpush",
+    "rpush",
+    "lpop",
+    "rpop",
+    "lrem",
+    "lmove",
+    "blmove",
+    "blpop",
+    "sadd",
+    "srem",
+    "zadd",
+    "zrem",
+    "zremrangebyscore",
+    "zremrangebyrank",
+    "xadd",
+];
 
 static COMMANDS: &[Spec] = &[
     data("get", 2, keys::get),

@@ -116,6 +116,9 @@ pub struct Db {
     /// Lists pushed to since the blocked clients were last served, in push order. Arg keys:
     /// RQ's fit inline, so noting a push allocates nothing.
     pub pushed_lists: Vec<Arg>,
+    /// The error every write gets instead of running (`Server::refuse_writes`): kept here so
+    /// that a script's writes are refused too.
+    pub write_refusal: Option<&'static str>,
 }
 
 impl Db {

@@ -208,6 +208,22 @@ impl ScriptCall<'_> {
         }
     }
 
+    /// [`ScriptCall::call`] of a command Redis flags `write`: refused first, as the script
+    /// makes it, when the server refuses writes (a replica, a primary short of replicas).
+    fn write(
+        &self,
+        db: &mut Db,
+        now: SimTime,
+        line: u32,
+        command: fn(&mut Db, SimTime, &[Arg]) -> Reply,
+        args: &[Option<&Arg>],
+    ) -> Result<Reply, Reply> {
+        if let Some(refusal) = db.write_refusal {
+            return Err(self.error(refusal, line));
+        }
+        self.call(db, now, line, command, args)
+    }
+
     fn error(&self, message: &str, line: u32) -> Reply {
         Reply::Error(format!(
             "{message} script: {}, on @user_script:{line}.",
@@ -221,13 +237,13 @@ impl ScriptCall<'_> {
         let ttl = self.argv.get(1);
         match current {
             Reply::Bulk(value) if name.is_some_and(|name| *name == value) => {
-                self.call(db, now, 6, keys::expire, &[self.key, ttl])?;
+                self.write(db, now, 6, keys::expire, &[self.key, ttl])?;
                 Ok(Reply::Int(2))
             }
             Reply::Bulk(_) => Ok(Reply::Int(0)),
             _ => {
                 let ex = Arg::new("EX");
-                self.call(db, now, 3, keys::set, &[self.key, name, Some(&ex), ttl])?;
+                self.write(db, now, 3, keys::set, &[self.key, name, Some(&ex), ttl])?;
                 Ok(Reply::Int(1))
             }
         }
@@ -237,7 +253,7 @@ impl ScriptCall<'_> {
         let current = self.call(db, now, 1, keys::get, &[self.key])?;
         match (current, self.argv.first()) {
             (Reply::Bulk(value), Some(name)) if *name == value => {
-                self.call(db, now, 2, keys::del, &[self.key])
+                self.write(db, now, 2, keys::del, &[self.key])
             }
             _ => Ok(Reply::Int(0)),
         }
@@ -248,13 +264,13 @@ impl ScriptCall<'_> {
     fn empty_queue(&self, db: &mut Db, now: SimTime) -> Result<Reply, Reply> {
         let mut count = 0;
         loop {
-            let Reply::Bulk(id) = self.call(db, now, 6, lists::lpop, &[self.key])? else {
+            let Reply::Bulk(id) = self.write(db, now, 6, lists::lpop, &[self.key])? else {
                 return Ok(Reply::Int(count));
             };
             let job = Arg::from(format!("rq:job:{}", id.as_str()));
-            self.call(db, now, 12, keys::del, &[Some(&job)])?;
+            self.write(db, now, 12, keys::del, &[Some(&job)])?;
             let dependents = Arg::from(format!("rq:job:{}:dependents", id.as_str()));
-            self.call(db, now, 13, keys::del, &[Some(&dependents)])?;
+            self.write(db, now, 13, keys::del, &[Some(&dependents)])?;
             count += 1;
         }
     }

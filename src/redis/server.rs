@@ -187,6 +187,13 @@ impl Server {
         self.latest = latest;
     }
 
+    /// From now on every write gets `refusal` as its error reply (`None`: writes run again).
+    /// Checked before a command is queued, as Redis does, so a transaction with a refused
+    /// write aborts at EXEC.
+    pub fn refuse_writes(&mut self, refusal: Option<&'static str>) {
+        self.db.write_refusal = refusal;
+    }
+
     pub fn snapshot(&self) -> Snapshot {
         Snapshot {
             keys: self.db.keys.clone(),
@@ -223,6 +230,10 @@ impl Server {
                 return Step::Reply(reply);
             }
         };
+        if let Some(refusal) = self.db.write_refusal.filter(|_| spec.is_write()) {
+            self.flag_transaction(conn);
+            return Step::Reply(errors::reply(refusal));
+        }
         let words = command.words();
         if self.channels.is_subscribed(conn) {
             if let Some(reply) = subscribed_context(spec, words) {
@@ -360,6 +371,7 @@ impl Server {
             || !is(last, |h| matches!(h, Handler::Exec))
             || self.transaction_mut(conn).is_some()
             || self.channels.is_subscribed(conn)
+            || self.db.write_refusal.is_some()
         {
             return false;
         }

@@ -5,6 +5,7 @@
 //!  sweep dir (sweep.csv, sweep.json, scenario.toml) ──► tables: figures, SLOs, what-if
 //!        └─ worst row rerun (same point, same seed) ──► lock timeline, queue depth
 //!        └─ each variant rerun at that point and seed ──► retry lateness CDFs
+//!  points × [redis] settings ──► jobs lost and run twice per million (redis.rs)
 //!  scenarios/mmc.toml × seeds ──► Erlang C agreement (theory.rs)
 //!  blocks (doc.rs) ──► report.md + charts/*.svg, report.html
 //! ```
@@ -16,6 +17,7 @@
 pub mod charts;
 pub mod cron;
 pub mod doc;
+pub mod redis;
 pub mod sections;
 pub mod slo;
 pub mod theory;
@@ -118,6 +120,7 @@ pub fn write_report(
     blocks.extend(slo::slo_section(input));
     blocks.extend(sections::charts(input, &scratch)?);
     blocks.extend(sections::what_if(input));
+    blocks.extend(redis::redis_section(input));
     blocks.extend(cron::cron_section(input, &scratch)?);
     if let Some(runs) = options.theory_runs {
         let check = theory::check_mmc(

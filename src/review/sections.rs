@@ -13,7 +13,7 @@ use crate::scenario::Scenario;
 use crate::sweep::{Row, SweepError, WAITED_THRESHOLD_S};
 
 /// A value as inline TOML (`{ poisson_per_s = 5.0 }`), for sentences about the scenario.
-fn inline<T: Serialize>(value: &T) -> String {
+pub(crate) fn inline<T: Serialize>(value: &T) -> String {
     toml::Value::try_from(value).map_or_else(|_| "?".to_string(), |v| v.to_string())
 }
 

@@ -37,6 +37,10 @@ pub struct FaultSpec {
     /// For `net`: what the network does. Default `"drop"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<NetMode>,
+    /// For `redis_failover`: the old primary stays reachable by the clients but cut off from
+    /// Sentinel and its replicas (a split brain), instead of down. Default `false`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub partition: bool,
     /// For `redis_restart`: what survives. Default: what `[redis]` configures (`appendonly`:
     /// `"aof"`; else `snapshot_every`: `"snapshot"`; else `"none"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -68,6 +72,7 @@ impl FaultSpec {
             target: Target::Any,
             for_duration: None,
             mode: None,
+            partition: false,
             persistence: None,
             offset: None,
             replicas: None,
@@ -99,6 +104,9 @@ pub enum FaultKind {
     /// The host Redis runs on fails (a node lost, a kernel panic): the page cache goes too,
     /// so only what `[redis]`'s persistence had on disk survives.
     RedisCrash,
+    /// The primary is lost (down, or with `partition` cut off from Sentinel and its replicas
+    /// for `for`) and Sentinel promotes a replica.
+    RedisFailover,
     /// Redis stops answering for `for`.
     RedisPause,
     /// The target's clock runs `offset` away from true time from then on.
@@ -136,6 +144,7 @@ impl FaultKind {
             FaultKind::Net => "net",
             FaultKind::RedisRestart => "redis_restart",
             FaultKind::RedisCrash => "redis_crash",
+            FaultKind::RedisFailover => "redis_failover",
             FaultKind::RedisPause => "redis_pause",
             FaultKind::ClockOffset => "clock_offset",
             FaultKind::ClockStep => "clock_step",

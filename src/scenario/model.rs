@@ -160,6 +160,42 @@ pub struct RedisSpec {
     /// on its 5 s flusher). Decides what a `redis_crash` loses; needs `appendonly = true`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub appendfsync: Option<AppendFsync>,
+    /// Replicas of the primary (asynchronous replication), watched by Sentinel: what a
+    /// `redis_failover` promotes. Default 0.
+    #[serde(skip_serializing_if = "is_zero_u32")]
+    pub replicas: u32,
+    /// How far the replicas' copy trails the primary's writes: a duration or a distribution,
+    /// drawn per failover. The promoted replica has every write up to this long before the
+    /// primary was lost. Default `"1ms"`.
+    #[serde(
+        deserialize_with = "duration_or_distribution",
+        serialize_with = "serialize_duration_or_distribution",
+        skip_serializing_if = "is_default_replica_lag"
+    )]
+    #[schemars(with = "DurationOrDistribution")]
+    pub replica_lag: Distribution,
+    /// Sentinel's `down-after-milliseconds`: how long the primary must be unreachable before
+    /// Sentinel starts a failover. Default `"30s"`.
+    #[serde(skip_serializing_if = "is_default_down_after")]
+    pub sentinel_down_after: SimDuration,
+    /// From Sentinel's decision to a promoted replica: the leader's election and
+    /// `REPLICAOF NO ONE`, seen by the Sentinels' 1 s polling. Default `"1s"`.
+    #[serde(skip_serializing_if = "is_default_promotion")]
+    pub sentinel_promotion: SimDuration,
+    /// How RQ's connections find the primary: `"sentinel"` (redis-py's `Sentinel.master_for`:
+    /// after a failover, a new connection reaches the promoted replica) or `"fixed"` (a URL
+    /// naming the old primary's address: it is reached again only when that host is back, as
+    /// a replica that refuses writes). Default `"sentinel"`.
+    #[serde(skip_serializing_if = "is_sentinel")]
+    pub client_discovery: ClientDiscovery,
+    /// `min-replicas-to-write`: a primary cut off from its replicas refuses writes
+    /// (`NOREPLICAS`) once it has not heard from this many for `min_replicas_max_lag`, which
+    /// bounds what a split brain can take in. Default 0 (off).
+    #[serde(skip_serializing_if = "is_zero_u32")]
+    pub min_replicas_to_write: u32,
+    /// `min-replicas-max-lag`. Default `"10s"`.
+    #[serde(skip_serializing_if = "is_default_max_lag")]
+    pub min_replicas_max_lag: SimDuration,
     /// redis-py connect timeout. Default `"5s"` (redis-py 8.1).
     pub connect_timeout: SimDuration,
     /// Host timing, not Redis: time from redis-server's start to accepting connections
@@ -183,10 +219,54 @@ impl Default for RedisSpec {
             snapshot_every: None,
             appendonly: false,
             appendfsync: None,
+            replicas: 0,
+            replica_lag: Distribution::Constant(SimDuration::from_millis(1)),
+            sentinel_down_after: SimDuration::from_secs(30),
+            sentinel_promotion: SimDuration::from_secs(1),
+            client_discovery: ClientDiscovery::Sentinel,
+            min_replicas_to_write: 0,
+            min_replicas_max_lag: SimDuration::from_secs(10),
             connect_timeout: SimDuration::from_secs(5),
             startup: Distribution::Constant(SimDuration::ZERO),
         }
     }
+}
+
+fn is_zero_u32(value: &u32) -> bool {
+    *value == 0
+}
+
+// Replication keys at their defaults are left out of a serialized scenario, so that a
+// scenario without replicas keeps the configuration hash it had before they existed.
+fn is_default_replica_lag(lag: &Distribution) -> bool {
+    *lag == RedisSpec::default().replica_lag
+}
+
+fn is_default_down_after(value: &SimDuration) -> bool {
+    *value == RedisSpec::default().sentinel_down_after
+}
+
+fn is_default_promotion(value: &SimDuration) -> bool {
+    *value == RedisSpec::default().sentinel_promotion
+}
+
+fn is_default_max_lag(value: &SimDuration) -> bool {
+    *value == RedisSpec::default().min_replicas_max_lag
+}
+
+fn is_sentinel(discovery: &ClientDiscovery) -> bool {
+    *discovery == ClientDiscovery::Sentinel
+}
+
+/// How RQ's Redis connections find the primary.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientDiscovery {
+    /// Asked of Sentinel at each connection: the promoted replica after a failover.
+    #[default]
+    Sentinel,
+    /// One fixed address: the old primary's, wherever the primary is.
+    Fixed,
 }
 
 /// `appendfsync`: when Redis's appended writes reach the disk.

@@ -181,6 +181,7 @@ fn check_run_and_rq(scenario: &Scenario, findings: &mut Findings) {
     if let Some(period) = redis.snapshot_every {
         findings.duration("redis.snapshot_every", period, true, MAX_DURATION);
     }
+    check_replication(scenario, findings);
     if redis.appendfsync.is_some() && !redis.appendonly {
         findings.error(
             "redis.appendfsync",
@@ -868,6 +869,77 @@ fn check_fault_timing(path: &str, fault: &FaultSpec, scenario: &Scenario, findin
     }
 }
 
+/// Most replicas a scenario may give the primary.
+const MAX_REPLICAS: u32 = 16;
+
+/// `[redis] replicas` and the keys that only mean something with replicas; a
+/// `redis_failover` needs one to promote.
+fn check_replication(scenario: &Scenario, findings: &mut Findings) {
+    let redis = &scenario.redis;
+    let defaults = crate::scenario::RedisSpec::default();
+    if redis.replicas > MAX_REPLICAS {
+        findings.error(
+            "redis.replicas",
+            format!("{} replicas: expected 0 … {MAX_REPLICAS}", redis.replicas),
+        );
+    }
+    check_distribution("redis.replica_lag", &redis.replica_lag, findings);
+    for (key, value) in [
+        ("sentinel_down_after", redis.sentinel_down_after),
+        ("sentinel_promotion", redis.sentinel_promotion),
+        ("min_replicas_max_lag", redis.min_replicas_max_lag),
+    ] {
+        findings.duration(&format!("redis.{key}"), value, true, MAX_DURATION);
+    }
+    if redis.replicas == 0 {
+        let changed = [
+            ("replica_lag", redis.replica_lag != defaults.replica_lag),
+            (
+                "sentinel_down_after",
+                redis.sentinel_down_after != defaults.sentinel_down_after,
+            ),
+            (
+                "sentinel_promotion",
+                redis.sentinel_promotion != defaults.sentinel_promotion,
+            ),
+            (
+                "client_discovery",
+                redis.client_discovery != defaults.client_discovery,
+            ),
+            (
+                "min_replicas_to_write",
+                redis.min_replicas_to_write != defaults.min_replicas_to_write,
+            ),
+            (
+                "min_replicas_max_lag",
+                redis.min_replicas_max_lag != defaults.min_replicas_max_lag,
+            ),
+        ];
+        for (key, _) in changed.iter().filter(|(_, changed)| *changed) {
+            findings.error(
+                format!("redis.{key}"),
+                "has no effect without `replicas` (a primary with no replicas)",
+            );
+        }
+    } else if redis.min_replicas_to_write > redis.replicas {
+        findings.error(
+            "redis.min_replicas_to_write",
+            format!(
+                "{} is more than the {} replicas: the primary would refuse every write",
+                redis.min_replicas_to_write, redis.replicas
+            ),
+        );
+    }
+    for (index, fault) in scenario.faults.iter().enumerate() {
+        if fault.kind == FaultKind::RedisFailover && redis.replicas == 0 {
+            findings.error(
+                format!("faults[{index}].kind"),
+                "a `redis_failover` needs `[redis] replicas` (at least 1) to promote",
+            );
+        }
+    }
+}
+
 /// Faults that act on the Redis server, not a pod (its restarts and pauses, and the operator's
 /// `rq suspend` / `rq resume`, cancel, requeue and empty): they take neither `pods` nor
 /// `target`.
@@ -876,6 +948,7 @@ fn redis_wide(kind: FaultKind) -> bool {
         kind,
         FaultKind::RedisRestart
             | FaultKind::RedisCrash
+            | FaultKind::RedisFailover
             | FaultKind::RedisPause
             | FaultKind::Suspend
             | FaultKind::Resume
@@ -902,7 +975,7 @@ fn check_fault_parameters(path: &str, fault: &FaultSpec, findings: &mut Findings
     let needs_offset = matches!(kind, FaultKind::ClockOffset | FaultKind::ClockStep);
     let needs_group = matches!(kind, FaultKind::RollingRestart | FaultKind::Scale);
     let needs_queue = matches!(kind, FaultKind::Requeue | FaultKind::EmptyQueue);
-    let rules: [(&str, bool, bool, bool); 8] = [
+    let rules: [(&str, bool, bool, bool); 9] = [
         // A redis_restart or redis_crash may say how long Redis stays down (default 1 s).
         (
             "for",
@@ -911,7 +984,10 @@ fn check_fault_parameters(path: &str, fault: &FaultSpec, findings: &mut Findings
             needs_for
                 || matches!(
                     kind,
-                    FaultKind::RedisRestart | FaultKind::RedisCrash | FaultKind::Suspend
+                    FaultKind::RedisRestart
+                        | FaultKind::RedisCrash
+                        | FaultKind::RedisFailover
+                        | FaultKind::Suspend
                 ),
         ),
         ("offset", fault.offset.is_some(), needs_offset, needs_offset),
@@ -923,6 +999,12 @@ fn check_fault_parameters(path: &str, fault: &FaultSpec, findings: &mut Findings
         ),
         ("pods", fault.pods.is_some(), needs_group, !redis_wide(kind)),
         ("mode", fault.mode.is_some(), false, kind == FaultKind::Net),
+        (
+            "partition",
+            fault.partition,
+            false,
+            kind == FaultKind::RedisFailover,
+        ),
         (
             "persistence",
             fault.persistence.is_some(),
