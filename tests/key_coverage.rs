@@ -2439,7 +2439,7 @@ fn failed_enqueues(ran: &Ran) -> Vec<(f64, String)> {
 /// `redis_failover` with `[redis] replicas`, `replica_lag`, `sentinel_down_after`,
 /// `sentinel_promotion` and `client_discovery`: the promoted replica has the writes up to
 /// the lag (the jobs of 93 … 95 s are lost, 2.5 s behind a failover at 95.5 s). Sentinel's
-/// clients reach nothing for down-after + promotion (31 s: every enqueue from 96 s to the
+/// clients reach nothing for down-after + promotion (31.1 s: every enqueue from 96 s to the
 /// run's end at 120 s fails), 11 s with 10 s + 1 s. A fixed address reaches the old host only when it is back (`for`),
 /// as a replica that refuses writes with READONLY.
 #[test]

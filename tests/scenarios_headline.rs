@@ -479,7 +479,7 @@ fn failover_window(events: &[EventRow]) -> (f64, f64, f64) {
 /// §7 with Sentinel (docs/scenario-format.md, `redis_failover`): the promoted replica holds
 /// the primary's writes up to its lag, so every job lost was created after that instant and
 /// before the failover, and every job run twice was popped or ended then; no job starts
-/// while nothing answers (fault to promotion). A one-minute split brain (`partition`) costs
+/// while nothing answers (fault to promotion, 30 s + 1.1 s). A one-minute split brain (`partition`) costs
 /// more: everything the old primary took in is discarded, so jobs it queued are lost and jobs
 /// it ran from the replica's queue run again.
 #[test]
@@ -488,8 +488,8 @@ fn redis_failover_loses_the_writes_the_replica_had_not_received() {
     let (replicated, failed, promoted) = failover_window(&events);
     assert!(replicated < failed && failed - replicated <= 0.5);
     assert!(
-        (promoted - failed - 31.0).abs() < 1e-6,
-        "down-after 30 s + promotion 1 s"
+        (promoted - failed - 31.1).abs() < 1e-6,
+        "down-after 30 s + promotion 1.1 s"
     );
     let lost_window = |t: f64| (replicated..failed).contains(&t);
     for row in of_kind(&events, "job_lost") {
