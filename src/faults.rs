@@ -42,6 +42,16 @@ pub struct FaultInjector {
     operator_host: OnceCell<HostId>,
     /// `[redis]`: its persistence decides what restarts and crashes keep.
     redis: RedisSpec,
+    /// The last `replica_lag` stall: when it began, when it ends, and what the replicas hold
+    /// meanwhile (the keyspace at its start).
+    replica_stall: RefCell<Option<ReplicaStall>>,
+}
+
+/// Replication stalled by a `replica_lag` fault.
+struct ReplicaStall {
+    since: SimTime,
+    until: SimTime,
+    held: Snapshot,
 }
 
 /// A `redis_crash`'s persistence and, once its sync instant has come, the keyspace the disk
@@ -137,6 +147,7 @@ impl FaultInjector {
             firings: FiringLog::default(),
             operator_host: OnceCell::new(),
             redis: redis.clone(),
+            replica_stall: RefCell::new(None),
         });
         for (index, spec) in specs
             .iter()
@@ -274,6 +285,7 @@ impl FaultInjector {
                 self.env.network.restart_server(span + startup, restore);
                 self.report_lost(waiting_before, "the Redis restart lost it");
             }
+            FaultKind::ReplicaLag => self.replica_lag(span),
             FaultKind::RedisPause => {
                 self.record(format!("fault=redis_pause for={span}"));
                 self.env.network.pause_server(span);
@@ -429,8 +441,18 @@ impl FaultInjector {
         let CrashKeeps::SyncedAt(replicated_to) = state.keeps else {
             unreachable!("a failover keeps what the replica had")
         };
-        let snapshot = state.snapshot.expect("taken at the replica's instant");
         let now = self.env.sim.now();
+        // A stall that began before the lag's instant holds less: the replicas have that.
+        let stalled = self
+            .stalled_replica(now)
+            .filter(|(since, _)| *since < replicated_to);
+        let (replicated_to, snapshot) = match stalled {
+            Some(stalled) => stalled,
+            None => {
+                let snapshot = state.snapshot.expect("taken at the replica's instant");
+                (replicated_to, snapshot)
+            }
+        };
         let end = SimDuration(self.until.0.saturating_sub(now.0) + 1);
         let lost_for = spec.for_duration;
         let promoted_after = self.redis.sentinel_down_after + self.redis.sentinel_promotion;
@@ -459,6 +481,25 @@ impl FaultInjector {
             self.refuse_writes_at(down_for, READONLY);
         }
         self.report_lost(waiting_before, "the Redis failover lost it");
+    }
+
+    /// `replica_lag`: replication stalls for `span`; the replicas keep the keyspace as it is
+    /// now until it ends (a failover meanwhile promotes that).
+    fn replica_lag(&self, span: SimDuration) {
+        let now = self.env.sim.now();
+        self.record(format!("fault=replica_lag for={span}"));
+        *self.replica_stall.borrow_mut() = Some(ReplicaStall {
+            since: now,
+            until: now + span,
+            held: self.env.network.snapshot_now(),
+        });
+    }
+
+    /// What the replicas hold if replication is stalled at `now`: since when, and the keyspace.
+    fn stalled_replica(&self, now: SimTime) -> Option<(SimTime, Snapshot)> {
+        let stall = self.replica_stall.borrow();
+        let stall = stall.as_ref().filter(|stall| now < stall.until)?;
+        Some((stall.since, stall.held.clone()))
     }
 
     /// The split brain of a partitioned failover: see [`FaultInjector::redis_failover`].

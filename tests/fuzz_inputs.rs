@@ -183,6 +183,7 @@ const WORDS: &[&str] = &[
     "redis_restart",
     "redis_crash",
     "redis_failover",
+    "replica_lag",
     "sentinel",
     "fixed",
     "redis_pause",

@@ -2472,6 +2472,33 @@ fn redis_failover_promotes_the_replica_after_sentinels_timeouts() {
         .all(|(_, detail)| detail.contains("READONLY")));
 }
 
+/// `replica_lag`: replication stalls for `for`, so a failover during the stall promotes what
+/// the replicas had at its start (a stall from 80 s: the jobs of 80 … 95 s are lost, not just
+/// those after the 2.5 s lag); a stall over before the failover changes nothing.
+#[test]
+fn a_replica_lag_stall_is_what_a_failover_during_it_loses() {
+    let stall = |at: &str, span: &str| {
+        let fault = format!(
+            "kind = \"redis_failover\"\nat = \"95.5s\"\n\
+             [[faults]]\nkind = \"replica_lag\"\nat = \"{at}\"\nfor = \"{span}\""
+        );
+        let redis = "replicas = 1\nreplica_lag = \"2.5s\"";
+        let (_, lost) = lost_waiting_jobs("", redis, &fault);
+        lost.into_iter().map(f64::floor).collect::<Vec<f64>>()
+    };
+    assert_eq!(
+        stall("79.5s", "30s"),
+        (80..=95).map(f64::from).collect::<Vec<_>>()
+    );
+    assert_eq!(stall("79.5s", "10s"), [93.0, 94.0, 95.0]);
+    let error = simrq::scenario::parse(
+        "[[pods]]\n[[workload]]\n[[faults]]\nkind = \"replica_lag\"\nat = \"1m\"\nfor = \"5s\"\n",
+        "k.toml",
+    )
+    .unwrap_err();
+    assert_eq!(error.key.as_deref(), Some("faults[0].kind"), "{error}");
+}
+
 /// `redis_failover` with `partition` (a split brain) and `[redis] min_replicas_to_write`:
 /// the clients keep writing to the cut-off primary, and when the partition ends (`for`,
 /// 20 s) everything since the replica's lag is gone (the jobs of 93 … 115 s). With
@@ -3137,7 +3164,7 @@ fn every_documented_key_is_in_the_coverage_table() {
         "keys missing from docs/key-coverage.md: {missing:?}"
     );
     let kinds = documented_fault_kinds();
-    assert_eq!(kinds.len(), 20, "{kinds:?}");
+    assert_eq!(kinds.len(), 21, "{kinds:?}");
     let missing: Vec<&String> = kinds
         .iter()
         .filter(|kind| !coverage.contains(&format!("`[[faults]] kind = \"{kind}\"`")))
@@ -3214,6 +3241,7 @@ fn a_target_on_a_redis_fault_is_a_located_error() {
         ("redis_restart", ""),
         ("redis_crash", ""),
         ("redis_failover", ""),
+        ("replica_lag", "for = \"5s\"\n"),
         ("redis_pause", "for = \"5s\"\n"),
     ] {
         let text = format!(

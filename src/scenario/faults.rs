@@ -107,6 +107,9 @@ pub enum FaultKind {
     /// The primary is lost (down, or with `partition` cut off from Sentinel and its replicas
     /// for `for`) and Sentinel promotes a replica.
     RedisFailover,
+    /// Replication stalls for `for` (a large write, a slow link, a busy replica): the replicas
+    /// keep what they had at its start, so a failover meanwhile loses everything since.
+    ReplicaLag,
     /// Redis stops answering for `for`.
     RedisPause,
     /// The target's clock runs `offset` away from true time from then on.
@@ -145,6 +148,7 @@ impl FaultKind {
             FaultKind::RedisRestart => "redis_restart",
             FaultKind::RedisCrash => "redis_crash",
             FaultKind::RedisFailover => "redis_failover",
+            FaultKind::ReplicaLag => "replica_lag",
             FaultKind::RedisPause => "redis_pause",
             FaultKind::ClockOffset => "clock_offset",
             FaultKind::ClockStep => "clock_step",

@@ -931,10 +931,14 @@ fn check_replication(scenario: &Scenario, findings: &mut Findings) {
         );
     }
     for (index, fault) in scenario.faults.iter().enumerate() {
-        if fault.kind == FaultKind::RedisFailover && redis.replicas == 0 {
+        let needs_replicas = matches!(fault.kind, FaultKind::RedisFailover | FaultKind::ReplicaLag);
+        if needs_replicas && redis.replicas == 0 {
             findings.error(
                 format!("faults[{index}].kind"),
-                "a `redis_failover` needs `[redis] replicas` (at least 1) to promote",
+                format!(
+                    "a `{}` needs `[redis] replicas` (at least 1)",
+                    fault.kind.name()
+                ),
             );
         }
     }
@@ -949,6 +953,7 @@ fn redis_wide(kind: FaultKind) -> bool {
         FaultKind::RedisRestart
             | FaultKind::RedisCrash
             | FaultKind::RedisFailover
+            | FaultKind::ReplicaLag
             | FaultKind::RedisPause
             | FaultKind::Suspend
             | FaultKind::Resume
@@ -970,7 +975,7 @@ fn check_fault_parameters(path: &str, fault: &FaultSpec, findings: &mut Findings
     let kind = fault.kind;
     let needs_for = matches!(
         kind,
-        FaultKind::Pause | FaultKind::Net | FaultKind::RedisPause
+        FaultKind::Pause | FaultKind::Net | FaultKind::RedisPause | FaultKind::ReplicaLag
     );
     let needs_offset = matches!(kind, FaultKind::ClockOffset | FaultKind::ClockStep);
     let needs_group = matches!(kind, FaultKind::RollingRestart | FaultKind::Scale);
