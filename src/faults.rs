@@ -262,28 +262,12 @@ impl FaultInjector {
                 let persistence = spec
                     .persistence
                     .unwrap_or_else(|| self.redis.restart_persistence());
-                let restore = match persistence {
-                    Persistence::None => Restore::Nothing,
-                    Persistence::Snapshot => Restore::LastSnapshot,
-                    Persistence::Aof => Restore::Everything,
+                let (restore, kept) = match persistence {
+                    Persistence::None => (Restore::Nothing, "none"),
+                    Persistence::Snapshot => (Restore::LastSnapshot, "snapshot"),
+                    Persistence::Aof => (Restore::Everything, "aof"),
                 };
-                let startup = self.redis_startup();
-                let started = if startup > SimDuration::ZERO {
-                    format!(" startup={startup}")
-                } else {
-                    String::new()
-                };
-                let persistence = match persistence {
-                    Persistence::None => "none",
-                    Persistence::Snapshot => "snapshot",
-                    Persistence::Aof => "aof",
-                };
-                self.record(format!(
-                    "fault=redis_restart down_for={span}{started} persistence={persistence}"
-                ));
-                let waiting_before = self.waiting_jobs();
-                self.env.network.restart_server(span + startup, restore);
-                self.report_lost(waiting_before, "the Redis restart lost it");
+                self.down_and_back(spec.kind, span, restore, kept);
             }
             FaultKind::ReplicaLag => self.replica_lag(span),
             FaultKind::RedisPause => {
@@ -399,6 +383,12 @@ impl FaultInjector {
             CrashKeeps::LastSnapshot => (Restore::LastSnapshot, "snapshot".to_string()),
             CrashKeeps::Nothing => (Restore::Nothing, "none".to_string()),
         };
+        self.down_and_back(spec.kind, span, restore, &kept);
+    }
+
+    /// A `redis_restart` or `redis_crash`: Redis is down for `span` + `[redis] startup` and
+    /// comes back with `restore` (`kept` says what, in the `fault` row).
+    fn down_and_back(&self, kind: FaultKind, span: SimDuration, restore: Restore, kept: &str) {
         let startup = self.redis_startup();
         let started = if startup > SimDuration::ZERO {
             format!(" startup={startup}")
@@ -406,11 +396,22 @@ impl FaultInjector {
             String::new()
         };
         self.record(format!(
-            "fault=redis_crash down_for={span}{started} persistence={kept}"
+            "fault={} down_for={span}{started} persistence={kept}",
+            kind.name()
         ));
+        let reason = match kind {
+            FaultKind::RedisCrash => "the Redis crash lost it",
+            _ => "the Redis restart lost it",
+        };
+        self.restart_reporting_losses(span + startup, restore, reason);
+    }
+
+    /// Restarts the server (down for `down_for`, back with `restore`) and reports each waiting
+    /// job it no longer has as lost, for `reason`.
+    fn restart_reporting_losses(&self, down_for: SimDuration, restore: Restore, reason: &str) {
         let waiting_before = self.waiting_jobs();
-        self.env.network.restart_server(span + startup, restore);
-        self.report_lost(waiting_before, "the Redis crash lost it");
+        self.env.network.restart_server(down_for, restore);
+        self.report_lost(waiting_before, reason);
     }
 
     /// For a failover at `time`: the instant up to which the replicas had the primary's
@@ -468,19 +469,16 @@ impl FaultInjector {
             self.split_brain(snapshot, lost_for, fixed);
             return;
         }
-        let waiting_before = self.waiting_jobs();
         let down_for = if fixed {
             lost_for.unwrap_or(end)
         } else {
             promoted_after
         };
-        self.env
-            .network
-            .restart_server(down_for, Restore::Given(snapshot));
+        let reason = "the Redis failover lost it";
+        self.restart_reporting_losses(down_for, Restore::Given(snapshot), reason);
         if fixed {
             self.refuse_writes_at(down_for, READONLY);
         }
-        self.report_lost(waiting_before, "the Redis failover lost it");
     }
 
     /// `replica_lag`: replication stalls for `span`; the replicas keep the keyspace as it is
@@ -512,13 +510,11 @@ impl FaultInjector {
         };
         let injector = self.clone();
         self.env.sim.schedule_in(lasts, move |_| {
-            let waiting_before = injector.waiting_jobs();
-            let network = &injector.env.network;
-            network.restart_server(SimDuration::ZERO, Restore::Given(promoted));
+            let reason = "the Redis failover lost it";
+            injector.restart_reporting_losses(SimDuration::ZERO, Restore::Given(promoted), reason);
             if fixed {
-                network.refuse_writes(Some(READONLY));
+                injector.env.network.refuse_writes(Some(READONLY));
             }
-            injector.report_lost(waiting_before, "the Redis failover lost it");
         });
     }
 
