@@ -639,22 +639,11 @@ fn model_agrees_with_redis_server() {
     }
 }
 
-/// A real redis-server for a scripted session; `None` (and SKIPPED on stderr) without one,
-/// which fails the test under `SIMRQ_REQUIRE_REDIS=1`.
-fn scripted_server() -> Option<resp::RedisServer> {
-    let Some(binary) = resp::find_redis_server() else {
-        let _ = writeln!(std::io::stderr(), "SKIPPED: redis-server not found");
-        assert!(std::env::var("SIMRQ_REQUIRE_REDIS").as_deref() != Ok("1"));
-        return None;
-    };
-    Some(resp::RedisServer::start(&binary))
-}
-
 /// A scripted session on three connections (0 subscribes, 1 publishes, 2 asks NUMSUB): every
 /// reply the same, and the message pushed to connection 0 the same as the model's.
 #[test]
 fn pubsub_agrees_with_redis_server() {
-    let Some(redis) = scripted_server() else {
+    let Some(redis) = resp::scripted_server() else {
         return;
     };
     let coverage = RefCell::new(Coverage::default());
@@ -774,7 +763,7 @@ fn a_transaction_sent_whole_answers_as_one_sent_command_by_command() {
 /// 1` (no replica is connected) and `REPLICAOF` a port nobody listens on.
 #[test]
 fn write_refusals_agree_with_redis_server() {
-    let Some(redis) = scripted_server() else {
+    let Some(redis) = resp::scripted_server() else {
         return;
     };
     let coverage = RefCell::new(Coverage::default());

@@ -86,6 +86,12 @@ impl Spec {
         WRITES.contains(&self.name)
     }
 
+    /// Commands Redis flags `denyoom` (they may grow memory): what a server out of memory
+    /// refuses with `OOM`.
+    pub fn is_denyoom(&self) -> bool {
+        DENYOOM.contains(&self.name)
+    }
+
     /// Commands that run at once inside MULTI instead of being queued.
     pub fn runs_inside_multi(&self) -> bool {
         matches!(
@@ -156,6 +162,23 @@ const WRITES: &[&str] = &[
     "xadd",
 ];
 
+/// The table's commands that Redis flags `denyoom` (`Spec::is_denyoom`), as redis-server 7.0's
+/// `COMMAND INFO` lists them.
+const DENYOOM: &[&str] = &[
+    "set",
+    "hset",
+    "hmset",
+    "hincrby",
+    "hincrbyfloat",
+    "lpush",
+    "rpush",
+    "lmove",
+    "blmove",
+    "sadd",
+    "zadd",
+    "xadd",
+];
+
 static COMMANDS: &[Spec] = &[
     data("get", 2, keys::get),
     data("set", -3, keys::set),
@@ -213,6 +236,7 @@ static COMMANDS: &[Spec] = &[
     data("ping", -1, ping),
     data("echo", 2, echo),
     data("info", -1, info),
+    container("memory", Handler::Data(memory_usage), &[("usage", -3)]),
     control("multi", 1, Handler::Multi),
     control("exec", 1, Handler::Exec),
     control("discard", 1, Handler::Discard),
@@ -361,11 +385,34 @@ fn echo(_db: &mut Db, _now: SimTime, args: &[Arg]) -> Reply {
 pub const REDIS_VERSION: &str = "7.0.15";
 
 /// INFO, whatever the section: the model's server section (what RQ reads).
-fn info(_db: &mut Db, _now: SimTime, _args: &[Arg]) -> Reply {
-    Reply::Bulk(Arg::from(format!(
+fn info(db: &mut Db, _now: SimTime, _args: &[Arg]) -> Reply {
+    let mut text = format!(
         "# Server\r\nredis_version:{REDIS_VERSION}\r\nredis_mode:standalone\r\n\
          os:simrq\r\narch_bits:64\r\ntcp_port:6379\r\n"
-    )))
+    );
+    if let Some(memory) = &db.memory {
+        let limit = memory.limit();
+        text.push_str(&format!(
+            "\r\n# Memory\r\nused_memory:{}\r\nused_memory_peak:{}\r\nmaxmemory:{}\r\n\
+             maxmemory_policy:{}\r\n\r\n# Stats\r\nevicted_keys:{}\r\n",
+            memory.used_bytes(0),
+            memory.peak_bytes,
+            limit.maxmemory,
+            limit.policy.name(),
+            memory.evicted_keys
+        ));
+    }
+    Reply::Bulk(Arg::from(text))
+}
+
+/// MEMORY USAGE key [SAMPLES n]: the model's estimate of what the key costs (memory/size.rs),
+/// as Redis counts it: the value, the key's name and its dictionary entry; nil if missing.
+fn memory_usage(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
+    let key = &args[1];
+    match db.get(now, key) {
+        Some(entry) => Reply::Int(crate::redis::memory::size::usage(key, entry) as i64),
+        None => Reply::Nil,
+    }
 }
 
 /// SCRIPT LOAD | EXISTS | FLUSH (subcommand and arity already checked).

@@ -6,6 +6,8 @@ use crate::redis::reply::Reply;
 /// A write sent to a replica.
 pub const READONLY: &str = "READONLY You can't write against a read only replica.";
 /// A write sent to a primary that lacks `min-replicas-to-write` good replicas.
+/// What a server out of memory answers a command that may grow it (`shared.oomerr`).
+pub const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
 pub const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
 pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
 pub const NOT_INTEGER: &str = "ERR value is not an integer or out of range";

@@ -130,7 +130,7 @@ pub fn exists(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
 
 pub fn type_of(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     let name = db
-        .get(now, &args[0])
+        .get_untouched(now, &args[0])
         .map_or("none", |e| e.value.type_name());
     Reply::Status(name.into())
 }

@@ -25,6 +25,7 @@ use crate::redis::arg::Arg;
 use crate::redis::expiry::ExpiryIndex;
 use crate::redis::hashes::Hash;
 use crate::redis::key_text::{KeyText, StoredKey};
+use crate::redis::memory::Memory;
 use crate::redis::streams::Stream;
 use crate::redis::transactions::WatchTable;
 use crate::redis::zsets::SortedSet;
@@ -119,9 +120,28 @@ pub struct Db {
     /// The error every write gets instead of running (`Server::refuse_writes`): kept here so
     /// that a script's writes are refused too.
     pub write_refusal: Option<&'static str>,
+    /// The `maxmemory` accounting, when the server has it: every key a command touches is
+    /// noted for it.
+    pub memory: Option<Box<Memory>>,
 }
 
 impl Db {
+    /// A command touched `key`: its cost and LRU clock are settled after the command.
+    #[inline]
+    fn note(&mut self, key: &str) {
+        if let Some(memory) = &mut self.memory {
+            memory.note(key, true);
+        }
+    }
+
+    /// A command looked `key` up without touching it (`LOOKUP_NOTOUCH`: EXISTS, TYPE, TTL).
+    #[inline]
+    fn note_untouched(&mut self, key: &str) {
+        if let Some(memory) = &mut self.memory {
+            memory.note(key, false);
+        }
+    }
+
     /// Removes `key` if its TTL has passed; true if it did. Looks only when some key may
     /// have expired ([`Keys::may_have_expired`]), so that a lookup that follows is the only one.
     pub fn expire_if_needed(&mut self, now: SimTime, key: &str) -> bool {
@@ -142,6 +162,7 @@ impl Db {
     /// The expiry time of `key` if it is live (`Some(None)`: no TTL); `None` if it is missing
     /// or has just expired, which removes it. One lookup, even when some key may have expired.
     pub fn expiry_of(&mut self, now: SimTime, key: &str) -> Option<Option<SimTime>> {
+        self.note_untouched(key);
         let expire_at = self.keys.entries.get(KeyText::new(key))?.expire_at;
         if expire_at.is_some_and(|at| at <= now) {
             self.keys.remove(key);
@@ -153,11 +174,20 @@ impl Db {
 
     /// The live entry of `key`: one lookup unless some key may have expired.
     pub fn get(&mut self, now: SimTime, key: &str) -> Option<&Entry> {
+        self.note(key);
+        self.expire_if_needed(now, key);
+        self.keys.entries.get(KeyText::new(key))
+    }
+
+    /// [`Db::get`] for a command that leaves the key's LRU clock (TYPE).
+    pub fn get_untouched(&mut self, now: SimTime, key: &str) -> Option<&Entry> {
+        self.note_untouched(key);
         self.expire_if_needed(now, key);
         self.keys.entries.get(KeyText::new(key))
     }
 
     pub fn get_mut(&mut self, now: SimTime, key: &str) -> Option<&mut Entry> {
+        self.note(key);
         self.expire_if_needed(now, key);
         self.keys.entries.get_mut(KeyText::new(key))
     }
@@ -176,6 +206,7 @@ impl Db {
         key: &str,
         decide: impl FnOnce(Option<&Entry>) -> Option<Entry>,
     ) {
+        self.note(key);
         self.expire_if_needed(now, key);
         let expire_at = match self.keys.entries.entry(StoredKey::new(key)) {
             hash_map::Entry::Occupied(mut found) => {
@@ -202,6 +233,7 @@ impl Db {
     /// Deletes `key`; true if it was there (live). One lookup: an expired key is removed
     /// too, as lazy expiry would, and WATCHers see either removal.
     pub fn delete(&mut self, now: SimTime, key: &str) -> bool {
+        self.note(key);
         let Some(entry) = self.keys.entries.remove(KeyText::new(key)) else {
             return false;
         };
@@ -219,6 +251,7 @@ impl Db {
         key: &str,
         decide: impl FnOnce(Option<SimTime>) -> ExpiryChange,
     ) -> bool {
+        self.note(key);
         let Some(entry) = self.keys.entries.get_mut(KeyText::new(key)) else {
             return false;
         };
@@ -249,6 +282,7 @@ impl Db {
     /// emptied collection disappears. The caller held the collection, so it knows whether it
     /// is empty: a key that stays costs no lookup.
     pub fn modified(&mut self, key: &str, emptied: bool) {
+        self.note(key);
         self.watch.touch(key);
         if emptied {
             self.keys.remove(key);
@@ -257,6 +291,7 @@ impl Db {
 
     /// Removes `key` if it is an empty collection (one created for a write that added nothing).
     pub fn drop_if_empty(&mut self, key: &str) {
+        self.note(key);
         let emptied = matches!(self.keys.entries.get(KeyText::new(key)), Some(e) if e.value.is_empty_collection());
         if emptied {
             self.keys.remove(key);
@@ -281,6 +316,7 @@ impl Db {
         while let Some(key) = self.keys.pop_due(now) {
             self.keys.remove(&key);
             self.watch.touch(&key);
+            self.note(&key);
             removed += 1;
         }
         removed
@@ -291,6 +327,7 @@ impl Db {
         let keys: Vec<Arg> = self.keys.entries.keys().map(|key| key.0.clone()).collect();
         for key in keys {
             self.watch.touch(&key);
+            self.note(&key);
         }
         self.keys = Keys::default();
     }
@@ -303,6 +340,18 @@ impl Keys {
 
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    /// The entry of `key`, live or expired but not yet removed (what Redis's memory holds).
+    pub fn stored(&self, key: &str) -> Option<&Entry> {
+        self.entries.get(KeyText::new(key))
+    }
+
+    /// Every stored key with its entry, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Entry)> {
+        self.entries
+            .iter()
+            .map(|(key, entry)| (key.0.as_str(), entry))
     }
 
     /// The entry of `key` if it is live at `now`, without removing anything.
@@ -357,7 +406,7 @@ impl Keys {
         None
     }
 
-    fn remove(&mut self, key: &str) -> bool {
+    pub(crate) fn remove(&mut self, key: &str) -> bool {
         self.entries.remove(KeyText::new(key)).is_some()
     }
 
@@ -457,6 +506,7 @@ impl Db {
         key: &str,
         change: impl FnOnce(&mut T) -> R,
     ) -> Typed<R> {
+        self.note(key);
         // A live key (most writes): one lookup by the borrowed text, where an entry would
         // need an owned copy of the key. `change` runs in here, as a reference returned from
         // this branch would keep the map borrowed on the path below as well.

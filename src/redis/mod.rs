@@ -8,6 +8,7 @@
 //! | `server.rs` | [`Server`]: requests, MULTI/EXEC/WATCH flow, CLIENT, restart and snapshots |
 //! | `commands.rs` | the command table: names, arities, handlers; PING, ECHO, INFO, SCRIPT |
 //! | `keyspace.rs` | keys, values, TTLs (lazy and active expiry), typed lookups |
+//! | `memory/` | `maxmemory`: each key's cost in bytes, the eviction policies, `OOM` |
 //! | `key_text.rs` | how the keyspace hashes and compares keys (a word at a time) |
 //! | `keys.rs` | SET, GET, DEL, EXISTS, TYPE, EXPIRE, PEXPIRE, TTL, PTTL, PERSIST, FLUSHALL |
 //! | `hashes.rs`, `lists.rs`, `sets.rs`, `zsets.rs`, `streams.rs` | one data type each |
@@ -38,6 +39,7 @@ pub mod keys;
 pub mod keyspace;
 pub mod lists;
 mod long_double;
+pub mod memory;
 pub mod numbers;
 mod peek;
 pub mod pubsub;

@@ -224,6 +224,26 @@ impl ScriptCall<'_> {
         self.call(db, now, line, command, args)
     }
 
+    /// [`ScriptCall::write`] of a command Redis flags `denyoom`: refused as well when the
+    /// server was out of memory as the script began and this is the script's first write
+    /// (`scriptVerifyOOM`). Each of RQ's scripts makes such a write only as its first.
+    fn grow(
+        &self,
+        db: &mut Db,
+        now: SimTime,
+        line: u32,
+        command: fn(&mut Db, SimTime, &[Arg]) -> Reply,
+        args: &[Option<&Arg>],
+    ) -> Result<Reply, Reply> {
+        // A refused write is refused first (`scriptVerifyWriteCommandAllow` runs before
+        // `scriptVerifyOOM`).
+        let out_of_memory = db.memory.as_ref().is_some_and(|m| m.out_of_memory);
+        if out_of_memory && db.write_refusal.is_none() {
+            return Err(self.error(errors::OOM, line));
+        }
+        self.write(db, now, line, command, args)
+    }
+
     fn error(&self, message: &str, line: u32) -> Reply {
         Reply::Error(format!(
             "{message} script: {}, on @user_script:{line}.",
@@ -243,7 +263,7 @@ impl ScriptCall<'_> {
             Reply::Bulk(_) => Ok(Reply::Int(0)),
             _ => {
                 let ex = Arg::new("EX");
-                self.write(db, now, 3, keys::set, &[self.key, name, Some(&ex), ttl])?;
+                self.grow(db, now, 3, keys::set, &[self.key, name, Some(&ex), ttl])?;
                 Ok(Reply::Int(1))
             }
         }

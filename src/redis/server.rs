@@ -16,10 +16,11 @@ use crate::redis::commands::{Handler, Spec};
 use crate::redis::errors;
 use crate::redis::exec_replies;
 use crate::redis::keyspace::{Db, Keys};
+use crate::redis::memory::{incoming_bytes, Memory, MemoryLimit};
 use crate::redis::pubsub::{self, Channels};
 use crate::redis::reply::{Command, Reply};
 use crate::redis::transactions::Transaction;
-use crate::sim::rng::WordBuildHasher;
+use crate::sim::rng::{SimRng, WordBuildHasher};
 use crate::sim::{SimDuration, SimTime};
 
 /// A client connection, as the server knows it.
@@ -119,6 +120,7 @@ impl Server {
         for command in request {
             let step = self.execute_command(now, conn, command, may_block);
             self.serve_blocked(now);
+            self.db.settle_memory(now);
             match step {
                 Step::Reply(reply) => replies.push(reply),
                 Step::Block(timeout) => return Executed::Blocked { timeout },
@@ -182,9 +184,27 @@ impl Server {
         let mut keys = snapshot.map(|s| s.keys).unwrap_or_default();
         keys.drop_expired(self.latest);
         let latest = self.latest;
+        let mut memory = self.db.memory.take();
         *self = Server::default();
+        if let Some(memory) = &mut memory {
+            memory.recount(&keys, latest);
+        }
         self.db.keys = keys;
+        self.db.memory = memory;
         self.latest = latest;
+    }
+
+    /// Gives the server `maxmemory`: its keys are charged from now on, and evicted by the
+    /// policy (sampling with `rng`) or refused with `OOM` when over the limit.
+    pub fn limit_memory(&mut self, limit: MemoryLimit, rng: SimRng) {
+        let mut memory = Box::new(Memory::new(limit, rng));
+        memory.recount(&self.db.keys, self.latest);
+        self.db.memory = Some(memory);
+    }
+
+    /// The memory accounting, if the server has `maxmemory`.
+    pub fn memory(&self) -> Option<&Memory> {
+        self.db.memory.as_deref()
     }
 
     /// From now on every write gets `refusal` as its error reply (`None`: writes run again).
@@ -230,6 +250,10 @@ impl Server {
                 return Step::Reply(reply);
             }
         };
+        if let Some(reply) = self.memory_gate(now, conn, spec, command) {
+            self.flag_transaction(conn);
+            return Step::Reply(reply);
+        }
         if let Some(refusal) = self.db.write_refusal.filter(|_| spec.is_write()) {
             self.flag_transaction(conn);
             return Step::Reply(errors::reply(refusal));
@@ -298,6 +322,51 @@ impl Server {
         let timeout = request.timeout;
         self.blocked.block(conn, request);
         Step::Block(timeout)
+    }
+
+    /// `maxmemory` before a command (`processCommand`): evicts while memory is over the
+    /// limit, and if it stays over, refuses a command that may grow memory (`denyoom`), any
+    /// command but EXEC and DISCARD inside MULTI (queueing takes memory too), and EXEC of a
+    /// transaction that queued one, which is discarded. `None`: the command runs.
+    fn memory_gate(
+        &mut self,
+        now: SimTime,
+        conn: ConnId,
+        spec: &Spec,
+        command: &Command,
+    ) -> Option<Reply> {
+        let connections = self.connections.len();
+        self.db.memory.as_deref_mut()?.connections = connections;
+        let incoming = command
+            .words()
+            .iter()
+            .map(|w| incoming_bytes(w.len()))
+            .sum();
+        if !self.db.make_room(now, incoming) {
+            return None;
+        }
+        let in_multi = self.transaction_mut(conn).is_some();
+        match spec.handler {
+            Handler::Exec if in_multi => self.abort_growing_transaction(conn),
+            Handler::Exec | Handler::Discard => None,
+            _ if in_multi || spec.is_denyoom() => Some(errors::reply(errors::OOM)),
+            _ => None,
+        }
+    }
+
+    /// EXEC out of memory: a transaction that queued a `denyoom` command is discarded
+    /// (`execCommandAbort`).
+    fn abort_growing_transaction(&mut self, conn: ConnId) -> Option<Reply> {
+        let transaction = self.transaction_mut(conn)?;
+        if !transaction.queued.iter().any(|(spec, _)| spec.is_denyoom()) {
+            return None;
+        }
+        self.connections.get_mut(&conn)?.transaction = None;
+        self.db.watch.unwatch_all(conn);
+        Some(Reply::Error(format!(
+            "EXECABORT Transaction discarded because of: {}",
+            errors::OOM
+        )))
     }
 
     fn transaction_mut(&mut self, conn: ConnId) -> Option<&mut Transaction> {
@@ -372,6 +441,7 @@ impl Server {
             || self.transaction_mut(conn).is_some()
             || self.channels.is_subscribed(conn)
             || self.db.write_refusal.is_some()
+            || self.db.memory.is_some()
         {
             return false;
         }

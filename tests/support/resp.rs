@@ -93,6 +93,17 @@ pub fn find_redis_server() -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
+/// A real redis-server for a scripted session; `None` (and SKIPPED on stderr) without one,
+/// which fails the test under `SIMRQ_REQUIRE_REDIS=1`.
+pub fn scripted_server() -> Option<RedisServer> {
+    let Some(binary) = find_redis_server() else {
+        let _ = writeln!(std::io::stderr(), "SKIPPED: redis-server not found");
+        assert!(std::env::var("SIMRQ_REQUIRE_REDIS").as_deref() != Ok("1"));
+        return None;
+    };
+    Some(RedisServer::start(&binary))
+}
+
 /// A `redis-server` of its own on a free port of 127.0.0.1, without persistence, in a temporary
 /// directory; killed (by pid) when dropped.
 pub struct RedisServer {
