@@ -52,6 +52,7 @@ pub fn job_class(spec: &WorkloadSpec) -> JobClass {
     }
     let secs = |span: Option<SimDuration>| span.map(|s| s.whole_secs() as i64);
     class.job_timeout_s = secs(spec.job_timeout);
+    class.payload_bytes = spec.payload_size.map(|size| size.0 as usize);
     class.result_ttl_s = secs(spec.result_ttl);
     class.failure_ttl_s = secs(spec.failure_ttl);
     class.ttl_s = secs(spec.ttl);

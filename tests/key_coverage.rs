@@ -2569,6 +2569,192 @@ fn replication_keys_that_would_do_nothing_are_located_errors() {
     assert!(simrq::scenario::parse(&ok, "k.toml").is_ok());
 }
 
+/// A backlog under `[redis] maxmemory`: 240 jobs (2 a second for two minutes) wait in
+/// `default` with `payload_size` "2kb" (a 3 KB job hash) until one worker starts at 3 min;
+/// `redis_lines` are the `[redis]` keys, `payload` the workload's `payload_size` line.
+fn backlog(redis_lines: &str, payload: &str) -> Ran {
+    sim(
+        &format!(
+            r#"
+[run]
+duration = "4m"
+drain = "0s"
+[redis]
+{redis_lines}
+[[pods]]
+start_delay = "3m"
+[[workload]]
+arrival = {{ constant_per_s = 2 }}
+jobs = 240
+duration = {{ constant = "10ms" }}
+{payload}
+[checks]
+liveness = false
+lost_jobs = 1000
+"#
+        ),
+        1,
+    )
+}
+
+fn memory_of(ran: &Ran) -> simrq::report::RedisMemory {
+    ran.result
+        .summary
+        .redis_memory
+        .clone()
+        .expect("memory modelled")
+}
+
+/// `maxmemory` caps what the backlog may take: `noeviction` refuses the enqueues beyond it
+/// with OOM, so fewer jobs exist; `0` only measures, and the peak it reports is what the cap
+/// cut short. Without the key there is no `redis_memory` at all.
+#[test]
+fn redis_maxmemory_refuses_the_writes_beyond_it() {
+    let capped = backlog("maxmemory = \"1200kb\"", "payload_size = \"2kb\"");
+    let measured = backlog("maxmemory = 0", "payload_size = \"2kb\"");
+    let (capped_memory, measured_memory) = (memory_of(&capped), memory_of(&measured));
+    assert!(capped_memory.refused_commands > 100, "{capped_memory:?}");
+    assert!(
+        capped.result.summary.jobs < 150,
+        "{}",
+        capped.result.summary.jobs
+    );
+    assert_eq!(measured.result.summary.jobs, 240);
+    assert_eq!(
+        measured_memory.refused_commands + measured_memory.evicted_keys,
+        0
+    );
+    assert!(
+        measured_memory.peak_used_bytes > 1_600_000,
+        "{measured_memory:?}"
+    );
+    assert!(capped_memory.peak_used_bytes <= 1_228_800 + 10_000);
+    let unmodelled = backlog("", "");
+    assert!(unmodelled.result.summary.redis_memory.is_none());
+}
+
+/// `maxmemory_policy`: `allkeys-lru` makes room by evicting the oldest job hashes, so every
+/// enqueue succeeds and the jobs whose hash went are lost when the worker pops them;
+/// `volatile-lru` has nothing to evict (queued job hashes have no TTL) and refuses writes as
+/// `noeviction` does. With `maxmemory_samples = 64` the LRU is near exact: the lost jobs are
+/// the oldest ones (within the LRU clock's second); with 1 sample it evicts whatever key it
+/// draws, and the lost jobs are not the oldest.
+#[test]
+fn redis_maxmemory_policy_and_samples_decide_what_is_evicted() {
+    let with = |policy: &str, samples: u32| {
+        backlog(
+            &format!(
+                "maxmemory = \"1200kb\"\nmaxmemory_policy = \"{policy}\"\nmaxmemory_samples = {samples}"
+            ),
+            "payload_size = \"2kb\"",
+        )
+    };
+    let oldest_lost = |ran: &Ran| {
+        let created: BTreeMap<String, f64> = ran
+            .rows("job_created")
+            .iter()
+            .map(|e| (e.job.clone(), e.time_s))
+            .collect();
+        let lost: Vec<f64> = ran
+            .rows("job_lost")
+            .iter()
+            .map(|e| created[&e.job])
+            .collect();
+        let finished: Vec<f64> = ran
+            .rows("job_finished")
+            .iter()
+            .map(|e| created[&e.job])
+            .collect();
+        let latest_lost = lost.iter().cloned().fold(0.0, f64::max);
+        let earliest_finished = finished.iter().cloned().fold(f64::MAX, f64::min);
+        (lost.len(), latest_lost <= earliest_finished + 1.0)
+    };
+    let lru = with("allkeys-lru", 64);
+    let memory = memory_of(&lru);
+    assert_eq!(memory.refused_commands, 0);
+    assert_eq!(lru.result.summary.jobs, 240);
+    let (lost, oldest_first) = oldest_lost(&lru);
+    assert!(
+        lost > 100 && oldest_first,
+        "{lost} lost, the oldest: {oldest_first}"
+    );
+    for reason in lru.rows("job_lost").iter().map(|e| e.detail("reason")) {
+        assert_eq!(
+            reason.as_deref(),
+            Some("its hash was gone when a worker popped its id")
+        );
+    }
+    let (_, oldest_first) = oldest_lost(&with("allkeys-lru", 1));
+    assert!(!oldest_first, "one sample evicts at random");
+    let volatile = with("volatile-lru", 5);
+    let volatile_memory = memory_of(&volatile);
+    assert_eq!(volatile_memory.evicted_keys, 0);
+    assert!(volatile_memory.refused_commands > 100);
+    let noeviction = with("noeviction", 5);
+    assert_eq!(noeviction.result.summary.jobs, volatile.result.summary.jobs);
+}
+
+/// `payload_size` is the size of each job's `data` field: measured with `maxmemory = 0`, a
+/// job of 2 KB takes more than the default 45-byte call by its 2 KB in jemalloc's 2.5 KB
+/// class, plus ~0.7 KB as the hash turns from a listpack into a hash table (a value over 64
+/// bytes; redis-server's `MEMORY USAGE` gives the same, tests/redis_memory_differential.rs).
+#[test]
+fn workload_payload_size_sizes_the_job_hashes() {
+    let peak = |payload: &str| memory_of(&backlog("maxmemory = 0", payload)).peak_used_bytes;
+    let (small, large) = (peak(""), peak("payload_size = \"2kb\""));
+    let per_job = (large - small) as f64 / 240.0;
+    assert!(
+        (2_560.0..4_000.0).contains(&per_job),
+        "{per_job} bytes a job"
+    );
+}
+
+/// Memory keys that would change nothing are located errors: a policy, a sample count or a
+/// payload size without `maxmemory`, a sample count Redis refuses, a limit below what Redis
+/// takes with no keys, and the LFU policies the model does not have.
+#[test]
+fn memory_keys_that_would_do_nothing_are_located_errors() {
+    let key_of = |text: &str| {
+        let error = simrq::scenario::parse(text, "k.toml").unwrap_err();
+        error.key.clone().unwrap_or_else(|| panic!("{error}"))
+    };
+    let cases = [
+        (
+            "[redis]\nmaxmemory_policy = \"allkeys-lru\"\n",
+            "redis.maxmemory_policy",
+        ),
+        (
+            "[redis]\nmaxmemory_samples = 10\n",
+            "redis.maxmemory_samples",
+        ),
+        (
+            "[redis]\nmaxmemory = \"64mb\"\nmaxmemory_samples = 0\n",
+            "redis.maxmemory_samples",
+        ),
+        (
+            "[redis]\nmaxmemory = \"64mb\"\nmaxmemory_samples = 65\n",
+            "redis.maxmemory_samples",
+        ),
+        ("[redis]\nmaxmemory = \"500kb\"\n", "redis.maxmemory"),
+        ("[redis]\nmaxmemory = \"64 parsecs\"\n", "redis.maxmemory"),
+        (
+            "[redis]\nmaxmemory = \"64mb\"\nmaxmemory_policy = \"allkeys-lfu\"\n",
+            "redis.maxmemory_policy",
+        ),
+    ];
+    for (redis, key) in cases {
+        assert_eq!(
+            key_of(&format!("{redis}[[pods]]\n[[workload]]\n")),
+            key,
+            "{redis}"
+        );
+    }
+    let payload = "[[pods]]\n[[workload]]\npayload_size = \"1kb\"\n";
+    assert_eq!(key_of(payload), "workload[0].payload_size");
+    let ok = format!("[redis]\nmaxmemory = \"64MB\"\nmaxmemory_samples = 64\n{payload}");
+    assert!(simrq::scenario::parse(&ok, "k.toml").is_ok());
+}
+
 /// `appendfsync` without `appendonly`, and `persistence` on a `redis_crash` (which takes it
 /// from `[redis]`), would be ignored: located errors.
 #[test]

@@ -537,3 +537,63 @@ fn redis_failover_loses_the_writes_the_replica_had_not_received() {
         result.summary.duplicate_executions
     );
 }
+
+/// The eviction scenario as shipped and with other `[redis]` settings, each run with seed 1.
+fn eviction_with(edit: impl Fn(&str) -> String) -> simrq::run::RunResult {
+    let text = std::fs::read_to_string(outputs::scenario_path("eviction")).unwrap();
+    let edited = edit(&text);
+    let scenario = simrq::scenario::parse(&edited, "eviction.toml").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = simrq::run::RunOptions::new(1, dir.path(), "eviction.toml");
+    options.charts = false;
+    simrq::run::run_scenario(&scenario, &options).unwrap()
+}
+
+/// docs/redis-as-deployed.md, eviction: under `allkeys-lru` the backlog's job hashes are
+/// evicted while their ids wait in the queue, and each such job is lost when a worker pops
+/// its id (RQ skips an id without a hash, rq-semantics §3.3); under `noeviction` nothing is
+/// evicted and writes are refused with OOM instead; with `maxmemory = 0` memory is only
+/// measured, and its peak is what the limit cut short.
+#[test]
+fn eviction_loses_the_backlogs_jobs_under_allkeys_lru_and_refuses_writes_under_noeviction() {
+    let (result, events, _dir) = run("eviction");
+    let memory = result
+        .summary
+        .redis_memory
+        .clone()
+        .expect("memory is modelled");
+    assert!(memory.evicted_by_family["rq:job:*"] > 1_000, "{memory:?}");
+    assert_eq!(memory.refused_commands, 0);
+    let lost = of_kind(&events, "job_lost");
+    assert_eq!(lost.len() as u64, result.summary.lost_jobs);
+    assert!(result.summary.lost_jobs > 100);
+    for row in &lost {
+        assert_eq!(
+            row.detail("reason").as_deref(),
+            Some("its hash was gone when a worker popped its id")
+        );
+    }
+
+    let policy = "maxmemory_policy = \"allkeys-lru\"";
+    let refused = eviction_with(|text| text.replace(policy, "maxmemory_policy = \"noeviction\""));
+    let refused_memory = refused.summary.redis_memory.clone().unwrap();
+    assert_eq!(refused_memory.evicted_keys, 0);
+    assert!(
+        refused_memory.refused_commands > 1_000,
+        "{refused_memory:?}"
+    );
+    assert_eq!(refused.summary.lost_jobs, 0);
+    assert!(
+        refused.summary.jobs < result.summary.jobs,
+        "refused enqueues"
+    );
+
+    let measured = eviction_with(|text| text.replace("maxmemory = \"8mb\"", "maxmemory = 0"));
+    let measured_memory = measured.summary.redis_memory.clone().unwrap();
+    assert_eq!(
+        measured_memory.evicted_keys + measured_memory.refused_commands,
+        0
+    );
+    assert_eq!(measured.summary.lost_jobs, 0);
+    assert!(measured_memory.peak_used_bytes > 2 * memory.peak_used_bytes);
+}

@@ -20,6 +20,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 
+use crate::redis::memory::MemoryLimit;
 use crate::redis::{Command, ConnId, Executed, Reply, Server, Snapshot};
 use crate::sim::kernel::EventId;
 use crate::sim::rng::WordBuildHasher;
@@ -1067,6 +1068,11 @@ impl Network {
     }
 
     /// Takes a snapshot now and every `every` after (RDB persistence).
+    /// Gives the server `maxmemory` (`[redis] maxmemory`), evicting with `rng`'s draws.
+    pub fn limit_memory(&self, limit: MemoryLimit, rng: SimRng) {
+        self.inner.server.borrow_mut().limit_memory(limit, rng);
+    }
+
     pub fn snapshot_every(&self, every: SimDuration) {
         if !self.is_up() {
             // A server that is down writes no snapshot; try again next period.

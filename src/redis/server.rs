@@ -335,8 +335,7 @@ impl Server {
         spec: &Spec,
         command: &Command,
     ) -> Option<Reply> {
-        let connections = self.connections.len();
-        self.db.memory.as_deref_mut()?.connections = connections;
+        self.db.memory.as_ref()?;
         let incoming = command
             .words()
             .iter()
@@ -351,6 +350,13 @@ impl Server {
             Handler::Exec | Handler::Discard => None,
             _ if in_multi || spec.is_denyoom() => Some(errors::reply(errors::OOM)),
             _ => None,
+        }
+        .inspect(|_| self.count_refusal())
+    }
+
+    fn count_refusal(&mut self) {
+        if let Some(memory) = self.db.memory.as_deref_mut() {
+            memory.refused_commands += 1;
         }
     }
 

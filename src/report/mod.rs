@@ -32,5 +32,5 @@ pub use jobs::{JobStats, JobTracker, Outcome, OutcomeCounts};
 pub use output_dir::{AtomicFile, OutputDir, ReportError};
 pub use scheduler_gaps::{SchedulerGapReport, SchedulerGaps};
 pub use shared::SharedSink;
-pub use summary::{terminal_table, RunInfo, Summary};
+pub use summary::{terminal_table, RedisMemory, RunInfo, Summary};
 pub use timeseries::{QueueSample, QueueSeries, Sample, TimeseriesCsv};

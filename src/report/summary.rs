@@ -130,6 +130,40 @@ pub struct Summary {
     /// lateness; absent when the scenario has none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cron: Option<BTreeMap<String, CronJobStats>>,
+    /// Redis's memory under `[redis] maxmemory`; absent when the scenario does not model it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis_memory: Option<RedisMemory>,
+}
+
+/// What `maxmemory` did in a run (`summary.json`'s `redis_memory`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct RedisMemory {
+    /// The limit (0: none, memory measured only) and the policy.
+    pub maxmemory_bytes: u64,
+    pub policy: String,
+    /// The most `used_memory` any command found, its own arguments included.
+    pub peak_used_bytes: u64,
+    pub evicted_keys: u64,
+    /// Evicted keys by family: `rq:job:*`, `rq:queue:default`, `rq:scheduler-lock:default`,
+    /// … (a key's text with each part after the first that holds a digit as `*`).
+    pub evicted_by_family: BTreeMap<String, u64>,
+    /// Commands Redis refused with `OOM`, and writes refused inside RQ's scripts.
+    pub refused_commands: u64,
+}
+
+impl RedisMemory {
+    /// The figures of a server's memory accounting.
+    pub fn of(memory: &crate::redis::memory::Memory) -> RedisMemory {
+        let limit = memory.limit();
+        RedisMemory {
+            maxmemory_bytes: limit.maxmemory,
+            policy: limit.policy.name().to_string(),
+            peak_used_bytes: memory.peak_bytes,
+            evicted_keys: memory.evicted_keys,
+            evicted_by_family: memory.evicted_by_family.clone(),
+            refused_commands: memory.refused_commands,
+        }
+    }
 }
 
 /// Seconds from microseconds, exact to the microsecond.
@@ -174,6 +208,7 @@ impl Summary {
             replay: run.replay.clone(),
             checks: verdicts(&run.checks, violations),
             cron: None,
+            redis_memory: None,
         }
     }
 

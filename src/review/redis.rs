@@ -1,7 +1,8 @@
 //! The report's section on Redis as it is deployed: what the persistence and failover
 //! settings of the sweep cost in jobs lost and jobs run twice, per million jobs, point by
 //! point. It appears when the scenario restarts, crashes or fails over Redis, or when the
-//! sweep varies a `[redis]` key or a fault's `partition` or `persistence`.
+//! sweep varies a `[redis]` key or a fault's `partition` or `persistence`; under
+//! `maxmemory` it adds what memory cost: keys evicted, commands refused, the peak.
 
 use crate::review::doc::Block;
 use crate::review::sections::inline;
@@ -20,6 +21,13 @@ const COLUMNS: [(&str, &str, usize); 4] = [
     ("time with two schedulers (s)", "dual_scheduler_s", 1),
 ];
 
+/// The columns added when the scenario models Redis's memory (`[redis] maxmemory`).
+const MEMORY_COLUMNS: [(&str, &str, usize); 3] = [
+    ("keys evicted", "redis_evicted_keys", 0),
+    ("commands refused (OOM)", "redis_refused_commands", 0),
+    ("peak used memory (bytes)", "redis_peak_used_bytes", 0),
+];
+
 pub fn redis_section(input: &ReportInput<'_>) -> Vec<Block> {
     let grid = &input.plan.manifest.grid;
     let paths = grid.paths();
@@ -36,9 +44,14 @@ pub fn redis_section(input: &ReportInput<'_>) -> Vec<Block> {
     if dimensions.is_empty() && faults.is_empty() {
         return Vec::new();
     }
+    let memory = scenario.redis.maxmemory.is_some();
+    let columns: Vec<_> = COLUMNS
+        .iter()
+        .chain(MEMORY_COLUMNS.iter().filter(|_| memory))
+        .collect();
     let mut header = vec!["point".to_string()];
     header.extend(dimensions.iter().map(|&i| short_path(paths[i])));
-    header.extend(COLUMNS.iter().map(|(name, _, _)| name.to_string()));
+    header.extend(columns.iter().map(|(name, _, _)| name.to_string()));
     let rows = input
         .data
         .points()
@@ -48,7 +61,7 @@ pub fn redis_section(input: &ReportInput<'_>) -> Vec<Block> {
             let mut row = vec![point.to_string()];
             row.extend(dimensions.iter().map(|&i| values[i].clone()));
             row.extend(
-                COLUMNS
+                columns
                     .iter()
                     .map(|(_, figure, decimals)| input.cell(point, figure, *decimals)),
             );
@@ -96,7 +109,7 @@ fn setup_in_words(redis: &RedisSpec) -> String {
         "no persistence".to_string()
     };
     if redis.replicas == 0 {
-        return format!("{persistence}, no replica");
+        return format!("{persistence}, no replica{}", memory_in_words(redis));
     }
     let discovery = match redis.client_discovery {
         crate::scenario::ClientDiscovery::Sentinel => "through Sentinel",
@@ -108,10 +121,23 @@ fn setup_in_words(redis: &RedisSpec) -> String {
     };
     format!(
         "{persistence}, {} replica(s) {} behind, Sentinel's down-after {} and promotion {}, \
-         clients {discovery}{min_replicas}",
+         clients {discovery}{min_replicas}{}",
         redis.replicas,
         inline(&redis.replica_lag),
         redis.sentinel_down_after,
         redis.sentinel_promotion,
+        memory_in_words(redis),
     )
+}
+
+/// `, maxmemory 8mb with allkeys-lru`, or nothing without `maxmemory`.
+fn memory_in_words(redis: &RedisSpec) -> String {
+    let Some(limit) = redis.maxmemory else {
+        return String::new();
+    };
+    let policy = redis.maxmemory_policy.unwrap_or_default().model().name();
+    match limit.0 {
+        0 => ", memory measured without a limit".to_string(),
+        _ => format!(", `maxmemory {limit}` with `{policy}`"),
+    }
 }

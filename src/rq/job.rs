@@ -53,6 +53,11 @@ pub struct Job {
     /// `allow_dependency_failures`: set (and saved) only when `depends_on` was a
     /// `Dependency(...)`.
     pub allow_dependency_failures: Option<bool>,
+    /// Bytes of `data` when Redis's memory is modelled: the job is then saved with the fields
+    /// RQ writes that matter only to its size (`data`, `description`, the callback names and
+    /// `group_id`, and the unset stamps as empty strings). `None` otherwise, and for a job
+    /// read back: those fields stay in Redis, as no later save removes a field.
+    pub stored_payload: Option<usize>,
 }
 
 impl Job {
@@ -85,8 +90,10 @@ impl Job {
             ("worker_name", self.worker_name.as_deref()),
         ];
         for (field, value) in optional_text {
-            if let Some(value) = value {
-                visit(field, Text(value));
+            match value {
+                Some(value) => visit(field, Text(value)),
+                None if self.stored_payload.is_some() => visit(field, Text("")),
+                None => {}
             }
         }
         let optional_int = [
@@ -119,6 +126,13 @@ impl Job {
         if let Some(allow) = self.allow_dependency_failures {
             visit("allow_dependency_failures", Text(flag(allow)));
         }
+        if let Some(bytes) = self.stored_payload {
+            visit("data", FieldValue::Filler(bytes));
+            visit("description", Text(&self.func_name));
+            for field in SIZE_ONLY_FIELDS {
+                visit(field, Text(""));
+            }
+        }
     }
 
     /// `HSET rq:job:<id> field value …` with the whole mapping.
@@ -132,6 +146,7 @@ impl Job {
                 FieldValue::Int(number) => number.into_arg(),
                 FieldValue::Intervals(intervals) => intervals_word(intervals),
                 FieldValue::Ids(ids) => crate::redis::Arg::from(ids_json(ids)),
+                FieldValue::Filler(bytes) => crate::redis::Arg::from("x".repeat(bytes)),
             });
         });
         command
@@ -202,6 +217,7 @@ impl Job {
             repeat_intervals_s: field(F::RepeatIntervals).map(recent_intervals),
             dependency_ids: field(F::DependencyIds).map_or_else(|| Rc::from([]), parse_ids),
             allow_dependency_failures: field(F::AllowDependencyFailures).map(|v| v == "1"),
+            stored_payload: None,
         })
     }
 
@@ -278,7 +294,17 @@ enum FieldValue<'a> {
     Intervals(&'a [i64]),
     /// A list of job ids, as `json.dumps` writes it: `["j1", "j2"]`.
     Ids(&'a [Name]),
+    /// Bytes standing in for a pickled call: only their number matters.
+    Filler(usize),
 }
+
+/// Fields RQ 2.12 saves empty for a job without callbacks or a group (`Job.to_dict`).
+const SIZE_ONLY_FIELDS: [&str; 4] = [
+    "success_callback_name",
+    "failure_callback_name",
+    "stopped_callback_name",
+    "group_id",
+];
 
 impl std::fmt::Display for FieldValue<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -287,6 +313,7 @@ impl std::fmt::Display for FieldValue<'_> {
             FieldValue::Int(number) => write!(f, "{number}"),
             FieldValue::Intervals(intervals) => f.write_str(&intervals_word(intervals)),
             FieldValue::Ids(ids) => f.write_str(&ids_json(ids)),
+            FieldValue::Filler(bytes) => f.write_str(&"x".repeat(*bytes)),
         }
     }
 }
@@ -674,6 +701,7 @@ mod tests {
             repeat_intervals_s: None,
             dependency_ids: Rc::from([]),
             allow_dependency_failures: None,
+            stored_payload: None,
         }
     }
 

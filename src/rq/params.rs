@@ -105,6 +105,9 @@ pub struct RqParams {
     pub host: HostCosts,
     pub scheduler_version: SchedulerVersion,
     pub what_if: WhatIf,
+    /// Redis's memory is modelled (`[redis] maxmemory`): jobs are saved with the fields RQ
+    /// writes that matter only to their size (`data`, `description`, the callbacks).
+    pub sizes_jobs: bool,
 }
 
 impl Default for RqParams {
@@ -127,6 +130,7 @@ impl Default for RqParams {
             host: HostCosts::default(),
             scheduler_version: SchedulerVersion::V2_12,
             what_if: WhatIf::default(),
+            sizes_jobs: false,
         }
     }
 }

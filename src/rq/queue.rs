@@ -8,7 +8,7 @@ use crate::event::{EnqueueSource, EventKind, Name};
 use crate::net::RedisError;
 use crate::redis::reply::spare;
 use crate::redis::Command;
-use crate::rq::body::JobClass;
+use crate::rq::body::{JobClass, DEFAULT_PAYLOAD_BYTES};
 use crate::rq::dependencies::setup_dependencies;
 use crate::rq::env::ProcCtx;
 use crate::rq::job::Job;
@@ -52,6 +52,10 @@ pub fn new_job(ctx: &ProcCtx, class: &JobClass, id: Name) -> Job {
             .map(|repeat| repeat.intervals_s.as_slice().into()),
         dependency_ids: Rc::from([]),
         allow_dependency_failures: None,
+        stored_payload: ctx
+            .params()
+            .sizes_jobs
+            .then(|| class.payload_bytes.unwrap_or(DEFAULT_PAYLOAD_BYTES)),
     }
 }
 

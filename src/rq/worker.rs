@@ -570,8 +570,14 @@ impl Worker {
                     .emit(Some(&queue), Some(&job.id), EventKind::JobDequeued);
                 Ok(Dequeue::Job(Box::new(job), queue))
             }
-            // The hash expired or was deleted: skip the id silently (§3.3).
-            None => Ok(Dequeue::Again),
+            // The hash expired, was deleted or evicted: RQ skips the id silently (§3.3), so
+            // the job will never run.
+            None => {
+                let reason = "its hash was gone when a worker popped its id".to_string();
+                let lost = EventKind::JobLost { reason };
+                self.ctx.emit(Some(&queue), Some(&id), lost);
+                Ok(Dequeue::Again)
+            }
         }
     }
 

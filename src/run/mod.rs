@@ -26,8 +26,8 @@ use crate::check::{CheckClass, CheckConfig, Checkers, Violation};
 use crate::event::{EventBus, Name};
 use crate::faults::FaultLog;
 use crate::report::{
-    terminal_table, EventsCsv, JobStats, JobTracker, OutputDir, QueueSeries, ReportError, RunInfo,
-    SchedulerGapReport, SchedulerGaps, SharedSink, Summary, TimeseriesCsv,
+    terminal_table, EventsCsv, JobStats, JobTracker, OutputDir, QueueSeries, RedisMemory,
+    ReportError, RunInfo, SchedulerGapReport, SchedulerGaps, SharedSink, Summary, TimeseriesCsv,
 };
 use crate::rq::cron::CronSchedule;
 use crate::scenario::{EventRows, Scenario};
@@ -331,6 +331,9 @@ fn finish(
     };
     let mut summary = Summary::build(&info, &jobs, &gaps, &violations);
     summary.cron = cron;
+    summary.redis_memory = world
+        .network
+        .with_server(|server| server.memory().map(RedisMemory::of));
     summary.write(dir)?;
     let faults = world.fault_log.borrow().clone();
     let fault_firings = world.fault_firings.borrow().clone();

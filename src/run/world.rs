@@ -9,6 +9,7 @@ use crate::cluster::Cluster;
 use crate::event::{EventBus, Name};
 use crate::faults::{enabled_kinds, FaultInjector, FaultLog, FiringLog};
 use crate::net::{ClientSettings, Latency, Network};
+use crate::redis::memory::MemoryLimit;
 use crate::report::{QueueSample, Sample, SchedulerGaps, SharedSink, TimeseriesCsv};
 use crate::rq::cron::{CronJobSpec, CronSchedule};
 use crate::rq::env::{Role, RqEnv};
@@ -59,6 +60,7 @@ pub fn rq_params(spec: &RqSpec, redis: &RedisSpec) -> RqParams {
             first_seen_per_enqueue: spec.first_seen_per_enqueue,
             cron_lock_ttl_s: spec.cron_lock_ttl.map(|ttl| ttl.whole_secs() as i64),
         },
+        sizes_jobs: redis.maxmemory.is_some(),
     }
 }
 
@@ -127,6 +129,9 @@ impl World {
         if let Some(every) = snapshot_period(scenario) {
             network.snapshot_every(every);
         }
+        if let Some(limit) = memory_limit(&scenario.redis) {
+            network.limit_memory(limit, streams.stream("redis/eviction"));
+        }
         let cron_jobs = cron_job_specs(scenario);
         let classes = scenario
             .workload
@@ -180,6 +185,15 @@ impl World {
             observe_locks_every_second(network, locked, gaps);
         });
     }
+}
+
+/// `[redis] maxmemory` and its policy, if the scenario models Redis's memory.
+fn memory_limit(redis: &RedisSpec) -> Option<MemoryLimit> {
+    Some(MemoryLimit {
+        maxmemory: redis.maxmemory?.0,
+        policy: redis.maxmemory_policy.unwrap_or_default().model(),
+        samples: redis.maxmemory_samples.unwrap_or(5) as usize,
+    })
 }
 
 /// The `[[cron]]` jobs as `rq cron` registers them (validation has parsed each expression).

@@ -12,6 +12,7 @@
 //! in the `file:line:column: key: message` form; nothing here panics on any input.
 //! `docs/scenario-format.md` describes each key for users.
 
+mod bytes;
 mod cron;
 mod distribution;
 mod errors;
@@ -27,13 +28,14 @@ mod workload;
 
 use std::path::Path;
 
+pub use bytes::ByteSize;
 pub use cron::{CronSpec, CRON_RESULT_TTL};
 pub use distribution::Distribution;
 pub use errors::{ErrorKind, Location, ScenarioError};
 pub use faults::{ClockOffset, FaultKind, FaultSpec, NetMode, Persistence, Target};
 pub use model::{
-    AppendFsync, ChecksSpec, ClientDiscovery, EventRows, RedisSpec, RqSpec, RqVariant, RunSpec,
-    Scenario,
+    AppendFsync, ChecksSpec, ClientDiscovery, EventRows, MaxmemoryPolicy, RedisSpec, RqSpec,
+    RqVariant, RunSpec, Scenario,
 };
 pub use pods::{CountOrPercent, CrashLoopBackoff, PodSpec, RestartPolicy, Rollout};
 pub use rate::Rate;

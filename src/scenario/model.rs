@@ -4,6 +4,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::bytes::ByteSize;
 use super::cron::CronSpec;
 use super::distribution::{
     duration_or_distribution, is_zero, serialize_duration_or_distribution, Distribution,
@@ -198,6 +199,22 @@ pub struct RedisSpec {
     /// `min-replicas-max-lag`. Default `"10s"`.
     #[serde(skip_serializing_if = "is_default_max_lag")]
     pub min_replicas_max_lag: SimDuration,
+    /// `maxmemory`: Redis's memory limit, in bytes or with Redis's units (`"64mb"`, `"1gb"`;
+    /// `k`, `m`, `g` are powers of 1000, `kb`, `mb`, `gb` of 1024). With it the model sizes
+    /// every key as Redis 7.0 stores it, and a command that finds memory over the limit first
+    /// evicts by `maxmemory_policy`, or fails with `OOM` if it would grow memory. `0`
+    /// measures memory (the summary's `redis_memory`) without a limit. Absent: memory is not
+    /// modelled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maxmemory: Option<ByteSize>,
+    /// `maxmemory-policy`: `"noeviction"` (the default), `"allkeys-lru"`, `"volatile-lru"`,
+    /// `"allkeys-random"`, `"volatile-random"` or `"volatile-ttl"`. Needs `maxmemory`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maxmemory_policy: Option<MaxmemoryPolicy>,
+    /// `maxmemory-samples`: the keys the LRU and TTL policies sample for each eviction,
+    /// 1-64. Default 5. Needs `maxmemory`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maxmemory_samples: Option<u32>,
     /// redis-py connect timeout. Default `"5s"` (redis-py 8.1).
     pub connect_timeout: SimDuration,
     /// Host timing, not Redis: time from redis-server's start to accepting connections
@@ -228,6 +245,9 @@ impl Default for RedisSpec {
             client_discovery: ClientDiscovery::Sentinel,
             min_replicas_to_write: 0,
             min_replicas_max_lag: SimDuration::from_secs(10),
+            maxmemory: None,
+            maxmemory_policy: None,
+            maxmemory_samples: None,
             connect_timeout: SimDuration::from_secs(5),
             startup: Distribution::Constant(SimDuration::ZERO),
         }
@@ -269,6 +289,45 @@ pub enum ClientDiscovery {
     Sentinel,
     /// One fixed address: the old primary's, wherever the primary is.
     Fixed,
+}
+
+/// `maxmemory-policy`: what Redis does when a command finds memory over `maxmemory`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum MaxmemoryPolicy {
+    /// Refuse writes that would grow memory (`OOM`).
+    #[default]
+    #[serde(rename = "noeviction")]
+    NoEviction,
+    /// Evict the least recently used key (sampled).
+    #[serde(rename = "allkeys-lru")]
+    AllKeysLru,
+    /// Evict the least recently used key with a TTL.
+    #[serde(rename = "volatile-lru")]
+    VolatileLru,
+    /// Evict a random key.
+    #[serde(rename = "allkeys-random")]
+    AllKeysRandom,
+    /// Evict a random key with a TTL.
+    #[serde(rename = "volatile-random")]
+    VolatileRandom,
+    /// Evict the key with a TTL that expires soonest (sampled).
+    #[serde(rename = "volatile-ttl")]
+    VolatileTtl,
+}
+
+impl MaxmemoryPolicy {
+    /// The Redis model's policy.
+    pub fn model(self) -> crate::redis::memory::Policy {
+        use crate::redis::memory::Policy;
+        match self {
+            MaxmemoryPolicy::NoEviction => Policy::NoEviction,
+            MaxmemoryPolicy::AllKeysLru => Policy::AllKeysLru,
+            MaxmemoryPolicy::VolatileLru => Policy::VolatileLru,
+            MaxmemoryPolicy::AllKeysRandom => Policy::AllKeysRandom,
+            MaxmemoryPolicy::VolatileRandom => Policy::VolatileRandom,
+            MaxmemoryPolicy::VolatileTtl => Policy::VolatileTtl,
+        }
+    }
 }
 
 /// `appendfsync`: when Redis's appended writes reach the disk.

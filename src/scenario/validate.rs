@@ -182,6 +182,7 @@ fn check_run_and_rq(scenario: &Scenario, findings: &mut Findings) {
         findings.duration("redis.snapshot_every", period, true, MAX_DURATION);
     }
     check_replication(scenario, findings);
+    check_memory(scenario, findings);
     if redis.appendfsync.is_some() && !redis.appendonly {
         findings.error(
             "redis.appendfsync",
@@ -947,6 +948,50 @@ fn check_replication(scenario: &Scenario, findings: &mut Findings) {
 /// Faults that act on the Redis server, not a pod (its restarts and pauses, and the operator's
 /// `rq suspend` / `rq resume`, cancel, requeue and empty): they take neither `pods` nor
 /// `target`.
+/// `maxmemory` and the keys that only size or limit memory under it.
+fn check_memory(scenario: &Scenario, findings: &mut Findings) {
+    let redis = &scenario.redis;
+    let Some(maxmemory) = redis.maxmemory else {
+        let set = [
+            ("redis.maxmemory_policy", redis.maxmemory_policy.is_some()),
+            ("redis.maxmemory_samples", redis.maxmemory_samples.is_some()),
+        ];
+        let workloads = scenario.workload.iter().enumerate();
+        let payloads = workloads.filter(|(_, w)| w.payload_size.is_some());
+        let payloads: Vec<String> = payloads
+            .map(|(index, _)| format!("workload[{index}].payload_size"))
+            .collect();
+        let keys = set
+            .iter()
+            .filter(|(_, set)| *set)
+            .map(|(key, _)| key.to_string());
+        for key in keys.chain(payloads) {
+            findings.error(
+                key,
+                "has no effect without `[redis] maxmemory` (set it to 0 to measure memory \
+                 without a limit)",
+            );
+        }
+        return;
+    };
+    let startup = crate::redis::memory::STARTUP_BYTES;
+    if maxmemory.0 > 0 && maxmemory.0 <= startup {
+        findings.error(
+            "redis.maxmemory",
+            format!(
+                "{maxmemory} is not more than the {startup} bytes Redis uses with no keys: \
+                 expected 0 (no limit) or more, such as \"64mb\""
+            ),
+        );
+    }
+    if let Some(samples) = redis.maxmemory_samples.filter(|s| !(1..=64).contains(s)) {
+        findings.error(
+            "redis.maxmemory_samples",
+            format!("{samples}: expected 1 … 64, as Redis accepts"),
+        );
+    }
+}
+
 fn redis_wide(kind: FaultKind) -> bool {
     matches!(
         kind,

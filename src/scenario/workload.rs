@@ -52,6 +52,11 @@ pub struct WorkloadSpec {
     /// `job_timeout`. Default: `[rq] default_job_timeout`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub job_timeout: Option<SimDuration>,
+    /// Bytes of the job's `data` field: its function call pickled and compressed, as RQ
+    /// stores it (`"2kb"`). Sizes the job hash under `[redis] maxmemory`, which it needs.
+    /// Default 45: a call with one number argument.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload_size: Option<super::ByteSize>,
     /// `enqueue_in`: jobs go to the scheduled registry and run this much later.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enqueue_in: Option<SimDuration>,
@@ -97,6 +102,7 @@ impl Default for WorkloadSpec {
             return_retry: None,
             retry: None,
             job_timeout: None,
+            payload_size: None,
             enqueue_in: None,
             at_front: false,
             result_ttl: None,

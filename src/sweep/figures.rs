@@ -14,7 +14,7 @@ pub const WAITED_THRESHOLD_S: f64 = 0.010;
 
 /// Column names, in file order. Every figure is a number; an empty cell means "none" (for
 /// example no interval retry ran, so there is no retry lateness).
-pub const FIGURES: [&str; 23] = [
+pub const FIGURES: [&str; 26] = [
     "jobs",
     "executions",
     "throughput_per_s",
@@ -38,6 +38,10 @@ pub const FIGURES: [&str; 23] = [
     "violations",
     "checks_passed",
     "events_run",
+    // Under `[redis] maxmemory` only (docs/redis-as-deployed.md): empty otherwise.
+    "redis_peak_used_bytes",
+    "redis_evicted_keys",
+    "redis_refused_commands",
 ];
 
 /// The position of a figure in [`FIGURES`]; panics on a name that is not there (a bug).
@@ -58,6 +62,7 @@ pub fn figures(result: &RunResult, scenario: &Scenario, run_dir: &Path) -> Vec<O
         |count: u64| (summary.jobs > 0).then(|| count as f64 * 1e6 / summary.jobs as f64);
     let wait = &jobs.queue_wait;
     let lateness = &summary.retry_lateness_s;
+    let memory = summary.redis_memory.as_ref();
     vec![
         Some(summary.jobs as f64),
         Some(summary.executions as f64),
@@ -82,6 +87,9 @@ pub fn figures(result: &RunResult, scenario: &Scenario, run_dir: &Path) -> Vec<O
         Some(summary.violations.len() as f64),
         Some(if summary.all_checks_pass() { 1.0 } else { 0.0 }),
         Some(result.events_run as f64),
+        memory.map(|m| m.peak_used_bytes as f64),
+        memory.map(|m| m.evicted_keys as f64),
+        memory.map(|m| m.refused_commands as f64),
     ]
 }
 

@@ -4,7 +4,7 @@
 //! ```text
 //!   a command touches keys ──► noted ──► settled after it: each noted key's cost
 //!                                        (size.rs) and LRU clock, the total kept
-//!   the next command ──► used = startup + keys + connections + its own arguments
+//!   the next command ──► used = startup + keys + its own arguments
 //!                        over maxmemory? evict by the policy (eviction.rs) until under,
 //!                        or give up: out of memory for this command (`OOM`, server.rs)
 //! ```
@@ -15,7 +15,7 @@
 mod eviction;
 pub mod size;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::redis::arg::Arg;
 use crate::redis::key_text::{KeyText, StoredKey};
@@ -27,9 +27,6 @@ pub use eviction::Policy;
 
 /// `used_memory` of Debian's redis-server 7.0 with an empty keyspace (`used_memory_startup`).
 pub const STARTUP_BYTES: u64 = 876_176;
-/// What an idle client connection costs once `clientsCron` has shrunk its buffers (measured
-/// on redis-server 7.0: 2.1 KB per connection after two seconds idle; 38 KB before).
-pub const CONNECTION_BYTES: u64 = 2_100;
 
 /// Arguments this long are read whole into a query buffer of their size (Redis's
 /// `PROTO_MBULK_BIG_ARG`).
@@ -81,11 +78,13 @@ pub struct Memory {
     noted: Vec<(Arg, bool)>,
     pool: eviction::Pool,
     rng: SimRng,
-    /// Client connections open, as of the last command.
-    pub connections: usize,
     /// Whether the current command began out of memory (what a script's first write obeys).
     pub out_of_memory: bool,
     pub evicted_keys: u64,
+    /// Evicted keys by [`family`].
+    pub evicted_by_family: BTreeMap<String, u64>,
+    /// Commands refused with `OOM` (a script's refused write included).
+    pub refused_commands: u64,
     pub peak_bytes: u64,
 }
 
@@ -100,9 +99,10 @@ impl Memory {
             noted: Vec::new(),
             pool: eviction::Pool::default(),
             rng,
-            connections: 0,
             out_of_memory: false,
             evicted_keys: 0,
+            evicted_by_family: BTreeMap::new(),
+            refused_commands: 0,
             peak_bytes: 0,
         }
     }
@@ -144,10 +144,12 @@ impl Memory {
     pub fn recount(&mut self, keys: &Keys, now: SimTime) {
         let limit = self.limit;
         let rng = self.rng.clone();
-        let (evicted, peak) = (self.evicted_keys, self.peak_bytes);
-        *self = Memory::new(limit, rng);
-        self.evicted_keys = evicted;
-        self.peak_bytes = peak;
+        let fresh = Memory::new(limit, rng);
+        let counted = std::mem::replace(self, fresh);
+        self.evicted_keys = counted.evicted_keys;
+        self.evicted_by_family = counted.evicted_by_family;
+        self.refused_commands = counted.refused_commands;
+        self.peak_bytes = counted.peak_bytes;
         for (key, entry) in keys.iter() {
             let expire_ms = entry.expire_at.map(|at| at.as_micros() / 1000);
             self.charge(
@@ -159,9 +161,12 @@ impl Memory {
         }
     }
 
-    /// `used_memory`, with `incoming` bytes of a command read.
+    /// `used_memory`, with `incoming` bytes of a command read. Clients' buffers are left
+    /// out: an idle client's are 2.1 KB once `clientsCron` has shrunk them (measured on
+    /// redis-server 7.0), and the model's producers do not hold one connection each as a
+    /// real producer process does.
     pub fn used_bytes(&self, incoming: u64) -> u64 {
-        STARTUP_BYTES + self.keys_bytes + self.connections as u64 * CONNECTION_BYTES + incoming
+        STARTUP_BYTES + self.keys_bytes + incoming
     }
 
     /// Whether `used` is over a limit.
@@ -193,41 +198,48 @@ impl Memory {
         }
     }
 
-    /// `evictionPoolPopulate` with a fresh sample, then the pool's best live candidate.
+    /// `evictionPoolPopulate` with a fresh sample, then the pool's best live candidate, again
+    /// until one is live: candidates whose key has gone since they were sampled are dropped on
+    /// the way, so this ends (`None` only without candidates).
     fn victim_from_pool(&mut self, now: SimTime) -> Option<Arg> {
-        let policy = self.limit.policy;
-        let candidates = if policy.volatile_only() {
-            &self.volatile
-        } else {
-            &self.all
-        };
-        if candidates.is_empty() {
-            return None;
-        }
-        let positions =
-            eviction::sample_positions(&mut self.rng, candidates.len(), self.limit.samples);
-        for at in positions {
-            let key = &candidates[at];
-            let charge = &self.charges[KeyText::new(key)];
-            let score = match policy {
-                Policy::VolatileTtl => u64::MAX - charge.expire_ms.unwrap_or(u64::MAX),
-                _ => whole_seconds(now).saturating_sub(charge.touched_s) * 1000,
+        let volatile_only = self.limit.policy.volatile_only();
+        loop {
+            let candidates = if volatile_only {
+                &self.volatile
+            } else {
+                &self.all
             };
-            self.pool.offer(score, key);
+            if candidates.is_empty() {
+                return None;
+            }
+            let positions =
+                eviction::sample_positions(&mut self.rng, candidates.len(), self.limit.samples);
+            for at in positions {
+                let key = &candidates[at];
+                let charge = &self.charges[KeyText::new(key)];
+                let score = match self.limit.policy {
+                    Policy::VolatileTtl => u64::MAX - charge.expire_ms.unwrap_or(u64::MAX),
+                    _ => whole_seconds(now).saturating_sub(charge.touched_s) * 1000,
+                };
+                self.pool.offer(score, key);
+            }
+            let charges = &self.charges;
+            let best = self.pool.take_best(|key| {
+                charges
+                    .get(KeyText::new(key))
+                    .is_some_and(|c| !volatile_only || c.expire_ms.is_some())
+            });
+            if best.is_some() {
+                return best;
+            }
         }
-        let charges = &self.charges;
-        let volatile_only = policy.volatile_only();
-        self.pool.take_best(|key| {
-            charges
-                .get(KeyText::new(key))
-                .is_some_and(|c| !volatile_only || c.expire_ms.is_some())
-        })
     }
 
     /// Forgets `key` as evicted.
     pub fn evicted(&mut self, key: &str) {
         self.discharge(key);
         self.evicted_keys += 1;
+        *self.evicted_by_family.entry(family(key)).or_default() += 1;
     }
 
     /// Sets `key`'s charge; `touched_s`: a new LRU clock (a new key gets one anyway).
@@ -295,6 +307,22 @@ impl Memory {
     }
 }
 
+/// A key's family: its text with each colon-separated part after the first that holds a
+/// digit (an id, a worker's name) as `*`: `rq:job:*`, `rq:worker:*`, `rq:execution:*:*`,
+/// while `rq:queue:default` and `rq:scheduler-lock:default` stay themselves.
+pub fn family(key: &str) -> String {
+    let mut parts = key.split(':');
+    let first = parts.next().unwrap_or_default().to_string();
+    parts.fold(first, |mut family, part| {
+        family.push(':');
+        match part.bytes().any(|b| b.is_ascii_digit()) {
+            true => family.push('*'),
+            false => family.push_str(part),
+        }
+        family
+    })
+}
+
 /// Redis's LRU clock: whole seconds.
 fn whole_seconds(now: SimTime) -> u64 {
     now.as_micros() / 1_000_000
@@ -330,6 +358,28 @@ impl crate::redis::keyspace::Db {
     pub fn settle_memory(&mut self, now: SimTime) {
         if let Some(memory) = self.memory.as_deref_mut() {
             memory.settle(&self.keys, now);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::family;
+
+    #[test]
+    fn families_hide_ids_and_keep_names() {
+        let cases = [
+            ("rq:job:j12", "rq:job:*"),
+            ("rq:job:5747a837-da6c-4465-a076-ad7244dc09d9", "rq:job:*"),
+            ("rq:queue:default", "rq:queue:default"),
+            ("rq:scheduler-lock:default", "rq:scheduler-lock:default"),
+            ("rq:execution:j7:c2a1", "rq:execution:*:*"),
+            ("rq:worker:worker-1.2", "rq:worker:*"),
+            ("rq:queues", "rq:queues"),
+            ("plain", "plain"),
+        ];
+        for (key, expected) in cases {
+            assert_eq!(family(key), expected, "{key}");
         }
     }
 }
