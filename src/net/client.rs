@@ -196,7 +196,15 @@ impl Client {
         loop {
             let may_retry = failures < self.settings.retries;
             let conn = match self.conn.get() {
-                Some(conn) => Ok(conn),
+                Some(conn) if self.network.is_open(conn) => Ok(conn),
+                // redis-py's `ConnectionPool.get_connection` checks a pooled connection
+                // before it hands it out (`can_read()` sees the server's close): one the
+                // server reset while it sat idle (a restart, a failover) is reconnected
+                // there, so only a command under way when the server goes fails with it.
+                Some(_) => {
+                    self.disconnect();
+                    self.connect().await
+                }
                 None => self.connect().await,
             };
             let (result, returned) = match conn {
