@@ -325,7 +325,7 @@ impl PerFaultTimes {
         let (noun, sims) = (self.noun, sim_times);
         let mut metric = MetricResult {
             name: self.name.into(),
-            real: list_times(&real_times),
+            real: list_times(real_times),
             sim: String::new(),
             tolerance: format!(
                 "the real count in ≥ 1 % of seeds, each in those seeds' p1…p99 ± {margin} s"
