@@ -22,6 +22,10 @@
 //!   count, each within max(2 s, 10 %) — maintenance runs are periodic, so a takeover lands
 //!   anywhere in one maintenance period. A lock that expires is seen by the real harness's
 //!   poller (`lock_lost`) but by no simulated process, so the loss itself is not required.
+//! - time to recover (a Redis outage's `fault` — `redis_restart`, `redis_crash`,
+//!   `redis_failover`, `redis_pause` — then the first `job_finished` of an execution that
+//!   started at or after it): same count, each within max(2 s, 10 %). It is the outage, the
+//!   clients' reconnection back-off and the next dequeue, as one number.
 //! - cron jobs (only when a run has `[[cron]]` jobs; src/compare/cron.rs): per cron job, the
 //!   enqueues, duplicate enqueues and missed instants of the `cron_schedule` check (exact), and
 //!   the enqueue lateness p50 and max (within max(2 s, 10 %)).
@@ -49,6 +53,18 @@ pub const RETRY_DELAY_MEDIAN_TOLERANCE_S: f64 = 1.0;
 pub const LATENESS_TOLERANCE_S: f64 = 2.0;
 /// Each takeover time may differ by this many seconds (or the relative share below).
 pub const TAKEOVER_TOLERANCE_S: f64 = 2.0;
+/// Each time to recover may differ by this many seconds (or the relative share below): the
+/// workers' reconnection back-off doubles from 1 s, so a small shift of the outage's end moves
+/// the first job by up to a back-off step.
+pub const RECOVERY_TOLERANCE_S: f64 = 2.0;
+/// The fault kinds after which clients cannot reach Redis for a while: the faults the time to
+/// recover is measured from.
+pub const OUTAGE_FAULTS: [&str; 4] = [
+    "redis_restart",
+    "redis_crash",
+    "redis_failover",
+    "redis_pause",
+];
 
 /// Median tolerance of host-timed retry delays: the width of RQ's own I − 1 … I + 1 s window
 /// (due seconds are floored, the scheduler ticks every second at a phase set by the host's
@@ -165,6 +181,9 @@ pub struct EventRow {
     pub pod: String,
     pub job: String,
     pub attempt: Option<u32>,
+    /// A `fault` row's kind: the `fault=<kind>` pair of its detail (`None` elsewhere, and for
+    /// a file without a `detail` column).
+    pub fault: Option<String>,
 }
 
 /// One row of jobs.csv, with the columns the comparison uses.
@@ -215,6 +234,7 @@ fn read_events(table: &CsvTable) -> Result<Vec<EventRow>, String> {
     let [time, kind, pod, job, attempt] =
         ["time_s", "kind", "pod", "job", "attempt"].map(|name| table.column(name));
     let (time, kind, pod, job, attempt) = (time?, kind?, pod?, job?, attempt?);
+    let detail = table.column("detail").ok();
     let mut events = Vec::with_capacity(table.rows().len());
     for (index, row) in table.rows().iter().enumerate() {
         let time_s = table.number(index, time)?.ok_or_else(|| {
@@ -224,15 +244,28 @@ fn read_events(table: &CsvTable) -> Result<Vec<EventRow>, String> {
             )
         })?;
         let attempt = table.count(index, attempt)?;
+        let fault = match detail {
+            Some(column) if row[kind] == "fault" => fault_kind(&row[column]),
+            _ => None,
+        };
         events.push(EventRow {
             time_s,
             kind: row[kind].clone(),
             pod: row[pod].clone(),
             job: row[job].clone(),
             attempt,
+            fault,
         });
     }
     Ok(events)
+}
+
+/// The kind a `fault` row's detail names first (`fault=redis_failover partition=false …`).
+fn fault_kind(detail: &str) -> Option<String> {
+    detail
+        .split(' ')
+        .find_map(|pair| pair.strip_prefix("fault="))
+        .map(str::to_string)
 }
 
 fn read_jobs(table: &CsvTable) -> Result<Vec<JobRow>, String> {
@@ -311,6 +344,7 @@ pub fn compare_runs(real: &RunData, sim: &RunData) -> CompareReport {
         retry_delays_pair(real, sim),
         worst_lateness(real, sim),
         takeover_times_pair(real, sim),
+        recovery_times_pair(real, sim),
     ];
     if cron::has_cron([real, sim].into_iter()) {
         metrics.extend([
@@ -700,25 +734,80 @@ pub fn takeover_times(run: &RunData) -> Vec<f64> {
     times
 }
 
+/// For each Redis outage (a `fault` row of a kind in [`OUTAGE_FAULTS`]): seconds until the
+/// first `job_finished` of an execution that started at or after the fault. An execution
+/// already running at the fault does not count, whatever became of it: its end says nothing
+/// about when RQ could dequeue again. Outages after which no execution finished contribute
+/// nothing.
+pub fn recovery_times(run: &RunData) -> Vec<f64> {
+    let mut starts: BTreeMap<(&str, u32), f64> = BTreeMap::new();
+    for event in run
+        .events
+        .iter()
+        .filter(|event| event.kind == "job_started")
+    {
+        if let Some(attempt) = event.attempt {
+            starts
+                .entry((event.job.as_str(), attempt))
+                .or_insert(event.time_s);
+        }
+    }
+    let outages = run.events.iter().filter(|event| {
+        event.kind == "fault"
+            && event
+                .fault
+                .as_deref()
+                .is_some_and(|kind| OUTAGE_FAULTS.contains(&kind))
+    });
+    let mut times = Vec::new();
+    for fault in outages {
+        let recovered = run
+            .events
+            .iter()
+            .filter(|event| event.kind == "job_finished" && event.time_s >= fault.time_s)
+            .filter(|event| {
+                let started = event
+                    .attempt
+                    .and_then(|attempt| starts.get(&(event.job.as_str(), attempt)));
+                started.is_some_and(|start| *start >= fault.time_s)
+            })
+            .map(|event| event.time_s)
+            .min_by(f64::total_cmp);
+        if let Some(time_s) = recovered {
+            times.push(time_s - fault.time_s);
+        }
+    }
+    times
+}
+
 fn takeover_metric(real_times: &[f64], sim_times: &[f64], absolute_s: f64) -> MetricResult {
+    let mut metric = times_metric(real_times, sim_times, absolute_s, "takeover");
+    metric.name = "time to scheduler takeover".into();
+    metric
+}
+
+/// Two lists of per-fault times: same count, and each pair within max(`absolute_s`, 10 %).
+fn times_metric(
+    real_times: &[f64],
+    sim_times: &[f64],
+    absolute_s: f64,
+    noun: &str,
+) -> MetricResult {
     let mut differing = Vec::new();
     if real_times.len() != sim_times.len() {
         differing.push(format!(
-            "{} takeovers vs {}",
+            "{} {noun}s vs {}",
             real_times.len(),
             sim_times.len()
         ));
     }
     for (number, (r, s)) in real_times.iter().zip(sim_times).enumerate() {
         if (r - s).abs() > tolerance_s(absolute_s, *r) {
-            differing.push(format!(
-                "takeover {} real {r:.3} s sim {s:.3} s",
-                number + 1
-            ));
+            differing.push(format!("{noun} {} real {r:.3} s sim {s:.3} s", number + 1));
         }
     }
     MetricResult {
-        name: "time to scheduler takeover".into(),
+        name: String::new(),
         real: list_times(real_times),
         sim: list_times(sim_times),
         tolerance: format!(
@@ -728,6 +817,17 @@ fn takeover_metric(real_times: &[f64], sim_times: &[f64], absolute_s: f64) -> Me
         passed: differing.is_empty(),
         note: summarize(&differing),
     }
+}
+
+fn recovery_times_pair(real: &RunData, sim: &RunData) -> MetricResult {
+    let mut metric = times_metric(
+        &recovery_times(real),
+        &recovery_times(sim),
+        RECOVERY_TOLERANCE_S,
+        "recovery",
+    );
+    metric.name = "time to recover".into();
+    metric
 }
 
 fn takeover_times_pair(real: &RunData, sim: &RunData) -> MetricResult {

@@ -620,7 +620,7 @@ mod tests {
         };
         assert_eq!(
             compare_runs(&plain, &plain).metrics.len(),
-            6,
+            7,
             "no cron rows"
         );
     }

@@ -16,14 +16,15 @@
 //! | executions per job, outcome counts, duplicate executions | as in a pair | every seed equal |
 //! | retry delay distribution | median delay; every delay | real median in the envelope of seed medians, and every real delay within [min, max] of all simulated delays, each ± tolerance |
 //! | worst retry lateness | the worst | in the envelope |
-//! | time to scheduler takeover | the k-th takeover | same count in every seed; the k-th real takeover in the envelope of the seeds' k-th |
+//! | time to scheduler takeover | the k-th takeover | the real count in ≥ 1 % of seeds; the k-th real takeover in the envelope of those seeds' k-th |
+//! | time to recover | the k-th Redis outage's recovery | as the takeovers |
 //! | cron enqueues, duplicate enqueues, missed instants (runs with `[[cron]]`) | per cron job | every seed equal |
 //! | cron enqueue lateness | per cron job: p50, max | each in the envelope |
 
 use super::{
     cron, describe_sample, duplicate_executions, executions_per_job, list_times, median,
-    outcome_counts, retry_delays, summarize, takeover_times, worst_lateness_value, CompareReport,
-    MetricResult, RunData,
+    outcome_counts, recovery_times, retry_delays, summarize, takeover_times, worst_lateness_value,
+    CompareReport, MetricResult, RunData,
 };
 
 /// Lower and upper percentile of the per-seed values that bound the envelope.
@@ -112,6 +113,7 @@ pub fn compare_envelope(
         retry_delay_envelope(real, sims, tolerances),
         lateness_envelope(real, sims, tolerances.time_s),
         takeover_envelope(real, sims, tolerances.time_s),
+        recovery_envelope(real, sims, tolerances.time_s),
     ];
     if cron::has_cron(std::iter::once(real).chain(sims)) {
         metrics.extend([
@@ -285,64 +287,99 @@ fn lateness_envelope(real: &RunData, sims: &[RunData], margin: f64) -> MetricRes
 }
 
 fn takeover_envelope(real: &RunData, sims: &[RunData], margin: f64) -> MetricResult {
-    let real_times = takeover_times(real);
-    let sim_times: Vec<Vec<f64>> = sims.iter().map(takeover_times).collect();
-    let mut metric = MetricResult {
-        name: "time to scheduler takeover".into(),
-        real: list_times(&real_times),
-        sim: String::new(),
-        tolerance: format!(
-            "the real count in ≥ 1 % of seeds, each in those seeds' p1…p99 ± {margin} s"
-        ),
-        passed: false,
-        note: String::new(),
+    let times = PerFaultTimes {
+        name: "time to scheduler takeover",
+        noun: "takeover",
+        of: takeover_times,
     };
-    let same_count: Vec<&Vec<f64>> = sim_times
-        .iter()
-        .filter(|times| times.len() == real_times.len())
-        .collect();
-    if !plausible(same_count.len(), sims.len()) {
-        let miscounted: Vec<String> = sim_times
+    times.envelope(real, sims, margin)
+}
+
+fn recovery_envelope(real: &RunData, sims: &[RunData], margin: f64) -> MetricResult {
+    let times = PerFaultTimes {
+        name: "time to recover",
+        noun: "recovery",
+        of: recovery_times,
+    };
+    times.envelope(real, sims, margin)
+}
+
+/// A time metric with one value per fault (takeovers, recoveries): the metric's name, what one
+/// value is called, and how a run's values are found.
+struct PerFaultTimes {
+    name: &'static str,
+    noun: &'static str,
+    of: fn(&RunData) -> Vec<f64>,
+}
+
+impl PerFaultTimes {
+    /// The real count must be one ≥ 1 % of the seeds give; the k-th real value must lie in
+    /// the envelope of those seeds' k-th values.
+    fn envelope(&self, real: &RunData, sims: &[RunData], margin: f64) -> MetricResult {
+        let real_times = (self.of)(real);
+        let sim_times: Vec<Vec<f64>> = sims.iter().map(self.of).collect();
+        self.judge(&real_times, &sim_times, margin)
+    }
+
+    fn judge(&self, real_times: &[f64], sim_times: &[Vec<f64>], margin: f64) -> MetricResult {
+        let (noun, sims) = (self.noun, sim_times);
+        let mut metric = MetricResult {
+            name: self.name.into(),
+            real: list_times(real_times),
+            sim: String::new(),
+            tolerance: format!(
+                "the real count in ≥ 1 % of seeds, each in those seeds' p1…p99 ± {margin} s"
+            ),
+            passed: false,
+            note: String::new(),
+        };
+        let same_count: Vec<&Vec<f64>> = sim_times
             .iter()
-            .enumerate()
-            .filter(|(_, times)| times.len() != real_times.len())
-            .map(|(index, times)| {
-                format!(
-                    "run {}: {} takeovers vs {}",
-                    index + 1,
-                    times.len(),
-                    real_times.len()
-                )
-            })
+            .filter(|times| times.len() == real_times.len())
             .collect();
-        metric.sim = format!(
-            "{} of {} seeds differ in count",
-            miscounted.len(),
-            sims.len()
-        );
-        metric.note = summarize(&miscounted);
-        return metric;
-    }
-    let mut bands = Vec::new();
-    let mut problems = Vec::new();
-    for (k, real_time) in real_times.iter().enumerate() {
-        let kth: Vec<f64> = same_count.iter().map(|times| times[k]).collect();
-        let band = Band::of(&kth, margin);
-        if !band.contains(*real_time) {
-            problems.push(format!(
-                "takeover {} real {real_time:.3} s outside {}",
-                k + 1,
-                band.text()
-            ));
+        if !plausible(same_count.len(), sims.len()) {
+            let miscounted: Vec<String> = sim_times
+                .iter()
+                .enumerate()
+                .filter(|(_, times)| times.len() != real_times.len())
+                .map(|(index, times)| {
+                    format!(
+                        "run {}: {} {noun}s vs {}",
+                        index + 1,
+                        times.len(),
+                        real_times.len()
+                    )
+                })
+                .collect();
+            metric.sim = format!(
+                "{} of {} seeds differ in count",
+                miscounted.len(),
+                sims.len()
+            );
+            metric.note = summarize(&miscounted);
+            return metric;
         }
-        bands.push(band.text());
+        let mut bands = Vec::new();
+        let mut problems = Vec::new();
+        for (k, real_time) in real_times.iter().enumerate() {
+            let kth: Vec<f64> = same_count.iter().map(|times| times[k]).collect();
+            let band = Band::of(&kth, margin);
+            if !band.contains(*real_time) {
+                problems.push(format!(
+                    "{noun} {} real {real_time:.3} s outside {}",
+                    k + 1,
+                    band.text()
+                ));
+            }
+            bands.push(band.text());
+        }
+        metric.sim = if bands.is_empty() {
+            "none".into()
+        } else {
+            format!("{} over {} seeds", bands.join(", "), same_count.len())
+        };
+        metric.passed = problems.is_empty();
+        metric.note = summarize(&problems);
+        metric
     }
-    metric.sim = if bands.is_empty() {
-        "none".into()
-    } else {
-        format!("{} over {} seeds", bands.join(", "), same_count.len())
-    };
-    metric.passed = problems.is_empty();
-    metric.note = summarize(&problems);
-    metric
 }

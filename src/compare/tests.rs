@@ -80,10 +80,10 @@ fn identical_runs_pass_every_metric() {
     let sim = write_run("sim", run_csv(&DELAYS, 65.0, "finished"));
     let report = compare_dirs(real.path(), sim.path()).unwrap();
     assert!(report.passed(), "{}", report.to_table());
-    assert_eq!(report.metrics.len(), 6);
+    assert_eq!(report.metrics.len(), 7);
     let table = report.to_table();
     assert!(
-        table.contains("6 metrics, 6 within tolerance, 0 outside"),
+        table.contains("7 metrics, 7 within tolerance, 0 outside"),
         "{table}"
     );
 }
@@ -485,4 +485,87 @@ fn the_largest_attempt_number_has_no_next_attempt() {
         cron: None,
     };
     assert_eq!(retry_delays(&run), Vec::<f64>::new());
+}
+
+/// A failover at 5 s: a job running across it, a pod kill that is no Redis outage, and jobs
+/// after it; `first_after_s` is when the first execution that started after it finishes.
+fn failover_events(first_after_s: f64) -> String {
+    let mut events = String::from(EVENTS_HEADER);
+    events.push_str("4.000000,0,job_started,w,horse,default,j1,1,\n");
+    events
+        .push_str("5.000000,1,fault,redis,redis-server,,,,fault=redis_failover partition=false\n");
+    events.push_str("5.500000,2,fault,,,,,,fault=pod_kill target=any\n");
+    events.push_str("6.000000,3,job_finished,w,horse,default,j1,1,\n");
+    let start = first_after_s - 0.1;
+    events.push_str(&format!("{start:.6},4,job_started,w,horse,default,j2,1,\n"));
+    events.push_str(&format!(
+        "{first_after_s:.6},5,job_finished,w,horse,default,j2,1,\n"
+    ));
+    events.push_str(&format!(
+        "{:.6},6,job_started,w,horse,default,j3,1,\n",
+        first_after_s
+    ));
+    events.push_str(&format!(
+        "{:.6},7,job_finished,w,horse,default,j3,1,\n",
+        first_after_s + 1.0
+    ));
+    events
+}
+
+fn run_of_events(events: &str) -> RunData {
+    RunData {
+        events: read_events(&CsvTable::parse("e", events).unwrap()).unwrap(),
+        jobs: Vec::new(),
+        cron: None,
+    }
+}
+
+/// The time to recover runs from a Redis outage's fault to the first finish of an execution
+/// that started after it: the job in flight across the fault (finished at 6 s) and the pod
+/// kill (no outage) do not count.
+#[test]
+fn recovery_is_the_first_job_started_after_a_redis_outage_to_finish() {
+    let run = run_of_events(&failover_events(12.1));
+    let times: Vec<String> = recovery_times(&run)
+        .iter()
+        .map(|t| format!("{t:.3}"))
+        .collect();
+    assert_eq!(times, ["7.100"]);
+    // A `fault` row without `fault=` in its detail (an older file) is no outage.
+    let old = format!("{EVENTS_HEADER}1.0,0,fault,holder-0,pod,,,,pod_kill\n");
+    assert!(recovery_times(&run_of_events(&old)).is_empty());
+}
+
+#[test]
+fn a_later_recovery_is_outside_tolerance_in_a_pair_and_in_an_envelope() {
+    let real = run_of_events(&failover_events(12.1));
+    let report = compare_runs(&real, &run_of_events(&failover_events(12.6)));
+    assert!(
+        metric(&report, "time to recover").passed,
+        "{}",
+        report.to_table()
+    );
+    let report = compare_runs(&real, &run_of_events(&failover_events(15.5)));
+    let recovery = metric(&report, "time to recover");
+    assert!(!recovery.passed);
+    assert_eq!(recovery.note, "recovery 1 real 7.100 s sim 10.500 s");
+    // 100 seeds recovering 6.5-7.5 s after the fault: 7.1 s is inside, 9.1 s is not.
+    let sims: Vec<RunData> = (0..100)
+        .map(|seed| run_of_events(&failover_events(11.5 + seed as f64 / 100.0)))
+        .collect();
+    let tolerances = EnvelopeTolerances::default();
+    let inside = compare_envelope(&real, &sims, tolerances);
+    assert!(
+        metric(&inside, "time to recover").passed,
+        "{}",
+        inside.to_table()
+    );
+    let late = run_of_events(&failover_events(14.1));
+    let outside = compare_envelope(&late, &sims, tolerances);
+    let recovery = metric(&outside, "time to recover");
+    assert!(!recovery.passed);
+    assert_eq!(
+        recovery.note,
+        "recovery 1 real 9.100 s outside 6.510…7.480 s"
+    );
 }

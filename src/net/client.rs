@@ -196,7 +196,15 @@ impl Client {
         loop {
             let may_retry = failures < self.settings.retries;
             let conn = match self.conn.get() {
-                Some(conn) => Ok(conn),
+                Some(conn) if self.network.is_open(conn) => Ok(conn),
+                // redis-py's `ConnectionPool.get_connection` checks a pooled connection
+                // before it hands it out (`can_read()` sees the server's close): one the
+                // server reset while it sat idle (a restart, a failover) is reconnected
+                // there, so only a command under way when the server goes fails with it.
+                Some(_) => {
+                    self.disconnect();
+                    self.connect().await
+                }
                 None => self.connect().await,
             };
             let (result, returned) = match conn {
@@ -418,5 +426,60 @@ impl Drop for InFlight<'_> {
         if !self.read {
             self.client.disconnect();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use super::*;
+    use crate::net::{Latency, Restore};
+    use crate::sim::RngStreams;
+
+    /// A client that writes at 0 s, then at `second_s`, across a restart from 1 s to 2 s.
+    fn across_a_restart(second_s: u64) -> Vec<String> {
+        let sim = Sim::new();
+        let _server = sim.add_host();
+        let latency = Latency::Constant(SimDuration::from_millis(1));
+        let network = Network::new(&sim, latency, RngStreams::new(1).stream("net"));
+        let host = sim.add_host();
+        let client = Client::new(
+            &network,
+            host,
+            ClientSettings::default(),
+            RngStreams::new(1).stream("client"),
+        );
+        let log: Rc<RefCell<Vec<String>>> = Rc::default();
+        let (s, l) = (sim.clone(), log.clone());
+        sim.spawn(host, "client", None, async move {
+            for at_s in [0, second_s] {
+                s.sleep(SimTime::from_secs(at_s).since(s.now())).await;
+                let reply = client.call(crate::cmd!("SET", "k", "v")).await;
+                let outcome = reply.map_or_else(|error| error.to_string(), |_| "Ok".into());
+                l.borrow_mut().push(format!("{outcome}@{}", s.now()));
+            }
+            0
+        });
+        let net = network.clone();
+        sim.schedule_at(SimTime::from_secs(1), move |_| {
+            net.restart_server(SimDuration::from_secs(1), Restore::Nothing)
+        });
+        sim.run_until(SimTime::from_secs(10));
+        let entries = log.borrow().clone();
+        entries
+    }
+
+    /// redis-py's pool checks a connection before handing it out: the connection the restart
+    /// reset while it sat idle is replaced, so the write after the restart succeeds; during
+    /// the down time the new connection is refused.
+    #[test]
+    fn an_idle_connection_reset_by_a_restart_is_reconnected_before_the_next_command() {
+        assert_eq!(across_a_restart(5), ["Ok@0.002000", "Ok@5.002000"]);
+        assert_eq!(
+            across_a_restart(1),
+            ["Ok@0.002000", "ConnectionError@1.000000"]
+        );
     }
 }

@@ -484,6 +484,18 @@ impl Network {
         Ok(conn)
     }
 
+    /// Whether `conn` is still open: the server has not closed it, and it was opened
+    /// against the server's current incarnation (a restart or failover resets every
+    /// connection).
+    pub(crate) fn is_open(&self, conn: ConnId) -> bool {
+        let epoch = self.inner.epoch.get();
+        self.inner
+            .conns
+            .borrow()
+            .get(&conn)
+            .is_some_and(|record| record.epoch == epoch)
+    }
+
     /// The client closed the socket; the server notices after one latency.
     fn close(&self, conn: ConnId) {
         let (arrival, _) = self.arrival(conn);

@@ -16,6 +16,8 @@ harness takes the first candidate by name.
 | pause | SIGSTOP for `for`, then SIGCONT: the holder's scheduler process for `scheduler_holder`, one process for a role, the whole pod otherwise |
 | redis_pause | SIGSTOP redis-server for `for`, then SIGCONT |
 | redis_restart | SIGKILL redis-server (no persistence: the keyspace is lost), start it again on the same port after `for` |
+| redis_failover | SIGKILL the primary (the server Sentinel names master): Sentinel promotes the replica after down-after; after `for`, the old node starts again on its port as a replica of the new primary (simrq's old host back as a replica) |
+| replica_lag | SIGSTOP the replica and drop its link on the primary (`CLIENT KILL TYPE replica`), so it holds the keyspace of the stall's start; SIGCONT after `for`: it reconnects and catches up from the backlog, unless the primary died meanwhile |
 | shutdown | `send_shutdown_command` to the pod's worker (its name is the pod's name) |
 | kill_horse | `send_kill_horse_command` to the pod's worker |
 | stop_job | `HGET rq:worker:<w> current_job`, then `send_stop_job_command` for that job (none: nothing is sent) |
@@ -112,6 +114,10 @@ def apply(run, fault):
         return _redis_pause(run, fault, detail(("fault", fault["kind"])))
     if fault["kind"] == "redis_restart":
         return _redis_restart(run, fault, detail(("fault", fault["kind"])))
+    if fault["kind"] == "redis_failover":
+        return _redis_failover(run, fault, detail(("fault", fault["kind"])))
+    if fault["kind"] == "replica_lag":
+        return _replica_lag(run, fault, detail(("fault", fault["kind"])))
     if fault["kind"] == "scale":
         return _scale(run, fault)
     pod = resolve_pod(run, fault)
@@ -130,7 +136,7 @@ def apply(run, fault):
 
 def _command(run, fault, pod):
     """An operator's `rq.command` call, from its own connection, to the pod's worker."""
-    client = redis.Redis.from_url(run.redis.url, socket_timeout=5, socket_connect_timeout=2)
+    client = run.redis.client(socket_timeout=5, socket_connect_timeout=2)
     worker = pod.name  # the harness starts each worker with `--name <pod>`
     pairs = [("fault", fault["kind"]), ("worker", worker)]
     try:
@@ -233,3 +239,49 @@ def _redis_restart(run, fault, describe):
         run.events.add(time.time(), "process_resumed", pod="redis", process="redis-server",
                        detail=detail(("restarted", "empty"), ("port", run.redis.port)))
     run.at(run.now_s() + fault["for_s"], start_again)
+
+
+def _redis_failover(run, fault, describe):
+    """The primary's process dies (simrq: the primary is down, connections refused); Sentinel
+    alone decides when the replica takes over. The old node comes back after `for` as a
+    replica of whichever server Sentinel then names master."""
+    topology = run.redis
+    old = topology.master()
+    run.events.add(time.time(), "fault", pod="redis", process="redis-server", detail=describe)
+    old.kill()
+    run.redis_epoch += 1
+    run.events.add(time.time(), "process_killed", pod="redis", process="redis-server",
+                   detail=detail(("signal", "SIGKILL"), ("port", old.port), ("role", "primary")))
+    if fault["for_s"] is None:
+        return
+
+    def back_as_replica():
+        old.replica_of = topology.master_port()
+        old.start()
+        run.events.add(time.time(), "process_resumed", pod="redis", process="redis-server",
+                       detail=detail(("restarted", "replica"), ("port", old.port),
+                                     ("replica_of", old.replica_of)))
+    run.at(run.now_s() + fault["for_s"], back_as_replica)
+
+
+def _replica_lag(run, fault, describe):
+    """Replication stalls for `for`: the replica is stopped first (it cannot reconnect), then
+    the primary drops its link, so writes from here on stay in the primary's backlog. Bytes
+    already sent are in the replica's socket and are applied when it resumes, as the
+    keyspace of the stall's start (to a few milliseconds)."""
+    topology = run.redis
+    run.events.add(time.time(), "fault", pod="redis", process="redis-server", detail=describe)
+    topology.replica.pause()
+    try:
+        topology.master().command("CLIENT", "KILL", "TYPE", "replica")
+    except redis.RedisError as error:
+        run.events.add(time.time(), "redis_error", process="harness",
+                       detail=detail(("phase", "replica_lag"), ("error", type(error).__name__)))
+    run.events.add(time.time(), "process_paused", pod="redis", process="redis-replica",
+                   detail=detail(("signal", "SIGSTOP"), ("for_s", "%.3f" % fault["for_s"])))
+
+    def resume():
+        topology.replica.resume()
+        run.events.add(time.time(), "process_resumed", pod="redis", process="redis-replica",
+                       detail=detail(("signal", "SIGCONT")))
+    run.at(run.now_s() + fault["for_s"], resume)

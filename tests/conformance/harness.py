@@ -5,7 +5,10 @@
 
 What it does, in order:
 1. starts a private `redis-server` on 127.0.0.1 on a free port (`--save '' --appendonly no`, its
-   own temporary directory);
+   own temporary directory), or with `[redis] replicas = 1` a primary, a replica and one
+   Sentinel, each on its own free port (processes.py `ReplicatedRedis`); with
+   `client_discovery = "sentinel"` the workers, the producer and the poller reach the master
+   through Sentinel (RQ's CLI: a `-c` settings module with `SENTINEL`);
 2. starts the scenario's pods: one `rq worker` process each (the venv's `rq`, `--with-scheduler`
    where asked), with the scenario's `--worker-ttl`, `--maintenance-interval` and
    `--job-monitoring-interval`;
@@ -57,7 +60,7 @@ import faults  # noqa: E402
 import jobs  # noqa: E402
 from observe import EventLog, Poller, detail  # noqa: E402
 from outputs import write_events, write_jobs  # noqa: E402
-from processes import Pod, ProcessTable, RedisServer  # noqa: E402
+from processes import Pod, ProcessTable, RedisServer, ReplicatedRedis  # noqa: E402
 from scenario_file import RQ_DEFAULTS, ScenarioError, load_scenario, pipeline_jobs  # noqa: E402
 from webhooks import WebhookServer  # noqa: E402
 
@@ -67,6 +70,9 @@ from webhooks import WebhookServer  # noqa: E402
 STALL_ENV = "SIMRQ_PREPARE_EXECUTION_STALL_S"
 # Kubernetes resets a container's CrashLoopBackOff after it ran this long (simrq: cluster.rs).
 BACKOFF_RESET_S = 600.0
+# The `-c` settings module a Sentinel-discovering worker reads (written into the run's own
+# temporary directory, which is on the workers' PYTHONPATH).
+SENTINEL_SETTINGS_MODULE = "simrq_sentinel_settings"
 # Statuses after which RQ runs a job no more unless a retry or repeat is pending; `stopped`
 # (`send_stop_job_command`) is a failure that consumes no retry.
 TERMINAL = ("finished", "failed", "stopped")
@@ -100,8 +106,7 @@ class Run:
         self.tmp_dir = tempfile.mkdtemp(prefix="simrq-conformance-")
         self.logs_dir = os.path.join(out_dir, "logs")
         self.job_log_path = os.path.join(out_dir, "job-log.jsonl")
-        self.redis = RedisServer(self.table, self.tmp_dir, os.path.join(self.logs_dir,
-                                                                        "redis.log"))
+        self.redis = make_redis(scenario["redis"], self.table, self.tmp_dir, self.logs_dir)
         self.redis_epoch = 0
         self.pods = {}
         self.generations = {}
@@ -181,7 +186,7 @@ class Run:
 
     def worker_argv(self, spec):
         rq = self.scenario["rq"]
-        argv = [self.rq_bin, "worker", "-u", self.redis.url, "-P", HERE,
+        argv = [self.rq_bin, "worker"] + self.connection_argv() + ["-P", HERE,
                 "--worker-ttl", str(int(rq["worker_ttl"])),
                 "--maintenance-interval", str(int(rq["maintenance_interval"])),
                 "--job-monitoring-interval", str(int(rq["job_monitoring_interval"]))]
@@ -193,9 +198,26 @@ class Run:
             argv += ["--max-jobs", str(spec["max_jobs"])]
         return argv
 
+    def uses_sentinel(self):
+        redis_spec = self.scenario["redis"]
+        return redis_spec["replicas"] > 0 and redis_spec["client_discovery"] == "sentinel"
+
+    def connection_argv(self):
+        """`-u URL`, or `-c` the settings module whose `SENTINEL` RQ's CLI turns into
+        `Sentinel(...).master_for(...)` (rq/cli/helpers.py `get_redis_from_config`)."""
+        if self.uses_sentinel():
+            return ["-c", SENTINEL_SETTINGS_MODULE]
+        return ["-u", self.redis.url]
+
+    def write_sentinel_settings(self):
+        path = os.path.join(self.tmp_dir, SENTINEL_SETTINGS_MODULE + ".py")
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(sentinel_settings_text(self.redis.sentinel_settings()))
+
     def worker_env(self):
         env = dict(os.environ)
-        env["PYTHONPATH"] = HERE + os.pathsep + env.get("PYTHONPATH", "")
+        env["PYTHONPATH"] = (HERE + os.pathsep + self.tmp_dir + os.pathsep
+                             + env.get("PYTHONPATH", ""))
         env["PYTHONUNBUFFERED"] = "1"
         env[jobs.LOG_ENV] = self.job_log_path
         env["SIMRQ_SCHEDULER_FALLBACK_PERIOD_S"] = str(
@@ -354,8 +376,9 @@ class Run:
         self.redis.start()
         # The producer waits out a Redis pause rather than time out and re-send an enqueue that
         # Redis may still apply; it retries only on errors (Redis down or restarting).
-        self.client = redis.Redis.from_url(self.redis.url, socket_timeout=60,
-                                           socket_connect_timeout=2)
+        self.client = self.redis.client(socket_timeout=60, socket_connect_timeout=2)
+        if self.uses_sentinel():
+            self.write_sentinel_settings()
         if self.cron is not None:
             self.cron.write_config()
             self.cron.wait_for_minute()
@@ -382,7 +405,7 @@ class Run:
         return "duration reached"
 
     def read_final_state(self):
-        client = redis.Redis.from_url(self.redis.url, socket_timeout=2, socket_connect_timeout=2)
+        client = self.redis.client(socket_timeout=2, socket_connect_timeout=2)
         final = {"jobs": {}, "queues": {}}
         for queue in self.queue_names():
             present = set(client.lrange("rq:queue:%s" % queue, 0, -1))
@@ -429,6 +452,20 @@ class Run:
         shutil.rmtree(self.tmp_dir, ignore_errors=True)
 
 
+def make_redis(redis_spec, table, tmp_dir, logs_dir):
+    """The lone redis-server, or the primary, replica and Sentinel of `[redis] replicas = 1`."""
+    if not redis_spec["replicas"]:
+        return RedisServer(table, tmp_dir, os.path.join(logs_dir, "redis.log"))
+    return ReplicatedRedis(table, tmp_dir, logs_dir, redis_spec["sentinel_down_after_s"],
+                           redis_spec["client_discovery"])
+
+
+def sentinel_settings_text(settings):
+    """The `-c` module RQ's CLI imports: its upper-case names are the settings."""
+    return ("# Written by the conformance harness: RQ's CLI reaches the master through "
+            "Sentinel.\nSENTINEL = %r\n" % (settings,))
+
+
 def compressed_settings(scenario):
     rq = scenario["rq"]
     settings = {
@@ -447,6 +484,8 @@ def compressed_settings(scenario):
 
 
 def write_outputs(run, reason, wall_s):
+    if run.poller is None:
+        return  # the run never started (set-up failed): nothing was observed
     events = write_events(run, os.path.join(run.out_dir, "events.csv"))
     if run.final is not None:
         write_jobs(run, os.path.join(run.out_dir, "jobs.csv"), events, run.final)
@@ -454,6 +493,12 @@ def write_outputs(run, reason, wall_s):
     settings.update({"scenario": run.scenario["path"], "seed": run.scenario["run"]["seed"],
                      "ended_because": reason, "wall_time_s": round(wall_s, 3),
                      "redis_port": run.redis.port})
+    if isinstance(run.redis, ReplicatedRedis):
+        settings["redis_topology"] = {
+            "primary_port": run.redis.primary.port, "replica_port": run.redis.replica.port,
+            "sentinel_port": run.redis.sentinel.port,
+            "sentinel_down_after_s": run.scenario["redis"]["sentinel_down_after_s"],
+            "client_discovery": run.scenario["redis"]["client_discovery"]}
     if run.cron is not None and run.t0 is not None:
         settings["cron"] = run.cron.settings()
         run.cron.write_aliases(os.path.join(run.out_dir, "job-aliases.csv"))

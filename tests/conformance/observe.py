@@ -118,8 +118,7 @@ class Poller(threading.Thread):
         self.run_state = run
         self.events = run.events
         self.stop_flag = threading.Event()
-        self.client = redis.Redis.from_url(run.redis.url, socket_timeout=0.5,
-                                           socket_connect_timeout=0.5)
+        self.client = run.redis.client(socket_timeout=0.5, socket_connect_timeout=0.5)
         self.lock_holders = {}
         self.schedulers = {}
         self.jobs = {}

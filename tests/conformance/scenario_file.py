@@ -7,7 +7,12 @@ simulator and nothing to the harness:
 
     [run]        duration, drain (the run lasts at most duration + drain), seed,
                  sample_interval, wall_clock_phase (simulator only), swarm = false
-    [redis]      simulator only (latency, client retries …): the real Redis is what it is
+    [redis]      replicas (0, or 1: a primary, a replica and one Sentinel, processes.py
+                 ReplicatedRedis), sentinel_down_after (Sentinel's down-after-milliseconds),
+                 client_discovery ("sentinel": RQ's `SENTINEL` setting; "fixed": the primary's
+                 URL); simulator only: latency, client_retries, connect_timeout,
+                 socket_timeout, startup, replica_lag, sentinel_promotion (the real Redis and
+                 Sentinel are what they are)
     [rq]         worker_ttl, maintenance_interval, job_monitoring_interval (RQ CLI settings),
                  scheduler_fallback_period (module constant, set by conformance_worker.py),
                  prepare_execution_stall (a fixed duration: conformance_worker.py sleeps
@@ -28,7 +33,7 @@ simulator and nothing to the harness:
                  depends_on = { workloads, fan_out, allow_failure, enqueue_at_front, delay }
                  (a pipeline: see `pipeline_jobs`)
     [[faults]]   kind = pod_kill | pod_delete | pause | redis_pause | redis_restart | scale |
-                 shutdown | kill_horse | stop_job,
+                 shutdown | kill_horse | stop_job | redis_failover | replica_lag,
                  at, pods, target (`cron`: the pod's `rq cron` process), for, replicas
     [checks]     simulator only (the verdicts of `simrq run`)
 """
@@ -44,7 +49,20 @@ RQ_DEFAULTS = {
 }
 
 FAULT_KINDS = {"pod_kill", "pod_delete", "pause", "redis_pause", "redis_restart", "scale",
-               "shutdown", "kill_horse", "stop_job"}
+               "shutdown", "kill_horse", "stop_job", "redis_failover", "replica_lag"}
+# Faults that need `[redis] replicas = 1` (a replica and Sentinel), and those the harness runs
+# only against a lone redis-server.
+REPLICA_FAULTS = {"redis_failover", "replica_lag"}
+SINGLE_SERVER_FAULTS = {"redis_restart"}
+# `[redis]` keys that describe the simulated Redis's host and client timing: the real Redis
+# and Sentinel are what they are, so the harness reads none of them.
+REDIS_SIMULATOR_ONLY = {"latency", "client_retries", "connect_timeout", "socket_timeout",
+                        "startup", "replica_lag", "sentinel_promotion"}
+# Sentinel's `down-after-milliseconds` when the scenario does not set it (simrq's default).
+SENTINEL_DOWN_AFTER_S = 30.0
+# A failed-over primary back sooner than this after down-after would be seen by Sentinel
+# before it promotes the replica (no failover): measured promotion 1.07-1.16 s, plus margin.
+PROMOTION_MARGIN_S = 3.0
 # Operator commands (rq.command): sent to the target pod's worker over pubsub.
 COMMAND_KINDS = {"shutdown", "kill_horse", "stop_job"}
 # simrq's role targets; any other string names a pod (`worker-1`).
@@ -391,8 +409,54 @@ def _load_cron(doc):
     return jobs
 
 
+def _load_redis(doc):
+    """`[redis]`: the topology the harness starts. Persistence and `min_replicas_*` are
+    rejected by name: the harness's servers run without them."""
+    table = doc.get("redis", {})
+    _check_keys(table, REDIS_SIMULATOR_ONLY | {"replicas", "sentinel_down_after",
+                                               "client_discovery"}, "[redis]")
+    replicas = int(table.get("replicas", 0))
+    if replicas not in (0, 1):
+        raise ScenarioError("[redis].replicas: the harness runs 0 or 1 replica, got %d"
+                            % replicas)
+    discovery = table.get("client_discovery", "sentinel")
+    if discovery not in ("sentinel", "fixed"):
+        raise ScenarioError("[redis].client_discovery: \"sentinel\" or \"fixed\"")
+    if not replicas and ({"sentinel_down_after", "client_discovery"} & set(table)):
+        raise ScenarioError("[redis]: sentinel_down_after and client_discovery need "
+                            "replicas = 1")
+    down_after_s = parse_duration(table.get("sentinel_down_after", SENTINEL_DOWN_AFTER_S),
+                                  "[redis].sentinel_down_after")
+    if down_after_s * 1000 != int(down_after_s * 1000) or down_after_s <= 0:
+        raise ScenarioError("[redis].sentinel_down_after: Sentinel takes a positive whole "
+                            "number of milliseconds")
+    return {"replicas": replicas, "sentinel_down_after_s": down_after_s,
+            "client_discovery": discovery}
+
+
+def _check_topology(redis_spec, faults, cron_jobs):
+    """Faults and the topology they need: a failover needs the replica, a restart the lone
+    server; an old primary back before Sentinel promoted would make Sentinel call the
+    failover off (simrq promotes regardless)."""
+    for number, fault in enumerate(faults):
+        where = "[[faults]] #%d (%s)" % (number + 1, fault["kind"])
+        if fault["kind"] in REPLICA_FAULTS and not redis_spec["replicas"]:
+            raise ScenarioError("%s: needs [redis] replicas = 1" % where)
+        if fault["kind"] in SINGLE_SERVER_FAULTS and redis_spec["replicas"]:
+            raise ScenarioError("%s: the harness restarts a lone redis-server only" % where)
+        soonest_s = redis_spec["sentinel_down_after_s"] + PROMOTION_MARGIN_S
+        if fault["kind"] == "redis_failover" and fault["for_s"] is not None \
+                and fault["for_s"] < soonest_s:
+            raise ScenarioError("%s.for: the old primary back after %.1f s would be seen by "
+                                "Sentinel before it promotes; give at least %.1f s or leave "
+                                "`for` out" % (where, fault["for_s"], soonest_s))
+    if redis_spec["replicas"] and cron_jobs:
+        raise ScenarioError("[[cron]] with [redis] replicas: the harness's `rq cron` takes a "
+                            "URL only")
+
+
 def _load_fault(table, where):
-    allowed = {"kind", "at", "pods", "target", "for", "replicas", "persistence"}
+    allowed = {"kind", "at", "pods", "target", "for", "replicas", "persistence", "partition"}
     _check_keys(table, allowed, where)
     kind = table.get("kind")
     if kind not in FAULT_KINDS:
@@ -402,12 +466,18 @@ def _load_fault(table, where):
         raise ScenarioError("%s: the harness runs scripted faults only: set `at`" % where)
     if table.get("persistence", "none") != "none":
         raise ScenarioError("%s.persistence: the harness's Redis has no persistence" % where)
+    if table.get("partition", False):
+        raise ScenarioError("%s.partition: the harness cannot cut the primary off from "
+                            "Sentinel and keep it reachable to the clients" % where)
+    # A failover without `for` leaves the old primary down to the end, as simrq does.
+    default_for = None if kind == "redis_failover" else "1s"
     fault = {
         "kind": kind,
         "at_s": parse_duration(table["at"], where + ".at"),
         "pods": table.get("pods"),
         "target": table.get("target", "any"),
-        "for_s": parse_duration(table.get("for", "1s"), where + ".for"),
+        "for_s": (parse_duration(table["for"], where + ".for") if "for" in table
+                  else None if default_for is None else parse_duration(default_for, where)),
         "replicas": table.get("replicas"),
     }
     if kind == "scale" and (fault["pods"] is None or fault["replicas"] is None):
@@ -432,8 +502,10 @@ def load_scenario(path):
         "pods": _load_pods(doc),
         "workloads": _load_workloads(doc),
         "cron": _load_cron(doc),
+        "redis": _load_redis(doc),
         "faults": sorted(faults, key=lambda fault: fault["at_s"]),
     }
+    _check_topology(scenario["redis"], scenario["faults"], scenario["cron"])
     if not scenario["workloads"] and not scenario["cron"]:
         raise ScenarioError("the scenario has no [[workload]] and no [[cron]]")
     return scenario

@@ -4,7 +4,8 @@
 #     simrq's model was traced against (redis-py 8.2.0's PubSubWorkerThread.stop() joins the
 #     pubsub thread without a timeout, so a worker's teardown waits up to the thread's 60 s
 #     sleep_time before exiting: FINDINGS.md §18);
-#   - a Debian redis-server when none is on PATH.
+#   - Debian's redis-server and redis-sentinel when either is missing from PATH (the failover
+#     scenarios run a primary, a replica and a Sentinel).
 # Idempotent and quiet: it prints nothing when everything is already in place.
 set -euo pipefail
 
@@ -36,14 +37,17 @@ if ! "$venv/bin/python" -c "import rq, redis, sys; sys.exit(rq.__version__ != '$
         || fail "pip install rq==$rq_version redis==$redis_py_version failed"
 fi
 
-if ! command -v redis-server >/dev/null 2>&1; then
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v redis-sentinel >/dev/null 2>&1 || missing+=(redis-sentinel)
+if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then
-        fail "redis-server is missing and installing it needs root (apt-get install redis-server)"
+        fail "${missing[*]} missing and installing needs root (apt-get install ${missing[*]})"
     fi
     export DEBIAN_FRONTEND=noninteractive
     apt-get update >"$log" 2>&1 || fail "apt-get update failed"
-    apt-get install -y --no-install-recommends redis-server >"$log" 2>&1 \
-        || fail "apt-get install redis-server failed"
-    # The Debian package may start a system instance on port 6379; the harness never uses it,
-    # it starts its own servers on free ports.
+    apt-get install -y --no-install-recommends "${missing[@]}" >"$log" 2>&1 \
+        || fail "apt-get install ${missing[*]} failed"
+    # The Debian packages may start system instances on ports 6379 and 26379; the harness
+    # never uses them, it starts its own servers on free ports.
 fi

@@ -493,3 +493,95 @@ class FinalOutcomes(unittest.TestCase):
                          "deferred")
         self.assertEqual(outputs._outcome({"job": "j3", "status": "queued"}, queue), "lost")
         self.assertEqual(outputs._outcome(None, queue), "lost")
+
+
+class ReplicatedRedisReader(unittest.TestCase):
+    """`[redis] replicas = 1`: what the harness starts and the keys it cannot reproduce."""
+
+    write = ScenarioReader.write
+    BASE = '[[pods]]\n[[workload]]\njobs = 1\n'
+
+    def test_a_failover_scenario_reads_its_topology(self):
+        path = self.write(self.BASE + '[redis]\nreplicas = 1\nsentinel_down_after = "3s"\n'
+                          'replica_lag = "1ms"\nsentinel_promotion = "1.1s"\n'
+                          '[[faults]]\nkind = "replica_lag"\nat = "5s"\nfor = "2s"\n'
+                          '[[faults]]\nkind = "redis_failover"\nat = "6s"\n')
+        scenario = load_scenario(path)
+        self.assertEqual(scenario["redis"], {"replicas": 1, "sentinel_down_after_s": 3.0,
+                                             "client_discovery": "sentinel"})
+        lag, failover = scenario["faults"]
+        self.assertEqual((lag["kind"], lag["for_s"]), ("replica_lag", 2.0))
+        # Without `for`, the old primary stays down to the end, as simrq has it.
+        self.assertEqual((failover["kind"], failover["for_s"]), ("redis_failover", None))
+
+    def test_without_replicas_the_lone_server_is_kept(self):
+        self.assertEqual(load_scenario(self.write(self.BASE))["redis"],
+                         {"replicas": 0, "sentinel_down_after_s": 30.0,
+                          "client_discovery": "sentinel"})
+
+    def test_what_the_real_side_cannot_reproduce_is_rejected_by_name(self):
+        cases = [
+            ('[redis]\nreplicas = 2\n', "0 or 1 replica"),
+            ('[redis]\nappendonly = true\n', "unknown key.*appendonly"),
+            ('[redis]\nreplicas = 1\nmin_replicas_to_write = 1\n',
+             "unknown key.*min_replicas_to_write"),
+            ('[redis]\nsentinel_down_after = "3s"\n', "need replicas = 1"),
+            ('[redis]\nreplicas = 1\nclient_discovery = "dns"\n', "\"sentinel\" or \"fixed\""),
+            ('[redis]\nreplicas = 1\nsentinel_down_after = "2.5005s"\n', "milliseconds"),
+            ('[[faults]]\nkind = "redis_failover"\nat = "5s"\n', "needs \\[redis\\] replicas"),
+            ('[redis]\nreplicas = 1\n[[faults]]\nkind = "redis_restart"\nat = "5s"\n',
+             "lone redis-server"),
+            ('[redis]\nreplicas = 1\n[[faults]]\nkind = "redis_failover"\nat = "5s"\n'
+             'partition = true\n', "partition"),
+            ('[redis]\nreplicas = 1\nsentinel_down_after = "3s"\n[[faults]]\n'
+             'kind = "redis_failover"\nat = "5s"\nfor = "4s"\n', "at least 6.0 s"),
+        ]
+        for body, message in cases:
+            with self.subTest(body=body):
+                with self.assertRaisesRegex(ScenarioError, message):
+                    load_scenario(self.write(self.BASE + body))
+
+
+class SentinelSetUp(unittest.TestCase):
+    """The files the harness writes for Sentinel and for RQ's CLI."""
+
+    def test_sentinel_config_watches_the_primary_with_quorum_one(self):
+        from processes import MASTER_NAME, sentinel_config
+        lines = sentinel_config(26001, 6001, 3000, "/tmp/x").splitlines()
+        self.assertIn("port 26001", lines)
+        self.assertIn("bind 127.0.0.1", lines)
+        self.assertIn("sentinel monitor %s 127.0.0.1 6001 1" % MASTER_NAME, lines)
+        self.assertIn("sentinel down-after-milliseconds %s 3000" % MASTER_NAME, lines)
+        # Ten times down-after, at least 10 s: a failover that stalls is retried that late.
+        self.assertIn("sentinel failover-timeout %s 30000" % MASTER_NAME, lines)
+        short = sentinel_config(26001, 6001, 500, "/tmp/x")
+        self.assertIn("failover-timeout %s 10000" % MASTER_NAME, short)
+
+    def test_rq_reads_the_sentinel_setting_from_the_module(self):
+        from rq.cli.helpers import read_config_file
+        text = harness.sentinel_settings_text(
+            {"INSTANCES": [("127.0.0.1", 26001)], "MASTER_NAME": "simrq"})
+        folder = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, folder)
+        with open(os.path.join(folder, "simrq_settings_probe.py"), "w") as handle:
+            handle.write(text)
+        with mock.patch("sys.path", [folder] + list(__import__("sys").path)):
+            settings = read_config_file("simrq_settings_probe")
+        self.assertEqual(settings, {"SENTINEL": {"INSTANCES": [("127.0.0.1", 26001)],
+                                                 "MASTER_NAME": "simrq"}})
+
+    def test_workers_reach_redis_through_sentinel_or_the_url(self):
+        class Topology:
+            url = "redis://127.0.0.1:6001/0"
+
+        def run_of(replicas, discovery):
+            run = harness.Run.__new__(harness.Run)
+            run.scenario = {"redis": {"replicas": replicas, "client_discovery": discovery}}
+            run.redis = Topology()
+            return run
+        self.assertEqual(run_of(1, "sentinel").connection_argv(),
+                         ["-c", harness.SENTINEL_SETTINGS_MODULE])
+        self.assertEqual(run_of(1, "fixed").connection_argv(),
+                         ["-u", "redis://127.0.0.1:6001/0"])
+        self.assertEqual(run_of(0, "sentinel").connection_argv(),
+                         ["-u", "redis://127.0.0.1:6001/0"])
