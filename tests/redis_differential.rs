@@ -777,16 +777,7 @@ fn write_refusals_agree_with_redis_server() {
         let words: Words = words.iter().map(|w| w.to_string()).collect();
         pair.check(0, &words, &[]).unwrap()
     };
-    fn lock(holder: &str) -> [&str; 6] {
-        [
-            "EVAL",
-            ACQUIRE_OR_REFRESH_LOCK_SCRIPT,
-            "1",
-            "rq:scheduler-lock:q",
-            holder,
-            "61",
-        ]
-    }
+    let lock = resp::lock_words;
     check(&mut pair, &["SET", "k", "v"]);
     check(&mut pair, &lock("s1"));
     let refusals = [

@@ -17,7 +17,9 @@ mod resp;
 use std::time::{Duration, Instant};
 
 use simrq::redis::memory::{MemoryLimit, Policy};
-use simrq::redis::{Command, ConnId, Outcome, Reply, Server, ACQUIRE_OR_REFRESH_LOCK_SCRIPT};
+use simrq::redis::{Command, ConnId, Outcome, Reply, Server};
+
+use resp::lock_words as lock;
 use simrq::sim::rng::RngStreams;
 use simrq::sim::{SimDuration, SimTime};
 
@@ -173,17 +175,6 @@ impl Pair {
 
 fn oom() -> Reply {
     Reply::Error(simrq::redis::errors::OOM.to_string())
-}
-
-fn lock(holder: &str) -> [&str; 6] {
-    [
-        "EVAL",
-        ACQUIRE_OR_REFRESH_LOCK_SCRIPT,
-        "1",
-        "rq:scheduler-lock:q",
-        holder,
-        "61",
-    ]
 }
 
 /// noeviction: a write that would pass the limit is refused with `OOM` (the command's own

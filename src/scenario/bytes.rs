@@ -94,21 +94,7 @@ impl JsonSchema for ByteSize {
     }
 
     fn json_schema(gen: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Schema {
-        use schemars::schema::{InstanceType, SchemaObject, SubschemaValidation};
-        let mut text = SchemaObject {
-            instance_type: Some(InstanceType::String.into()),
-            ..Default::default()
-        };
-        text.string().pattern = Some(r"^\s*[0-9]+\s*([kKmMgG][bB]?|[bB])?\s*$".into());
-        let bytes = gen.subschema_for::<u64>();
-        SchemaObject {
-            subschemas: Some(Box::new(SubschemaValidation {
-                any_of: Some(vec![bytes, text.into()]),
-                ..Default::default()
-            })),
-            ..Default::default()
-        }
-        .into()
+        super::schema::number_or_text::<u64>(gen, r"^\s*[0-9]+\s*([kKmMgG][bB]?|[bB])?\s*$")
     }
 }
 

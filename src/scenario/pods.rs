@@ -231,21 +231,7 @@ impl JsonSchema for CountOrPercent {
     }
 
     fn json_schema(gen: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Schema {
-        use schemars::schema::{InstanceType, SchemaObject, SubschemaValidation};
-        let mut percent = SchemaObject {
-            instance_type: Some(InstanceType::String.into()),
-            ..Default::default()
-        };
-        percent.string().pattern = Some(r"^[0-9]{1,3}%$".into());
-        let count = gen.subschema_for::<u32>();
-        SchemaObject {
-            subschemas: Some(Box::new(SubschemaValidation {
-                any_of: Some(vec![count, percent.into()]),
-                ..Default::default()
-            })),
-            ..Default::default()
-        }
-        .into()
+        super::schema::number_or_text::<u32>(gen, r"^[0-9]{1,3}%$")
     }
 }
 

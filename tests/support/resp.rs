@@ -93,6 +93,19 @@ pub fn find_redis_server() -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
+/// RQ's acquire-or-refresh lock script as EVAL sends it, on `rq:scheduler-lock:q` for
+/// `holder` with RQ's 61 s TTL: the words of the command.
+pub fn lock_words(holder: &str) -> [&str; 6] {
+    [
+        "EVAL",
+        simrq::redis::ACQUIRE_OR_REFRESH_LOCK_SCRIPT,
+        "1",
+        "rq:scheduler-lock:q",
+        holder,
+        "61",
+    ]
+}
+
 /// A real redis-server for a scripted session; `None` (and SKIPPED on stderr) without one,
 /// which fails the test under `SIMRQ_REQUIRE_REDIS=1`.
 pub fn scripted_server() -> Option<RedisServer> {
