@@ -47,10 +47,16 @@ pub fn last_seed(first: u64, count: u64, flag: &str) -> Result<u64, String> {
         })
 }
 
+/// `simrq --version`: the build, and the versions of what it models.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (models RQ 2.12.0 with redis-py 8.1 on Redis 7.0)"
+);
+
 #[derive(Parser, Debug)]
 #[command(
     name = "simrq",
-    version,
+    version = VERSION,
     about = "Deterministic simulation of Python-RQ 2.12 deployments: retries, scheduler locks, pod churn",
     after_help = "Examples:\n  simrq run scenarios/pod-churn.toml\n  simrq run scenarios/scheduler-pause.toml --seed 7 --out out/pause --force\n  simrq run scenarios/pod-churn.toml --runs 20\n  simrq validate scenarios/pod-churn.toml\n  simrq schema > simrq-scenario.schema.json\n\nExit codes: 0 all checks hold, 1 a check was violated, 2 bad input or usage."
 )]
