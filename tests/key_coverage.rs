@@ -2531,10 +2531,7 @@ fn a_partitioned_failover_discards_the_split_brains_writes() {
 /// than replicas (every write refused), and `partition` on another kind.
 #[test]
 fn replication_keys_that_would_do_nothing_are_located_errors() {
-    let key_of = |text: &str| {
-        let error = simrq::scenario::parse(text, "k.toml").unwrap_err();
-        error.key.clone().unwrap_or_else(|| panic!("{error}"))
-    };
+    let key_of = error_key;
     let failover = "[[faults]]\nkind = \"redis_failover\"\nat = \"1m\"\n";
     assert_eq!(
         key_of(&format!("[[pods]]\n[[workload]]\n{failover}")),
@@ -2595,6 +2592,12 @@ lost_jobs = 1000
         ),
         1,
     )
+}
+
+/// The key a scenario's located error names; panics if `text` parses or the error names none.
+fn error_key(text: &str) -> String {
+    let error = simrq::scenario::parse(text, "k.toml").unwrap_err();
+    error.key.clone().unwrap_or_else(|| panic!("{error}"))
 }
 
 fn memory_of(ran: &Ran) -> simrq::report::RedisMemory {
@@ -2714,10 +2717,7 @@ fn workload_payload_size_sizes_the_job_hashes() {
 /// takes with no keys, and the LFU policies the model does not have.
 #[test]
 fn memory_keys_that_would_do_nothing_are_located_errors() {
-    let key_of = |text: &str| {
-        let error = simrq::scenario::parse(text, "k.toml").unwrap_err();
-        error.key.clone().unwrap_or_else(|| panic!("{error}"))
-    };
+    let key_of = error_key;
     let cases = [
         (
             "[redis]\nmaxmemory_policy = \"allkeys-lru\"\n",

@@ -23,6 +23,14 @@ pub const OVERFLOW: &str = "ERR increment or decrement would overflow";
 pub const NAN_OR_INFINITY: &str = "ERR value is NaN or Infinity";
 pub const INCR_NAN_OR_INFINITY: &str = "ERR increment would produce NaN or Infinity";
 pub const EXECABORT: &str = "EXECABORT Transaction discarded because of previous errors.";
+
+/// EXEC refused outright (`execCommandAbort`): the transaction is discarded because of
+/// `reason`, the error the EXEC itself got.
+pub fn exec_abort(reason: &str) -> Reply {
+    Reply::Error(format!(
+        "EXECABORT Transaction discarded because of: {reason}"
+    ))
+}
 pub const NOSCRIPT: &str = "NOSCRIPT No matching script. Please use EVAL.";
 
 pub fn reply(message: &str) -> Reply {

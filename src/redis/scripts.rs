@@ -239,9 +239,7 @@ impl ScriptCall<'_> {
         // `scriptVerifyOOM`).
         let out_of_memory = db.memory.as_ref().is_some_and(|m| m.out_of_memory);
         if out_of_memory && db.write_refusal.is_none() {
-            if let Some(memory) = db.memory.as_deref_mut() {
-                memory.refused_commands += 1;
-            }
+            db.count_oom_refusal();
             return Err(self.error(errors::OOM, line));
         }
         self.write(db, now, line, command, args)

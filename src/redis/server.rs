@@ -351,13 +351,7 @@ impl Server {
             _ if in_multi || spec.is_denyoom() => Some(errors::reply(errors::OOM)),
             _ => None,
         }
-        .inspect(|_| self.count_refusal())
-    }
-
-    fn count_refusal(&mut self) {
-        if let Some(memory) = self.db.memory.as_deref_mut() {
-            memory.refused_commands += 1;
-        }
+        .inspect(|_| self.db.count_oom_refusal())
     }
 
     /// EXEC out of memory: a transaction that queued a `denyoom` command is discarded
@@ -369,10 +363,7 @@ impl Server {
         }
         self.connections.get_mut(&conn)?.transaction = None;
         self.db.watch.unwatch_all(conn);
-        Some(Reply::Error(format!(
-            "EXECABORT Transaction discarded because of: {}",
-            errors::OOM
-        )))
+        Some(errors::exec_abort(errors::OOM))
     }
 
     fn transaction_mut(&mut self, conn: ConnId) -> Option<&mut Transaction> {
@@ -552,10 +543,10 @@ fn subscribed_context(spec: &Spec, words: &[Arg]) -> Option<Reply> {
         _ => format!("{}|{}", spec.name, words[1].to_ascii_lowercase()),
     };
     let refusal = pubsub::only_pubsub_allowed(&full_name);
-    Some(Reply::Error(match spec.handler {
-        Handler::Exec => format!("EXECABORT Transaction discarded because of: {refusal}"),
-        _ => format!("ERR {refusal}"),
-    }))
+    Some(match spec.handler {
+        Handler::Exec => errors::exec_abort(&refusal),
+        _ => Reply::Error(format!("ERR {refusal}")),
+    })
 }
 
 /// Bytes a client name may hold: printable ASCII without space (`clientSetName`).

@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::redis::arg::Arg;
 use crate::redis::key_text::{KeyText, StoredKey};
-use crate::redis::keyspace::Keys;
+use crate::redis::keyspace::{Entry, Keys};
 use crate::sim::rng::{SimRng, WordBuildHasher};
 use crate::sim::SimTime;
 
@@ -127,12 +127,7 @@ impl Memory {
         let noted = std::mem::take(&mut self.noted);
         for (key, touched) in &noted {
             match keys.stored(key) {
-                Some(entry) => {
-                    let bytes = size::key_cost(key, entry);
-                    let expire_ms = entry.expire_at.map(|at| at.as_micros() / 1000);
-                    let touched_s = touched.then(|| whole_seconds(now));
-                    self.charge(key, bytes, expire_ms, touched_s);
-                }
+                Some(entry) => self.charge(key, entry, whole_seconds(now), *touched),
                 None => self.discharge(key),
             }
         }
@@ -141,23 +136,16 @@ impl Memory {
     }
 
     /// Recharges every key of `keys` (after a restart restored them).
+    /// The per-key state is dropped and rebuilt; the counts and the draws go on.
     pub fn recount(&mut self, keys: &Keys, now: SimTime) {
-        let limit = self.limit;
-        let rng = self.rng.clone();
-        let fresh = Memory::new(limit, rng);
-        let counted = std::mem::replace(self, fresh);
-        self.evicted_keys = counted.evicted_keys;
-        self.evicted_by_family = counted.evicted_by_family;
-        self.refused_commands = counted.refused_commands;
-        self.peak_bytes = counted.peak_bytes;
+        self.charges.clear();
+        self.all.clear();
+        self.volatile.clear();
+        self.noted.clear();
+        self.pool = eviction::Pool::default();
+        self.keys_bytes = 0;
         for (key, entry) in keys.iter() {
-            let expire_ms = entry.expire_at.map(|at| at.as_micros() / 1000);
-            self.charge(
-                key,
-                size::key_cost(key, entry),
-                expire_ms,
-                Some(whole_seconds(now)),
-            );
+            self.charge(key, entry, whole_seconds(now), true);
         }
     }
 
@@ -180,17 +168,12 @@ impl Memory {
 
     /// The key the policy evicts next at `now`, if any (`noeviction`: none).
     pub fn victim(&mut self, now: SimTime) -> Option<Arg> {
-        let policy = self.limit.policy;
-        let candidates = if policy.volatile_only() {
-            &self.volatile
-        } else {
-            &self.all
-        };
-        match policy {
+        match self.limit.policy {
             Policy::NoEviction => None,
             Policy::AllKeysRandom | Policy::VolatileRandom => {
-                eviction::random_position(&mut self.rng, candidates.len())
-                    .map(|at| candidates[at].clone())
+                let candidates = candidates(self.limit.policy, &self.all, &self.volatile);
+                let at = eviction::random_position(&mut self.rng, candidates.len());
+                at.map(|at| candidates[at].clone())
             }
             Policy::AllKeysLru | Policy::VolatileLru | Policy::VolatileTtl => {
                 self.victim_from_pool(now)
@@ -204,11 +187,7 @@ impl Memory {
     fn victim_from_pool(&mut self, now: SimTime) -> Option<Arg> {
         let volatile_only = self.limit.policy.volatile_only();
         loop {
-            let candidates = if volatile_only {
-                &self.volatile
-            } else {
-                &self.all
-            };
+            let candidates = candidates(self.limit.policy, &self.all, &self.volatile);
             if candidates.is_empty() {
                 return None;
             }
@@ -242,9 +221,11 @@ impl Memory {
         *self.evicted_by_family.entry(family(key)).or_default() += 1;
     }
 
-    /// Sets `key`'s charge; `touched_s`: a new LRU clock (a new key gets one anyway).
-    fn charge(&mut self, key: &str, bytes: u64, expire_ms: Option<u64>, touched_s: Option<u64>) {
-        let now_s = touched_s.unwrap_or(0);
+    /// Charges `key` what `entry` costs; its LRU clock becomes `now_s` if `touched` (a new
+    /// key gets it anyway).
+    fn charge(&mut self, key: &str, entry: &Entry, now_s: u64, touched: bool) {
+        let bytes = size::key_cost(key, entry);
+        let expire_ms = entry.expire_at.map(|at| at.as_micros() / 1000);
         let charge = match self.charges.get_mut(KeyText::new(key)) {
             Some(charge) => charge,
             None => {
@@ -261,8 +242,8 @@ impl Memory {
         };
         self.keys_bytes = self.keys_bytes - charge.bytes + bytes;
         charge.bytes = bytes;
-        if let Some(touched_s) = touched_s {
-            charge.touched_s = touched_s;
+        if touched {
+            charge.touched_s = now_s;
         }
         charge.expire_ms = expire_ms;
         let was_volatile = charge.in_volatile;
@@ -304,6 +285,15 @@ impl Memory {
                 .expect("charged")
                 .in_volatile = Some(at);
         }
+    }
+}
+
+/// The keys `policy` may evict: every key, or those with a TTL.
+fn candidates<'a>(policy: Policy, all: &'a [Arg], volatile: &'a [Arg]) -> &'a [Arg] {
+    if policy.volatile_only() {
+        volatile
+    } else {
+        all
     }
 }
 
@@ -351,6 +341,13 @@ impl crate::redis::keyspace::Db {
             memory.evicted(&victim);
             self.keys.remove(&victim);
             self.watch.touch(&victim);
+        }
+    }
+
+    /// A command (or a script's write) was refused with `OOM`.
+    pub fn count_oom_refusal(&mut self) {
+        if let Some(memory) = self.memory.as_deref_mut() {
+            memory.refused_commands += 1;
         }
     }
 
