@@ -15,6 +15,7 @@
 //! | [`rq`] | the RQ 2.12 model: worker, horse, scheduler, maintenance, retries, producers |
 //! | [`event`] | the typed event stream every observer consumes |
 //! | [`cluster`], [`workload`], [`faults`] | Kubernetes pods, arrivals, the fault injector |
+//! | [`k8s`] | Kubernetes manifests read into pod groups (`simrq calibrate --k8s`) |
 //! | [`scenario`] | the TOML scenario format: parsing, validation, errors, schema |
 //! | [`check`] | invariant checkers that watch the event stream |
 //! | [`report`] | CSV files, summary, charts |
@@ -77,6 +78,7 @@ pub mod explore;
 pub mod faults;
 pub mod harness;
 pub mod jobs;
+pub mod k8s;
 pub mod net;
 pub mod queueing;
 pub mod redis;
