@@ -250,6 +250,8 @@ fn volatile_ttl_evicts_the_soonest_to_expire() {
 
 /// allkeys-lru and volatile-lru evict the key idle longest (Redis's LRU clock counts whole
 /// seconds, so the keys are touched 1.1 s apart); volatile-lru spares keys without a TTL.
+/// `MEMORY USAGE` leaves a key's LRU clock as it was (`memoryCommand` finds the key in the
+/// dictionary without a lookup that touches it).
 #[test]
 fn lru_policies_evict_the_key_idle_longest() {
     let Some(redis) = resp::scripted_server() else {
@@ -262,6 +264,11 @@ fn lru_policies_evict_the_key_idle_longest() {
         pause();
     }
     pair.check(&["PERSIST", "a"]); // a write's lookup: touched (EXISTS would not be)
+                                   // The model's MEMORY USAGE finds b without touching it, so b stays the key idle longest,
+                                   // as redis-server's does (there `OBJECT IDLETIME` is unchanged by it). It is asked of the
+                                   // model alone: on the real side, a command between the big writes changes what the
+                                   // connection's query buffer holds when `e` is written.
+    assert!(pair.model_usage("b") > 0);
     assert_eq!(pair.set_big("e", &[]), Reply::ok());
     assert_eq!(
         pair.existing(&["a", "b", "c", "d", "e"]),

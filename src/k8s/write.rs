@@ -19,7 +19,12 @@ pub struct RqKey {
 
 /// An `rq worker` option that is an `[rq]` key: the key, the option, RQ 2.12's default in
 /// seconds, and how to read it from a parsed command line.
-type RqOption = (&'static str, &'static str, u64, fn(&WorkerCommand) -> Option<u64>);
+type RqOption = (
+    &'static str,
+    &'static str,
+    u64,
+    fn(&WorkerCommand) -> Option<u64>,
+);
 
 const RQ_OPTIONS: &[RqOption] = &[
     ("worker_ttl", "--worker-ttl", 420, |c| c.worker_ttl_s),

@@ -407,9 +407,10 @@ fn info(db: &mut Db, _now: SimTime, _args: &[Arg]) -> Reply {
 
 /// MEMORY USAGE key [SAMPLES n]: the model's estimate of what the key costs (memory/size.rs),
 /// as Redis counts it: the value, the key's name and its dictionary entry; nil if missing.
+/// Redis finds the key in its dictionary without touching the key's LRU clock.
 fn memory_usage(db: &mut Db, now: SimTime, args: &[Arg]) -> Reply {
     let key = &args[1];
-    match db.get(now, key) {
+    match db.get_untouched(now, key) {
         Some(entry) => Reply::Int(crate::redis::memory::size::usage(key, entry) as i64),
         None => Reply::Nil,
     }

@@ -179,7 +179,7 @@ impl Db {
         self.keys.entries.get(KeyText::new(key))
     }
 
-    /// [`Db::get`] for a command that leaves the key's LRU clock (TYPE).
+    /// [`Db::get`] for a command that leaves the key's LRU clock (TYPE, MEMORY USAGE).
     pub fn get_untouched(&mut self, now: SimTime, key: &str) -> Option<&Entry> {
         self.note_untouched(key);
         self.expire_if_needed(now, key);
