@@ -16,6 +16,7 @@
 //! | [`event`] | the typed event stream every observer consumes |
 //! | [`cluster`], [`workload`], [`faults`] | Kubernetes pods, arrivals, the fault injector |
 //! | [`scenario`] | the TOML scenario format: parsing, validation, errors, schema |
+//! | [`calibrate`] | `simrq calibrate`: a scenario fitted to a deployment's Redis, read-only |
 //! | [`check`] | invariant checkers that watch the event stream |
 //! | [`report`] | CSV files, summary, charts |
 //! | [`sweep`], [`review`], [`queueing`] | capacity sweeps, design-review reports, Erlang C |
@@ -67,6 +68,7 @@
 //! assert!(result.violations.iter().all(|v| v.check != "duplicate_execution"));
 //! ```
 pub mod alloc;
+pub mod calibrate;
 pub mod check;
 pub mod cli;
 pub mod cluster;
