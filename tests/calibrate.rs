@@ -290,3 +290,63 @@ fn no_redis_at_all_is_a_clear_error() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(text(&bad.stderr).contains("--redis http://nowhere"), "{}", text(&bad.stderr));
 }
+
+/// `[calibration]` reaches the report's header, and so does the host cost it assumed; a
+/// scenario without the table is said to be written by hand, with its 0 s host cost flagged.
+#[test]
+fn report_header_states_where_the_inputs_came_from() {
+    let calibrated = r#"
+        [run]
+        duration = "60s"
+        [calibration]
+        source = "redis://10.0.0.5:6379/0"
+        from = "2026-12-07T23:00:00Z"
+        to = "2026-12-07T23:01:00Z"
+        jobs = 120
+        host_cost_pairs = 80
+        [rq]
+        horse_startup = "80ms"
+        horse_exit = "150ms"
+        [[pods]]
+        [[workload]]
+        arrival = { poisson_per_s = 2 }
+    "#;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("calibrated.toml");
+    std::fs::write(&file, calibrated).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_simrq"))
+        .args(["report", "--runs", "1", "--no-theory", "--out"])
+        .arg(dir.path().join("report"))
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let report = std::fs::read_to_string(dir.path().join("report/report.md")).unwrap();
+    assert!(
+        report.contains("Inputs: calibrated by `simrq calibrate` from `redis://10.0.0.5:6379/0`, \
+             jobs enqueued 2026-12-07T23:00:00Z .. 2026-12-07T23:01:00Z, 120 jobs"),
+        "{report}"
+    );
+    assert!(report.contains("measured from 80 back-to-back job pairs"), "{report}");
+    assert!(report.contains("horse_startup = \"80ms\""), "{report}");
+    let by_hand = simrq::Scenario::from_toml("[[pods]]\n[[workload]]\n").unwrap();
+    let header = simrq::review::sections::provenance(&by_hand);
+    assert!(header.contains("written by hand"), "{header}");
+    assert!(header.contains("default of 0 s: not measured"), "{header}");
+}
+
+/// `[calibration]` is validated with located errors.
+#[test]
+fn a_bad_calibration_table_is_a_located_error() {
+    let text = "[[pods]]\n[[workload]]\n[calibration]\nsource = \"r\"\nfrom = \"yesterday\"\n";
+    let error = simrq::scenario::parse(text, "c.toml").unwrap_err().to_string();
+    assert!(error.contains("c.toml:5"), "{error}");
+    assert!(error.contains("calibration.from"), "{error}");
+    let reversed = "[[pods]]\n[[workload]]\n[calibration]\nsource = \"r\"\n\
+                    from = \"2026-12-07T23:00:00Z\"\nto = \"2026-12-07T22:00:00Z\"\n";
+    let error = simrq::scenario::parse(reversed, "c.toml").unwrap_err().to_string();
+    assert!(error.contains("c.toml:6") && error.contains("calibration.to"), "{error}");
+    let unknown = "[[pods]]\n[[workload]]\n[calibration]\nsource = \"r\"\nsorce = \"x\"\n";
+    let error = simrq::scenario::parse(unknown, "c.toml").unwrap_err().to_string();
+    assert!(error.contains("c.toml:5") && error.contains("sorce"), "{error}");
+}
