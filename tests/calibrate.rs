@@ -149,9 +149,14 @@ fn write_job(client: &mut resp::Client, i: u64, t0: f64) {
     assert_eq!(client.call(&words), Reply::Int(11));
 }
 
+/// A deployment whose jobs were enqueued from a day ago, 2 s apart.
 fn deployment(client: &mut resp::Client, jobs: u64) {
+    let now_s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     for i in 0..jobs {
-        write_job(client, i, 1_796_000_000.0);
+        write_job(client, i, (now_s - 86_400) as f64);
     }
     client.call(&["SADD", "rq:queues", "rq:queue:emails"]);
     for worker in ["w0", "w1"] {
@@ -219,8 +224,20 @@ fn max_jobs_and_queues_bound_the_sample() {
     assert_eq!(scenario.calibration.unwrap().jobs, Some(20));
     let trace = dir.path().join("capped.toml.emails.arrivals.csv");
     assert_eq!(std::fs::read_to_string(trace).unwrap().lines().count(), 21);
+    let written = std::fs::read_to_string(&out).unwrap();
+    assert!(written.contains("arrival = { trace = \"capped.toml.emails.arrivals.csv\" }"));
     let other = calibrate_read_only(&server, &dir.path().join("o.toml"), &["--queues", "other"]);
     assert_eq!(other.status.code(), Some(2), "{}", text(&other.stderr));
+    // The jobs were enqueued a day ago: none in the last minute, all in the last 30 days.
+    let recent = calibrate_read_only(&server, &dir.path().join("r.toml"), &["--since", "1m"]);
+    assert!(text(&recent.stderr).contains("fewer than 2 usable jobs"), "{}", text(&recent.stderr));
+    let all = calibrate_read_only(&server, &dir.path().join("a.toml"), &["--since", "30d"]);
+    assert_eq!(all.status.code(), Some(0), "{}", text(&all.stderr));
+    let again = calibrate_read_only(&server, &out, &[]);
+    assert!(text(&again.stderr).contains("exists; use --force"), "{}", text(&again.stderr));
+    let forced = calibrate_read_only(&server, &out, &["--force"]);
+    assert_eq!(forced.status.code(), Some(0), "{}", text(&forced.stderr));
+    assert_eq!(simrq::scenario::load(&out).unwrap().calibration.unwrap().jobs, Some(50));
 }
 
 /// Reads one RESP command (an array of bulk strings) or `None` at EOF.
