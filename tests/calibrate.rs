@@ -33,8 +33,17 @@ fn text(bytes: &[u8]) -> String {
 /// A user that may read and nothing else; the URL calibrate connects with.
 fn read_only_user(client: &mut resp::Client, port: u16) -> String {
     let words = [
-        "ACL", "SETUSER", "reader", "on", ">pw", "~*", "-@all", "+@read", "+@connection",
-        "-@write", "-@dangerous",
+        "ACL",
+        "SETUSER",
+        "reader",
+        "on",
+        ">pw",
+        "~*",
+        "-@all",
+        "+@read",
+        "+@connection",
+        "-@write",
+        "-@dangerous",
     ];
     assert_eq!(client.call(&words), Reply::Status("OK".into()));
     format!("redis://reader:pw@127.0.0.1:{port}/0")
@@ -66,25 +75,41 @@ fn calibrate_read_only(server: &resp::RedisServer, out: &Path, extra: &[&str]) -
     let before = changes(&mut client);
     let output = calibrate(&url, out, extra);
     assert_eq!(changes(&mut client), before, "calibrate wrote to Redis");
-    assert_eq!(denied_commands(&mut client), 0, "calibrate tried a command a reader may not");
-    assert!(!text(&output.stderr).contains("panicked"), "{}", text(&output.stderr));
+    assert_eq!(
+        denied_commands(&mut client),
+        0,
+        "calibrate tried a command a reader may not"
+    );
+    assert!(
+        !text(&output.stderr).contains("panicked"),
+        "{}",
+        text(&output.stderr)
+    );
     output
 }
 
 #[test]
 fn an_empty_redis_is_a_clear_error() {
-    let Some(server) = resp::scripted_server() else { return };
+    let Some(server) = resp::scripted_server() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("s.toml");
     let output = calibrate_read_only(&server, &out, &[]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(text(&output.stderr).contains("is empty (DBSIZE 0)"), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("is empty (DBSIZE 0)"),
+        "{}",
+        text(&output.stderr)
+    );
     assert!(!out.exists());
 }
 
 #[test]
 fn a_redis_without_rq_keys_is_a_clear_error() {
-    let Some(server) = resp::scripted_server() else { return };
+    let Some(server) = resp::scripted_server() else {
+        return;
+    };
     let mut client = server.client();
     client.call(&["SET", "session:1", "x"]);
     client.call(&["HSET", "job:1", "status", "finished"]);
@@ -93,13 +118,18 @@ fn a_redis_without_rq_keys_is_a_clear_error() {
     let output = calibrate_read_only(&server, &out, &[]);
     assert_eq!(output.status.code(), Some(2));
     let stderr = text(&output.stderr);
-    assert!(stderr.contains("holds 2 keys but none under rq:*"), "{stderr}");
+    assert!(
+        stderr.contains("holds 2 keys but none under rq:*"),
+        "{stderr}"
+    );
     assert!(!out.exists());
 }
 
 #[test]
 fn rq_keys_without_usable_jobs_are_a_clear_error() {
-    let Some(server) = resp::scripted_server() else { return };
+    let Some(server) = resp::scripted_server() else {
+        return;
+    };
     let mut client = server.client();
     client.call(&["SADD", "rq:queues", "rq:queue:default"]);
     client.call(&["HSET", "rq:job:a", "status", "finished"]); // no origin
@@ -161,7 +191,9 @@ fn deployment(client: &mut resp::Client, jobs: u64) {
     client.call(&["SADD", "rq:queues", "rq:queue:emails"]);
     for worker in ["w0", "w1"] {
         let key = format!("rq:worker:{worker}");
-        client.call(&["HSET", &key, "queues", "emails", "hostname", "node-a", "state", "idle"]);
+        client.call(&[
+            "HSET", &key, "queues", "emails", "hostname", "node-a", "state", "idle",
+        ]);
         client.call(&["SADD", "rq:workers", &key]);
     }
     client.call(&["HSET", "rq:scheduler:s1", "queues", "emails", "name", "s1"]);
@@ -169,14 +201,37 @@ fn deployment(client: &mut resp::Client, jobs: u64) {
 
 #[test]
 fn garbled_fields_are_warnings_and_the_rest_is_calibrated_read_only() {
-    let Some(server) = resp::scripted_server() else { return };
+    let Some(server) = resp::scripted_server() else {
+        return;
+    };
     let mut client = server.client();
     deployment(&mut client, 200);
     // Garbled: a time no RQ writes, an unknown status, a key of the wrong type, a job with no
     // origin, and the dependents set of a job (not a job hash: skipped without a word).
-    client.call(&["HSET", "rq:job:bad-time", "status", "finished", "origin", "emails"]);
-    client.call(&["HSET", "rq:job:bad-time", "enqueued_at", "yesterday", "timeout", "soon"]);
-    client.call(&["HSET", "rq:job:bad-status", "status", "exploded", "origin", "emails"]);
+    client.call(&[
+        "HSET",
+        "rq:job:bad-time",
+        "status",
+        "finished",
+        "origin",
+        "emails",
+    ]);
+    client.call(&[
+        "HSET",
+        "rq:job:bad-time",
+        "enqueued_at",
+        "yesterday",
+        "timeout",
+        "soon",
+    ]);
+    client.call(&[
+        "HSET",
+        "rq:job:bad-status",
+        "status",
+        "exploded",
+        "origin",
+        "emails",
+    ]);
     client.call(&["SET", "rq:job:not-a-hash", "x"]);
     client.call(&["HSET", "rq:job:no-origin", "status", "finished"]);
     client.call(&["SADD", "rq:job:job1:dependents", "job2"]);
@@ -185,17 +240,31 @@ fn garbled_fields_are_warnings_and_the_rest_is_calibrated_read_only() {
     let output = calibrate_read_only(&server, &out, &[]);
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
-    assert!(stderr.contains("have a `enqueued_at` RQ could not have written"), "{stderr}");
+    assert!(
+        stderr.contains("have a `enqueued_at` RQ could not have written"),
+        "{stderr}"
+    );
     assert!(stderr.contains("have a `timeout`"), "{stderr}");
     assert!(stderr.contains("have a `status`"), "{stderr}");
-    assert!(stderr.contains("expired during the scan or are not hashes"), "{stderr}");
+    assert!(
+        stderr.contains("expired during the scan or are not hashes"),
+        "{stderr}"
+    );
     let written = std::fs::read_to_string(&out).unwrap();
     let scenario = simrq::scenario::load(&out).expect("the written scenario validates");
     assert!(written.contains("# warning: "), "{written}");
-    let workload = scenario.workload.iter().find(|w| w.queue == "emails").unwrap();
+    let workload = scenario
+        .workload
+        .iter()
+        .find(|w| w.queue == "emails")
+        .unwrap();
     let toml = toml::Value::try_from(workload).unwrap();
     // 200 jobs 2 s apart: 0.5 per second; every fifth failed; retry max 2 after [10, 30].
-    assert_eq!(toml["arrival"]["poisson_per_s"].as_float(), Some(0.5), "{toml}");
+    assert_eq!(
+        toml["arrival"]["poisson_per_s"].as_float(),
+        Some(0.5),
+        "{toml}"
+    );
     // 40 of the 200 failed; the job with a garbled time still finished (its status is good).
     let fail = toml["fail_probability"].as_float().unwrap();
     assert!((fail - 40.0 / 201.0).abs() < 1e-6, "{toml}");
@@ -211,7 +280,9 @@ fn garbled_fields_are_warnings_and_the_rest_is_calibrated_read_only() {
 
 #[test]
 fn max_jobs_and_queues_bound_the_sample() {
-    let Some(server) = resp::scripted_server() else { return };
+    let Some(server) = resp::scripted_server() else {
+        return;
+    };
     let mut client = server.client();
     deployment(&mut client, 50);
     let dir = tempfile::tempdir().unwrap();
@@ -219,7 +290,10 @@ fn max_jobs_and_queues_bound_the_sample() {
     let output = calibrate_read_only(&server, &out, &["--max-jobs", "20", "--trace"]);
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
-    assert!(stderr.contains("--max-jobs 20 reached: 30 more jobs"), "{stderr}");
+    assert!(
+        stderr.contains("--max-jobs 20 reached: 30 more jobs"),
+        "{stderr}"
+    );
     let scenario = simrq::scenario::load(&out).expect("validates");
     assert_eq!(scenario.calibration.unwrap().jobs, Some(20));
     let trace = dir.path().join("capped.toml.emails.arrivals.csv");
@@ -230,14 +304,29 @@ fn max_jobs_and_queues_bound_the_sample() {
     assert_eq!(other.status.code(), Some(2), "{}", text(&other.stderr));
     // The jobs were enqueued a day ago: none in the last minute, all in the last 30 days.
     let recent = calibrate_read_only(&server, &dir.path().join("r.toml"), &["--since", "1m"]);
-    assert!(text(&recent.stderr).contains("fewer than 2 usable jobs"), "{}", text(&recent.stderr));
+    assert!(
+        text(&recent.stderr).contains("fewer than 2 usable jobs"),
+        "{}",
+        text(&recent.stderr)
+    );
     let all = calibrate_read_only(&server, &dir.path().join("a.toml"), &["--since", "30d"]);
     assert_eq!(all.status.code(), Some(0), "{}", text(&all.stderr));
     let again = calibrate_read_only(&server, &out, &[]);
-    assert!(text(&again.stderr).contains("exists; use --force"), "{}", text(&again.stderr));
+    assert!(
+        text(&again.stderr).contains("exists; use --force"),
+        "{}",
+        text(&again.stderr)
+    );
     let forced = calibrate_read_only(&server, &out, &["--force"]);
     assert_eq!(forced.status.code(), Some(0), "{}", text(&forced.stderr));
-    assert_eq!(simrq::scenario::load(&out).unwrap().calibration.unwrap().jobs, Some(50));
+    assert_eq!(
+        simrq::scenario::load(&out)
+            .unwrap()
+            .calibration
+            .unwrap()
+            .jobs,
+        Some(50)
+    );
 }
 
 /// Reads one RESP command (an array of bulk strings) or `None` at EOF.
@@ -289,7 +378,10 @@ fn a_redis_that_goes_away_mid_scan_is_a_clear_error() {
     let output = calibrate(&format!("redis://127.0.0.1:{port}/0"), &out, &[]);
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("the connection was lost while scanning (after 1 RQ keys)"), "{stderr}");
+    assert!(
+        stderr.contains("the connection was lost while scanning (after 1 RQ keys)"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(!out.exists());
     assert_eq!(server.join().unwrap(), ["DBSIZE", "SCAN", "SCAN"]);
@@ -298,14 +390,30 @@ fn a_redis_that_goes_away_mid_scan_is_a_clear_error() {
 #[test]
 fn no_redis_at_all_is_a_clear_error() {
     // A port nobody listens on: bound, then released.
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let dir = tempfile::tempdir().unwrap();
-    let output = calibrate(&format!("redis://127.0.0.1:{port}/0"), &dir.path().join("s.toml"), &[]);
+    let output = calibrate(
+        &format!("redis://127.0.0.1:{port}/0"),
+        &dir.path().join("s.toml"),
+        &[],
+    );
     assert_eq!(output.status.code(), Some(2));
-    assert!(text(&output.stderr).contains("cannot connect to redis://127.0.0.1"), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("cannot connect to redis://127.0.0.1"),
+        "{}",
+        text(&output.stderr)
+    );
     let bad = calibrate("http://nowhere", &dir.path().join("s.toml"), &[]);
     assert_eq!(bad.status.code(), Some(2));
-    assert!(text(&bad.stderr).contains("--redis http://nowhere"), "{}", text(&bad.stderr));
+    assert!(
+        text(&bad.stderr).contains("--redis http://nowhere"),
+        "{}",
+        text(&bad.stderr)
+    );
 }
 
 /// `[calibration]` reaches the report's header, and so does the host cost it assumed; a
@@ -340,11 +448,16 @@ fn report_header_states_where_the_inputs_came_from() {
     assert!(output.status.success(), "{}", text(&output.stderr));
     let report = std::fs::read_to_string(dir.path().join("report/report.md")).unwrap();
     assert!(
-        report.contains("Inputs: calibrated by `simrq calibrate` from `redis://10.0.0.5:6379/0`, \
-             jobs enqueued 2026-12-07T23:00:00Z .. 2026-12-07T23:01:00Z, 120 jobs"),
+        report.contains(
+            "Inputs: calibrated by `simrq calibrate` from `redis://10.0.0.5:6379/0`, \
+             jobs enqueued 2026-12-07T23:00:00Z .. 2026-12-07T23:01:00Z, 120 jobs"
+        ),
         "{report}"
     );
-    assert!(report.contains("measured from 80 back-to-back job pairs"), "{report}");
+    assert!(
+        report.contains("measured from 80 back-to-back job pairs"),
+        "{report}"
+    );
     assert!(report.contains("horse_startup = \"80ms\""), "{report}");
     let by_hand = simrq::Scenario::from_toml("[[pods]]\n[[workload]]\n").unwrap();
     let header = simrq::review::sections::provenance(&by_hand);
@@ -356,14 +469,26 @@ fn report_header_states_where_the_inputs_came_from() {
 #[test]
 fn a_bad_calibration_table_is_a_located_error() {
     let text = "[[pods]]\n[[workload]]\n[calibration]\nsource = \"r\"\nfrom = \"yesterday\"\n";
-    let error = simrq::scenario::parse(text, "c.toml").unwrap_err().to_string();
+    let error = simrq::scenario::parse(text, "c.toml")
+        .unwrap_err()
+        .to_string();
     assert!(error.contains("c.toml:5"), "{error}");
     assert!(error.contains("calibration.from"), "{error}");
     let reversed = "[[pods]]\n[[workload]]\n[calibration]\nsource = \"r\"\n\
                     from = \"2026-12-07T23:00:00Z\"\nto = \"2026-12-07T22:00:00Z\"\n";
-    let error = simrq::scenario::parse(reversed, "c.toml").unwrap_err().to_string();
-    assert!(error.contains("c.toml:6") && error.contains("calibration.to"), "{error}");
+    let error = simrq::scenario::parse(reversed, "c.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("c.toml:6") && error.contains("calibration.to"),
+        "{error}"
+    );
     let unknown = "[[pods]]\n[[workload]]\n[calibration]\nsource = \"r\"\nsorce = \"x\"\n";
-    let error = simrq::scenario::parse(unknown, "c.toml").unwrap_err().to_string();
-    assert!(error.contains("c.toml:5") && error.contains("sorce"), "{error}");
+    let error = simrq::scenario::parse(unknown, "c.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("c.toml:5") && error.contains("sorce"),
+        "{error}"
+    );
 }

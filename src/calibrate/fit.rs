@@ -60,7 +60,8 @@ pub fn fit_lognormal(durations_s: &[f64]) -> Option<LognormalFit> {
     let median_s = quantile(&sample, 0.5);
     let logs: Vec<f64> = sample.iter().map(|d| d.ln()).collect();
     let mean_log = logs.iter().sum::<f64>() / logs.len() as f64;
-    let variance = logs.iter().map(|l| (l - mean_log).powi(2)).sum::<f64>() / (logs.len() - 1) as f64;
+    let variance =
+        logs.iter().map(|l| (l - mean_log).powi(2)).sum::<f64>() / (logs.len() - 1) as f64;
     let sigma = variance.sqrt();
     let cdf = |x: f64| normal_cdf((x.ln() - median_s.ln()) / sigma.max(1e-12));
     let n = sample.len() as f64;
@@ -69,7 +70,9 @@ pub fn fit_lognormal(durations_s: &[f64]) -> Option<LognormalFit> {
         .enumerate()
         .map(|(i, x)| {
             let fitted = cdf(*x);
-            (fitted - i as f64 / n).abs().max((fitted - (i + 1) as f64 / n).abs())
+            (fitted - i as f64 / n)
+                .abs()
+                .max((fitted - (i + 1) as f64 / n).abs())
         })
         .fold(0.0, f64::max);
     Some(LognormalFit {
@@ -239,7 +242,9 @@ pub fn fit_failures<'a>(jobs: impl IntoIterator<Item = &'a JobRecord>) -> Option
 }
 
 /// The most common value and how many of the values it was: (value, its count, all).
-pub fn most_common<T: Ord + Clone>(values: impl IntoIterator<Item = T>) -> Option<(T, usize, usize)> {
+pub fn most_common<T: Ord + Clone>(
+    values: impl IntoIterator<Item = T>,
+) -> Option<(T, usize, usize)> {
     let mut counts: BTreeMap<T, usize> = BTreeMap::new();
     for value in values {
         *counts.entry(value).or_default() += 1;
@@ -277,7 +282,10 @@ pub fn fit_host_cost<'a>(jobs: impl IntoIterator<Item = &'a JobRecord>) -> HostC
         ) {
             // A retried job's times are its last execution's; its enqueue may be older.
             if job.retries_used == 0 && started >= enqueued && ended >= started {
-                by_worker.entry(worker).or_default().push((enqueued, started, ended));
+                by_worker
+                    .entry(worker)
+                    .or_default()
+                    .push((enqueued, started, ended));
             }
         }
     }
@@ -318,7 +326,10 @@ pub fn split_host_cost(fit: &HostCostFit) -> Option<(MedianP99, MedianP99)> {
         (gap_median / 2.0, gap_p99 / 2.0)
     } else {
         let median = quantile(&pickups, 0.5).min(gap_median);
-        (median, quantile(&pickups, 0.99).clamp(median, gap_p99.max(median)))
+        (
+            median,
+            quantile(&pickups, 0.99).clamp(median, gap_p99.max(median)),
+        )
     };
     let exit_median = (gap_median - startup.0).max(0.0);
     let exit = (exit_median, (gap_p99 - startup.0).max(exit_median));
@@ -345,13 +356,18 @@ mod tests {
         assert!((fit.median_s - 0.8).abs() < 0.03, "{fit:?}");
         assert!((fit.p99_s - 20.0).abs() < 1.5, "{fit:?}");
         assert!(fit.ks_distance < 0.015, "{fit:?}");
-        assert!((fit.fitted_p90_s / fit.observed_p90_s - 1.0).abs() < 0.05, "{fit:?}");
+        assert!(
+            (fit.fitted_p90_s / fit.observed_p90_s - 1.0).abs() < 0.05,
+            "{fit:?}"
+        );
     }
 
     #[test]
     fn a_sample_far_from_lognormal_shows_a_large_ks_distance() {
         // Two spikes, at 0.1 s and 10 s: no lognormal is near.
-        let sample: Vec<f64> = (0..1000).map(|i| if i % 2 == 0 { 0.1 } else { 10.0 }).collect();
+        let sample: Vec<f64> = (0..1000)
+            .map(|i| if i % 2 == 0 { 0.1 } else { 10.0 })
+            .collect();
         assert!(fit_lognormal(&sample).unwrap().ks_distance > 0.2);
         assert_eq!(fit_lognormal(&[1.0]), None);
     }
@@ -367,7 +383,12 @@ mod tests {
                 t
             })
             .collect();
-        let Some(ArrivalFit::Poisson { rate_per_s, dispersion, .. }) = fit_arrivals(&times) else {
+        let Some(ArrivalFit::Poisson {
+            rate_per_s,
+            dispersion,
+            ..
+        }) = fit_arrivals(&times)
+        else {
             panic!("expected the Poisson form");
         };
         assert!((rate_per_s - 2.5).abs() < 0.1, "{rate_per_s}");
@@ -389,8 +410,12 @@ mod tests {
                 times.push(t);
             }
         }
-        let Some(ArrivalFit::Daily { peak_per_s, trough_per_s, peak_at_h, .. }) =
-            fit_arrivals(&times)
+        let Some(ArrivalFit::Daily {
+            peak_per_s,
+            trough_per_s,
+            peak_at_h,
+            ..
+        }) = fit_arrivals(&times)
         else {
             panic!("expected the daily form");
         };
@@ -443,6 +468,9 @@ mod tests {
         assert_eq!(fit.busy_gaps_s.len(), 1);
         assert_eq!(fit.idle_pickups_s.len(), 1);
         let ((startup, _), (exit, _)) = split_host_cost(&fit).unwrap();
-        assert!((startup - 0.1).abs() < 1e-9 && (exit - 0.15).abs() < 1e-9, "{startup} {exit}");
+        assert!(
+            (startup - 0.1).abs() < 1e-9 && (exit - 0.15).abs() < 1e-9,
+            "{startup} {exit}"
+        );
     }
 }

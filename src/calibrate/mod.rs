@@ -197,7 +197,11 @@ fn fit_queue(name: &str, jobs: &[&JobRecord], sample: &Sample) -> QueueFit {
         result_ttl_s: fit::most_common(jobs.iter().filter_map(|j| j.result_ttl_s)),
         failure_ttl_s: fit::most_common(jobs.iter().filter_map(|j| j.failure_ttl_s)),
         wait_s: (!waits.is_empty()).then(|| {
-            (fit::quantile(&waits, 0.5), fit::quantile(&waits, 0.99), waits.len())
+            (
+                fit::quantile(&waits, 0.5),
+                fit::quantile(&waits, 0.99),
+                waits.len(),
+            )
         }),
         counts: sample.queues.get(name).cloned().unwrap_or_default(),
         arrivals_unix_s: arrivals,

@@ -67,7 +67,11 @@ pub fn parse_rq_time(text: &str) -> Option<f64> {
     let text = text.trim().trim_end_matches('Z');
     let (date, time) = text.split_once('T')?;
     let mut date_parts = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
-    let (year, month, day) = (date_parts.next()??, date_parts.next()??, date_parts.next()??);
+    let (year, month, day) = (
+        date_parts.next()??,
+        date_parts.next()??,
+        date_parts.next()??,
+    );
     let (hms, fraction) = time.split_once('.').unwrap_or((time, ""));
     let mut hms_parts = hms.splitn(3, ':').map(|p| p.parse::<i64>().ok());
     let (hour, minute, second) = (hms_parts.next()??, hms_parts.next()??, hms_parts.next()??);
@@ -122,7 +126,11 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_index = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
     let year = year_of_era + era * 400 + i64::from(month <= 2);
     (year, month, day)
 }
@@ -190,9 +198,14 @@ pub fn job_from_fields(
         parsed
     };
     let retries_left = integer("retries_left");
-    let retries_used = integer("number_of_retries").unwrap_or(0).clamp(0, 1_000_000) as u32;
-    let (timeout_s, result_ttl_s, failure_ttl_s) =
-        (integer("timeout"), integer("result_ttl"), integer("failure_ttl"));
+    let retries_used = integer("number_of_retries")
+        .unwrap_or(0)
+        .clamp(0, 1_000_000) as u32;
+    let (timeout_s, result_ttl_s, failure_ttl_s) = (
+        integer("timeout"),
+        integer("result_ttl"),
+        integer("failure_ttl"),
+    );
     let retry_intervals_s = match field("retry_intervals").map(parse_intervals) {
         Some(Some(list)) => list,
         Some(None) => {
@@ -227,7 +240,10 @@ fn parse_intervals(text: &str) -> Option<Vec<u64>> {
     value
         .as_array()?
         .iter()
-        .map(|v| v.as_u64().or_else(|| v.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64)))
+        .map(|v| {
+            v.as_u64()
+                .or_else(|| v.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64))
+        })
         .collect()
 }
 
@@ -263,7 +279,13 @@ mod tests {
         assert_eq!(format_utc(t), "2026-12-07T23:05:44Z");
         assert_eq!(parse_rq_time("1970-01-01T00:00:00Z"), Some(0.0));
         assert_eq!(parse_rq_time("2024-02-29T12:00:00"), Some(1_709_208_000.0));
-        for bad in ["", "yesterday", "2026-13-01T00:00:00Z", "2026-12-07 23:05:44", "2026-12-07T2"] {
+        for bad in [
+            "",
+            "yesterday",
+            "2026-13-01T00:00:00Z",
+            "2026-12-07 23:05:44",
+            "2026-12-07T2",
+        ] {
             assert_eq!(parse_rq_time(bad), None, "{bad}");
         }
     }
@@ -271,7 +293,12 @@ mod tests {
     fn values(pairs: &[(&str, &str)]) -> Vec<Option<String>> {
         JOB_FIELDS
             .iter()
-            .map(|f| pairs.iter().find(|(k, _)| k == f).map(|(_, v)| v.to_string()))
+            .map(|f| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| k == f)
+                    .map(|(_, v)| v.to_string())
+            })
             .collect()
     }
 

@@ -253,8 +253,10 @@ fn hmget_many(
 
 /// An error about one reply (WRONGTYPE, a value that is not UTF-8), not about the connection.
 fn is_reply_error(error: &RedisError) -> bool {
-    !(error.is_io_error() || error.is_connection_dropped() || error.is_timeout())
-        && !error.is_unrecoverable_error()
+    !(error.is_io_error()
+        || error.is_connection_dropped()
+        || error.is_timeout()
+        || error.is_unrecoverable_error())
 }
 
 /// `rq:workers` and each worker's hash.
@@ -267,7 +269,13 @@ fn read_workers(
     let mut keys: Vec<String> = redis::cmd("SMEMBERS")
         .arg("rq:workers")
         .query(connection)
-        .or_else(|e| if is_reply_error(&e) { Ok(Vec::new()) } else { Err(e) })
+        .or_else(|e| {
+            if is_reply_error(&e) {
+                Ok(Vec::new())
+            } else {
+                Err(e)
+            }
+        })
         .map_err(|e| lost(url, "reading rq:workers", sample.rq_keys, &e))?;
     keys.sort();
     let key_refs: Vec<&String> = keys.iter().collect();
@@ -279,10 +287,16 @@ fn read_workers(
             continue;
         };
         let name = key.trim_start_matches("rq:worker:");
-        let worker = worker_from_fields(name, row[0].as_deref(), row[1].as_deref(), row[2].as_deref());
-        let listens = options.queues.as_ref().is_none_or(|wanted| {
-            worker.queues.iter().any(|q| wanted.contains(q))
-        });
+        let worker = worker_from_fields(
+            name,
+            row[0].as_deref(),
+            row[1].as_deref(),
+            row[2].as_deref(),
+        );
+        let listens = options
+            .queues
+            .as_ref()
+            .is_none_or(|wanted| worker.queues.iter().any(|q| wanted.contains(q)));
         if listens {
             sample.workers.push(worker);
         }
@@ -300,14 +314,25 @@ fn read_queues(
     let listed: Vec<String> = redis::cmd("SMEMBERS")
         .arg("rq:queues")
         .query(connection)
-        .or_else(|e| if is_reply_error(&e) { Ok(Vec::new()) } else { Err(e) })
+        .or_else(|e| {
+            if is_reply_error(&e) {
+                Ok(Vec::new())
+            } else {
+                Err(e)
+            }
+        })
         .map_err(|e| lost(url, "reading rq:queues", sample.rq_keys, &e))?;
     let mut names: Vec<String> = listed
         .iter()
         .filter_map(|k| k.strip_prefix("rq:queue:").map(str::to_string))
         .chain(sample.jobs.iter().map(|j| j.queue.clone()))
         .chain(sample.workers.iter().flat_map(|w| w.queues.clone()))
-        .filter(|q| options.queues.as_ref().is_none_or(|wanted| wanted.contains(q)))
+        .filter(|q| {
+            options
+                .queues
+                .as_ref()
+                .is_none_or(|wanted| wanted.contains(q))
+        })
         .collect();
     names.sort();
     names.dedup();
@@ -327,9 +352,11 @@ fn queue_counts(connection: &mut Connection, queue: &str) -> Result<QueueCounts,
     for registry in ["wip", "finished", "failed", "scheduled", "deferred"] {
         pipeline.cmd("ZCARD").arg(format!("rq:{registry}:{queue}"));
     }
-    pipeline.cmd("GET").arg(format!("rq:scheduler-lock:{queue}"));
-    let reply: Result<(u64, u64, u64, u64, u64, u64, Option<String>), RedisError> =
-        pipeline.query(connection);
+    pipeline
+        .cmd("GET")
+        .arg(format!("rq:scheduler-lock:{queue}"));
+    type Counts = (u64, u64, u64, u64, u64, u64, Option<String>);
+    let reply: Result<Counts, RedisError> = pipeline.query(connection);
     let (waiting, started, finished, failed, scheduled, deferred, lock_holder) = match reply {
         Ok(values) => values,
         // A key of another type under an RQ name: leave the counts out rather than fail.

@@ -25,7 +25,10 @@ pub fn duration_text(seconds: f64) -> String {
 
 fn trim(number: String) -> String {
     if number.contains('.') {
-        number.trim_end_matches('0').trim_end_matches('.').to_string()
+        number
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string()
     } else {
         number
     }
@@ -36,8 +39,15 @@ fn trim(number: String) -> String {
 pub fn scenario_text(calibration: &Calibration, traces: &TraceNames, written_at: &str) -> String {
     let mut text = provenance_comment(calibration, written_at);
     let (from, to) = calibration.window_unix_s;
-    let trace_end = if traces.is_empty() { 0.0 } else { to - from + 1.0 };
-    let duration_s = (to - from).max(trace_end).clamp(60.0, 30.0 * 86_400.0).ceil();
+    let trace_end = if traces.is_empty() {
+        0.0
+    } else {
+        to - from + 1.0
+    };
+    let duration_s = (to - from)
+        .max(trace_end)
+        .clamp(60.0, 30.0 * 86_400.0)
+        .ceil();
     let _ = write!(
         text,
         "\n[run]\n# The sample's window: the run lasts as long as the jobs above arrived.\n\
@@ -59,7 +69,37 @@ pub fn scenario_text(calibration: &Calibration, traces: &TraceNames, written_at:
     for queue in &calibration.queues {
         text.push_str(&workload_section(queue, traces.get(&queue.name)));
     }
-    text
+    wrap_comments(&text, 100)
+}
+
+/// Wraps comment lines longer than `width` at spaces, continuing them with the same `#` and
+/// indent plus two spaces, so that the file reads within 100 columns.
+fn wrap_comments(text: &str, width: usize) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 20);
+    for line in text.lines() {
+        if !line.starts_with('#') || line.chars().count() <= width {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        let indent = line[1..].len() - line[1..].trim_start().len();
+        let continuation = format!("#{}", " ".repeat(indent + 2));
+        let mut current = String::new();
+        for word in line.split(' ') {
+            let fits = current.chars().count() + 1 + word.chars().count() <= width;
+            if !current.is_empty() && !fits && current.trim_end() != "#" {
+                out.push_str(current.trim_end());
+                out.push('\n');
+                current = continuation.clone();
+            } else if !current.is_empty() {
+                current.push(' ');
+            }
+            current.push_str(word);
+        }
+        out.push_str(&current);
+        out.push('\n');
+    }
+    out
 }
 
 /// The comment that opens the file: where every fitted value came from and how well it fits.
@@ -93,10 +133,16 @@ fn provenance_comment(calibration: &Calibration, written_at: &str) -> String {
 fn queue_comment(queue: &QueueFit) -> String {
     let mut text = format!("#   queue \"{}\" ({} jobs):\n", queue.name, queue.jobs);
     match &queue.arrival {
-        Some(ArrivalFit::Poisson { n, window_s, rate_per_s, dispersion }) => {
-            let dispersion = dispersion.map_or("not measured (under 10 minutes)".to_string(), |d| {
-                format!("{d:.2} (1 for Poisson arrivals)")
-            });
+        Some(ArrivalFit::Poisson {
+            n,
+            window_s,
+            rate_per_s,
+            dispersion,
+        }) => {
+            let dispersion = dispersion
+                .map_or("not measured (under 10 minutes)".to_string(), |d| {
+                    format!("{d:.2} (1 for Poisson arrivals)")
+                });
             let _ = writeln!(
                 text,
                 "#     arrival: poisson_per_s {rate_per_s:.4} from {n} enqueue times over \
@@ -104,7 +150,14 @@ fn queue_comment(queue: &QueueFit) -> String {
                 100.0 / (*n as f64).sqrt()
             );
         }
-        Some(ArrivalFit::Daily { n, window_s, peak_per_s, trough_per_s, peak_at_h, relative_rms_error }) => {
+        Some(ArrivalFit::Daily {
+            n,
+            window_s,
+            peak_per_s,
+            trough_per_s,
+            peak_at_h,
+            relative_rms_error,
+        }) => {
             let _ = writeln!(
                 text,
                 "#     arrival: daily peak {peak_per_s:.4}/s at {peak_at_h:.1} h UTC, trough \
@@ -265,19 +318,24 @@ pub fn pods_section(groups: &[WorkerGroup], queues: &[QueueFit]) -> String {
             format!("worker-{index}")
         };
         let queues: Vec<String> = group.queues.iter().map(|q| format!("\"{q}\"")).collect();
-        let _ = write!(
+        let hosts = if group.hostnames.is_empty() {
+            "?".to_string()
+        } else {
+            group.hostnames.join(", ")
+        };
+        let dead = match group.dead {
+            0 => String::new(),
+            dead => format!(", {dead} more dead"),
+        };
+        let _ = writeln!(
             text,
-            "\n# {} live workers seen on {} (hosts: {}){}.\n# start_delay 0: they were already \
-             running when the sample's first job came. Grace period, rollout and restart \
-             settings are not in Redis: defaults.\n[[pods]]\nname = \"{name}\"\nreplicas = {}\n\
-             queues = [{}]\nwith_scheduler = {}\nstart_delay = \"0s\"\n",
+            "\n# {} live workers seen on {} (hosts: {hosts}){dead}.",
             group.live,
-            group.queues.join(", "),
-            if group.hostnames.is_empty() { "?".to_string() } else { group.hostnames.join(", ") },
-            if group.dead > 0 { format!(", {} more dead", group.dead) } else { String::new() },
-            group.live,
-            queues.join(", "),
-            group.with_scheduler
+            group.queues.join(", ")
+        );
+        text.push_str(
+            "# start_delay 0: they were already running when the sample's first job came. \
+             Grace period, rollout and restart settings are not in Redis: defaults.\n",
         );
         if group.with_scheduler {
             text.push_str(
@@ -285,6 +343,14 @@ pub fn pods_section(groups: &[WorkerGroup], queues: &[QueueFit]) -> String {
                  which worker forked it, so the whole group is marked.\n",
             );
         }
+        let _ = write!(
+            text,
+            "[[pods]]\nname = \"{name}\"\nreplicas = {}\nqueues = [{}]\nwith_scheduler = {}\n\
+             start_delay = \"0s\"\n",
+            group.live,
+            queues.join(", "),
+            group.with_scheduler
+        );
     }
     text
 }
@@ -299,9 +365,21 @@ fn workload_section(queue: &QueueFit, trace: Option<&String>) -> String {
             let _ = writeln!(text, "arrival = {{ trace = \"{path}\" }}");
         }
         (None, Some(ArrivalFit::Poisson { rate_per_s, .. })) => {
-            let _ = writeln!(text, "arrival = {{ poisson_per_s = {} }}", number(*rate_per_s));
+            let _ = writeln!(
+                text,
+                "arrival = {{ poisson_per_s = {} }}",
+                number(*rate_per_s)
+            );
         }
-        (None, Some(ArrivalFit::Daily { peak_per_s, trough_per_s, peak_at_h, .. })) => {
+        (
+            None,
+            Some(ArrivalFit::Daily {
+                peak_per_s,
+                trough_per_s,
+                peak_at_h,
+                ..
+            }),
+        ) => {
             let _ = writeln!(
                 text,
                 "# The run starts at midnight UTC, so peak_at is the hour of day seen.\n\
@@ -342,20 +420,30 @@ fn workload_settings(queue: &QueueFit) -> String {
     if let Some((max, intervals, _, _)) = &queue.retry {
         let max = (*max).min(1000);
         let list: Vec<String> = intervals.iter().map(|s| format!("\"{s}s\"")).collect();
-        let _ = writeln!(text, "retry = {{ max = {max}, interval = [{}] }}", list.join(", "));
+        let _ = writeln!(
+            text,
+            "retry = {{ max = {max}, interval = [{}] }}",
+            list.join(", ")
+        );
     }
     let whole = |value: &Option<(i64, usize, usize)>, key: &str, limit_s: i64| match value {
         Some((seconds, _, _)) if *seconds > 0 && *seconds <= limit_s => {
             format!("{key} = \"{seconds}s\"\n")
         }
         Some((seconds, _, _)) => {
-            format!("# {key}: RQ's {seconds} (none or no expiry) has no scenario form; default kept\n")
+            format!(
+                "# {key}: RQ's {seconds} (none or no expiry) has no scenario form; default kept\n"
+            )
         }
         None => String::new(),
     };
     text.push_str(&whole(&queue.timeout_s, "job_timeout", 30 * 86_400));
     text.push_str(&whole(&queue.result_ttl_s, "result_ttl", 10 * 365 * 86_400));
-    text.push_str(&whole(&queue.failure_ttl_s, "failure_ttl", 10 * 365 * 86_400));
+    text.push_str(&whole(
+        &queue.failure_ttl_s,
+        "failure_ttl",
+        10 * 365 * 86_400,
+    ));
     text
 }
 
@@ -371,6 +459,27 @@ pub fn trace_csv(queue: &QueueFit, start_unix_s: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_comments_are_wrapped_and_keys_are_left_alone() {
+        let long = format!(
+            "#   {}\nkey = \"{}\"\n",
+            "word ".repeat(40).trim_end(),
+            "x".repeat(120)
+        );
+        let wrapped = wrap_comments(&long, 100);
+        assert!(
+            wrapped
+                .lines()
+                .all(|l| l.len() <= 100 || l.starts_with("key")),
+            "{wrapped}"
+        );
+        assert!(
+            wrapped.lines().nth(1).unwrap().starts_with("#     word"),
+            "{wrapped}"
+        );
+        assert_eq!(wrapped.matches("word").count(), 40);
+    }
 
     #[test]
     fn durations_are_written_in_the_scenario_format() {

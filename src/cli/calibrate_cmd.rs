@@ -102,9 +102,14 @@ fn calibrate_to_file(args: &CalibrateArgs) -> Result<Calibration, String> {
 fn write_files(calibration: &Calibration, out: &Path, trace: bool) -> Result<(), String> {
     let mut traces = TraceNames::new();
     if trace {
-        let stem = out.file_name().map_or("scenario".into(), |n| n.to_string_lossy());
+        let stem = out
+            .file_name()
+            .map_or("scenario".into(), |n| n.to_string_lossy());
         for queue in &calibration.queues {
-            let name = format!("{stem}.{}.arrivals.csv", queue.name.replace(['/', '\\'], "_"));
+            let name = format!(
+                "{stem}.{}.arrivals.csv",
+                queue.name.replace(['/', '\\'], "_")
+            );
             let path = out.with_file_name(&name);
             std::fs::write(&path, trace_csv(queue, calibration.window_unix_s.0))
                 .map_err(|e| format!("{}: {e}", path.display()))?;
@@ -131,5 +136,8 @@ fn print_summary(calibration: &Calibration, out: &Path) {
         calibration.queues.len(),
         calibration.workers.len()
     );
-    println!("wrote {} (its opening comment has every fit's sample and error)", out.display());
+    println!(
+        "wrote {} (its opening comment has every fit's sample and error)",
+        out.display()
+    );
 }

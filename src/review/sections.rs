@@ -66,7 +66,9 @@ pub fn provenance(scenario: &Scenario) -> String {
         (Some(from), Some(to)) => format!(", jobs enqueued {from} .. {to}"),
         _ => String::new(),
     };
-    let jobs = calibration.jobs.map_or(String::new(), |n| format!(", {n} jobs"));
+    let jobs = calibration
+        .jobs
+        .map_or(String::new(), |n| format!(", {n} jobs"));
     let whence = match calibration.host_cost_pairs {
         Some(pairs) if pairs > 0 && !(zero(startup) && zero(exit)) => {
             format!("measured from {pairs} back-to-back job pairs of the deployment's workers")

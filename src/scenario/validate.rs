@@ -35,11 +35,15 @@ pub const MAX_BATCH_JOBS: u64 = 100_000;
 /// `[calibration]`: a source, and a window whose ends are RQ timestamps in order.
 fn check_calibration(calibration: &super::model::CalibrationSpec, findings: &mut Findings) {
     if calibration.source.trim().is_empty() {
-        findings.error("calibration.source", "must name the Redis the sample came from");
+        findings.error(
+            "calibration.source",
+            "must name the Redis the sample came from",
+        );
     }
     let mut ends = [None, None];
-    for (slot, (key, value)) in
-        [("from", &calibration.from), ("to", &calibration.to)].into_iter().enumerate()
+    for (slot, (key, value)) in [("from", &calibration.from), ("to", &calibration.to)]
+        .into_iter()
+        .enumerate()
     {
         let Some(text) = value else { continue };
         ends[slot] = crate::calibrate::record::parse_rq_time(text);
