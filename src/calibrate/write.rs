@@ -460,6 +460,83 @@ pub fn trace_csv(queue: &QueueFit, start_unix_s: f64) -> String {
 mod tests {
     use super::*;
 
+    use crate::calibrate::fit::{FailureFit, HostCostFit, LognormalFit};
+    use crate::calibrate::{Calibration, QueueFit};
+
+    /// A calibration with the daily form, a retry, RQ's -1 timeout, no worker and no host
+    /// cost: the forms the real-RQ test does not reach must still validate.
+    fn daily_calibration() -> Calibration {
+        let queue = QueueFit {
+            name: "reports".into(),
+            jobs: 5000,
+            arrival: Some(ArrivalFit::Daily {
+                n: 5000,
+                window_s: 2.0 * 86_400.0,
+                peak_per_s: 0.05,
+                trough_per_s: 0.01,
+                peak_at_h: 14.25,
+                relative_rms_error: 0.1,
+            }),
+            durations: Some(LognormalFit {
+                n: 5000,
+                median_s: 0.8,
+                sigma: 1.4,
+                p99_s: 20.0,
+                observed_p90_s: 5.0,
+                fitted_p90_s: 4.8,
+                observed_p99_s: 21.0,
+                ks_distance: 0.02,
+            }),
+            failures: Some(FailureFit {
+                jobs: 5000,
+                executions: 5100,
+                failed_executions: 150,
+                probability: 150.0 / 5100.0,
+            }),
+            retry: Some((3, vec![10, 30, 60], 4000, 4000)),
+            timeout_s: Some((-1, 5000, 5000)),
+            result_ttl_s: Some((86_400, 5000, 5000)),
+            failure_ttl_s: None,
+            wait_s: Some((0.1, 3.0, 5000)),
+            counts: Default::default(),
+            arrivals_unix_s: vec![],
+        };
+        Calibration {
+            source: "redis://db:6379/0".into(),
+            window_unix_s: (1_796_000_000.0, 1_796_172_800.0),
+            jobs: 5000,
+            queues: vec![queue],
+            workers: vec![],
+            host_cost: HostCostFit {
+                busy_gaps_s: vec![],
+                idle_pickups_s: vec![],
+                workers: 0,
+            },
+            warnings: vec!["no live worker in rq:workers".into()],
+        }
+    }
+
+    #[test]
+    fn the_daily_form_a_retry_and_no_worker_are_written_as_a_valid_scenario() {
+        let text = scenario_text(&daily_calibration(), &TraceNames::new(), "now");
+        let scenario =
+            crate::scenario::parse(&text, "daily.toml").unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert!(text.contains("peak_at = \"51300s\""), "{text}");
+        assert!(text.contains("retry = { max = 3, interval = [\"10s\", \"30s\", \"60s\"] }"));
+        assert!(text.contains("# job_timeout: RQ's -1"), "{text}");
+        assert!(
+            text.contains("not measured (no worker ran two jobs back to back)"),
+            "{text}"
+        );
+        assert!(text.contains("# warning: no live worker"), "{text}");
+        assert_eq!(scenario.pods[0].queues, vec!["reports".to_string()]);
+        assert_eq!(
+            scenario.run.duration,
+            crate::sim::SimDuration::from_secs(172_800)
+        );
+        assert_eq!(scenario.calibration.unwrap().host_cost_pairs, Some(0));
+    }
+
     #[test]
     fn long_comments_are_wrapped_and_keys_are_left_alone() {
         let long = format!(
