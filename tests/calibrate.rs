@@ -492,3 +492,47 @@ fn a_bad_calibration_table_is_a_located_error() {
         "{error}"
     );
 }
+
+/// A real redis-server SIGKILLed while calibrate scans it: a MONITOR connection watches the
+/// commands and kills the server at calibrate's first SCAN with a cursor past the start, so
+/// the kill lands mid-scan of 100,000 job hashes.
+#[test]
+fn a_redis_killed_mid_scan_is_a_clear_error() {
+    let Some(mut server) = resp::scripted_server() else {
+        return;
+    };
+    let mut client = server.client();
+    let script = "for i = 1, tonumber(ARGV[1]) do redis.call('HSET', 'rq:job:' .. i, \
+                  'status', 'finished', 'origin', 'q', 'enqueued_at', \
+                  '2026-12-07T23:00:00.000000Z') end return 1";
+    assert_eq!(client.call(&["EVAL", script, "0", "100000"]), Reply::Int(1));
+    let mut monitor = server.client();
+    assert_eq!(monitor.call(&["MONITOR"]), Reply::Status("OK".into()));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("s.toml");
+    let url = format!("redis://127.0.0.1:{}/0", server.port);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_simrq"))
+        .args(["calibrate", "--redis", &url, "--out"])
+        .arg(&out)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    loop {
+        let Reply::Status(line) = monitor.read_reply() else {
+            panic!("MONITOR line")
+        };
+        if line.contains("\"SCAN\"") && !line.contains("\"SCAN\" \"0\"") {
+            break;
+        }
+    }
+    server.kill();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("the connection was lost while"), "{stderr}");
+    assert!(stderr.contains("Nothing was written"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!out.exists());
+}
