@@ -51,6 +51,19 @@ pub enum JobStatus {
     Stopped,
 }
 
+impl JobStatus {
+    /// RQ's status text; `None` for one RQ 2.12 does not write.
+    fn parse(text: &str) -> Option<JobStatus> {
+        Some(match text {
+            "finished" => JobStatus::Finished,
+            "failed" => JobStatus::Failed,
+            "stopped" | "canceled" => JobStatus::Stopped,
+            "queued" | "scheduled" | "deferred" | "started" | "created" => JobStatus::Pending,
+            _ => return None,
+        })
+    }
+}
+
 /// One worker hash (`rq:worker:<name>`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct WorkerRecord {
@@ -165,15 +178,9 @@ pub fn job_from_fields(
         problems.unusable += 1;
         return None;
     };
-    let status = match status {
-        "finished" => JobStatus::Finished,
-        "failed" => JobStatus::Failed,
-        "stopped" | "canceled" => JobStatus::Stopped,
-        "queued" | "scheduled" | "deferred" | "started" | "created" => JobStatus::Pending,
-        _ => {
-            problems.garbled("status");
-            return None;
-        }
+    let Some(status) = JobStatus::parse(status) else {
+        problems.garbled("status");
+        return None;
     };
     let mut time = |name: &'static str| {
         let text = field(name)?;

@@ -9,7 +9,10 @@ producer from a lognormal (median MEDIAN_S, p99 P99_S), each job failing with FA
 per-job cost of a forking worker (~0.1-0.25 s a job here) a job holds a worker ~0.5 s, so two
 workers are ~60 % busy: jobs queue often enough that the waits are more than the pickup.
 
-Tolerances (each about 3 standard errors of the estimate at ~375 jobs, so a correct calibration
+Each fitted value is judged twice: against the true parameter, and against the producer's own
+draws ("drawn", summarised as calibrate fits them), which isolates calibrate's error from the
+sampling noise of one fixed-seed run (its 418 arrivals in 150 s are 2.79/s, not 2.5/s).
+Tolerances against the true values (each about 3 standard errors of the estimate at ~375 jobs, so a correct calibration
 fails less than one run in a hundred):
   - rate: +-15 % (Poisson count: s.e. 1/sqrt(n) = 5 %);
   - median: +-15 % (sample median of a lognormal with sigma 0.6: s.e. 1.25 sigma/sqrt(n) = 4 %,
@@ -53,6 +56,10 @@ WORKERS = 2
 SEED = 16
 SIM_SEEDS = 40
 TOLERANCE = {"rate": 0.15, "median": 0.15, "p99": 0.35, "fail": 0.07}
+# Calibrate's own error, against the producer's draws (no sampling noise): the rate only moves
+# by the enqueue calls' jitter; durations gain RQ's few ms between started_at and the function
+# (more on a loaded host); each failure is read back exactly.
+DRAWN_TOLERANCE = {"rate": 0.02, "median": 0.10, "p99": 0.15, "fail": 0.005}
 WAIT_WIDEN = 0.25
 Z99 = 2.326347874
 
@@ -244,23 +251,28 @@ def drawn_values(drawn):
 def judge(fitted, drawn, waits, sims, lines):
     ok = True
     truth = {"rate": RATE_PER_S, "median": MEDIAN_S, "p99": P99_S, "fail": FAIL_PROBABILITY}
-    lines.append("| parameter | true | drawn | fitted | tolerance (fitted vs true) | verdict |")
-    lines.append("|---|---|---|---|---|---|")
+    lines.append("| parameter | true | drawn | fitted | tolerance vs true | vs drawn | verdict |")
+    lines.append("|---|---|---|---|---|---|---|")
+
+    def within(key, reference, tolerance):
+        error = abs(fitted[key] - reference) if key == "fail" else abs(fitted[key] / reference - 1)
+        shown = "±%.3g" % tolerance if key == "fail" else "±%d %%" % round(tolerance * 100)
+        return error <= tolerance, shown
+
     for key, true in truth.items():
-        tolerance = TOLERANCE[key]
-        error = abs(fitted[key] - true) if key == "fail" else abs(fitted[key] / true - 1)
-        good = error <= tolerance
-        ok &= good
-        shown = "±%.2f" % tolerance if key == "fail" else "±%d %%" % round(tolerance * 100)
-        lines.append("| %s | %.4g | %.4g | %.4g | %s | %s |" % (
-            key, true, drawn[key], fitted[key], shown, "ok" if good else "FAIL"))
+        good_true, shown_true = within(key, true, TOLERANCE[key])
+        good_drawn, shown_drawn = within(key, drawn[key], DRAWN_TOLERANCE[key])
+        ok &= good_true and good_drawn
+        lines.append("| %s | %.4g | %.4g | %.4g | %s | %s | %s |" % (
+            key, true, drawn[key], fitted[key], shown_true, shown_drawn,
+            "ok" if good_true and good_drawn else "FAIL"))
     for key, true in (("workers", WORKERS), ("with_scheduler", True)):
         good = fitted[key] == true
         ok &= good
-        lines.append("| %s | %s | %s | %s | exact | %s |" % (key, true, true, fitted[key],
-                                                             "ok" if good else "FAIL"))
-    lines.append("| horse_startup | (host) | – | %s | – | – |" % fitted["horse_startup"])
-    lines.append("| horse_exit | (host) | – | %s | – | – |" % fitted["horse_exit"])
+        lines.append("| %s | %s | %s | %s | exact | exact | %s |" % (
+            key, true, true, fitted[key], "ok" if good else "FAIL"))
+    lines.append("| horse_startup | (host) | – | %s | – | – | – |" % fitted["horse_startup"])
+    lines.append("| horse_exit | (host) | – | %s | – | – | – |" % fitted["horse_exit"])
     lines.append("")
     lines.append("| queue wait | real | simulated median of %d seeds | 2nd–98th pct, ±25 %% | verdict |"
                  % SIM_SEEDS)
