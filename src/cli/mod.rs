@@ -60,7 +60,7 @@ const VERSION: &str = concat!(
     name = "simrq",
     version = VERSION,
     about = "Deterministic simulation of Python-RQ 2.12 deployments: retries, scheduler locks, pod churn",
-    after_help = "Examples:\n  simrq run scenarios/pod-churn.toml\n  simrq run scenarios/scheduler-pause.toml --seed 7 --out out/pause --force\n  simrq run scenarios/pod-churn.toml --runs 20\n  simrq validate scenarios/pod-churn.toml\n  simrq schema > simrq-scenario.schema.json\n\nExit codes: 0 all checks hold, 1 a check was violated, 2 bad input or usage."
+    after_help = "Examples:\n  simrq run scenarios/pod-churn.toml\n  simrq run scenarios/scheduler-pause.toml --seed 7 --out out/pause --force\n  simrq run scenarios/pod-churn.toml --runs 20\n  simrq validate scenarios/pod-churn.toml\n  simrq schema > simrq-scenario.schema.json\n  simrq calibrate --redis redis://10.0.0.5:6379/0 --out calibrated.toml\n\nExit codes: 0 all checks hold, 1 a check was violated, 2 bad input or usage."
 )]
 struct Cli {
     #[command(subcommand)]
