@@ -17,6 +17,7 @@
 //! | [`cluster`], [`workload`], [`faults`] | Kubernetes pods, arrivals, the fault injector |
 //! | [`k8s`] | Kubernetes manifests read into pod groups (`simrq calibrate --k8s`) |
 //! | [`scenario`] | the TOML scenario format: parsing, validation, errors, schema |
+//! | [`calibrate`] | `simrq calibrate`: a scenario fitted to a deployment's Redis, read-only |
 //! | [`check`] | invariant checkers that watch the event stream |
 //! | [`report`] | CSV files, summary, charts |
 //! | [`sweep`], [`review`], [`queueing`] | capacity sweeps, design-review reports, Erlang C |
@@ -68,6 +69,7 @@
 //! assert!(result.violations.iter().all(|v| v.check != "duplicate_execution"));
 //! ```
 pub mod alloc;
+pub mod calibrate;
 pub mod check;
 pub mod cli;
 pub mod cluster;

@@ -1,6 +1,8 @@
-//! The command line: `simrq run | validate | schema | explore | sweep | report | compare`.
+//! The command line: `simrq run | validate | schema | explore | sweep | report | compare |
+//! calibrate`.
 //! Exit codes: 0 every check held, 1 a check was violated, 2 bad input or usage.
 
+mod calibrate_cmd;
 mod explore_cmd;
 mod progress;
 mod report_cmd;
@@ -58,7 +60,7 @@ const VERSION: &str = concat!(
     name = "simrq",
     version = VERSION,
     about = "Deterministic simulation of Python-RQ 2.12 deployments: retries, scheduler locks, pod churn",
-    after_help = "Examples:\n  simrq run scenarios/pod-churn.toml\n  simrq run scenarios/scheduler-pause.toml --seed 7 --out out/pause --force\n  simrq run scenarios/pod-churn.toml --runs 20\n  simrq validate scenarios/pod-churn.toml\n  simrq schema > simrq-scenario.schema.json\n\nExit codes: 0 all checks hold, 1 a check was violated, 2 bad input or usage."
+    after_help = "Examples:\n  simrq run scenarios/pod-churn.toml\n  simrq run scenarios/scheduler-pause.toml --seed 7 --out out/pause --force\n  simrq run scenarios/pod-churn.toml --runs 20\n  simrq validate scenarios/pod-churn.toml\n  simrq schema > simrq-scenario.schema.json\n  simrq calibrate --redis redis://10.0.0.5:6379/0 --out calibrated.toml\n\nExit codes: 0 all checks hold, 1 a check was violated, 2 bad input or usage."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -92,6 +94,12 @@ enum Command {
     Sweep(sweep_cmd::SweepArgs),
     /// Combine the shard directories of `simrq sweep --shard` into one sweep directory.
     Merge(sweep_cmd::MergeArgs),
+    /// Fit a scenario to an RQ 2.x deployment's Redis, read-only: arrivals, durations,
+    /// failures, retries, timeouts, workers and the host's per-job cost.
+    #[command(
+        after_help = "Reads with SCAN/HMGET/ZCARD/SMEMBERS only (never KEYS, never a write); the written file opens with a comment giving, for every fitted value, its sample (n, window) and the fit's error, and carries a [calibration] table that `simrq report` quotes.\n\nExamples:\n  simrq calibrate --redis redis://10.0.0.5:6379/0 --out calibrated.toml\n  simrq calibrate --redis redis://:PASSWORD@redis:6379/0 --queues emails,reports --since 24h --out calibrated.toml\n  simrq calibrate --redis redis://127.0.0.1:6379/0 --trace --max-jobs 50000 --out replay.toml\n  simrq validate calibrated.toml && simrq run calibrated.toml --runs 10"
+    )]
+    Calibrate(calibrate_cmd::CalibrateArgs),
     /// A design-review report (report.md and a self-contained report.html) of a scenario or
     /// a sweep directory.
     Report(report_cmd::ReportArgs),
@@ -138,6 +146,7 @@ pub fn main() -> i32 {
         Command::Sweep(args) => sweep_cmd::run(args),
         Command::Merge(args) => sweep_cmd::run_merge(args),
         Command::Report(args) => report_cmd::run(args),
+        Command::Calibrate(args) => calibrate_cmd::run(args),
         Command::Schema => {
             println!("{}", crate::scenario::json_schema());
             0

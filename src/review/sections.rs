@@ -34,7 +34,57 @@ pub fn opening(input: &ReportInput<'_>, command: &str) -> Vec<Block> {
              in full with `simrq run` on the scenario with the point's values and `--seed`.",
             dir = input.sweep_dir
         )),
+        Block::Paragraph(provenance(&input.plan.base)),
     ]
+}
+
+/// Where the scenario's inputs came from (a `[calibration]` table, or a file written by
+/// hand), and the host's per-job cost it assumed, which decides the capacity of short jobs.
+pub fn provenance(scenario: &Scenario) -> String {
+    let zero = |d: &crate::scenario::Distribution| {
+        *d == crate::scenario::Distribution::Constant(crate::sim::SimDuration::ZERO)
+    };
+    let (startup, exit) = (&scenario.rq.horse_startup, &scenario.rq.horse_exit);
+    let cost = format!(
+        "`[rq] horse_startup = {}`, `horse_exit = {}`",
+        inline(startup),
+        inline(exit)
+    );
+    let Some(calibration) = &scenario.calibration else {
+        let whence = if zero(startup) && zero(exit) {
+            "simrq's default of 0 s: not measured, so short jobs' capacity is overstated; \
+             `simrq calibrate` measures it"
+        } else {
+            "as the file sets it"
+        };
+        return format!(
+            "Inputs: written by hand (the scenario has no `[calibration]` table). Host cost \
+             per job assumed: {cost}, {whence}."
+        );
+    };
+    let window = match (&calibration.from, &calibration.to) {
+        (Some(from), Some(to)) => format!(", jobs enqueued {from} .. {to}"),
+        _ => String::new(),
+    };
+    let jobs = calibration
+        .jobs
+        .map_or(String::new(), |n| format!(", {n} jobs"));
+    let whence = match calibration.host_cost_pairs {
+        Some(pairs) if pairs > 0 && !(zero(startup) && zero(exit)) => {
+            format!("measured from {pairs} back-to-back job pairs of the deployment's workers")
+        }
+        _ if zero(startup) && zero(exit) => "simrq's default of 0 s: calibration could not \
+             measure it (no worker ran two jobs back to back), so short jobs' capacity is \
+             overstated"
+            .to_string(),
+        _ => "as the file sets it (not measured by calibration)".to_string(),
+    };
+    format!(
+        "Inputs: calibrated by `simrq calibrate` from `{}`{window}{jobs} (the scenario's \
+         opening comment gives each fitted value's sample and error). Host cost per job \
+         assumed: {cost}, {whence}.",
+        calibration.source
+    )
 }
 
 /// The scenario in sentences, one bullet per part.

@@ -34,8 +34,8 @@ pub use distribution::Distribution;
 pub use errors::{ErrorKind, Location, ScenarioError};
 pub use faults::{ClockOffset, FaultKind, FaultSpec, NetMode, Persistence, Target};
 pub use model::{
-    AppendFsync, ChecksSpec, ClientDiscovery, EventRows, MaxmemoryPolicy, RedisSpec, RqSpec,
-    RqVariant, RunSpec, Scenario,
+    AppendFsync, CalibrationSpec, ChecksSpec, ClientDiscovery, EventRows, MaxmemoryPolicy,
+    RedisSpec, RqSpec, RqVariant, RunSpec, Scenario,
 };
 pub use pods::{CountOrPercent, CrashLoopBackoff, PodSpec, RestartPolicy, Rollout};
 pub use rate::Rate;

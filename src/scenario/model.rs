@@ -44,6 +44,10 @@ pub struct Scenario {
     /// Which invariants and limits decide the verdict.
     #[serde(default)]
     pub checks: ChecksSpec,
+    /// Where a calibrated scenario's inputs came from (`simrq calibrate` writes it; `simrq
+    /// report` states it). Not read by the simulation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<CalibrationSpec>,
 }
 
 impl Default for Scenario {
@@ -57,6 +61,7 @@ impl Default for Scenario {
             cron: Vec::new(),
             faults: Vec::new(),
             checks: ChecksSpec::default(),
+            calibration: None,
         }
     }
 }
@@ -528,6 +533,27 @@ impl Default for RqSpec {
             cron_lock_ttl: None,
         }
     }
+}
+
+/// `[calibration]`: the provenance of a calibrated scenario, as `simrq calibrate` writes it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CalibrationSpec {
+    /// The Redis the sample was read from (`redis://host:port/db`, without a password).
+    pub source: String,
+    /// The first job's `enqueued_at` (`2026-12-07T23:00:00Z`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// The last job's `enqueued_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// Jobs in the sample.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jobs: Option<u64>,
+    /// Back-to-back job pairs that `[rq] horse_startup` and `horse_exit` were measured from;
+    /// 0: not measured, simrq's default kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_cost_pairs: Option<u64>,
 }
 
 /// `[checks]`: what makes a run fail. Absent limits are not checked.

@@ -32,6 +32,35 @@ pub const MAX_FAULTS_PER_S: f64 = 100.0;
 /// instant: 10^5 of them take about 1 GB and 12 s; 10^6 took 10 GB and over 3 minutes.
 pub const MAX_BATCH_JOBS: u64 = 100_000;
 
+/// `[calibration]`: a source, and a window whose ends are RQ timestamps in order.
+fn check_calibration(calibration: &super::model::CalibrationSpec, findings: &mut Findings) {
+    if calibration.source.trim().is_empty() {
+        findings.error(
+            "calibration.source",
+            "must name the Redis the sample came from",
+        );
+    }
+    let mut ends = [None, None];
+    for (slot, (key, value)) in [("from", &calibration.from), ("to", &calibration.to)]
+        .into_iter()
+        .enumerate()
+    {
+        let Some(text) = value else { continue };
+        ends[slot] = crate::calibrate::record::parse_rq_time(text);
+        if ends[slot].is_none() {
+            findings.error(
+                format!("calibration.{key}"),
+                format!("`{text}` is not a UTC time such as \"2026-12-07T23:00:00Z\""),
+            );
+        }
+    }
+    if let [Some(from), Some(to)] = ends {
+        if from > to {
+            findings.error("calibration.to", "is before calibration.from");
+        }
+    }
+}
+
 /// One finding, attached to a key path such as `pods[1].replicas`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Issue {
@@ -134,6 +163,9 @@ pub fn validate(scenario: &Scenario) -> Findings {
     check_cron_names(scenario, &mut findings);
     check_cron_pods(scenario, &mut findings);
     check_queues_served(scenario, &mut findings);
+    if let Some(calibration) = &scenario.calibration {
+        check_calibration(calibration, &mut findings);
+    }
     for (position, fault) in scenario.faults.iter().enumerate() {
         check_fault(
             &format!("faults[{position}]"),

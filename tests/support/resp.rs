@@ -163,6 +163,12 @@ impl RedisServer {
     pub fn client(&self) -> Client {
         Client::connect(self.port).expect("connect to redis-server")
     }
+
+    /// SIGKILLs the server now (by its pid), as a crash would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 impl Drop for RedisServer {
