@@ -536,3 +536,76 @@ fn a_redis_killed_mid_scan_is_a_clear_error() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(!out.exists());
 }
+
+/// `--k8s`: the pods and the workers' `[rq]` options come from the manifests, not from the
+/// workers Redis saw, and where the two disagree calibrate warns.
+#[test]
+fn k8s_manifests_give_the_pods_and_disagreements_are_warnings() {
+    let Some(server) = resp::scripted_server() else {
+        return;
+    };
+    let mut client = server.client();
+    deployment(&mut client, 50);
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("mailer.yaml");
+    std::fs::write(
+        &manifest,
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: mailer }\nspec:\n  \
+         replicas: 3\n  template:\n    spec:\n      terminationGracePeriodSeconds: 120\n      \
+         containers:\n        - name: worker\n          command: [rq, worker, --worker-ttl, \
+         \"200\", emails]\n",
+    )
+    .unwrap();
+    let out = dir.path().join("k8s.toml");
+    let output = calibrate_read_only(&server, &out, &["--k8s", manifest.to_str().unwrap()]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("the manifests give 3 worker replicas, Redis saw 2 live workers"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("no worker in the manifests runs --with-scheduler"),
+        "{stderr}"
+    );
+    let scenario = simrq::scenario::load(&out).expect("validates");
+    assert_eq!(scenario.pods.len(), 1);
+    let pods = &scenario.pods[0];
+    assert_eq!((pods.name.as_str(), pods.replicas), ("mailer", 3));
+    assert!(!pods.with_scheduler);
+    assert_eq!(pods.termination_grace_period.as_secs_f64(), 120.0);
+    assert_eq!(scenario.rq.worker_ttl.as_secs_f64(), 200.0);
+    let written = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        written.contains("from the Kubernetes manifests (--k8s)"),
+        "{written}"
+    );
+
+    // Without --k8s the pods are the workers Redis saw.
+    let plain = dir.path().join("plain.toml");
+    let output = calibrate_read_only(&server, &plain, &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let scenario = simrq::scenario::load(&plain).unwrap();
+    assert_eq!(
+        (scenario.pods[0].replicas, scenario.pods[0].with_scheduler),
+        (2, true)
+    );
+    assert_eq!(scenario.rq.worker_ttl.as_secs_f64(), 420.0);
+}
+
+/// A manifest that cannot be read is reported before Redis is touched.
+#[test]
+fn a_bad_manifest_is_an_error_before_the_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("s.toml");
+    let missing = dir.path().join("missing.yaml");
+    let output = calibrate(
+        "redis://127.0.0.1:1/0",
+        &out,
+        &["--k8s", missing.to_str().unwrap()],
+    );
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("missing.yaml: cannot read"), "{stderr}");
+    assert!(!out.exists());
+}

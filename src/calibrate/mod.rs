@@ -7,10 +7,12 @@
 //!   Calibration ──write.rs──► scenario.toml (every fitted value with its n, window, error)
 //! ```
 //!
-//! Start at [`calibrate`]. The `[[pods]]` section comes from one function,
-//! [`write::pods_section`], so that a section derived from Kubernetes manifests can replace it.
+//! Start at [`calibrate`]. The `[[pods]]` section comes from the workers Redis saw
+//! ([`write::pods_section`]) or, with `--k8s`, from the deployment's manifests
+//! ([`manifests::pods_section`]).
 
 pub mod fit;
+pub mod manifests;
 pub mod record;
 pub mod scan;
 pub mod write;
@@ -67,6 +69,8 @@ pub struct Calibration {
     pub workers: Vec<WorkerGroup>,
     pub host_cost: HostCostFit,
     pub warnings: Vec<String>,
+    /// `--k8s`: the deployment's manifests, which then give the pods (see [`manifests`]).
+    pub manifests: Option<crate::k8s::Deployments>,
 }
 
 /// Fits a scanned sample. An error when the sample has nothing to fit: an empty Redis, a
@@ -113,6 +117,7 @@ pub fn calibrate(sample: &Sample) -> Result<Calibration, String> {
         workers: worker_groups(sample),
         host_cost: fit::fit_host_cost(&sample.jobs),
         warnings,
+        manifests: None,
         queues,
     })
 }

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use super::fit::{self, ArrivalFit, HostCostFit};
 use super::record::format_utc;
-use super::{Calibration, QueueFit, WorkerGroup};
+use super::{manifests, Calibration, QueueFit, WorkerGroup};
 
 /// How the written file refers to trace files: the path written in the scenario (relative to
 /// it) for each queue, when `--trace` asked for them.
@@ -65,7 +65,13 @@ pub fn scenario_text(calibration: &Calibration, traces: &TraceNames, written_at:
         calibration.jobs
     );
     text.push_str(&rq_section(&calibration.host_cost));
-    text.push_str(&pods_section(&calibration.workers, &calibration.queues));
+    match &calibration.manifests {
+        Some(deployments) => {
+            text.push_str(&manifests::rq_lines(deployments));
+            text.push_str(&manifests::pods_section(calibration, deployments));
+        }
+        None => text.push_str(&pods_section(&calibration.workers, &calibration.queues)),
+    }
     for queue in &calibration.queues {
         text.push_str(&workload_section(queue, traces.get(&queue.name)));
     }
@@ -296,9 +302,8 @@ fn rq_section(host: &HostCostFit) -> String {
     }
 }
 
-/// The `[[pods]]` groups: one per set of queues that live workers listened on. This is the
-/// one place the pods come from, so that a section derived from the deployment's Kubernetes
-/// manifests can replace it.
+/// The `[[pods]]` groups: one per set of queues that live workers listened on (without
+/// `--k8s`; with it, [`manifests::pods_section`] writes the pods).
 pub fn pods_section(groups: &[WorkerGroup], queues: &[QueueFit]) -> String {
     let mut text = String::new();
     if groups.is_empty() {
@@ -513,6 +518,7 @@ mod tests {
                 workers: 0,
             },
             warnings: vec!["no live worker in rq:workers".into()],
+            manifests: None,
         }
     }
 

@@ -1,5 +1,5 @@
 //! `simrq calibrate --redis URL [--queues a,b] [--since 24h] [--max-jobs N] [--trace]
-//! --out scenario.toml`.
+//! [--k8s deployment.yaml …] --out scenario.toml`.
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -33,6 +33,11 @@ pub struct CalibrateArgs {
     /// (`<out>.<queue>.arrivals.csv`) and use `{ trace = … }` instead of a fitted rate.
     #[arg(long)]
     pub trace: bool,
+    /// A Kubernetes manifest of the workers' Deployments (repeatable; several YAML documents
+    /// or a List per file): the pods, their grace period and rollout, and the `rq worker`
+    /// options come from it instead of from the workers Redis saw.
+    #[arg(long = "k8s", value_name = "FILE")]
+    pub k8s: Vec<PathBuf>,
     /// The scenario file to write.
     #[arg(long)]
     pub out: PathBuf,
@@ -81,6 +86,11 @@ fn calibrate_to_file(args: &CalibrateArgs) -> Result<Calibration, String> {
         }
         None => None,
     };
+    // The manifests first: a typo in a path should not cost a scan of a large Redis.
+    let manifests = match args.k8s.is_empty() {
+        true => None,
+        false => Some(crate::k8s::read_manifests(&args.k8s).map_err(|e| e.to_string())?),
+    };
     let options = ScanOptions {
         url: args.redis.clone(),
         queues: args.queues.clone(),
@@ -94,7 +104,10 @@ fn calibrate_to_file(args: &CalibrateArgs) -> Result<Calibration, String> {
         bar.inc(keys);
     });
     bar.finish_and_clear();
-    let calibration = calibrate(&sample?)?;
+    let mut calibration = calibrate(&sample?)?;
+    if let Some(deployments) = manifests {
+        crate::calibrate::manifests::attach(&mut calibration, deployments);
+    }
     write_files(&calibration, &args.out, args.trace)?;
     Ok(calibration)
 }
@@ -128,13 +141,17 @@ fn write_files(calibration: &Calibration, out: &Path, trace: bool) -> Result<(),
 
 fn print_summary(calibration: &Calibration, out: &Path) {
     println!(
-        "calibrated {} jobs from {} ({} .. {}): {} queues, {} worker groups",
+        "calibrated {} jobs from {} ({} .. {}): {} queues, {}",
         calibration.jobs,
         calibration.source,
         format_utc(calibration.window_unix_s.0),
         format_utc(calibration.window_unix_s.1),
         calibration.queues.len(),
-        calibration.workers.len()
+        match &calibration.manifests {
+            Some(deployments) =>
+                format!("{} pod groups from the manifests", deployments.groups.len()),
+            None => format!("{} worker groups", calibration.workers.len()),
+        }
     );
     println!(
         "wrote {} (its opening comment has every fit's sample and error)",

@@ -97,7 +97,7 @@ enum Command {
     /// Fit a scenario to an RQ 2.x deployment's Redis, read-only: arrivals, durations,
     /// failures, retries, timeouts, workers and the host's per-job cost.
     #[command(
-        after_help = "Reads with SCAN/HMGET/ZCARD/SMEMBERS only (never KEYS, never a write); the written file opens with a comment giving, for every fitted value, its sample (n, window) and the fit's error, and carries a [calibration] table that `simrq report` quotes.\n\nExamples:\n  simrq calibrate --redis redis://10.0.0.5:6379/0 --out calibrated.toml\n  simrq calibrate --redis redis://:PASSWORD@redis:6379/0 --queues emails,reports --since 24h --out calibrated.toml\n  simrq calibrate --redis redis://127.0.0.1:6379/0 --trace --max-jobs 50000 --out replay.toml\n  simrq validate calibrated.toml && simrq run calibrated.toml --runs 10"
+        after_help = "Reads with SCAN/HMGET/ZCARD/SMEMBERS only (never KEYS, never a write); the written file opens with a comment giving, for every fitted value, its sample (n, window) and the fit's error, and carries a [calibration] table that `simrq report` quotes.\n\nExamples:\n  simrq calibrate --redis redis://10.0.0.5:6379/0 --out calibrated.toml\n  simrq calibrate --redis redis://:PASSWORD@redis:6379/0 --queues emails,reports --since 24h --out calibrated.toml\n  simrq calibrate --redis redis://127.0.0.1:6379/0 --trace --max-jobs 50000 --out replay.toml\n  simrq calibrate --redis redis://redis:6379/0 --k8s k8s/workers.yaml --k8s k8s/batch.yaml --out calibrated.toml\n  simrq validate calibrated.toml && simrq run calibrated.toml --runs 10"
     )]
     Calibrate(calibrate_cmd::CalibrateArgs),
     /// A design-review report (report.md and a self-contained report.html) of a scenario or
