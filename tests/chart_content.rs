@@ -38,7 +38,10 @@ fn vertical_marks(chart: &Chart, color: &str) -> Vec<f64> {
 }
 
 fn y_of(chart: &Chart, text: &str) -> f64 {
-    chart.text(text).unwrap_or_else(|| panic!("no text {text:?}")).number("y")
+    chart
+        .text(text)
+        .unwrap_or_else(|| panic!("no text {text:?}"))
+        .number("y")
 }
 
 /// The x of a tick label under the x axis (centred, unlike the y axis's right-aligned ones).
@@ -90,7 +93,11 @@ fn queue_depth_draws_each_queue_solid_and_dashed_and_numbers_each_fault() {
     let end = SimTime::from_secs(600);
     let svg = Chart::parse(&chart::queue_depth_svg(&series, &faults, end));
     for label in ["queue default", "queue high", "scheduled", "fault (2)"] {
-        assert!(svg.has_text(label), "legend {label} missing: {:?}", svg.texts());
+        assert!(
+            svg.has_text(label),
+            "legend {label} missing: {:?}",
+            svg.texts()
+        );
     }
     for queue in 0..2 {
         let color = series_color(queue);
@@ -104,7 +111,10 @@ fn queue_depth_draws_each_queue_solid_and_dashed_and_numbers_each_fault() {
     assert_eq!(marks.len(), 2, "{marks:?}");
     assert!(marks[0] < marks[1]);
     for number in ["1", "2"] {
-        assert_eq!(svg.with_tag("text").filter(|t| t.content == number).count(), 2);
+        assert_eq!(
+            svg.with_tag("text").filter(|t| t.content == number).count(),
+            2
+        );
     }
     assert!(svg.has_text("90 s: pod_kill worker-0"), "{:?}", svg.texts());
     assert!(svg.has_text("5 min: redis_restart"));
@@ -153,7 +163,11 @@ fn two_queue_locks(with_two_believers: bool) -> SchedulerGapReport {
         interval(None, 40, 50),
         interval(Some("s2"), 50, 100),
     ];
-    let duals = if with_two_believers { vec![dual] } else { vec![] };
+    let duals = if with_two_believers {
+        vec![dual]
+    } else {
+        vec![]
+    };
     SchedulerGapReport {
         end: SimTime::from_secs(100),
         queues: vec![
@@ -169,7 +183,9 @@ fn lock_timeline_shows_each_queues_holders_in_its_own_panel_and_marks_two_believ
     let default = svg.texts_starting("queue default");
     assert_eq!(default.len(), 1, "{:?}", svg.texts());
     assert!(
-        default[0].content.contains("two believers for 2 s in 1 period"),
+        default[0]
+            .content
+            .contains("two believers for 2 s in 1 period"),
         "{}",
         default[0].content
     );
@@ -182,7 +198,10 @@ fn lock_timeline_shows_each_queues_holders_in_its_own_panel_and_marks_two_believ
         let y = y_of(&svg, holder);
         assert!(default_y < y && y < emails_y, "{holder} at {y}");
     }
-    assert!(y_of(&svg, "s1") < y_of(&svg, "s2"), "lanes in order of first holding");
+    assert!(
+        y_of(&svg, "s1") < y_of(&svg, "s2"),
+        "lanes in order of first holding"
+    );
     assert!(y_of(&svg, "s3") > emails_y);
     // Bars in the lane colours: s2 is the default queue's second lane.
     let s2_bars = svg.find("rect", "fill", &series_color(1));
@@ -190,7 +209,10 @@ fn lock_timeline_shows_each_queues_holders_in_its_own_panel_and_marks_two_believ
     let s2_y = s2_bars[0].number("y");
     assert!(default_y < s2_y && s2_y < emails_y);
     // The gap: a light box with hatching, labelled with its length.
-    assert!(svg.find("rect", "fill", "#F1F1F1").len() >= 2, "legend and gap");
+    assert!(
+        svg.find("rect", "fill", "#F1F1F1").len() >= 2,
+        "legend and gap"
+    );
     assert!(!svg.find("polyline", "stroke", "#C9C9C9").is_empty());
     assert!(svg.has_text("gap 10 s"), "{:?}", svg.texts());
     // Two believers: a translucent red box over the lanes and a red triangle above it.
@@ -207,8 +229,13 @@ fn lock_timeline_shows_each_queues_holders_in_its_own_panel_and_marks_two_believ
     let calm = Chart::parse(&chart::lock_timeline_svg(&two_queue_locks(false)));
     assert!(calm.find("polygon", "fill", &alert_red()).is_empty());
     let red_boxes = calm.find("rect", "fill", &alert_red());
-    assert!(red_boxes.iter().all(|rect| rect.attr("opacity") == "1"), "legend only");
-    assert!(!calm.texts_starting("queue default")[0].content.contains("two believers"));
+    assert!(
+        red_boxes.iter().all(|rect| rect.attr("opacity") == "1"),
+        "legend only"
+    );
+    assert!(!calm.texts_starting("queue default")[0]
+        .content
+        .contains("two believers"));
 
     let quiet = Chart::parse(&chart::lock_timeline_svg(&SchedulerGapReport::default()));
     assert!(quiet.has_text("no scheduler lock was observed"));
@@ -217,7 +244,9 @@ fn lock_timeline_shows_each_queues_holders_in_its_own_panel_and_marks_two_believ
 /// Lateness from −0.5 s to 61 s, in microseconds.
 fn spread_lateness() -> LogHistogram {
     let mut lateness = LogHistogram::new();
-    for micros in [-500_000, 50_000, 1_000_000, 1_200_000, 2_000_000, 61_000_000] {
+    for micros in [
+        -500_000, 50_000, 1_000_000, 1_200_000, 2_000_000, 61_000_000,
+    ] {
         lateness.record(micros);
     }
     lateness
@@ -238,15 +267,24 @@ fn lateness_cdf_has_a_signed_log_axis_and_marks_p50_p99_and_max() {
     let cdf = long_lines(&svg, &series_color(0), 6);
     assert_eq!(cdf.len(), 1);
     let points = cdf[0].points();
-    assert!(points.windows(2).all(|w| w[0].0 <= w[1].0 && w[0].1 >= w[1].1));
-    for (mark, color) in [("p50 ", "#555555"), ("p99 ", "#555555"), ("max ", &alert_red())] {
+    assert!(points
+        .windows(2)
+        .all(|w| w[0].0 <= w[1].0 && w[0].1 >= w[1].1));
+    for (mark, color) in [
+        ("p50 ", "#555555"),
+        ("p99 ", "#555555"),
+        ("max ", &alert_red()),
+    ] {
         let labels = svg.texts_starting(mark);
         assert_eq!(labels.len(), 1, "{mark}: {:?}", svg.texts());
         assert_eq!(labels[0].attr("fill"), color, "{mark}");
     }
     assert!(svg.has_text("max 61 s"), "{:?}", svg.texts());
     assert_eq!(vertical_marks(&svg, &alert_red()).len(), 1, "the max line");
-    assert!(!vertical_marks(&svg, "#555555").is_empty(), "the p50 and p99 lines");
+    assert!(
+        !vertical_marks(&svg, "#555555").is_empty(),
+        "the p50 and p99 lines"
+    );
 
     let empty = Chart::parse(&chart::retry_lateness_svg(&LogHistogram::new()));
     assert!(empty.has_text("no interval retry started in this run"));
@@ -275,14 +313,33 @@ fn the_review_line_chart_draws_each_line_its_dots_and_the_slo() {
         limit: Some((5.0, "SLO 5 s".into())),
     };
     let svg = Chart::parse(&line_chart(&chart, &lines));
-    for label in ["100 jobs/s", "200 jobs/s", "SLO 5 s", "replicas", "p99 wait (s)"] {
+    for label in [
+        "100 jobs/s",
+        "200 jobs/s",
+        "SLO 5 s",
+        "replicas",
+        "p99 wait (s)",
+    ] {
         assert!(svg.has_text(label), "{label}: {:?}", svg.texts());
     }
-    assert_eq!(long_lines(&svg, &series_color(0), 3).len(), 1, "the first line, solid");
-    assert!(svg.find("polyline", "stroke", &series_color(1)).len() > 3, "dashed");
-    assert_eq!(svg.find("circle", "fill", &series_color(0)).len(), 3, "one dot a point");
+    assert_eq!(
+        long_lines(&svg, &series_color(0), 3).len(),
+        1,
+        "the first line, solid"
+    );
+    assert!(
+        svg.find("polyline", "stroke", &series_color(1)).len() > 3,
+        "dashed"
+    );
+    assert_eq!(
+        svg.find("circle", "fill", &series_color(0)).len(),
+        3,
+        "one dot a point"
+    );
     let slo = svg.find("polyline", "stroke", &alert_red());
-    assert!(slo.iter().any(|piece| piece.points()[0].1 == piece.points()[1].1));
+    assert!(slo
+        .iter()
+        .any(|piece| piece.points()[0].1 == piece.points()[1].1));
 
     chart.limit = None;
     let plain = Chart::parse(&line_chart(&chart, &lines));

@@ -562,9 +562,15 @@ mod charts {
         let root = tempfile::tempdir().unwrap();
         let outputs = run_into(&fresh_dir(root.path()));
         let svg = Chart::parse(&chart::lock_timeline_svg(&outputs.gaps));
-        assert!(svg.has_text("s1") && svg.has_text("s2"), "{:?}", svg.texts());
+        assert!(
+            svg.has_text("s1") && svg.has_text("s2"),
+            "{:?}",
+            svg.texts()
+        );
         let header = svg.texts_starting("queue default");
-        assert!(header[0].content.contains("two believers for 1 s in 1 period"));
+        assert!(header[0]
+            .content
+            .contains("two believers for 1 s in 1 period"));
         assert_eq!(svg.find("polygon", "fill", &alert_red()).len(), 1);
         let quiet = chart::lock_timeline_svg(&simrq::report::SchedulerGapReport::default());
         let quiet = Chart::parse(&quiet);

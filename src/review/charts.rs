@@ -4,7 +4,6 @@
 
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, VPos};
 
 use crate::report::chart::frame::{self, LegendItem, Root, Swatch, AXIS_COLOR, GRID_COLOR};
 use crate::report::chart::{ALERT_RED, PALETTE};
@@ -60,12 +59,7 @@ fn draw(root: &Root<'_>, chart: &LineChart<'_>, lines: &[Line]) -> frame::Drawn 
         .x_label_formatter(&|x| frame::num(*x))
         .y_label_formatter(&|y| frame::num(*y))
         .label_style(frame::tick_font())
-        .y_label_style(frame::font(
-            11.0,
-            frame::MUTED_TEXT,
-            HPos::Right,
-            VPos::Center,
-        ))
+        .y_label_style(frame::y_tick_font())
         .x_desc(chart.x_title)
         .y_desc(chart.y_title)
         .axis_desc_style(frame::axis_title_font())

@@ -57,7 +57,10 @@ pub struct Chart {
 
 impl Chart {
     pub fn parse(svg: &str) -> Chart {
-        assert!(svg.starts_with("<svg ") && svg.trim_end().ends_with("</svg>"), "{svg}");
+        assert!(
+            svg.starts_with("<svg ") && svg.trim_end().ends_with("</svg>"),
+            "{svg}"
+        );
         let mut elements = Vec::new();
         let mut rest = svg;
         while let Some(start) = rest.find('<') {

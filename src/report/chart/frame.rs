@@ -35,7 +35,10 @@ pub fn svg_document(width: u32, height: u32, draw: impl FnOnce(&Root<'_>) -> Dra
             .and_then(|()| root.present())
             .expect("drawing a chart into a String");
     }
-    document.push('\n');
+    // Plotters ends the document with "</svg>"; files end with a newline.
+    if !document.ends_with('\n') {
+        document.push('\n');
+    }
     document
 }
 
@@ -60,6 +63,11 @@ pub fn bold(style: TextStyle<'static>) -> TextStyle<'static> {
 /// Tick labels and axis titles.
 pub fn tick_font() -> TextStyle<'static> {
     font(11.0, MUTED_TEXT, HPos::Center, VPos::Center)
+}
+
+/// Labels left of a y axis, right-aligned against it.
+pub fn y_tick_font() -> TextStyle<'static> {
+    font(11.0, MUTED_TEXT, HPos::Right, VPos::Center)
 }
 
 pub fn axis_title_font() -> TextStyle<'static> {

@@ -64,12 +64,7 @@ fn draw(root: &Root<'_>, lateness: &LogHistogram) -> frame::Drawn {
         .x_label_formatter(&|x| frame::num(seconds(*x)))
         .y_label_formatter(&|y| frame::num(*y))
         .label_style(frame::tick_font())
-        .y_label_style(frame::font(
-            11.0,
-            frame::MUTED_TEXT,
-            HPos::Right,
-            VPos::Center,
-        ))
+        .y_label_style(frame::y_tick_font())
         .x_desc("lateness (s; logarithmic beyond ±0.1 s)")
         .y_desc("retries (%)")
         .axis_desc_style(frame::axis_title_font())

@@ -1,9 +1,10 @@
 //! Jobs per outcome at the end of the run, as bars with their counts.
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
-use crate::report::chart::frame::{self, Root, AXIS_COLOR, GRID_COLOR, TEXT_COLOR};
+use crate::report::chart::frame::{self, FixedTicks, Root, AXIS_COLOR, GRID_COLOR, TEXT_COLOR};
 use crate::report::chart::write_chart;
 use crate::report::jobs::{Outcome, OutcomeCounts};
 use crate::report::output_dir::{OutputDir, ReportError};
@@ -61,7 +62,7 @@ fn draw(root: &Root<'_>, counts: &OutcomeCounts) -> frame::Drawn {
     // Bars sit at 0, 1, 2, …; the key points put one label under each.
     let slots = outcomes.len() as f64;
     let centres: Vec<f64> = (0..outcomes.len()).map(|i| i as f64).collect();
-    let x_range = frame::FixedTicks::new(-0.5..slots - 0.5, centres);
+    let x_range = FixedTicks::new(-0.5..slots - 0.5, centres);
     let mut chart = ChartBuilder::on(root)
         .margin_top(60)
         .margin_right(28)
@@ -85,15 +86,23 @@ fn draw(root: &Root<'_>, counts: &OutcomeCounts) -> frame::Drawn {
         .x_label_formatter(&name)
         .y_label_formatter(&|y| frame::num(*y))
         .x_label_style(frame::font(12.0, TEXT_COLOR, HPos::Center, VPos::Top))
-        .y_label_style(frame::font(
-            11.0,
-            frame::MUTED_TEXT,
-            HPos::Right,
-            VPos::Center,
-        ))
+        .y_label_style(frame::y_tick_font())
         .y_desc("jobs")
         .axis_desc_style(frame::axis_title_font())
         .draw()?;
+    draw_bars(&mut chart, &outcomes, counts, top)
+}
+
+type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<FixedTicks, RangedCoordf64>>;
+
+/// A bar per outcome with its count and share above it.
+fn draw_bars(
+    chart: &mut Chart<'_, '_>,
+    outcomes: &[Outcome],
+    counts: &OutcomeCounts,
+    top: f64,
+) -> frame::Drawn {
+    let total: u64 = outcomes.iter().map(|&o| counts.get(o)).sum();
     // A non-zero count stays visible beside a large one: at least 1 % of the axis.
     let height = |count: u64| match count {
         0 => 0.0,

@@ -88,12 +88,7 @@ fn draw(
         .x_label_formatter(&|x| frame::num(*x))
         .y_label_formatter(&|y| frame::num(*y))
         .label_style(frame::tick_font())
-        .y_label_style(frame::font(
-            11.0,
-            frame::MUTED_TEXT,
-            HPos::Right,
-            VPos::Center,
-        ))
+        .y_label_style(frame::y_tick_font())
         .x_desc(unit.axis_title())
         .y_desc("jobs")
         .axis_desc_style(frame::axis_title_font())
