@@ -55,7 +55,7 @@ fn draw(root: &Root<'_>, chart: &LineChart<'_>, lines: &[Line]) -> frame::Drawn 
         .bold_line_style(GRID_COLOR)
         .axis_style(AXIS_COLOR)
         .x_labels(9)
-        .y_labels(7)
+        .y_labels(10)
         .x_label_formatter(&|x| frame::num(*x))
         .y_label_formatter(&|y| frame::num(*y))
         .label_style(frame::tick_font())
