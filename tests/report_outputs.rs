@@ -1,6 +1,8 @@
 //! The report's files from a synthetic event stream: exact contents, the numbers derived from
 //! them, and byte-identical output for identical input.
 
+mod chart_svg;
+
 use std::fs;
 use std::path::Path;
 
@@ -472,6 +474,7 @@ fn output_dir_refuses_a_previous_run_without_force() {
 
 mod charts {
     use super::*;
+    use crate::chart_svg::{alert_red, Chart};
     use simrq::report::chart::{self, png};
     use simrq::report::timeseries::{QueueSample, Sample};
     use simrq::report::{LogHistogram, OutcomeCounts, TimeseriesCsv};
@@ -558,16 +561,21 @@ mod charts {
     fn the_lock_timeline_marks_two_believers_in_red_and_names_each_scheduler() {
         let root = tempfile::tempdir().unwrap();
         let outputs = run_into(&fresh_dir(root.path()));
-        let svg = chart::lock_timeline_svg(&outputs.gaps);
+        let svg = Chart::parse(&chart::lock_timeline_svg(&outputs.gaps));
         assert!(
-            svg.contains(">s1</text>") && svg.contains(">s2</text>"),
-            "{svg}"
+            svg.has_text("s1") && svg.has_text("s2"),
+            "{:?}",
+            svg.texts()
         );
-        assert!(svg.contains("two believers for 1 s in 1 period"), "{svg}");
-        assert!(svg.contains(r##"<polygon points="##));
+        let header = svg.texts_starting("queue default");
+        assert!(header[0]
+            .content
+            .contains("two believers for 1 s in 1 period"));
+        assert_eq!(svg.find("polygon", "fill", &alert_red()).len(), 1);
         let quiet = chart::lock_timeline_svg(&simrq::report::SchedulerGapReport::default());
-        assert!(quiet.contains("no scheduler lock was observed"));
-        assert!(!quiet.contains("<polygon"));
+        let quiet = Chart::parse(&quiet);
+        assert!(quiet.has_text("no scheduler lock was observed"));
+        assert!(quiet.with_tag("polygon").next().is_none());
     }
 
     #[test]
@@ -576,11 +584,11 @@ mod charts {
         [500_000, 1_000_000, 61_000_000]
             .iter()
             .for_each(|&v| lateness.record(v));
-        let svg = chart::retry_lateness_svg(&lateness);
-        assert!(svg.contains(">p50 1 s</text>"), "{svg}");
-        assert!(svg.contains(">max 61 s</text>"), "{svg}");
-        let empty = chart::retry_lateness_svg(&LogHistogram::new());
-        assert!(empty.contains("no interval retry started in this run"));
+        let svg = Chart::parse(&chart::retry_lateness_svg(&lateness));
+        assert!(svg.has_text("p50 1 s"), "{:?}", svg.texts());
+        assert!(svg.has_text("max 61 s"), "{:?}", svg.texts());
+        let empty = Chart::parse(&chart::retry_lateness_svg(&LogHistogram::new()));
+        assert!(empty.has_text("no interval retry started in this run"));
     }
 
     #[test]
@@ -592,21 +600,21 @@ mod charts {
             ..Default::default()
         };
         let svg = chart::outcomes_svg(&counts);
-        for label in [
-            ">90 (90.0%)</text>",
-            ">8 (8.0%)</text>",
-            ">2 (2.0%)</text>",
-            ">lost</text>",
-        ] {
-            assert!(svg.contains(label), "{label} missing");
+        let bars = Chart::parse(&svg);
+        for label in ["90 (90.0%)", "8 (8.0%)", "2 (2.0%)", "lost", "finished"] {
+            assert!(bars.has_text(label), "{label} missing: {:?}", bars.texts());
         }
+        // Each count stands on its bar: above it, centred on it.
+        let count = bars.text("8 (8.0%)").unwrap();
+        let failed = bars.text("failed").unwrap();
+        assert_eq!(count.number("x"), failed.number("x"));
         // Without a deferred job there is no `deferred` bar; with one there is.
-        assert!(!svg.contains(">deferred</text>"), "{svg}");
+        assert!(!bars.has_text("deferred"), "{:?}", bars.texts());
         let deferred = OutcomeCounts {
             deferred: 3,
             ..counts
         };
-        assert!(chart::outcomes_svg(&deferred).contains(">deferred</text>"));
+        assert!(Chart::parse(&chart::outcomes_svg(&deferred)).has_text("deferred"));
         assert!(png::render_png(&svg).is_ok());
     }
 }

@@ -23,7 +23,7 @@ LAYERS = [
     ("RQ processes (src/rq, workload, cluster)", r"simrq::rq::|simrq::workload|simrq::cluster"),
     ("events, checks, reports", r"simrq::event|simrq::check|simrq::report|simrq::jobs"),
     ("hash tables", r"hashbrown|HashMap|hash::"),
-    ("charts (fixed cost)", r"tiny_skia|resvg|usvg|png::|fdeflate|ttf_parser|fontdb"),
+    ("charts (fixed cost)", r"plotters|tiny_skia|resvg|usvg|png::|fdeflate|ttf_parser|fontdb"),
     ("operating system", r"\[k\]"),
 ]
 SAMPLE = re.compile(r"\s+([0-9.]+)%\s+(\S+)\s+(\[.\])\s+(.*\S)")

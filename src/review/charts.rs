@@ -1,13 +1,17 @@
 //! The report's own chart: lines over a shared x axis (p99 queue wait against replicas, one
-//! line per arrival rate; retry lateness CDFs, one line per variant), built with the SVG and
-//! axis helpers of [`crate::report::chart`].
+//! line per arrival rate; retry lateness CDFs, one line per variant), drawn with plotters and
+//! the shared frame of [`crate::report::chart`].
 
-use crate::report::chart::axis::{self, nice_step, nice_ticks, Area, LegendItem, Scale, Swatch};
-use crate::report::chart::svg::Svg;
-use crate::report::chart::PALETTE;
+use plotters::element::DashedPathElement;
+use plotters::prelude::*;
 
-const WIDTH: f64 = 960.0;
-const HEIGHT: f64 = 480.0;
+use crate::report::chart::frame::{self, LegendItem, Root, Swatch, AXIS_COLOR, GRID_COLOR};
+use crate::report::chart::{ALERT_RED, PALETTE};
+
+const WIDTH: u32 = 960;
+const HEIGHT: u32 = 480;
+/// The legend's column, right of the plot.
+const LEGEND_WIDTH: i32 = 250;
 
 /// One line: a label and its points in data units, ascending in x.
 pub struct Line {
@@ -29,85 +33,111 @@ pub struct LineChart<'a> {
 
 /// The chart as an SVG document.
 pub fn line_chart(chart: &LineChart<'_>, lines: &[Line]) -> String {
-    let mut svg = Svg::new(WIDTH, HEIGHT);
-    axis::title(&mut svg, 24.0, chart.title, chart.subtitle);
-    let area = Area {
-        left: 84.0,
-        top: 74.0,
-        right: WIDTH - 250.0,
-        bottom: HEIGHT - 56.0,
-    };
+    frame::svg_document(WIDTH, HEIGHT, |root| draw(root, chart, lines))
+}
+
+fn draw(root: &Root<'_>, chart: &LineChart<'_>, lines: &[Line]) -> frame::Drawn {
+    frame::title(root, 24, chart.title, chart.subtitle)?;
     let all = || lines.iter().flat_map(|l| l.points.iter().copied());
-    let (x_low, x_high) = bounds(all().map(|p| p.0), 0.0, 1.0);
+    let x_range = bounds(all().map(|p| p.0), 0.0, 1.0);
     let limit = chart.limit.as_ref().map(|(value, _)| *value);
     let (_, y_high) = bounds(all().map(|p| p.1).chain(limit), 0.0, 1.0);
-    let (x_step, y_step) = (nice_step(x_low, x_high, 8), nice_step(0.0, y_high, 6));
-    let x_ticks = nice_ticks(x_low, x_high, 8);
-    let y_ticks = nice_ticks(0.0, y_high, 6);
-    let x_domain = (x_low, x_ticks.last().copied().unwrap_or(x_high).max(x_high));
-    let y_domain = (0.0, y_ticks.last().copied().unwrap_or(y_high).max(y_high));
-    let x = Scale::new(x_domain, (area.left, area.right));
-    let y = Scale::new(y_domain, (area.bottom, area.top));
-    axis::x_axis(&mut svg, area, x, &x_ticks, x_step, chart.x_title);
-    axis::y_axis(&mut svg, area, y, &y_ticks, y_step, chart.y_title);
-    if let Some((value, _)) = &chart.limit {
-        let level = y.map(*value);
-        svg.line(
-            (area.left, level),
-            (area.right, level),
-            "#d62728",
-            1.5,
-            r#"stroke-dasharray="6 4""#,
-        );
+    let mut plot = ChartBuilder::on(root)
+        .margin_top(64)
+        .margin_right(LEGEND_WIDTH)
+        .margin_bottom(8)
+        .margin_left(16)
+        .x_label_area_size(48)
+        .y_label_area_size(76)
+        .build_cartesian_2d(x_range.0..x_range.1, 0.0..y_high * 1.05)?;
+    plot.configure_mesh()
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(GRID_COLOR)
+        .axis_style(AXIS_COLOR)
+        .x_labels(9)
+        .y_labels(10)
+        .x_label_formatter(&|x| frame::num(*x))
+        .y_label_formatter(&|y| frame::num(*y))
+        .label_style(frame::tick_font())
+        .y_label_style(frame::y_tick_font())
+        .x_desc(chart.x_title)
+        .y_desc(chart.y_title)
+        .axis_desc_style(frame::axis_title_font())
+        .draw()?;
+    if let Some(value) = limit {
+        let ends = [(x_range.0, value), (x_range.1, value)];
+        let pixels: Vec<_> = ends.iter().map(|p| plot.backend_coord(p)).collect();
+        root.draw(&DashedPathElement::new(
+            pixels,
+            6,
+            4,
+            ALERT_RED.stroke_width(2),
+        ))?;
     }
-    let labels: Vec<String> = lines.iter().map(|l| shorten(&l.label, 34)).collect();
-    let mut legend = Vec::new();
     for (i, line) in lines.iter().enumerate() {
-        let color = PALETTE[i % PALETTE.len()];
-        let mut pixels: Vec<(f64, f64)> = Vec::new();
-        for &(px, py) in &line.points {
-            if chart.steps {
-                if let Some(&(_, last_y)) = pixels.last() {
-                    pixels.push((x.map(px), last_y));
-                }
-            }
-            pixels.push((x.map(px), y.map(py)));
-        }
-        // Alternate lines are dashed, so that a line hidden under an equal one still shows.
-        let dash = if i % 2 == 1 {
-            r#"stroke-dasharray="8 5""#
-        } else {
-            ""
-        };
-        svg.polyline(&pixels, color, 2.0, dash);
-        if !chart.steps {
-            for point in &pixels {
-                svg.circle(*point, 3.0, color);
-            }
-        }
-        let swatch = if i % 2 == 1 {
-            Swatch::Dashed
-        } else {
-            Swatch::Line
-        };
-        legend.push(LegendItem {
-            label: &labels[i],
-            color,
-            swatch,
-        });
+        draw_line(&mut plot, chart.steps, i, line)?;
     }
-    if let Some((_, label)) = &chart.limit {
-        legend.push(LegendItem {
+    let right = plot.plotting_area().get_pixel_range().0.end;
+    draw_legend(root, chart, lines, right + 16)
+}
+
+type Plot<'a, 'b> = ChartContext<
+    'a,
+    SVGBackend<'b>,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// Line `i` in its palette colour; odd lines are dashed, so that a line hidden under an equal
+/// one still shows.
+fn draw_line(plot: &mut Plot<'_, '_>, steps: bool, i: usize, line: &Line) -> frame::Drawn {
+    let color = PALETTE[i % PALETTE.len()];
+    let mut points: Vec<(f64, f64)> = Vec::new();
+    for &(x, y) in &line.points {
+        if let (true, Some(&(_, last_y))) = (steps, points.last()) {
+            points.push((x, last_y));
+        }
+        points.push((x, y));
+    }
+    let style = color.stroke_width(2);
+    if i % 2 == 1 {
+        plot.draw_series(DashedLineSeries::new(points.iter().copied(), 8, 5, style))?;
+    } else {
+        plot.draw_series(LineSeries::new(points.iter().copied(), style))?;
+    }
+    if !steps {
+        let dots = points.iter().map(|&p| Circle::new(p, 3, color.filled()));
+        plot.draw_series(dots)?;
+    }
+    Ok(())
+}
+
+/// One legend row per line, then the limit's.
+fn draw_legend(root: &Root<'_>, chart: &LineChart<'_>, lines: &[Line], x: i32) -> frame::Drawn {
+    let labels: Vec<String> = lines.iter().map(|l| shorten(&l.label, 34)).collect();
+    let mut items: Vec<LegendItem<'_>> = labels
+        .iter()
+        .enumerate()
+        .map(|(i, label)| LegendItem {
             label,
-            color: "#d62728",
+            color: PALETTE[i % PALETTE.len()],
+            swatch: if i % 2 == 1 {
+                Swatch::Dashed
+            } else {
+                Swatch::Line
+            },
+        })
+        .collect();
+    if let Some((_, label)) = &chart.limit {
+        items.push(LegendItem {
+            label,
+            color: ALERT_RED,
             swatch: Swatch::Dashed,
         });
     }
-    for (i, item) in legend.into_iter().enumerate() {
-        let row_y = area.top + 8.0 + i as f64 * 20.0;
-        axis::legend(&mut svg, area.right + 16.0, row_y, &[item]);
+    for (row, item) in items.into_iter().enumerate() {
+        frame::legend(root, x, 80 + row as i32 * 20, &[item])?;
     }
-    svg.finish()
+    Ok(())
 }
 
 /// `text` cut to `max` characters with an ellipsis.

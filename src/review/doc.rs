@@ -1,8 +1,6 @@
 //! A report as a list of blocks, rendered twice: Markdown (charts as SVG files beside it) and
 //! one self-contained HTML page (the same SVG inlined), so both say exactly the same thing.
 
-use crate::report::chart::svg::escape;
-
 /// One block of a report.
 #[derive(Clone, Debug)]
 pub enum Block {
@@ -21,6 +19,21 @@ pub enum Block {
         svg: String,
     },
     Code(String),
+}
+
+/// Text escaped for HTML content and attribute values.
+fn escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            _ => escaped.push(c),
+        }
+    }
+    escaped
 }
 
 /// Markdown; charts refer to `charts/<name>.svg`.

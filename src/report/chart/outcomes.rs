@@ -1,7 +1,10 @@
 //! Jobs per outcome at the end of the run, as bars with their counts.
 
-use crate::report::chart::axis::{self, count_axis, Area, Scale};
-use crate::report::chart::svg::{Anchor, Svg, TextStyle};
+use plotters::coord::types::RangedCoordf64;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, VPos};
+
+use crate::report::chart::frame::{self, FixedTicks, Root, AXIS_COLOR, GRID_COLOR, TEXT_COLOR};
 use crate::report::chart::write_chart;
 use crate::report::jobs::{Outcome, OutcomeCounts};
 use crate::report::output_dir::{OutputDir, ReportError};
@@ -9,25 +12,25 @@ use crate::report::output_dir::{OutputDir, ReportError};
 /// The file name, without extension.
 pub const OUTCOMES: &str = "outcomes";
 
-const WIDTH: f64 = 720.0;
-const HEIGHT: f64 = 420.0;
+const WIDTH: u32 = 720;
+const HEIGHT: u32 = 420;
 
 /// Writes `outcomes.svg` and `.png`.
 pub fn outcomes_chart(dir: &OutputDir, counts: &OutcomeCounts) -> Result<(), ReportError> {
     write_chart(dir, OUTCOMES, &outcomes_svg(counts))
 }
 
-fn color(outcome: Outcome) -> &'static str {
+fn color(outcome: Outcome) -> RGBColor {
     match outcome {
-        Outcome::Finished => "#59a14f",
-        Outcome::Failed => "#e15759",
-        Outcome::Queued => "#4e79a7",
-        Outcome::Scheduled => "#b07aa1",
-        Outcome::Started => "#f28e2b",
-        Outcome::Lost => "#7f1d1d",
-        Outcome::Deferred => "#9c755f",
-        Outcome::Canceled => "#9c755f",
-        Outcome::Deleted => "#bab0ac",
+        Outcome::Finished => RGBColor(0x59, 0xa1, 0x4f),
+        Outcome::Failed => RGBColor(0xe1, 0x57, 0x59),
+        Outcome::Queued => RGBColor(0x4e, 0x79, 0xa7),
+        Outcome::Scheduled => RGBColor(0xb0, 0x7a, 0xa1),
+        Outcome::Started => RGBColor(0xf2, 0x8e, 0x2b),
+        Outcome::Lost => RGBColor(0x7f, 0x1d, 0x1d),
+        Outcome::Deferred => RGBColor(0x9c, 0x75, 0x5f),
+        Outcome::Canceled => RGBColor(0x9c, 0x75, 0x5f),
+        Outcome::Deleted => RGBColor(0xba, 0xb0, 0xac),
     }
 }
 
@@ -42,7 +45,10 @@ fn charted(counts: &OutcomeCounts) -> Vec<Outcome> {
 
 /// The chart as an SVG document.
 pub fn outcomes_svg(counts: &OutcomeCounts) -> String {
-    let mut svg = Svg::new(WIDTH, HEIGHT);
+    frame::svg_document(WIDTH, HEIGHT, |root| draw(root, counts))
+}
+
+fn draw(root: &Root<'_>, counts: &OutcomeCounts) -> frame::Drawn {
     let outcomes = charted(counts);
     let total: u64 = outcomes.iter().map(|&o| counts.get(o)).sum();
     let mut subtitle =
@@ -50,43 +56,76 @@ pub fn outcomes_svg(counts: &OutcomeCounts) -> String {
     if counts.deferred > 0 {
         subtitle.push_str(" Deferred: never released by a parent.");
     }
-    axis::title(&mut svg, 24.0, "Job outcomes", &subtitle);
-    let area = Area {
-        left: 80.0,
-        top: 70.0,
-        right: WIDTH - 28.0,
-        bottom: HEIGHT - 48.0,
-    };
+    frame::title(root, 24, "Job outcomes", &subtitle)?;
     let largest = outcomes.iter().map(|&o| counts.get(o)).max().unwrap_or(0);
-    let (y_max, y_step, y_ticks) = count_axis(largest as f64);
-    let y = Scale::new((0.0, y_max), (area.bottom, area.top));
-    axis::y_axis(&mut svg, area, y, &y_ticks, y_step, "jobs");
-    let slot = area.width() / outcomes.len() as f64;
-    let bar_width = slot * 0.6;
-    let label_style = TextStyle::new(12.0, Anchor::Middle).fill("#333333");
-    let count_style = TextStyle::new(12.0, Anchor::Middle).bold().fill("#222222");
-    for (index, outcome) in outcomes.into_iter().enumerate() {
+    let top = frame::count_top(largest as f64);
+    // Bars sit at 0, 1, 2, …; the key points put one label under each.
+    let slots = outcomes.len() as f64;
+    let centres: Vec<f64> = (0..outcomes.len()).map(|i| i as f64).collect();
+    let x_range = FixedTicks::new(-0.5..slots - 0.5, centres);
+    let mut chart = ChartBuilder::on(root)
+        .margin_top(60)
+        .margin_right(28)
+        .margin_bottom(8)
+        .margin_left(16)
+        .x_label_area_size(30)
+        .y_label_area_size(72)
+        .build_cartesian_2d(x_range, 0.0..top)?;
+    let name = |x: &f64| {
+        let index = x.round().max(0.0) as usize;
+        outcomes
+            .get(index)
+            .map_or(String::new(), |o| o.name().to_string())
+    };
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(GRID_COLOR)
+        .axis_style(AXIS_COLOR)
+        .x_label_formatter(&name)
+        .y_label_formatter(&|y| frame::num(*y))
+        .x_label_style(frame::font(12.0, TEXT_COLOR, HPos::Center, VPos::Top))
+        .y_label_style(frame::y_tick_font())
+        .y_desc("jobs")
+        .axis_desc_style(frame::axis_title_font())
+        .draw()?;
+    draw_bars(&mut chart, &outcomes, counts, top)
+}
+
+type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<FixedTicks, RangedCoordf64>>;
+
+/// A bar per outcome with its count and share above it.
+fn draw_bars(
+    chart: &mut Chart<'_, '_>,
+    outcomes: &[Outcome],
+    counts: &OutcomeCounts,
+    top: f64,
+) -> frame::Drawn {
+    let total: u64 = outcomes.iter().map(|&o| counts.get(o)).sum();
+    // A non-zero count stays visible beside a large one: at least 1 % of the axis.
+    let height = |count: u64| match count {
+        0 => 0.0,
+        _ => (count as f64).max(top / 100.0),
+    };
+    chart.draw_series(outcomes.iter().enumerate().map(|(i, &outcome)| {
+        let x = i as f64;
+        let corners = [(x - 0.3, 0.0), (x + 0.3, height(counts.get(outcome)))];
+        Rectangle::new(corners, color(outcome).filled())
+    }))?;
+    let count_style = frame::bold(frame::font(
+        12.0,
+        RGBColor(0x22, 0x22, 0x22),
+        HPos::Center,
+        VPos::Bottom,
+    ));
+    chart.draw_series(outcomes.iter().enumerate().map(|(i, &outcome)| {
         let count = counts.get(outcome);
-        let middle = area.left + slot * (index as f64 + 0.5);
-        // A non-zero count stays visible beside a large one.
-        let height = match count {
-            0 => 0.0,
-            _ => (area.bottom - y.map(count as f64)).max(3.0),
-        };
-        let top = area.bottom - height;
-        let (left, fill) = (middle - bar_width / 2.0, color(outcome));
-        svg.rect(left, top, bar_width, height, fill, "");
-        svg.text(middle, top - 6.0, &count_label(count, total), count_style);
-        svg.text(middle, area.bottom + 18.0, outcome.name(), label_style);
-    }
-    svg.line(
-        (area.left, area.bottom),
-        (area.right, area.bottom),
-        axis::AXIS_COLOR,
-        1.0,
-        "",
-    );
-    svg.finish()
+        // Anchored at the bar's top, raised 5 px above it.
+        let label = Text::new(count_label(count, total), (0, -5), count_style.clone());
+        EmptyElement::at((i as f64, height(count))) + label
+    }))?;
+    Ok(())
 }
 
 /// `96412 (98.7%)`; shares under 0.1 % get two decimals, and tiny ones read `<0.01%`.

@@ -1,10 +1,15 @@
 //! Queue depth and scheduled-set size over time, one colour per queue (solid: waiting in the
 //! queue; dashed: waiting in `rq:scheduled:<q>`), with each fault as a red vertical line.
 
-use crate::report::chart::axis::{
-    self, count_axis, duration_label, legend, nice_ticks, Area, LegendItem, Scale, Swatch, TimeUnit,
+use plotters::coord::types::RangedCoordf64;
+use plotters::element::DashedPathElement;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, VPos};
+
+use crate::report::chart::frame::{
+    self, duration_label, LegendItem, Root, Swatch, TimeUnit, AXIS_COLOR, GREY, GRID_COLOR,
+    TEXT_COLOR,
 };
-use crate::report::chart::svg::{Anchor, Svg, TextStyle};
 use crate::report::chart::{write_chart, ALERT_RED, PALETTE};
 use crate::report::output_dir::{OutputDir, ReportError};
 use crate::report::timeseries::QueueSeries;
@@ -13,10 +18,12 @@ use crate::sim::SimTime;
 /// The file name, without extension.
 pub const QUEUE_DEPTH: &str = "queue_depth";
 
-const WIDTH: f64 = 960.0;
-const HEIGHT: f64 = 480.0;
+const WIDTH: u32 = 960;
+const HEIGHT: u32 = 480;
 /// Faults are labelled only when there are few enough to read.
 const MAX_FAULT_LABELS: usize = 12;
+
+type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
 /// Writes `queue_depth.svg` and `.png`. `end` is the end of the run (the x axis ends there).
 pub fn queue_depth_chart(
@@ -39,48 +46,64 @@ pub fn queue_depth_svg(
     } else {
         0
     };
-    let list_height = listed.div_ceil(2) as f64 * 16.0 + if listed > 0 { 12.0 } else { 0.0 };
-    let mut svg = Svg::new(WIDTH, HEIGHT + list_height);
+    let list_height = listed.div_ceil(2) as u32 * 16 + if listed > 0 { 12 } else { 0 };
+    frame::svg_document(WIDTH, HEIGHT + list_height, |root| {
+        let (plot, list) = root.split_vertically(HEIGHT);
+        draw(&plot, series, faults, end)?;
+        if listed > 0 {
+            list_faults(&list, faults)?;
+        }
+        Ok(())
+    })
+}
+
+fn draw(
+    root: &Root<'_>,
+    series: &[QueueSeries],
+    faults: &[(SimTime, String)],
+    end: SimTime,
+) -> frame::Drawn {
     let subtitle = "Solid: jobs waiting in the queue. Dashed: jobs in the scheduled set \
                     (rq:scheduled:<queue>). Red lines: faults, numbered below.";
-    axis::title(&mut svg, 24.0, "Queue depth and scheduled jobs", subtitle);
-    let area = Area {
-        left: 80.0,
-        top: 100.0,
-        right: WIDTH - 28.0,
-        bottom: HEIGHT - 56.0,
-    };
+    frame::title(root, 24, "Queue depth and scheduled jobs", subtitle)?;
+    draw_legend(root, series, faults)?;
     let end_s = end.as_secs_f64().max(1.0);
     let unit = TimeUnit::for_span_s(end_s);
-    let x_scale = Scale::new((0.0, end_s / unit.seconds()), (area.left, area.right));
-    let x_ticks = nice_ticks(0.0, end_s / unit.seconds(), 8);
-    let x_step = axis::nice_step(0.0, end_s / unit.seconds(), 8);
-    axis::x_axis(&mut svg, area, x_scale, &x_ticks, x_step, unit.axis_title());
-    let (y_max, y_step, y_ticks) = count_axis(largest_value(series) as f64);
-    let y_scale = Scale::new((0.0, y_max), (area.bottom, area.top));
-    axis::y_axis(&mut svg, area, y_scale, &y_ticks, y_step, "jobs");
-    let time_scale = Scale::new((0.0, end_s), (area.left, area.right));
-    draw_faults(&mut svg, faults, time_scale, area);
+    let top = frame::count_top(largest_value(series) as f64);
+    let mut chart = ChartBuilder::on(root)
+        .margin_top(100)
+        .margin_right(28)
+        .margin_bottom(8)
+        .margin_left(16)
+        .x_label_area_size(48)
+        .y_label_area_size(72)
+        .build_cartesian_2d(0.0..end_s / unit.seconds(), 0.0..top)?;
+    chart
+        .configure_mesh()
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(GRID_COLOR)
+        .axis_style(AXIS_COLOR)
+        .x_labels(10)
+        .y_labels(8)
+        .x_label_formatter(&|x| frame::num(*x))
+        .y_label_formatter(&|y| frame::num(*y))
+        .label_style(frame::tick_font())
+        .y_label_style(frame::y_tick_font())
+        .x_desc(unit.axis_title())
+        .y_desc("jobs")
+        .axis_desc_style(frame::axis_title_font())
+        .draw()?;
+    draw_faults(root, &chart, faults, unit, top)?;
     for (index, queue) in series.iter().enumerate() {
-        draw_queue(
-            &mut svg,
-            queue,
-            PALETTE[index % PALETTE.len()],
-            time_scale,
-            y_scale,
-        );
+        draw_queue(&mut chart, queue, PALETTE[index % PALETTE.len()], unit)?;
     }
-    draw_legend(&mut svg, series, faults, area.left);
     if series.iter().all(|s| s.points.is_empty()) {
-        let style = TextStyle::new(13.0, Anchor::Middle).fill("#777777");
-        svg.text(
-            (area.left + area.right) / 2.0,
-            area.top + 30.0,
-            "no samples",
-            style,
-        );
+        let style = frame::font(13.0, GREY, HPos::Center, VPos::Center);
+        let (xs, ys) = chart.plotting_area().get_pixel_range();
+        let middle = (xs.start + xs.end) / 2;
+        frame::text(root, (middle, ys.start + 30), "no samples", &style)?;
     }
-    svg.finish()
+    Ok(())
 }
 
 fn largest_value(series: &[QueueSeries]) -> u64 {
@@ -91,60 +114,69 @@ fn largest_value(series: &[QueueSeries]) -> u64 {
         .unwrap_or(0)
 }
 
-fn draw_queue(svg: &mut Svg, queue: &QueueSeries, color: &str, x: Scale, y: Scale) {
-    let depth: Vec<(f64, f64)> = queue
-        .points
-        .iter()
-        .map(|p| (x.map(p.time.as_secs_f64()), y.map(p.depth as f64)))
-        .collect();
-    let scheduled: Vec<(f64, f64)> = queue
-        .points
-        .iter()
-        .map(|p| (x.map(p.time.as_secs_f64()), y.map(p.scheduled as f64)))
-        .collect();
-    svg.polyline(&scheduled, color, 1.6, r#"stroke-dasharray="5 3""#);
-    svg.polyline(&depth, color, 1.8, "");
+fn draw_queue(
+    chart: &mut Chart<'_, '_>,
+    queue: &QueueSeries,
+    color: RGBColor,
+    unit: TimeUnit,
+) -> frame::Drawn {
+    let x = |time: SimTime| time.as_secs_f64() / unit.seconds();
+    let scheduled = queue.points.iter().map(|p| (x(p.time), p.scheduled as f64));
+    let style = color.stroke_width(2);
+    chart.draw_series(DashedLineSeries::new(scheduled, 5, 3, style))?;
+    let depth = queue.points.iter().map(|p| (x(p.time), p.depth as f64));
+    chart.draw_series(LineSeries::new(depth, style))?;
+    Ok(())
 }
 
-fn draw_faults(svg: &mut Svg, faults: &[(SimTime, String)], x: Scale, area: Area) {
-    let dash = r#"stroke-dasharray="3 3" stroke-opacity="0.8""#;
+/// Each fault as a dashed red line over the plot, numbered in a red disc above it when there
+/// are few enough faults for the list under the chart.
+fn draw_faults(
+    root: &Root<'_>,
+    chart: &Chart<'_, '_>,
+    faults: &[(SimTime, String)],
+    unit: TimeUnit,
+    top: f64,
+) -> frame::Drawn {
     let numbered = faults.len() <= MAX_FAULT_LABELS;
-    let number_style = TextStyle::new(9.5, Anchor::Middle).bold().fill("#ffffff");
+    let line = ALERT_RED.mix(0.8).stroke_width(1);
     for (index, (time, _)) in faults.iter().enumerate() {
-        let position = x.map(time.as_secs_f64());
-        svg.line(
-            (position, area.top),
-            (position, area.bottom),
-            ALERT_RED,
-            1.0,
-            dash,
+        let x = time.as_secs_f64() / unit.seconds();
+        let (from, to) = (
+            chart.backend_coord(&(x, 0.0)),
+            chart.backend_coord(&(x, top)),
         );
+        root.draw(&DashedPathElement::new(vec![from, to], 3, 3, line))?;
         if numbered {
-            svg.circle((position, area.top - 9.0), 7.5, ALERT_RED);
-            let label = (index + 1).to_string();
-            svg.text(position, area.top - 5.5, &label, number_style);
+            fault_number(root, (to.0, to.1 - 10), index + 1)?;
         }
     }
-    if !numbered {
-        return;
-    }
-    // The list under the axis: number, time, what happened; two columns.
-    let text_style = TextStyle::new(11.0, Anchor::Start).fill("#333333");
-    let column_width = area.width() / 2.0;
+    Ok(())
+}
+
+/// A fault's number in a red disc centred on `at`.
+fn fault_number(root: &Root<'_>, at: (i32, i32), number: usize) -> frame::Drawn {
+    let style = frame::bold(frame::font(9.5, WHITE, HPos::Center, VPos::Center));
+    root.draw(&Circle::new(at, 7, ALERT_RED.filled()))?;
+    frame::text(root, at, &number.to_string(), &style)
+}
+
+/// The list under the axis: number, time, what happened; two columns.
+fn list_faults(area: &Root<'_>, faults: &[(SimTime, String)]) -> frame::Drawn {
+    let style = frame::font(11.0, TEXT_COLOR, HPos::Left, VPos::Center);
+    let column_width = (WIDTH as i32 - 80 - 28) / 2;
     for (index, (time, description)) in faults.iter().enumerate() {
-        let column = (index % 2) as f64;
-        let row = (index / 2) as f64;
-        let left = area.left + column * column_width;
-        let y = area.bottom + 62.0 + row * 16.0;
-        svg.circle((left + 6.0, y - 4.0), 6.5, ALERT_RED);
-        svg.text(left + 6.0, y - 0.5, &(index + 1).to_string(), number_style);
+        let left = 80 + (index % 2) as i32 * column_width;
+        let y = 8 + (index / 2) as i32 * 16;
+        fault_number(area, (left + 6, y), index + 1)?;
         let line = format!(
             "{}: {}",
             duration_label(time.as_secs_f64()),
             short_label(description)
         );
-        svg.text(left + 18.0, y, &line, text_style);
+        frame::text(area, (left + 18, y), &line, &style)?;
     }
+    Ok(())
 }
 
 fn short_label(description: &str) -> String {
@@ -156,8 +188,12 @@ fn short_label(description: &str) -> String {
     format!("{head}…")
 }
 
-fn draw_legend(svg: &mut Svg, series: &[QueueSeries], faults: &[(SimTime, String)], left: f64) {
-    let labels: Vec<(String, &str)> = series
+fn draw_legend(
+    root: &Root<'_>,
+    series: &[QueueSeries],
+    faults: &[(SimTime, String)],
+) -> frame::Drawn {
+    let labels: Vec<(String, RGBColor)> = series
         .iter()
         .enumerate()
         .map(|(index, s)| (format!("queue {}", s.queue), PALETTE[index % PALETTE.len()]))
@@ -166,13 +202,13 @@ fn draw_legend(svg: &mut Svg, series: &[QueueSeries], faults: &[(SimTime, String
         .iter()
         .map(|(label, color)| LegendItem {
             label,
-            color,
+            color: *color,
             swatch: Swatch::Line,
         })
         .collect();
     items.push(LegendItem {
         label: "scheduled",
-        color: "#777777",
+        color: GREY,
         swatch: Swatch::Dashed,
     });
     let fault_label = format!("fault ({})", faults.len());
@@ -183,5 +219,5 @@ fn draw_legend(svg: &mut Svg, series: &[QueueSeries], faults: &[(SimTime, String
             swatch: Swatch::Dashed,
         });
     }
-    legend(svg, left, 66.0, &items);
+    frame::legend(root, 80, 70, &items)
 }
