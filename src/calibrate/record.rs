@@ -3,6 +3,8 @@
 //! formats (rq-semantics.md §1: timestamps `%Y-%m-%dT%H:%M:%S.%fZ` in UTC, `retry_intervals` a
 //! JSON list, `queues` a comma-separated list).
 
+use crate::sim::calendar::{civil_from_days, days_from_civil};
+
 /// The job hash fields calibration reads, in the order `HMGET` asks for them. `data` (the
 /// pickled call, possibly large) and `exc_info` are never read.
 pub const JOB_FIELDS: [&str; 12] = [
@@ -105,17 +107,6 @@ pub fn parse_rq_time(text: &str) -> Option<f64> {
     Some((days * 86_400 + hour * 3600 + minute * 60 + second) as f64 + fraction_s)
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let month_index = (month + 9) % 12;
-    let day_of_year = (153 * month_index + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
 /// Formats Unix seconds as RQ does (to the second), for the scenario's comments.
 pub fn format_utc(unix_s: f64) -> String {
     let total = unix_s.floor() as i64;
@@ -127,25 +118,6 @@ pub fn format_utc(unix_s: f64) -> String {
         second_of_day / 60 % 60,
         second_of_day % 60
     )
-}
-
-/// The inverse of [`days_from_civil`].
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 /// Why a job hash was set aside or only partly used: counted per field, reported as warnings.

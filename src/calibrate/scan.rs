@@ -266,16 +266,7 @@ fn read_workers(
     sample: &mut Sample,
 ) -> Result<(), String> {
     let url = &options.url;
-    let mut keys: Vec<String> = redis::cmd("SMEMBERS")
-        .arg("rq:workers")
-        .query(connection)
-        .or_else(|e| {
-            if is_reply_error(&e) {
-                Ok(Vec::new())
-            } else {
-                Err(e)
-            }
-        })
+    let mut keys: Vec<String> = smembers_or_empty(connection, "rq:workers")
         .map_err(|e| lost(url, "reading rq:workers", sample.rq_keys, &e))?;
     keys.sort();
     let key_refs: Vec<&String> = keys.iter().collect();
@@ -304,15 +295,11 @@ fn read_workers(
     Ok(())
 }
 
-/// The queue names (from `rq:queues`, the jobs and the workers) and their registries' sizes.
-fn read_queues(
-    connection: &mut Connection,
-    options: &ScanOptions,
-    sample: &mut Sample,
-) -> Result<(), String> {
-    let url = &options.url;
-    let listed: Vec<String> = redis::cmd("SMEMBERS")
-        .arg("rq:queues")
+/// The members of a set; a key of another type (not RQ's) reads as empty, as a missing one
+/// does, while a lost connection stays an error.
+fn smembers_or_empty(connection: &mut Connection, key: &str) -> redis::RedisResult<Vec<String>> {
+    redis::cmd("SMEMBERS")
+        .arg(key)
         .query(connection)
         .or_else(|e| {
             if is_reply_error(&e) {
@@ -321,6 +308,16 @@ fn read_queues(
                 Err(e)
             }
         })
+}
+
+/// The queue names (from `rq:queues`, the jobs and the workers) and their registries' sizes.
+fn read_queues(
+    connection: &mut Connection,
+    options: &ScanOptions,
+    sample: &mut Sample,
+) -> Result<(), String> {
+    let url = &options.url;
+    let listed: Vec<String> = smembers_or_empty(connection, "rq:queues")
         .map_err(|e| lost(url, "reading rq:queues", sample.rq_keys, &e))?;
     let mut names: Vec<String> = listed
         .iter()

@@ -13,6 +13,7 @@ use arrayvec::ArrayString;
 use crate::cmd;
 use crate::event::Name;
 use crate::redis::IntoArg;
+use crate::sim::calendar::civil_from_days;
 
 /// A job as RQ keeps it in memory between a fetch and a save.
 #[derive(Clone, Debug, PartialEq)]
@@ -655,21 +656,6 @@ fn write_digits(slot: &mut [u8], mut value: i64) {
         *byte = b'0' + (value % 10) as u8;
         value /= 10;
     }
-}
-
-/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! The simulation kernel: virtual time, the executor of simulated processes, and seeded
 //! randomness. Nothing in here knows about Redis or RQ.
+pub mod calendar;
 pub mod dist;
 mod event_queue;
 pub mod kernel;
