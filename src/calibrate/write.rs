@@ -138,6 +138,26 @@ fn provenance_comment(calibration: &Calibration, written_at: &str) -> String {
 
 fn queue_comment(queue: &QueueFit) -> String {
     let mut text = format!("#   queue \"{}\" ({} jobs):\n", queue.name, queue.jobs);
+    text.push_str(&arrival_comment(queue));
+    text.push_str(&duration_comment(queue));
+    if let Some(f) = &queue.failures {
+        let p = f.probability;
+        let _ = writeln!(
+            text,
+            "#     fail_probability: {p:.4} = {} failed of {} executions ({} ended jobs); \
+             ± {:.4} s.e.",
+            f.failed_executions,
+            f.executions,
+            f.jobs,
+            (p * (1.0 - p) / f.executions as f64).sqrt()
+        );
+    }
+    text.push_str(&settings_comment(queue));
+    text
+}
+
+fn arrival_comment(queue: &QueueFit) -> String {
+    let mut text = String::new();
     match &queue.arrival {
         Some(ArrivalFit::Poisson {
             n,
@@ -175,6 +195,11 @@ fn queue_comment(queue: &QueueFit) -> String {
         }
         None => text.push_str("#     arrival: fewer than 2 enqueue times, default kept\n"),
     }
+    text
+}
+
+fn duration_comment(queue: &QueueFit) -> String {
+    let mut text = String::new();
     match &queue.durations {
         Some(d) => {
             let _ = writeln!(
@@ -194,19 +219,6 @@ fn queue_comment(queue: &QueueFit) -> String {
         }
         None => text.push_str("#     duration: fewer than 2 ended jobs, default kept\n"),
     }
-    if let Some(f) = &queue.failures {
-        let p = f.probability;
-        let _ = writeln!(
-            text,
-            "#     fail_probability: {p:.4} = {} failed of {} executions ({} ended jobs); \
-             ± {:.4} s.e.",
-            f.failed_executions,
-            f.executions,
-            f.jobs,
-            (p * (1.0 - p) / f.executions as f64).sqrt()
-        );
-    }
-    text.push_str(&settings_comment(queue));
     text
 }
 
@@ -388,7 +400,8 @@ fn workload_section(queue: &QueueFit, trace: Option<&String>) -> String {
             let _ = writeln!(
                 text,
                 "# The run starts at midnight UTC, so peak_at is the hour of day seen.\n\
-                 arrival = {{ daily = {{ peak_per_s = {}, trough_per_s = {}, peak_at = \"{}s\" }} }}",
+                 arrival = {{ daily = {{ peak_per_s = {}, trough_per_s = {}, \
+                 peak_at = \"{}s\" }} }}",
                 number(*peak_per_s),
                 number(*trough_per_s),
                 (peak_at_h.rem_euclid(24.0) * 3600.0).round() as u64
