@@ -19,12 +19,8 @@ pub fn attach(calibration: &mut Calibration, deployments: Deployments) {
 
 /// The `[[pods]]` section from the manifests, opened by a comment on where it came from.
 pub fn pods_section(calibration: &Calibration, deployments: &Deployments) -> String {
-    let live: usize = calibration.workers.iter().map(|group| group.live).sum();
-    let replicas: u32 = deployments
-        .groups
-        .iter()
-        .map(|group| group.pods.replicas)
-        .sum();
+    let live = calibration.live_workers();
+    let replicas = deployments.replicas();
     let mut text = format!(
         "\n# The pods: from the Kubernetes manifests (--k8s), {replicas} replicas in {} groups; \
          Redis saw {live} live workers. The run starts with every pod starting, as after a \
@@ -56,12 +52,8 @@ pub fn rq_lines(deployments: &Deployments) -> String {
 /// and whether any runs a scheduler.
 fn compare_with_redis(calibration: &Calibration, deployments: &Deployments) -> Vec<String> {
     let mut warnings = Vec::new();
-    let live: usize = calibration.workers.iter().map(|group| group.live).sum();
-    let replicas: u64 = deployments
-        .groups
-        .iter()
-        .map(|group| u64::from(group.pods.replicas))
-        .sum();
+    let live = calibration.live_workers();
+    let replicas = deployments.replicas();
     if !calibration.workers.is_empty() && live as u64 != replicas {
         warnings.push(format!(
             "the manifests give {replicas} worker replicas, Redis saw {live} live workers: \

@@ -73,6 +73,13 @@ pub struct Calibration {
     pub manifests: Option<crate::k8s::Deployments>,
 }
 
+impl Calibration {
+    /// The live workers Redis showed, in every group.
+    pub fn live_workers(&self) -> usize {
+        self.workers.iter().map(|group| group.live).sum()
+    }
+}
+
 /// Fits a scanned sample. An error when the sample has nothing to fit: an empty Redis, a
 /// Redis without RQ keys, or no usable job hash.
 pub fn calibrate(sample: &Sample) -> Result<Calibration, String> {

@@ -43,6 +43,15 @@ pub struct ScanOptions {
     pub max_jobs: usize,
 }
 
+impl ScanOptions {
+    /// Whether `--queues` keeps this queue (every queue without it).
+    fn keeps_queue(&self, queue: &str) -> bool {
+        self.queues
+            .as_ref()
+            .is_none_or(|wanted| wanted.iter().any(|name| name == queue))
+    }
+}
+
 /// The registries of one queue, as counts at the time of the scan.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct QueueCounts {
@@ -204,10 +213,7 @@ fn read_batch(
 
 /// Whether `--queues` and `--since` keep this job.
 fn wanted(options: &ScanOptions, job: &JobRecord) -> bool {
-    let queue_ok = options
-        .queues
-        .as_ref()
-        .is_none_or(|queues| queues.contains(&job.queue));
+    let queue_ok = options.keeps_queue(&job.queue);
     let since_ok = match (options.since_unix_s, job.enqueued_at_s) {
         (Some(since), Some(enqueued)) => enqueued >= since,
         (Some(_), None) => false,
@@ -284,10 +290,8 @@ fn read_workers(
             row[1].as_deref(),
             row[2].as_deref(),
         );
-        let listens = options
-            .queues
-            .as_ref()
-            .is_none_or(|wanted| worker.queues.iter().any(|q| wanted.contains(q)));
+        let listens =
+            options.queues.is_none() || worker.queues.iter().any(|q| options.keeps_queue(q));
         if listens {
             sample.workers.push(worker);
         }
@@ -324,12 +328,7 @@ fn read_queues(
         .filter_map(|k| k.strip_prefix("rq:queue:").map(str::to_string))
         .chain(sample.jobs.iter().map(|j| j.queue.clone()))
         .chain(sample.workers.iter().flat_map(|w| w.queues.clone()))
-        .filter(|q| {
-            options
-                .queues
-                .as_ref()
-                .is_none_or(|wanted| wanted.contains(q))
-        })
+        .filter(|q| options.keeps_queue(q))
         .collect();
     names.sort();
     names.dedup();

@@ -286,6 +286,14 @@ fn shell_join(argv: &[String]) -> String {
 }
 
 impl Deployments {
+    /// The worker pods of every group together.
+    pub fn replicas(&self) -> u64 {
+        self.groups
+            .iter()
+            .map(|group| u64::from(group.pods.replicas))
+            .sum()
+    }
+
     /// Two groups of one name (the same Deployment in two namespaces, or two worker
     /// containers in one pod) get `-2`, `-3` … so that faults can name each.
     fn make_names_unique(&mut self) {
