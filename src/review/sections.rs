@@ -41,17 +41,15 @@ pub fn opening(input: &ReportInput<'_>, command: &str) -> Vec<Block> {
 /// Where the scenario's inputs came from (a `[calibration]` table, or a file written by
 /// hand), and the host's per-job cost it assumed, which decides the capacity of short jobs.
 pub fn provenance(scenario: &Scenario) -> String {
-    let zero = |d: &crate::scenario::Distribution| {
-        *d == crate::scenario::Distribution::Constant(crate::sim::SimDuration::ZERO)
-    };
     let (startup, exit) = (&scenario.rq.horse_startup, &scenario.rq.horse_exit);
+    let unmeasured = startup.is_zero() && exit.is_zero();
     let cost = format!(
         "`[rq] horse_startup = {}`, `horse_exit = {}`",
         inline(startup),
         inline(exit)
     );
     let Some(calibration) = &scenario.calibration else {
-        let whence = if zero(startup) && zero(exit) {
+        let whence = if unmeasured {
             "simrq's default of 0 s: not measured, so short jobs' capacity is overstated; \
              `simrq calibrate` measures it"
         } else {
@@ -70,10 +68,10 @@ pub fn provenance(scenario: &Scenario) -> String {
         .jobs
         .map_or(String::new(), |n| format!(", {n} jobs"));
     let whence = match calibration.host_cost_pairs {
-        Some(pairs) if pairs > 0 && !(zero(startup) && zero(exit)) => {
+        Some(pairs) if pairs > 0 && !unmeasured => {
             format!("measured from {pairs} back-to-back job pairs of the deployment's workers")
         }
-        _ if zero(startup) && zero(exit) => "simrq's default of 0 s: calibration could not \
+        _ if unmeasured => "simrq's default of 0 s: calibration could not \
              measure it (no worker ran two jobs back to back), so short jobs' capacity is \
              overstated"
             .to_string(),

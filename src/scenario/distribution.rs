@@ -29,6 +29,11 @@ pub enum Distribution {
 }
 
 impl Distribution {
+    /// True for a distribution that is always zero (a host cost nobody set).
+    pub fn is_zero(&self) -> bool {
+        *self == Distribution::Constant(SimDuration::ZERO)
+    }
+
     /// Every parameter, for range checks.
     pub fn parameters(&self) -> Vec<(&'static str, SimDuration)> {
         match *self {
@@ -101,9 +106,9 @@ pub fn serialize_duration_or_distribution<S: serde::Serializer>(
     }
 }
 
-/// True for a distribution that is always zero (a host cost nobody set).
+/// [`Distribution::is_zero`] as serde's `skip_serializing_if` takes it.
 pub fn is_zero(distribution: &Distribution) -> bool {
-    *distribution == Distribution::Constant(SimDuration::ZERO)
+    distribution.is_zero()
 }
 
 /// Schema of a field that takes one duration or a list of them.
