@@ -455,24 +455,28 @@ fn apply(spec: &OptionSpec, name: &str, value: Option<String>, command: &mut Wor
     }
 }
 
-fn whole(name: &str, text: &str, command: &mut WorkerCommand) -> Option<u32> {
+/// A whole-number option's value; a bad one is noted and ignored (RQ would not start).
+fn number<T: std::str::FromStr>(
+    name: &str,
+    text: &str,
+    expected: &str,
+    command: &mut WorkerCommand,
+) -> Option<T> {
     let parsed = text.parse().ok();
     if parsed.is_none() {
         command.notes.push(format!(
-            "`{name} {text}`: expected a whole number (RQ would refuse to start); ignored"
+            "`{name} {text}`: expected {expected} (RQ would refuse to start); ignored"
         ));
     }
     parsed
 }
 
+fn whole(name: &str, text: &str, command: &mut WorkerCommand) -> Option<u32> {
+    number(name, text, "a whole number", command)
+}
+
 fn seconds(name: &str, text: &str, command: &mut WorkerCommand) -> Option<u64> {
-    let parsed = text.parse().ok();
-    if parsed.is_none() {
-        command.notes.push(format!(
-            "`{name} {text}`: expected whole seconds (RQ would refuse to start); ignored"
-        ));
-    }
-    parsed
+    number(name, text, "whole seconds", command)
 }
 
 #[cfg(test)]
